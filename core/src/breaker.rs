@@ -1,0 +1,509 @@
+//! The state machine: permits, outcomes, transitions, manual control and stats.
+
+use crate::config::{Backoff, Config, ConfigError, Threshold};
+use crate::histogram::Histogram;
+use crate::window::{Counts, Window};
+
+/// The three states every runtime reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
+pub enum State {
+    /// Calls pass; outcomes are counted.
+    Closed,
+    /// Calls are refused until the open duration has passed (or, if forced, until closed).
+    Open,
+    /// A limited number of trial calls decide whether to close or reopen.
+    HalfOpen,
+}
+
+impl State {
+    /// `"CLOSED"`, `"OPEN"` or `"HALF_OPEN"`: the spelling of every binding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Open => "OPEN",
+            State::HalfOpen => "HALF_OPEN",
+        }
+    }
+}
+
+/// How a permitted call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned normally.
+    Success,
+    /// It failed.
+    Failure,
+    /// It ran out of time: a failure, also counted as a timeout.
+    Timeout,
+    /// Its result is not the upstream's fault (e.g. a filtered error): not counted.
+    Ignored,
+    /// It never ran to an end (e.g. aborted by the caller): not counted.
+    Cancelled,
+}
+
+/// Why a transition happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A trip rule matched while closed.
+    Tripped,
+    /// The open duration passed and a call asked for a permit.
+    OpenElapsed,
+    /// Enough consecutive trial calls succeeded.
+    TrialsSucceeded,
+    /// A trial call failed.
+    TrialFailed,
+    /// `force_open`.
+    ForcedOpen,
+    /// `close`.
+    Closed,
+    /// `reset`.
+    Reset,
+    /// `disable`.
+    Disabled,
+    /// `enable`.
+    Enabled,
+}
+
+/// A change of state (or a manual operation, where `from` may equal `to`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// State before (the effective state, for manual operations).
+    pub from: State,
+    /// State after.
+    pub to: State,
+    /// What caused it.
+    pub cause: Cause,
+}
+
+/// Leave to run one call; hand it back to [`Breaker::record`] with the outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a permit must be handed back with `record`, or a half-open slot leaks"]
+pub struct Permit {
+    generation: u64,
+    issued_at: u64,
+    trial: bool,
+    opened_half: bool,
+}
+
+impl Permit {
+    /// When the permit was issued (the call's start).
+    pub fn issued_at(&self) -> u64 {
+        self.issued_at
+    }
+
+    /// Whether this is a half-open trial call.
+    pub fn is_trial(&self) -> bool {
+        self.trial
+    }
+
+    /// The transition this acquire caused: OPEN → HALF_OPEN once the open duration passed.
+    pub fn transition(&self) -> Option<Transition> {
+        self.opened_half.then_some(Transition { from: State::Open, to: State::HalfOpen, cause: Cause::OpenElapsed })
+    }
+}
+
+/// The breaker refused a call. A value, not an error path: it is cheap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// OPEN, or HALF_OPEN when every trial slot is taken.
+    pub state: State,
+    /// Nanoseconds until a call may be admitted; `None` while forced open.
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub(crate) enum Mode {
+    Normal,
+    ForcedOpen,
+    Disabled,
+}
+
+/// Lifetime totals since construction or the last reset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct Totals {
+    pub(crate) successes: u64,
+    pub(crate) failures: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) slow: u64,
+    pub(crate) rejected: u64,
+    pub(crate) ignored: u64,
+    pub(crate) latency_sum: u128,
+}
+
+/// A point-in-time view of a breaker, as every binding reports it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    /// The effective state.
+    pub state: State,
+    /// Forced open by `force_open`.
+    pub forced_open: bool,
+    /// Disabled by `disable`.
+    pub disabled: bool,
+    /// Calls that ran: successes + failures (timeouts included).
+    pub requests: u64,
+    /// Calls that succeeded (slow ones included).
+    pub successes: u64,
+    /// Calls that failed (timeouts included).
+    pub failures: u64,
+    /// Calls that timed out.
+    pub timeouts: u64,
+    /// Calls slower than `slow_call_duration`.
+    pub slow_calls: u64,
+    /// Calls refused.
+    pub rejected: u64,
+    /// Calls ignored or cancelled.
+    pub ignored: u64,
+    /// Consecutive failures counted in the current state.
+    pub consecutive_failures: u32,
+    /// Consecutive successes counted in the current state.
+    pub consecutive_successes: u32,
+    /// Calls in the window.
+    pub window_calls: u32,
+    /// Failed (or slow) calls in the window.
+    pub window_failures: u32,
+    /// Failure rate over the window, 0..=1.
+    pub failure_rate: f64,
+    /// Slow-call rate over the window, 0..=1.
+    pub slow_call_rate: f64,
+    /// Instant of the last success.
+    pub last_success_at: Option<u64>,
+    /// Instant of the last failure.
+    pub last_failure_at: Option<u64>,
+    /// When an OPEN (not forced) breaker will admit a trial.
+    pub next_attempt_at: Option<u64>,
+    /// Mean duration of the calls that ran, in nanoseconds (0 if none).
+    pub mean_latency: f64,
+    /// Median call duration (ns), from a 12.5 %-resolution histogram.
+    pub latency_p50: Option<u64>,
+    /// 90th percentile call duration (ns).
+    pub latency_p90: Option<u64>,
+    /// 99th percentile call duration (ns).
+    pub latency_p99: Option<u64>,
+    /// Consecutive trips without closing (drives backoff).
+    pub trips: u32,
+}
+
+/// One circuit breaker. Not thread-safe by itself: see `SyncBreaker`.
+#[derive(Clone, Debug)]
+pub struct Breaker {
+    pub(crate) config: Config,
+    pub(crate) minimum_requests: u32,
+    pub(crate) state: State,
+    pub(crate) mode: Mode,
+    pub(crate) generation: u64,
+    pub(crate) window: Window,
+    pub(crate) consecutive_failures: u32,
+    pub(crate) consecutive_successes: u32,
+    pub(crate) open_until: u64,
+    pub(crate) trips: u32,
+    pub(crate) trials_in_flight: u32,
+    pub(crate) rng: u64,
+    pub(crate) totals: Totals,
+    pub(crate) last_success_at: Option<u64>,
+    pub(crate) last_failure_at: Option<u64>,
+    // Allocated on the first recorded call, so idle breakers stay small.
+    pub(crate) latencies: Option<Histogram>,
+}
+
+impl Breaker {
+    /// A closed breaker; fails if the configuration is invalid.
+    pub fn new(config: Config) -> Result<Breaker, ConfigError> {
+        config.validate()?;
+        Ok(Breaker {
+            minimum_requests: config.effective_minimum_requests(),
+            window: Window::new(config.window),
+            rng: config.seed,
+            config,
+            state: State::Closed,
+            mode: Mode::Normal,
+            generation: 0,
+            consecutive_failures: 0,
+            consecutive_successes: 0,
+            open_until: 0,
+            trips: 0,
+            trials_in_flight: 0,
+            totals: Totals::default(),
+            last_success_at: None,
+            last_failure_at: None,
+            latencies: None,
+        })
+    }
+
+    /// The configuration this breaker runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Asks leave to run a call at `now`.
+    #[inline]
+    pub fn try_acquire(&mut self, now: u64) -> Result<Permit, Rejected> {
+        let mut opened_half = false;
+        match self.mode {
+            Mode::Normal => {}
+            Mode::Disabled => return Ok(self.permit(now, false, false)),
+            Mode::ForcedOpen => return Err(self.reject(State::Open, None)),
+        }
+        match self.state {
+            State::Closed => return Ok(self.permit(now, false, false)),
+            State::Open if now < self.open_until => {
+                return Err(self.reject(State::Open, Some(self.open_until - now)));
+            }
+            State::Open => {
+                self.enter(State::HalfOpen);
+                opened_half = true;
+            }
+            State::HalfOpen => {}
+        }
+        if self.trials_in_flight < self.config.half_open_max_calls {
+            self.trials_in_flight += 1;
+            Ok(self.permit(now, true, opened_half))
+        } else {
+            Err(self.reject(State::HalfOpen, Some(0)))
+        }
+    }
+
+    /// Reports how a permitted call ended at `now`; returns the transition it caused.
+    ///
+    /// A success that took longer than the call timeout is recorded as a timeout.
+    /// An outcome from an older generation (issued before the last transition)
+    /// counts in the totals but does not move the current state.
+    #[inline]
+    pub fn record(&mut self, permit: Permit, outcome: Outcome, now: u64) -> Option<Transition> {
+        let duration = now.saturating_sub(permit.issued_at);
+        let outcome = match (outcome, self.config.call_timeout) {
+            (Outcome::Success, Some(limit)) if duration > limit => Outcome::Timeout,
+            _ => outcome,
+        };
+        let failed = match outcome {
+            Outcome::Success => false,
+            Outcome::Failure | Outcome::Timeout => true,
+            Outcome::Ignored | Outcome::Cancelled => {
+                self.totals.ignored += 1;
+                if permit.trial && permit.generation == self.generation {
+                    self.trials_in_flight -= 1;
+                }
+                return None;
+            }
+        };
+        let slow = self.config.slow_call_duration.is_some_and(|limit| duration > limit);
+        self.count_totals(outcome, slow, duration, now);
+        if permit.generation != self.generation {
+            return None;
+        }
+        let failed = failed || slow;
+        self.window.record(now, failed, slow);
+        if failed {
+            self.consecutive_failures += 1;
+            self.consecutive_successes = 0;
+        } else {
+            self.consecutive_successes += 1;
+            self.consecutive_failures = 0;
+        }
+        if self.mode != Mode::Normal {
+            return None;
+        }
+        match self.state {
+            State::Closed if self.rules_trip(now) => Some(self.trip(now, State::Closed, Cause::Tripped)),
+            State::HalfOpen => {
+                self.trials_in_flight -= 1;
+                if failed {
+                    Some(self.trip(now, State::HalfOpen, Cause::TrialFailed))
+                } else if self.consecutive_successes >= self.config.success_threshold {
+                    self.trips = 0;
+                    self.enter(State::Closed);
+                    Some(Transition { from: State::HalfOpen, to: State::Closed, cause: Cause::TrialsSucceeded })
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The effective state at `now`: HALF_OPEN once the open duration has passed,
+    /// without waiting for the next acquire. Changes nothing.
+    pub fn state(&self, now: u64) -> State {
+        match (self.mode, self.state) {
+            (Mode::ForcedOpen, _) => State::Open,
+            (Mode::Disabled, _) => State::Closed,
+            (Mode::Normal, State::Open) if now >= self.open_until => State::HalfOpen,
+            (Mode::Normal, state) => state,
+        }
+    }
+
+    /// Opens the circuit until `close` or `reset`.
+    pub fn force_open(&mut self, now: u64) -> Transition {
+        self.manual(now, Mode::ForcedOpen, State::Open, Cause::ForcedOpen)
+    }
+
+    /// Closes the circuit and clears the window; totals are kept.
+    pub fn close(&mut self, now: u64) -> Transition {
+        self.trips = 0;
+        self.manual(now, Mode::Normal, State::Closed, Cause::Closed)
+    }
+
+    /// Back to a new breaker's state: closed, window and totals cleared.
+    pub fn reset(&mut self, now: u64) -> Transition {
+        self.trips = 0;
+        self.totals = Totals::default();
+        self.last_success_at = None;
+        self.last_failure_at = None;
+        self.latencies = None;
+        self.manual(now, Mode::Normal, State::Closed, Cause::Reset)
+    }
+
+    /// Always permits, still counts, never trips, until `enable`.
+    pub fn disable(&mut self, now: u64) -> Transition {
+        self.trips = 0;
+        self.manual(now, Mode::Disabled, State::Closed, Cause::Disabled)
+    }
+
+    /// Ends `disable`: the breaker applies its rules again, from the closed state.
+    pub fn enable(&mut self, now: u64) -> Transition {
+        let from = self.state(now);
+        if self.mode == Mode::Disabled {
+            self.mode = Mode::Normal;
+        }
+        Transition { from, to: self.state(now), cause: Cause::Enabled }
+    }
+
+    /// Counters, rates and timings at `now`. Changes nothing.
+    pub fn stats(&self, now: u64) -> Stats {
+        let window = self.window.counts(now);
+        let requests = self.totals.successes + self.totals.failures;
+        let quantile = |q| self.latencies.as_ref().and_then(|h| h.quantile(q));
+        Stats {
+            state: self.state(now),
+            forced_open: self.mode == Mode::ForcedOpen,
+            disabled: self.mode == Mode::Disabled,
+            requests,
+            successes: self.totals.successes,
+            failures: self.totals.failures,
+            timeouts: self.totals.timeouts,
+            slow_calls: self.totals.slow,
+            rejected: self.totals.rejected,
+            ignored: self.totals.ignored,
+            consecutive_failures: self.consecutive_failures,
+            consecutive_successes: self.consecutive_successes,
+            window_calls: window.calls,
+            window_failures: window.failures,
+            failure_rate: window.rate(window.failures),
+            slow_call_rate: window.rate(window.slow),
+            last_success_at: self.last_success_at,
+            last_failure_at: self.last_failure_at,
+            next_attempt_at: (self.mode == Mode::Normal && self.state == State::Open).then_some(self.open_until),
+            mean_latency: if requests == 0 { 0.0 } else { self.totals.latency_sum as f64 / requests as f64 },
+            latency_p50: quantile(0.5),
+            latency_p90: quantile(0.9),
+            latency_p99: quantile(0.99),
+            trips: self.trips,
+        }
+    }
+
+    /// The window's counts at `now` (calls, failures, slow).
+    pub fn window_counts(&self, now: u64) -> (u32, u32, u32) {
+        let c: Counts = self.window.counts(now);
+        (c.calls, c.failures, c.slow)
+    }
+
+    fn permit(&self, now: u64, trial: bool, opened_half: bool) -> Permit {
+        Permit { generation: self.generation, issued_at: now, trial, opened_half }
+    }
+
+    fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
+        self.totals.rejected += 1;
+        Rejected { state, retry_after }
+    }
+
+    fn count_totals(&mut self, outcome: Outcome, slow: bool, duration: u64, now: u64) {
+        match outcome {
+            Outcome::Success => {
+                self.totals.successes += 1;
+                self.last_success_at = Some(now);
+            }
+            _ => {
+                self.totals.failures += 1;
+                self.totals.timeouts += u64::from(outcome == Outcome::Timeout);
+                self.last_failure_at = Some(now);
+            }
+        }
+        self.totals.slow += u64::from(slow);
+        self.totals.latency_sum += u128::from(duration);
+        self.latencies.get_or_insert_with(Histogram::new).record(duration);
+    }
+
+    fn rules_trip(&self, now: u64) -> bool {
+        let window = self.window.counts(now);
+        if window.calls < self.minimum_requests {
+            return false;
+        }
+        let on_failures = match self.config.failure_threshold {
+            Threshold::Count(count) => self.consecutive_failures >= count,
+            Threshold::Rate(rate) => window.rate(window.failures) >= rate,
+        };
+        on_failures || self.config.slow_call_rate_threshold.is_some_and(|rate| window.rate(window.slow) >= rate)
+    }
+
+    fn trip(&mut self, now: u64, from: State, cause: Cause) -> Transition {
+        self.trips = self.trips.saturating_add(1);
+        let duration = self.open_duration(self.trips);
+        self.open_until = now.saturating_add(duration);
+        self.enter(State::Open);
+        Transition { from, to: State::Open, cause }
+    }
+
+    /// The open duration for the `trips`-th consecutive trip.
+    fn open_duration(&mut self, trips: u32) -> u64 {
+        let base = self.config.open_duration;
+        match self.config.backoff {
+            Backoff::Fixed => base,
+            Backoff::Exponential { multiplier, max, jitter } => {
+                let mut grown = base as f64;
+                for _ in 1..trips {
+                    grown *= multiplier;
+                    if grown >= max as f64 {
+                        break;
+                    }
+                }
+                let capped = if grown >= max as f64 { max } else { grown as u64 };
+                if jitter == 0.0 {
+                    return capped;
+                }
+                let extra = (capped as f64 * jitter * self.next_unit()) as u64;
+                capped.saturating_add(extra)
+            }
+        }
+    }
+
+    /// A uniform number in [0, 1) from a splitmix64 stream seeded by the config.
+    fn next_unit(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Enters `state` in a new generation with a fresh window and counters.
+    fn enter(&mut self, state: State) {
+        self.state = state;
+        self.generation += 1;
+        self.window.clear();
+        self.consecutive_failures = 0;
+        self.consecutive_successes = 0;
+        self.trials_in_flight = 0;
+    }
+
+    fn manual(&mut self, now: u64, mode: Mode, state: State, cause: Cause) -> Transition {
+        let from = self.state(now);
+        self.mode = mode;
+        self.enter(state);
+        Transition { from, to: self.state(now), cause }
+    }
+}

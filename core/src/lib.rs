@@ -1,0 +1,55 @@
+//! tripwire-core: the circuit-breaker state machine behind every tripwire binding.
+//!
+//! The core is sans-IO and sans-time: it never reads a clock, starts a timer or
+//! allocates on the hot path. Every operation takes `now`, a monotonic instant in
+//! nanoseconds chosen by the caller, so the same sequence of calls gives the same
+//! answers in Rust, Node, Python and the browser.
+//!
+//! ```
+//! use tripwire_core::{Breaker, Config, Outcome, State, Threshold};
+//!
+//! let config = Config { failure_threshold: Threshold::Count(2), ..Config::default() };
+//! let mut breaker = Breaker::new(config).unwrap();
+//! for t in [0, 1] {
+//!     let permit = breaker.try_acquire(t).unwrap();
+//!     breaker.record(permit, Outcome::Failure, t);
+//! }
+//! assert_eq!(breaker.state(2), State::Open);
+//! assert!(breaker.try_acquire(2).is_err());
+//! ```
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod breaker;
+mod clock;
+mod config;
+mod histogram;
+mod options;
+#[cfg(feature = "std")]
+mod registry;
+#[cfg(feature = "serde")]
+mod snapshot;
+#[cfg(feature = "std")]
+mod sync;
+mod window;
+
+pub use breaker::{Breaker, Cause, Outcome, Permit, Rejected, State, Stats, Transition};
+pub use clock::{Clock, ManualClock};
+#[cfg(feature = "std")]
+pub use clock::MonotonicClock;
+pub use config::{Backoff, Config, ConfigError, Threshold, WindowKind};
+pub use options::{OptionValue, Options, Unit};
+#[cfg(feature = "std")]
+pub use registry::Registry;
+#[cfg(feature = "serde")]
+pub use snapshot::{RestoreError, Snapshot};
+#[cfg(feature = "std")]
+pub use sync::{CallError, SyncBreaker};
+
+/// Nanoseconds in one millisecond.
+pub const NANOS_PER_MILLI: u64 = 1_000_000;
+/// Nanoseconds in one second.
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;

@@ -1,0 +1,409 @@
+//! Options as users spell them, in every runtime: one table of names and aliases,
+//! one set of type and range checks, errors that name the option as it was written.
+//!
+//! | option | spellings | meaning |
+//! |---|---|---|
+//! | failure threshold | `failureThreshold`, `failure_threshold`, `fail_max` | < 1: failure rate; ≥ 1 (integer): consecutive failures |
+//! | minimum calls | `minimumRequests`, `minimumRequestCount`, `minimum_requests`, `minimum_request_count` | calls in the window before any rule applies |
+//! | open duration | `recoveryTimeout`, `resetTimeout`, `retryDelay`, `recovery_timeout`, `reset_timeout` | how long the circuit stays open |
+//! | call timeout | `requestTimeout`, `timeout`, `request_timeout` | per-call timeout; `false` disables |
+//! | success threshold | `successThreshold`, `success_threshold` | trial successes that close |
+//! | half-open trials | `halfOpenMaxCalls`, `half_open_max_calls` | concurrent trial calls |
+//! | time window | `monitoringWindow`, `monitoring_window` | length of the rate window |
+//! | buckets | `windowBuckets`, `window_buckets` | buckets in the time window (default 10) |
+//! | count window | `countWindow`, `count_window` | use the last N calls instead of a time window |
+//! | slow call | `expectedResponseTime`, `slowCallDuration`, `slow_call_duration`, `expected_response_time` | slower calls count as failures and as slow |
+//! | slow-call rate | `slowCallRateThreshold`, `slow_call_rate_threshold` | trip on the slow-call rate alone |
+//! | backoff | `backoffMultiplier`, `maxRecoveryTimeout`, `backoffJitter` (and snake_case) | exponential open duration |
+//! | seed | `seed` | jitter seed |
+//!
+//! Durations are milliseconds or seconds, as the binding says ([`Unit`]).
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use crate::config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
+use crate::{NANOS_PER_MILLI, NANOS_PER_SEC};
+
+/// The unit of duration options in a runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// JavaScript: milliseconds.
+    Millis,
+    /// Python: seconds.
+    Seconds,
+}
+
+/// An option's value, reduced to what the rules need to know.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptionValue<'a> {
+    /// A number.
+    Number(f64),
+    /// A boolean (accepted only as `false` for the call timeout).
+    Bool(bool),
+    /// `undefined` / `None` / `null`: the default applies.
+    Missing,
+    /// Anything else, with the runtime's name for its type.
+    Other(&'a str),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    FailureThreshold,
+    MinimumRequests,
+    RecoveryTimeout,
+    RequestTimeout,
+    SuccessThreshold,
+    HalfOpenMaxCalls,
+    MonitoringWindow,
+    WindowBuckets,
+    CountWindow,
+    SlowCallDuration,
+    SlowCallRateThreshold,
+    BackoffMultiplier,
+    MaxRecoveryTimeout,
+    BackoffJitter,
+    Seed,
+}
+
+const KEYS: usize = 15;
+
+/// Spellings per key: the first is the camelCase name, the second the snake_case one.
+const SPELLINGS: [(Key, &[&str]); KEYS] = [
+    (Key::FailureThreshold, &["failureThreshold", "failure_threshold", "fail_max"]),
+    (Key::MinimumRequests, &["minimumRequests", "minimum_requests", "minimumRequestCount", "minimum_request_count"]),
+    (Key::RecoveryTimeout, &["recoveryTimeout", "recovery_timeout", "resetTimeout", "retryDelay", "reset_timeout"]),
+    (Key::RequestTimeout, &["requestTimeout", "request_timeout", "timeout"]),
+    (Key::SuccessThreshold, &["successThreshold", "success_threshold"]),
+    (Key::HalfOpenMaxCalls, &["halfOpenMaxCalls", "half_open_max_calls"]),
+    (Key::MonitoringWindow, &["monitoringWindow", "monitoring_window"]),
+    (Key::WindowBuckets, &["windowBuckets", "window_buckets"]),
+    (Key::CountWindow, &["countWindow", "count_window"]),
+    (
+        Key::SlowCallDuration,
+        &["expectedResponseTime", "slow_call_duration", "slowCallDuration", "expected_response_time"],
+    ),
+    (Key::SlowCallRateThreshold, &["slowCallRateThreshold", "slow_call_rate_threshold"]),
+    (Key::BackoffMultiplier, &["backoffMultiplier", "backoff_multiplier"]),
+    (Key::MaxRecoveryTimeout, &["maxRecoveryTimeout", "max_recovery_timeout"]),
+    (Key::BackoffJitter, &["backoffJitter", "backoff_jitter"]),
+    (Key::Seed, &["seed", "seed"]),
+];
+
+/// Collects options one by one, then builds a validated [`Config`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    unit: Unit,
+    values: [Option<f64>; KEYS],
+    spelled: [Option<String>; KEYS],
+    timeout_disabled: bool,
+}
+
+fn lookup(name: &str) -> Option<(usize, Key)> {
+    SPELLINGS.iter().enumerate().find(|(_, (_, names))| names.contains(&name)).map(|(i, (k, _))| (i, *k))
+}
+
+fn type_error(field: &str, reason: String) -> ConfigError {
+    ConfigError { field: Cow::Owned(field.to_string()), reason: Cow::Owned(reason), kind: ErrorKind::Type }
+}
+
+fn range_error(field: &str, reason: &'static str) -> ConfigError {
+    ConfigError { field: Cow::Owned(field.to_string()), reason: Cow::Borrowed(reason), kind: ErrorKind::Range }
+}
+
+impl Options {
+    /// No options set yet; durations will be read in `unit`.
+    pub fn new(unit: Unit) -> Options {
+        Options { unit, values: [None; KEYS], spelled: Default::default(), timeout_disabled: false }
+    }
+
+    /// Whether `name` is one of the core's option names (in any spelling).
+    pub fn is_known(name: &str) -> bool {
+        lookup(name).is_some()
+    }
+
+    /// Sets one option. Returns `Ok(false)` if `name` is not a core option (the binding
+    /// may know it); errors on a bad value or a second spelling of an option already set.
+    pub fn set(&mut self, name: &str, value: OptionValue<'_>) -> Result<bool, ConfigError> {
+        let Some((index, key)) = lookup(name) else { return Ok(false) };
+        if matches!(value, OptionValue::Missing) {
+            return Ok(true);
+        }
+        if let Some(previous) = &self.spelled[index] {
+            return Err(type_error(name, format!("conflicts with `{previous}`: give one spelling of this option")));
+        }
+        self.spelled[index] = Some(name.to_string());
+        let number = match value {
+            OptionValue::Number(n) => n,
+            OptionValue::Bool(false) if key == Key::RequestTimeout => {
+                self.timeout_disabled = true;
+                return Ok(true);
+            }
+            OptionValue::Bool(_) => return Err(type_error(name, "must be a number, not a boolean".to_string())),
+            OptionValue::Other(kind) => return Err(type_error(name, format!("must be a number, not {kind}"))),
+            OptionValue::Missing => unreachable!("handled above"),
+        };
+        if !number.is_finite() {
+            return Err(range_error(name, "must be a finite number"));
+        }
+        if number < 0.0 {
+            return Err(range_error(name, "must not be negative"));
+        }
+        match key {
+            Key::FailureThreshold => {
+                if number == 0.0 {
+                    return Err(range_error(name, "must be a rate in (0, 1) or a whole count ≥ 1"));
+                }
+                if number >= 1.0 {
+                    whole(name, number)?;
+                }
+            }
+            Key::MinimumRequests | Key::SuccessThreshold | Key::HalfOpenMaxCalls => {
+                whole(name, number)?;
+                if number < 1.0 {
+                    return Err(range_error(name, "must be at least 1"));
+                }
+            }
+            Key::WindowBuckets | Key::CountWindow => {
+                whole(name, number)?;
+            }
+            Key::Seed => {
+                if number.fract() != 0.0 || number > 9_007_199_254_740_991.0 {
+                    return Err(range_error(name, "must be a whole number below 2^53"));
+                }
+            }
+            Key::SlowCallRateThreshold | Key::BackoffJitter => {
+                if number > 1.0 {
+                    return Err(range_error(name, "must be a fraction in [0, 1]"));
+                }
+            }
+            Key::RecoveryTimeout
+            | Key::RequestTimeout
+            | Key::MonitoringWindow
+            | Key::SlowCallDuration
+            | Key::MaxRecoveryTimeout => {
+                self.nanos(name, number)?;
+            }
+            Key::BackoffMultiplier => {}
+        }
+        self.values[index] = Some(number);
+        Ok(true)
+    }
+
+    /// The closest core option name to an unknown `name`, if it looks like a typo
+    /// (case, `_`, or at most two edits away). `extra` lists the binding's own names.
+    pub fn suggest(&self, name: &str, extra: &[&str]) -> Option<String> {
+        let candidates = SPELLINGS.iter().flat_map(|(_, names)| names.iter()).chain(extra.iter());
+        let mut best: Option<(usize, &str)> = None;
+        for candidate in candidates {
+            let d = distance(name, candidate);
+            if d <= 2 && d < name.len() / 2 && best.is_none_or(|(b, _)| d < b) {
+                best = Some((d, candidate));
+            }
+        }
+        best.map(|(_, c)| c.to_string())
+    }
+
+    /// The error for an unknown option that looks like a typo of a known one.
+    pub fn unknown(&self, name: &str, extra: &[&str]) -> Option<ConfigError> {
+        self.suggest(name, extra).map(|s| type_error(name, format!("unknown option (did you mean `{s}`?)")))
+    }
+
+    /// The validated configuration; a range error names the option as spelled.
+    pub fn build(&self) -> Result<Config, ConfigError> {
+        let get = |key: Key| self.values[key as usize];
+        let nanos = |key: Key| get(key).map(|v| self.to_nanos(v));
+        let defaults = Config::default();
+        let failure_threshold = match get(Key::FailureThreshold) {
+            None => defaults.failure_threshold,
+            Some(v) if v < 1.0 => Threshold::Rate(v),
+            Some(v) => Threshold::Count(v as u32),
+        };
+        if get(Key::CountWindow).is_some() && get(Key::MonitoringWindow).is_some() {
+            return Err(self.named(ConfigError::range("count_window", "give either a count window or a monitoring window")));
+        }
+        let window = match (get(Key::CountWindow), defaults.window) {
+            (Some(size), _) => WindowKind::Count { size: size as u32 },
+            (None, WindowKind::Time { duration, buckets }) => WindowKind::Time {
+                duration: nanos(Key::MonitoringWindow).unwrap_or(duration),
+                buckets: get(Key::WindowBuckets).map_or(buckets, |b| b as u32),
+            },
+            (None, count) => count,
+        };
+        let open_duration = nanos(Key::RecoveryTimeout).unwrap_or(defaults.open_duration);
+        let exponential = [Key::BackoffMultiplier, Key::MaxRecoveryTimeout, Key::BackoffJitter]
+            .iter()
+            .any(|k| get(*k).is_some());
+        let backoff = if exponential {
+            Backoff::Exponential {
+                multiplier: get(Key::BackoffMultiplier).unwrap_or(2.0),
+                // Default cap: 10 minutes, or the open duration if that is longer.
+                max: nanos(Key::MaxRecoveryTimeout).unwrap_or((600 * NANOS_PER_SEC).max(open_duration)),
+                jitter: get(Key::BackoffJitter).unwrap_or(0.0),
+            }
+        } else {
+            Backoff::Fixed
+        };
+        let config = Config {
+            failure_threshold,
+            minimum_requests: get(Key::MinimumRequests).map(|v| v as u32),
+            window,
+            open_duration,
+            backoff,
+            seed: get(Key::Seed).map_or(defaults.seed, |v| v as u64),
+            half_open_max_calls: get(Key::HalfOpenMaxCalls).map_or(defaults.half_open_max_calls, |v| v as u32),
+            success_threshold: get(Key::SuccessThreshold).map_or(defaults.success_threshold, |v| v as u32),
+            slow_call_duration: nanos(Key::SlowCallDuration),
+            slow_call_rate_threshold: get(Key::SlowCallRateThreshold),
+            call_timeout: if self.timeout_disabled {
+                None
+            } else {
+                nanos(Key::RequestTimeout).or(defaults.call_timeout)
+            },
+        };
+        config.validate().map_err(|e| self.named(e))?;
+        Ok(config)
+    }
+
+    /// Renames a canonical (snake_case) field to the caller's spelling, or to the
+    /// runtime's own spelling when the caller did not give it.
+    fn named(&self, mut error: ConfigError) -> ConfigError {
+        if let Some((index, _)) = lookup(&error.field) {
+            let own = SPELLINGS[index].1[if self.unit == Unit::Millis { 0 } else { 1 }];
+            error.field = Cow::Owned(self.spelled[index].clone().unwrap_or_else(|| own.to_string()));
+        }
+        error
+    }
+
+    fn to_nanos(&self, value: f64) -> u64 {
+        let scale = match self.unit {
+            Unit::Millis => NANOS_PER_MILLI,
+            Unit::Seconds => NANOS_PER_SEC,
+        };
+        (value * scale as f64) as u64
+    }
+
+    fn nanos(&self, name: &str, value: f64) -> Result<u64, ConfigError> {
+        // 2^62 ns is about 146 years: anything longer is a mistake, not a wish.
+        if value * self.to_nanos(1.0) as f64 > (1u64 << 62) as f64 {
+            return Err(range_error(name, "is too large"));
+        }
+        Ok(self.to_nanos(value))
+    }
+}
+
+fn whole(name: &str, value: f64) -> Result<(), ConfigError> {
+    if value.fract() != 0.0 {
+        return Err(range_error(name, "must be a whole number"));
+    }
+    if value > f64::from(u32::MAX) {
+        return Err(range_error(name, "is too large"));
+    }
+    Ok(())
+}
+
+/// Edit distance between option names, ignoring case and `_`; names over 48 bytes
+/// are never close.
+fn distance(a: &str, b: &str) -> usize {
+    const MAX: usize = 48;
+    let norm = |s: &str| {
+        let mut out = [0u8; MAX];
+        let mut len = 0;
+        for c in s.bytes().filter(|c| *c != b'_') {
+            if len == MAX {
+                return None;
+            }
+            out[len] = c.to_ascii_lowercase();
+            len += 1;
+        }
+        Some((out, len))
+    };
+    let (Some((a, la)), Some((b, lb))) = (norm(a), norm(b)) else { return usize::MAX };
+    let mut row = [0usize; MAX + 1];
+    for (j, cell) in row.iter_mut().enumerate().take(lb + 1) {
+        *cell = j;
+    }
+    for i in 1..=la {
+        let mut diagonal = row[0];
+        row[0] = i;
+        for j in 1..=lb {
+            let above = row[j];
+            row[j] = (above + 1).min(row[j - 1] + 1).min(diagonal + usize::from(a[i - 1] != b[j - 1]));
+            diagonal = above;
+        }
+    }
+    row[lb]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OptionValue::*;
+
+    fn build(pairs: &[(&str, OptionValue<'_>)], unit: Unit) -> Result<Config, ConfigError> {
+        let mut options = Options::new(unit);
+        for (k, v) in pairs {
+            assert!(options.set(k, *v)?, "{k} is a core option");
+        }
+        options.build()
+    }
+
+    #[test]
+    fn seed_spellings_map_to_one_config() {
+        let a = build(&[("failureThreshold", Number(0.5)), ("minimumRequests", Number(10.0)), ("timeout", Number(30000.0)), ("resetTimeout", Number(60000.0))], Unit::Millis).unwrap();
+        let b = build(&[("failure_threshold", Number(0.5)), ("minimum_request_count", Number(10.0)), ("request_timeout", Number(30.0)), ("recovery_timeout", Number(60.0))], Unit::Seconds).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.failure_threshold, Threshold::Rate(0.5));
+        assert_eq!(a.open_duration, 60 * NANOS_PER_SEC);
+    }
+
+    #[test]
+    fn errors_name_the_caller_spelling() {
+        let cases: &[(&[(&str, OptionValue<'_>)], &str, ErrorKind)] = &[
+            (&[("failureThreshold", Number(1.5))], "failureThreshold", ErrorKind::Range),
+            (&[("failureThreshold", Number(0.0))], "failureThreshold", ErrorKind::Range),
+            (&[("fail_max", Number(f64::NAN))], "fail_max", ErrorKind::Range),
+            (&[("retryDelay", Number(-1.0))], "retryDelay", ErrorKind::Range),
+            (&[("minimumRequestCount", Bool(true))], "minimumRequestCount", ErrorKind::Type),
+            (&[("timeout", Other("string"))], "timeout", ErrorKind::Type),
+            (&[("resetTimeout", Number(1.0)), ("recoveryTimeout", Number(1.0))], "recoveryTimeout", ErrorKind::Type),
+            (&[("monitoringWindow", Number(0.0))], "monitoringWindow", ErrorKind::Range),
+            (&[("recoveryTimeout", Number(1e300))], "recoveryTimeout", ErrorKind::Range),
+            (&[("countWindow", Number(5.0))], "minimumRequests", ErrorKind::Range),
+            (&[("successThreshold", Number(0.0))], "successThreshold", ErrorKind::Range),
+        ];
+        for (pairs, field, kind) in cases {
+            let mut options = Options::new(Unit::Millis);
+            let err = pairs
+                .iter()
+                .try_for_each(|(k, v)| options.set(k, *v).map(|_| ()))
+                .and_then(|_| options.build().map(|_| ()))
+                .unwrap_err();
+            assert_eq!((&*err.field, err.kind), (*field, *kind), "{pairs:?}");
+        }
+        // With a count window of 5 and a rate threshold, the default minimum (10) is too big.
+        let err = build(&[("count_window", Number(5.0)), ("failure_threshold", Number(0.5))], Unit::Seconds).unwrap_err();
+        assert_eq!(err.field, "minimum_requests");
+    }
+
+    #[test]
+    fn timeout_false_disables_it_and_unknown_names_are_left_to_the_binding() {
+        let mut options = Options::new(Unit::Millis);
+        assert!(options.set("timeout", Bool(false)).unwrap());
+        assert!(!options.set("fallback", Other("function")).unwrap());
+        assert_eq!(options.build().unwrap().call_timeout, None);
+    }
+
+    #[test]
+    fn typos_get_a_suggestion() {
+        let options = Options::new(Unit::Millis);
+        assert_eq!(options.suggest("failureTreshold", &[]).as_deref(), Some("failureThreshold"));
+        assert_eq!(options.suggest("ResetTimeout", &[]).as_deref(), Some("resetTimeout"));
+        assert_eq!(options.suggest("fallbak", &["fallback"]).as_deref(), Some("fallback"));
+        assert_eq!(options.suggest("name", &[]), None);
+        assert_eq!(options.suggest("somethingElse", &[]), None);
+        let err = options.unknown("sucessThreshold", &[]).unwrap();
+        assert!(err.to_string().contains("successThreshold"));
+    }
+}

@@ -1,0 +1,250 @@
+//! The windows of recent outcomes: O(1) per call, subtract-on-evict, fixed memory.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::config::WindowKind;
+
+/// What a window holds: calls, and how many of them failed or were slow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Counts {
+    /// Calls counted.
+    pub calls: u32,
+    /// Calls that failed (slow calls included: they count as failures for the rules).
+    pub failures: u32,
+    /// Calls that were slow.
+    pub slow: u32,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.calls += other.calls;
+        self.failures += other.failures;
+        self.slow += other.slow;
+    }
+
+    fn sub(&mut self, other: Counts) {
+        self.calls -= other.calls;
+        self.failures -= other.failures;
+        self.slow -= other.slow;
+    }
+
+    fn one(failed: bool, slow: bool) -> Counts {
+        Counts { calls: 1, failures: u32::from(failed), slow: u32::from(slow) }
+    }
+
+    /// `part / calls`, 0 for an empty window.
+    pub fn rate(&self, part: u32) -> f64 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            f64::from(part) / f64::from(self.calls)
+        }
+    }
+}
+
+const FAILED: u8 = 1;
+const SLOW: u8 = 2;
+
+/// A window of the last outcomes, by count or by time.
+#[derive(Clone, Debug)]
+pub(crate) enum Window {
+    Count { ring: Vec<u8>, next: usize, len: usize, totals: Counts },
+    Time { width: u64, head: u64, slots: Vec<(u64, Counts)>, totals: Counts },
+}
+
+impl Window {
+    pub(crate) fn new(kind: WindowKind) -> Window {
+        match kind {
+            WindowKind::Count { size } => {
+                Window::Count { ring: vec![0; size as usize], next: 0, len: 0, totals: Counts::default() }
+            }
+            WindowKind::Time { duration, buckets } => Window::Time {
+                width: duration / u64::from(buckets),
+                head: 0,
+                slots: vec![(0, Counts::default()); buckets as usize],
+                totals: Counts::default(),
+            },
+        }
+    }
+
+    /// Adds one outcome at `now`, evicting what fell out of the window.
+    pub(crate) fn record(&mut self, now: u64, failed: bool, slow: bool) {
+        match self {
+            Window::Count { ring, next, len, totals } => {
+                if *len == ring.len() {
+                    let old = ring[*next];
+                    totals.sub(Counts::one(old & FAILED != 0, old & SLOW != 0));
+                } else {
+                    *len += 1;
+                }
+                ring[*next] = if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
+                *next = if *next + 1 == ring.len() { 0 } else { *next + 1 };
+                totals.add(Counts::one(failed, slow));
+            }
+            Window::Time { width, head, slots, totals } => {
+                let epoch = now / *width;
+                if epoch > *head {
+                    let n = slots.len() as u64;
+                    // Evict every bucket between the last one written and this one; at most n.
+                    let first = if epoch - *head >= n { epoch - n + 1 } else { *head + 1 };
+                    for e in first..=epoch {
+                        let slot = &mut slots[(e % n) as usize];
+                        totals.sub(slot.1);
+                        *slot = (e, Counts::default());
+                    }
+                    *head = epoch;
+                }
+                // A `now` older than the head (never, with a monotonic clock) lands in the head bucket.
+                let n = slots.len() as u64;
+                let slot = &mut slots[(*head % n) as usize];
+                slot.1.add(Counts::one(failed, slow));
+                totals.add(Counts::one(failed, slow));
+            }
+        }
+    }
+
+    /// The counts inside the window as seen at `now`, without changing anything.
+    pub(crate) fn counts(&self, now: u64) -> Counts {
+        match self {
+            Window::Count { totals, .. } => *totals,
+            Window::Time { width, head, slots, totals } => {
+                let epoch = now / *width;
+                if epoch <= *head {
+                    return *totals;
+                }
+                let n = slots.len() as u64;
+                let mut live = Counts::default();
+                for (e, c) in slots {
+                    if *e + n > epoch && *e <= *head {
+                        live.add(*c);
+                    }
+                }
+                live
+            }
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        match self {
+            Window::Count { ring, next, len, totals } => {
+                ring.iter_mut().for_each(|b| *b = 0);
+                *next = 0;
+                *len = 0;
+                *totals = Counts::default();
+            }
+            Window::Time { slots, totals, .. } => {
+                slots.iter_mut().for_each(|s| s.1 = Counts::default());
+                *totals = Counts::default();
+            }
+        }
+    }
+
+    /// The outcomes in the window, oldest first, for snapshots: (failed, slow) per call
+    /// for a count window, (age in buckets, counts) for a time window.
+    #[cfg(feature = "serde")]
+    pub(crate) fn export(&self, now: u64) -> crate::snapshot::WindowState {
+        use crate::snapshot::WindowState;
+        match self {
+            Window::Count { ring, next, len, .. } => {
+                let size = ring.len();
+                let start = (*next + size - *len) % size;
+                WindowState::Count((0..*len).map(|i| ring[(start + i) % size]).collect())
+            }
+            Window::Time { width, head, slots, .. } => {
+                let epoch = (now / *width).max(*head);
+                let n = slots.len() as u64;
+                let mut buckets: Vec<(u32, Counts)> = slots
+                    .iter()
+                    .filter(|(e, c)| c.calls > 0 && *e + n > epoch && *e <= *head)
+                    .map(|(e, c)| ((epoch - e) as u32, *c))
+                    .collect();
+                buckets.sort_by(|a, b| b.0.cmp(&a.0));
+                WindowState::Time(buckets)
+            }
+        }
+    }
+
+    /// Refills an empty window from `export`'s value, ages relative to `now`.
+    #[cfg(feature = "serde")]
+    pub(crate) fn import(&mut self, state: &crate::snapshot::WindowState, now: u64) -> Result<(), &'static str> {
+        use crate::snapshot::WindowState;
+        self.clear();
+        match (&mut *self, state) {
+            (Window::Count { ring, .. }, WindowState::Count(calls)) if calls.len() <= ring.len() => {
+                if calls.iter().any(|c| *c > (FAILED | SLOW)) {
+                    return Err("window: bad outcome flags");
+                }
+                Ok(())
+            }
+            (Window::Time { slots, .. }, WindowState::Time(buckets)) => {
+                let n = slots.len() as u32;
+                if buckets.iter().any(|(age, c)| *age >= n || c.failures > c.calls || c.slow > c.calls) {
+                    return Err("window: bucket out of range");
+                }
+                Ok(())
+            }
+            _ => Err("window: kind or size differs from the configuration"),
+        }?;
+        match (self, state) {
+            (w @ Window::Count { .. }, WindowState::Count(calls)) => {
+                for c in calls {
+                    w.record(now, c & FAILED != 0, c & SLOW != 0);
+                }
+            }
+            (Window::Time { width, head, slots, totals }, WindowState::Time(buckets)) => {
+                let epoch = now / *width;
+                let n = slots.len() as u64;
+                *head = epoch;
+                for (i, slot) in slots.iter_mut().enumerate() {
+                    // Give every slot an epoch in (epoch - n, epoch] so that none is stale.
+                    let back = (epoch % n + n - i as u64) % n;
+                    *slot = (epoch.saturating_sub(back), Counts::default());
+                }
+                for (age, c) in buckets {
+                    let e = epoch.saturating_sub(u64::from(*age));
+                    slots[(e % n) as usize].1.add(*c);
+                    totals.add(*c);
+                }
+            }
+            _ => unreachable!("checked above"),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_window_evicts_oldest() {
+        let mut w = Window::new(WindowKind::Count { size: 3 });
+        w.record(0, true, false);
+        w.record(0, false, true);
+        w.record(0, false, false);
+        assert_eq!(w.counts(0), Counts { calls: 3, failures: 1, slow: 1 });
+        w.record(0, false, false);
+        assert_eq!(w.counts(0), Counts { calls: 3, failures: 0, slow: 1 });
+        w.record(0, false, false);
+        assert_eq!(w.counts(0), Counts { calls: 3, failures: 0, slow: 0 });
+    }
+
+    #[test]
+    fn time_window_rolls_buckets() {
+        // 10 buckets of 100 ns.
+        let mut w = Window::new(WindowKind::Time { duration: 1000, buckets: 10 });
+        w.record(5, true, false);
+        w.record(150, false, false);
+        assert_eq!(w.counts(999), Counts { calls: 2, failures: 1, slow: 0 });
+        // At 1000 the first bucket [0,100) leaves the window.
+        assert_eq!(w.counts(1000), Counts { calls: 1, failures: 0, slow: 0 });
+        w.record(1000, false, false);
+        assert_eq!(w.counts(1000), Counts { calls: 2, failures: 0, slow: 0 });
+        // Long idle: everything leaves.
+        assert_eq!(w.counts(10_000), Counts::default());
+        w.record(10_000, true, true);
+        assert_eq!(w.counts(10_000), Counts { calls: 1, failures: 1, slow: 1 });
+    }
+}
