@@ -1,0 +1,62 @@
+# The entry points shared by README, CI and contributors.
+# `make test` installs what is missing (skipping what is already at the right
+# version), then runs every test of every runtime.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+
+.PHONY: all setup setup-core setup-node setup-python setup-wasm \
+        test lint test-core test-node test-python test-wasm \
+        demo bench bench-core bench-node bench-python bench-wasm wasm proptest-long
+
+all: test
+
+setup: setup-core setup-node setup-python setup-wasm
+
+setup-core:
+	bash scripts/setup-core.sh
+setup-node:
+	bash scripts/setup-node.sh
+setup-python:
+	bash scripts/setup-python.sh
+setup-wasm: setup-core
+	bash scripts/setup-wasm.sh
+
+test: setup lint test-core test-node test-python test-wasm
+	@echo "make test: every runtime passed"
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	$(CARGO) clippy -p tripwire-wasm --target wasm32-unknown-unknown -- -D warnings
+
+test-core: setup-core
+	$(CARGO) test -p tripwire-core --all-features
+	$(CARGO) build -p tripwire-core --no-default-features
+	$(CARGO) build -p tripwire-core --no-default-features --target wasm32-unknown-unknown
+
+proptest-long:
+	PROPTEST_CASES=1000 TRIPWIRE_MODEL_STEPS=1000 $(CARGO) test -p tripwire-core --release --all-features --test model -- --nocapture
+
+test-node: setup-node
+	bash scripts/test-node.sh
+test-python: setup-python
+	bash scripts/test-python.sh
+wasm: setup-wasm
+	bash scripts/build-wasm.sh
+test-wasm: setup-wasm
+	bash scripts/test-wasm.sh
+
+demo: setup-core
+	$(CARGO) run -q -p tripwire-core --example demo
+
+bench: bench-core bench-node bench-python bench-wasm
+bench-core:
+	$(CARGO) bench -p tripwire-core --bench acquire_record
+bench-node: setup-node
+	bash scripts/bench-node.sh
+bench-python: setup-python
+	bash scripts/bench-python.sh
+bench-wasm: setup-wasm
+	bash scripts/bench-wasm.sh
