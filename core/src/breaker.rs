@@ -490,11 +490,15 @@ impl Breaker {
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Enters `state` in a new generation with a fresh window and counters.
+    /// Enters `state` in a new generation with fresh counters. An open circuit keeps
+    /// the window that tripped it, so its stats still say why it opened; half-open
+    /// and closed start a fresh one.
     fn enter(&mut self, state: State) {
         self.state = state;
         self.generation += 1;
-        self.window.clear();
+        if state != State::Open {
+            self.window.clear();
+        }
         self.consecutive_failures = 0;
         self.consecutive_successes = 0;
         self.trials_in_flight = 0;
