@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The Python tool venv (.venv-python): maturin, pytest, mypy at pinned versions.
+# Idempotent: a venv whose tools are already at these versions is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${TRIPWIRE_PY_VENV:-.venv-python}"
+PYTHON="${PYTHON:-python3}"
+PINS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1)
+
+have_pins() {
+  [ -x "$VENV/bin/python" ] || return 1
+  local installed
+  installed="$("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null)" || return 1
+  for pin in "${PINS[@]}"; do
+    grep -qix "$pin" <<<"$installed" || return 1
+  done
+}
+
+if have_pins; then
+  echo "setup-python: $VENV already has ${PINS[*]}"
+  exit 0
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --disable-pip-version-check -q "${PINS[@]}"
+echo "setup-python: installed ${PINS[*]} into $VENV"

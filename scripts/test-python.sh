@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the package from this checkout into the tool venv (through pip and the
+# maturin PEP 517 backend, as users do), then runs pytest and mypy against it.
+# The test build uses cargo's `dev` profile: the LTO release build is for benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${TRIPWIRE_PY_VENV:-.venv-python}"
+VENV="$(cd "$(dirname "$VENV")" && pwd)/$(basename "$VENV")"
+PY="$VENV/bin/python"
+[ -x "$PY" ] || bash scripts/setup-python.sh
+# The maturin backend runs `maturin` by name: the venv's comes first.
+export PATH="$VENV/bin:$PATH"
+
+PROFILE="${TRIPWIRE_PY_PROFILE:-dev}"
+"$PY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps --no-build-isolation \
+  --config-settings "build-args=--profile $PROFILE -i $PY" .
+
+# Run from outside the checkout so that `import tripwire` can only find the
+# installed package, never the source tree.
+cd bindings-python/tests
+"$PY" -m pytest -q -p no:cacheprovider .
