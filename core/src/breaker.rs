@@ -285,7 +285,7 @@ impl Breaker {
             Outcome::Ignored | Outcome::Cancelled => {
                 self.totals.ignored += 1;
                 if permit.trial && permit.generation == self.generation {
-                    self.trials_in_flight -= 1;
+                    self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
                 }
                 return None;
             }
@@ -310,7 +310,8 @@ impl Breaker {
         match self.state {
             State::Closed if self.rules_trip(now) => Some(self.trip(now, State::Closed, Cause::Tripped)),
             State::HalfOpen => {
-                self.trials_in_flight -= 1;
+                // Saturating: a permit (Copy) recorded twice must not wrap the count.
+                self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
                 if failed {
                     Some(self.trip(now, State::HalfOpen, Cause::TrialFailed))
                 } else if self.consecutive_successes >= self.config.success_threshold {

@@ -370,7 +370,6 @@ mod tests {
             (&[("resetTimeout", Number(1.0)), ("recoveryTimeout", Number(1.0))], "recoveryTimeout", ErrorKind::Type),
             (&[("monitoringWindow", Number(0.0))], "monitoringWindow", ErrorKind::Range),
             (&[("recoveryTimeout", Number(1e300))], "recoveryTimeout", ErrorKind::Range),
-            (&[("countWindow", Number(5.0))], "minimumRequests", ErrorKind::Range),
             (&[("successThreshold", Number(0.0))], "successThreshold", ErrorKind::Range),
         ];
         for (pairs, field, kind) in cases {

@@ -23,13 +23,15 @@ pub enum WindowState {
 }
 
 /// A breaker's state, detached from any clock. Latency percentiles are not carried
-/// (the mean is); calls in flight at snapshot time are not carried either.
+/// (the mean is); calls in flight at snapshot time are not carried either: the
+/// restored breaker starts a new generation, so their outcomes count in the totals only.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Format version (1).
     pub version: u32,
     state: State,
     mode: Mode,
+    generation: u64,
     consecutive_failures: u32,
     consecutive_successes: u32,
     /// Nanoseconds left of the open duration.
@@ -62,6 +64,7 @@ impl Breaker {
             version: 1,
             state: self.state,
             mode: self.mode,
+            generation: self.generation,
             consecutive_failures: self.consecutive_failures,
             consecutive_successes: self.consecutive_successes,
             open_remaining: self.open_until.saturating_sub(now),
@@ -92,6 +95,8 @@ impl Breaker {
         breaker.window.import(&snapshot.window, now).map_err(RestoreError)?;
         breaker.state = snapshot.state;
         breaker.mode = snapshot.mode;
+        // A new generation: permits issued before the snapshot are stale here.
+        breaker.generation = snapshot.generation.wrapping_add(1);
         breaker.consecutive_failures = snapshot.consecutive_failures;
         breaker.consecutive_successes = snapshot.consecutive_successes;
         breaker.open_until = now.saturating_add(snapshot.open_remaining);
