@@ -1,0 +1,350 @@
+//! `CircuitBreaker`: the core breaker, its clock and callbacks, and `execute`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use tripwire_core::{Breaker, Outcome, Permit as CorePermit, Rejected, Snapshot, Transition};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::clock::{race, to_millis, Clock, Timer};
+use crate::errors;
+use crate::options::{self, BreakerOptions, Hooks};
+use crate::stats::{self, JsStats};
+
+#[wasm_bindgen(typescript_custom_section)]
+const BREAKER_TS: &'static str = r#"
+/** A change of state reported by `record`, `open`, `close`, `reset`, `disable`, `enable`. */
+export interface Transition {
+  from: CircuitStateName;
+  to: CircuitStateName;
+}
+/** How a call guarded with `acquire()` ended. */
+export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored' | 'cancelled';
+"#;
+
+/// Everything one breaker holds; shared by the JS object and the calls in flight.
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    core: RefCell<Breaker>,
+    clock: Clock,
+    pub(crate) hooks: Hooks,
+}
+
+impl Inner {
+    pub(crate) fn new(name: String, options: &JsValue) -> Result<Inner, JsValue> {
+        let parsed = options::parse(options)?;
+        let core = Breaker::new(parsed.config).map_err(options::config_error)?;
+        Ok(Inner {
+            name,
+            core: RefCell::new(core),
+            clock: parsed.clock,
+            hooks: parsed.hooks,
+        })
+    }
+
+    /// The per-call timeout, if any (the core's `call_timeout`).
+    pub(crate) fn call_timeout(&self) -> Option<u64> {
+        self.core.borrow().config().call_timeout
+    }
+
+    /// Asks the core for a permit now; reports OPEN → HALF_OPEN if this acquire caused it.
+    pub(crate) fn acquire(&self) -> Result<CorePermit, Rejected> {
+        let now = self.clock.now();
+        let acquired = self.core.borrow_mut().try_acquire(now);
+        if let Ok(permit) = &acquired {
+            self.report(permit.transition());
+        }
+        acquired
+    }
+
+    /// Hands the permit back with its outcome; reports the transition, if any.
+    pub(crate) fn finish(&self, permit: CorePermit, outcome: Outcome) -> Option<Transition> {
+        let now = self.clock.now();
+        let transition = self.core.borrow_mut().record(permit, outcome, now);
+        self.report(transition);
+        transition
+    }
+
+    /// Calls the state callbacks (never while the core is borrowed: they may call back in).
+    fn report(&self, transition: Option<Transition>) {
+        let Some(t) = transition else { return };
+        if t.from == t.to {
+            return;
+        }
+        if let Some(f) = &self.hooks.on_state_change {
+            let _ = f.call2(
+                &JsValue::UNDEFINED,
+                &t.from.as_str().into(),
+                &t.to.as_str().into(),
+            );
+        }
+        let hook = match t.to {
+            tripwire_core::State::Open => &self.hooks.on_open,
+            tripwire_core::State::Closed => &self.hooks.on_close,
+            tripwire_core::State::HalfOpen => &self.hooks.on_half_open,
+        };
+        if let Some(f) = hook {
+            let _ = f.call0(&JsValue::UNDEFINED);
+        }
+    }
+
+    /// The answer to a refused call: the fallback's result, or `CircuitBreakerOpenError`.
+    pub(crate) fn refuse(&self, rejected: Rejected) -> Promise {
+        let error = errors::open_error(&self.name, rejected);
+        match &self.hooks.fallback {
+            Some(fallback) => match fallback.call1(&JsValue::UNDEFINED, &error) {
+                Ok(value) => Promise::resolve(&value),
+                Err(thrown) => Promise::reject(&thrown),
+            },
+            None => Promise::reject(&error),
+        }
+    }
+
+    fn manual(&self, op: fn(&mut Breaker, u64) -> Transition) -> JsValue {
+        let now = self.clock.now();
+        let transition = op(&mut self.core.borrow_mut(), now);
+        self.report(Some(transition));
+        transition_to_js(Some(transition))
+    }
+}
+
+pub(crate) fn transition_to_js(transition: Option<Transition>) -> JsValue {
+    let Some(t) = transition else {
+        return JsValue::UNDEFINED;
+    };
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"from".into(), &t.from.as_str().into());
+    let _ = Reflect::set(&object, &"to".into(), &t.to.as_str().into());
+    object.into()
+}
+
+/// Runs `f` under the breaker: the promise it returns settles the call.
+pub(crate) fn execute(inner: Rc<Inner>, f: &Function) -> Promise {
+    let permit = match inner.acquire() {
+        Ok(permit) => permit,
+        Err(rejected) => return inner.refuse(rejected),
+    };
+    let value = match f.call0(&JsValue::UNDEFINED) {
+        Ok(value) => value,
+        Err(thrown) => {
+            inner.finish(permit, Outcome::Failure);
+            return Promise::reject(&thrown);
+        }
+    };
+    let timeout = inner.call_timeout();
+    future_to_promise(async move {
+        let timer = timeout.map(Timer::start);
+        let call = JsFuture::from(Promise::resolve(&value));
+        match race(call, timer.as_ref()).await {
+            Some(Ok(value)) => {
+                inner.finish(permit, Outcome::Success);
+                Ok(value)
+            }
+            Some(Err(thrown)) => {
+                inner.finish(permit, Outcome::Failure);
+                Err(thrown)
+            }
+            None => {
+                inner.finish(permit, Outcome::Timeout);
+                Err(errors::timeout_error(
+                    &inner.name,
+                    timeout.unwrap_or_default(),
+                ))
+            }
+        }
+    })
+}
+
+/// A circuit breaker: `execute` async functions or `fetch` under it; read its `state`
+/// and `stats()`; control it with `open()`, `close()`, `reset()`.
+#[wasm_bindgen]
+pub struct CircuitBreaker {
+    pub(crate) inner: Rc<Inner>,
+}
+
+/// Leave to run one call, from `acquire()`; hand it back with `record(permit, outcome)`.
+#[wasm_bindgen]
+pub struct Permit {
+    permit: CorePermit,
+}
+
+#[wasm_bindgen]
+impl Permit {
+    /// Whether this is a half-open trial call.
+    #[wasm_bindgen(getter)]
+    pub fn trial(&self) -> bool {
+        self.permit.is_trial()
+    }
+
+    /// When it was issued, in ms of the breaker's clock.
+    #[wasm_bindgen(getter, js_name = issuedAt)]
+    pub fn issued_at(&self) -> f64 {
+        to_millis(self.permit.issued_at())
+    }
+
+    /// `OPEN → HALF_OPEN` if this acquire caused it.
+    #[wasm_bindgen(getter, unchecked_return_type = "Transition | undefined")]
+    pub fn transition(&self) -> JsValue {
+        transition_to_js(self.permit.transition())
+    }
+}
+
+fn check_name(name: &JsValue) -> Result<String, JsValue> {
+    name.as_string()
+        .ok_or_else(|| errors::type_error("CircuitBreaker: `name` must be a string"))
+}
+
+#[wasm_bindgen]
+impl CircuitBreaker {
+    /// A closed breaker. Bad options throw a `TypeError` or `RangeError` naming the option.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<BreakerOptions>,
+    ) -> Result<CircuitBreaker, JsValue> {
+        let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+        Ok(CircuitBreaker {
+            inner: Rc::new(Inner::new(check_name(&name)?, &options)?),
+        })
+    }
+
+    /// The name given at construction.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// Runs `fn` (sync or async) under the breaker. Resolves with its result; rejects
+    /// with its error, with `CircuitBreakerTimeoutError` after the call timeout, or
+    /// with `CircuitBreakerOpenError` (or resolves with the fallback's result) while open.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn execute(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "() => unknown")] f: &Function,
+    ) -> Promise {
+        execute(self.inner.clone(), f)
+    }
+
+    /// `fetch` under the breaker; see the README for what counts as a failure.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+    ) -> Promise {
+        crate::fetch::fetch(self.inner.clone(), input, init)
+    }
+
+    /// The effective state now: `'HALF_OPEN'` once the open duration has passed.
+    #[wasm_bindgen(getter, unchecked_return_type = "CircuitStateName")]
+    pub fn state(&self) -> String {
+        let now = self.inner.clock.now();
+        self.inner.core.borrow().state(now).as_str().to_string()
+    }
+
+    /// Counters, rates and timings now.
+    pub fn stats(&self) -> JsStats {
+        let now = self.inner.clock.now();
+        let stats = self.inner.core.borrow().stats(now);
+        stats::to_js(&stats)
+    }
+
+    /// Alias of `stats()`, as in the Node package.
+    #[wasm_bindgen(js_name = getStats)]
+    pub fn get_stats(&self) -> JsStats {
+        self.stats()
+    }
+
+    /// Opens the circuit until `close()` or `reset()`.
+    #[wasm_bindgen(unchecked_return_type = "Transition")]
+    pub fn open(&self) -> JsValue {
+        self.inner.manual(Breaker::force_open)
+    }
+
+    /// Closes the circuit and clears the window; totals are kept.
+    #[wasm_bindgen(unchecked_return_type = "Transition")]
+    pub fn close(&self) -> JsValue {
+        self.inner.manual(Breaker::close)
+    }
+
+    /// Back to a new breaker: closed, window and totals cleared.
+    #[wasm_bindgen(unchecked_return_type = "Transition")]
+    pub fn reset(&self) -> JsValue {
+        self.inner.manual(Breaker::reset)
+    }
+
+    /// Always permits, still counts, never trips, until `enable()`.
+    #[wasm_bindgen(unchecked_return_type = "Transition")]
+    pub fn disable(&self) -> JsValue {
+        self.inner.manual(Breaker::disable)
+    }
+
+    /// Ends `disable()`.
+    #[wasm_bindgen(unchecked_return_type = "Transition")]
+    pub fn enable(&self) -> JsValue {
+        self.inner.manual(Breaker::enable)
+    }
+
+    /// Asks for a permit without running anything (for calls that are not promises).
+    /// Throws `CircuitBreakerOpenError` when refused.
+    pub fn acquire(&self) -> Result<Permit, JsValue> {
+        match self.inner.acquire() {
+            Ok(permit) => Ok(Permit { permit }),
+            Err(rejected) => Err(errors::open_error(&self.inner.name, rejected)),
+        }
+    }
+
+    /// Ends a call started with `acquire()`; returns the transition it caused.
+    #[wasm_bindgen(unchecked_return_type = "Transition | undefined")]
+    pub fn record(
+        &self,
+        permit: Permit,
+        #[wasm_bindgen(unchecked_param_type = "CallOutcome")] outcome: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let outcome = match outcome.as_string().as_deref() {
+            Some("success") => Outcome::Success,
+            Some("failure") => Outcome::Failure,
+            Some("timeout") => Outcome::Timeout,
+            Some("ignored") => Outcome::Ignored,
+            Some("cancelled") => Outcome::Cancelled,
+            _ => {
+                return Err(errors::type_error(
+                    "record: `outcome` must be 'success', 'failure', 'timeout', 'ignored' or 'cancelled'",
+                ))
+            }
+        };
+        Ok(transition_to_js(self.inner.finish(permit.permit, outcome)))
+    }
+
+    /// The whole state now, to restore later (`CircuitBreaker.restore`); calls in
+    /// flight are not carried.
+    pub fn snapshot(&self) -> Result<JsValue, JsValue> {
+        let now = self.inner.clock.now();
+        let snapshot = self.inner.core.borrow().snapshot(now);
+        let serializer =
+            serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
+        serde::Serialize::serialize(&snapshot, &serializer).map_err(Into::into)
+    }
+
+    /// A breaker with `options` in the state `snapshot` describes. Throws on a bad snapshot.
+    pub fn restore(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<BreakerOptions>,
+        snapshot: JsValue,
+    ) -> Result<CircuitBreaker, JsValue> {
+        let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+        let inner = Inner::new(check_name(&name)?, &options)?;
+        let snapshot: Snapshot = serde_wasm_bindgen::from_value(snapshot)
+            .map_err(|e| errors::type_error(&format!("restore: not a tripwire snapshot: {e}")))?;
+        let config = *inner.core.borrow().config();
+        let now = inner.clock.now();
+        let restored = Breaker::restore(config, &snapshot, now)
+            .map_err(|e| errors::range_error(&e.to_string()))?;
+        *inner.core.borrow_mut() = restored;
+        Ok(CircuitBreaker {
+            inner: Rc::new(inner),
+        })
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the browser package into bindings-wasm/pkg/ (wasm-bindgen --target web)
+# and a Node-loadable copy into bindings-wasm/pkg-node/ (--target nodejs, for the
+# vector replay).
+#   scripts/build-wasm.sh            lean debug build (tests; panics become JS errors)
+#   scripts/build-wasm.sh --release  size-optimised: opt-level z, LTO, panic=abort, wasm-opt -Oz
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+profile=dev
+dir=debug
+if [ "${1:-}" = "--release" ]; then
+  profile=release-wasm
+  dir=release-wasm
+fi
+
+cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile"
+wasm="target/wasm32-unknown-unknown/$dir/tripwire_wasm.wasm"
+pkg=bindings-wasm/pkg
+pkg_node=bindings-wasm/pkg-node
+rm -rf "$pkg" "$pkg_node"
+wasm-bindgen --target web --out-dir "$pkg" "$wasm"
+wasm-bindgen --target nodejs --out-dir "$pkg_node" "$wasm"
+
+if [ "$profile" = release-wasm ]; then
+  # binaryen from npm: Debian's wasm-opt (v108) breaks wasm-bindgen 0.2.130 output.
+  opt=bindings-wasm/node_modules/.bin/wasm-opt
+  for out in "$pkg/tripwire_wasm_bg.wasm" "$pkg_node/tripwire_wasm_bg.wasm"; do
+    "$opt" -Oz --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
+      --enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext \
+      -o "$out.opt" "$out"
+    mv "$out.opt" "$out"
+  done
+fi
+
+version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
+cat > "$pkg/package.json" <<JSON
+{
+  "name": "tripwire-wasm",
+  "version": "$version",
+  "description": "tripwire circuit breakers in the browser: WebAssembly engine, guarded fetch",
+  "license": "MIT",
+  "type": "module",
+  "module": "tripwire_wasm.js",
+  "main": "tripwire_wasm.js",
+  "types": "tripwire_wasm.d.ts",
+  "exports": {
+    ".": { "types": "./tripwire_wasm.d.ts", "import": "./tripwire_wasm.js" },
+    "./tripwire_wasm_bg.wasm": "./tripwire_wasm_bg.wasm"
+  },
+  "files": ["tripwire_wasm.js", "tripwire_wasm.d.ts", "tripwire_wasm_bg.wasm", "tripwire_wasm_bg.wasm.d.ts"],
+  "sideEffects": false
+}
+JSON
+# CommonJS output: no "type": "module" here (TOOLCHAIN.md pitfall 4).
+cat > "$pkg_node/package.json" <<JSON
+{ "name": "tripwire-wasm-node", "version": "$version", "private": true, "main": "tripwire_wasm.js", "types": "tripwire_wasm.d.ts" }
+JSON
+echo "build-wasm: $pkg ($profile): $(wc -c < "$pkg/tripwire_wasm_bg.wasm") bytes wasm, $(wc -c < "$pkg/tripwire_wasm.js") bytes JS"
