@@ -21,7 +21,11 @@ fn count_config() -> Config {
 }
 
 fn time_config() -> Config {
-    Config { failure_threshold: Threshold::Rate(1.0), minimum_requests: Some(NEVER - 1), ..Config::default() }
+    Config {
+        failure_threshold: Threshold::Rate(1.0),
+        minimum_requests: Some(NEVER - 1),
+        ..Config::default()
+    }
 }
 
 /// Every fourth call fails; the thresholds are out of reach so the breaker stays closed.
@@ -34,7 +38,10 @@ fn outcome(i: u64) -> Outcome {
 }
 
 fn core_pairs(c: &mut Criterion) {
-    for (name, config) in [("count window", count_config()), ("time window", time_config())] {
+    for (name, config) in [
+        ("count window", count_config()),
+        ("time window", time_config()),
+    ] {
         let mut group = c.benchmark_group(format!("single-threaded, {name}"));
         let mut breaker = Breaker::new(config).unwrap();
         let mut now = 0u64;
@@ -56,7 +63,10 @@ fn core_pairs(c: &mut Criterion) {
         });
         // failsafe is always thread-safe and reads its own clock.
         let consecutive = failsafe::Config::new()
-            .failure_policy(failure_policy::consecutive_failures(NEVER, backoff::constant(Duration::from_secs(60))))
+            .failure_policy(failure_policy::consecutive_failures(
+                NEVER,
+                backoff::constant(Duration::from_secs(60)),
+            ))
             .build();
         let default_policy = failsafe::Config::new().build();
         let mut j = 0u64;
@@ -65,14 +75,40 @@ fn core_pairs(c: &mut Criterion) {
             group.bench_function("failsafe consecutive_failures", |b| {
                 b.iter(|| {
                     j += 1;
-                    call(&|j| consecutive.call(|| if outcome(j) == Outcome::Success { Ok(()) } else { Err(()) }).is_ok(), j)
+                    call(
+                        &|j| {
+                            consecutive
+                                .call(|| {
+                                    if outcome(j) == Outcome::Success {
+                                        Ok(())
+                                    } else {
+                                        Err(())
+                                    }
+                                })
+                                .is_ok()
+                        },
+                        j,
+                    )
                 })
             });
         } else {
             group.bench_function("failsafe default (success rate over time window)", |b| {
                 b.iter(|| {
                     j += 1;
-                    call(&|j| default_policy.call(|| if outcome(j) == Outcome::Success { Ok(()) } else { Err(()) }).is_ok(), j)
+                    call(
+                        &|j| {
+                            default_policy
+                                .call(|| {
+                                    if outcome(j) == Outcome::Success {
+                                        Ok(())
+                                    } else {
+                                        Err(())
+                                    }
+                                })
+                                .is_ok()
+                        },
+                        j,
+                    )
                 })
             });
         }
@@ -84,12 +120,19 @@ fn rejections(c: &mut Criterion) {
     let mut group = c.benchmark_group("open circuit rejection");
     let mut breaker = Breaker::new(Config::default()).unwrap();
     breaker.force_open(0);
-    group.bench_function("tripwire Breaker", |b| b.iter(|| black_box(breaker.try_acquire(black_box(1)).is_err())));
+    group.bench_function("tripwire Breaker", |b| {
+        b.iter(|| black_box(breaker.try_acquire(black_box(1)).is_err()))
+    });
     let failsafe = failsafe::Config::new()
-        .failure_policy(failure_policy::consecutive_failures(1, backoff::constant(Duration::from_secs(3600))))
+        .failure_policy(failure_policy::consecutive_failures(
+            1,
+            backoff::constant(Duration::from_secs(3600)),
+        ))
         .build();
     let _ = failsafe.call(|| Err::<(), ()>(()));
-    group.bench_function("failsafe", |b| b.iter(|| black_box(failsafe.call(|| Ok::<(), ()>(())).is_err())));
+    group.bench_function("failsafe", |b| {
+        b.iter(|| black_box(failsafe.call(|| Ok::<(), ()>(())).is_err()))
+    });
     group.finish();
 }
 

@@ -100,7 +100,11 @@ impl Permit {
 
     /// The transition this acquire caused: OPEN → HALF_OPEN once the open duration passed.
     pub fn transition(&self) -> Option<Transition> {
-        self.opened_half.then_some(Transition { from: State::Open, to: State::HalfOpen, cause: Cause::OpenElapsed })
+        self.opened_half.then_some(Transition {
+            from: State::Open,
+            to: State::HalfOpen,
+            cause: Cause::OpenElapsed,
+        })
     }
 }
 
@@ -290,7 +294,10 @@ impl Breaker {
                 return None;
             }
         };
-        let slow = self.config.slow_call_duration.is_some_and(|limit| duration > limit);
+        let slow = self
+            .config
+            .slow_call_duration
+            .is_some_and(|limit| duration > limit);
         self.count_totals(outcome, slow, duration, now);
         if permit.generation != self.generation {
             return None;
@@ -308,7 +315,9 @@ impl Breaker {
             return None;
         }
         match self.state {
-            State::Closed if self.rules_trip(now) => Some(self.trip(now, State::Closed, Cause::Tripped)),
+            State::Closed if self.rules_trip(now) => {
+                Some(self.trip(now, State::Closed, Cause::Tripped))
+            }
             State::HalfOpen => {
                 // Saturating: a permit (Copy) recorded twice must not wrap the count.
                 self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
@@ -317,7 +326,11 @@ impl Breaker {
                 } else if self.consecutive_successes >= self.config.success_threshold {
                     self.trips = 0;
                     self.enter(State::Closed);
-                    Some(Transition { from: State::HalfOpen, to: State::Closed, cause: Cause::TrialsSucceeded })
+                    Some(Transition {
+                        from: State::HalfOpen,
+                        to: State::Closed,
+                        cause: Cause::TrialsSucceeded,
+                    })
                 } else {
                     None
                 }
@@ -370,7 +383,11 @@ impl Breaker {
         if self.mode == Mode::Disabled {
             self.mode = Mode::Normal;
         }
-        Transition { from, to: self.state(now), cause: Cause::Enabled }
+        Transition {
+            from,
+            to: self.state(now),
+            cause: Cause::Enabled,
+        }
     }
 
     /// Counters, rates and timings at `now`. Changes nothing.
@@ -397,8 +414,13 @@ impl Breaker {
             slow_call_rate: window.rate(window.slow),
             last_success_at: self.last_success_at,
             last_failure_at: self.last_failure_at,
-            next_attempt_at: (self.mode == Mode::Normal && self.state == State::Open).then_some(self.open_until),
-            mean_latency: if requests == 0 { 0.0 } else { self.totals.latency_sum as f64 / requests as f64 },
+            next_attempt_at: (self.mode == Mode::Normal && self.state == State::Open)
+                .then_some(self.open_until),
+            mean_latency: if requests == 0 {
+                0.0
+            } else {
+                self.totals.latency_sum as f64 / requests as f64
+            },
             latency_p50: quantile(0.5),
             latency_p90: quantile(0.9),
             latency_p99: quantile(0.99),
@@ -413,7 +435,12 @@ impl Breaker {
     }
 
     fn permit(&self, now: u64, trial: bool, opened_half: bool) -> Permit {
-        Permit { generation: self.generation, issued_at: now, trial, opened_half }
+        Permit {
+            generation: self.generation,
+            issued_at: now,
+            trial,
+            opened_half,
+        }
     }
 
     fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
@@ -435,7 +462,9 @@ impl Breaker {
         }
         self.totals.slow += u64::from(slow);
         self.totals.latency_sum += u128::from(duration);
-        self.latencies.get_or_insert_with(Histogram::new).record(duration);
+        self.latencies
+            .get_or_insert_with(Histogram::new)
+            .record(duration);
     }
 
     fn rules_trip(&self, now: u64) -> bool {
@@ -447,7 +476,11 @@ impl Breaker {
             Threshold::Count(count) => self.consecutive_failures >= count,
             Threshold::Rate(rate) => window.rate(window.failures) >= rate,
         };
-        on_failures || self.config.slow_call_rate_threshold.is_some_and(|rate| window.rate(window.slow) >= rate)
+        on_failures
+            || self
+                .config
+                .slow_call_rate_threshold
+                .is_some_and(|rate| window.rate(window.slow) >= rate)
     }
 
     fn trip(&mut self, now: u64, from: State, cause: Cause) -> Transition {
@@ -455,7 +488,11 @@ impl Breaker {
         let duration = self.open_duration(self.trips);
         self.open_until = now.saturating_add(duration);
         self.enter(State::Open);
-        Transition { from, to: State::Open, cause }
+        Transition {
+            from,
+            to: State::Open,
+            cause,
+        }
     }
 
     /// The open duration for the `trips`-th consecutive trip.
@@ -463,7 +500,11 @@ impl Breaker {
         let base = self.config.open_duration;
         match self.config.backoff {
             Backoff::Fixed => base,
-            Backoff::Exponential { multiplier, max, jitter } => {
+            Backoff::Exponential {
+                multiplier,
+                max,
+                jitter,
+            } => {
                 let mut grown = base as f64;
                 for _ in 1..trips {
                     grown *= multiplier;
@@ -471,7 +512,11 @@ impl Breaker {
                         break;
                     }
                 }
-                let capped = if grown >= max as f64 { max } else { grown as u64 };
+                let capped = if grown >= max as f64 {
+                    max
+                } else {
+                    grown as u64
+                };
                 if jitter == 0.0 {
                     return capped;
                 }
@@ -509,6 +554,103 @@ impl Breaker {
         let from = self.state(now);
         self.mode = mode;
         self.enter(state);
-        Transition { from, to: self.state(now), cause }
+        Transition {
+            from,
+            to: self.state(now),
+            cause,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Backoff;
+
+    fn breaker(config: Config) -> Breaker {
+        Breaker::new(config).unwrap()
+    }
+
+    #[test]
+    fn invalid_config_is_refused() {
+        let err = Breaker::new(Config {
+            success_threshold: 0,
+            ..Config::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.field, "success_threshold");
+    }
+
+    #[test]
+    fn latency_stats_come_from_recorded_durations() {
+        let mut b = breaker(Config::default());
+        for (start, took) in [(0, 10), (100, 20), (200, 30), (300, 40)] {
+            let permit = b.try_acquire(start).unwrap();
+            b.record(permit, Outcome::Success, start + took);
+        }
+        let stats = b.stats(400);
+        assert_eq!(stats.mean_latency, 25.0);
+        // Percentiles are bucket upper bounds: within 12.5 % above the true value.
+        assert!(
+            matches!(stats.latency_p50, Some(20..=22)),
+            "{:?}",
+            stats.latency_p50
+        );
+        assert!(
+            matches!(stats.latency_p99, Some(40..=45)),
+            "{:?}",
+            stats.latency_p99
+        );
+        let idle = breaker(Config::default()).stats(0);
+        assert_eq!((idle.mean_latency, idle.latency_p50), (0.0, None));
+    }
+
+    #[test]
+    fn a_permit_recorded_twice_does_not_wrap_the_trial_count() {
+        let config = Config {
+            failure_threshold: Threshold::Count(1),
+            open_duration: 10,
+            success_threshold: 3,
+            ..Config::default()
+        };
+        let mut b = breaker(config);
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Failure, 0);
+        let trial = b.try_acquire(10).unwrap();
+        assert!(trial.is_trial() && trial.transition().is_some());
+        b.record(trial, Outcome::Success, 11);
+        b.record(trial, Outcome::Success, 12);
+        assert_eq!(b.state(12), State::HalfOpen);
+        assert!(b.try_acquire(12).is_ok());
+        assert!(b.try_acquire(12).is_err(), "still one trial at a time");
+    }
+
+    #[test]
+    fn backoff_jitter_stays_within_its_fraction() {
+        let config = Config {
+            failure_threshold: Threshold::Count(1),
+            open_duration: 1_000,
+            backoff: Backoff::Exponential {
+                multiplier: 3.0,
+                max: 100_000,
+                jitter: 0.25,
+            },
+            seed: 7,
+            ..Config::default()
+        };
+        let mut b = breaker(config);
+        let mut now = 0;
+        let mut expected = 1_000u64;
+        for _ in 0..8 {
+            let p = b.try_acquire(now).unwrap();
+            b.record(p, Outcome::Failure, now);
+            let wait = b.stats(now).next_attempt_at.unwrap() - now;
+            assert!(
+                wait >= expected && wait <= expected + expected / 4,
+                "{wait} vs {expected}"
+            );
+            now += wait;
+            expected = (expected * 3).min(100_000);
+        }
     }
 }

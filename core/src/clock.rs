@@ -17,7 +17,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock reading `start` nanoseconds.
     pub fn new(start: u64) -> ManualClock {
-        ManualClock { now: AtomicU64::new(start) }
+        ManualClock {
+            now: AtomicU64::new(start),
+        }
     }
 
     /// Moves the clock forward by `nanos`.
@@ -48,7 +50,9 @@ pub struct MonotonicClock {
 impl MonotonicClock {
     /// A clock reading 0 now.
     pub fn new() -> MonotonicClock {
-        MonotonicClock { origin: std::time::Instant::now() }
+        MonotonicClock {
+            origin: std::time::Instant::now(),
+        }
     }
 }
 
@@ -68,6 +72,12 @@ impl Clock for MonotonicClock {
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for alloc::sync::Arc<C> {
     fn now(&self) -> u64 {
         (**self).now()
     }

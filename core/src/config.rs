@@ -84,7 +84,10 @@ impl Default for Config {
         Config {
             failure_threshold: Threshold::Count(5),
             minimum_requests: None,
-            window: WindowKind::Time { duration: 60 * NANOS_PER_SEC, buckets: 10 },
+            window: WindowKind::Time {
+                duration: 60 * NANOS_PER_SEC,
+                buckets: 10,
+            },
             open_duration: 60 * NANOS_PER_SEC,
             backoff: Backoff::Fixed,
             seed: 0,
@@ -105,18 +108,27 @@ pub const MAX_BUCKETS: u32 = 1_000;
 impl Config {
     /// The minimum number of calls in the window, with the default applied.
     pub fn effective_minimum_requests(&self) -> u32 {
-        self.minimum_requests.unwrap_or(match self.failure_threshold {
-            Threshold::Count(_) => 1,
-            Threshold::Rate(_) => 10,
-        })
+        self.minimum_requests
+            .unwrap_or(match self.failure_threshold {
+                Threshold::Count(_) => 1,
+                Threshold::Rate(_) => 10,
+            })
     }
 
     /// Checks every field; the error names the first offending one (snake_case).
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self.failure_threshold {
-            Threshold::Count(0) => return Err(ConfigError::range("failure_threshold", "must be at least 1")),
+            Threshold::Count(0) => {
+                return Err(ConfigError::range(
+                    "failure_threshold",
+                    "must be at least 1",
+                ))
+            }
             Threshold::Rate(r) if !(r > 0.0 && r <= 1.0) => {
-                return Err(ConfigError::range("failure_threshold", "a rate must be in (0, 1]"))
+                return Err(ConfigError::range(
+                    "failure_threshold",
+                    "a rate must be in (0, 1]",
+                ))
             }
             _ => {}
         }
@@ -129,7 +141,10 @@ impl Config {
                     return Err(ConfigError::range("window_buckets", "must be in 1..=1000"));
                 }
                 if duration < u64::from(buckets) {
-                    return Err(ConfigError::range("monitoring_window", "must be positive and at least 1 ns per bucket"));
+                    return Err(ConfigError::range(
+                        "monitoring_window",
+                        "must be positive and at least 1 ns per bucket",
+                    ));
                 }
             }
             WindowKind::Count { size } => {
@@ -137,36 +152,62 @@ impl Config {
                     return Err(ConfigError::range("count_window", "must be in 1..=1000000"));
                 }
                 if size < self.effective_minimum_requests() {
-                    return Err(ConfigError::range("minimum_requests", "must not exceed count_window"));
+                    return Err(ConfigError::range(
+                        "minimum_requests",
+                        "must not exceed count_window",
+                    ));
                 }
             }
         }
-        if let Backoff::Exponential { multiplier, max, jitter } = self.backoff {
+        if let Backoff::Exponential {
+            multiplier,
+            max,
+            jitter,
+        } = self.backoff
+        {
             if !(multiplier.is_finite() && multiplier >= 1.0) {
-                return Err(ConfigError::range("backoff_multiplier", "must be a finite number ≥ 1"));
+                return Err(ConfigError::range(
+                    "backoff_multiplier",
+                    "must be a finite number ≥ 1",
+                ));
             }
             if max < self.open_duration {
-                return Err(ConfigError::range("max_recovery_timeout", "must be at least recovery_timeout"));
+                return Err(ConfigError::range(
+                    "max_recovery_timeout",
+                    "must be at least recovery_timeout",
+                ));
             }
             if !(0.0..=1.0).contains(&jitter) {
                 return Err(ConfigError::range("backoff_jitter", "must be in [0, 1]"));
             }
         }
         if self.half_open_max_calls == 0 {
-            return Err(ConfigError::range("half_open_max_calls", "must be at least 1"));
+            return Err(ConfigError::range(
+                "half_open_max_calls",
+                "must be at least 1",
+            ));
         }
         if self.success_threshold == 0 {
-            return Err(ConfigError::range("success_threshold", "must be at least 1"));
+            return Err(ConfigError::range(
+                "success_threshold",
+                "must be at least 1",
+            ));
         }
         if self.slow_call_duration == Some(0) {
             return Err(ConfigError::range("slow_call_duration", "must be positive"));
         }
         if let Some(r) = self.slow_call_rate_threshold {
             if !(r > 0.0 && r <= 1.0) {
-                return Err(ConfigError::range("slow_call_rate_threshold", "must be in (0, 1]"));
+                return Err(ConfigError::range(
+                    "slow_call_rate_threshold",
+                    "must be in (0, 1]",
+                ));
             }
             if self.slow_call_duration.is_none() {
-                return Err(ConfigError::range("slow_call_rate_threshold", "needs slow_call_duration"));
+                return Err(ConfigError::range(
+                    "slow_call_rate_threshold",
+                    "needs slow_call_duration",
+                ));
             }
         }
         if self.call_timeout == Some(0) {
@@ -198,7 +239,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn range(field: &'static str, reason: &'static str) -> Self {
-        ConfigError { field: Cow::Borrowed(field), reason: Cow::Borrowed(reason), kind: ErrorKind::Range }
+        ConfigError {
+            field: Cow::Borrowed(field),
+            reason: Cow::Borrowed(reason),
+            kind: ErrorKind::Range,
+        }
     }
 }
 
@@ -223,25 +268,109 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let bad = [
-            (Config { failure_threshold: Threshold::Count(0), ..Config::default() }, "failure_threshold"),
-            (Config { failure_threshold: Threshold::Rate(f64::NAN), ..Config::default() }, "failure_threshold"),
-            (Config { failure_threshold: Threshold::Rate(1.5), ..Config::default() }, "failure_threshold"),
-            (Config { minimum_requests: Some(0), ..Config::default() }, "minimum_requests"),
-            (Config { window: WindowKind::Count { size: 5 }, minimum_requests: Some(6), ..Config::default() }, "minimum_requests"),
-            (Config { window: WindowKind::Count { size: 0 }, ..Config::default() }, "count_window"),
-            (Config { window: WindowKind::Time { duration: 0, buckets: 10 }, ..Config::default() }, "monitoring_window"),
-            (Config { half_open_max_calls: 0, ..Config::default() }, "half_open_max_calls"),
-            (Config { success_threshold: 0, ..Config::default() }, "success_threshold"),
-            (Config { slow_call_rate_threshold: Some(0.5), ..Config::default() }, "slow_call_rate_threshold"),
             (
-                Config { backoff: Backoff::Exponential { multiplier: 0.5, max: u64::MAX, jitter: 0.0 }, ..Config::default() },
+                Config {
+                    failure_threshold: Threshold::Count(0),
+                    ..Config::default()
+                },
+                "failure_threshold",
+            ),
+            (
+                Config {
+                    failure_threshold: Threshold::Rate(f64::NAN),
+                    ..Config::default()
+                },
+                "failure_threshold",
+            ),
+            (
+                Config {
+                    failure_threshold: Threshold::Rate(1.5),
+                    ..Config::default()
+                },
+                "failure_threshold",
+            ),
+            (
+                Config {
+                    minimum_requests: Some(0),
+                    ..Config::default()
+                },
+                "minimum_requests",
+            ),
+            (
+                Config {
+                    window: WindowKind::Count { size: 5 },
+                    minimum_requests: Some(6),
+                    ..Config::default()
+                },
+                "minimum_requests",
+            ),
+            (
+                Config {
+                    window: WindowKind::Count { size: 0 },
+                    ..Config::default()
+                },
+                "count_window",
+            ),
+            (
+                Config {
+                    window: WindowKind::Time {
+                        duration: 0,
+                        buckets: 10,
+                    },
+                    ..Config::default()
+                },
+                "monitoring_window",
+            ),
+            (
+                Config {
+                    half_open_max_calls: 0,
+                    ..Config::default()
+                },
+                "half_open_max_calls",
+            ),
+            (
+                Config {
+                    success_threshold: 0,
+                    ..Config::default()
+                },
+                "success_threshold",
+            ),
+            (
+                Config {
+                    slow_call_rate_threshold: Some(0.5),
+                    ..Config::default()
+                },
+                "slow_call_rate_threshold",
+            ),
+            (
+                Config {
+                    backoff: Backoff::Exponential {
+                        multiplier: 0.5,
+                        max: u64::MAX,
+                        jitter: 0.0,
+                    },
+                    ..Config::default()
+                },
                 "backoff_multiplier",
             ),
             (
-                Config { backoff: Backoff::Exponential { multiplier: 2.0, max: 1, jitter: 0.0 }, ..Config::default() },
+                Config {
+                    backoff: Backoff::Exponential {
+                        multiplier: 2.0,
+                        max: 1,
+                        jitter: 0.0,
+                    },
+                    ..Config::default()
+                },
                 "max_recovery_timeout",
             ),
-            (Config { call_timeout: Some(0), ..Config::default() }, "request_timeout"),
+            (
+                Config {
+                    call_timeout: Some(0),
+                    ..Config::default()
+                },
+                "request_timeout",
+            ),
         ];
         for (config, field) in bad {
             let err = config.validate().unwrap_err();
@@ -253,7 +382,10 @@ mod tests {
     #[test]
     fn minimum_defaults_by_threshold_kind() {
         assert_eq!(Config::default().effective_minimum_requests(), 1);
-        let rate = Config { failure_threshold: Threshold::Rate(0.5), ..Config::default() };
+        let rate = Config {
+            failure_threshold: Threshold::Rate(0.5),
+            ..Config::default()
+        };
         assert_eq!(rate.effective_minimum_requests(), 10);
     }
 }

@@ -38,7 +38,10 @@ fn upper_bound(i: usize) -> u64 {
 
 impl Histogram {
     pub(crate) fn new() -> Histogram {
-        Histogram { counts: Box::new([0; BUCKETS]), total: 0 }
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            total: 0,
+        }
     }
 
     pub(crate) fn record(&mut self, value: u64) {
@@ -54,7 +57,11 @@ impl Histogram {
         // Rank of the quantile, 1-based: ceil(q × total) within 1..=total (no `ceil` in core).
         let exact = q * self.total as f64;
         let floor = exact as u64;
-        let rank = if (floor as f64) < exact { floor + 1 } else { floor };
+        let rank = if (floor as f64) < exact {
+            floor + 1
+        } else {
+            floor
+        };
         let rank = rank.clamp(1, self.total);
         let mut seen = 0;
         for (i, c) in self.counts.iter().enumerate() {

@@ -37,9 +37,9 @@ mod sync;
 mod window;
 
 pub use breaker::{Breaker, Cause, Outcome, Permit, Rejected, State, Stats, Transition};
-pub use clock::{Clock, ManualClock};
 #[cfg(feature = "std")]
 pub use clock::MonotonicClock;
+pub use clock::{Clock, ManualClock};
 pub use config::{Backoff, Config, ConfigError, Threshold, WindowKind};
 pub use options::{OptionValue, Options, Unit};
 #[cfg(feature = "std")]

@@ -71,22 +71,68 @@ const KEYS: usize = 15;
 
 /// Spellings per key: the first is the camelCase name, the second the snake_case one.
 const SPELLINGS: [(Key, &[&str]); KEYS] = [
-    (Key::FailureThreshold, &["failureThreshold", "failure_threshold", "fail_max"]),
-    (Key::MinimumRequests, &["minimumRequests", "minimum_requests", "minimumRequestCount", "minimum_request_count"]),
-    (Key::RecoveryTimeout, &["recoveryTimeout", "recovery_timeout", "resetTimeout", "retryDelay", "reset_timeout"]),
-    (Key::RequestTimeout, &["requestTimeout", "request_timeout", "timeout"]),
-    (Key::SuccessThreshold, &["successThreshold", "success_threshold"]),
-    (Key::HalfOpenMaxCalls, &["halfOpenMaxCalls", "half_open_max_calls"]),
-    (Key::MonitoringWindow, &["monitoringWindow", "monitoring_window"]),
+    (
+        Key::FailureThreshold,
+        &["failureThreshold", "failure_threshold", "fail_max"],
+    ),
+    (
+        Key::MinimumRequests,
+        &[
+            "minimumRequests",
+            "minimum_requests",
+            "minimumRequestCount",
+            "minimum_request_count",
+        ],
+    ),
+    (
+        Key::RecoveryTimeout,
+        &[
+            "recoveryTimeout",
+            "recovery_timeout",
+            "resetTimeout",
+            "retryDelay",
+            "reset_timeout",
+        ],
+    ),
+    (
+        Key::RequestTimeout,
+        &["requestTimeout", "request_timeout", "timeout"],
+    ),
+    (
+        Key::SuccessThreshold,
+        &["successThreshold", "success_threshold"],
+    ),
+    (
+        Key::HalfOpenMaxCalls,
+        &["halfOpenMaxCalls", "half_open_max_calls"],
+    ),
+    (
+        Key::MonitoringWindow,
+        &["monitoringWindow", "monitoring_window"],
+    ),
     (Key::WindowBuckets, &["windowBuckets", "window_buckets"]),
     (Key::CountWindow, &["countWindow", "count_window"]),
     (
         Key::SlowCallDuration,
-        &["expectedResponseTime", "slow_call_duration", "slowCallDuration", "expected_response_time"],
+        &[
+            "expectedResponseTime",
+            "slow_call_duration",
+            "slowCallDuration",
+            "expected_response_time",
+        ],
     ),
-    (Key::SlowCallRateThreshold, &["slowCallRateThreshold", "slow_call_rate_threshold"]),
-    (Key::BackoffMultiplier, &["backoffMultiplier", "backoff_multiplier"]),
-    (Key::MaxRecoveryTimeout, &["maxRecoveryTimeout", "max_recovery_timeout"]),
+    (
+        Key::SlowCallRateThreshold,
+        &["slowCallRateThreshold", "slow_call_rate_threshold"],
+    ),
+    (
+        Key::BackoffMultiplier,
+        &["backoffMultiplier", "backoff_multiplier"],
+    ),
+    (
+        Key::MaxRecoveryTimeout,
+        &["maxRecoveryTimeout", "max_recovery_timeout"],
+    ),
     (Key::BackoffJitter, &["backoffJitter", "backoff_jitter"]),
     (Key::Seed, &["seed", "seed"]),
 ];
@@ -101,21 +147,38 @@ pub struct Options {
 }
 
 fn lookup(name: &str) -> Option<(usize, Key)> {
-    SPELLINGS.iter().enumerate().find(|(_, (_, names))| names.contains(&name)).map(|(i, (k, _))| (i, *k))
+    SPELLINGS
+        .iter()
+        .enumerate()
+        .find(|(_, (_, names))| names.contains(&name))
+        .map(|(i, (k, _))| (i, *k))
 }
 
 fn type_error(field: &str, reason: String) -> ConfigError {
-    ConfigError { field: Cow::Owned(field.to_string()), reason: Cow::Owned(reason), kind: ErrorKind::Type }
+    ConfigError {
+        field: Cow::Owned(field.to_string()),
+        reason: Cow::Owned(reason),
+        kind: ErrorKind::Type,
+    }
 }
 
 fn range_error(field: &str, reason: &'static str) -> ConfigError {
-    ConfigError { field: Cow::Owned(field.to_string()), reason: Cow::Borrowed(reason), kind: ErrorKind::Range }
+    ConfigError {
+        field: Cow::Owned(field.to_string()),
+        reason: Cow::Borrowed(reason),
+        kind: ErrorKind::Range,
+    }
 }
 
 impl Options {
     /// No options set yet; durations will be read in `unit`.
     pub fn new(unit: Unit) -> Options {
-        Options { unit, values: [None; KEYS], spelled: Default::default(), timeout_disabled: false }
+        Options {
+            unit,
+            values: [None; KEYS],
+            spelled: Default::default(),
+            timeout_disabled: false,
+        }
     }
 
     /// Whether `name` is one of the core's option names (in any spelling).
@@ -126,12 +189,17 @@ impl Options {
     /// Sets one option. Returns `Ok(false)` if `name` is not a core option (the binding
     /// may know it); errors on a bad value or a second spelling of an option already set.
     pub fn set(&mut self, name: &str, value: OptionValue<'_>) -> Result<bool, ConfigError> {
-        let Some((index, key)) = lookup(name) else { return Ok(false) };
+        let Some((index, key)) = lookup(name) else {
+            return Ok(false);
+        };
         if matches!(value, OptionValue::Missing) {
             return Ok(true);
         }
         if let Some(previous) = &self.spelled[index] {
-            return Err(type_error(name, format!("conflicts with `{previous}`: give one spelling of this option")));
+            return Err(type_error(
+                name,
+                format!("conflicts with `{previous}`: give one spelling of this option"),
+            ));
         }
         self.spelled[index] = Some(name.to_string());
         let number = match value {
@@ -140,8 +208,15 @@ impl Options {
                 self.timeout_disabled = true;
                 return Ok(true);
             }
-            OptionValue::Bool(_) => return Err(type_error(name, "must be a number, not a boolean".to_string())),
-            OptionValue::Other(kind) => return Err(type_error(name, format!("must be a number, not {kind}"))),
+            OptionValue::Bool(_) => {
+                return Err(type_error(
+                    name,
+                    "must be a number, not a boolean".to_string(),
+                ))
+            }
+            OptionValue::Other(kind) => {
+                return Err(type_error(name, format!("must be a number, not {kind}")))
+            }
             OptionValue::Missing => unreachable!("handled above"),
         };
         if !number.is_finite() {
@@ -153,7 +228,10 @@ impl Options {
         match key {
             Key::FailureThreshold => {
                 if number == 0.0 {
-                    return Err(range_error(name, "must be a rate in (0, 1) or a whole count ≥ 1"));
+                    return Err(range_error(
+                        name,
+                        "must be a rate in (0, 1) or a whole count ≥ 1",
+                    ));
                 }
                 if number >= 1.0 {
                     whole(name, number)?;
@@ -169,7 +247,7 @@ impl Options {
                 whole(name, number)?;
             }
             Key::Seed => {
-                if number.fract() != 0.0 || number > 9_007_199_254_740_991.0 {
+                if number > 9_007_199_254_740_991.0 || !is_whole(number) {
                     return Err(range_error(name, "must be a whole number below 2^53"));
                 }
             }
@@ -194,7 +272,10 @@ impl Options {
     /// The closest core option name to an unknown `name`, if it looks like a typo
     /// (case, `_`, or at most two edits away). `extra` lists the binding's own names.
     pub fn suggest(&self, name: &str, extra: &[&str]) -> Option<String> {
-        let candidates = SPELLINGS.iter().flat_map(|(_, names)| names.iter()).chain(extra.iter());
+        let candidates = SPELLINGS
+            .iter()
+            .flat_map(|(_, names)| names.iter())
+            .chain(extra.iter());
         let mut best: Option<(usize, &str)> = None;
         for candidate in candidates {
             let d = distance(name, candidate);
@@ -207,7 +288,8 @@ impl Options {
 
     /// The error for an unknown option that looks like a typo of a known one.
     pub fn unknown(&self, name: &str, extra: &[&str]) -> Option<ConfigError> {
-        self.suggest(name, extra).map(|s| type_error(name, format!("unknown option (did you mean `{s}`?)")))
+        self.suggest(name, extra)
+            .map(|s| type_error(name, format!("unknown option (did you mean `{s}`?)")))
     }
 
     /// The validated configuration; a range error names the option as spelled.
@@ -221,7 +303,10 @@ impl Options {
             Some(v) => Threshold::Count(v as u32),
         };
         if get(Key::CountWindow).is_some() && get(Key::MonitoringWindow).is_some() {
-            return Err(self.named(ConfigError::range("count_window", "give either a count window or a monitoring window")));
+            return Err(self.named(ConfigError::range(
+                "count_window",
+                "give either a count window or a monitoring window",
+            )));
         }
         let window = match (get(Key::CountWindow), defaults.window) {
             (Some(size), _) => WindowKind::Count { size: size as u32 },
@@ -232,14 +317,19 @@ impl Options {
             (None, count) => count,
         };
         let open_duration = nanos(Key::RecoveryTimeout).unwrap_or(defaults.open_duration);
-        let exponential = [Key::BackoffMultiplier, Key::MaxRecoveryTimeout, Key::BackoffJitter]
-            .iter()
-            .any(|k| get(*k).is_some());
+        let exponential = [
+            Key::BackoffMultiplier,
+            Key::MaxRecoveryTimeout,
+            Key::BackoffJitter,
+        ]
+        .iter()
+        .any(|k| get(*k).is_some());
         let backoff = if exponential {
             Backoff::Exponential {
                 multiplier: get(Key::BackoffMultiplier).unwrap_or(2.0),
                 // Default cap: 10 minutes, or the open duration if that is longer.
-                max: nanos(Key::MaxRecoveryTimeout).unwrap_or((600 * NANOS_PER_SEC).max(open_duration)),
+                max: nanos(Key::MaxRecoveryTimeout)
+                    .unwrap_or((600 * NANOS_PER_SEC).max(open_duration)),
                 jitter: get(Key::BackoffJitter).unwrap_or(0.0),
             }
         } else {
@@ -252,8 +342,10 @@ impl Options {
             open_duration,
             backoff,
             seed: get(Key::Seed).map_or(defaults.seed, |v| v as u64),
-            half_open_max_calls: get(Key::HalfOpenMaxCalls).map_or(defaults.half_open_max_calls, |v| v as u32),
-            success_threshold: get(Key::SuccessThreshold).map_or(defaults.success_threshold, |v| v as u32),
+            half_open_max_calls: get(Key::HalfOpenMaxCalls)
+                .map_or(defaults.half_open_max_calls, |v| v as u32),
+            success_threshold: get(Key::SuccessThreshold)
+                .map_or(defaults.success_threshold, |v| v as u32),
             slow_call_duration: nanos(Key::SlowCallDuration),
             slow_call_rate_threshold: get(Key::SlowCallRateThreshold),
             call_timeout: if self.timeout_disabled {
@@ -271,7 +363,11 @@ impl Options {
     fn named(&self, mut error: ConfigError) -> ConfigError {
         if let Some((index, _)) = lookup(&error.field) {
             let own = SPELLINGS[index].1[if self.unit == Unit::Millis { 0 } else { 1 }];
-            error.field = Cow::Owned(self.spelled[index].clone().unwrap_or_else(|| own.to_string()));
+            error.field = Cow::Owned(
+                self.spelled[index]
+                    .clone()
+                    .unwrap_or_else(|| own.to_string()),
+            );
         }
         error
     }
@@ -294,13 +390,18 @@ impl Options {
 }
 
 fn whole(name: &str, value: f64) -> Result<(), ConfigError> {
-    if value.fract() != 0.0 {
-        return Err(range_error(name, "must be a whole number"));
-    }
     if value > f64::from(u32::MAX) {
         return Err(range_error(name, "is too large"));
     }
+    if !is_whole(value) {
+        return Err(range_error(name, "must be a whole number"));
+    }
     Ok(())
+}
+
+/// Whether a non-negative `value` below 2^64 has no fractional part (`f64::fract` is std-only).
+fn is_whole(value: f64) -> bool {
+    value == (value as u64) as f64
 }
 
 /// Edit distance between option names, ignoring case and `_`; names over 48 bytes
@@ -319,7 +420,9 @@ fn distance(a: &str, b: &str) -> usize {
         }
         Some((out, len))
     };
-    let (Some((a, la)), Some((b, lb))) = (norm(a), norm(b)) else { return usize::MAX };
+    let (Some((a, la)), Some((b, lb))) = (norm(a), norm(b)) else {
+        return usize::MAX;
+    };
     let mut row = [0usize; MAX + 1];
     for (j, cell) in row.iter_mut().enumerate().take(lb + 1) {
         *cell = j;
@@ -329,7 +432,9 @@ fn distance(a: &str, b: &str) -> usize {
         row[0] = i;
         for j in 1..=lb {
             let above = row[j];
-            row[j] = (above + 1).min(row[j - 1] + 1).min(diagonal + usize::from(a[i - 1] != b[j - 1]));
+            row[j] = (above + 1)
+                .min(row[j - 1] + 1)
+                .min(diagonal + usize::from(a[i - 1] != b[j - 1]));
             diagonal = above;
         }
     }
@@ -351,8 +456,26 @@ mod tests {
 
     #[test]
     fn seed_spellings_map_to_one_config() {
-        let a = build(&[("failureThreshold", Number(0.5)), ("minimumRequests", Number(10.0)), ("timeout", Number(30000.0)), ("resetTimeout", Number(60000.0))], Unit::Millis).unwrap();
-        let b = build(&[("failure_threshold", Number(0.5)), ("minimum_request_count", Number(10.0)), ("request_timeout", Number(30.0)), ("recovery_timeout", Number(60.0))], Unit::Seconds).unwrap();
+        let a = build(
+            &[
+                ("failureThreshold", Number(0.5)),
+                ("minimumRequests", Number(10.0)),
+                ("timeout", Number(30000.0)),
+                ("resetTimeout", Number(60000.0)),
+            ],
+            Unit::Millis,
+        )
+        .unwrap();
+        let b = build(
+            &[
+                ("failure_threshold", Number(0.5)),
+                ("minimum_request_count", Number(10.0)),
+                ("request_timeout", Number(30.0)),
+                ("recovery_timeout", Number(60.0)),
+            ],
+            Unit::Seconds,
+        )
+        .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.failure_threshold, Threshold::Rate(0.5));
         assert_eq!(a.open_duration, 60 * NANOS_PER_SEC);
@@ -360,17 +483,57 @@ mod tests {
 
     #[test]
     fn errors_name_the_caller_spelling() {
-        let cases: &[(&[(&str, OptionValue<'_>)], &str, ErrorKind)] = &[
-            (&[("failureThreshold", Number(1.5))], "failureThreshold", ErrorKind::Range),
-            (&[("failureThreshold", Number(0.0))], "failureThreshold", ErrorKind::Range),
-            (&[("fail_max", Number(f64::NAN))], "fail_max", ErrorKind::Range),
-            (&[("retryDelay", Number(-1.0))], "retryDelay", ErrorKind::Range),
-            (&[("minimumRequestCount", Bool(true))], "minimumRequestCount", ErrorKind::Type),
+        type Case<'a> = (&'a [(&'a str, OptionValue<'a>)], &'a str, ErrorKind);
+        let cases: &[Case<'_>] = &[
+            (
+                &[("failureThreshold", Number(1.5))],
+                "failureThreshold",
+                ErrorKind::Range,
+            ),
+            (
+                &[("failureThreshold", Number(0.0))],
+                "failureThreshold",
+                ErrorKind::Range,
+            ),
+            (
+                &[("fail_max", Number(f64::NAN))],
+                "fail_max",
+                ErrorKind::Range,
+            ),
+            (
+                &[("retryDelay", Number(-1.0))],
+                "retryDelay",
+                ErrorKind::Range,
+            ),
+            (
+                &[("minimumRequestCount", Bool(true))],
+                "minimumRequestCount",
+                ErrorKind::Type,
+            ),
             (&[("timeout", Other("string"))], "timeout", ErrorKind::Type),
-            (&[("resetTimeout", Number(1.0)), ("recoveryTimeout", Number(1.0))], "recoveryTimeout", ErrorKind::Type),
-            (&[("monitoringWindow", Number(0.0))], "monitoringWindow", ErrorKind::Range),
-            (&[("recoveryTimeout", Number(1e300))], "recoveryTimeout", ErrorKind::Range),
-            (&[("successThreshold", Number(0.0))], "successThreshold", ErrorKind::Range),
+            (
+                &[
+                    ("resetTimeout", Number(1.0)),
+                    ("recoveryTimeout", Number(1.0)),
+                ],
+                "recoveryTimeout",
+                ErrorKind::Type,
+            ),
+            (
+                &[("monitoringWindow", Number(0.0))],
+                "monitoringWindow",
+                ErrorKind::Range,
+            ),
+            (
+                &[("recoveryTimeout", Number(1e300))],
+                "recoveryTimeout",
+                ErrorKind::Range,
+            ),
+            (
+                &[("successThreshold", Number(0.0))],
+                "successThreshold",
+                ErrorKind::Range,
+            ),
         ];
         for (pairs, field, kind) in cases {
             let mut options = Options::new(Unit::Millis);
@@ -382,7 +545,14 @@ mod tests {
             assert_eq!((&*err.field, err.kind), (*field, *kind), "{pairs:?}");
         }
         // With a count window of 5 and a rate threshold, the default minimum (10) is too big.
-        let err = build(&[("count_window", Number(5.0)), ("failure_threshold", Number(0.5))], Unit::Seconds).unwrap_err();
+        let err = build(
+            &[
+                ("count_window", Number(5.0)),
+                ("failure_threshold", Number(0.5)),
+            ],
+            Unit::Seconds,
+        )
+        .unwrap_err();
         assert_eq!(err.field, "minimum_requests");
     }
 
@@ -397,9 +567,18 @@ mod tests {
     #[test]
     fn typos_get_a_suggestion() {
         let options = Options::new(Unit::Millis);
-        assert_eq!(options.suggest("failureTreshold", &[]).as_deref(), Some("failureThreshold"));
-        assert_eq!(options.suggest("ResetTimeout", &[]).as_deref(), Some("resetTimeout"));
-        assert_eq!(options.suggest("fallbak", &["fallback"]).as_deref(), Some("fallback"));
+        assert_eq!(
+            options.suggest("failureTreshold", &[]).as_deref(),
+            Some("failureThreshold")
+        );
+        assert_eq!(
+            options.suggest("ResetTimeout", &[]).as_deref(),
+            Some("resetTimeout")
+        );
+        assert_eq!(
+            options.suggest("fallbak", &["fallback"]).as_deref(),
+            Some("fallback")
+        );
         assert_eq!(options.suggest("name", &[]), None);
         assert_eq!(options.suggest("somethingElse", &[]), None);
         let err = options.unknown("sucessThreshold", &[]).unwrap();

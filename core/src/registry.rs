@@ -11,7 +11,9 @@ pub struct Registry<T> {
 
 impl<T> Default for Registry<T> {
     fn default() -> Self {
-        Registry { entries: Mutex::new(HashMap::new()) }
+        Registry {
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -36,7 +38,11 @@ impl<T> Registry<T> {
     }
 
     /// The value under `name`, or the one `make` builds, registered atomically.
-    pub fn get_or_try_insert<E>(&self, name: &str, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+    pub fn get_or_try_insert<E>(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
         let mut entries = self.entries();
         if let Some(existing) = entries.get(name) {
             return Ok(existing.clone());
@@ -53,7 +59,11 @@ impl<T> Registry<T> {
 
     /// Every (name, value) pair, sorted by name.
     pub fn entries_sorted(&self) -> Vec<(String, Arc<T>)> {
-        let mut all: Vec<_> = self.entries().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut all: Vec<_> = self
+            .entries()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
@@ -87,8 +97,17 @@ mod tests {
         assert_eq!(*got, 2);
         let made = registry.get_or_try_insert("b", || Ok::<_, ()>(4)).unwrap();
         assert_eq!(*made, 4);
-        assert_eq!(registry.entries_sorted().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        assert!(registry.get_or_try_insert("c", || Err::<i32, _>("bad")).is_err());
+        assert_eq!(
+            registry
+                .entries_sorted()
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(registry
+            .get_or_try_insert("c", || Err::<i32, _>("bad"))
+            .is_err());
         assert!(registry.get("c").is_none());
         registry.clear();
         assert!(registry.is_empty());

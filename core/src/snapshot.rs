@@ -84,15 +84,21 @@ impl Breaker {
             return Err(RestoreError("unknown version"));
         }
         match (snapshot.mode, snapshot.state) {
-            (Mode::ForcedOpen, State::Open) | (Mode::Disabled, State::Closed) | (Mode::Normal, _) => {}
+            (Mode::ForcedOpen, State::Open)
+            | (Mode::Disabled, State::Closed)
+            | (Mode::Normal, _) => {}
             _ => return Err(RestoreError("mode and state disagree")),
         }
         let t = &snapshot.totals;
         if t.timeouts > t.failures || t.slow > t.successes.saturating_add(t.failures) {
             return Err(RestoreError("totals are inconsistent"));
         }
-        let mut breaker = Breaker::new(config).map_err(|_| RestoreError("invalid configuration"))?;
-        breaker.window.import(&snapshot.window, now).map_err(RestoreError)?;
+        let mut breaker =
+            Breaker::new(config).map_err(|_| RestoreError("invalid configuration"))?;
+        breaker
+            .window
+            .import(&snapshot.window, now)
+            .map_err(RestoreError)?;
         breaker.state = snapshot.state;
         breaker.mode = snapshot.mode;
         // A new generation: permits issued before the snapshot are stale here.

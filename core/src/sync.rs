@@ -26,12 +26,18 @@ pub struct SyncBreaker<C> {
 impl<C: Clock> SyncBreaker<C> {
     /// A closed breaker reading `clock`.
     pub fn new(config: Config, clock: C) -> Result<Self, ConfigError> {
-        Ok(SyncBreaker { inner: Mutex::new(Breaker::new(config)?), clock })
+        Ok(SyncBreaker {
+            inner: Mutex::new(Breaker::new(config)?),
+            clock,
+        })
     }
 
     /// Wraps an existing breaker (for example one restored from a snapshot).
     pub fn from_breaker(breaker: Breaker, clock: C) -> Self {
-        SyncBreaker { inner: Mutex::new(breaker), clock }
+        SyncBreaker {
+            inner: Mutex::new(breaker),
+            clock,
+        }
     }
 
     /// The clock this breaker reads.
@@ -71,7 +77,10 @@ impl<C: Clock> SyncBreaker<C> {
             }
         }
         let permit = self.try_acquire().map_err(CallError::Rejected)?;
-        let mut guard = Guard { breaker: self, permit: Some(permit) };
+        let mut guard = Guard {
+            breaker: self,
+            permit: Some(permit),
+        };
         let result = f();
         let permit = guard.permit.take().expect("taken once");
         match result {
@@ -112,11 +121,22 @@ mod tests {
     #[test]
     fn call_counts_and_rejects() {
         let clock = ManualClock::new(0);
-        let breaker =
-            SyncBreaker::new(Config { failure_threshold: Threshold::Count(1), ..Config::default() }, &clock).unwrap();
+        let breaker = SyncBreaker::new(
+            Config {
+                failure_threshold: Threshold::Count(1),
+                ..Config::default()
+            },
+            &clock,
+        )
+        .unwrap();
         assert_eq!(breaker.call(|| Ok::<_, ()>(1)), Ok(1));
-        assert_eq!(breaker.call(|| Err::<(), _>("boom")), Err(CallError::Failed("boom")));
-        assert!(matches!(breaker.call(|| Ok::<_, ()>(1)), Err(CallError::Rejected(r)) if r.state == State::Open));
+        assert_eq!(
+            breaker.call(|| Err::<(), _>("boom")),
+            Err(CallError::Failed("boom"))
+        );
+        assert!(
+            matches!(breaker.call(|| Ok::<_, ()>(1)), Err(CallError::Rejected(r)) if r.state == State::Open)
+        );
         let stats = breaker.stats();
         assert_eq!((stats.successes, stats.failures, stats.rejected), (1, 1, 1));
     }
@@ -124,7 +144,11 @@ mod tests {
     #[test]
     fn a_panicking_call_hands_its_trial_back() {
         let clock = ManualClock::new(0);
-        let config = Config { failure_threshold: Threshold::Count(1), open_duration: 10, ..Config::default() };
+        let config = Config {
+            failure_threshold: Threshold::Count(1),
+            open_duration: 10,
+            ..Config::default()
+        };
         let breaker = SyncBreaker::new(config, &clock).unwrap();
         let _ = breaker.call(|| Err::<(), _>(()));
         clock.advance(10);
@@ -133,6 +157,9 @@ mod tests {
         }));
         assert!(panicked.is_err());
         assert_eq!(breaker.state(), State::HalfOpen);
-        assert!(breaker.try_acquire().is_ok(), "the trial slot was handed back");
+        assert!(
+            breaker.try_acquire().is_ok(),
+            "the trial slot was handed back"
+        );
     }
 }

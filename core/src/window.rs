@@ -31,7 +31,11 @@ impl Counts {
     }
 
     fn one(failed: bool, slow: bool) -> Counts {
-        Counts { calls: 1, failures: u32::from(failed), slow: u32::from(slow) }
+        Counts {
+            calls: 1,
+            failures: u32::from(failed),
+            slow: u32::from(slow),
+        }
     }
 
     /// `part / calls`, 0 for an empty window.
@@ -50,16 +54,29 @@ const SLOW: u8 = 2;
 /// A window of the last outcomes, by count or by time.
 #[derive(Clone, Debug)]
 pub(crate) enum Window {
-    Count { ring: Vec<u8>, next: usize, len: usize, totals: Counts },
-    Time { width: u64, head: u64, slots: Vec<(u64, Counts)>, totals: Counts },
+    Count {
+        ring: Vec<u8>,
+        next: usize,
+        len: usize,
+        totals: Counts,
+    },
+    Time {
+        width: u64,
+        head: u64,
+        slots: Vec<(u64, Counts)>,
+        totals: Counts,
+    },
 }
 
 impl Window {
     pub(crate) fn new(kind: WindowKind) -> Window {
         match kind {
-            WindowKind::Count { size } => {
-                Window::Count { ring: vec![0; size as usize], next: 0, len: 0, totals: Counts::default() }
-            }
+            WindowKind::Count { size } => Window::Count {
+                ring: vec![0; size as usize],
+                next: 0,
+                len: 0,
+                totals: Counts::default(),
+            },
             WindowKind::Time { duration, buckets } => Window::Time {
                 width: duration / u64::from(buckets),
                 head: 0,
@@ -72,7 +89,12 @@ impl Window {
     /// Adds one outcome at `now`, evicting what fell out of the window.
     pub(crate) fn record(&mut self, now: u64, failed: bool, slow: bool) {
         match self {
-            Window::Count { ring, next, len, totals } => {
+            Window::Count {
+                ring,
+                next,
+                len,
+                totals,
+            } => {
                 if *len == ring.len() {
                     let old = ring[*next];
                     totals.sub(Counts::one(old & FAILED != 0, old & SLOW != 0));
@@ -80,15 +102,28 @@ impl Window {
                     *len += 1;
                 }
                 ring[*next] = if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
-                *next = if *next + 1 == ring.len() { 0 } else { *next + 1 };
+                *next = if *next + 1 == ring.len() {
+                    0
+                } else {
+                    *next + 1
+                };
                 totals.add(Counts::one(failed, slow));
             }
-            Window::Time { width, head, slots, totals } => {
+            Window::Time {
+                width,
+                head,
+                slots,
+                totals,
+            } => {
                 let epoch = now / *width;
                 if epoch > *head {
                     let n = slots.len() as u64;
                     // Evict every bucket between the last one written and this one; at most n.
-                    let first = if epoch - *head >= n { epoch - n + 1 } else { *head + 1 };
+                    let first = if epoch - *head >= n {
+                        epoch - n + 1
+                    } else {
+                        *head + 1
+                    };
                     for e in first..=epoch {
                         let slot = &mut slots[(e % n) as usize];
                         totals.sub(slot.1);
@@ -109,7 +144,12 @@ impl Window {
     pub(crate) fn counts(&self, now: u64) -> Counts {
         match self {
             Window::Count { totals, .. } => *totals,
-            Window::Time { width, head, slots, totals } => {
+            Window::Time {
+                width,
+                head,
+                slots,
+                totals,
+            } => {
                 let epoch = now / *width;
                 if epoch <= *head {
                     return *totals;
@@ -128,7 +168,12 @@ impl Window {
 
     pub(crate) fn clear(&mut self) {
         match self {
-            Window::Count { ring, next, len, totals } => {
+            Window::Count {
+                ring,
+                next,
+                len,
+                totals,
+            } => {
                 ring.iter_mut().for_each(|b| *b = 0);
                 *next = 0;
                 *len = 0;
@@ -147,12 +192,16 @@ impl Window {
     pub(crate) fn export(&self, now: u64) -> crate::snapshot::WindowState {
         use crate::snapshot::WindowState;
         match self {
-            Window::Count { ring, next, len, .. } => {
+            Window::Count {
+                ring, next, len, ..
+            } => {
                 let size = ring.len();
                 let start = (*next + size - *len) % size;
                 WindowState::Count((0..*len).map(|i| ring[(start + i) % size]).collect())
             }
-            Window::Time { width, head, slots, .. } => {
+            Window::Time {
+                width, head, slots, ..
+            } => {
                 let epoch = (now / *width).max(*head);
                 let n = slots.len() as u64;
                 let mut buckets: Vec<(u32, Counts)> = slots
@@ -160,7 +209,7 @@ impl Window {
                     .filter(|(e, c)| c.calls > 0 && *e + n > epoch && *e <= *head)
                     .map(|(e, c)| ((epoch - e) as u32, *c))
                     .collect();
-                buckets.sort_by(|a, b| b.0.cmp(&a.0));
+                buckets.sort_by_key(|b| core::cmp::Reverse(b.0));
                 WindowState::Time(buckets)
             }
         }
@@ -168,11 +217,17 @@ impl Window {
 
     /// Refills an empty window from `export`'s value, ages relative to `now`.
     #[cfg(feature = "serde")]
-    pub(crate) fn import(&mut self, state: &crate::snapshot::WindowState, now: u64) -> Result<(), &'static str> {
+    pub(crate) fn import(
+        &mut self,
+        state: &crate::snapshot::WindowState,
+        now: u64,
+    ) -> Result<(), &'static str> {
         use crate::snapshot::WindowState;
         self.clear();
         match (&mut *self, state) {
-            (Window::Count { ring, .. }, WindowState::Count(calls)) if calls.len() <= ring.len() => {
+            (Window::Count { ring, .. }, WindowState::Count(calls))
+                if calls.len() <= ring.len() =>
+            {
                 if calls.iter().any(|c| *c > (FAILED | SLOW)) {
                     return Err("window: bad outcome flags");
                 }
@@ -180,7 +235,10 @@ impl Window {
             }
             (Window::Time { slots, .. }, WindowState::Time(buckets)) => {
                 let n = slots.len() as u32;
-                if buckets.iter().any(|(age, c)| *age >= n || c.failures > c.calls || c.slow > c.calls) {
+                if buckets
+                    .iter()
+                    .any(|(age, c)| *age >= n || c.failures > c.calls || c.slow > c.calls)
+                {
                     return Err("window: bucket out of range");
                 }
                 Ok(())
@@ -193,7 +251,15 @@ impl Window {
                     w.record(now, c & FAILED != 0, c & SLOW != 0);
                 }
             }
-            (Window::Time { width, head, slots, totals }, WindowState::Time(buckets)) => {
+            (
+                Window::Time {
+                    width,
+                    head,
+                    slots,
+                    totals,
+                },
+                WindowState::Time(buckets),
+            ) => {
                 let epoch = now / *width;
                 let n = slots.len() as u64;
                 *head = epoch;
@@ -224,27 +290,79 @@ mod tests {
         w.record(0, true, false);
         w.record(0, false, true);
         w.record(0, false, false);
-        assert_eq!(w.counts(0), Counts { calls: 3, failures: 1, slow: 1 });
+        assert_eq!(
+            w.counts(0),
+            Counts {
+                calls: 3,
+                failures: 1,
+                slow: 1
+            }
+        );
         w.record(0, false, false);
-        assert_eq!(w.counts(0), Counts { calls: 3, failures: 0, slow: 1 });
+        assert_eq!(
+            w.counts(0),
+            Counts {
+                calls: 3,
+                failures: 0,
+                slow: 1
+            }
+        );
         w.record(0, false, false);
-        assert_eq!(w.counts(0), Counts { calls: 3, failures: 0, slow: 0 });
+        assert_eq!(
+            w.counts(0),
+            Counts {
+                calls: 3,
+                failures: 0,
+                slow: 0
+            }
+        );
     }
 
     #[test]
     fn time_window_rolls_buckets() {
         // 10 buckets of 100 ns.
-        let mut w = Window::new(WindowKind::Time { duration: 1000, buckets: 10 });
+        let mut w = Window::new(WindowKind::Time {
+            duration: 1000,
+            buckets: 10,
+        });
         w.record(5, true, false);
         w.record(150, false, false);
-        assert_eq!(w.counts(999), Counts { calls: 2, failures: 1, slow: 0 });
+        assert_eq!(
+            w.counts(999),
+            Counts {
+                calls: 2,
+                failures: 1,
+                slow: 0
+            }
+        );
         // At 1000 the first bucket [0,100) leaves the window.
-        assert_eq!(w.counts(1000), Counts { calls: 1, failures: 0, slow: 0 });
+        assert_eq!(
+            w.counts(1000),
+            Counts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
         w.record(1000, false, false);
-        assert_eq!(w.counts(1000), Counts { calls: 2, failures: 0, slow: 0 });
+        assert_eq!(
+            w.counts(1000),
+            Counts {
+                calls: 2,
+                failures: 0,
+                slow: 0
+            }
+        );
         // Long idle: everything leaves.
         assert_eq!(w.counts(10_000), Counts::default());
         w.record(10_000, true, true);
-        assert_eq!(w.counts(10_000), Counts { calls: 1, failures: 1, slow: 1 });
+        assert_eq!(
+            w.counts(10_000),
+            Counts {
+                calls: 1,
+                failures: 1,
+                slow: 1
+            }
+        );
     }
 }

@@ -71,10 +71,14 @@ impl Model {
             WindowKind::Count { size } => self.events.iter().rev().take(size as usize).collect(),
             WindowKind::Time { duration, buckets } => {
                 let width = duration / u64::from(buckets);
-                self.events.iter().filter(|(t, _, _)| t / width + u64::from(buckets) > now / width).collect()
+                self.events
+                    .iter()
+                    .filter(|(t, _, _)| t / width + u64::from(buckets) > now / width)
+                    .collect()
             }
         };
-        let count = |f: &dyn Fn(&(u64, bool, bool)) -> bool| live.iter().filter(|e| f(e)).count() as u32;
+        let count =
+            |f: &dyn Fn(&(u64, bool, bool)) -> bool| live.iter().filter(|e| f(e)).count() as u32;
         (live.len() as u32, count(&|e| e.1), count(&|e| e.2))
     }
 
@@ -103,7 +107,10 @@ impl Model {
             Backoff::Fixed => self.cfg.open_duration,
             Backoff::Exponential { max, .. } => {
                 // The generated configs use a multiplier of exactly 2 and no jitter.
-                let grown = self.cfg.open_duration.saturating_mul(1u64 << (self.trips - 1).min(40));
+                let grown = self
+                    .cfg
+                    .open_duration
+                    .saturating_mul(1u64 << (self.trips - 1).min(40));
                 grown.min(max)
             }
         }
@@ -116,13 +123,19 @@ impl Model {
     }
 
     fn acquire(&mut self, now: u64) -> Result<ModelPermit, (State, Option<u64>)> {
-        let permit = |m: &Model, trial| ModelPermit { generation: m.generation, issued_at: now, trial };
+        let permit = |m: &Model, trial| ModelPermit {
+            generation: m.generation,
+            issued_at: now,
+            trial,
+        };
         let refused = match self.mode {
             Mode::Disabled => return Ok(permit(self, false)),
             Mode::Forced => Some((State::Open, None)),
             Mode::Normal => match self.state {
                 State::Closed => return Ok(permit(self, false)),
-                State::Open if now < self.open_until => Some((State::Open, Some(self.open_until - now))),
+                State::Open if now < self.open_until => {
+                    Some((State::Open, Some(self.open_until - now)))
+                }
                 State::Open => {
                     self.enter(State::HalfOpen);
                     None
@@ -186,7 +199,10 @@ impl Model {
                     Threshold::Count(c) => self.consecutive_failures >= c,
                     Threshold::Rate(r) => f64::from(fails) / f64::from(calls) >= r,
                 };
-                let slow_rule = self.cfg.slow_call_rate_threshold.is_some_and(|r| f64::from(slows) / f64::from(calls) >= r);
+                let slow_rule = self
+                    .cfg
+                    .slow_call_rate_threshold
+                    .is_some_and(|r| f64::from(slows) / f64::from(calls) >= r);
                 if calls >= min && (rule || slow_rule) {
                     self.trip(now);
                 }
@@ -215,7 +231,11 @@ impl Model {
 #[derive(Clone, Debug)]
 enum Op {
     Acquire,
-    Record { pick: usize, outcome: u8, after: u64 },
+    Record {
+        pick: usize,
+        outcome: u8,
+        after: u64,
+    },
     Advance(u64),
     ForceOpen,
     Close,
@@ -240,34 +260,78 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> impl Strategy<Value = Config> {
-    let threshold = prop_oneof![(1u32..5).prop_map(Threshold::Count), prop_oneof![Just(0.3), Just(0.5), Just(1.0)].prop_map(Threshold::Rate)];
+    let threshold = prop_oneof![
+        (1u32..5).prop_map(Threshold::Count),
+        prop_oneof![Just(0.3), Just(0.5), Just(1.0)].prop_map(Threshold::Rate)
+    ];
     let window = prop_oneof![
         (1u32..8).prop_map(|size| WindowKind::Count { size: size + 4 }),
-        (1u32..6).prop_map(|buckets| WindowKind::Time { duration: 1000, buckets }),
+        (1u32..6).prop_map(|buckets| WindowKind::Time {
+            duration: 1000,
+            buckets
+        }),
     ];
-    let backoff = prop_oneof![Just(Backoff::Fixed), Just(Backoff::Exponential { multiplier: 2.0, max: 3500, jitter: 0.0 })];
-    (threshold, prop::option::of(1u32..5), window, backoff, 1u32..4, 1u32..4, prop::option::of(Just(50u64)), any::<bool>(), prop::option::of(Just(300u64)))
-        .prop_map(|(failure_threshold, minimum_requests, window, backoff, half_open_max_calls, success_threshold, slow, slow_rate, call_timeout)| Config {
-            failure_threshold,
-            minimum_requests,
-            window,
-            open_duration: 500,
-            backoff,
-            seed: 0,
-            half_open_max_calls,
-            success_threshold,
-            slow_call_duration: slow,
-            slow_call_rate_threshold: (slow.is_some() && slow_rate).then_some(0.5),
-            call_timeout,
+    let backoff = prop_oneof![
+        Just(Backoff::Fixed),
+        Just(Backoff::Exponential {
+            multiplier: 2.0,
+            max: 3500,
+            jitter: 0.0
         })
+    ];
+    (
+        threshold,
+        prop::option::of(1u32..5),
+        window,
+        backoff,
+        1u32..4,
+        1u32..4,
+        prop::option::of(Just(50u64)),
+        any::<bool>(),
+        prop::option::of(Just(300u64)),
+    )
+        .prop_map(
+            |(
+                failure_threshold,
+                minimum_requests,
+                window,
+                backoff,
+                half_open_max_calls,
+                success_threshold,
+                slow,
+                slow_rate,
+                call_timeout,
+            )| Config {
+                failure_threshold,
+                minimum_requests,
+                window,
+                open_duration: 500,
+                backoff,
+                seed: 0,
+                half_open_max_calls,
+                success_threshold,
+                slow_call_duration: slow,
+                slow_call_rate_threshold: (slow.is_some() && slow_rate).then_some(0.5),
+                call_timeout,
+            },
+        )
 }
 
 fn outcome(code: u8) -> Outcome {
-    [Outcome::Success, Outcome::Failure, Outcome::Timeout, Outcome::Ignored, Outcome::Cancelled][code as usize]
+    [
+        Outcome::Success,
+        Outcome::Failure,
+        Outcome::Timeout,
+        Outcome::Ignored,
+        Outcome::Cancelled,
+    ][code as usize]
 }
 
 fn steps() -> usize {
-    std::env::var("TRIPWIRE_MODEL_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(400)
+    std::env::var("TRIPWIRE_MODEL_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400)
 }
 
 proptest! {

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Map, Value};
-use tripwire_core::{Breaker, Config, OptionValue, Options, Outcome, Permit, Stats, Transition, Unit};
+use tripwire_core::{
+    Breaker, Config, OptionValue, Options, Outcome, Permit, Stats, Transition, Unit,
+};
 
 const NS_PER_MS: f64 = 1e6;
 
@@ -18,7 +20,10 @@ fn config(json: &Map<String, Value>) -> Config {
             Value::Null => OptionValue::Missing,
             _ => OptionValue::Other("other"),
         };
-        assert!(options.set(name, value).expect("valid option"), "unknown option {key}");
+        assert!(
+            options.set(name, value).expect("valid option"),
+            "unknown option {key}"
+        );
     }
     options.build().expect("valid config")
 }
@@ -90,7 +95,7 @@ fn replay(path: &Path) {
         clock = at;
         let op = step["op"].as_str().unwrap();
         let mut seen = Seen::default();
-        let mut acquire = |breaker: &mut Breaker, seen: &mut Seen, now| match breaker.try_acquire(now) {
+        let acquire = |breaker: &mut Breaker, seen: &mut Seen, now| match breaker.try_acquire(now) {
             Ok(permit) => {
                 seen.permit = Some(true);
                 seen.transition = Some(permit.transition());
@@ -113,13 +118,16 @@ fn replay(path: &Path) {
             }
             "success" | "failure" | "timeout" | "ignore" | "cancel" => {
                 let id = step["id"].as_str().expect("id");
-                let permit = permits.remove(id).unwrap_or_else(|| panic!("{name}: no permit {id}"));
+                let permit = permits
+                    .remove(id)
+                    .unwrap_or_else(|| panic!("{name}: no permit {id}"));
                 seen.transition = Some(breaker.record(permit, outcome(op), clock));
             }
             "call" => {
                 if let Some(permit) = acquire(&mut breaker, &mut seen, clock) {
                     clock += (step["duration"].as_f64().unwrap_or(0.0) * NS_PER_MS) as u64;
-                    let t = breaker.record(permit, outcome(step["outcome"].as_str().unwrap()), clock);
+                    let t =
+                        breaker.record(permit, outcome(step["outcome"].as_str().unwrap()), clock);
                     seen.transition = Some(t.or(seen.transition.flatten()));
                 }
             }
@@ -138,15 +146,23 @@ fn replay(path: &Path) {
             other => panic!("{name}: unknown op {other}"),
         }
         let ctx = format!("{name} (step {i}: {op} at {})", step["at"]);
-        let Some(expect) = step.get("expect").and_then(Value::as_object) else { continue };
+        let Some(expect) = step.get("expect").and_then(Value::as_object) else {
+            continue;
+        };
         for (key, want) in expect {
             let got = match key.as_str() {
-                "permit" => serde_json::json!(seen.permit.unwrap_or_else(|| panic!("{ctx}: no acquire"))),
+                "permit" => {
+                    serde_json::json!(seen.permit.unwrap_or_else(|| panic!("{ctx}: no acquire")))
+                }
                 "rejected" => serde_json::json!(seen.rejected.map(|r| r.0)),
                 "retry_after_ms" => ms(seen.rejected.and_then(|r| r.1)),
                 "transition" => {
-                    let t = seen.transition.unwrap_or_else(|| panic!("{ctx}: step reports no transition"));
-                    t.map_or(Value::Null, |t| format!("{}->{}", t.from.as_str(), t.to.as_str()).into())
+                    let t = seen
+                        .transition
+                        .unwrap_or_else(|| panic!("{ctx}: step reports no transition"));
+                    t.map_or(Value::Null, |t| {
+                        format!("{}->{}", t.from.as_str(), t.to.as_str()).into()
+                    })
                 }
                 "state" => breaker.state(clock).as_str().into(),
                 "stats" => {
@@ -173,7 +189,19 @@ fn every_vector_replays() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 40, "expected at least 40 vectors, found {}", paths.len());
-    let failed: Vec<_> = paths.iter().filter(|p| std::panic::catch_unwind(|| replay(p)).is_err()).collect();
-    assert!(failed.is_empty(), "{} of {} vectors failed: {failed:?}", failed.len(), paths.len());
+    assert!(
+        paths.len() >= 40,
+        "expected at least 40 vectors, found {}",
+        paths.len()
+    );
+    let failed: Vec<_> = paths
+        .iter()
+        .filter(|p| std::panic::catch_unwind(|| replay(p)).is_err())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} vectors failed: {failed:?}",
+        failed.len(),
+        paths.len()
+    );
 }
