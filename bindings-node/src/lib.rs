@@ -1,1 +1,47 @@
-//! Placeholder until the binding lands.
+//! tripwire-node: the napi-rs binding of tripwire.
+//!
+//! One native class, [`breaker::NativeBreaker`], holds one core [`tripwire_core::Breaker`].
+//! The JS facade (`index.js` at the package root) gives users the seeds' API on
+//! top of it. The hot path is one crossing per acquire and one per record, each
+//! passing and returning plain numbers:
+//!
+//! * `acquire()` returns `slot * 2 + 1` when the acquire moved OPEN → HALF_OPEN,
+//!   `slot * 2` otherwise (a non-negative integer), or a rejection code:
+//!   [`REJECTED_FORCED`] (forced open, no retry-after), [`REJECTED_HALF_OPEN`]
+//!   (every trial slot taken), or `REJECTED_OPEN - retryAfterMs` (≤ -3).
+//! * `record(slot, outcome)` returns 0, or a transition code `1 + from * 3 + to`
+//!   with states numbered CLOSED 0, OPEN 1, HALF_OPEN 2.
+//!
+//! Instants cross as milliseconds (`f64`): either the caller's clock (`acquireAt`,
+//! `recordAt`, every `nowMs` argument) or, when `nowMs` is absent, the process's
+//! monotonic clock read here (see [`now_ms`]).
+#![deny(missing_docs)]
+
+mod breaker;
+mod options;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use napi_derive::napi;
+
+/// The rejection code of a forced-open breaker (`retryAfter` is null).
+pub const REJECTED_FORCED: f64 = -1.0;
+/// The rejection code of a half-open breaker with every trial slot taken.
+pub const REJECTED_HALF_OPEN: f64 = -2.0;
+/// The rejection code of an open breaker, minus the retry-after in milliseconds.
+pub const REJECTED_OPEN: f64 = -3.0;
+
+static ORIGIN: OnceLock<Instant> = OnceLock::new();
+
+/// Nanoseconds on the process clock: a monotonic clock counted from the first read.
+pub(crate) fn now_nanos() -> u64 {
+    ORIGIN.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Milliseconds on the process clock the breakers read when no clock is given.
+/// The facade maps these to epoch milliseconds once, at load.
+#[napi]
+pub fn now_ms() -> f64 {
+    now_nanos() as f64 / 1e6
+}

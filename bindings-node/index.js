@@ -1,0 +1,735 @@
+// tripwire for Node.js: the seeds' circuit-breaker APIs on the native engine.
+//
+// The state machine (thresholds, windows, transitions, option rules) is the Rust
+// core's; this file converts values, drives async (promises, timeouts, AbortSignal)
+// and turns the core's transitions into events. The hot path makes one native call
+// to acquire and one to record, passing and returning numbers only.
+'use strict';
+
+const { EventEmitter } = require('node:events');
+const { performance } = require('node:perf_hooks');
+const { NativeBreaker, nowMs: nativeNowMs } = require('./native.js');
+
+/** The three states, as the strings every runtime reports. */
+const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
+const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
+
+// Outcome codes of NativeBreaker.record.
+const SUCCESS = 0;
+const FAILURE = 1;
+const TIMEOUT = 2;
+const IGNORED = 3;
+const CANCELLED = 4;
+
+// Rejection codes of NativeBreaker.acquire (see bindings-node/src/lib.rs).
+const REJECTED_FORCED = -1;
+const REJECTED_HALF_OPEN = -2;
+
+// The transition code of OPEN -> HALF_OPEN: 1 + from * 3 + to.
+const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
+
+// Manual operations of NativeBreaker.control.
+const OP_OPEN = 0;
+const OP_CLOSE = 1;
+const OP_RESET = 2;
+const OP_DISABLE = 3;
+const OP_ENABLE = 4;
+
+// The native process clock in epoch milliseconds: EPOCH_BASE + nowMs().
+const EPOCH_BASE = Date.now() - nativeNowMs();
+
+// Options the facade reads itself (the core ignores them), with their types.
+const FACADE_FUNCTIONS = ['fallback', 'onStateChange', 'onOpen', 'onClose', 'errorFilter', 'isFailureResult'];
+
+const kRestore = Symbol('tripwire.restore');
+
+/** Builds an error without capturing a stack: refusals are values on the hot path. */
+function withoutStack(make) {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The breaker refused the call (open, or half-open with no free trial). */
+class CircuitBreakerError extends Error {
+  /**
+   * @param {string} message
+   * @param {{state?: string, breakerName?: string, code?: string, retryAfter?: number|null}} [details]
+   */
+  constructor(message, details = {}) {
+    super(message);
+    this.state = details.state === undefined ? CircuitState.OPEN : details.state;
+    this.breakerName = details.breakerName === undefined ? '' : details.breakerName;
+    this.code = details.code === undefined ? 'EBREAKER' : details.code;
+    this.retryAfter = details.retryAfter === undefined ? null : details.retryAfter;
+  }
+}
+CircuitBreakerError.prototype.name = 'CircuitBreakerError';
+
+/** Raised while OPEN, and while HALF_OPEN with every trial slot taken. */
+class CircuitBreakerOpenError extends CircuitBreakerError {
+  /**
+   * @param {string} breakerName
+   * @param {string} [state]
+   * @param {number|null} [retryAfter] milliseconds until a call may pass; null when forced open
+   */
+  constructor(breakerName, state = CircuitState.OPEN, retryAfter = null) {
+    super(`Circuit breaker '${breakerName}' is ${state}`, { state, breakerName, code: 'EOPENBREAKER', retryAfter });
+  }
+}
+CircuitBreakerOpenError.prototype.name = 'CircuitBreakerOpenError';
+
+/** A call ran out of time. Not a CircuitBreakerError: the breaker did not refuse it. */
+class CircuitBreakerTimeoutError extends Error {
+  /**
+   * @param {number} timeout milliseconds
+   * @param {string} [breakerName]
+   */
+  constructor(timeout, breakerName = '') {
+    super(`Timeout after ${timeout}ms`);
+    this.code = 'ETIMEDOUT';
+    this.timeout = timeout;
+    this.breakerName = breakerName;
+  }
+}
+CircuitBreakerTimeoutError.prototype.name = 'CircuitBreakerTimeoutError';
+
+/**
+ * A clock that moves only when told to, with timers that fire as it moves:
+ * tests of timeouts and recovery run without sleeping.
+ */
+class ManualClock {
+  /** @param {number} [start] milliseconds */
+  constructor(start = 0) {
+    if (typeof start !== 'number' || !Number.isFinite(start) || start < 0) {
+      throw new RangeError('ManualClock start must be a finite number ≥ 0');
+    }
+    this._now = start;
+    this._timers = [];
+    this._seq = 0;
+  }
+
+  /** The current reading, in milliseconds. */
+  now() {
+    return this._now;
+  }
+
+  /** Moves the clock forward by `ms`, firing the timers that fall due on the way, in order. */
+  advance(ms) {
+    if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError('advance() needs a number of milliseconds ≥ 0');
+    this.set(this._now + ms);
+  }
+
+  /** Sets the clock to `ms` (never backwards), firing the timers that fall due on the way. */
+  set(ms) {
+    if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError('set() needs a number of milliseconds');
+    const target = Math.max(this._now, ms);
+    for (;;) {
+      const next = this._timers[0];
+      if (next === undefined || next.at > target) break;
+      this._timers.shift();
+      this._now = Math.max(this._now, next.at);
+      next.active = false;
+      next.fn();
+    }
+    this._now = target;
+  }
+
+  /** Like the global setTimeout, on this clock. */
+  setTimeout(fn, ms = 0) {
+    const timer = { at: this._now + Math.max(0, Number(ms) || 0), seq: this._seq++, fn, active: true, ref() { return this; }, unref() { return this; }, hasRef() { return false; } };
+    let i = this._timers.length;
+    while (i > 0 && this._timers[i - 1].at > timer.at) i--;
+    this._timers.splice(i, 0, timer);
+    return timer;
+  }
+
+  /** Like the global clearTimeout, on this clock. */
+  clearTimeout(timer) {
+    if (!timer || !timer.active) return;
+    timer.active = false;
+    const i = this._timers.indexOf(timer);
+    if (i >= 0) this._timers.splice(i, 1);
+  }
+
+  /** Timers not yet fired. */
+  get pendingTimers() {
+    return this._timers.length;
+  }
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : `a ${type}`;
+}
+
+function transitionOf(code) {
+  if (code === 0) return null;
+  const n = code - 1;
+  return { from: STATES[(n / 3) | 0], to: STATES[n % 3] };
+}
+
+function errorMessage(error) {
+  if (error !== null && typeof error === 'object' && typeof error.message === 'string') return error.message;
+  return String(error);
+}
+
+/** The name a breaker registers under, and the global registry of breakers by name. */
+const breakers = new Map();
+
+/**
+ * One in-flight call: the context passed to the protected function (`ctx.signal`)
+ * and the facade's bookkeeping. The AbortController is made only if `signal` is read.
+ */
+class Call {
+  constructor(slot) {
+    this._slot = slot;
+    this._settled = false;
+    this._resolve = null;
+    this._reject = null;
+    this._prev = null;
+    this._next = null;
+    this._deadline = 0;
+    this._start = 0;
+    this._controller = null;
+  }
+
+  /** Aborted when the call times out. */
+  get signal() {
+    if (this._controller === null) this._controller = new AbortController();
+    return this._controller.signal;
+  }
+}
+
+/**
+ * A circuit breaker: `execute(fn)` runs `fn` unless the circuit is open.
+ * Events: success, failure, timeout, callRejected, fallback, stateChange,
+ * circuitOpened, halfOpen, circuitClosed, reset, disabled, enabled.
+ */
+class CircuitBreaker extends EventEmitter {
+  /**
+   * @param {object} [options] every spelling of the options table (bindings-node/README.md)
+   * @param {{debug?: Function, info?: Function, warn?: Function, error?: Function}} [logger]
+   */
+  constructor(options = {}, logger = undefined) {
+    super();
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError(`options must be an object, not ${describe(options)}`);
+    }
+    const name = options.name === undefined ? 'default' : options.name;
+    if (typeof name !== 'string') throw new TypeError(`invalid option \`name\`: must be a string, not ${describe(name)}`);
+    for (const key of FACADE_FUNCTIONS) {
+      const value = options[key];
+      if (value !== undefined && value !== null && typeof value !== 'function') {
+        throw new TypeError(`invalid option \`${key}\`: must be a function, not ${describe(value)}`);
+      }
+    }
+    const clock = options.clock === undefined || options.clock === null ? null : options.clock;
+    if (clock !== null && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
+      throw new TypeError('invalid option `clock`: must be an object with a now() method returning milliseconds');
+    }
+    if (logger !== undefined && logger !== null && typeof logger !== 'object') {
+      throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
+    }
+    const restore = options[kRestore];
+    this._native = restore === undefined
+      ? new NativeBreaker(options)
+      : NativeBreaker.restore(options, restore, clock === null ? undefined : clock.now());
+    this.name = name;
+    this._clock = clock;
+    this._setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
+    this._settings = this._native.settings();
+    this._timeoutMs = this._settings.requestTimeout === null ? null : this._settings.requestTimeout;
+    this._fallback = options.fallback || null;
+    this._onStateChange = options.onStateChange || null;
+    this._onOpen = options.onOpen || null;
+    this._onClose = options.onClose || null;
+    this._errorFilter = options.errorFilter || null;
+    this._isFailureResult = options.isFailureResult || null;
+    this._logger = logger || null;
+    this._lastError = undefined;
+    // In-flight calls with a deadline, oldest first, and the one timer that watches them.
+    this._head = null;
+    this._tail = null;
+    this._timer = null;
+    this._timerRef = false;
+    this._onTimer = () => this._expire();
+    // The JSON-safe options, for toJSON() and stats.options.
+    const given = {};
+    for (const key of Object.keys(options)) {
+      const value = options[key];
+      if (key !== 'clock' && typeof value !== 'function' && value !== undefined) given[key] = value;
+    }
+    this._options = given;
+    breakers.set(name, this);
+  }
+
+  /** Builds a breaker from `toJSON()` output (a warm start); `options` adds functions, a clock... */
+  static fromJSON(json, options = {}) {
+    const data = typeof json === 'string' ? JSON.parse(json) : json;
+    if (data === null || typeof data !== 'object' || data.snapshot === undefined) {
+      throw new TypeError('fromJSON() needs the output of CircuitBreaker#toJSON()');
+    }
+    const merged = { ...data.options, ...options, [kRestore]: JSON.stringify(data.snapshot) };
+    if (merged.name === undefined && data.name !== undefined) merged.name = data.name;
+    return new CircuitBreaker(merged, options.logger);
+  }
+
+  // ---- the hot path ---------------------------------------------------------
+
+  /**
+   * Runs `fn({ signal })` under the breaker and returns its result.
+   * @template T
+   * @param {(ctx: {signal: AbortSignal}) => T | PromiseLike<T>} fn
+   * @returns {Promise<T>}
+   */
+  execute(fn) {
+    const code = this._clock === null ? this._native.acquire() : this._native.acquireAt(this._clock.now());
+    if (code < 0) return this._refuse(code);
+    if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
+    const call = new Call(code >> 1);
+    if (this._logger !== null || this._events.success !== undefined || this._events.failure !== undefined) {
+      call._start = this._now();
+    }
+    let result;
+    try {
+      result = fn(call);
+    } catch (error) {
+      return this._failed(call, error);
+    }
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof result.then !== 'function') {
+      return Promise.resolve(this._succeeded(call, result));
+    }
+    if (this._timeoutMs === null) {
+      return Promise.resolve(result).then((value) => this._succeeded(call, value), (error) => this._failed(call, error));
+    }
+    return new Promise((resolve, reject) => {
+      call._resolve = resolve;
+      call._reject = reject;
+      this._track(call);
+      result.then(
+        (value) => {
+          if (call._settled) return;
+          call._settled = true;
+          this._untrack(call);
+          resolve(this._succeeded(call, value));
+        },
+        (error) => {
+          if (call._settled) return;
+          call._settled = true;
+          this._untrack(call);
+          resolve(this._failed(call, error));
+        },
+      );
+    });
+  }
+
+  /** Records a value; returns it (or a promise of the fallback's answer to a failure result). */
+  _succeeded(call, value) {
+    let outcome = SUCCESS;
+    if (this._isFailureResult !== null && this._isFailureResult(value)) outcome = FAILURE;
+    const code = this._record(call._slot, outcome);
+    if (outcome === SUCCESS) {
+      if (this._logger !== null || this._events.success !== undefined) this._reportSuccess(call);
+    } else {
+      this._lastError = 'failure result';
+      if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, value);
+    }
+    if (code !== 0) this._transition(code);
+    return value;
+  }
+
+  /** Records an error; returns the rejection (or the fallback's answer). */
+  _failed(call, error) {
+    if (this._errorFilter !== null && this._safeFilter(error)) {
+      this._record(call._slot, IGNORED);
+      return Promise.reject(error);
+    }
+    const code = this._record(call._slot, FAILURE);
+    this._lastError = errorMessage(error);
+    if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, error);
+    if (code !== 0) this._transition(code);
+    if (this._fallback !== null) return this._runFallback(error);
+    return Promise.reject(error);
+  }
+
+  _safeFilter(error) {
+    try {
+      return Boolean(this._errorFilter(error));
+    } catch {
+      return false;
+    }
+  }
+
+  _record(slot, outcome) {
+    return this._clock === null ? this._native.record(slot, outcome) : this._native.recordAt(slot, outcome, this._clock.now());
+  }
+
+  /** The refusal of a call: the fallback's answer, or a rejected CircuitBreakerOpenError. */
+  _refuse(code) {
+    const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
+    const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
+    const error = withoutStack(() => new CircuitBreakerOpenError(this.name, state, retryAfter));
+    if (this._events.callRejected !== undefined) this._emit('callRejected', { error, state });
+    if (this._fallback !== null) return this._runFallback(error);
+    return Promise.reject(error);
+  }
+
+  _runFallback(error) {
+    if (this._events.fallback !== undefined) this._emit('fallback', { error });
+    try {
+      return Promise.resolve(this._fallback(error));
+    } catch (fallbackError) {
+      return Promise.reject(fallbackError);
+    }
+  }
+
+  // ---- timeouts: one timer per breaker, only while calls are in flight -------
+
+  _now() {
+    return this._clock === null ? performance.now() : this._clock.now();
+  }
+
+  _track(call) {
+    call._deadline = this._now() + this._timeoutMs;
+    if (this._tail === null) {
+      this._head = call;
+    } else {
+      call._prev = this._tail;
+      this._tail._next = call;
+    }
+    this._tail = call;
+    if (this._timer === null) {
+      this._timer = this._setTimer(this._onTimer, this._timeoutMs);
+      this._timerRef = true;
+    } else if (!this._timerRef) {
+      if (typeof this._timer.ref === 'function') this._timer.ref();
+      this._timerRef = true;
+    }
+  }
+
+  _untrack(call) {
+    if (call._prev === null) this._head = call._next;
+    else call._prev._next = call._next;
+    if (call._next === null) this._tail = call._prev;
+    else call._next._prev = call._prev;
+    call._prev = null;
+    call._next = null;
+    // Nothing in flight: the pending timer must not keep the process alive.
+    if (this._head === null && this._timer !== null && this._timerRef) {
+      if (typeof this._timer.unref === 'function') this._timer.unref();
+      this._timerRef = false;
+    }
+  }
+
+  _expire() {
+    this._timer = null;
+    this._timerRef = false;
+    const now = this._now();
+    while (this._head !== null && this._head._deadline <= now) {
+      const call = this._head;
+      call._settled = true;
+      this._untrack(call);
+      call._resolve(this._timedOut(call));
+    }
+    if (this._head !== null) {
+      this._timer = this._setTimer(this._onTimer, Math.max(1, this._head._deadline - now));
+      this._timerRef = true;
+    }
+  }
+
+  _timedOut(call) {
+    const error = withoutStack(() => new CircuitBreakerTimeoutError(this._timeoutMs, this.name));
+    const code = this._record(call._slot, TIMEOUT);
+    this._lastError = error.message;
+    if (call._controller !== null) call._controller.abort(error);
+    if (this._events.timeout !== undefined) this._emit('timeout', { error, timeout: this._timeoutMs });
+    if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, error);
+    if (code !== 0) this._transition(code);
+    if (this._fallback !== null) return this._runFallback(error);
+    return Promise.reject(error);
+  }
+
+  // ---- events ---------------------------------------------------------------
+
+  /** Emits without letting a listener's exception break the call. */
+  _emit(type, ...args) {
+    try {
+      this.emit(type, ...args);
+    } catch (error) {
+      this._log('error', `Circuit breaker '${this.name}': a '${type}' listener threw: ${errorMessage(error)}`);
+    }
+  }
+
+  _log(level, message) {
+    const logger = this._logger;
+    if (logger === null || typeof logger[level] !== 'function') return;
+    try {
+      logger[level](message);
+    } catch {
+      // A logger's failure is not the call's.
+    }
+  }
+
+  _callback(fn, ...args) {
+    if (fn === null) return;
+    try {
+      fn(...args);
+    } catch (error) {
+      this._log('error', `Circuit breaker '${this.name}': a callback threw: ${errorMessage(error)}`);
+    }
+  }
+
+  _reportSuccess(call) {
+    const responseTime = call._start === 0 ? 0 : this._now() - call._start;
+    this._log('debug', `${this.name} call succeeded in ${responseTime}ms`);
+    if (this._events.success !== undefined) this._emit('success', { responseTime, state: this.getState() });
+  }
+
+  _reportFailure(call, error) {
+    const responseTime = call._start === 0 ? 0 : this._now() - call._start;
+    this._log('warn', `${this.name} call failed: ${errorMessage(error)}`);
+    if (this._events.failure !== undefined) this._emit('failure', { error, responseTime, state: this.getState() });
+  }
+
+  /** Turns a native transition code into events and callbacks; returns the transition. */
+  _transition(code) {
+    const transition = transitionOf(code);
+    const { from, to } = transition;
+    if (from === to) return transition;
+    this._emit('stateChange', from, to);
+    this._callback(this._onStateChange, from, to);
+    if (to === CircuitState.OPEN) {
+      this._log('warn', `Circuit breaker '${this.name}' opened`);
+      if (this._events.circuitOpened !== undefined) {
+        const stats = this._native.stats(this._clock === null ? undefined : this._clock.now());
+        this._emit('circuitOpened', {
+          name: this.name,
+          previousState: from,
+          failureCount: stats.failures,
+          nextAttemptTime: stats.nextAttemptAt === null ? 0 : this._epoch(stats.nextAttemptAt),
+        });
+      }
+      this._callback(this._onOpen);
+    } else if (to === CircuitState.CLOSED) {
+      this._log('info', `Circuit breaker '${this.name}' closed`);
+      if (this._events.circuitClosed !== undefined) {
+        const stats = this._native.stats(this._clock === null ? undefined : this._clock.now());
+        this._emit('circuitClosed', { name: this.name, previousState: from, successCount: stats.successes });
+      }
+      this._callback(this._onClose);
+    } else {
+      this._log('info', `Circuit breaker '${this.name}' half-open`);
+      this._emit('halfOpen', { name: this.name, previousState: from });
+    }
+    return transition;
+  }
+
+  // ---- reading --------------------------------------------------------------
+
+  _nowArg() {
+    return this._clock === null ? undefined : this._clock.now();
+  }
+
+  _epoch(ms) {
+    return this._clock === null ? EPOCH_BASE + ms : ms;
+  }
+
+  /** The effective state: HALF_OPEN once the open duration has passed, before any call. */
+  getState() {
+    return STATES[this._native.state(this._nowArg())];
+  }
+
+  /** Whether calls are refused right now (OPEN). */
+  get opened() {
+    return this.getState() === CircuitState.OPEN;
+  }
+
+  /** Counters, rates and timings; totals since construction or the last reset(). */
+  getStats() {
+    const s = this._native.stats(this._nowArg());
+    return {
+      name: this.name,
+      state: STATES[s.state],
+      failureCount: s.failures,
+      successCount: s.successes,
+      totalRequests: s.requests,
+      failureRate: s.failureRate,
+      totalCalls: s.requests + s.rejected + s.ignored,
+      totalFailures: s.failures,
+      totalSuccesses: s.successes,
+      totalTimeouts: s.timeouts,
+      rejectedCount: s.rejected,
+      ignoredCount: s.ignored,
+      slowCallCount: s.slowCalls,
+      slowCallRate: s.slowCallRate,
+      consecutiveFailures: s.consecutiveFailures,
+      consecutiveSuccesses: s.consecutiveSuccesses,
+      windowCalls: s.windowCalls,
+      windowFailures: s.windowFailures,
+      trips: s.trips,
+      averageResponseTime: s.meanLatency,
+      latencyP50: s.latencyP50 === undefined ? null : s.latencyP50,
+      latencyP90: s.latencyP90 === undefined ? null : s.latencyP90,
+      latencyP99: s.latencyP99 === undefined ? null : s.latencyP99,
+      lastError: this._lastError,
+      lastFailureTime: s.lastFailureAt === undefined || s.lastFailureAt === null ? null : this._epoch(s.lastFailureAt),
+      lastSuccessTime: s.lastSuccessAt === undefined || s.lastSuccessAt === null ? null : this._epoch(s.lastSuccessAt),
+      nextAttemptTime: s.nextAttemptAt === undefined || s.nextAttemptAt === null ? 0 : this._epoch(s.nextAttemptAt),
+      forcedOpen: s.forcedOpen,
+      disabled: s.disabled,
+      options: this.getOptions(),
+    };
+  }
+
+  /** The options in force: what was given (JSON-safe), with every default resolved. */
+  getOptions() {
+    const s = this._settings;
+    return {
+      name: this.name,
+      failureThreshold: s.failureThreshold,
+      minimumRequests: s.minimumRequests,
+      recoveryTimeout: s.recoveryTimeout,
+      requestTimeout: s.requestTimeout === undefined ? null : s.requestTimeout,
+      successThreshold: s.successThreshold,
+      halfOpenMaxCalls: s.halfOpenMaxCalls,
+      monitoringWindow: s.monitoringWindow === undefined ? null : s.monitoringWindow,
+      countWindow: s.countWindow === undefined ? null : s.countWindow,
+      expectedResponseTime: s.expectedResponseTime === undefined ? null : s.expectedResponseTime,
+      slowCallRateThreshold: s.slowCallRateThreshold === undefined ? null : s.slowCallRateThreshold,
+    };
+  }
+
+  // ---- manual control -------------------------------------------------------
+
+  _control(op) {
+    return this._transition(this._native.control(op, this._nowArg()));
+  }
+
+  /** Opens the circuit until close() or reset(). */
+  open() {
+    return this._control(OP_OPEN);
+  }
+
+  /** Closes the circuit and clears its window; totals are kept. */
+  close() {
+    return this._control(OP_CLOSE);
+  }
+
+  /** Back to a new breaker: closed, window and totals cleared. */
+  reset() {
+    const transition = this._control(OP_RESET);
+    this._lastError = undefined;
+    this._emit('reset', { name: this.name });
+    return transition;
+  }
+
+  /** Always permits (still counts, never trips) until enable(). */
+  disable() {
+    const transition = this._control(OP_DISABLE);
+    this._emit('disabled', { name: this.name });
+    return transition;
+  }
+
+  /** Applies the rules again after disable(). */
+  enable() {
+    const transition = this._control(OP_ENABLE);
+    this._emit('enabled', { name: this.name });
+    return transition;
+  }
+
+  // ---- permits: the low-level API --------------------------------------------
+
+  /**
+   * Asks for a permit without running anything. Returns a Permit to end with
+   * success()/failure()/timeout()/ignore()/cancel(), or (returned, not thrown) the
+   * CircuitBreakerOpenError that execute() would raise.
+   */
+  tryAcquire() {
+    const code = this._clock === null ? this._native.acquire() : this._native.acquireAt(this._clock.now());
+    if (code < 0) {
+      const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
+      const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
+      const error = withoutStack(() => new CircuitBreakerOpenError(this.name, state, retryAfter));
+      if (this._events.callRejected !== undefined) this._emit('callRejected', { error, state });
+      return error;
+    }
+    const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
+    return new Permit(this, code >> 1, transition);
+  }
+
+  // ---- warm start -----------------------------------------------------------
+
+  /** The whole state (name, options, snapshot), for CircuitBreaker.fromJSON(). */
+  toJSON() {
+    return {
+      name: this.name,
+      state: this.getState(),
+      options: { ...this._options },
+      snapshot: JSON.parse(this._native.snapshot(this._nowArg())),
+    };
+  }
+}
+
+const PERMIT_OUTCOMES = { success: SUCCESS, failure: FAILURE, timeout: TIMEOUT, ignore: IGNORED, cancel: CANCELLED };
+
+/** Leave to run one call, from CircuitBreaker#tryAcquire(). End it exactly once. */
+class Permit {
+  constructor(breaker, slot, transition) {
+    this._breaker = breaker;
+    this._slot = slot;
+    this._done = false;
+    /** The transition this acquire caused (OPEN → HALF_OPEN), or null. */
+    this.transition = transition;
+  }
+
+  _end(outcome) {
+    if (this._done) throw new Error('this permit was already ended');
+    this._done = true;
+    const code = this._breaker._record(this._slot, outcome);
+    return code === 0 ? null : this._breaker._transition(code);
+  }
+
+  /** The call succeeded; returns the transition it caused, or null. */
+  success() {
+    return this._end(PERMIT_OUTCOMES.success);
+  }
+
+  /** The call failed. */
+  failure(error = undefined) {
+    if (error !== undefined) this._breaker._lastError = errorMessage(error);
+    return this._end(PERMIT_OUTCOMES.failure);
+  }
+
+  /** The call timed out (a failure, also counted as a timeout). */
+  timeout() {
+    return this._end(PERMIT_OUTCOMES.timeout);
+  }
+
+  /** The outcome does not count (hands a half-open trial back). */
+  ignore() {
+    return this._end(PERMIT_OUTCOMES.ignore);
+  }
+
+  /** The call never ran to an end (hands a half-open trial back). */
+  cancel() {
+    return this._end(PERMIT_OUTCOMES.cancel);
+  }
+}
+
+module.exports = {
+  CircuitState,
+  CircuitBreaker,
+  CircuitBreakerError,
+  CircuitBreakerOpenError,
+  CircuitBreakerTimeoutError,
+  ManualClock,
+  Permit,
+  breakers,
+};

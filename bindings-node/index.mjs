@@ -1,0 +1,15 @@
+// ESM entry: the same objects as the CommonJS entry (one module instance, one registry).
+import { createRequire } from 'node:module';
+
+const cjs = createRequire(import.meta.url)('./index.js');
+
+export const {
+  CircuitState,
+  CircuitBreaker,
+  CircuitBreakerError,
+  CircuitBreakerOpenError,
+  CircuitBreakerTimeoutError,
+  ManualClock,
+  Permit,
+} = cjs;
+export default cjs;

@@ -1,0 +1,368 @@
+//! The native breaker: one core [`Breaker`] plus the permits it has handed out.
+//!
+//! A [`Permit`] cannot cross into JS, so permits wait here in a slab and JS holds
+//! the slot number. Every method converts numbers and nothing else: the rules are
+//! the core's.
+
+use napi::bindgen_prelude::Object;
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+use tripwire_core::{
+    Breaker, Config, Outcome, Permit, Rejected, Snapshot, State, Stats, Threshold, Transition,
+    WindowKind,
+};
+
+use crate::options::config_from_js;
+use crate::{now_nanos, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
+
+const NANOS_PER_MS: f64 = 1e6;
+
+fn nanos(ms: f64) -> u64 {
+    // `as` saturates: negative and NaN instants become 0.
+    (ms * NANOS_PER_MS) as u64
+}
+
+fn millis(nanos: u64) -> f64 {
+    nanos as f64 / NANOS_PER_MS
+}
+
+fn at(now_ms: Option<f64>) -> u64 {
+    now_ms.map_or_else(now_nanos, nanos)
+}
+
+fn state_code(state: State) -> u32 {
+    match state {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+    }
+}
+
+fn transition_code(transition: Option<Transition>) -> u32 {
+    transition.map_or(0, |t| 1 + state_code(t.from) * 3 + state_code(t.to))
+}
+
+fn outcome(code: u32) -> Result<Outcome> {
+    Ok(match code {
+        0 => Outcome::Success,
+        1 => Outcome::Failure,
+        2 => Outcome::Timeout,
+        3 => Outcome::Ignored,
+        4 => Outcome::Cancelled,
+        _ => {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("unknown outcome code {code}"),
+            ))
+        }
+    })
+}
+
+/// The resolved configuration, in the facade's units (milliseconds).
+#[napi(object)]
+pub struct NativeSettings {
+    /// A rate in (0, 1] or a count of consecutive failures.
+    pub failure_threshold: f64,
+    /// Whether `failure_threshold` is a rate.
+    pub rate_threshold: bool,
+    /// Calls in the window before any rule applies (default applied).
+    pub minimum_requests: u32,
+    /// Open duration (ms).
+    pub recovery_timeout: f64,
+    /// Per-call timeout (ms), or null when disabled.
+    pub request_timeout: Option<f64>,
+    /// Trial successes that close.
+    pub success_threshold: u32,
+    /// Concurrent half-open trials.
+    pub half_open_max_calls: u32,
+    /// Time window (ms), or null with a count window.
+    pub monitoring_window: Option<f64>,
+    /// Count window size, or null with a time window.
+    pub count_window: Option<u32>,
+    /// Slow-call threshold (ms), or null.
+    pub expected_response_time: Option<f64>,
+    /// Slow-call rate that trips on its own, or null.
+    pub slow_call_rate_threshold: Option<f64>,
+}
+
+/// A point-in-time view, instants in the breaker's clock milliseconds.
+#[napi(object)]
+pub struct NativeStats {
+    /// 0 CLOSED, 1 OPEN, 2 HALF_OPEN (effective).
+    pub state: u32,
+    /// Forced open.
+    pub forced_open: bool,
+    /// Disabled.
+    pub disabled: bool,
+    /// Calls that ran.
+    pub requests: f64,
+    /// Successes.
+    pub successes: f64,
+    /// Failures (timeouts included).
+    pub failures: f64,
+    /// Timeouts.
+    pub timeouts: f64,
+    /// Slow calls.
+    pub slow_calls: f64,
+    /// Rejections.
+    pub rejected: f64,
+    /// Ignored or cancelled calls.
+    pub ignored: f64,
+    /// Consecutive failures in the current state.
+    pub consecutive_failures: u32,
+    /// Consecutive successes in the current state.
+    pub consecutive_successes: u32,
+    /// Calls in the window.
+    pub window_calls: u32,
+    /// Failed or slow calls in the window.
+    pub window_failures: u32,
+    /// Window failure rate, 0..=1.
+    pub failure_rate: f64,
+    /// Window slow-call rate, 0..=1.
+    pub slow_call_rate: f64,
+    /// Last success (ms), or null.
+    pub last_success_at: Option<f64>,
+    /// Last failure (ms), or null.
+    pub last_failure_at: Option<f64>,
+    /// When an open breaker admits a trial (ms), or null.
+    pub next_attempt_at: Option<f64>,
+    /// Mean call duration (ms).
+    pub mean_latency: f64,
+    /// Median call duration (ms), or null.
+    pub latency_p50: Option<f64>,
+    /// 90th percentile (ms), or null.
+    pub latency_p90: Option<f64>,
+    /// 99th percentile (ms), or null.
+    pub latency_p99: Option<f64>,
+    /// Consecutive trips.
+    pub trips: u32,
+}
+
+impl From<Stats> for NativeStats {
+    fn from(s: Stats) -> Self {
+        NativeStats {
+            state: state_code(s.state),
+            forced_open: s.forced_open,
+            disabled: s.disabled,
+            requests: s.requests as f64,
+            successes: s.successes as f64,
+            failures: s.failures as f64,
+            timeouts: s.timeouts as f64,
+            slow_calls: s.slow_calls as f64,
+            rejected: s.rejected as f64,
+            ignored: s.ignored as f64,
+            consecutive_failures: s.consecutive_failures,
+            consecutive_successes: s.consecutive_successes,
+            window_calls: s.window_calls,
+            window_failures: s.window_failures,
+            failure_rate: s.failure_rate,
+            slow_call_rate: s.slow_call_rate,
+            last_success_at: s.last_success_at.map(millis),
+            last_failure_at: s.last_failure_at.map(millis),
+            next_attempt_at: s.next_attempt_at.map(millis),
+            mean_latency: s.mean_latency / NANOS_PER_MS,
+            latency_p50: s.latency_p50.map(millis),
+            latency_p90: s.latency_p90.map(millis),
+            latency_p99: s.latency_p99.map(millis),
+            trips: s.trips,
+        }
+    }
+}
+
+/// One core breaker and its outstanding permits.
+#[napi]
+pub struct NativeBreaker {
+    breaker: Breaker,
+    permits: Vec<Option<Permit>>,
+    free: Vec<u32>,
+}
+
+impl NativeBreaker {
+    fn wrap(breaker: Breaker) -> NativeBreaker {
+        NativeBreaker {
+            breaker,
+            permits: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn acquire_nanos(&mut self, now: u64) -> f64 {
+        match self.breaker.try_acquire(now) {
+            Ok(permit) => {
+                let half_opened = permit.transition().is_some();
+                let slot = match self.free.pop() {
+                    Some(slot) => {
+                        self.permits[slot as usize] = Some(permit);
+                        slot
+                    }
+                    None => {
+                        self.permits.push(Some(permit));
+                        (self.permits.len() - 1) as u32
+                    }
+                };
+                f64::from(slot) * 2.0 + f64::from(u8::from(half_opened))
+            }
+            Err(Rejected {
+                state: State::HalfOpen,
+                ..
+            }) => REJECTED_HALF_OPEN,
+            Err(Rejected {
+                retry_after: None, ..
+            }) => REJECTED_FORCED,
+            Err(Rejected {
+                retry_after: Some(wait),
+                ..
+            }) => REJECTED_OPEN - millis(wait),
+        }
+    }
+
+    #[inline]
+    fn record_nanos(&mut self, slot: u32, outcome_code: u32, now: u64) -> Result<u32> {
+        let outcome = outcome(outcome_code)?;
+        let permit = self
+            .permits
+            .get_mut(slot as usize)
+            .and_then(Option::take)
+            .ok_or_else(|| {
+                Error::new(
+                    Status::InvalidArg,
+                    format!("permit {slot} is not outstanding"),
+                )
+            })?;
+        self.free.push(slot);
+        Ok(transition_code(self.breaker.record(permit, outcome, now)))
+    }
+}
+
+#[napi]
+impl NativeBreaker {
+    /// A closed breaker from a JS options object; throws `TypeError`/`RangeError`
+    /// naming the option as spelled.
+    #[napi(constructor)]
+    pub fn new(env: Env, options: Object) -> Result<Self> {
+        let config = config_from_js(&env, &options)?;
+        let breaker = Breaker::new(config).map_err(|e| crate::options::throw(&env, &e))?;
+        Ok(Self::wrap(breaker))
+    }
+
+    /// A breaker with `options` in the state of a snapshot (JSON text) taken by
+    /// [`NativeBreaker::snapshot`].
+    #[napi(factory)]
+    pub fn restore(
+        env: Env,
+        options: Object,
+        snapshot: String,
+        now_ms: Option<f64>,
+    ) -> Result<Self> {
+        let config = config_from_js(&env, &options)?;
+        let snapshot: Snapshot = serde_json::from_str(&snapshot)
+            .map_err(|e| Error::new(Status::InvalidArg, format!("cannot restore snapshot: {e}")))?;
+        let breaker = Breaker::restore(config, &snapshot, at(now_ms))
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+        Ok(Self::wrap(breaker))
+    }
+
+    /// Asks for a permit on the process clock; see the crate docs for the code.
+    #[napi]
+    pub fn acquire(&mut self) -> f64 {
+        self.acquire_nanos(now_nanos())
+    }
+
+    /// Asks for a permit at `now_ms` on the caller's clock.
+    #[napi]
+    pub fn acquire_at(&mut self, now_ms: f64) -> f64 {
+        self.acquire_nanos(nanos(now_ms))
+    }
+
+    /// Ends the call holding `slot` with `outcome` (0 success, 1 failure, 2 timeout,
+    /// 3 ignored, 4 cancelled) on the process clock; returns the transition code.
+    #[napi]
+    pub fn record(&mut self, slot: u32, outcome: u32) -> Result<u32> {
+        self.record_nanos(slot, outcome, now_nanos())
+    }
+
+    /// [`NativeBreaker::record`] at `now_ms` on the caller's clock.
+    #[napi]
+    pub fn record_at(&mut self, slot: u32, outcome: u32, now_ms: f64) -> Result<u32> {
+        self.record_nanos(slot, outcome, nanos(now_ms))
+    }
+
+    /// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
+    #[napi]
+    pub fn state(&self, now_ms: Option<f64>) -> u32 {
+        state_code(self.breaker.state(at(now_ms)))
+    }
+
+    /// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable.
+    /// Returns the transition code (never 0: a manual operation always reports one).
+    /// Permits still outstanding belong to the old generation; their slots stay
+    /// valid until recorded.
+    #[napi]
+    pub fn control(&mut self, op: u32, now_ms: Option<f64>) -> Result<u32> {
+        let now = at(now_ms);
+        let transition = match op {
+            0 => self.breaker.force_open(now),
+            1 => self.breaker.close(now),
+            2 => self.breaker.reset(now),
+            3 => self.breaker.disable(now),
+            4 => self.breaker.enable(now),
+            _ => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("unknown operation {op}"),
+                ))
+            }
+        };
+        Ok(transition_code(Some(transition)))
+    }
+
+    /// Counters, rates and timings.
+    #[napi]
+    pub fn stats(&self, now_ms: Option<f64>) -> NativeStats {
+        self.breaker.stats(at(now_ms)).into()
+    }
+
+    /// Permits handed out and not yet recorded.
+    #[napi]
+    pub fn outstanding(&self) -> u32 {
+        (self.permits.len() - self.free.len()) as u32
+    }
+
+    /// The whole state as JSON text, for [`NativeBreaker::restore`].
+    #[napi]
+    pub fn snapshot(&self, now_ms: Option<f64>) -> Result<String> {
+        serde_json::to_string(&self.breaker.snapshot(at(now_ms)))
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+    }
+
+    /// The resolved configuration, defaults applied.
+    #[napi]
+    pub fn settings(&self) -> NativeSettings {
+        settings(self.breaker.config())
+    }
+}
+
+fn settings(config: &Config) -> NativeSettings {
+    let (failure_threshold, rate_threshold) = match config.failure_threshold {
+        Threshold::Count(n) => (f64::from(n), false),
+        Threshold::Rate(r) => (r, true),
+    };
+    let (monitoring_window, count_window) = match config.window {
+        WindowKind::Time { duration, .. } => (Some(millis(duration)), None),
+        WindowKind::Count { size } => (None, Some(size)),
+    };
+    NativeSettings {
+        failure_threshold,
+        rate_threshold,
+        minimum_requests: config.effective_minimum_requests(),
+        recovery_timeout: millis(config.open_duration),
+        request_timeout: config.call_timeout.map(millis),
+        success_threshold: config.success_threshold,
+        half_open_max_calls: config.half_open_max_calls,
+        monitoring_window,
+        count_window,
+        expected_response_time: config.slow_call_duration.map(millis),
+        slow_call_rate_threshold: config.slow_call_rate_threshold,
+    }
+}

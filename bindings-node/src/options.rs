@@ -1,0 +1,77 @@
+//! JS option objects to a core [`Config`], and core errors to JS errors.
+//!
+//! Every name, alias, range and typo rule lives in [`tripwire_core::Options`]; this
+//! file only reads JS values and maps a [`ConfigError`] to `TypeError` or `RangeError`.
+
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
+use napi::{Env, Error, Result, Status, ValueType};
+use tripwire_core::{Config, ConfigError, OptionValue, Options, Unit};
+
+/// Option names the JS facade handles itself: accepted here without a check,
+/// and offered as suggestions for typos.
+pub(crate) const FACADE_OPTIONS: &[&str] = &[
+    "name",
+    "fallback",
+    "onStateChange",
+    "onOpen",
+    "onClose",
+    "errorFilter",
+    "isFailureResult",
+    "clock",
+    "logger",
+];
+
+/// Builds the core configuration from a JS options object (camelCase, milliseconds).
+pub(crate) fn config_from_js(env: &Env, options: &Object) -> Result<Config> {
+    let mut core = Options::new(Unit::Millis);
+    for name in Object::keys(options)? {
+        if FACADE_OPTIONS.contains(&name.as_str()) {
+            continue;
+        }
+        let value: Unknown = options.get_named_property(&name)?;
+        let value = match value.get_type()? {
+            ValueType::Undefined | ValueType::Null => OptionValue::Missing,
+            // SAFETY: the type was just checked.
+            ValueType::Number => OptionValue::Number(unsafe { value.cast::<f64>() }?),
+            ValueType::Boolean => OptionValue::Bool(unsafe { value.cast::<bool>() }?),
+            ValueType::String => OptionValue::Other("a string"),
+            ValueType::Function => OptionValue::Other("a function"),
+            ValueType::Symbol => OptionValue::Other("a symbol"),
+            ValueType::BigInt => OptionValue::Other("a bigint"),
+            _ => OptionValue::Other("an object"),
+        };
+        match core.set(&name, value) {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Some(error) = core.unknown(&name, FACADE_OPTIONS) {
+                    return Err(throw(env, &error));
+                }
+            }
+            Err(error) => return Err(throw(env, &error)),
+        }
+    }
+    core.build().map_err(|error| throw(env, &error))
+}
+
+/// Throws `error` as a JS `TypeError` or `RangeError` with `code` `ERR_INVALID_ARG_TYPE`
+/// or `ERR_OUT_OF_RANGE`; the returned error tells napi the exception is pending.
+pub(crate) fn throw(env: &Env, error: &ConfigError) -> Error {
+    let message = error.to_string();
+    let thrown = if is_type_error(error) {
+        env.throw_type_error(&message, Some("ERR_INVALID_ARG_TYPE"))
+    } else {
+        env.throw_range_error(&message, Some("ERR_OUT_OF_RANGE"))
+    };
+    match thrown {
+        Ok(()) => Error::new(Status::PendingException, message),
+        Err(e) => e,
+    }
+}
+
+/// Whether the core calls `error` a type problem (else a range problem).
+///
+/// `tripwire_core::config::ErrorKind` is public as the type of `ConfigError::kind`
+/// but not re-exported, so its variants cannot be named here; its `Debug` form can.
+fn is_type_error(error: &ConfigError) -> bool {
+    format!("{:?}", error.kind) == "Type"
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every Node test: builds the addon (lean debug build), runs the node:test suites
+# through the package, then type-checks the .d.ts and the seeds' snippets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-node.sh
+TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
+
+# A shell glob, not a directory argument: portable to Node 22+ (TOOLCHAIN.md).
+node --test bindings-node/test/*.test.mjs
+
+if [[ -f bindings-node/test/types/tsconfig.json ]]; then
+  node_modules/.bin/tsc --noEmit --strict -p bindings-node/test/types/tsconfig.json
+  echo "test-node: type tests passed"
+fi
