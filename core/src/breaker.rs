@@ -2,6 +2,7 @@
 
 use crate::config::{Backoff, Config, ConfigError, Threshold};
 use crate::histogram::Histogram;
+use crate::rng::Rng;
 use crate::window::{Counts, Window};
 
 /// The three states every runtime reports.
@@ -206,7 +207,7 @@ pub struct Breaker {
     pub(crate) open_until: u64,
     pub(crate) trips: u32,
     pub(crate) trials_in_flight: u32,
-    pub(crate) rng: u64,
+    pub(crate) rng: Rng,
     pub(crate) totals: Totals,
     pub(crate) last_success_at: Option<u64>,
     pub(crate) last_failure_at: Option<u64>,
@@ -221,7 +222,7 @@ impl Breaker {
         Ok(Breaker {
             minimum_requests: config.effective_minimum_requests(),
             window: Window::new(config.window),
-            rng: config.seed,
+            rng: Rng::new(config.seed),
             config,
             state: State::Closed,
             mode: Mode::Normal,
@@ -520,20 +521,10 @@ impl Breaker {
                 if jitter == 0.0 {
                     return capped;
                 }
-                let extra = (capped as f64 * jitter * self.next_unit()) as u64;
+                let extra = (capped as f64 * jitter * self.rng.next_unit()) as u64;
                 capped.saturating_add(extra)
             }
         }
-    }
-
-    /// A uniform number in [0, 1) from a splitmix64 stream seeded by the config.
-    fn next_unit(&mut self) -> f64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Enters `state` in a new generation with fresh counters. An open circuit keeps

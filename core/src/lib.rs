@@ -30,6 +30,8 @@ mod histogram;
 mod options;
 #[cfg(feature = "std")]
 mod registry;
+pub mod resilience;
+mod rng;
 #[cfg(feature = "serde")]
 mod snapshot;
 #[cfg(feature = "std")]
@@ -44,6 +46,7 @@ pub use config::{Backoff, Config, ConfigError, Threshold, WindowKind};
 pub use options::{OptionValue, Options, Unit};
 #[cfg(feature = "std")]
 pub use registry::Registry;
+pub use rng::Rng;
 #[cfg(feature = "serde")]
 pub use snapshot::{RestoreError, Snapshot};
 #[cfg(feature = "std")]

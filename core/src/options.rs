@@ -162,7 +162,7 @@ fn type_error(field: &str, reason: String) -> ConfigError {
     }
 }
 
-fn range_error(field: &str, reason: &'static str) -> ConfigError {
+pub(crate) fn range_error(field: &str, reason: &'static str) -> ConfigError {
     ConfigError {
         field: Cow::Owned(field.to_string()),
         reason: Cow::Borrowed(reason),
@@ -202,69 +202,38 @@ impl Options {
             ));
         }
         self.spelled[index] = Some(name.to_string());
-        let number = match value {
-            OptionValue::Number(n) => n,
-            OptionValue::Bool(false) if key == Key::RequestTimeout => {
-                self.timeout_disabled = true;
-                return Ok(true);
-            }
-            OptionValue::Bool(_) => {
-                return Err(type_error(
-                    name,
-                    "must be a number, not a boolean".to_string(),
-                ))
-            }
-            OptionValue::Other(kind) => {
-                return Err(type_error(name, format!("must be a number, not {kind}")))
-            }
-            OptionValue::Missing => unreachable!("handled above"),
+        if value == OptionValue::Bool(false) && key == Key::RequestTimeout {
+            self.timeout_disabled = true;
+            return Ok(true);
+        }
+        let Some(number) = read(name, value)? else {
+            return Ok(true);
         };
-        if !number.is_finite() {
-            return Err(range_error(name, "must be a finite number"));
-        }
-        if number < 0.0 {
-            return Err(range_error(name, "must not be negative"));
-        }
-        match key {
-            Key::FailureThreshold => {
+        let kind = match key {
+            Key::FailureThreshold if number < 1.0 => {
                 if number == 0.0 {
                     return Err(range_error(
                         name,
                         "must be a rate in (0, 1) or a whole count ≥ 1",
                     ));
                 }
-                if number >= 1.0 {
-                    whole(name, number)?;
-                }
+                Kind::Fraction
             }
-            Key::MinimumRequests | Key::SuccessThreshold | Key::HalfOpenMaxCalls => {
-                whole(name, number)?;
-                if number < 1.0 {
-                    return Err(range_error(name, "must be at least 1"));
-                }
-            }
-            Key::WindowBuckets | Key::CountWindow => {
-                whole(name, number)?;
-            }
-            Key::Seed => {
-                if number > 9_007_199_254_740_991.0 || !is_whole(number) {
-                    return Err(range_error(name, "must be a whole number below 2^53"));
-                }
-            }
-            Key::SlowCallRateThreshold | Key::BackoffJitter => {
-                if number > 1.0 {
-                    return Err(range_error(name, "must be a fraction in [0, 1]"));
-                }
-            }
+            Key::FailureThreshold
+            | Key::MinimumRequests
+            | Key::SuccessThreshold
+            | Key::HalfOpenMaxCalls => Kind::Count,
+            Key::WindowBuckets | Key::CountWindow => Kind::Whole,
+            Key::Seed => Kind::Seed,
+            Key::SlowCallRateThreshold | Key::BackoffJitter => Kind::Fraction,
             Key::RecoveryTimeout
             | Key::RequestTimeout
             | Key::MonitoringWindow
             | Key::SlowCallDuration
-            | Key::MaxRecoveryTimeout => {
-                self.nanos(name, number)?;
-            }
-            Key::BackoffMultiplier => {}
-        }
+            | Key::MaxRecoveryTimeout => Kind::Duration,
+            Key::BackoffMultiplier => Kind::Factor,
+        };
+        check(name, number, kind, self.unit)?;
         self.values[index] = Some(number);
         Ok(true)
     }
@@ -295,7 +264,7 @@ impl Options {
     /// The validated configuration; a range error names the option as spelled.
     pub fn build(&self) -> Result<Config, ConfigError> {
         let get = |key: Key| self.values[key as usize];
-        let nanos = |key: Key| get(key).map(|v| self.to_nanos(v));
+        let nanos = |key: Key| get(key).map(|v| to_nanos(v, self.unit));
         let defaults = Config::default();
         let failure_threshold = match get(Key::FailureThreshold) {
             None => defaults.failure_threshold,
@@ -371,22 +340,75 @@ impl Options {
         }
         error
     }
+}
 
-    fn to_nanos(&self, value: f64) -> u64 {
-        let scale = match self.unit {
-            Unit::Millis => NANOS_PER_MILLI,
-            Unit::Seconds => NANOS_PER_SEC,
-        };
-        (value * scale as f64) as u64
-    }
+/// What a numeric option holds, for the checks every option of that kind shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A whole number ≥ 1.
+    Count,
+    /// A whole number ≥ 0.
+    Whole,
+    /// A whole number below 2^53 (exact in every runtime's numbers).
+    Seed,
+    /// A fraction in [0, 1].
+    Fraction,
+    /// A growth factor ≥ 1.
+    Factor,
+    /// A duration in the runtime's unit, at most about 146 years.
+    Duration,
+}
 
-    fn nanos(&self, name: &str, value: f64) -> Result<u64, ConfigError> {
-        // 2^62 ns is about 146 years: anything longer is a mistake, not a wish.
-        if value * self.to_nanos(1.0) as f64 > (1u64 << 62) as f64 {
-            return Err(range_error(name, "is too large"));
+/// The number in `value`: `None` when missing; a type error for anything but a number;
+/// a range error for NaN, infinities and negatives.
+pub(crate) fn read(name: &str, value: OptionValue<'_>) -> Result<Option<f64>, ConfigError> {
+    let number = match value {
+        OptionValue::Missing => return Ok(None),
+        OptionValue::Number(n) => n,
+        OptionValue::Bool(_) => {
+            return Err(type_error(
+                name,
+                "must be a number, not a boolean".to_string(),
+            ))
         }
-        Ok(self.to_nanos(value))
+        OptionValue::Other(kind) => {
+            return Err(type_error(name, format!("must be a number, not {kind}")))
+        }
+    };
+    if !number.is_finite() {
+        return Err(range_error(name, "must be a finite number"));
     }
+    if number < 0.0 {
+        return Err(range_error(name, "must not be negative"));
+    }
+    Ok(Some(number))
+}
+
+/// Checks a non-negative finite `number` against its kind.
+pub(crate) fn check(name: &str, number: f64, kind: Kind, unit: Unit) -> Result<(), ConfigError> {
+    match kind {
+        Kind::Count if number < 1.0 => Err(range_error(name, "must be at least 1")),
+        Kind::Count | Kind::Whole => whole(name, number),
+        Kind::Seed if number > 9_007_199_254_740_991.0 || !is_whole(number) => {
+            Err(range_error(name, "must be a whole number below 2^53"))
+        }
+        Kind::Fraction if number > 1.0 => Err(range_error(name, "must be a fraction in [0, 1]")),
+        Kind::Factor if number < 1.0 => Err(range_error(name, "must be at least 1")),
+        // 2^62 ns is about 146 years: anything longer is a mistake, not a wish.
+        Kind::Duration if number * to_nanos(1.0, unit) as f64 > (1u64 << 62) as f64 => {
+            Err(range_error(name, "is too large"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A duration in `unit` as nanoseconds.
+pub(crate) fn to_nanos(value: f64, unit: Unit) -> u64 {
+    let scale = match unit {
+        Unit::Millis => NANOS_PER_MILLI,
+        Unit::Seconds => NANOS_PER_SEC,
+    };
+    (value * scale as f64) as u64
 }
 
 fn whole(name: &str, value: f64) -> Result<(), ConfigError> {

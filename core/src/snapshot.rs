@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::breaker::{Breaker, Mode, State, Totals};
 use crate::config::Config;
+use crate::rng::Rng;
 use crate::window::Counts;
 
 /// The outcomes in a window: per call for a count window (bit 0 failed, bit 1 slow),
@@ -37,7 +38,7 @@ pub struct Snapshot {
     /// Nanoseconds left of the open duration.
     open_remaining: u64,
     trips: u32,
-    rng: u64,
+    rng: Rng,
     totals: Totals,
     last_success_age: Option<u64>,
     last_failure_age: Option<u64>,

@@ -1,0 +1,23 @@
+//! The decisions of a resilience service that must be the same in every runtime:
+//! retry schedules and error classification, bulkhead accounting, a bounded
+//! dead-letter queue, health aggregation, alert episodes and service presets.
+//! Bindings only wait, queue and call.
+
+mod alerts;
+mod bulkhead;
+mod dead_letter;
+mod health;
+mod presets;
+mod retry;
+
+pub use alerts::Episodes;
+pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadStats, Entry, Ticket};
+pub use dead_letter::DeadLetterQueue;
+pub use health::{check_health, service_health, Health};
+pub use presets::{preset, Preset, PRESETS};
+pub use retry::{Classifier, RetryPolicy};
+
+/// Alert when a service's window failure rate exceeds this (seed 004: "> 10 %").
+pub const ERROR_RATE_ALERT: f64 = 0.1;
+/// Alert when the dead-letter queue holds more than this many items (seed 004).
+pub const DEAD_LETTER_ALERT: usize = 10;
