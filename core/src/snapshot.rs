@@ -115,3 +115,69 @@ impl Breaker {
         Ok(breaker)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::breaker::Outcome;
+    use crate::config::{Threshold, WindowKind};
+    use alloc::string::String;
+
+    fn json_of(config: Config) -> String {
+        let mut b = Breaker::new(config).unwrap();
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Failure, 5);
+        serde_json::to_string(&b.snapshot(10)).unwrap()
+    }
+
+    #[test]
+    fn round_trip_keeps_the_state() {
+        let config = Config {
+            failure_threshold: Threshold::Count(1),
+            ..Config::default()
+        };
+        let snapshot: Snapshot = serde_json::from_str(&json_of(config)).unwrap();
+        let b = Breaker::restore(config, &snapshot, 1_000).unwrap();
+        assert_eq!(b.state(1_000), State::Open);
+        assert_eq!(b.stats(1_000).last_failure_at, Some(995));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let config = Config::default();
+        for text in ["", "null", "{}", "[1,2,3]", r#"{"version":1}"#] {
+            assert!(serde_json::from_str::<Snapshot>(text).is_err(), "{text}");
+        }
+        let good = json_of(config);
+        let tampered = [
+            good.replace("\"version\":1", "\"version\":2"),
+            good.replace("\"mode\":\"normal\"", "\"mode\":\"forced_open\""),
+            good.replace("\"timeouts\":0", "\"timeouts\":7"),
+            good.replace("{\"time\":[", "{\"count\":[")
+                .replace("[0,{\"calls\":1,\"failures\":1,\"slow\":0}]", "1"),
+            good.replace(
+                "[0,{\"calls\":1,\"failures\":1,\"slow\":0}]",
+                "[99,{\"calls\":1,\"failures\":1,\"slow\":0}]",
+            ),
+            good.replace(
+                "[0,{\"calls\":1,\"failures\":1,\"slow\":0}]",
+                "[0,{\"calls\":1,\"failures\":2,\"slow\":0}]",
+            ),
+        ];
+        for text in &tampered {
+            assert_ne!(text, &good, "the tampering must change something");
+            let snapshot: Snapshot = serde_json::from_str(text).unwrap();
+            assert!(Breaker::restore(config, &snapshot, 0).is_err(), "{text}");
+        }
+        // A count-window snapshot does not restore into a longer or different window.
+        let count = Config {
+            window: WindowKind::Count { size: 2 },
+            ..Config::default()
+        };
+        let snapshot: Snapshot = serde_json::from_str(&json_of(count)).unwrap();
+        assert!(Breaker::restore(config, &snapshot, 0).is_err());
+        let bad_flags = json_of(count).replace("{\"count\":[1]}", "{\"count\":[9]}");
+        let snapshot: Snapshot = serde_json::from_str(&bad_flags).unwrap();
+        assert!(Breaker::restore(count, &snapshot, 0).is_err());
+    }
+}
