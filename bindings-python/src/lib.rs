@@ -1,12 +1,36 @@
-//! `tripwire._core`: the compiled half of the Python package.
+//! `tripwire._core`: the compiled half of the Python package `tripwire`.
 //!
-//! Conversion and error mapping only; every rule lives in `tripwire-core`.
+//! Conversion, error mapping and the hot paths only; every rule (thresholds,
+//! windows, transitions, option checks) lives in `tripwire-core`. The pure-Python
+//! facade (`tripwire/__init__.py`) adds what is Python's idiom: the decorator,
+//! `async`, `with`, listeners.
 
 use pyo3::prelude::*;
 
-/// The compiled module.
+mod breaker;
+mod clock;
+mod errors;
+mod options;
+mod registry;
+mod types;
+
+/// The compiled module. It holds no global interpreter state of its own beyond
+/// the registry (behind a mutex), so it declares free-threading support.
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<breaker::Breaker>()?;
+    m.add_class::<breaker::Permit>()?;
+    m.add_class::<breaker::Guarded>()?;
+    m.add_class::<clock::ManualClock>()?;
+    m.add_class::<errors::CircuitBreakerError>()?;
+    m.add_class::<errors::CircuitBreakerOpenError>()?;
+    m.add_class::<errors::CircuitBreakerTimeoutError>()?;
+    m.add_function(wrap_pyfunction!(registry::_register, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_registry_get, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_registry_all, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_registry_remove, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_registry_clear, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_timeout_error, m)?)?;
     Ok(())
 }

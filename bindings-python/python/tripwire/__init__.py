@@ -1,5 +1,416 @@
-"""tripwire: a circuit breaker whose rules run in Rust (``tripwire._core``)."""
+"""tripwire: a circuit breaker whose rules run in Rust (``tripwire._core``).
 
-from tripwire._core import __version__
+The compiled module holds the state machine and the sync hot path; this module
+adds what is Python's idiom on top: the decorator, ``async``, ``with``, listeners
+and the registry helpers. See ``bindings-python/README.md`` for the guide.
+"""
 
-__all__ = ["__version__"]
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import logging
+import sys
+import threading
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    overload,
+)
+
+from tripwire import _core
+from tripwire._core import (
+    CircuitBreakerError,
+    CircuitBreakerOpenError,
+    CircuitBreakerTimeoutError,
+    ManualClock,
+    Permit,
+    __version__,
+)
+from tripwire._types import CircuitBreakerStats, CircuitState, Transition
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import ParamSpec, Self
+
+    P = ParamSpec("P")
+
+R = TypeVar("R")
+
+__all__ = [
+    "CircuitBreaker",
+    "CircuitBreakerError",
+    "CircuitBreakerListener",
+    "CircuitBreakerOpenError",
+    "CircuitBreakerRegistry",
+    "CircuitBreakerStats",
+    "CircuitBreakerTimeoutError",
+    "CircuitState",
+    "ManualClock",
+    "Permit",
+    "Transition",
+    "__version__",
+    "create_circuit_breaker",
+    "registry",
+    "with_circuit_breaker",
+]
+
+_log = logging.getLogger("tripwire")
+
+ExcludeItem = Union[Type[BaseException], Callable[[BaseException], bool]]
+StateListener = Callable[[CircuitState, CircuitState], Any]
+
+
+class CircuitBreakerListener:
+    """Base class of listener objects (pybreaker's shape); override what you need.
+
+    A listener that raises is logged (logger ``"tripwire"``) and never breaks the call.
+    """
+
+    def before_call(self, cb: CircuitBreaker, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Called before the protected function runs."""
+
+    def state_change(self, cb: CircuitBreaker, old_state: CircuitState, new_state: CircuitState) -> None:
+        """Called when the state changes."""
+
+    def failure(self, cb: CircuitBreaker, exc: BaseException) -> None:
+        """Called when a call fails (and is counted as a failure)."""
+
+    def success(self, cb: CircuitBreaker) -> None:
+        """Called when a call succeeds."""
+
+
+def _notify(what: str, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    try:
+        callback(*args, **kwargs)
+    except Exception:
+        _log.exception("tripwire: listener %s raised; the call goes on", what)
+
+
+if sys.version_info >= (3, 11):
+    _deadline = asyncio.timeout
+else:  # pragma: no cover - exercised on Python 3.9 and 3.10
+
+    class _deadline:
+        """``asyncio.timeout`` for Python < 3.11: cancels the task at the deadline."""
+
+        def __init__(self, delay: float) -> None:
+            self._delay = delay
+            self._expired = False
+            self._handle: Optional[asyncio.TimerHandle] = None
+            self._task: Optional[asyncio.Task[Any]] = None
+
+        async def __aenter__(self) -> _deadline:
+            self._task = asyncio.current_task()
+            self._handle = asyncio.get_running_loop().call_later(self._delay, self._expire)
+            return self
+
+        def _expire(self) -> None:
+            self._expired = True
+            if self._task is not None:
+                self._task.cancel()
+
+        async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+            if self._expired and exc_type is asyncio.CancelledError:
+                raise TimeoutError from None
+
+        def expired(self) -> bool:
+            return self._expired
+
+
+async def _resolve(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class CircuitBreaker(_core.Breaker):
+    """A circuit breaker; every instance is registered under its name.
+
+    ``failure_threshold`` in (0, 1) is a failure rate over ``monitoring_window``
+    seconds, a whole number ≥ 1 a count of consecutive failures. Durations are
+    seconds. pybreaker's ``fail_max`` / ``reset_timeout`` and the other spellings of
+    the options table are accepted too (giving two spellings of one option is an
+    error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: float = 5,
+        recovery_timeout: float = 60.0,
+        success_threshold: int = 2,
+        request_timeout: Optional[float] = None,
+        minimum_requests: Optional[int] = None,
+        monitoring_window: float = 60.0,
+        slow_call_duration: Optional[float] = None,
+        slow_call_rate_threshold: Optional[float] = None,
+        half_open_max_calls: int = 1,
+        exclude: Iterable[ExcludeItem] = (),
+        fallback: Optional[Callable[..., Any]] = None,
+        on_state_change: Optional[StateListener] = None,
+        listeners: Iterable[Any] = (),
+        clock: Optional[ManualClock] = None,
+        **options: Any,
+    ) -> None:
+        # The options were read and checked by `_core.Breaker.__new__`; only the
+        # listeners are the facade's.
+        if on_state_change is not None and not callable(on_state_change):
+            raise TypeError("invalid option `on_state_change`: must be callable (old, new) -> None")
+        self._on_state_change = on_state_change
+        self._listeners: Tuple[Any, ...] = tuple(listeners)
+        self._permits: contextvars.ContextVar[Tuple[Permit, ...]] = contextvars.ContextVar(
+            "tripwire_permits", default=()
+        )
+        self._timeout = self.request_timeout
+        self._update_hooks()
+        _core._register(self)
+
+    def __repr__(self) -> str:
+        return f"<CircuitBreaker {self.name!r} {self.state.value}>"
+
+    # -- listeners ------------------------------------------------------------
+
+    @property
+    def listeners(self) -> Tuple[Any, ...]:
+        """The listener objects."""
+        return self._listeners
+
+    def add_listener(self, listener: Any) -> None:
+        """Adds a listener object (``before_call``, ``success``, ``failure``, ``state_change``)."""
+        self._listeners = (*self._listeners, listener)
+        self._update_hooks()
+
+    def remove_listener(self, listener: Any) -> None:
+        """Removes a listener object added before."""
+        listeners = list(self._listeners)
+        listeners.remove(listener)
+        self._listeners = tuple(listeners)
+        self._update_hooks()
+
+    def _update_hooks(self) -> None:
+        self._hooked = bool(self._listeners) or self._on_state_change is not None
+        self._set_hooks(self._hooked)
+
+    def _hook_state_change(self, old: CircuitState, new: CircuitState) -> None:
+        if self._on_state_change is not None:
+            _notify("on_state_change", self._on_state_change, old, new)
+        for listener in self._listeners:
+            hook = getattr(listener, "state_change", None)
+            if hook is not None:
+                _notify("state_change", hook, self, old, new)
+
+    def _hook_before_call(self, func: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
+        for listener in self._listeners:
+            hook = getattr(listener, "before_call", None)
+            if hook is not None:
+                _notify("before_call", hook, self, func, *args, **kwargs)
+
+    def _hook_success(self) -> None:
+        for listener in self._listeners:
+            hook = getattr(listener, "success", None)
+            if hook is not None:
+                _notify("success", hook, self)
+
+    def _hook_failure(self, exc: BaseException) -> None:
+        for listener in self._listeners:
+            hook = getattr(listener, "failure", None)
+            if hook is not None:
+                _notify("failure", hook, self, exc)
+
+    # -- decorator --------------------------------------------------------------
+
+    @overload
+    def __call__(self, func: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+    @overload
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]: ...
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorates a function (sync or ``async def``) so every call goes through the breaker."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                return await self.call_async(func, *args, **kwargs)
+
+            return guarded_async
+        guarded = _core.Guarded(self, func)
+        functools.update_wrapper(guarded, func)
+        return guarded
+
+    # -- async ------------------------------------------------------------------
+
+    async def call_async(self, func: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Awaits ``func(*args, **kwargs)`` through the breaker.
+
+        With ``request_timeout`` the call is cancelled at the deadline and raises
+        ``CircuitBreakerTimeoutError`` (counted as a failure and a timeout).
+        """
+        permit = self._try_acquire()
+        if not isinstance(permit, Permit):
+            fallback = self.fallback
+            if fallback is not None:
+                result: R = await _resolve(fallback(*args, **kwargs))
+                return result
+            raise permit
+        if self._hooked:
+            self._hook_before_call(func, args, kwargs)
+        timeout = self._timeout
+        try:
+            if timeout is None:
+                result = await func(*args, **kwargs)
+            else:
+                deadline = _deadline(timeout)
+                try:
+                    async with deadline:
+                        result = await func(*args, **kwargs)
+                except TimeoutError:
+                    if not deadline.expired():
+                        raise
+                    permit.timeout()
+                    error = _core._timeout_error(self.name, timeout)
+                    if self._hooked:
+                        self._hook_failure(error)
+                    fallback = self.fallback
+                    if fallback is not None:
+                        result = await _resolve(fallback(*args, **kwargs))
+                        return result
+                    raise error from None
+        except BaseException as exc:
+            if permit.fail(exc):
+                fallback = self.fallback
+                if fallback is not None:
+                    result = await _resolve(fallback(*args, **kwargs))
+                    return result
+            raise
+        permit.success()
+        return result
+
+    # -- with / async with ----------------------------------------------------
+
+    def __enter__(self) -> Self:
+        permit = self.acquire()
+        self._permits.set((*self._permits.get(), permit))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        stack = self._permits.get()
+        if not stack:
+            raise RuntimeError("CircuitBreaker.__exit__ without a matching __enter__")
+        self._permits.set(stack[:-1])
+        if exc is None:
+            stack[-1].success()
+        else:
+            stack[-1].fail(exc)
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+class CircuitBreakerRegistry:
+    """Every breaker by name. A breaker registers itself when constructed; a later
+    breaker with the same name replaces the entry."""
+
+    def get(self, name: str) -> Optional[CircuitBreaker]:
+        """The breaker registered under ``name``, or None."""
+        breaker = _core._registry_get(name)
+        return breaker if isinstance(breaker, CircuitBreaker) else None
+
+    def all(self) -> List[CircuitBreaker]:
+        """Every registered breaker, sorted by name."""
+        return [b for b in _core._registry_all() if isinstance(b, CircuitBreaker)]
+
+    def stats(self) -> Dict[str, CircuitBreakerStats]:
+        """Each breaker's stats by name."""
+        return {b.name: b.stats for b in self.all()}
+
+    def reset_all(self) -> None:
+        """Resets every registered breaker."""
+        for breaker in self.all():
+            breaker.reset()
+
+    def remove(self, name: str) -> Optional[CircuitBreaker]:
+        """Unregisters the breaker under ``name``; returns it, or None."""
+        breaker = _core._registry_remove(name)
+        return breaker if isinstance(breaker, CircuitBreaker) else None
+
+    def clear(self) -> None:
+        """Unregisters every breaker."""
+        _core._registry_clear()
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[CircuitBreaker]:
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return len(self.all())
+
+
+registry = CircuitBreakerRegistry()
+"""The process-wide registry."""
+
+_create_lock = threading.Lock()
+
+
+def create_circuit_breaker(name: str, **options: Any) -> CircuitBreaker:
+    """The breaker registered under ``name`` (``options`` are then ignored), or a new one."""
+    with _create_lock:
+        existing = registry.get(name)
+        if existing is not None:
+            return existing
+        return CircuitBreaker(name, **options)
+
+
+@overload
+def with_circuit_breaker(
+    name: str, fn: Callable[[], Coroutine[Any, Any, R]], options: Optional[Dict[str, Any]] = None
+) -> Coroutine[Any, Any, R]: ...
+
+
+@overload
+def with_circuit_breaker(name: str, fn: Callable[[], R], options: Optional[Dict[str, Any]] = None) -> R: ...
+
+
+def with_circuit_breaker(name: str, fn: Callable[[], Any], options: Optional[Dict[str, Any]] = None) -> Any:
+    """Runs ``fn()`` through the breaker named ``name`` (made with ``options`` if new).
+
+    Returns an awaitable when ``fn`` is a coroutine function.
+    """
+    breaker = create_circuit_breaker(name, **(options or {}))
+    if inspect.iscoroutinefunction(fn):
+        return breaker.call_async(fn)
+    return breaker.call(fn)

@@ -1,0 +1,61 @@
+"""Plain Python types shared by the compiled module and the facade."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
+
+
+class CircuitState(str, enum.Enum):
+    """The state of a circuit breaker; a ``str``, so ``state == "OPEN"`` holds."""
+
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Transition(NamedTuple):
+    """A change of state, or a manual operation (where ``old`` may equal ``new``)."""
+
+    old: CircuitState
+    new: CircuitState
+
+
+@dataclass(frozen=True)
+class CircuitBreakerStats:
+    """A point-in-time view of a breaker.
+
+    Counts are lifetime totals since construction or ``reset()``. ``total_requests``
+    counts calls that ran (successes + failures, timeouts included), not rejected or
+    excluded ones. Times are epoch seconds (with a ``ManualClock``: its reading), or
+    None; durations are seconds.
+    """
+
+    state: CircuitState
+    failure_count: int
+    success_count: int
+    total_requests: int
+    failure_rate: float
+    consecutive_failures: int
+    consecutive_successes: int
+    timeout_count: int
+    rejected_count: int
+    slow_call_count: int
+    ignored_count: int
+    slow_call_rate: float
+    window_calls: int
+    window_failures: int
+    trips: int
+    last_failure_time: Optional[float]
+    last_success_time: Optional[float]
+    next_attempt_time: Optional[float]
+    average_response_time: float
+    latency_p50: Optional[float]
+    latency_p90: Optional[float]
+    latency_p99: Optional[float]
+    forced_open: bool
+    disabled: bool

@@ -1,0 +1,617 @@
+//! `_core.Breaker`, the base of `tripwire.CircuitBreaker`: the hot paths (`call`,
+//! the sync decorator, acquire/record through `Permit`) run here. The core breaker
+//! sits behind a short mutex that is never held while Python code runs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use pyo3::call::PyCallArgs;
+use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::{intern, PyTraverseError, PyVisit};
+use tripwire_core::{
+    Breaker as CoreBreaker, Outcome, Rejected, Snapshot, State, SyncBreaker, Transition,
+};
+
+use crate::clock::{seconds, AnyClock};
+use crate::errors;
+use crate::options::{self, Exclude};
+use crate::types;
+
+/// One circuit breaker. `tripwire.CircuitBreaker` is the class to use.
+#[pyclass(subclass, frozen, module = "tripwire._core")]
+pub struct Breaker {
+    name: Py<PyString>,
+    core: SyncBreaker<AnyClock>,
+    exclude: Exclude,
+    fallback: Option<Py<PyAny>>,
+    /// Whether the facade has listeners: only then are the `_hook_*` methods called.
+    hooks: AtomicBool,
+    /// The failure that last opened the circuit: the `__cause__` of rejections.
+    last_failure: Mutex<Option<Py<PyAny>>>,
+}
+
+/// How the breaker sees an exception raised by a protected call.
+enum Verdict {
+    /// Counted as a failure.
+    Failure,
+    /// Excluded: propagates, not counted.
+    Ignored,
+    /// Not an `Exception` (cancellation, KeyboardInterrupt, SystemExit): not counted.
+    Cancelled,
+}
+
+impl Breaker {
+    fn verdict(&self, slf: &Bound<'_, Self>, error: &Bound<'_, PyAny>) -> Verdict {
+        let py = slf.py();
+        if !error.is_instance_of::<PyException>() {
+            return Verdict::Cancelled;
+        }
+        if let Some(types) = &self.exclude.types {
+            if error.is_instance(types.bind(py)).unwrap_or(false) {
+                return Verdict::Ignored;
+            }
+        }
+        for predicate in &self.exclude.predicates {
+            match predicate
+                .bind(py)
+                .call1((error,))
+                .and_then(|r| r.is_truthy())
+            {
+                Ok(true) => return Verdict::Ignored,
+                Ok(false) => {}
+                // A predicate that raises does not exclude; the error is reported, not raised.
+                Err(e) => e.write_unraisable(py, Some(predicate.bind(py))),
+            }
+        }
+        Verdict::Failure
+    }
+
+    /// After any transition: forget the last failure once closed, tell the listeners.
+    fn transitioned(&self, slf: &Bound<'_, Self>, transition: Transition) {
+        if transition.to == State::Closed {
+            let old = self
+                .last_failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            drop(old);
+        }
+        if transition.from != transition.to && self.hooks.load(Ordering::Relaxed) {
+            let py = slf.py();
+            let result = (|| {
+                let args = (
+                    types::state(py, transition.from)?,
+                    types::state(py, transition.to)?,
+                );
+                slf.call_method1(intern!(py, "_hook_state_change"), args)
+            })();
+            if let Err(e) = result {
+                e.write_unraisable(py, Some(slf.as_any()));
+            }
+        }
+    }
+
+    fn hook<'py>(
+        &self,
+        slf: &Bound<'py, Self>,
+        name: &Bound<'py, PyString>,
+        args: impl PyCallArgs<'py>,
+    ) {
+        if let Err(e) = slf.call_method1(name, args) {
+            e.write_unraisable(slf.py(), Some(slf.as_any()));
+        }
+    }
+
+    /// The refusal as an exception, with the failure that opened the circuit as its cause.
+    fn refusal(&self, py: Python<'_>, rejected: Rejected) -> PyResult<PyErr> {
+        let error = PyErr::from_value(errors::open_error(py, &self.name, rejected)?.into_any());
+        let cause = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|c| c.clone_ref(py));
+        if let Some(cause) = cause {
+            error.set_cause(py, Some(PyErr::from_value(cause.into_bound(py))));
+        }
+        Ok(error)
+    }
+
+    /// Records a failure outcome and keeps the error if it opened the circuit.
+    fn record_failure(
+        &self,
+        slf: &Bound<'_, Self>,
+        permit: tripwire_core::Permit,
+        error: &Bound<'_, PyAny>,
+    ) {
+        if let Some(t) = self.core.record(permit, Outcome::Failure) {
+            if t.to == State::Open {
+                let old = self
+                    .last_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .replace(error.clone().unbind());
+                drop(old);
+            }
+            self.transitioned(slf, t);
+        }
+        if self.hooks.load(Ordering::Relaxed) {
+            self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,));
+        }
+    }
+
+    /// Records a success (a timeout if it overran `request_timeout`).
+    fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) {
+        if let Some(t) = self.core.record(permit, Outcome::Success) {
+            self.transitioned(slf, t);
+        }
+        if self.hooks.load(Ordering::Relaxed) {
+            self.hook(slf, intern!(slf.py(), "_hook_success"), ());
+        }
+    }
+
+    /// Runs `func(*args, **kwargs)` under the breaker: the sync hot path.
+    pub(crate) fn run(
+        slf: &Bound<'_, Self>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let this = slf.get();
+        let py = slf.py();
+        let permit = match this.core.try_acquire() {
+            Ok(permit) => permit,
+            Err(rejected) => {
+                return match &this.fallback {
+                    Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
+                    None => Err(this.refusal(py, rejected)?),
+                };
+            }
+        };
+        if let Some(t) = permit.transition() {
+            this.transitioned(slf, t);
+        }
+        if this.hooks.load(Ordering::Relaxed) {
+            let kw = kwargs.map_or_else(|| PyDict::new(py), Clone::clone);
+            this.hook(slf, intern!(py, "_hook_before_call"), (func, args, kw));
+        }
+        match func.call(args, kwargs) {
+            Ok(value) => {
+                this.record_success(slf, permit);
+                Ok(value.unbind())
+            }
+            Err(err) => {
+                let error = err.value(py);
+                match this.verdict(slf, error) {
+                    Verdict::Failure => {
+                        this.record_failure(slf, permit, error);
+                        match &this.fallback {
+                            Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
+                            None => Err(err),
+                        }
+                    }
+                    Verdict::Ignored => {
+                        this.core.record(permit, Outcome::Ignored);
+                        Err(err)
+                    }
+                    Verdict::Cancelled => {
+                        this.core.record(permit, Outcome::Cancelled);
+                        Err(err)
+                    }
+                }
+            }
+        }
+    }
+
+    fn manual(
+        slf: &Bound<'_, Self>,
+        op: fn(&mut CoreBreaker, u64) -> Transition,
+    ) -> PyResult<Py<PyAny>> {
+        let this = slf.get();
+        let t = this.core.with(op);
+        this.transitioned(slf, t);
+        Ok(types::transition(slf.py(), t)?.unbind())
+    }
+}
+
+#[pymethods]
+impl Breaker {
+    #[new]
+    #[pyo3(signature = (name, *args, **options))]
+    fn new(
+        name: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let name = name.cast::<PyString>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "the breaker's name must be a str, not {}",
+                name.get_type()
+                    .name()
+                    .map_or_else(|_| "an object".into(), |n| n.to_string())
+            ))
+        })?;
+        if !args.is_empty() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "CircuitBreaker() takes the name as its only positional argument; options are keywords",
+            ));
+        }
+        let parsed = options::parse(options)?;
+        let core = SyncBreaker::new(parsed.config, parsed.clock).map_err(options::config_error)?;
+        Ok(Breaker {
+            name: name.clone().unbind(),
+            core,
+            exclude: parsed.exclude,
+            fallback: parsed.fallback,
+            hooks: AtomicBool::new(false),
+            last_failure: Mutex::new(None),
+        })
+    }
+
+    /// The breaker's name (its key in the registry).
+    #[getter]
+    fn name(&self, py: Python<'_>) -> Py<PyString> {
+        self.name.clone_ref(py)
+    }
+
+    /// The effective state now: HALF_OPEN once the open duration has passed.
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        types::state(py, self.core.state())
+    }
+
+    /// The per-call timeout in seconds, or None.
+    #[getter]
+    fn request_timeout(&self) -> Option<f64> {
+        self.core.with(|b, _| b.config().call_timeout.map(seconds))
+    }
+
+    /// The fallback, or None.
+    #[getter]
+    fn fallback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.fallback.as_ref().map(|f| f.clone_ref(py))
+    }
+
+    /// Counters, rates and timings now, as a `CircuitBreakerStats`.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let clock = self.core.clock();
+        let s = self.core.stats();
+        let at = |t: Option<u64>| t.map(|t| clock.seconds(t));
+        let fields = PyDict::new(py);
+        fields.set_item("state", types::state(py, s.state)?)?;
+        fields.set_item("failure_count", s.failures)?;
+        fields.set_item("success_count", s.successes)?;
+        fields.set_item("total_requests", s.requests)?;
+        fields.set_item("failure_rate", s.failure_rate)?;
+        fields.set_item("consecutive_failures", s.consecutive_failures)?;
+        fields.set_item("consecutive_successes", s.consecutive_successes)?;
+        fields.set_item("timeout_count", s.timeouts)?;
+        fields.set_item("rejected_count", s.rejected)?;
+        fields.set_item("slow_call_count", s.slow_calls)?;
+        fields.set_item("ignored_count", s.ignored)?;
+        fields.set_item("slow_call_rate", s.slow_call_rate)?;
+        fields.set_item("window_calls", s.window_calls)?;
+        fields.set_item("window_failures", s.window_failures)?;
+        fields.set_item("trips", s.trips)?;
+        fields.set_item("last_failure_time", at(s.last_failure_at))?;
+        fields.set_item("last_success_time", at(s.last_success_at))?;
+        fields.set_item("next_attempt_time", at(s.next_attempt_at))?;
+        fields.set_item("average_response_time", s.mean_latency / 1e9)?;
+        fields.set_item("latency_p50", s.latency_p50.map(seconds))?;
+        fields.set_item("latency_p90", s.latency_p90.map(seconds))?;
+        fields.set_item("latency_p99", s.latency_p99.map(seconds))?;
+        fields.set_item("forced_open", s.forced_open)?;
+        fields.set_item("disabled", s.disabled)?;
+        types::stats(py, &fields)
+    }
+
+    /// Runs `func(*args, **kwargs)` through the breaker and returns its result.
+    #[pyo3(signature = (func, /, *args, **kwargs))]
+    fn call(
+        slf: &Bound<'_, Self>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        Breaker::run(slf, func, args, kwargs)
+    }
+
+    /// Asks leave to run one call: a `Permit` to end with its outcome, or
+    /// `CircuitBreakerOpenError` (raised) when the breaker refuses.
+    fn acquire(slf: &Bound<'_, Self>) -> PyResult<Py<Permit>> {
+        match Breaker::try_acquire(slf)? {
+            Ok(permit) => Ok(permit),
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    /// Like `acquire`, but returns the refusal instead of raising it.
+    fn _try_acquire(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Ok(match Breaker::try_acquire(slf)? {
+            Ok(permit) => permit.into_any(),
+            Err(refusal) => refusal.into_value(slf.py()).into_any(),
+        })
+    }
+
+    /// Opens the circuit until `close()` or `reset()`; returns the transition.
+    fn open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::force_open)
+    }
+
+    /// Closes the circuit and clears the window (totals are kept).
+    fn close(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::close)
+    }
+
+    /// Back to a new breaker's state: closed, window and totals cleared.
+    fn reset(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::reset)
+    }
+
+    /// Always permits (still counting) until `enable()`.
+    fn disable(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::disable)
+    }
+
+    /// Ends `disable()`.
+    fn enable(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::enable)
+    }
+
+    /// The whole state as a JSON-compatible dict (for warm starts).
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let snapshot = self.core.with(|b, now| b.snapshot(now));
+        let text =
+            serde_json::to_string(&snapshot).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        py.import(intern!(py, "json"))?
+            .call_method1(intern!(py, "loads"), (text,))
+    }
+
+    /// Takes the state of `snapshot` (from `snapshot()`, possibly of another process).
+    fn restore(&self, py: Python<'_>, snapshot: &Bound<'_, PyAny>) -> PyResult<()> {
+        let text: String = py
+            .import(intern!(py, "json"))?
+            .call_method1(intern!(py, "dumps"), (snapshot,))?
+            .extract()?;
+        let snapshot: Snapshot = serde_json::from_str(&text)
+            .map_err(|e| PyValueError::new_err(format!("cannot restore snapshot: {e}")))?;
+        self.core
+            .with(|b, now| {
+                CoreBreaker::restore(*b.config(), &snapshot, now).map(|restored| *b = restored)
+            })
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let old = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(old);
+        Ok(())
+    }
+
+    /// Turns the `_hook_*` calls on or off (the facade does, when it has listeners).
+    fn _set_hooks(&self, enabled: bool) {
+        self.hooks.store(enabled, Ordering::Relaxed);
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(f) = &self.fallback {
+            visit.call(f)?;
+        }
+        if let Some(t) = &self.exclude.types {
+            visit.call(t)?;
+        }
+        for p in &self.exclude.predicates {
+            visit.call(p)?;
+        }
+        Ok(())
+    }
+}
+
+impl Breaker {
+    fn try_acquire(slf: &Bound<'_, Self>) -> PyResult<Result<Py<Permit>, PyErr>> {
+        let this = slf.get();
+        let py = slf.py();
+        match this.core.try_acquire() {
+            Ok(permit) => {
+                let transition = permit.transition();
+                if let Some(t) = transition {
+                    this.transitioned(slf, t);
+                }
+                let permit = Py::new(
+                    py,
+                    Permit {
+                        breaker: slf.clone().unbind(),
+                        permit,
+                        done: AtomicBool::new(false),
+                        transition,
+                    },
+                )?;
+                Ok(Ok(permit))
+            }
+            Err(rejected) => Ok(Err(this.refusal(py, rejected)?)),
+        }
+    }
+}
+
+/// Leave to run one call. End it exactly once with `success()`, `failure()`,
+/// `timeout()`, `ignore()`, `cancel()` or `fail(exc)`; a permit dropped unused is
+/// cancelled (its half-open slot handed back).
+#[pyclass(frozen, module = "tripwire")]
+pub struct Permit {
+    breaker: Py<Breaker>,
+    permit: tripwire_core::Permit,
+    done: AtomicBool,
+    transition: Option<Transition>,
+}
+
+impl Permit {
+    fn take(&self) -> PyResult<tripwire_core::Permit> {
+        if self.done.swap(true, Ordering::AcqRel) {
+            return Err(PyRuntimeError::new_err("this permit has already been used"));
+        }
+        Ok(self.permit)
+    }
+
+    fn end(&self, py: Python<'_>, outcome: Outcome) -> PyResult<Option<Py<PyAny>>> {
+        let permit = self.take()?;
+        let breaker = self.breaker.bind(py);
+        let this = breaker.get();
+        let transition = this.core.record(permit, outcome);
+        if let Some(t) = transition {
+            this.transitioned(breaker, t);
+        }
+        transition
+            .map(|t| types::transition(py, t).map(Bound::unbind))
+            .transpose()
+    }
+}
+
+#[pymethods]
+impl Permit {
+    /// The transition this acquire caused (OPEN → HALF_OPEN), or None.
+    #[getter]
+    fn transition(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.transition
+            .map(|t| types::transition(py, t).map(Bound::unbind))
+            .transpose()
+    }
+
+    /// Whether this is a half-open trial call.
+    #[getter]
+    fn is_trial(&self) -> bool {
+        self.permit.is_trial()
+    }
+
+    /// The call succeeded (a timeout if it overran `request_timeout`); returns the transition.
+    fn success(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let permit = self.take()?;
+        let breaker = self.breaker.bind(py);
+        let this = breaker.get();
+        let transition = this.core.record(permit, Outcome::Success);
+        if let Some(t) = transition {
+            this.transitioned(breaker, t);
+        }
+        if this.hooks.load(Ordering::Relaxed) {
+            this.hook(breaker, intern!(py, "_hook_success"), ());
+        }
+        transition
+            .map(|t| types::transition(py, t).map(Bound::unbind))
+            .transpose()
+    }
+
+    /// The call failed; returns the transition.
+    fn failure(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.end(py, Outcome::Failure)
+    }
+
+    /// The call timed out (a failure, also counted as a timeout); returns the transition.
+    fn timeout(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.end(py, Outcome::Timeout)
+    }
+
+    /// The outcome does not count (hands a half-open slot back).
+    fn ignore(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.end(py, Outcome::Ignored)
+    }
+
+    /// The call never ran to an end (hands a half-open slot back).
+    fn cancel(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.end(py, Outcome::Cancelled)
+    }
+
+    /// Ends the call with the exception it raised, judged as `call()` judges it:
+    /// excluded → ignored, not an `Exception` → cancelled, else a failure.
+    /// Returns True when it was counted as a failure.
+    fn fail(&self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let permit = self.take()?;
+        let breaker = self.breaker.bind(py);
+        let this = breaker.get();
+        let outcome = match this.verdict(breaker, exc) {
+            Verdict::Failure => {
+                this.record_failure(breaker, permit, exc);
+                return Ok(true);
+            }
+            Verdict::Ignored => Outcome::Ignored,
+            Verdict::Cancelled => Outcome::Cancelled,
+        };
+        this.core.record(permit, outcome);
+        Ok(false)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.breaker)
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if !self.done.swap(true, Ordering::AcqRel) {
+            // Cancelled outcomes never cause a transition: nothing to report.
+            Python::attach(|py| {
+                self.breaker
+                    .bind(py)
+                    .get()
+                    .core
+                    .record(self.permit, Outcome::Cancelled)
+            });
+        }
+    }
+}
+
+/// The sync function `@breaker` returns: calls go straight to the Rust hot path.
+#[pyclass(frozen, dict, weakref, module = "tripwire")]
+pub struct Guarded {
+    breaker: Py<Breaker>,
+    func: Py<PyAny>,
+}
+
+#[pymethods]
+impl Guarded {
+    #[new]
+    fn new(breaker: Py<Breaker>, func: Py<PyAny>) -> Self {
+        Guarded { breaker, func }
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        Breaker::run(self.breaker.bind(py), self.func.bind(py), args, kwargs)
+    }
+
+    /// Binds like a function, so decorated methods receive `self`.
+    fn __get__(
+        slf: &Bound<'_, Self>,
+        instance: Option<&Bound<'_, PyAny>>,
+        owner: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = owner;
+        let Some(instance) = instance.filter(|i| !i.is_none()) else {
+            return Ok(slf.clone().into_any().unbind());
+        };
+        let py = slf.py();
+        Ok(py
+            .import(intern!(py, "types"))?
+            .getattr(intern!(py, "MethodType"))?
+            .call1((slf, instance))?
+            .unbind())
+    }
+
+    /// The breaker guarding this function.
+    #[getter]
+    fn breaker(&self, py: Python<'_>) -> Py<Breaker> {
+        self.breaker.clone_ref(py)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.breaker)?;
+        visit.call(&self.func)
+    }
+}

@@ -1,0 +1,114 @@
+//! Clocks: the process's monotonic clock (reported as epoch seconds) or a
+//! `ManualClock` that tests move by hand. Seconds in, nanoseconds to the core.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use tripwire_core::{Clock, MonotonicClock, NANOS_PER_SEC};
+
+/// The monotonic clock every breaker without `clock=` reads, and the epoch time
+/// (seconds) of its origin, so instants can be reported as epoch seconds.
+fn monotonic() -> &'static (MonotonicClock, f64) {
+    static CLOCK: OnceLock<(MonotonicClock, f64)> = OnceLock::new();
+    CLOCK.get_or_init(|| {
+        let clock = MonotonicClock::new();
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        (clock, epoch)
+    })
+}
+
+/// The clock of one breaker.
+#[derive(Clone, Debug)]
+pub(crate) enum AnyClock {
+    Monotonic,
+    Manual(Arc<tripwire_core::ManualClock>),
+}
+
+impl Clock for AnyClock {
+    #[inline]
+    fn now(&self) -> u64 {
+        match self {
+            AnyClock::Monotonic => monotonic().0.now(),
+            AnyClock::Manual(clock) => clock.now(),
+        }
+    }
+}
+
+impl AnyClock {
+    /// An instant as Python reports it: epoch seconds, or the manual clock's reading.
+    pub(crate) fn seconds(&self, nanos: u64) -> f64 {
+        match self {
+            AnyClock::Monotonic => monotonic().1 + seconds(nanos),
+            AnyClock::Manual(_) => seconds(nanos),
+        }
+    }
+}
+
+/// Nanoseconds as seconds.
+pub(crate) fn seconds(nanos: u64) -> f64 {
+    nanos as f64 / NANOS_PER_SEC as f64
+}
+
+/// Seconds as nanoseconds (rounded); `what` names the argument in the error.
+pub(crate) fn nanos(what: &str, seconds: f64) -> PyResult<u64> {
+    // 2^62 ns is about 146 years, as in the core's option checks.
+    if !seconds.is_finite() || seconds < 0.0 || seconds * NANOS_PER_SEC as f64 > (1u64 << 62) as f64
+    {
+        return Err(PyValueError::new_err(format!(
+            "`{what}` must be a finite number of seconds in [0, 2^62 ns]"
+        )));
+    }
+    Ok((seconds * NANOS_PER_SEC as f64).round() as u64)
+}
+
+/// A clock that moves only when told to: pass it as `clock=` to test without sleeping.
+/// Instants read from it are its reading in seconds.
+#[pyclass(frozen, module = "tripwire")]
+pub struct ManualClock {
+    pub(crate) inner: Arc<tripwire_core::ManualClock>,
+}
+
+#[pymethods]
+impl ManualClock {
+    #[new]
+    #[pyo3(signature = (start = 0.0))]
+    fn new(start: f64) -> PyResult<Self> {
+        Ok(ManualClock {
+            inner: Arc::new(tripwire_core::ManualClock::new(nanos("start", start)?)),
+        })
+    }
+
+    /// Moves the clock forward by `seconds`.
+    fn advance(&self, seconds: f64) -> PyResult<()> {
+        let step = nanos("seconds", seconds)?;
+        if self
+            .inner
+            .now()
+            .checked_add(step)
+            .is_none_or(|t| t > 1u64 << 62)
+        {
+            return Err(PyValueError::new_err("the clock cannot move past 2^62 ns"));
+        }
+        self.inner.advance(step);
+        Ok(())
+    }
+
+    /// Sets the clock to `seconds`; a time earlier than the current reading is ignored.
+    fn set(&self, seconds: f64) -> PyResult<()> {
+        self.inner.set(nanos("seconds", seconds)?);
+        Ok(())
+    }
+
+    /// The current reading in seconds.
+    fn now(&self) -> f64 {
+        seconds(self.inner.now())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ManualClock({})", seconds(self.inner.now()))
+    }
+}

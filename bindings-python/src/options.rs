@@ -1,0 +1,222 @@
+//! `CircuitBreaker(name, **options)`: Python values to the core's option table,
+//! core errors to `TypeError` / `ValueError` naming the option as it was spelled.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
+use tripwire_core::{Config, ConfigError, OptionValue, Options, Unit};
+
+use crate::clock::{AnyClock, ManualClock};
+
+/// Options the binding handles itself (the rest go to the core).
+pub(crate) const BINDING_OPTIONS: &[&str] = &[
+    "exclude",
+    "fallback",
+    "on_state_change",
+    "listeners",
+    "clock",
+];
+
+/// Every spelling of the call timeout: Python's default is no timeout, the core's 30 s.
+const TIMEOUT_SPELLINGS: &[&str] = &["request_timeout", "requestTimeout", "timeout"];
+
+/// What `exclude=` holds: exception types (checked with one `isinstance`) and predicates.
+pub(crate) struct Exclude {
+    pub(crate) types: Option<Py<PyTuple>>,
+    pub(crate) predicates: Vec<Py<PyAny>>,
+}
+
+/// The parsed constructor options.
+pub(crate) struct Parsed {
+    pub(crate) config: Config,
+    pub(crate) exclude: Exclude,
+    pub(crate) fallback: Option<Py<PyAny>>,
+    pub(crate) clock: AnyClock,
+}
+
+/// A core configuration error as the Python exception it stands for.
+pub(crate) fn config_error(error: ConfigError) -> PyErr {
+    // `ErrorKind` is not re-exported by the core; its Debug name is stable.
+    if format!("{:?}", error.kind) == "Type" {
+        PyTypeError::new_err(error.to_string())
+    } else {
+        PyValueError::new_err(error.to_string())
+    }
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map_or_else(|_| "an object".to_string(), |n| n.to_string())
+}
+
+/// Sets one core option; `Ok(false)` if the core does not know `name`.
+fn set(options: &mut Options, name: &str, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let kind;
+    let value = if value.is_none() {
+        if TIMEOUT_SPELLINGS.contains(&name) {
+            OptionValue::Bool(false)
+        } else {
+            OptionValue::Missing
+        }
+    } else if let Ok(b) = value.cast::<PyBool>() {
+        OptionValue::Bool(b.is_true())
+    } else if let Ok(f) = value.cast::<PyFloat>() {
+        OptionValue::Number(f.value())
+    } else if value.is_instance_of::<PyInt>() {
+        match value.extract::<f64>() {
+            Ok(n) => OptionValue::Number(n),
+            // Larger than any float: out of range for every option.
+            Err(_) if Options::is_known(name) => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid option `{name}`: is too large"
+                )));
+            }
+            Err(_) => return Ok(false),
+        }
+    } else {
+        kind = type_name(value);
+        OptionValue::Other(&kind)
+    };
+    options.set(name, value).map_err(config_error)
+}
+
+fn exclude(value: &Bound<'_, PyAny>) -> PyResult<Exclude> {
+    let py = value.py();
+    let mut types = Vec::new();
+    let mut predicates = Vec::new();
+    let items: Vec<Bound<'_, PyAny>> = if value.is_none() {
+        Vec::new()
+    } else if value.is_instance_of::<PyType>() {
+        vec![value.clone()]
+    } else {
+        let iter = value.try_iter().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "invalid option `exclude`: expected an iterable of exception types or predicates, got {}",
+                type_name(value)
+            ))
+        })?;
+        iter.collect::<PyResult<_>>()?
+    };
+    for item in items {
+        if let Ok(t) = item.cast::<PyType>() {
+            if t.is_subclass_of::<pyo3::exceptions::PyBaseException>()? {
+                types.push(item);
+                continue;
+            }
+        } else if item.is_callable() {
+            predicates.push(item.unbind());
+            continue;
+        }
+        return Err(PyTypeError::new_err(format!(
+            "invalid option `exclude`: expected exception types or predicates (exc) -> bool, got {}",
+            type_name(&item)
+        )));
+    }
+    Ok(Exclude {
+        types: if types.is_empty() {
+            None
+        } else {
+            Some(PyTuple::new(py, types)?.unbind())
+        },
+        predicates,
+    })
+}
+
+/// The error for an unknown option, suggesting the Python spelling of a near miss.
+fn unknown(options: &Options, name: &str) -> PyErr {
+    match options.suggest(name, BINDING_OPTIONS) {
+        Some(suggestion) => {
+            let snake = snake_case(&suggestion);
+            let suggestion = if Options::is_known(&snake) {
+                snake
+            } else {
+                suggestion
+            };
+            PyTypeError::new_err(format!(
+                "invalid option `{name}`: unknown option (did you mean `{suggestion}`?)"
+            ))
+        }
+        None => PyTypeError::new_err(format!(
+            "CircuitBreaker() got an unexpected keyword argument '{name}'"
+        )),
+    }
+}
+
+/// `failureThreshold` → `failure_threshold`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses the keyword options of `CircuitBreaker(name, **options)`.
+pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
+    let mut options = Options::new(Unit::Seconds);
+    let mut parsed_exclude = Exclude {
+        types: None,
+        predicates: Vec::new(),
+    };
+    let mut fallback = None;
+    let mut clock = AnyClock::Monotonic;
+    let mut timeout_given = false;
+    if let Some(kwargs) = kwargs {
+        for (key, value) in kwargs.iter() {
+            let key = key.cast_into::<PyString>()?;
+            let name = key.to_str()?;
+            match name {
+                "exclude" => parsed_exclude = exclude(&value)?,
+                "fallback" => {
+                    if !value.is_none() {
+                        if !value.is_callable() {
+                            return Err(PyTypeError::new_err(format!(
+                                "invalid option `fallback`: must be callable, not {}",
+                                type_name(&value)
+                            )));
+                        }
+                        fallback = Some(value.unbind());
+                    }
+                }
+                "clock" => {
+                    if !value.is_none() {
+                        let manual = value.cast::<ManualClock>().map_err(|_| {
+                            PyTypeError::new_err(format!(
+                                "invalid option `clock`: must be a ManualClock or None, not {}",
+                                type_name(&value)
+                            ))
+                        })?;
+                        clock = AnyClock::Manual(manual.get().inner.clone());
+                    }
+                }
+                // Checked by the Python facade, which calls them.
+                "on_state_change" | "listeners" => {}
+                _ => {
+                    timeout_given |= TIMEOUT_SPELLINGS.contains(&name);
+                    if !set(&mut options, name, &value)? {
+                        return Err(unknown(&options, name));
+                    }
+                }
+            }
+        }
+    }
+    if !timeout_given {
+        options
+            .set("request_timeout", OptionValue::Bool(false))
+            .map_err(config_error)?;
+    }
+    let config = options.build().map_err(config_error)?;
+    Ok(Parsed {
+        config,
+        exclude: parsed_exclude,
+        fallback,
+        clock,
+    })
+}
