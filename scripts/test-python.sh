@@ -20,3 +20,5 @@ PROFILE="${TRIPWIRE_PY_PROFILE:-dev}"
 # installed package, never the source tree.
 cd bindings-python/tests
 "$PY" -m pytest -q -p no:cacheprovider .
+# The installed package's own annotations and stub, strictly.
+"$PY" -m mypy --strict --no-incremental -p tripwire

@@ -1,7 +1,11 @@
-//! The exception classes. Raising one is cheap: the fields are stored as they are
+//! The refusal exceptions. Raising one is cheap: the fields are stored as they are
 //! and the message is formatted only when someone reads it.
+//!
+//! `CircuitBreakerTimeoutError` (a `TimeoutError`) is defined in Python
+//! (`tripwire/_types.py`): a PyO3 class cannot extend `OSError` subclasses safely,
+//! as their instance layout is larger than `BaseException`'s.
 
-use pyo3::exceptions::{PyException, PyTimeoutError};
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use pyo3::PyClassInitializer;
@@ -89,42 +93,6 @@ impl CircuitBreakerOpenError {
     }
 }
 
-/// The call ran past `request_timeout`. A `TimeoutError`, not a `CircuitBreakerError`:
-/// the breaker did not refuse the call, the call was too slow.
-#[pyclass(extends = PyTimeoutError, subclass, frozen, module = "tripwire")]
-pub struct CircuitBreakerTimeoutError {
-    /// The breaker's name.
-    #[pyo3(get)]
-    name: Py<PyAny>,
-    /// The timeout that passed, in seconds.
-    #[pyo3(get)]
-    timeout: f64,
-}
-
-#[pymethods]
-impl CircuitBreakerTimeoutError {
-    #[new]
-    fn new(name: Py<PyAny>, timeout: f64) -> Self {
-        CircuitBreakerTimeoutError { name, timeout }
-    }
-
-    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "circuit breaker '{}': call timed out after {} s",
-            self.name.bind(py).str()?,
-            self.timeout
-        ))
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "CircuitBreakerTimeoutError({}, {})",
-            self.name.bind(py).repr()?,
-            self.timeout
-        ))
-    }
-}
-
 /// A new `CircuitBreakerOpenError` (not raised).
 pub(crate) fn open_error<'py>(
     py: Python<'py>,
@@ -138,29 +106,4 @@ pub(crate) fn open_error<'py>(
     })
     .add_subclass(CircuitBreakerOpenError);
     Bound::new(py, init)
-}
-
-/// A new `CircuitBreakerTimeoutError` (not raised).
-pub(crate) fn timeout_error<'py>(
-    py: Python<'py>,
-    name: &Py<PyString>,
-    timeout: f64,
-) -> PyResult<Bound<'py, CircuitBreakerTimeoutError>> {
-    Bound::new(
-        py,
-        CircuitBreakerTimeoutError {
-            name: name.clone_ref(py).into_any(),
-            timeout,
-        },
-    )
-}
-
-/// `CircuitBreakerTimeoutError(name, timeout)` for the facade's async path.
-#[pyfunction]
-pub(crate) fn _timeout_error<'py>(
-    py: Python<'py>,
-    name: Py<PyString>,
-    timeout: f64,
-) -> PyResult<Bound<'py, CircuitBreakerTimeoutError>> {
-    timeout_error(py, &name, timeout)
 }

@@ -25,12 +25,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<clock::ManualClock>()?;
     m.add_class::<errors::CircuitBreakerError>()?;
     m.add_class::<errors::CircuitBreakerOpenError>()?;
-    m.add_class::<errors::CircuitBreakerTimeoutError>()?;
     m.add_function(wrap_pyfunction!(registry::_register, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_get, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_all, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_remove, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_clear, m)?)?;
-    m.add_function(wrap_pyfunction!(errors::_timeout_error, m)?)?;
     Ok(())
 }

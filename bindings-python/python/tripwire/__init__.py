@@ -36,12 +36,11 @@ from tripwire import _core
 from tripwire._core import (
     CircuitBreakerError,
     CircuitBreakerOpenError,
-    CircuitBreakerTimeoutError,
     ManualClock,
     Permit,
     __version__,
 )
-from tripwire._types import CircuitBreakerStats, CircuitState, Transition
+from tripwire._types import CircuitBreakerStats, CircuitBreakerTimeoutError, CircuitState, Transition
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -275,27 +274,26 @@ class CircuitBreaker(_core.Breaker):
         if self._hooked:
             self._hook_before_call(func, args, kwargs)
         timeout = self._timeout
+        deadline = None
         try:
             if timeout is None:
                 result = await func(*args, **kwargs)
             else:
                 deadline = _deadline(timeout)
-                try:
-                    async with deadline:
-                        result = await func(*args, **kwargs)
-                except TimeoutError:
-                    if not deadline.expired():
-                        raise
-                    permit.timeout()
-                    error = _core._timeout_error(self.name, timeout)
-                    if self._hooked:
-                        self._hook_failure(error)
-                    fallback = self.fallback
-                    if fallback is not None:
-                        result = await _resolve(fallback(*args, **kwargs))
-                        return result
-                    raise error from None
+                async with deadline:
+                    result = await func(*args, **kwargs)
         except BaseException as exc:
+            if timeout is not None and deadline is not None and isinstance(exc, TimeoutError) and deadline.expired():
+                # Our deadline, not the caller's own TimeoutError.
+                permit.timeout()
+                error = CircuitBreakerTimeoutError(self.name, timeout)
+                if self._hooked:
+                    self._hook_failure(error)
+                fallback = self.fallback
+                if fallback is not None:
+                    result = await _resolve(fallback(*args, **kwargs))
+                    return result
+                raise error from None
             if permit.fail(exc):
                 fallback = self.fallback
                 if fallback is not None:

@@ -59,3 +59,19 @@ class CircuitBreakerStats:
     latency_p99: Optional[float]
     forced_open: bool
     disabled: bool
+
+
+class CircuitBreakerTimeoutError(TimeoutError):
+    """The call ran past ``request_timeout``: it was cancelled and counted as a failure.
+
+    A ``TimeoutError``, not a ``CircuitBreakerError``: the breaker did not refuse the
+    call, the call was too slow.
+    """
+
+    def __init__(self, name: str, timeout: float) -> None:
+        super().__init__(name, timeout)
+        self.name = name
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        return f"circuit breaker {self.name!r}: call timed out after {self.timeout} s"
