@@ -7,8 +7,13 @@
 'use strict';
 
 const { EventEmitter } = require('node:events');
-const { performance } = require('node:perf_hooks');
-const { NativeBreaker, nowMs: nativeNowMs } = require('./native.js');
+const { NativeBreaker, nowMs: nativeNowMs, acquire, acquireAt, record, recordAt, bindClock } = require('./native.js');
+
+// acquire() writes the process-clock instant it read (ms) here: a call's start
+// time without a second crossing. An explicit ArrayBuffer keeps the storage off
+// the JS heap, where it cannot move.
+const clockCell = new Float64Array(new ArrayBuffer(8));
+bindClock(clockCell);
 
 /** The three states, as the strings every runtime reports. */
 const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
@@ -180,7 +185,7 @@ function errorMessage(error) {
   return String(error);
 }
 
-/** The name a breaker registers under, and the global registry of breakers by name. */
+/** The registry of breakers by name (see circuitBreakerRegistry). */
 const breakers = new Map();
 
 /**
@@ -188,15 +193,15 @@ const breakers = new Map();
  * and the facade's bookkeeping. The AbortController is made only if `signal` is read.
  */
 class Call {
-  constructor(slot) {
+  constructor(slot, start) {
     this._slot = slot;
+    this._start = start;
     this._settled = false;
     this._resolve = null;
     this._reject = null;
     this._prev = null;
     this._next = null;
     this._deadline = 0;
-    this._start = 0;
     this._controller = null;
   }
 
@@ -241,6 +246,7 @@ class CircuitBreaker extends EventEmitter {
     this._native = restore === undefined
       ? new NativeBreaker(options)
       : NativeBreaker.restore(options, restore, clock === null ? undefined : clock.now());
+    this._id = this._native.id;
     this.name = name;
     this._clock = clock;
     this._setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
@@ -290,13 +296,18 @@ class CircuitBreaker extends EventEmitter {
    * @returns {Promise<T>}
    */
   execute(fn) {
-    const code = this._clock === null ? this._native.acquire() : this._native.acquireAt(this._clock.now());
+    let start;
+    let code;
+    if (this._clock === null) {
+      code = acquire(this._id);
+      start = clockCell[0];
+    } else {
+      start = this._clock.now();
+      code = acquireAt(this._id, start);
+    }
     if (code < 0) return this._refuse(code);
     if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
-    const call = new Call(code >> 1);
-    if (this._logger !== null || this._events.success !== undefined || this._events.failure !== undefined) {
-      call._start = this._now();
-    }
+    const call = new Call(code >> 1, start);
     let result;
     try {
       result = fn(call);
@@ -368,7 +379,7 @@ class CircuitBreaker extends EventEmitter {
   }
 
   _record(slot, outcome) {
-    return this._clock === null ? this._native.record(slot, outcome) : this._native.recordAt(slot, outcome, this._clock.now());
+    return this._clock === null ? record(this._id, slot, outcome) : recordAt(this._id, slot, outcome, this._clock.now());
   }
 
   /** The refusal of a call: the fallback's answer, or a rejected CircuitBreakerOpenError. */
@@ -392,12 +403,13 @@ class CircuitBreaker extends EventEmitter {
 
   // ---- timeouts: one timer per breaker, only while calls are in flight -------
 
+  /** Now on the breaker's clock: the caller's, or the native process clock (ms). */
   _now() {
-    return this._clock === null ? performance.now() : this._clock.now();
+    return this._clock === null ? nativeNowMs() : this._clock.now();
   }
 
   _track(call) {
-    call._deadline = this._now() + this._timeoutMs;
+    call._deadline = call._start + this._timeoutMs;
     if (this._tail === null) {
       this._head = call;
     } else {
@@ -487,13 +499,13 @@ class CircuitBreaker extends EventEmitter {
   }
 
   _reportSuccess(call) {
-    const responseTime = call._start === 0 ? 0 : this._now() - call._start;
+    const responseTime = this._now() - call._start;
     this._log('debug', `${this.name} call succeeded in ${responseTime}ms`);
     if (this._events.success !== undefined) this._emit('success', { responseTime, state: this.getState() });
   }
 
   _reportFailure(call, error) {
-    const responseTime = call._start === 0 ? 0 : this._now() - call._start;
+    const responseTime = this._now() - call._start;
     this._log('warn', `${this.name} call failed: ${errorMessage(error)}`);
     if (this._events.failure !== undefined) this._emit('failure', { error, responseTime, state: this.getState() });
   }
@@ -652,7 +664,7 @@ class CircuitBreaker extends EventEmitter {
    * CircuitBreakerOpenError that execute() would raise.
    */
   tryAcquire() {
-    const code = this._clock === null ? this._native.acquire() : this._native.acquireAt(this._clock.now());
+    const code = this._clock === null ? acquire(this._id) : acquireAt(this._id, this._clock.now());
     if (code < 0) {
       const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
       const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
@@ -723,6 +735,276 @@ class Permit {
   }
 }
 
+// ---- seed 001: the registry and its helpers -----------------------------------
+
+/** Every breaker by name: each registers when constructed (a later one replaces the entry). */
+const circuitBreakerRegistry = {
+  /** The breaker registered under `name`, or undefined. */
+  get(name) {
+    return breakers.get(name);
+  },
+  /** Whether a breaker is registered under `name`. */
+  has(name) {
+    return breakers.has(name);
+  },
+  /** Every registered breaker. */
+  getAll() {
+    return Array.from(breakers.values());
+  },
+  /** The stats of every registered breaker. */
+  getAllStats() {
+    return Array.from(breakers.values(), (breaker) => breaker.getStats());
+  },
+  /** Resets every registered breaker. */
+  resetAll() {
+    for (const breaker of breakers.values()) breaker.reset();
+  },
+  /** Removes the breaker registered under `name`; returns whether there was one. */
+  remove(name) {
+    return breakers.delete(name);
+  },
+  /** Forgets every breaker (they keep working for whoever holds them). */
+  clear() {
+    breakers.clear();
+  },
+  /** Number of registered breakers. */
+  get size() {
+    return breakers.size;
+  },
+};
+
+function checkName(name) {
+  if (typeof name !== 'string') throw new TypeError(`the breaker name must be a string, not ${describe(name)}`);
+}
+
+/** The breaker registered under `name`, or a new one built with `options` (then registered). */
+function createCircuitBreaker(name, options = {}) {
+  checkName(name);
+  const existing = breakers.get(name);
+  if (existing !== undefined) return existing;
+  return new CircuitBreaker({ ...options, name });
+}
+
+/** Runs `fn` under the breaker registered as `name` (created with `options` if new). */
+function withCircuitBreaker(name, fn, options = {}) {
+  return createCircuitBreaker(name, options).execute(fn);
+}
+
+// ---- seed 000 -------------------------------------------------------------------
+
+/**
+ * A breaker for an external service with seed 000's defaults (trips at a 50 %
+ * failure rate over at least 10 calls, 30 s call timeout, 60 s open) and a fallback.
+ */
+function createExternalServiceCircuitBreaker(name, fallback = undefined, options = {}) {
+  checkName(name);
+  return new CircuitBreaker({
+    failureThreshold: 0.5,
+    minimumRequests: 10,
+    timeout: 30000,
+    resetTimeout: 60000,
+    ...options,
+    name,
+    ...(fallback === undefined ? {} : { fallback }),
+  });
+}
+
+/** The stats of every registered breaker, keyed by name. */
+function getAllCircuitBreakerStats() {
+  const all = {};
+  for (const [name, breaker] of breakers) all[name] = breaker.getStats();
+  return all;
+}
+
+// ---- seed 002: factory and monitor ----------------------------------------------
+
+/** Makes and keeps breakers by name: create() returns the existing one for a known name. */
+class CircuitBreakerFactory {
+  /** @param {object} [logger] passed to every breaker it makes */
+  constructor(logger = undefined) {
+    this._logger = logger;
+    this._breakers = new Map();
+  }
+
+  /** The factory's breaker named `config.name`, or a new one with `config`. */
+  create(config) {
+    if (config === null || typeof config !== 'object') throw new TypeError(`config must be an object, not ${describe(config)}`);
+    checkName(config.name);
+    const existing = this._breakers.get(config.name);
+    if (existing !== undefined) return existing;
+    const breaker = new CircuitBreaker(config, this._logger);
+    this._breakers.set(config.name, breaker);
+    return breaker;
+  }
+
+  /** The factory's breaker named `name`, or undefined. */
+  get(name) {
+    return this._breakers.get(name);
+  }
+
+  /** A copy of the factory's breakers by name. */
+  getAll() {
+    return new Map(this._breakers);
+  }
+
+  /** Resets the breaker named `name`, if any. */
+  reset(name) {
+    const breaker = this._breakers.get(name);
+    if (breaker !== undefined) breaker.reset();
+  }
+
+  /** Resets every breaker of this factory. */
+  resetAll() {
+    for (const breaker of this._breakers.values()) breaker.reset();
+  }
+}
+
+/** Reports every breaker of a factory to a metric streamer, on demand or on an interval. */
+class CircuitBreakerMonitor {
+  /**
+   * @param {CircuitBreakerFactory} factory
+   * @param {{streamMetrics(metrics: object[]): unknown}} metricStreamer
+   */
+  constructor(factory, metricStreamer) {
+    if (!factory || typeof factory.getAll !== 'function') throw new TypeError('factory must be a CircuitBreakerFactory');
+    if (!metricStreamer || typeof metricStreamer.streamMetrics !== 'function') {
+      throw new TypeError('metricStreamer must have a streamMetrics(metrics) method');
+    }
+    this._factory = factory;
+    this._streamer = metricStreamer;
+    this._interval = null;
+  }
+
+  /** The metrics of every breaker now (one CircuitBreakerMetric event per breaker). */
+  collectMetrics() {
+    const timestamp = Date.now();
+    const metrics = [];
+    this._factory.getAll().forEach((breaker, name) => {
+      const stats = breaker.getStats();
+      metrics.push({
+        eventType: 'CircuitBreakerMetric',
+        timestamp,
+        breakerName: name,
+        state: stats.state,
+        totalCalls: stats.totalCalls,
+        totalFailures: stats.totalFailures,
+        totalSuccesses: stats.totalSuccesses,
+        totalTimeouts: stats.totalTimeouts,
+        rejectedCount: stats.rejectedCount,
+        averageResponseTime: stats.averageResponseTime,
+        failureRate: stats.totalCalls > 0 ? (stats.totalFailures / stats.totalCalls) * 100 : 0,
+        successRate: stats.totalCalls > 0 ? (stats.totalSuccesses / stats.totalCalls) * 100 : 0,
+      });
+    });
+    return metrics;
+  }
+
+  /** Sends the metrics of every breaker to the streamer (nothing when there is no breaker). */
+  async reportMetrics() {
+    const metrics = this.collectMetrics();
+    if (metrics.length > 0) await this._streamer.streamMetrics(metrics);
+  }
+
+  /** Reports every `intervalMs`; the timer does not keep the process alive. */
+  startMonitoring(intervalMs = 60000) {
+    if (typeof intervalMs !== 'number' || !(intervalMs > 0) || !Number.isFinite(intervalMs)) {
+      throw new RangeError('startMonitoring() needs a positive number of milliseconds');
+    }
+    this.stopMonitoring();
+    this._interval = setInterval(() => {
+      this.reportMetrics().catch((error) => console.error('Failed to report circuit breaker metrics:', error));
+    }, intervalMs);
+    this._interval.unref();
+  }
+
+  /** Stops the reports started by startMonitoring(). */
+  stopMonitoring() {
+    if (this._interval !== null) {
+      clearInterval(this._interval);
+      this._interval = null;
+    }
+  }
+}
+
+// ---- seed 003: one breaker per (service, operation) ------------------------------
+
+/**
+ * `execute(service, operation, fn, fallback?, options?)` with one breaker per
+ * (service, operation). A half-open circuit lets a single test request through and
+ * one success closes it (unless `options` say otherwise). The fallback answers
+ * refusals, failures and timeouts.
+ */
+class CircuitBreakerService {
+  constructor() {
+    this._breakers = new Map();
+  }
+
+  /** The breaker of (service, operation), made with `options` the first time. */
+  getCircuitBreaker(service, operation, options = {}) {
+    const key = `${service}:${operation}`;
+    let breaker = this._breakers.get(key);
+    if (breaker === undefined) {
+      breaker = new CircuitBreaker({ successThreshold: 1, halfOpenMaxCalls: 1, ...options, name: key });
+      this._breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  /**
+   * @template T
+   * @param {string} service
+   * @param {string} operation
+   * @param {(ctx: {signal: AbortSignal}) => T | PromiseLike<T>} fn
+   * @param {(error: unknown) => T | PromiseLike<T>} [fallback]
+   * @param {object} [options]
+   * @returns {Promise<T>}
+   */
+  execute(service, operation, fn, fallback = undefined, options = {}) {
+    if (fallback !== undefined && fallback !== null && typeof fallback !== 'function') {
+      throw new TypeError(`fallback must be a function, not ${describe(fallback)}`);
+    }
+    const run = this.getCircuitBreaker(service, operation, options).execute(fn);
+    if (!fallback) return run;
+    return run.catch((error) => fallback(error));
+  }
+
+  /** The stats seed 003 reads, or undefined for a breaker never used. */
+  getCircuitBreakerStats(service, operation) {
+    const breaker = this._breakers.get(`${service}:${operation}`);
+    if (breaker === undefined) return undefined;
+    const s = breaker.getStats();
+    const date = (ms) => (ms === null || ms === 0 ? null : new Date(ms));
+    return {
+      state: s.state,
+      failureCount: s.failureCount,
+      successCount: s.successCount,
+      totalRequests: s.totalRequests,
+      lastFailureTime: date(s.lastFailureTime),
+      lastSuccessTime: date(s.lastSuccessTime),
+      nextAttemptTime: date(s.nextAttemptTime),
+      failureRate: s.failureRate,
+    };
+  }
+
+  /** The stats of every breaker of this service, keyed by "service:operation". */
+  getAllCircuitBreakerStats() {
+    const all = {};
+    for (const key of this._breakers.keys()) {
+      const [service, ...rest] = key.split(':');
+      all[key] = this.getCircuitBreakerStats(service, rest.join(':'));
+    }
+    return all;
+  }
+
+  /** Resets every breaker of this service. */
+  resetAll() {
+    for (const breaker of this._breakers.values()) breaker.reset();
+  }
+}
+
+/** The shared CircuitBreakerService instance. */
+const circuitBreakerService = new CircuitBreakerService();
+
 module.exports = {
   CircuitState,
   CircuitBreaker,
@@ -731,5 +1013,13 @@ module.exports = {
   CircuitBreakerTimeoutError,
   ManualClock,
   Permit,
-  breakers,
+  circuitBreakerRegistry,
+  createCircuitBreaker,
+  withCircuitBreaker,
+  createExternalServiceCircuitBreaker,
+  getAllCircuitBreakerStats,
+  CircuitBreakerFactory,
+  CircuitBreakerMonitor,
+  CircuitBreakerService,
+  circuitBreakerService,
 };

@@ -11,5 +11,14 @@ export const {
   CircuitBreakerTimeoutError,
   ManualClock,
   Permit,
+  circuitBreakerRegistry,
+  createCircuitBreaker,
+  withCircuitBreaker,
+  createExternalServiceCircuitBreaker,
+  getAllCircuitBreakerStats,
+  CircuitBreakerFactory,
+  CircuitBreakerMonitor,
+  CircuitBreakerService,
+  circuitBreakerService,
 } = cjs;
 export default cjs;

@@ -4,13 +4,16 @@
 // addon be missing all the same (install scripts skipped, e.g. with
 // --ignore-scripts or an npm that blocks them), the first require builds it here,
 // once, when cargo is available.
+//
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
-const file = path.join(__dirname, 'tripwire.node');
+// TRIPWIRE_NODE_ADDON: load this addon file instead (the bench loads a release
+// build there, out of reach of test runs that rebuild the debug one).
+const file = process.env.TRIPWIRE_NODE_ADDON || path.join(__dirname, 'tripwire.node');
 
-if (!fs.existsSync(file) && fs.existsSync(path.join(__dirname, 'src', 'lib.rs'))) {
+if (!process.env.TRIPWIRE_NODE_ADDON && !fs.existsSync(file) && fs.existsSync(path.join(__dirname, 'src', 'lib.rs'))) {
   const { spawnSync } = require('node:child_process');
   const built = spawnSync(process.execPath, [path.join(__dirname, 'build.js')], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (built.status !== 0) {

@@ -1,23 +1,27 @@
 //! tripwire-node: the napi-rs binding of tripwire.
 //!
-//! One native class, [`breaker::NativeBreaker`], holds one core [`tripwire_core::Breaker`].
-//! The JS facade (`index.js` at the package root) gives users the seeds' API on
-//! top of it. The hot path is one crossing per acquire and one per record, each
-//! passing and returning plain numbers:
+//! A native class, [`breaker::NativeBreaker`], owns one core [`tripwire_core::Breaker`]
+//! (kept in a per-thread slab, freed when the object is collected). The JS facade
+//! (`bindings-node/index.js`) gives users the seeds' API on top of it. The hot path
+//! is one crossing per acquire and one per record, plain functions taking the
+//! breaker's id and passing and returning numbers only:
 //!
-//! * `acquire()` returns `slot * 2 + 1` when the acquire moved OPEN → HALF_OPEN,
+//! * `acquire(id)` returns `slot * 2 + 1` when the acquire moved OPEN → HALF_OPEN,
 //!   `slot * 2` otherwise (a non-negative integer), or a rejection code:
 //!   [`REJECTED_FORCED`] (forced open, no retry-after), [`REJECTED_HALF_OPEN`]
 //!   (every trial slot taken), or `REJECTED_OPEN - retryAfterMs` (≤ -3).
-//! * `record(slot, outcome)` returns 0, or a transition code `1 + from * 3 + to`
+//! * `record(id, slot, outcome)` returns 0, or a transition code `1 + from * 3 + to`
 //!   with states numbered CLOSED 0, OPEN 1, HALF_OPEN 2.
 //!
 //! Instants cross as milliseconds (`f64`): either the caller's clock (`acquireAt`,
 //! `recordAt`, every `nowMs` argument) or, when `nowMs` is absent, the process's
 //! monotonic clock read here (see [`now_ms`]).
 #![deny(missing_docs)]
+// Under cfg(test) napi-derive registers nothing, so every export looks unused.
+#![cfg_attr(test, allow(dead_code))]
 
 mod breaker;
+mod hot;
 mod options;
 
 use std::sync::OnceLock;

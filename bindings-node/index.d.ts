@@ -1,0 +1,356 @@
+// Types of the npm package `tripwire` (hand-maintained; checked by
+// bindings-node/test/types with `tsc --noEmit --strict`).
+/// <reference types="node" />
+import { EventEmitter } from 'node:events';
+
+/** The three states, as the strings every runtime reports. */
+export declare const CircuitState: {
+  readonly CLOSED: 'CLOSED';
+  readonly OPEN: 'OPEN';
+  readonly HALF_OPEN: 'HALF_OPEN';
+};
+export type CircuitState = (typeof CircuitState)[keyof typeof CircuitState];
+
+/** A source of time in milliseconds; `setTimeout`/`clearTimeout` are used for call timeouts when present. */
+export interface Clock {
+  now(): number;
+  setTimeout?(fn: () => void, ms: number): unknown;
+  clearTimeout?(timer: unknown): void;
+}
+
+/** seed 002's logger. */
+export interface Logger {
+  debug?(message: string, ...meta: unknown[]): void;
+  info?(message: string, ...meta: unknown[]): void;
+  warn?(message: string, ...meta: unknown[]): void;
+  error?(message: string, ...meta: unknown[]): void;
+}
+
+/** What the protected function receives. */
+export interface CallContext {
+  /** Aborted (with a CircuitBreakerTimeoutError) when the call times out. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Options, in every spelling the seeds use. Durations are milliseconds. Giving two
+ * spellings of one option is an error; bad values throw TypeError/RangeError naming
+ * the option as spelled.
+ */
+export interface CircuitBreakerOptions<T = any> {
+  /** Registry name (default `'default'`). */
+  name?: string;
+  /** In (0, 1): a failure rate over the window; a whole number ≥ 1: consecutive failures. Default 5. */
+  failureThreshold?: number;
+  /** Calls in the window before any trip rule applies (default 1 with a count, 10 with a rate). */
+  minimumRequests?: number;
+  /** Alias of `minimumRequests` (seed 003). */
+  minimumRequestCount?: number;
+  /** Per-call timeout in ms (default 30000); `false` disables it. */
+  timeout?: number | false;
+  /** Alias of `timeout` (seed 001). */
+  requestTimeout?: number | false;
+  /** How long the circuit stays open, ms (default 60000). */
+  resetTimeout?: number;
+  /** Alias of `resetTimeout` (seed 001). */
+  recoveryTimeout?: number;
+  /** Alias of `resetTimeout` (seed 002). */
+  retryDelay?: number;
+  /** Trial successes that close a half-open circuit (default 2). */
+  successThreshold?: number;
+  /** Concurrent trial calls while half-open (default 1). */
+  halfOpenMaxCalls?: number;
+  /** Length of the time window for rates, ms (default 60000). */
+  monitoringWindow?: number;
+  /** Buckets of the time window (default 10). */
+  windowBuckets?: number;
+  /** Use the last N calls as the window instead of a time window. */
+  countWindow?: number;
+  /** A call slower than this (ms) counts as a failure and as slow (seed 003). */
+  expectedResponseTime?: number;
+  /** Alias of `expectedResponseTime`. */
+  slowCallDuration?: number;
+  /** If set (0..1), the slow-call rate alone trips the circuit. */
+  slowCallRateThreshold?: number;
+  /** Exponential open duration: growth per consecutive trip (≥ 1). */
+  backoffMultiplier?: number;
+  /** Cap of the exponential open duration, ms. */
+  maxRecoveryTimeout?: number;
+  /** Random extra fraction (0..1) of the open duration, drawn from `seed`. */
+  backoffJitter?: number;
+  /** Seed of the jitter. */
+  seed?: number;
+  /** Answers refusals, failures and timeouts; receives the error. */
+  fallback?: (error: unknown) => T | PromiseLike<T>;
+  onStateChange?: (from: CircuitState, to: CircuitState) => void;
+  onOpen?: () => void;
+  onClose?: () => void;
+  /** `true`: the error is not the upstream's fault (not counted; still thrown). */
+  errorFilter?: (error: unknown) => boolean;
+  /** `true`: a returned value counts as a failure (it is still returned). */
+  isFailureResult?: (result: unknown) => boolean;
+  /** The clock (ms); a ManualClock makes tests sleep-free. */
+  clock?: Clock;
+}
+
+/** The options in force, defaults resolved. */
+export interface ResolvedOptions {
+  name: string;
+  failureThreshold: number;
+  minimumRequests: number;
+  recoveryTimeout: number;
+  requestTimeout: number | null;
+  successThreshold: number;
+  halfOpenMaxCalls: number;
+  monitoringWindow: number | null;
+  countWindow: number | null;
+  expectedResponseTime: number | null;
+  slowCallRateThreshold: number | null;
+}
+
+/** Counters since construction or the last reset(); instants in epoch ms (the clock's ms with a custom clock). */
+export interface CircuitBreakerStats {
+  name: string;
+  state: CircuitState;
+  /** Calls that failed (timeouts included). */
+  failureCount: number;
+  /** Calls that succeeded. */
+  successCount: number;
+  /** Calls that ran (successes + failures). */
+  totalRequests: number;
+  /** Failure rate over the window, 0..1. */
+  failureRate: number;
+  /** Every call made: ran, ignored or refused. */
+  totalCalls: number;
+  totalFailures: number;
+  totalSuccesses: number;
+  totalTimeouts: number;
+  /** Calls refused. */
+  rejectedCount: number;
+  /** Calls ignored (errorFilter) or cancelled. */
+  ignoredCount: number;
+  /** Calls slower than expectedResponseTime. */
+  slowCallCount: number;
+  slowCallRate: number;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  windowCalls: number;
+  windowFailures: number;
+  /** Consecutive trips without closing (drives backoff). */
+  trips: number;
+  /** Mean call duration, ms. */
+  averageResponseTime: number;
+  latencyP50: number | null;
+  latencyP90: number | null;
+  latencyP99: number | null;
+  lastError: string | undefined;
+  lastFailureTime: number | null;
+  lastSuccessTime: number | null;
+  /** When an open circuit admits a trial, or 0. */
+  nextAttemptTime: number;
+  forcedOpen: boolean;
+  disabled: boolean;
+  options: ResolvedOptions;
+}
+
+export interface Transition {
+  from: CircuitState;
+  to: CircuitState;
+}
+
+/** The breaker refused the call. */
+export declare class CircuitBreakerError extends Error {
+  constructor(
+    message: string,
+    details?: { state?: CircuitState; breakerName?: string; code?: string; retryAfter?: number | null },
+  );
+  readonly state: CircuitState;
+  readonly breakerName: string;
+  readonly code: string;
+  /** Milliseconds until a call may pass; null while forced open. */
+  readonly retryAfter: number | null;
+}
+
+/** Raised while OPEN, and while HALF_OPEN with every trial slot taken. `code` is `'EOPENBREAKER'`. */
+export declare class CircuitBreakerOpenError extends CircuitBreakerError {
+  constructor(breakerName: string, state?: CircuitState, retryAfter?: number | null);
+  readonly name: 'CircuitBreakerOpenError';
+}
+
+/** A call ran out of time (`Timeout after <ms>ms`, code `'ETIMEDOUT'`). Not a CircuitBreakerError. */
+export declare class CircuitBreakerTimeoutError extends Error {
+  constructor(timeout: number, breakerName?: string);
+  readonly code: 'ETIMEDOUT';
+  readonly timeout: number;
+  readonly breakerName: string;
+}
+
+/** A clock that moves only when told to; its timers fire as it moves. */
+export declare class ManualClock implements Clock {
+  constructor(start?: number);
+  now(): number;
+  advance(ms: number): void;
+  set(ms: number): void;
+  setTimeout(fn: () => void, ms?: number): unknown;
+  clearTimeout(timer: unknown): void;
+  readonly pendingTimers: number;
+}
+
+/** Leave to run one call (CircuitBreaker#tryAcquire). End it exactly once. */
+export declare class Permit {
+  private constructor();
+  /** OPEN → HALF_OPEN when this acquire caused it. */
+  readonly transition: Transition | null;
+  success(): Transition | null;
+  failure(error?: unknown): Transition | null;
+  timeout(): Transition | null;
+  ignore(): Transition | null;
+  cancel(): Transition | null;
+}
+
+export interface CircuitBreakerEvents {
+  success: [{ responseTime: number; state: CircuitState }];
+  failure: [{ error: unknown; responseTime: number; state: CircuitState }];
+  timeout: [{ error: CircuitBreakerTimeoutError; timeout: number }];
+  callRejected: [{ error: CircuitBreakerOpenError; state: CircuitState }];
+  fallback: [{ error: unknown }];
+  stateChange: [from: CircuitState, to: CircuitState];
+  circuitOpened: [{ name: string; previousState: CircuitState; failureCount: number; nextAttemptTime: number }];
+  circuitClosed: [{ name: string; previousState: CircuitState; successCount: number }];
+  halfOpen: [{ name: string; previousState: CircuitState }];
+  reset: [{ name: string }];
+  disabled: [{ name: string }];
+  enabled: [{ name: string }];
+}
+
+export declare class CircuitBreaker<T = any> extends EventEmitter {
+  constructor(options?: CircuitBreakerOptions<T>, logger?: Logger);
+  readonly name: string;
+  /** Runs `fn` unless the circuit refuses it; its result, or the fallback's answer. */
+  execute<R = T>(fn: (ctx: CallContext) => R | PromiseLike<R>): Promise<R>;
+  /** The effective state (HALF_OPEN once the open duration has passed). */
+  getState(): CircuitState;
+  readonly opened: boolean;
+  getStats(): CircuitBreakerStats;
+  getOptions(): ResolvedOptions;
+  open(): Transition;
+  close(): Transition;
+  reset(): Transition;
+  disable(): Transition;
+  enable(): Transition;
+  /** A permit, or the refusal (returned, not thrown). */
+  tryAcquire(): Permit | CircuitBreakerOpenError;
+  toJSON(): { name: string; state: CircuitState; options: Record<string, unknown>; snapshot: unknown };
+  static fromJSON<T = any>(
+    json: string | ReturnType<CircuitBreaker['toJSON']>,
+    options?: CircuitBreakerOptions<T> & { logger?: Logger },
+  ): CircuitBreaker<T>;
+
+  on<K extends keyof CircuitBreakerEvents>(event: K, listener: (...args: CircuitBreakerEvents[K]) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once<K extends keyof CircuitBreakerEvents>(event: K, listener: (...args: CircuitBreakerEvents[K]) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** Every breaker by name (seed 001). */
+export declare const circuitBreakerRegistry: {
+  get(name: string): CircuitBreaker | undefined;
+  has(name: string): boolean;
+  getAll(): CircuitBreaker[];
+  getAllStats(): CircuitBreakerStats[];
+  resetAll(): void;
+  remove(name: string): boolean;
+  clear(): void;
+  readonly size: number;
+};
+
+/** The registered breaker for `name`, or a new one with `options`. */
+export declare function createCircuitBreaker<T = any>(name: string, options?: CircuitBreakerOptions<T>): CircuitBreaker<T>;
+
+/** Runs `fn` under the registered breaker for `name` (made with `options` if new). */
+export declare function withCircuitBreaker<R>(
+  name: string,
+  fn: (ctx: CallContext) => R | PromiseLike<R>,
+  options?: CircuitBreakerOptions<R>,
+): Promise<R>;
+
+/** Seed 000: rate 0.5 over ≥ 10 calls, 30 s timeout, 60 s open, with a fallback. */
+export declare function createExternalServiceCircuitBreaker<T = any>(
+  name: string,
+  fallback?: (error: unknown) => T | PromiseLike<T>,
+  options?: CircuitBreakerOptions<T>,
+): CircuitBreaker<T>;
+
+/** Stats of every registered breaker, keyed by name (seed 000). */
+export declare function getAllCircuitBreakerStats(): Record<string, CircuitBreakerStats>;
+
+/** Seed 002's breaker config (all optional but `name`). */
+export type CircuitBreakerConfig = CircuitBreakerOptions & { name: string };
+
+export declare class CircuitBreakerFactory {
+  constructor(logger?: Logger);
+  create(config: CircuitBreakerConfig): CircuitBreaker;
+  get(name: string): CircuitBreaker | undefined;
+  getAll(): Map<string, CircuitBreaker>;
+  reset(name: string): void;
+  resetAll(): void;
+}
+
+export interface CircuitBreakerMetric {
+  eventType: 'CircuitBreakerMetric';
+  timestamp: number;
+  breakerName: string;
+  state: CircuitState;
+  totalCalls: number;
+  totalFailures: number;
+  totalSuccesses: number;
+  totalTimeouts: number;
+  rejectedCount: number;
+  averageResponseTime: number;
+  /** Percent. */
+  failureRate: number;
+  /** Percent. */
+  successRate: number;
+}
+
+export interface MetricStreamer {
+  streamMetrics(metrics: any[]): unknown;
+}
+
+export declare class CircuitBreakerMonitor {
+  constructor(factory: CircuitBreakerFactory, metricStreamer: MetricStreamer);
+  collectMetrics(): CircuitBreakerMetric[];
+  reportMetrics(): Promise<void>;
+  /** The timer does not keep the process alive. */
+  startMonitoring(intervalMs?: number): void;
+  stopMonitoring(): void;
+}
+
+/** Seed 003's per-breaker stats. */
+export interface ServiceCircuitBreakerStats {
+  state: CircuitState;
+  failureCount: number;
+  successCount: number;
+  totalRequests: number;
+  lastFailureTime: Date | null;
+  lastSuccessTime: Date | null;
+  nextAttemptTime: Date | null;
+  failureRate: number;
+}
+
+export declare class CircuitBreakerService {
+  constructor();
+  getCircuitBreaker(service: string, operation: string, options?: CircuitBreakerOptions): CircuitBreaker;
+  execute<T>(
+    service: string,
+    operation: string,
+    fn: (ctx: CallContext) => T | PromiseLike<T>,
+    fallback?: (error: unknown) => T | PromiseLike<T>,
+    options?: CircuitBreakerOptions<T>,
+  ): Promise<T>;
+  getCircuitBreakerStats(service: string, operation: string): ServiceCircuitBreakerStats | undefined;
+  getAllCircuitBreakerStats(): Record<string, ServiceCircuitBreakerStats>;
+  resetAll(): void;
+}
+
+export declare const circuitBreakerService: CircuitBreakerService;
