@@ -15,12 +15,15 @@ if [ "${1:-}" = "--release" ]; then
   dir=release-wasm
 fi
 
-cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile"
+# The browser package leaves out snapshot/restore (feature `snapshot`: a quarter of
+# its gzipped size); the Node build has it (the vectors snapshot and restore).
 wasm="target/wasm32-unknown-unknown/$dir/tripwire_wasm.wasm"
 pkg=bindings-wasm/pkg
 pkg_node=bindings-wasm/pkg-node
 rm -rf "$pkg" "$pkg_node"
+cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile"
 wasm-bindgen --target web --out-dir "$pkg" "$wasm"
+cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile" --features snapshot
 wasm-bindgen --target nodejs --out-dir "$pkg_node" "$wasm"
 
 if [ "$profile" = release-wasm ]; then
@@ -49,8 +52,8 @@ cat > "$pkg/package.json" <<JSON
     ".": { "types": "./tripwire_wasm.d.ts", "import": "./tripwire_wasm.js" },
     "./tripwire_wasm_bg.wasm": "./tripwire_wasm_bg.wasm"
   },
-  "files": ["tripwire_wasm.js", "tripwire_wasm.d.ts", "tripwire_wasm_bg.wasm", "tripwire_wasm_bg.wasm.d.ts"],
-  "sideEffects": false
+  "files": ["tripwire_wasm.js", "tripwire_wasm.d.ts", "tripwire_wasm_bg.wasm", "tripwire_wasm_bg.wasm.d.ts", "snippets/"],
+  "sideEffects": ["./snippets/*"]
 }
 JSON
 # CommonJS output: no "type": "module" here (TOOLCHAIN.md pitfall 4).

@@ -1,15 +1,15 @@
 //! `CircuitBreaker`: the core breaker, its clock and callbacks, and `execute`.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Promise, Reflect};
-use tripwire_core::{Breaker, Outcome, Permit as CorePermit, Rejected, Snapshot, Transition};
+use tripwire_core::{Breaker, Outcome, Permit as CorePermit, Rejected, Transition};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::clock::{race, to_millis, Clock, Timer};
+use crate::clock::{to_millis, Clock};
 use crate::errors;
+use crate::fetch::FetchCall;
 use crate::options::{self, BreakerOptions, Hooks};
 use crate::stats::{self, JsStats};
 
@@ -24,29 +24,128 @@ export interface Transition {
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored' | 'cancelled';
 "#;
 
-/// Everything one breaker holds; shared by the JS object and the calls in flight.
+#[wasm_bindgen(module = "/src/settle.js")]
+extern "C" {
+    /// Calls `f`, then settles its result under the breaker (see settle.js).
+    fn run(f: &Function, ms: f64, slot: u32, done: &JsValue) -> Promise;
+    /// Settles `value` (a promise or not) under the breaker.
+    pub(crate) fn settle(value: &JsValue, ms: f64, slot: u32, done: &JsValue) -> Promise;
+}
+
+/// How a call ended, as settle.js reports it: resolved, rejected, or timed out.
+pub(crate) const RESOLVED: u32 = 0;
+pub(crate) const REJECTED: u32 = 1;
+
+/// A call in flight: its permit, and for `fetch` what deciding its outcome needs.
+struct Call {
+    permit: CorePermit,
+    fetch: Option<FetchCall>,
+}
+
+/// The calls in flight, by slot; slots are reused, so memory follows concurrency.
+#[derive(Default)]
+struct Calls {
+    slots: Vec<Option<Call>>,
+    free: Vec<u32>,
+}
+
+impl Calls {
+    fn insert(&mut self, call: Call) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(call);
+                slot
+            }
+            None => {
+                self.slots.push(Some(call));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: u32) -> Option<Call> {
+        let call = self.slots.get_mut(slot as usize)?.take()?;
+        self.free.push(slot);
+        Some(call)
+    }
+}
+
+/// Everything one breaker holds; shared by the JS object and guardFetch.
 pub(crate) struct Inner {
     pub(crate) name: String,
-    core: RefCell<Breaker>,
-    clock: Clock,
+    pub(crate) core: RefCell<Breaker>,
+    pub(crate) clock: Clock,
     pub(crate) hooks: Hooks,
+    /// The call timeout in ms for settle.js (0: none), and in ns.
+    pub(crate) timeout_ms: f64,
+    pub(crate) timeout_ns: u64,
+    calls: RefCell<Calls>,
+    /// `done(slot, how, value)` for settle.js: owned by the JS GC and holding only a
+    /// weak reference, so a call still in flight when the breaker is freed is harmless.
+    pub(crate) done: JsValue,
 }
 
 impl Inner {
-    pub(crate) fn new(name: String, options: &JsValue) -> Result<Inner, JsValue> {
+    pub(crate) fn new(name: String, options: &JsValue) -> Result<Rc<Inner>, JsValue> {
         let parsed = options::parse(options)?;
         let core = Breaker::new(parsed.config).map_err(options::config_error)?;
-        Ok(Inner {
-            name,
-            core: RefCell::new(core),
-            clock: parsed.clock,
-            hooks: parsed.hooks,
-        })
+        let timeout_ns = parsed.config.call_timeout.unwrap_or(0);
+        Ok(Rc::new_cyclic(|weak: &Weak<Inner>| {
+            let weak = weak.clone();
+            let done = Closure::<dyn Fn(u32, u32, JsValue) -> Result<JsValue, JsValue>>::new(
+                move |slot, how, value| match weak.upgrade() {
+                    Some(inner) => inner.settled(slot, how, value),
+                    None if how == RESOLVED => Ok(value),
+                    None => Err(value),
+                },
+            )
+            .into_js_value();
+            Inner {
+                name,
+                core: RefCell::new(core),
+                clock: parsed.clock,
+                hooks: parsed.hooks,
+                timeout_ms: to_millis(timeout_ns),
+                timeout_ns,
+                calls: RefCell::new(Calls::default()),
+                done,
+            }
+        }))
     }
 
-    /// The per-call timeout, if any (the core's `call_timeout`).
-    pub(crate) fn call_timeout(&self) -> Option<u64> {
-        self.core.borrow().config().call_timeout
+    /// Keeps a permitted call until settle.js reports how it ended.
+    pub(crate) fn start(&self, permit: CorePermit, fetch: Option<FetchCall>) -> u32 {
+        self.calls.borrow_mut().insert(Call { permit, fetch })
+    }
+
+    /// Records how the call in `slot` ended; returns what its promise resolves with,
+    /// or the error it rejects with.
+    pub(crate) fn settled(&self, slot: u32, how: u32, value: JsValue) -> Result<JsValue, JsValue> {
+        let call = self.calls.borrow_mut().remove(slot);
+        let Some(Call { permit, fetch }) = call else {
+            return if how == RESOLVED {
+                Ok(value)
+            } else {
+                Err(value)
+            };
+        };
+        if let Some(fetch) = fetch {
+            return crate::fetch::settled(self, permit, fetch, how, value);
+        }
+        match how {
+            RESOLVED => {
+                self.finish(permit, Outcome::Success);
+                Ok(value)
+            }
+            REJECTED => {
+                self.finish(permit, Outcome::Failure);
+                Err(value)
+            }
+            _ => {
+                self.finish(permit, Outcome::Timeout);
+                Err(errors::timeout_error(&self.name, self.timeout_ns))
+            }
+        }
     }
 
     /// Asks the core for a permit now; reports OPEN → HALF_OPEN if this acquire caused it.
@@ -121,40 +220,13 @@ pub(crate) fn transition_to_js(transition: Option<Transition>) -> JsValue {
 }
 
 /// Runs `f` under the breaker: the promise it returns settles the call.
-pub(crate) fn execute(inner: Rc<Inner>, f: &Function) -> Promise {
+fn execute(inner: &Inner, f: &Function) -> Promise {
     let permit = match inner.acquire() {
         Ok(permit) => permit,
         Err(rejected) => return inner.refuse(rejected),
     };
-    let value = match f.call0(&JsValue::UNDEFINED) {
-        Ok(value) => value,
-        Err(thrown) => {
-            inner.finish(permit, Outcome::Failure);
-            return Promise::reject(&thrown);
-        }
-    };
-    let timeout = inner.call_timeout();
-    future_to_promise(async move {
-        let timer = timeout.map(Timer::start);
-        let call = JsFuture::from(Promise::resolve(&value));
-        match race(call, timer.as_ref()).await {
-            Some(Ok(value)) => {
-                inner.finish(permit, Outcome::Success);
-                Ok(value)
-            }
-            Some(Err(thrown)) => {
-                inner.finish(permit, Outcome::Failure);
-                Err(thrown)
-            }
-            None => {
-                inner.finish(permit, Outcome::Timeout);
-                Err(errors::timeout_error(
-                    &inner.name,
-                    timeout.unwrap_or_default(),
-                ))
-            }
-        }
-    })
+    let slot = inner.start(permit, None);
+    run(f, inner.timeout_ms, slot, &inner.done)
 }
 
 /// A circuit breaker: `execute` async functions or `fetch` under it; read its `state`
@@ -191,7 +263,7 @@ impl Permit {
     }
 }
 
-fn check_name(name: &JsValue) -> Result<String, JsValue> {
+pub(crate) fn check_name(name: &JsValue) -> Result<String, JsValue> {
     name.as_string()
         .ok_or_else(|| errors::type_error("CircuitBreaker: `name` must be a string"))
 }
@@ -206,7 +278,7 @@ impl CircuitBreaker {
     ) -> Result<CircuitBreaker, JsValue> {
         let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
         Ok(CircuitBreaker {
-            inner: Rc::new(Inner::new(check_name(&name)?, &options)?),
+            inner: Inner::new(check_name(&name)?, &options)?,
         })
     }
 
@@ -224,7 +296,7 @@ impl CircuitBreaker {
         &self,
         #[wasm_bindgen(unchecked_param_type = "() => unknown")] f: &Function,
     ) -> Promise {
-        execute(self.inner.clone(), f)
+        execute(&self.inner, f)
     }
 
     /// `fetch` under the breaker; see the README for what counts as a failure.
@@ -234,7 +306,7 @@ impl CircuitBreaker {
         #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
     ) -> Promise {
-        crate::fetch::fetch(self.inner.clone(), input, init)
+        crate::fetch::fetch(&self.inner, input, init)
     }
 
     /// The effective state now: `'HALF_OPEN'` once the open duration has passed.
@@ -316,35 +388,5 @@ impl CircuitBreaker {
             }
         };
         Ok(transition_to_js(self.inner.finish(permit.permit, outcome)))
-    }
-
-    /// The whole state now, to restore later (`CircuitBreaker.restore`); calls in
-    /// flight are not carried.
-    pub fn snapshot(&self) -> Result<JsValue, JsValue> {
-        let now = self.inner.clock.now();
-        let snapshot = self.inner.core.borrow().snapshot(now);
-        let serializer =
-            serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
-        serde::Serialize::serialize(&snapshot, &serializer).map_err(Into::into)
-    }
-
-    /// A breaker with `options` in the state `snapshot` describes. Throws on a bad snapshot.
-    pub fn restore(
-        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-        options: Option<BreakerOptions>,
-        snapshot: JsValue,
-    ) -> Result<CircuitBreaker, JsValue> {
-        let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-        let inner = Inner::new(check_name(&name)?, &options)?;
-        let snapshot: Snapshot = serde_wasm_bindgen::from_value(snapshot)
-            .map_err(|e| errors::type_error(&format!("restore: not a tripwire snapshot: {e}")))?;
-        let config = *inner.core.borrow().config();
-        let now = inner.clock.now();
-        let restored = Breaker::restore(config, &snapshot, now)
-            .map_err(|e| errors::range_error(&e.to_string()))?;
-        *inner.core.borrow_mut() = restored;
-        Ok(CircuitBreaker {
-            inner: Rc::new(inner),
-        })
     }
 }

@@ -1,10 +1,6 @@
 //! The clock a breaker reads: `performance.now()` unless the caller gives one.
 
 use std::cell::Cell;
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 use js_sys::Function;
 use tripwire_core::NANOS_PER_MILLI;
@@ -87,75 +83,13 @@ pub(crate) fn to_millis(ns: u64) -> f64 {
     ns as f64 / NANOS_PER_MILLI as f64
 }
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
-}
-
-#[derive(Default)]
-struct TimerState {
-    fired: Cell<bool>,
-    waker: Cell<Option<Waker>>,
-}
-
-/// A call timeout: a `setTimeout` that wakes the task awaiting the call. Dropping
-/// the timer clears the timeout and frees its callback (no leak per call).
-pub(crate) struct Timer {
-    state: Rc<TimerState>,
-    handle: JsValue,
-    _callback: Closure<dyn FnMut()>,
-}
-
-impl Timer {
-    pub(crate) fn start(ns: u64) -> Timer {
-        let state = Rc::new(TimerState::default());
-        let shared = state.clone();
-        let callback = Closure::<dyn FnMut()>::new(move || {
-            shared.fired.set(true);
-            if let Some(waker) = shared.waker.take() {
-                waker.wake();
-            }
-        });
-        let handle = set_timeout(callback.as_ref().unchecked_ref(), to_millis(ns));
-        Timer {
-            state,
-            handle,
-            _callback: callback,
-        }
+/// Nanoseconds as milliseconds for a message ("1500" or "0.25"), without pulling
+/// float formatting into the binary.
+pub(crate) fn fmt_millis(ns: u64) -> String {
+    let (ms, rest) = (ns / NANOS_PER_MILLI, ns % NANOS_PER_MILLI);
+    if rest == 0 {
+        return format!("{ms}");
     }
-
-    /// Whether the timeout has passed; if not, `cx`'s task is woken when it does.
-    fn poll_fired(&self, cx: &mut Context<'_>) -> bool {
-        if self.state.fired.get() {
-            return true;
-        }
-        self.state.waker.set(Some(cx.waker().clone()));
-        false
-    }
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        clear_timeout(&self.handle);
-    }
-}
-
-/// Awaits `call`, or gives up when `timer` fires first (`None`).
-pub(crate) async fn race<F: Future + Unpin>(
-    mut call: F,
-    timer: Option<&Timer>,
-) -> Option<F::Output> {
-    poll_fn(|cx| {
-        if let Poll::Ready(value) = Pin::new(&mut call).poll(cx) {
-            return Poll::Ready(Some(value));
-        }
-        match timer {
-            Some(timer) if timer.poll_fired(cx) => Poll::Ready(None),
-            _ => Poll::Pending,
-        }
-    })
-    .await
+    let digits = format!("{:06}", rest);
+    format!("{ms}.{}", digits.trim_end_matches('0'))
 }

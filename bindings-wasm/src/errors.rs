@@ -6,7 +6,7 @@ use js_sys::{Error, RangeError, Reflect, TypeError};
 use tripwire_core::Rejected;
 use wasm_bindgen::prelude::*;
 
-use crate::clock::to_millis;
+use crate::clock::{fmt_millis, to_millis};
 
 pub(crate) fn type_error(message: &str) -> JsValue {
     TypeError::new(message).into()
@@ -27,7 +27,7 @@ pub(crate) fn open_error(breaker: &str, rejected: Rejected) -> JsValue {
     let message = match rejected.retry_after {
         Some(ns) => format!(
             "circuit breaker '{breaker}' is {state}: call refused (retry after {} ms)",
-            to_millis(ns)
+            fmt_millis(ns)
         ),
         None => format!("circuit breaker '{breaker}' is {state} (forced): call refused"),
     };
@@ -52,7 +52,7 @@ pub(crate) fn open_error(breaker: &str, rejected: Rejected) -> JsValue {
 
 /// The call ran out of time: `name` is `CircuitBreakerTimeoutError`, with `timeout` (ms).
 pub(crate) fn timeout_error(breaker: &str, timeout_ns: u64) -> JsValue {
-    let ms = to_millis(timeout_ns);
+    let ms = fmt_millis(timeout_ns);
     let error: JsValue = Error::new(&format!(
         "circuit breaker '{breaker}': call timed out after {ms} ms"
     ))
@@ -64,6 +64,6 @@ pub(crate) fn timeout_error(breaker: &str, timeout_ns: u64) -> JsValue {
     );
     set(&error, "code", &JsValue::from_str("CIRCUIT_TIMEOUT"));
     set(&error, "breaker", &JsValue::from_str(breaker));
-    set(&error, "timeout", &JsValue::from_f64(ms));
+    set(&error, "timeout", &JsValue::from_f64(to_millis(timeout_ns)));
     error
 }

@@ -1,17 +1,14 @@
 //! `breaker.fetch` and `guardFetch`: fetch under a breaker, one breaker per origin.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
-use tripwire_core::Outcome;
+use tripwire_core::{Outcome, Permit};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::breaker::{CircuitBreaker, Inner};
-use crate::clock::{race, Timer};
+use crate::breaker::{settle, CircuitBreaker, Inner, REJECTED, RESOLVED};
 use crate::errors;
 use crate::options::GuardOptions;
 
@@ -87,93 +84,112 @@ fn is_failure(inner: &Inner, response: &JsValue) -> Result<bool, JsValue> {
     }
 }
 
+/// What deciding a fetch's outcome needs, kept while it is in flight.
+pub(crate) struct FetchCall {
+    /// Ours, to abort the request on timeout.
+    controller: Option<AbortController>,
+    /// The caller's, to tell their abort (cancelled) from a failure.
+    caller: Option<JsValue>,
+}
+
 /// `fetch(input, init)` under the breaker of `inner`.
-pub(crate) fn fetch(inner: Rc<Inner>, input: JsValue, init: JsValue) -> Promise {
+pub(crate) fn fetch(inner: &Inner, input: JsValue, init: JsValue) -> Promise {
     let permit = match inner.acquire() {
         Ok(permit) => permit,
         Err(rejected) => return inner.refuse(rejected),
     };
-    let fetch_fn = match &inner.hooks.fetch {
-        Some(f) => f.clone(),
-        None => get(&GLOBAL.with(JsValue::clone), "fetch").unchecked_into::<Function>(),
-    };
-    let timeout = inner.call_timeout();
     let caller = caller_signal(&input, &init);
     // A timeout needs a signal of our own, joined with the caller's if there is one.
-    let controller = timeout.map(|_| AbortController::new());
+    let controller = (inner.timeout_ns > 0).then(AbortController::new);
     let init = match (&controller, &caller) {
         (None, _) => init,
         (Some(ours), None) => with_signal(&init, &ours.signal()),
         (Some(ours), Some(theirs)) => {
             match AbortSignalClass::any(&Array::of2(theirs, &ours.signal())) {
                 Ok(joined) => with_signal(&init, &joined),
-                // No AbortSignal.any (older engines): the caller's signal wins, the timeout
+                // No AbortSignal.any (older engines): the caller's signal stays; the timeout
                 // still rejects and counts, but cannot abort the request itself.
                 Err(_) => init,
             }
         }
     };
-    let started = fetch_fn.call2(&GLOBAL.with(JsValue::clone), &input, &init);
-    future_to_promise(async move {
-        let timer = timeout.map(Timer::start);
-        let result = match started {
-            Ok(promise) => race(JsFuture::from(Promise::resolve(&promise)), timer.as_ref()).await,
-            Err(thrown) => Some(Err(thrown)),
-        };
-        drop(timer);
-        match result {
-            None => {
-                let error = errors::timeout_error(&inner.name, timeout.unwrap_or_default());
-                if let Some(controller) = &controller {
-                    controller.abort(&error);
-                }
-                inner.finish(permit, Outcome::Timeout);
-                Err(error)
-            }
-            Some(Ok(response)) => match is_failure(&inner, &response) {
-                Ok(failed) => {
-                    inner.finish(
-                        permit,
-                        if failed {
-                            Outcome::Failure
-                        } else {
-                            Outcome::Success
-                        },
-                    );
-                    Ok(response)
-                }
-                Err(thrown) => {
-                    inner.finish(permit, Outcome::Failure);
-                    Err(thrown)
-                }
-            },
-            Some(Err(thrown)) => {
-                let outcome = if aborted(&caller) {
-                    Outcome::Cancelled
-                } else {
-                    Outcome::Failure
-                };
-                inner.finish(permit, outcome);
-                Err(thrown)
-            }
-        }
-    })
+    let global = GLOBAL.with(JsValue::clone);
+    let started = match &inner.hooks.fetch {
+        Some(f) => f.call2(&global, &input, &init),
+        None => get(&global, "fetch")
+            .unchecked_into::<Function>()
+            .call2(&global, &input, &init),
+    };
+    let slot = inner.start(permit, Some(FetchCall { controller, caller }));
+    match started {
+        Ok(promise) => settle(&promise, inner.timeout_ms, slot, &inner.done),
+        Err(thrown) => match inner.settled(slot, REJECTED, thrown) {
+            Ok(value) => Promise::resolve(&value),
+            Err(error) => Promise::reject(&error),
+        },
+    }
 }
 
-/// One breaker per origin, built from the same options.
+/// How a fetch ended: a response (a failure if `isFailureResponse`, else status ≥ 500
+/// or 429, but resolved either way), an error (cancelled if the caller aborted), or
+/// the timeout (which aborts the request).
+pub(crate) fn settled(
+    inner: &Inner,
+    permit: Permit,
+    call: FetchCall,
+    how: u32,
+    value: JsValue,
+) -> Result<JsValue, JsValue> {
+    match how {
+        RESOLVED => match is_failure(inner, &value) {
+            Ok(failed) => {
+                inner.finish(
+                    permit,
+                    if failed {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    },
+                );
+                Ok(value)
+            }
+            Err(thrown) => {
+                inner.finish(permit, Outcome::Failure);
+                Err(thrown)
+            }
+        },
+        REJECTED => {
+            let outcome = if aborted(&call.caller) {
+                Outcome::Cancelled
+            } else {
+                Outcome::Failure
+            };
+            inner.finish(permit, outcome);
+            Err(value)
+        }
+        _ => {
+            let error = errors::timeout_error(&inner.name, inner.timeout_ns);
+            if let Some(controller) = &call.controller {
+                controller.abort(&error);
+            }
+            inner.finish(permit, Outcome::Timeout);
+            Err(error)
+        }
+    }
+}
+
+/// One breaker per origin, built from the same options. A page talks to a handful
+/// of origins: a list beats a hash map here, in speed and in code size.
 struct Guard {
     options: JsValue,
-    breakers: RefCell<HashMap<String, (Rc<Inner>, JsValue)>>,
+    breakers: RefCell<Vec<(String, Rc<Inner>, JsValue)>>,
 }
 
 impl Guard {
     fn origin_of(input: &JsValue) -> Result<String, JsValue> {
-        let url = if input.is_string() {
-            input.clone()
-        } else if let Some(u) = get(input, "url").as_string() {
-            JsValue::from_str(&u)
-        } else {
-            JsValue::from_str(&String::from(js_sys::JsString::from(input.clone())))
+        let url = match get(input, "url").as_string() {
+            Some(url) if !input.is_string() => JsValue::from_str(&url),
+            _ => input.clone(),
         };
         let base = get(&get(&GLOBAL.with(JsValue::clone), "location"), "href");
         let parsed = Url::new(&url, &base).map_err(|_| {
@@ -183,17 +199,17 @@ impl Guard {
     }
 
     fn breaker(&self, origin: String) -> Result<(Rc<Inner>, JsValue), JsValue> {
-        if let Some(entry) = self.breakers.borrow().get(&origin) {
-            return Ok(entry.clone());
+        if let Some((_, inner, js)) = self.breakers.borrow().iter().find(|(o, _, _)| *o == origin) {
+            return Ok((inner.clone(), js.clone()));
         }
-        let inner = Rc::new(Inner::new(origin.clone(), &self.options)?);
+        let inner = Inner::new(origin.clone(), &self.options)?;
         let js: JsValue = CircuitBreaker {
             inner: inner.clone(),
         }
         .into();
         self.breakers
             .borrow_mut()
-            .insert(origin, (inner.clone(), js.clone()));
+            .push((origin, inner.clone(), js.clone()));
         Ok((inner, js))
     }
 }
@@ -217,14 +233,14 @@ pub fn guard_fetch(options: Option<GuardOptions>) -> Result<JsValue, JsValue> {
     Inner::new(String::new(), &options)?;
     let guard = Rc::new(Guard {
         options,
-        breakers: RefCell::new(HashMap::new()),
+        breakers: RefCell::new(Vec::new()),
     });
     let for_fetch = guard.clone();
     let guarded = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
         move |input: JsValue, init: JsValue| match Guard::origin_of(&input)
             .and_then(|origin| for_fetch.breaker(origin))
         {
-            Ok((inner, _)) => fetch(inner, input, init),
+            Ok((inner, _)) => fetch(&inner, input, init),
             Err(error) => Promise::reject(&error),
         },
     )

@@ -10,6 +10,8 @@ mod clock;
 mod errors;
 mod fetch;
 mod options;
+#[cfg(feature = "snapshot")]
+mod snapshot;
 mod stats;
 
 pub use breaker::{CircuitBreaker, Permit};

@@ -124,6 +124,7 @@ async function replay(vector) {
       case 'snapshot_restore': {
         // structuredClone: the snapshot is plain data, detached from the breaker.
         const snapshot = structuredClone(breaker.snapshot());
+        assert.ok(snapshot instanceof Uint8Array, `${ctx}: a snapshot is bytes`);
         breaker = CircuitBreaker.restore(vector.name, opts, snapshot);
         permits.clear();
         break;

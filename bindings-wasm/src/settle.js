@@ -1,0 +1,113 @@
+// Promise plumbing for the breaker, kept in JS so a call costs no Rust closure,
+// no future and no timer of its own. Rust acquires the permit, this settles the
+// call, and `done(slot, how, value)` (one Rust function per breaker) records the
+// outcome and returns the value to resolve with, or throws the error to reject with.
+// how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout).
+
+function now(done, slot, how, value) {
+  try {
+    return Promise.resolve(done(slot, how, value));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+// Call timeouts. Calls with the same timeout expire in the order they started, so
+// each timeout length keeps a FIFO of calls and one setTimeout for the oldest live
+// one: no setTimeout/clearTimeout per call. Settled calls leave the head of the
+// queue as they settle (calls usually settle in order), so a queue holds about the
+// calls in flight; the rest are dropped when the timer reaches them.
+const queues = new Map();
+
+function arm(queue) {
+  const { calls } = queue;
+  while (queue.head < calls.length && !calls[queue.head].live) queue.head++;
+  if (queue.head > 64 && queue.head * 2 > calls.length) {
+    calls.splice(0, queue.head);
+    queue.head = 0;
+  }
+  if (queue.head === calls.length) {
+    calls.length = 0;
+    queue.head = 0;
+    queue.timer = undefined;
+    return;
+  }
+  const wait = Math.max(0, calls[queue.head].deadline - performance.now());
+  queue.timer = setTimeout(expire, wait, queue);
+}
+
+function expire(queue) {
+  const t = performance.now();
+  const { calls } = queue;
+  while (queue.head < calls.length) {
+    const call = calls[queue.head];
+    if (call.live && call.deadline > t) break;
+    queue.head++;
+    if (call.live) call.finish(2, undefined);
+  }
+  arm(queue);
+}
+
+function watch(ms, call) {
+  let queue = queues.get(ms);
+  if (queue === undefined) {
+    queue = { calls: [], head: 0, timer: undefined };
+    queues.set(ms, queue);
+  }
+  call.deadline = performance.now() + ms;
+  queue.calls.push(call);
+  if (queue.timer === undefined) arm(queue);
+  return queue;
+}
+
+class Call {
+  constructor(slot, done, resolve, reject) {
+    this.live = true;
+    this.slot = slot;
+    this.done = done;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.deadline = 0;
+    this.queue = undefined;
+  }
+
+  finish(how, value) {
+    if (!this.live) return;
+    this.live = false;
+    const queue = this.queue;
+    if (queue.calls[queue.head] === this) {
+      while (queue.head < queue.calls.length && !queue.calls[queue.head].live) queue.head++;
+    }
+    try {
+      this.resolve(this.done(this.slot, how, value));
+    } catch (error) {
+      this.reject(error);
+    }
+  }
+}
+
+export function settle(value, ms, slot, done) {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function') || typeof value.then !== 'function') {
+    return now(done, slot, 0, value);
+  }
+  if (!(ms > 0)) {
+    return Promise.resolve(value).then((v) => done(slot, 0, v), (e) => done(slot, 1, e));
+  }
+  let call;
+  const promise = new Promise((resolve, reject) => {
+    call = new Call(slot, done, resolve, reject);
+  });
+  call.queue = watch(ms, call);
+  Promise.resolve(value).then((v) => call.finish(0, v), (e) => call.finish(1, e));
+  return promise;
+}
+
+export function run(fn, ms, slot, done) {
+  let value;
+  try {
+    value = fn();
+  } catch (error) {
+    return now(done, slot, 1, error);
+  }
+  return settle(value, ms, slot, done);
+}
