@@ -440,7 +440,7 @@ impl Breaker {
 /// Leave to run one call. End it exactly once with `success()`, `failure()`,
 /// `timeout()`, `ignore()`, `cancel()` or `fail(exc)`; a permit dropped unused is
 /// cancelled (its half-open slot handed back).
-#[pyclass(frozen, module = "tripwire")]
+#[pyclass(frozen, freelist = 64, module = "tripwire")]
 pub struct Permit {
     breaker: Py<Breaker>,
     permit: tripwire_core::Permit,

@@ -6,18 +6,41 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use tripwire_core::{Clock, MonotonicClock, NANOS_PER_SEC};
+use tripwire_core::{Clock, NANOS_PER_SEC};
 
-/// The monotonic clock every breaker without `clock=` reads, and the epoch time
-/// (seconds) of its origin, so instants can be reported as epoch seconds.
-fn monotonic() -> &'static (MonotonicClock, f64) {
-    static CLOCK: OnceLock<(MonotonicClock, f64)> = OnceLock::new();
+/// The process's monotonic clock: quanta's (the TSC where it is invariant, else the
+/// OS clock), counted from its first use.
+struct Monotonic {
+    clock: quanta::Clock,
+    origin: quanta::Instant,
+    /// Epoch seconds at `origin`, so instants can be reported as epoch seconds.
+    epoch: f64,
+}
+
+impl Monotonic {
+    #[inline]
+    fn now(&self) -> u64 {
+        // u64 nanoseconds last 584 years from the origin.
+        self.clock
+            .now()
+            .saturating_duration_since(self.origin)
+            .as_nanos() as u64
+    }
+}
+
+fn monotonic() -> &'static Monotonic {
+    static CLOCK: OnceLock<Monotonic> = OnceLock::new();
     CLOCK.get_or_init(|| {
-        let clock = MonotonicClock::new();
+        let clock = quanta::Clock::new();
+        let origin = clock.now();
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        (clock, epoch)
+        Monotonic {
+            clock,
+            origin,
+            epoch,
+        }
     })
 }
 
@@ -32,7 +55,7 @@ impl Clock for AnyClock {
     #[inline]
     fn now(&self) -> u64 {
         match self {
-            AnyClock::Monotonic => monotonic().0.now(),
+            AnyClock::Monotonic => monotonic().now(),
             AnyClock::Manual(clock) => clock.now(),
         }
     }
@@ -42,7 +65,7 @@ impl AnyClock {
     /// An instant as Python reports it: epoch seconds, or the manual clock's reading.
     pub(crate) fn seconds(&self, nanos: u64) -> f64 {
         match self {
-            AnyClock::Monotonic => monotonic().1 + seconds(nanos),
+            AnyClock::Monotonic => monotonic().epoch + seconds(nanos),
             AnyClock::Manual(_) => seconds(nanos),
         }
     }

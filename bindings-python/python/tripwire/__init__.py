@@ -150,6 +150,8 @@ class CircuitBreaker(_core.Breaker):
     error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
     """
 
+    __slots__ = ("_on_state_change", "_listeners", "_permits", "_timeout", "_hooked", "_slow", "__weakref__")
+
     def __init__(
         self,
         name: str,
@@ -207,6 +209,8 @@ class CircuitBreaker(_core.Breaker):
 
     def _update_hooks(self) -> None:
         self._hooked = bool(self._listeners) or self._on_state_change is not None
+        # Async calls take the slow path when there is a timeout or a listener.
+        self._slow = self._hooked or self._timeout is not None
         self._set_hooks(self._hooked)
 
     def _hook_state_change(self, old: CircuitState, new: CircuitState) -> None:
@@ -247,9 +251,24 @@ class CircuitBreaker(_core.Breaker):
         """Decorates a function (sync or ``async def``) so every call goes through the breaker."""
         if inspect.iscoroutinefunction(func):
 
+            try_acquire = self._try_acquire
+
+            # The fast path of call_async, inlined: one coroutine per call.
             @functools.wraps(func)
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
-                return await self.call_async(func, *args, **kwargs)
+                permit = try_acquire()
+                if permit.__class__ is not Permit or self._slow:
+                    return await self._call_async_slow(permit, func, args, kwargs)
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    if permit.fail(exc):
+                        fallback = self.fallback
+                        if fallback is not None:
+                            return await _resolve(fallback(*args, **kwargs))
+                    raise
+                permit.success()
+                return result
 
             return guarded_async
         guarded = _core.Guarded(self, func)
@@ -265,11 +284,33 @@ class CircuitBreaker(_core.Breaker):
         ``CircuitBreakerTimeoutError`` (counted as a failure and a timeout).
         """
         permit = self._try_acquire()
+        if permit.__class__ is not Permit or self._slow:
+            result: R = await self._call_async_slow(permit, func, args, kwargs)
+            return result
+        try:
+            result = await func(*args, **kwargs)
+        except BaseException as exc:
+            if permit.fail(exc):
+                fallback = self.fallback
+                if fallback is not None:
+                    result = await _resolve(fallback(*args, **kwargs))
+                    return result
+            raise
+        permit.success()
+        return result
+
+    async def _call_async_slow(
+        self,
+        permit: Union[Permit, CircuitBreakerOpenError],
+        func: Callable[..., Awaitable[Any]],
+        args: Tuple[Any, ...],
+        kwargs: Dict[str, Any],
+    ) -> Any:
+        """call_async with a refusal, a timeout or listeners to handle."""
         if not isinstance(permit, Permit):
             fallback = self.fallback
             if fallback is not None:
-                result: R = await _resolve(fallback(*args, **kwargs))
-                return result
+                return await _resolve(fallback(*args, **kwargs))
             raise permit
         if self._hooked:
             self._hook_before_call(func, args, kwargs)

@@ -1,0 +1,308 @@
+"""tripwire beside pybreaker, circuitbreaker, aiobreaker and purgatory, in one run.
+
+Median ns per call over several rounds; "overhead" is the figure minus the same
+loop calling the function without any breaker. Run by `make bench-python`
+(scripts/bench-python.sh), which installs the release build and the peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import tripwire
+
+ROUNDS = 7
+
+
+class Boom(Exception):
+    pass
+
+
+def ok() -> int:
+    return 1
+
+
+def fail() -> None:
+    raise Boom()
+
+
+async def aok() -> int:
+    return 1
+
+
+Loop = Callable[[int], None]
+
+
+def measure(loops: Dict[str, Optional[Loop]], n: int) -> Dict[str, Optional[float]]:
+    """Median ns per call of each loop; rounds interleave the contenders so that
+    the machine's load drifts over all of them alike."""
+    samples: Dict[str, List[float]] = {lib: [] for lib, loop in loops.items() if loop is not None}
+    for lib in samples:
+        loops[lib](n // 10)  # type: ignore[misc]  # warm up
+    for _ in range(ROUNDS):
+        for lib in samples:
+            loop = loops[lib]
+            assert loop is not None
+            gc.disable()
+            start = time.perf_counter_ns()
+            loop(n)
+            samples[lib].append((time.perf_counter_ns() - start) / n)
+            gc.enable()
+    return {lib: (statistics.median(samples[lib]) if lib in samples else None) for lib in loops}
+
+
+# -- the contenders -----------------------------------------------------------
+
+
+def make_sync(lib: str, func: Callable[[], Any], *, threshold: int = 10**6) -> Optional[Callable[[], Any]]:
+    """`func` guarded by a breaker of `lib` that does not trip below `threshold` failures."""
+    if lib == "none":
+        return func
+    if lib == "tripwire":
+        return tripwire.CircuitBreaker(f"bench-{id(func)}-{threshold}", failure_threshold=threshold)(func)
+    if lib == "pybreaker":
+        import pybreaker
+
+        return pybreaker.CircuitBreaker(fail_max=threshold, reset_timeout=3600)(func)
+    if lib == "circuitbreaker":
+        import circuitbreaker
+
+        return circuitbreaker.CircuitBreaker(failure_threshold=threshold, recovery_timeout=3600)(func)
+    if lib == "aiobreaker":
+        import aiobreaker
+
+        breaker = aiobreaker.CircuitBreaker(fail_max=threshold, timeout_duration=timedelta(hours=1))
+        return lambda: breaker.call(func)
+    if lib == "purgatory":
+        import purgatory
+
+        factory = purgatory.SyncCircuitBreakerFactory(default_threshold=threshold, default_ttl=3600)
+        return factory(f"bench-{id(func)}")(func)
+    raise ValueError(lib)
+
+
+def make_async(lib: str) -> Optional[Callable[[], Any]]:
+    if lib == "none":
+        return aok
+    if lib == "tripwire":
+        return tripwire.CircuitBreaker("bench-async")(aok)
+    if lib == "circuitbreaker":
+        import circuitbreaker
+
+        return circuitbreaker.CircuitBreaker(failure_threshold=10**6, recovery_timeout=3600)(aok)
+    if lib == "aiobreaker":
+        import aiobreaker
+
+        breaker = aiobreaker.CircuitBreaker(fail_max=10**6, timeout_duration=timedelta(hours=1))
+        return lambda: breaker.call_async(aok)
+    if lib == "purgatory":
+        import purgatory
+
+        factory = purgatory.AsyncCircuitBreakerFactory(default_threshold=10**6, default_ttl=3600)
+        return factory("bench-async")(aok)
+    return None  # pybreaker's async needs tornado
+
+
+LIBS = ["tripwire", "pybreaker", "circuitbreaker", "aiobreaker", "purgatory"]
+
+
+def sync_success(lib: str) -> Optional[Loop]:
+    f = make_sync(lib, ok)
+    assert f is not None
+
+    def loop(k: int) -> None:
+        for _ in range(k):
+            f()
+
+    return loop
+
+
+def sync_failure(lib: str) -> Optional[Loop]:
+    f = make_sync(lib, fail)
+    assert f is not None
+
+    def loop(k: int) -> None:
+        for _ in range(k):
+            try:
+                f()
+            except Boom:
+                pass
+
+    return loop
+
+
+def rejection(lib: str) -> Optional[Loop]:
+    if lib == "none":
+
+        def refuse() -> None:
+            raise Boom()
+
+        f: Callable[[], Any] = refuse
+        errors: Any = Boom
+    else:
+        g = make_sync(lib, fail, threshold=1)
+        assert g is not None
+        f = g
+        try:
+            f()  # trips
+        except Exception:
+            pass
+        errors = Exception
+
+    def loop(k: int) -> None:
+        for _ in range(k):
+            try:
+                f()
+            except errors:
+                pass
+
+    # Check that the call is refused, not run.
+    if lib == "tripwire":
+        try:
+            f()
+        except tripwire.CircuitBreakerOpenError:
+            pass
+    return loop
+
+
+EVENT_LOOP = asyncio.new_event_loop()
+
+
+def async_success(lib: str) -> Optional[Loop]:
+    f = make_async(lib)
+    if f is None:
+        return None
+
+    async def run(k: int) -> None:
+        for _ in range(k):
+            await f()
+
+    return lambda k: EVENT_LOOP.run_until_complete(run(k))
+
+
+def threads_shared(lib: str) -> Optional[Loop]:
+    """8 threads sharing one breaker: wall ns per call."""
+    f = make_sync(lib, ok)
+    assert f is not None
+
+    def loop(k: int) -> None:
+        per = k // 8
+        barrier = threading.Barrier(8)
+
+        def work() -> None:
+            barrier.wait()
+            for _ in range(per):
+                f()
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    return loop
+
+
+MEMORY_CHILD = r"""
+import gc, sys
+from datetime import timedelta
+lib = sys.argv[1]
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+def ok(): return 1
+def make(i):
+    if lib == "tripwire":
+        import tripwire
+        return tripwire.CircuitBreaker(f"m{i}")
+    if lib == "pybreaker":
+        import pybreaker
+        return pybreaker.CircuitBreaker()
+    if lib == "circuitbreaker":
+        import circuitbreaker
+        return circuitbreaker.CircuitBreaker()
+    if lib == "aiobreaker":
+        import aiobreaker
+        return aiobreaker.CircuitBreaker()
+    if lib == "purgatory":
+        import purgatory
+        return factory.get_breaker(f"m{i}")
+if lib == "purgatory":
+    import purgatory
+    factory = purgatory.SyncCircuitBreakerFactory()
+make(-1)
+keep = []
+gc.collect()
+before = rss()
+for i in range(10000):
+    b = make(i)
+    keep.append(b)
+gc.collect()
+print((rss() - before) / 10000)
+"""
+
+
+def memory(lib: str) -> float:
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, lib], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    n = 20_000 if args.quick else 200_000
+    results: Dict[str, Dict[str, Optional[float]]] = {}
+    cases: Dict[str, Tuple[Callable[[str], Optional[Loop]], int]] = {
+        "sync success": (sync_success, n),
+        "sync failure": (sync_failure, n // 2),
+        "open rejection": (rejection, n),
+        "async success": (async_success, n // 2),
+        "8 threads, one breaker": (threads_shared, n),
+    }
+    print(f"tripwire {tripwire.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; median ns/call")
+    header = f"{'case':<24}{'no breaker':>12}" + "".join(f"{lib:>16}" for lib in LIBS)
+    print(header)
+    for case, (make, count) in cases.items():
+        row = measure({lib: make(lib) for lib in ["none", *LIBS]}, count)
+        results[case] = row
+        cells = "".join(f"{row[lib]:>16.0f}" if row[lib] is not None else f"{'n/a':>16}" for lib in LIBS)
+        print(f"{case:<24}{row['none']:>12.0f}{cells}", flush=True)
+    mem = {lib: memory(lib) for lib in LIBS}
+    results["bytes per breaker (10,000)"] = {"none": None, **mem}
+    print(f"{'bytes per breaker':<24}{'':>12}" + "".join(f"{mem[lib]:>16.0f}" for lib in LIBS))
+
+    def overhead(case: str, lib: str) -> Optional[float]:
+        v, base = results[case][lib], results[case]["none"]
+        return None if v is None or base is None else v - base
+
+    print("\nOverhead over no breaker (ns) and tripwire / best peer:")
+    for case in ["sync success", "sync failure", "open rejection", "async success"]:
+        peers = {lib: overhead(case, lib) for lib in LIBS[1:]}
+        known = {k: v for k, v in peers.items() if v is not None}
+        best = min(known, key=lambda k: known[k])
+        mine = overhead(case, "tripwire")
+        assert mine is not None
+        print(f"  {case:<16} tripwire {mine:8.0f}   best peer {best} {known[best]:8.0f}   ratio {mine / known[best]:.2f}")
+    t = results["8 threads, one breaker"]
+    assert t["tripwire"] is not None and t["none"] is not None
+    print(f"  8 threads sharing one breaker vs no breaker: {t['tripwire'] / t['none']:.2f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Benchmarks the release build of the Python package beside pybreaker,
+# circuitbreaker, aiobreaker and purgatory (one run, one process per figure set).
+# Uses its own venv (.venv-python-bench) so the test venv keeps its dev build.
+# Pass --quick for a short smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="$(pwd)/.venv-python-bench"
+PY="$VENV/bin/python"
+PYTHON="${PYTHON:-python3}"
+PINS=(maturin==1.16.0 pybreaker==1.4.1 circuitbreaker==2.1.3 aiobreaker==1.2.0 purgatory==3.0.1)
+
+[ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
+installed="$("$PY" -m pip freeze --disable-pip-version-check 2>/dev/null || true)"
+for pin in "${PINS[@]}"; do
+  if ! grep -qix "$pin" <<<"$installed"; then
+    "$PY" -m pip install --disable-pip-version-check -q "${PINS[@]}"
+    break
+  fi
+done
+
+# The release profile (LTO): what `pip install <checkout>` gives users.
+export PATH="$VENV/bin:$PATH"
+"$PY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps --no-build-isolation \
+  --config-settings "build-args=--profile release -i $PY" .
+
+cd bindings-python/bench
+"$PY" bench.py "$@"
