@@ -19,16 +19,26 @@ function now(done, slot, how, value) {
 // calls in flight; the rest are dropped when the timer reaches them.
 const queues = new Map();
 
-function arm(queue) {
+// Drops the settled calls at the head of the queue; keeps the array about as long
+// as the calls in flight.
+function drop(queue) {
   const { calls } = queue;
   while (queue.head < calls.length && !calls[queue.head].live) queue.head++;
-  if (queue.head > 64 && queue.head * 2 > calls.length) {
-    calls.splice(0, queue.head);
-    queue.head = 0;
-  }
   if (queue.head === calls.length) {
     calls.length = 0;
     queue.head = 0;
+    // Node: an idle timer must not keep the process alive (it is not cleared per call).
+    if (typeof queue.timer === 'object') queue.timer.unref?.();
+  } else if (queue.head > 64 && queue.head * 2 > calls.length) {
+    calls.splice(0, queue.head);
+    queue.head = 0;
+  }
+}
+
+function arm(queue) {
+  drop(queue);
+  const { calls } = queue;
+  if (calls.length === 0) {
     queue.timer = undefined;
     return;
   }
@@ -57,6 +67,7 @@ function watch(ms, call) {
   call.deadline = performance.now() + ms;
   queue.calls.push(call);
   if (queue.timer === undefined) arm(queue);
+  else if (typeof queue.timer === 'object') queue.timer.ref?.();
   return queue;
 }
 
@@ -75,9 +86,7 @@ class Call {
     if (!this.live) return;
     this.live = false;
     const queue = this.queue;
-    if (queue.calls[queue.head] === this) {
-      while (queue.head < queue.calls.length && !queue.calls[queue.head].live) queue.head++;
-    }
+    if (queue.calls[queue.head] === this) drop(queue);
     try {
       this.resolve(this.done(this.slot, how, value));
     } catch (error) {
