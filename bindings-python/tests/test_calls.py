@@ -296,6 +296,15 @@ class TestWith:
         stats = breaker.stats
         assert (stats.success_count, stats.ignored_count) == (1, 1)
 
+    def test_two_breakers_nest(self) -> None:
+        outer, inner = CircuitBreaker("outer"), CircuitBreaker("inner")
+        with pytest.raises(Boom):
+            with outer:
+                with inner:
+                    pass
+                raise Boom()
+        assert (outer.stats.failure_count, inner.stats.success_count) == (1, 1)
+
     def test_exit_without_enter_is_an_error(self) -> None:
         breaker = CircuitBreaker("with-exit")
         with pytest.raises(RuntimeError):

@@ -140,6 +140,13 @@ async def _resolve(value: Any) -> Any:
     return value
 
 
+# The permits of the with-blocks running in this thread or task, innermost last: one
+# variable for every breaker (a context variable per breaker would cost memory).
+_ACTIVE: contextvars.ContextVar[Tuple[Tuple[CircuitBreaker, Permit], ...]] = contextvars.ContextVar(
+    "tripwire_active", default=()
+)
+
+
 class CircuitBreaker(_core.Breaker):
     """A circuit breaker; every instance is registered under its name.
 
@@ -150,7 +157,7 @@ class CircuitBreaker(_core.Breaker):
     error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
     """
 
-    __slots__ = ("_on_state_change", "_listeners", "_permits", "_timeout", "_hooked", "_slow", "__weakref__")
+    __slots__ = ("_on_state_change", "_listeners", "_timeout", "_hooked", "_slow", "__weakref__")
 
     def __init__(
         self,
@@ -178,9 +185,6 @@ class CircuitBreaker(_core.Breaker):
             raise TypeError("invalid option `on_state_change`: must be callable (old, new) -> None")
         self._on_state_change = on_state_change
         self._listeners: Tuple[Any, ...] = tuple(listeners)
-        self._permits: contextvars.ContextVar[Tuple[Permit, ...]] = contextvars.ContextVar(
-            "tripwire_permits", default=()
-        )
         self._timeout = self.request_timeout
         self._update_hooks()
         _core._register(self)
@@ -348,7 +352,7 @@ class CircuitBreaker(_core.Breaker):
 
     def __enter__(self) -> Self:
         permit = self.acquire()
-        self._permits.set((*self._permits.get(), permit))
+        _ACTIVE.set((*_ACTIVE.get(), (self, permit)))
         return self
 
     def __exit__(
@@ -357,14 +361,19 @@ class CircuitBreaker(_core.Breaker):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        stack = self._permits.get()
-        if not stack:
-            raise RuntimeError("CircuitBreaker.__exit__ without a matching __enter__")
-        self._permits.set(stack[:-1])
-        if exc is None:
-            stack[-1].success()
+        stack = _ACTIVE.get()
+        # With-blocks nest, so this breaker's permit is the innermost one of its own.
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i][0] is self:
+                permit = stack[i][1]
+                _ACTIVE.set(stack[:i] + stack[i + 1 :])
+                break
         else:
-            stack[-1].fail(exc)
+            raise RuntimeError("CircuitBreaker.__exit__ without a matching __enter__")
+        if exc is None:
+            permit.success()
+        else:
+            permit.fail(exc)
 
     async def __aenter__(self) -> Self:
         return self.__enter__()
