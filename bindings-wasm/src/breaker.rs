@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Promise, Reflect};
-use tripwire_core::{Breaker, Outcome, Permit as CorePermit, Rejected, Transition};
+use tripwire_core::{Breaker, Outcome, Permit as CorePermit, Rejected, State, Transition};
 use wasm_bindgen::prelude::*;
 
 use crate::clock::{to_millis, Clock};
@@ -173,16 +173,12 @@ impl Inner {
             return;
         }
         if let Some(f) = &self.hooks.on_state_change {
-            let _ = f.call2(
-                &JsValue::UNDEFINED,
-                &t.from.as_str().into(),
-                &t.to.as_str().into(),
-            );
+            let _ = f.call2(&JsValue::UNDEFINED, &state_name(t.from), &state_name(t.to));
         }
         let hook = match t.to {
-            tripwire_core::State::Open => &self.hooks.on_open,
-            tripwire_core::State::Closed => &self.hooks.on_close,
-            tripwire_core::State::HalfOpen => &self.hooks.on_half_open,
+            State::Open => &self.hooks.on_open,
+            State::Closed => &self.hooks.on_close,
+            State::HalfOpen => &self.hooks.on_half_open,
         };
         if let Some(f) = hook {
             let _ = f.call0(&JsValue::UNDEFINED);
@@ -209,13 +205,28 @@ impl Inner {
     }
 }
 
+thread_local! {
+    /// The three state names as JS strings, made once: `state` is read often.
+    static STATE_NAMES: [JsValue; 3] = [State::Closed, State::Open, State::HalfOpen].map(|s| JsValue::from_str(s.as_str()));
+}
+
+/// `'CLOSED'`, `'OPEN'` or `'HALF_OPEN'` without building a new JS string.
+pub(crate) fn state_name(state: State) -> JsValue {
+    let index = match state {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+    };
+    STATE_NAMES.with(|names| names[index].clone())
+}
+
 pub(crate) fn transition_to_js(transition: Option<Transition>) -> JsValue {
     let Some(t) = transition else {
         return JsValue::UNDEFINED;
     };
     let object = Object::new();
-    let _ = Reflect::set(&object, &"from".into(), &t.from.as_str().into());
-    let _ = Reflect::set(&object, &"to".into(), &t.to.as_str().into());
+    let _ = Reflect::set(&object, &"from".into(), &state_name(t.from));
+    let _ = Reflect::set(&object, &"to".into(), &state_name(t.to));
     object.into()
 }
 
@@ -311,9 +322,9 @@ impl CircuitBreaker {
 
     /// The effective state now: `'HALF_OPEN'` once the open duration has passed.
     #[wasm_bindgen(getter, unchecked_return_type = "CircuitStateName")]
-    pub fn state(&self) -> String {
+    pub fn state(&self) -> JsValue {
         let now = self.inner.clock.now();
-        self.inner.core.borrow().state(now).as_str().to_string()
+        state_name(self.inner.core.borrow().state(now))
     }
 
     /// Counters, rates and timings now.

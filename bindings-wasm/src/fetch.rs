@@ -1,8 +1,5 @@
 //! `breaker.fetch` and `guardFetch`: fetch under a breaker, one breaker per origin.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use tripwire_core::{Outcome, Permit};
 use wasm_bindgen::prelude::*;
@@ -26,12 +23,6 @@ extern "C" {
     type AbortSignalClass;
     #[wasm_bindgen(static_method_of = AbortSignalClass, js_class = "AbortSignal", js_name = any, catch)]
     fn any(signals: &Array) -> Result<JsValue, JsValue>;
-
-    type Url;
-    #[wasm_bindgen(constructor, js_class = "URL", catch)]
-    fn new(url: &JsValue, base: &JsValue) -> Result<Url, JsValue>;
-    #[wasm_bindgen(method, getter)]
-    fn origin(this: &Url) -> String;
 
     #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
     static GLOBAL: JsValue;
@@ -178,42 +169,6 @@ pub(crate) fn settled(
     }
 }
 
-/// One breaker per origin, built from the same options. A page talks to a handful
-/// of origins: a list beats a hash map here, in speed and in code size.
-struct Guard {
-    options: JsValue,
-    breakers: RefCell<Vec<(String, Rc<Inner>, JsValue)>>,
-}
-
-impl Guard {
-    fn origin_of(input: &JsValue) -> Result<String, JsValue> {
-        let url = match get(input, "url").as_string() {
-            Some(url) if !input.is_string() => JsValue::from_str(&url),
-            _ => input.clone(),
-        };
-        let base = get(&get(&GLOBAL.with(JsValue::clone), "location"), "href");
-        let parsed = Url::new(&url, &base).map_err(|_| {
-            errors::type_error("guardFetch: cannot tell the origin of this request")
-        })?;
-        Ok(parsed.origin())
-    }
-
-    fn breaker(&self, origin: String) -> Result<(Rc<Inner>, JsValue), JsValue> {
-        if let Some((_, inner, js)) = self.breakers.borrow().iter().find(|(o, _, _)| *o == origin) {
-            return Ok((inner.clone(), js.clone()));
-        }
-        let inner = Inner::new(origin.clone(), &self.options)?;
-        let js: JsValue = CircuitBreaker {
-            inner: inner.clone(),
-        }
-        .into();
-        self.breakers
-            .borrow_mut()
-            .push((origin, inner.clone(), js.clone()));
-        Ok((inner, js))
-    }
-}
-
 #[wasm_bindgen(typescript_custom_section)]
 const GUARD_TS: &'static str = r#"
 /** `fetch` guarded by one circuit breaker per origin. */
@@ -224,6 +179,12 @@ export interface GuardedFetch {
 }
 "#;
 
+#[wasm_bindgen(module = "/src/settle.js")]
+extern "C" {
+    /// The guarded function around `create(origin)` (see settle.js).
+    fn guard(create: &JsValue) -> JsValue;
+}
+
 /// A function with `fetch`'s signature that keeps one breaker per origin (relative
 /// URLs resolve against the page), so one dead API does not block the others.
 #[wasm_bindgen(js_name = guardFetch, unchecked_return_type = "GuardedFetch")]
@@ -231,27 +192,13 @@ pub fn guard_fetch(options: Option<GuardOptions>) -> Result<JsValue, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     // Validate now, so that bad options throw here rather than on the first fetch.
     Inner::new(String::new(), &options)?;
-    let guard = Rc::new(Guard {
-        options,
-        breakers: RefCell::new(Vec::new()),
-    });
-    let for_fetch = guard.clone();
-    let guarded = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
-        move |input: JsValue, init: JsValue| match Guard::origin_of(&input)
-            .and_then(|origin| for_fetch.breaker(origin))
-        {
-            Ok((inner, _)) => fetch(&inner, input, init),
-            Err(error) => Promise::reject(&error),
-        },
-    )
-    .into_js_value();
-    let breaker_for =
-        Closure::<dyn Fn(JsValue) -> Result<JsValue, JsValue>>::new(move |origin: JsValue| {
-            Guard::origin_of(&origin)
-                .and_then(|origin| guard.breaker(origin))
-                .map(|(_, js)| js)
+    let create =
+        Closure::<dyn Fn(String) -> Result<JsValue, JsValue>>::new(move |origin: String| {
+            Ok(CircuitBreaker {
+                inner: Inner::new(origin, &options)?,
+            }
+            .into())
         })
         .into_js_value();
-    Reflect::set(&guarded, &JsValue::from_str("breakerFor"), &breaker_for)?;
-    Ok(guarded)
+    Ok(guard(&create))
 }

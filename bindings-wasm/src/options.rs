@@ -67,13 +67,12 @@ export interface CircuitBreakerOptions {
   clock?: (() => number) | { now(): number };
   /** `fetch` only: whether a response counts as a failure. Default: status ≥ 500 or 429. */
   isFailureResponse?: (response: Response) => boolean;
-}
-
-/** Options of `guardFetch`: breaker options for every origin, plus the fetch to guard. */
-export interface GuardFetchOptions extends CircuitBreakerOptions {
-  /** The fetch to guard. Default `globalThis.fetch`. */
+  /** `fetch` only: the fetch to guard. Default `globalThis.fetch`. */
   fetch?: typeof fetch;
 }
+
+/** Options of `guardFetch`: the options of every origin's breaker. */
+export interface GuardFetchOptions extends CircuitBreakerOptions {}
 "#;
 
 #[wasm_bindgen]

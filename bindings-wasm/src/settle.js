@@ -120,3 +120,59 @@ export function run(fn, ms, slot, done) {
   }
   return settle(value, ms, slot, done);
 }
+
+// guardFetch: one breaker per origin. `create(origin)` (Rust) builds a breaker from
+// the guard's options. Origins of absolute URLs are cached by URL (bounded), and a
+// relative path resolves against the document's base URL, as fetch resolves it.
+export function guard(create) {
+  const breakers = new Map();
+  const origins = new Map();
+  let lastBase;
+  let lastBaseOrigin;
+  const parse = (href, base) => {
+    try {
+      return new URL(href, base).origin;
+    } catch {
+      throw new TypeError(`guardFetch: cannot tell the origin of ${JSON.stringify(href)}`);
+    }
+  };
+  const originOf = (target) => {
+    const href = typeof target === 'string' ? target : typeof target?.url === 'string' ? target.url : String(target);
+    const base = globalThis.document?.baseURI ?? globalThis.location?.href;
+    if (href.charCodeAt(0) === 47 /* / */ && href.charCodeAt(1) !== 47 && base !== undefined) {
+      if (base !== lastBase) {
+        lastBaseOrigin = parse(base, undefined);
+        lastBase = base;
+      }
+      return lastBaseOrigin;
+    }
+    let origin = origins.get(href);
+    if (origin === undefined) {
+      origin = parse(href, base);
+      if (origins.size >= 256) origins.clear();
+      // Only absolute URLs: a relative one's origin depends on the base.
+      if (/^[a-z][a-z0-9+.-]*:/i.test(href)) origins.set(href, origin);
+    }
+    return origin;
+  };
+  const breakerFor = (target) => {
+    const origin = originOf(target);
+    let breaker = breakers.get(origin);
+    if (breaker === undefined) {
+      breaker = create(origin);
+      breakers.set(origin, breaker);
+    }
+    return breaker;
+  };
+  const guarded = (input, init) => {
+    let breaker;
+    try {
+      breaker = breakerFor(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return breaker.fetch(input, init);
+  };
+  guarded.breakerFor = breakerFor;
+  return guarded;
+}
