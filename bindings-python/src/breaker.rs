@@ -407,7 +407,22 @@ impl Breaker {
         for p in &self.exclude.predicates {
             visit.call(p)?;
         }
+        // The kept failure's traceback may reach back to this breaker.
+        if let Ok(last) = self.last_failure.try_lock() {
+            if let Some(error) = last.as_ref() {
+                visit.call(error)?;
+            }
+        }
         Ok(())
+    }
+
+    fn __clear__(&self) {
+        let old = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(old);
     }
 }
 

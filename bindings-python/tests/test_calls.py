@@ -537,3 +537,22 @@ def test_version_matches_the_distribution() -> None:
     import importlib.metadata
 
     assert tripwire.__version__ == importlib.metadata.version("tripwire")
+
+
+def test_a_replaced_breaker_is_collected_with_the_failure_it_kept() -> None:
+    import gc
+    import weakref
+
+    breaker = CircuitBreaker("collected", failure_threshold=1)
+
+    def fail() -> None:
+        me = breaker  # the traceback's frame refers back to the breaker
+        raise Boom(me.name)
+
+    with pytest.raises(Boom):
+        breaker.call(fail)
+    ref = weakref.ref(breaker)
+    CircuitBreaker("collected")  # replaces it in the registry
+    del breaker, fail
+    gc.collect()
+    assert ref() is None
