@@ -195,3 +195,59 @@ def test_concurrent_tasks_keep_their_own_with_permits() -> None:
     asyncio.run(main())
     stats = breaker.stats
     assert (stats.success_count, stats.failure_count) == (50, 50)
+
+
+def test_listeners_hear_async_calls() -> None:
+    events: List[Any] = []
+
+    class Recorder:
+        def before_call(self, cb: CircuitBreaker, func: Any, *args: Any, **kwargs: Any) -> None:
+            events.append(("before", args, kwargs))
+
+        def success(self, cb: CircuitBreaker) -> None:
+            events.append(("success",))
+
+        def failure(self, cb: CircuitBreaker, exc: BaseException) -> None:
+            events.append(("failure", type(exc).__name__))
+
+        def state_change(self, cb: CircuitBreaker, old: CircuitState, new: CircuitState) -> None:
+            events.append(("state", old.value, new.value))
+
+    breaker = CircuitBreaker("async-listeners", failure_threshold=1, listeners=[Recorder()])
+
+    @breaker
+    async def call(x: int) -> int:
+        if x < 0:
+            raise Boom()
+        return x
+
+    async def main() -> None:
+        assert await call(1) == 1
+        with pytest.raises(Boom):
+            await breaker.call_async(call.__wrapped__, -1)  # type: ignore[attr-defined]
+
+    asyncio.run(main())
+    assert events == [
+        ("before", (1,), {}),
+        ("success",),
+        ("before", (-1,), {}),
+        ("state", "CLOSED", "OPEN"),
+        ("failure", "Boom"),
+    ]
+
+
+def test_listeners_hear_async_timeouts() -> None:
+    failures: List[BaseException] = []
+
+    class Recorder:
+        def failure(self, cb: CircuitBreaker, exc: BaseException) -> None:
+            failures.append(exc)
+
+    breaker = CircuitBreaker("async-timeout-listener", request_timeout=0.01, listeners=[Recorder()])
+
+    async def hang() -> None:
+        await asyncio.sleep(60)
+
+    with pytest.raises(CircuitBreakerTimeoutError):
+        asyncio.run(breaker.call_async(hang))
+    assert len(failures) == 1 and isinstance(failures[0], CircuitBreakerTimeoutError)
