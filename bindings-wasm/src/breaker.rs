@@ -9,7 +9,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::clock::{to_millis, Clock};
 use crate::errors;
-use crate::fetch::FetchCall;
 use crate::options::{self, BreakerOptions, Hooks};
 use crate::stats::{self, JsStats};
 
@@ -28,18 +27,18 @@ export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored' | 'cance
 extern "C" {
     /// Calls `f`, then settles its result under the breaker (see settle.js).
     fn run(f: &Function, ms: f64, slot: u32, done: &JsValue) -> Promise;
-    /// Settles `value` (a promise or not) under the breaker.
-    pub(crate) fn settle(value: &JsValue, ms: f64, slot: u32, done: &JsValue) -> Promise;
 }
 
-/// How a call ended, as settle.js reports it: resolved, rejected, or timed out.
+/// How a call ended, as settle.js reports it: resolved, rejected, timed out, or
+/// (fetch) aborted by the caller's own signal.
 pub(crate) const RESOLVED: u32 = 0;
 pub(crate) const REJECTED: u32 = 1;
+pub(crate) const CANCELLED: u32 = 3;
 
-/// A call in flight: its permit, and for `fetch` what deciding its outcome needs.
+/// A call in flight: its permit, and whether it is a `fetch` (whose results are responses).
 struct Call {
     permit: CorePermit,
-    fetch: Option<FetchCall>,
+    fetch: bool,
 }
 
 /// The calls in flight, by slot; slots are reused, so memory follows concurrency.
@@ -80,7 +79,7 @@ pub(crate) struct Inner {
     pub(crate) timeout_ms: f64,
     pub(crate) timeout_ns: u64,
     calls: RefCell<Calls>,
-    /// `done(slot, how, value)` for settle.js: owned by the JS GC and holding only a
+    /// `done(slot, how, value, status)` for settle.js: owned by the JS GC and holding only a
     /// weak reference, so a call still in flight when the breaker is freed is harmless.
     pub(crate) done: JsValue,
 }
@@ -92,9 +91,9 @@ impl Inner {
         let timeout_ns = parsed.config.call_timeout.unwrap_or(0);
         Ok(Rc::new_cyclic(|weak: &Weak<Inner>| {
             let weak = weak.clone();
-            let done = Closure::<dyn Fn(u32, u32, JsValue) -> Result<JsValue, JsValue>>::new(
-                move |slot, how, value| match weak.upgrade() {
-                    Some(inner) => inner.settled(slot, how, value),
+            let done = Closure::<dyn Fn(u32, u32, JsValue, f64) -> Result<JsValue, JsValue>>::new(
+                move |slot, how, value, status| match weak.upgrade() {
+                    Some(inner) => inner.settled(slot, how, value, status),
                     None if how == RESOLVED => Ok(value),
                     None => Err(value),
                 },
@@ -114,13 +113,19 @@ impl Inner {
     }
 
     /// Keeps a permitted call until settle.js reports how it ended.
-    pub(crate) fn start(&self, permit: CorePermit, fetch: Option<FetchCall>) -> u32 {
+    pub(crate) fn start(&self, permit: CorePermit, fetch: bool) -> u32 {
         self.calls.borrow_mut().insert(Call { permit, fetch })
     }
 
     /// Records how the call in `slot` ended; returns what its promise resolves with,
     /// or the error it rejects with.
-    pub(crate) fn settled(&self, slot: u32, how: u32, value: JsValue) -> Result<JsValue, JsValue> {
+    pub(crate) fn settled(
+        &self,
+        slot: u32,
+        how: u32,
+        value: JsValue,
+        status: f64,
+    ) -> Result<JsValue, JsValue> {
         let call = self.calls.borrow_mut().remove(slot);
         let Some(Call { permit, fetch }) = call else {
             return if how == RESOLVED {
@@ -129,8 +134,8 @@ impl Inner {
                 Err(value)
             };
         };
-        if let Some(fetch) = fetch {
-            return crate::fetch::settled(self, permit, fetch, how, value);
+        if fetch {
+            return crate::fetch::settled(self, permit, how, value, status);
         }
         match how {
             RESOLVED => {
@@ -236,7 +241,7 @@ fn execute(inner: &Inner, f: &Function) -> Promise {
         Ok(permit) => permit,
         Err(rejected) => return inner.refuse(rejected),
     };
-    let slot = inner.start(permit, None);
+    let slot = inner.start(permit, false);
     run(f, inner.timeout_ms, slot, &inner.done)
 }
 

@@ -1,8 +1,9 @@
 // Promise plumbing for the breaker, kept in JS so a call costs no Rust closure,
 // no future and no timer of its own. Rust acquires the permit, this settles the
-// call, and `done(slot, how, value)` (one Rust function per breaker) records the
-// outcome and returns the value to resolve with, or throws the error to reject with.
-// how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout).
+// call, and `done(slot, how, value, status)` (one Rust function per breaker) records
+// the outcome and returns the value to resolve with, or throws the error to reject
+// with. how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout),
+// 3 aborted by the caller's own signal (fetch); status: a fetch response's status.
 
 function now(done, slot, how, value) {
   try {
@@ -109,6 +110,39 @@ export function settle(value, ms, slot, done) {
   call.queue = watch(ms, call);
   Promise.resolve(value).then((v) => call.finish(0, v), (e) => call.finish(1, e));
   return promise;
+}
+
+// fetch under the breaker. With a timeout, the request gets a signal of our own
+// (joined with the caller's, from init or the Request) so that the timeout really
+// aborts it; the caller's abort is reported as such, not as a failure.
+export function fetchCall(fetchFn, input, init, ms, slot, done) {
+  const theirs = init?.signal ?? (typeof input === 'object' && input !== null ? input.signal : undefined) ?? undefined;
+  let controller;
+  if (ms > 0) {
+    controller = new AbortController();
+    let signal = controller.signal;
+    // Without AbortSignal.any (older engines) the caller's signal stays: the timeout
+    // still rejects and counts, but cannot abort the request itself.
+    if (theirs !== undefined) signal = typeof AbortSignal.any === 'function' ? AbortSignal.any([theirs, signal]) : theirs;
+    init = init == null ? { signal } : { ...init, signal };
+  }
+  const report = (s, how, value) => {
+    if (how === 0) return done(s, 0, value, value?.status ?? 0);
+    if (how === 1) return done(s, theirs?.aborted ? 3 : 1, value, 0);
+    try {
+      return done(s, how, value, 0);
+    } catch (error) {
+      controller?.abort(error);
+      throw error;
+    }
+  };
+  let promise;
+  try {
+    promise = fetchFn === undefined ? fetch(input, init) : fetchFn(input, init);
+  } catch (error) {
+    return now(report, slot, 1, error);
+  }
+  return settle(promise, ms, slot, report);
 }
 
 export function run(fn, ms, slot, done) {
