@@ -8,7 +8,8 @@ use std::sync::{Mutex, PoisonError};
 use pyo3::call::PyCallArgs;
 use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::{
     Breaker as CoreBreaker, Outcome, Rejected, Snapshot, State, SyncBreaker, Transition,
@@ -611,12 +612,9 @@ impl Guarded {
         let Some(instance) = instance.filter(|i| !i.is_none()) else {
             return Ok(slf.clone().into_any().unbind());
         };
-        let py = slf.py();
-        Ok(py
-            .import(intern!(py, "types"))?
-            .getattr(intern!(py, "MethodType"))?
-            .call1((slf, instance))?
-            .unbind())
+        static METHOD_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        let method_type = METHOD_TYPE.import(slf.py(), "types", "MethodType")?;
+        Ok(method_type.call1((slf, instance))?.unbind())
     }
 
     /// The breaker guarding this function.
