@@ -26,7 +26,7 @@ export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored' | 'cance
 #[wasm_bindgen(module = "/src/settle.js")]
 extern "C" {
     /// Calls `f`, then settles its result under the breaker (see settle.js).
-    fn run(f: &Function, ms: f64, slot: u32, done: &JsValue) -> Promise;
+    fn run(f: &Function, ms: f64, slot: u32, ctx: &JsValue) -> Promise;
 }
 
 /// How a call ended, as settle.js reports it: resolved, rejected, timed out, or
@@ -79,9 +79,24 @@ pub(crate) struct Inner {
     pub(crate) timeout_ms: f64,
     pub(crate) timeout_ns: u64,
     calls: RefCell<Calls>,
-    /// `done(slot, how, value, status)` for settle.js: owned by the JS GC and holding only a
-    /// weak reference, so a call still in flight when the breaker is freed is harmless.
-    pub(crate) done: JsValue,
+    /// `{ done(slot, how, value, status), error() }` for settle.js: `done` records how
+    /// a call ended and answers 0 (resolve with its value), 1 (reject with its error)
+    /// or 2 (reject with `error()`, e.g. a timeout error). Owned by the JS GC and
+    /// holding only a weak reference, so a call still in flight when the breaker is
+    /// freed is harmless.
+    pub(crate) ctx: JsValue,
+    /// The error `error()` hands to settle.js after a verdict of 2.
+    pending_error: RefCell<JsValue>,
+}
+
+/// What the promise of a settled call does.
+pub(crate) enum Verdict {
+    /// Resolve with the call's value.
+    Resolve,
+    /// Reject with the call's error.
+    Reject,
+    /// Reject with this error instead.
+    RejectWith(JsValue),
 }
 
 impl Inner {
@@ -90,15 +105,33 @@ impl Inner {
         let core = Breaker::new(parsed.config).map_err(options::config_error)?;
         let timeout_ns = parsed.config.call_timeout.unwrap_or(0);
         Ok(Rc::new_cyclic(|weak: &Weak<Inner>| {
-            let weak = weak.clone();
-            let done = Closure::<dyn Fn(u32, u32, JsValue, f64) -> Result<JsValue, JsValue>>::new(
-                move |slot, how, value, status| match weak.upgrade() {
-                    Some(inner) => inner.settled(slot, how, value, status),
-                    None if how == RESOLVED => Ok(value),
-                    None => Err(value),
+            let for_done = weak.clone();
+            let done = Closure::<dyn Fn(u32, u32, JsValue, f64) -> u32>::new(
+                move |slot, how, value, status| {
+                    let Some(inner) = for_done.upgrade() else {
+                        return u32::from(how != RESOLVED);
+                    };
+                    match inner.settled(slot, how, value, status) {
+                        Verdict::Resolve => 0,
+                        Verdict::Reject => 1,
+                        Verdict::RejectWith(error) => {
+                            *inner.pending_error.borrow_mut() = error;
+                            2
+                        }
+                    }
                 },
             )
             .into_js_value();
+            let for_error = weak.clone();
+            let error = Closure::<dyn Fn() -> JsValue>::new(move || {
+                for_error.upgrade().map_or(JsValue::UNDEFINED, |inner| {
+                    inner.pending_error.replace(JsValue::UNDEFINED)
+                })
+            })
+            .into_js_value();
+            let ctx = Object::new();
+            let _ = Reflect::set(&ctx, &"done".into(), &done);
+            let _ = Reflect::set(&ctx, &"error".into(), &error);
             Inner {
                 name,
                 core: RefCell::new(core),
@@ -107,7 +140,8 @@ impl Inner {
                 timeout_ms: to_millis(timeout_ns),
                 timeout_ns,
                 calls: RefCell::new(Calls::default()),
-                done,
+                ctx: ctx.into(),
+                pending_error: RefCell::new(JsValue::UNDEFINED),
             }
         }))
     }
@@ -117,21 +151,14 @@ impl Inner {
         self.calls.borrow_mut().insert(Call { permit, fetch })
     }
 
-    /// Records how the call in `slot` ended; returns what its promise resolves with,
-    /// or the error it rejects with.
-    pub(crate) fn settled(
-        &self,
-        slot: u32,
-        how: u32,
-        value: JsValue,
-        status: f64,
-    ) -> Result<JsValue, JsValue> {
+    /// Records how the call in `slot` ended; says what its promise does.
+    pub(crate) fn settled(&self, slot: u32, how: u32, value: JsValue, status: f64) -> Verdict {
         let call = self.calls.borrow_mut().remove(slot);
         let Some(Call { permit, fetch }) = call else {
             return if how == RESOLVED {
-                Ok(value)
+                Verdict::Resolve
             } else {
-                Err(value)
+                Verdict::Reject
             };
         };
         if fetch {
@@ -140,15 +167,15 @@ impl Inner {
         match how {
             RESOLVED => {
                 self.finish(permit, Outcome::Success);
-                Ok(value)
+                Verdict::Resolve
             }
             REJECTED => {
                 self.finish(permit, Outcome::Failure);
-                Err(value)
+                Verdict::Reject
             }
             _ => {
                 self.finish(permit, Outcome::Timeout);
-                Err(errors::timeout_error(&self.name, self.timeout_ns))
+                Verdict::RejectWith(errors::timeout_error(&self.name, self.timeout_ns))
             }
         }
     }
@@ -242,7 +269,7 @@ fn execute(inner: &Inner, f: &Function) -> Promise {
         Err(rejected) => return inner.refuse(rejected),
     };
     let slot = inner.start(permit, false);
-    run(f, inner.timeout_ms, slot, &inner.done)
+    run(f, inner.timeout_ms, slot, &inner.ctx)
 }
 
 /// A circuit breaker: `execute` async functions or `fetch` under it; read its `state`

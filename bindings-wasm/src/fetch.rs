@@ -7,7 +7,7 @@ use js_sys::Promise;
 use tripwire_core::{Outcome, Permit};
 use wasm_bindgen::prelude::*;
 
-use crate::breaker::{CircuitBreaker, Inner, CANCELLED, REJECTED, RESOLVED};
+use crate::breaker::{CircuitBreaker, Inner, Verdict, CANCELLED, REJECTED, RESOLVED};
 use crate::errors;
 use crate::options::GuardOptions;
 
@@ -22,7 +22,7 @@ extern "C" {
         init: &JsValue,
         ms: f64,
         slot: u32,
-        done: &JsValue,
+        ctx: &JsValue,
     ) -> Promise;
 }
 
@@ -38,14 +38,7 @@ pub(crate) fn fetch(inner: &Inner, input: JsValue, init: JsValue) -> Promise {
         .fetch
         .as_ref()
         .map_or(JsValue::UNDEFINED, |f| f.into());
-    fetch_call(
-        &fetch_fn,
-        &input,
-        &init,
-        inner.timeout_ms,
-        slot,
-        &inner.done,
-    )
+    fetch_call(&fetch_fn, &input, &init, inner.timeout_ms, slot, &inner.ctx)
 }
 
 /// Whether a response with `status` counts as a failure: the `isFailureResponse`
@@ -66,7 +59,7 @@ pub(crate) fn settled(
     how: u32,
     value: JsValue,
     status: f64,
-) -> Result<JsValue, JsValue> {
+) -> Verdict {
     match how {
         RESOLVED => match is_failure(inner, &value, status) {
             Ok(failed) => {
@@ -78,24 +71,24 @@ pub(crate) fn settled(
                         Outcome::Success
                     },
                 );
-                Ok(value)
+                Verdict::Resolve
             }
             Err(thrown) => {
                 inner.finish(permit, Outcome::Failure);
-                Err(thrown)
+                Verdict::RejectWith(thrown)
             }
         },
         REJECTED => {
             inner.finish(permit, Outcome::Failure);
-            Err(value)
+            Verdict::Reject
         }
         CANCELLED => {
             inner.finish(permit, Outcome::Cancelled);
-            Err(value)
+            Verdict::Reject
         }
         _ => {
             inner.finish(permit, Outcome::Timeout);
-            Err(errors::timeout_error(&inner.name, inner.timeout_ns))
+            Verdict::RejectWith(errors::timeout_error(&inner.name, inner.timeout_ns))
         }
     }
 }

@@ -1,13 +1,22 @@
 // Promise plumbing for the breaker, kept in JS so a call costs no Rust closure,
-// no future and no timer of its own. Rust acquires the permit, this settles the
-// call, and `done(slot, how, value, status)` (one Rust function per breaker) records
-// the outcome and returns the value to resolve with, or throws the error to reject
-// with. how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout),
-// 3 aborted by the caller's own signal (fetch); status: a fetch response's status.
+// no future and no timer of its own. Rust acquires the permit and parks it in a
+// slot; this settles the call and reports how it ended through the breaker's
+// `ctx.done(slot, how, value, status)`, which records the outcome and answers
+//   0: resolve with the value, 1: reject with the error, 2: reject with ctx.error()
+// (a timeout error, or what isFailureResponse threw).
+// how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout), 3 aborted
+// by the caller's own signal (fetch); status: a fetch response's status.
 
-function now(done, slot, how, value) {
+// The value a call's promise resolves with, or throws what it rejects with.
+function verdict(ctx, slot, how, value, status) {
+  const answer = ctx.done(slot, how, value, status);
+  if (answer === 0) return value;
+  throw answer === 1 ? value : ctx.error();
+}
+
+function now(ctx, slot, how, value) {
   try {
-    return Promise.resolve(done(slot, how, value));
+    return Promise.resolve(verdict(ctx, slot, how, value, 0));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -73,10 +82,11 @@ function watch(ms, call) {
 }
 
 class Call {
-  constructor(slot, done, resolve, reject) {
+  constructor(slot, ctx, report, resolve, reject) {
     this.live = true;
     this.slot = slot;
-    this.done = done;
+    this.ctx = ctx;
+    this.report = report;
     this.resolve = resolve;
     this.reject = reject;
     this.deadline = 0;
@@ -89,33 +99,50 @@ class Call {
     const queue = this.queue;
     if (queue.calls[queue.head] === this) drop(queue);
     try {
-      this.resolve(this.done(this.slot, how, value));
+      this.resolve(this.report(this.ctx, this.slot, how, value));
     } catch (error) {
       this.reject(error);
     }
   }
 }
 
-export function settle(value, ms, slot, done) {
+// Settles `value` (a promise or not); `report` is `verdict` or fetch's wrapper of it.
+function settle(value, ms, slot, ctx, report) {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function') || typeof value.then !== 'function') {
-    return now(done, slot, 0, value);
+    try {
+      return Promise.resolve(report(ctx, slot, 0, value));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
   if (!(ms > 0)) {
-    return Promise.resolve(value).then((v) => done(slot, 0, v), (e) => done(slot, 1, e));
+    return Promise.resolve(value).then((v) => report(ctx, slot, 0, v), (e) => report(ctx, slot, 1, e));
   }
   let call;
   const promise = new Promise((resolve, reject) => {
-    call = new Call(slot, done, resolve, reject);
+    call = new Call(slot, ctx, report, resolve, reject);
   });
   call.queue = watch(ms, call);
   Promise.resolve(value).then((v) => call.finish(0, v), (e) => call.finish(1, e));
   return promise;
 }
 
+const plain = (ctx, slot, how, value) => verdict(ctx, slot, how, value, 0);
+
+export function run(fn, ms, slot, ctx) {
+  let value;
+  try {
+    value = fn();
+  } catch (error) {
+    return now(ctx, slot, 1, error);
+  }
+  return settle(value, ms, slot, ctx, plain);
+}
+
 // fetch under the breaker. With a timeout, the request gets a signal of our own
 // (joined with the caller's, from init or the Request) so that the timeout really
 // aborts it; the caller's abort is reported as such, not as a failure.
-export function fetchCall(fetchFn, input, init, ms, slot, done) {
+export function fetchCall(fetchFn, input, init, ms, slot, ctx) {
   const theirs = init?.signal ?? (typeof input === 'object' && input !== null ? input.signal : undefined) ?? undefined;
   let controller;
   if (ms > 0) {
@@ -126,11 +153,11 @@ export function fetchCall(fetchFn, input, init, ms, slot, done) {
     if (theirs !== undefined) signal = typeof AbortSignal.any === 'function' ? AbortSignal.any([theirs, signal]) : theirs;
     init = init == null ? { signal } : { ...init, signal };
   }
-  const report = (s, how, value) => {
-    if (how === 0) return done(s, 0, value, value?.status ?? 0);
-    if (how === 1) return done(s, theirs?.aborted ? 3 : 1, value, 0);
+  const report = (c, s, how, value) => {
+    if (how === 0) return verdict(c, s, 0, value, value?.status ?? 0);
+    if (how === 1) return verdict(c, s, theirs?.aborted ? 3 : 1, value, 0);
     try {
-      return done(s, how, value, 0);
+      return verdict(c, s, how, value, 0);
     } catch (error) {
       controller?.abort(error);
       throw error;
@@ -140,19 +167,9 @@ export function fetchCall(fetchFn, input, init, ms, slot, done) {
   try {
     promise = fetchFn === undefined ? fetch(input, init) : fetchFn(input, init);
   } catch (error) {
-    return now(report, slot, 1, error);
+    promise = Promise.reject(error);
   }
-  return settle(promise, ms, slot, report);
-}
-
-export function run(fn, ms, slot, done) {
-  let value;
-  try {
-    value = fn();
-  } catch (error) {
-    return now(done, slot, 1, error);
-  }
-  return settle(value, ms, slot, done);
+  return settle(promise, ms, slot, ctx, report);
 }
 
 // guardFetch: one breaker per origin. `create(origin)` (Rust) builds a breaker from
