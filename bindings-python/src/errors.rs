@@ -57,6 +57,26 @@ impl CircuitBreakerError {
         describe(self.name.bind(py), self.state.bind(py), self.retry_after)
     }
 
+    /// Pickles as `cls(name, state, retry_after)` (refusals cross process pools).
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (
+        Bound<'py, pyo3::types::PyType>,
+        (Py<PyAny>, Py<PyAny>, Option<f64>),
+    ) {
+        let this = slf.get();
+        let py = slf.py();
+        (
+            slf.get_type(),
+            (
+                this.name.clone_ref(py),
+                this.state.clone_ref(py),
+                this.retry_after,
+            ),
+        )
+    }
+
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let this = slf.get();
         let py = slf.py();

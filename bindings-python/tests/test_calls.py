@@ -127,6 +127,15 @@ def test_exceptions_hierarchy() -> None:
     assert (error.name, error.state, error.retry_after) == ("svc", CircuitState.OPEN, 1.5)
     with pytest.raises(CircuitBreakerError):
         raise error
+    import pickle
+
+    raised = CircuitBreaker("pickled")
+    raised.open()
+    with pytest.raises(CircuitBreakerOpenError) as info:
+        raised.call(lambda: None)
+    for original in (error, info.value, CircuitBreakerTimeoutError("svc", 2.0)):
+        copy = pickle.loads(pickle.dumps(original))
+        assert type(copy) is type(original) and str(copy) == str(original)
     timeout = CircuitBreakerTimeoutError("svc", 2.0)
     assert (timeout.name, timeout.timeout) == ("svc", 2.0)
     assert "2.0" in str(timeout)
