@@ -251,7 +251,8 @@ class CircuitBreaker extends EventEmitter {
     this._clock = clock;
     this._setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
     this._settings = this._native.settings();
-    this._timeoutMs = this._settings.requestTimeout === null ? null : this._settings.requestTimeout;
+    // Absent optional fields of a native object are undefined: normalise to null.
+    this._timeoutMs = this._settings.requestTimeout ?? null;
     this._fallback = options.fallback || null;
     this._onStateChange = options.onStateChange || null;
     this._onOpen = options.onOpen || null;
@@ -341,18 +342,18 @@ class CircuitBreaker extends EventEmitter {
     });
   }
 
-  /** Records a value; returns it (or a promise of the fallback's answer to a failure result). */
+  /** Records a value; returns it. Like seed 002: the transition's events, then the outcome's. */
   _succeeded(call, value) {
     let outcome = SUCCESS;
     if (this._isFailureResult !== null && this._isFailureResult(value)) outcome = FAILURE;
     const code = this._record(call._slot, outcome);
+    if (code !== 0) this._transition(code);
     if (outcome === SUCCESS) {
       if (this._logger !== null || this._events.success !== undefined) this._reportSuccess(call);
     } else {
       this._lastError = 'failure result';
       if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, value);
     }
-    if (code !== 0) this._transition(code);
     return value;
   }
 
@@ -364,8 +365,8 @@ class CircuitBreaker extends EventEmitter {
     }
     const code = this._record(call._slot, FAILURE);
     this._lastError = errorMessage(error);
-    if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, error);
     if (code !== 0) this._transition(code);
+    if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, error);
     if (this._fallback !== null) return this._runFallback(error);
     return Promise.reject(error);
   }
@@ -461,9 +462,9 @@ class CircuitBreaker extends EventEmitter {
     const code = this._record(call._slot, TIMEOUT);
     this._lastError = error.message;
     if (call._controller !== null) call._controller.abort(error);
+    if (code !== 0) this._transition(code);
     if (this._events.timeout !== undefined) this._emit('timeout', { error, timeout: this._timeoutMs });
     if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, error);
-    if (code !== 0) this._transition(code);
     if (this._fallback !== null) return this._runFallback(error);
     return Promise.reject(error);
   }
@@ -525,7 +526,7 @@ class CircuitBreaker extends EventEmitter {
           name: this.name,
           previousState: from,
           failureCount: stats.failures,
-          nextAttemptTime: stats.nextAttemptAt === null ? 0 : this._epoch(stats.nextAttemptAt),
+          nextAttemptTime: stats.nextAttemptAt == null ? 0 : this._epoch(stats.nextAttemptAt),
         });
       }
       this._callback(this._onOpen);
@@ -587,13 +588,13 @@ class CircuitBreaker extends EventEmitter {
       windowFailures: s.windowFailures,
       trips: s.trips,
       averageResponseTime: s.meanLatency,
-      latencyP50: s.latencyP50 === undefined ? null : s.latencyP50,
-      latencyP90: s.latencyP90 === undefined ? null : s.latencyP90,
-      latencyP99: s.latencyP99 === undefined ? null : s.latencyP99,
+      latencyP50: s.latencyP50 ?? null,
+      latencyP90: s.latencyP90 ?? null,
+      latencyP99: s.latencyP99 ?? null,
       lastError: this._lastError,
-      lastFailureTime: s.lastFailureAt === undefined || s.lastFailureAt === null ? null : this._epoch(s.lastFailureAt),
-      lastSuccessTime: s.lastSuccessAt === undefined || s.lastSuccessAt === null ? null : this._epoch(s.lastSuccessAt),
-      nextAttemptTime: s.nextAttemptAt === undefined || s.nextAttemptAt === null ? 0 : this._epoch(s.nextAttemptAt),
+      lastFailureTime: s.lastFailureAt == null ? null : this._epoch(s.lastFailureAt),
+      lastSuccessTime: s.lastSuccessAt == null ? null : this._epoch(s.lastSuccessAt),
+      nextAttemptTime: s.nextAttemptAt == null ? 0 : this._epoch(s.nextAttemptAt),
       forcedOpen: s.forcedOpen,
       disabled: s.disabled,
       options: this.getOptions(),
@@ -608,13 +609,13 @@ class CircuitBreaker extends EventEmitter {
       failureThreshold: s.failureThreshold,
       minimumRequests: s.minimumRequests,
       recoveryTimeout: s.recoveryTimeout,
-      requestTimeout: s.requestTimeout === undefined ? null : s.requestTimeout,
+      requestTimeout: s.requestTimeout ?? null,
       successThreshold: s.successThreshold,
       halfOpenMaxCalls: s.halfOpenMaxCalls,
-      monitoringWindow: s.monitoringWindow === undefined ? null : s.monitoringWindow,
-      countWindow: s.countWindow === undefined ? null : s.countWindow,
-      expectedResponseTime: s.expectedResponseTime === undefined ? null : s.expectedResponseTime,
-      slowCallRateThreshold: s.slowCallRateThreshold === undefined ? null : s.slowCallRateThreshold,
+      monitoringWindow: s.monitoringWindow ?? null,
+      countWindow: s.countWindow ?? null,
+      expectedResponseTime: s.expectedResponseTime ?? null,
+      slowCallRateThreshold: s.slowCallRateThreshold ?? null,
     };
   }
 

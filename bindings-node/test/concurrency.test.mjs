@@ -1,0 +1,115 @@
+// Many calls at once: exact counts, exact half-open admission, no timers or native
+// breakers left behind.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { CircuitBreaker, CircuitBreakerOpenError, CircuitState, ManualClock, circuitBreakerRegistry } from 'tripwire';
+
+const require = createRequire(import.meta.url);
+const packageDir = require.resolve('tripwire').replace(/[/\\]index\.js$/, '');
+
+afterEach(() => circuitBreakerRegistry.clear());
+
+test('10,000 concurrent executes with mixed outcomes leave the counts exact', async () => {
+  const breaker = new CircuitBreaker({ name: 'crowd', failureThreshold: 1_000_000, timeout: 60_000 });
+  const N = 10_000;
+  const settle = [];
+  const runs = [];
+  for (let i = 0; i < N; i++) {
+    // Outcome by index: 0 success, 1 failure, 2 synchronous throw, 3 plain value; settled in a shuffled order.
+    const kind = (i * 7919) % 4;
+    runs.push(
+      breaker.execute(() => {
+        if (kind === 2) throw new Error(`sync ${i}`);
+        if (kind === 3) return i;
+        return new Promise((resolve, reject) => {
+          settle.push(() => (kind === 0 ? resolve(i) : reject(new Error(`async ${i}`))));
+        });
+      }),
+    );
+  }
+  // Settle the pending ones in a scrambled order (104729 is prime: a permutation).
+  assert.notEqual(settle.length % 104729, 0);
+  for (let k = 0; k < settle.length; k++) settle[(k * 104729) % settle.length]();
+  const results = await Promise.allSettled(runs);
+  const expectedOk = results.filter((_, i) => [0, 3].includes((i * 7919) % 4)).length;
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, expectedOk);
+  const stats = breaker.getStats();
+  assert.equal(stats.totalRequests, N);
+  assert.equal(stats.successCount, expectedOk);
+  assert.equal(stats.failureCount, N - expectedOk);
+  assert.equal(stats.rejectedCount, 0);
+  assert.equal(breaker._native.outstanding(), 0, 'every permit was handed back');
+  assert.equal(breaker._head, null, 'nothing left in flight');
+});
+
+test('half-open admits exactly halfOpenMaxCalls trials under concurrency', async () => {
+  const clock = new ManualClock();
+  const breaker = new CircuitBreaker({ name: 'trials', failureThreshold: 1, recoveryTimeout: 100, halfOpenMaxCalls: 3, successThreshold: 3, clock });
+  await breaker.execute(async () => { throw new Error('down'); }).catch(() => {});
+  clock.advance(100);
+  let started = 0;
+  const release = [];
+  const runs = Array.from({ length: 50 }, () =>
+    breaker.execute(() => {
+      started++;
+      return new Promise((resolve) => release.push(resolve));
+    }),
+  );
+  assert.equal(started, 3);
+  release.forEach((r) => r('ok'));
+  const results = await Promise.allSettled(runs);
+  const refused = results.filter((r) => r.status === 'rejected');
+  assert.equal(refused.length, 47);
+  assert.ok(refused.every((r) => r.reason instanceof CircuitBreakerOpenError && r.reason.state === CircuitState.HALF_OPEN));
+  assert.equal(breaker.getState(), CircuitState.CLOSED, 'three trial successes close it');
+  assert.equal(breaker.getStats().rejectedCount, 47);
+});
+
+function runChild(source, extraArgs = []) {
+  // The timeout only guards against a hang; the assertions are on the outcome.
+  return spawnSync(process.execPath, [...extraArgs, '--input-type=commonjs', '-e', source], {
+    cwd: packageDir,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+test('a process with 1,000 idle breakers (and finished calls) exits on its own', () => {
+  // One-hour call timeouts: a timer left referenced would hold the process for an
+  // hour, and the spawn guard would kill it.
+  const child = runChild(`
+    const { CircuitBreaker } = require('./index.js');
+    const breakers = Array.from({ length: 1000 }, (_, i) => new CircuitBreaker({ name: 'idle-' + i, timeout: 3600000 }));
+    Promise.all(breakers.slice(0, 100).map((b) => b.execute(async () => 1))).then(() => {
+      const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      console.log('done ' + timers);
+    });
+  `);
+  assert.equal(child.signal, null, `killed: ${child.stderr}`);
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), 'done 0', 'no referenced timer once calls finish');
+});
+
+test('native breakers are freed when their JS objects are collected', () => {
+  const child = runChild(`
+    const native = require('./native.js');
+    const { CircuitBreaker, circuitBreakerRegistry } = require('./index.js');
+    const before = native.liveBreakers();
+    for (let i = 0; i < 2000; i++) new CircuitBreaker({ name: 'tmp-' + i });
+    const made = native.liveBreakers() - before;
+    circuitBreakerRegistry.clear();
+    (async () => {
+      for (let i = 0; i < 10 && native.liveBreakers() > before; i++) {
+        globalThis.gc();
+        await new Promise((r) => setImmediate(r));
+      }
+      console.log(made + ' ' + (native.liveBreakers() - before));
+    })();
+  `, ['--expose-gc']);
+  assert.equal(child.status, 0, child.stderr);
+  const [made, left] = child.stdout.trim().split(' ').map(Number);
+  assert.equal(made, 2000);
+  assert.equal(left, 0);
+});
