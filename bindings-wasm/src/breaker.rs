@@ -29,7 +29,7 @@ extern "C" {
     fn run(f: &Function, ms: f64, slot: u32, ctx: &JsValue) -> Promise;
 }
 
-/// How a call ended, as settle.js reports it: resolved, rejected, timed out, or
+/// How a call ended, as settle.js reports it: resolved, rejected, timed out (2), or
 /// (fetch) aborted by the caller's own signal.
 pub(crate) const RESOLVED: u32 = 0;
 pub(crate) const REJECTED: u32 = 1;
@@ -79,14 +79,17 @@ pub(crate) struct Inner {
     pub(crate) timeout_ms: f64,
     pub(crate) timeout_ns: u64,
     calls: RefCell<Calls>,
-    /// `{ done(slot, how, value, status), error() }` for settle.js: `done` records how
-    /// a call ended and answers 0 (resolve with its value), 1 (reject with its error)
-    /// or 2 (reject with `error()`, e.g. a timeout error). Owned by the JS GC and
-    /// holding only a weak reference, so a call still in flight when the breaker is
-    /// freed is harmless.
+    /// `{ done(slot, how, value, status), take(), answer() }` for settle.js: `done`
+    /// records how a call ended and answers 0 (resolve with its value), 1 (reject with
+    /// its error), 2 (reject with `take()`: a timeout error, or what a hook threw) or
+    /// 3 (resolve with `answer()`: the fallback's; after a timeout `take()` holds the
+    /// timeout error, to abort the call with). Owned by the JS GC and holding only a
+    /// weak reference, so a call still in flight when the breaker is freed is harmless.
     pub(crate) ctx: JsValue,
-    /// The error `error()` hands to settle.js after a verdict of 2.
     pending_error: RefCell<JsValue>,
+    pending_answer: RefCell<JsValue>,
+    /// The message of the last failure, for `stats().lastError`.
+    pub(crate) last_error: RefCell<Option<String>>,
 }
 
 /// What the promise of a settled call does.
@@ -97,6 +100,17 @@ pub(crate) enum Verdict {
     Reject,
     /// Reject with this error instead.
     RejectWith(JsValue),
+    /// Resolve with the fallback's answer (a promise).
+    Fallback(JsValue),
+}
+
+/// `error.message`, else the error as a string (for `lastError`).
+fn message_of(error: &JsValue) -> String {
+    Reflect::get(error, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "error".into())
 }
 
 impl Inner {
@@ -118,20 +132,32 @@ impl Inner {
                             *inner.pending_error.borrow_mut() = error;
                             2
                         }
+                        Verdict::Fallback(answer) => {
+                            *inner.pending_answer.borrow_mut() = answer;
+                            3
+                        }
                     }
                 },
             )
             .into_js_value();
-            let for_error = weak.clone();
-            let error = Closure::<dyn Fn() -> JsValue>::new(move || {
-                for_error.upgrade().map_or(JsValue::UNDEFINED, |inner| {
+            let for_take = weak.clone();
+            let take = Closure::<dyn Fn() -> JsValue>::new(move || {
+                for_take.upgrade().map_or(JsValue::UNDEFINED, |inner| {
                     inner.pending_error.replace(JsValue::UNDEFINED)
+                })
+            })
+            .into_js_value();
+            let for_answer = weak.clone();
+            let answer = Closure::<dyn Fn() -> JsValue>::new(move || {
+                for_answer.upgrade().map_or(JsValue::UNDEFINED, |inner| {
+                    inner.pending_answer.replace(JsValue::UNDEFINED)
                 })
             })
             .into_js_value();
             let ctx = Object::new();
             let _ = Reflect::set(&ctx, &"done".into(), &done);
-            let _ = Reflect::set(&ctx, &"error".into(), &error);
+            let _ = Reflect::set(&ctx, &"take".into(), &take);
+            let _ = Reflect::set(&ctx, &"answer".into(), &answer);
             Inner {
                 name,
                 core: RefCell::new(core),
@@ -142,6 +168,8 @@ impl Inner {
                 calls: RefCell::new(Calls::default()),
                 ctx: ctx.into(),
                 pending_error: RefCell::new(JsValue::UNDEFINED),
+                pending_answer: RefCell::new(JsValue::UNDEFINED),
+                last_error: RefCell::new(None),
             }
         }))
     }
@@ -161,22 +189,67 @@ impl Inner {
                 Verdict::Reject
             };
         };
-        if fetch {
-            return crate::fetch::settled(self, permit, how, value, status);
-        }
         match how {
+            RESOLVED if fetch => crate::fetch::responded(self, permit, &value, status),
             RESOLVED => {
-                self.finish(permit, Outcome::Success);
+                if self.hook_says(&self.hooks.is_failure_result, &value) {
+                    self.finish(permit, Outcome::Failure);
+                    *self.last_error.borrow_mut() = Some("failure result".into());
+                } else {
+                    self.finish(permit, Outcome::Success);
+                }
                 Verdict::Resolve
             }
             REJECTED => {
+                if self.hook_says(&self.hooks.error_filter, &value) {
+                    self.finish(permit, Outcome::Ignored);
+                    return Verdict::Reject;
+                }
                 self.finish(permit, Outcome::Failure);
+                *self.last_error.borrow_mut() = Some(message_of(&value));
+                self.after_failure(&value, true)
+            }
+            CANCELLED => {
+                self.finish(permit, Outcome::Cancelled);
                 Verdict::Reject
             }
             _ => {
+                let error = errors::timeout_error(&self.name, self.timeout_ns);
                 self.finish(permit, Outcome::Timeout);
-                Verdict::RejectWith(errors::timeout_error(&self.name, self.timeout_ns))
+                *self.last_error.borrow_mut() = Some(message_of(&error));
+                *self.pending_error.borrow_mut() = error.clone();
+                self.after_failure(&error, false)
             }
+        }
+    }
+
+    /// Whether a predicate option (`errorFilter`, `isFailureResult`) says yes; one
+    /// that throws says no.
+    fn hook_says(&self, hook: &Option<Function>, value: &JsValue) -> bool {
+        hook.as_ref().is_some_and(|f| {
+            f.call1(&JsValue::UNDEFINED, value)
+                .is_ok_and(|v| v.is_truthy())
+        })
+    }
+
+    /// A failed or timed-out call: the fallback answers, if there is one; else the
+    /// call rejects with its own error (`own`) or with `error`.
+    pub(crate) fn after_failure(&self, error: &JsValue, own: bool) -> Verdict {
+        match &self.hooks.fallback {
+            Some(_) => Verdict::Fallback(self.fallback(error).into()),
+            None if own => Verdict::Reject,
+            None => Verdict::RejectWith(error.clone()),
+        }
+    }
+
+    /// The fallback's answer to `error` as a promise (it may return a value, a promise, or throw).
+    fn fallback(&self, error: &JsValue) -> Promise {
+        let Some(fallback) = &self.hooks.fallback else {
+            return Promise::reject(error);
+        };
+        match fallback.call1(&JsValue::UNDEFINED, error) {
+            Ok(value) => Promise::resolve(&value),
+            Err(thrown) => Promise::reject(&thrown),
         }
     }
 
@@ -219,14 +292,7 @@ impl Inner {
 
     /// The answer to a refused call: the fallback's result, or `CircuitBreakerOpenError`.
     pub(crate) fn refuse(&self, rejected: Rejected) -> Promise {
-        let error = errors::open_error(&self.name, rejected);
-        match &self.hooks.fallback {
-            Some(fallback) => match fallback.call1(&JsValue::UNDEFINED, &error) {
-                Ok(value) => Promise::resolve(&value),
-                Err(thrown) => Promise::reject(&thrown),
-            },
-            None => Promise::reject(&error),
-        }
+        self.fallback(&errors::open_error(&self.name, rejected))
     }
 
     fn manual(&self, op: fn(&mut Breaker, u64) -> Transition) -> JsValue {
@@ -359,11 +425,17 @@ impl CircuitBreaker {
         state_name(self.inner.core.borrow().state(now))
     }
 
+    /// The effective state now, as the Node package's `getState()`.
+    #[wasm_bindgen(js_name = getState, unchecked_return_type = "CircuitStateName")]
+    pub fn get_state(&self) -> JsValue {
+        self.state()
+    }
+
     /// Counters, rates and timings now.
     pub fn stats(&self) -> JsStats {
         let now = self.inner.clock.now();
         let stats = self.inner.core.borrow().stats(now);
-        stats::to_js(&stats)
+        stats::to_js(&self.inner, &stats)
     }
 
     /// Alias of `stats()`, as in the Node package.
@@ -387,6 +459,7 @@ impl CircuitBreaker {
     /// Back to a new breaker: closed, window and totals cleared.
     #[wasm_bindgen(unchecked_return_type = "Transition")]
     pub fn reset(&self) -> JsValue {
+        self.inner.last_error.replace(None);
         self.inner.manual(Breaker::reset)
     }
 

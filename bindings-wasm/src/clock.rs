@@ -11,6 +11,8 @@ use wasm_bindgen::JsCast;
 extern "C" {
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
+    #[wasm_bindgen(thread_local_v2, js_namespace = performance, js_name = timeOrigin)]
+    static TIME_ORIGIN: JsValue;
 }
 
 /// Milliseconds from JS, monotonic nanoseconds for the core.
@@ -48,6 +50,16 @@ impl Clock {
             source,
             last: Cell::new(0),
         })
+    }
+
+    /// An instant of this clock as epoch milliseconds for `performance.now()` (the
+    /// Node package's stats report epoch ms), or the clock's own ms for a given clock.
+    pub(crate) fn epoch_ms(&self, ns: u64) -> f64 {
+        let origin = match self.source {
+            Source::Performance => TIME_ORIGIN.with(|t| t.as_f64()).unwrap_or(0.0),
+            _ => 0.0,
+        };
+        origin + to_millis(ns)
     }
 
     /// The current instant in nanoseconds; never goes back, even if the source does.

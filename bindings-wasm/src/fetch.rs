@@ -7,8 +7,7 @@ use js_sys::Promise;
 use tripwire_core::{Outcome, Permit};
 use wasm_bindgen::prelude::*;
 
-use crate::breaker::{CircuitBreaker, Inner, Verdict, CANCELLED, REJECTED, RESOLVED};
-use crate::errors;
+use crate::breaker::{CircuitBreaker, Inner, Verdict};
 use crate::options::GuardOptions;
 
 #[wasm_bindgen(module = "/src/settle.js")]
@@ -50,45 +49,28 @@ fn is_failure(inner: &Inner, response: &JsValue, status: f64) -> Result<bool, Js
     }
 }
 
-/// How a fetch ended: a response (a failure if `isFailureResponse`, else status ≥ 500
-/// or 429, but resolved either way), an error, the caller's abort (cancelled, not a
-/// failure), or the timeout (settle.js then aborts the request with our error).
-pub(crate) fn settled(
-    inner: &Inner,
-    permit: Permit,
-    how: u32,
-    value: JsValue,
-    status: f64,
-) -> Verdict {
-    match how {
-        RESOLVED => match is_failure(inner, &value, status) {
-            Ok(failed) => {
-                inner.finish(
-                    permit,
-                    if failed {
-                        Outcome::Failure
-                    } else {
-                        Outcome::Success
-                    },
-                );
-                Verdict::Resolve
+/// A response: a failure if `isFailureResponse` says so, else if status ≥ 500 or 429;
+/// it resolves either way. (Errors, the caller's abort and timeouts are settled like
+/// any call's, in `Inner::settled`.)
+pub(crate) fn responded(inner: &Inner, permit: Permit, response: &JsValue, status: f64) -> Verdict {
+    match is_failure(inner, response, status) {
+        Ok(failed) => {
+            inner.finish(
+                permit,
+                if failed {
+                    Outcome::Failure
+                } else {
+                    Outcome::Success
+                },
+            );
+            if failed {
+                *inner.last_error.borrow_mut() = Some(format!("HTTP {}", status as u32));
             }
-            Err(thrown) => {
-                inner.finish(permit, Outcome::Failure);
-                Verdict::RejectWith(thrown)
-            }
-        },
-        REJECTED => {
+            Verdict::Resolve
+        }
+        Err(thrown) => {
             inner.finish(permit, Outcome::Failure);
-            Verdict::Reject
-        }
-        CANCELLED => {
-            inner.finish(permit, Outcome::Cancelled);
-            Verdict::Reject
-        }
-        _ => {
-            inner.finish(permit, Outcome::Timeout);
-            Verdict::RejectWith(errors::timeout_error(&inner.name, inner.timeout_ns))
+            Verdict::RejectWith(thrown)
         }
     }
 }

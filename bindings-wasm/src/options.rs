@@ -56,8 +56,15 @@ export interface CircuitBreakerOptions {
   backoffJitter?: number;
   /** Seed of the jitter, for reproducible runs. */
   seed?: number;
-  /** Called instead of rejecting while the circuit refuses calls; its result is returned. */
-  fallback?: (error: Error) => unknown;
+  /**
+   * Answers refusals, failures and timeouts (not the caller's own abort); receives
+   * the error; what it returns (or throws) is the call's result.
+   */
+  fallback?: (error: unknown) => unknown;
+  /** `true`: the error is not the upstream's fault (not counted; still thrown). */
+  errorFilter?: (error: unknown) => boolean;
+  /** `true`: a returned value counts as a failure (it is still returned). */
+  isFailureResult?: (result: unknown) => boolean;
   /** Called on every change of state. */
   onStateChange?: (from: CircuitStateName, to: CircuitStateName) => void;
   onOpen?: () => void;
@@ -107,6 +114,8 @@ pub(crate) struct Hooks {
     pub(crate) on_close: Option<Function>,
     pub(crate) on_half_open: Option<Function>,
     pub(crate) is_failure_response: Option<Function>,
+    pub(crate) error_filter: Option<Function>,
+    pub(crate) is_failure_result: Option<Function>,
     pub(crate) fetch: Option<Function>,
 }
 
@@ -171,6 +180,8 @@ pub(crate) fn parse(options: &JsValue) -> Result<Parsed, JsValue> {
                 "onClose" => hooks.on_close = function(&name, value)?,
                 "onHalfOpen" => hooks.on_half_open = function(&name, value)?,
                 "isFailureResponse" => hooks.is_failure_response = function(&name, value)?,
+                "errorFilter" => hooks.error_filter = function(&name, value)?,
+                "isFailureResult" => hooks.is_failure_result = function(&name, value)?,
                 "fetch" => hooks.fetch = function(&name, value)?,
                 "clock" => clock = value,
                 "name" => {}

@@ -2,21 +2,31 @@
 // no future and no timer of its own. Rust acquires the permit and parks it in a
 // slot; this settles the call and reports how it ended through the breaker's
 // `ctx.done(slot, how, value, status)`, which records the outcome and answers
-//   0: resolve with the value, 1: reject with the error, 2: reject with ctx.error()
-// (a timeout error, or what isFailureResponse threw).
+//   0: resolve with the value        1: reject with the error
+//   2: reject with ctx.take()        3: resolve with ctx.answer() (the fallback's)
+// ctx.take() is a timeout error, or what a hook threw; after a timeout it holds the
+// timeout error even when the fallback answers, to abort the call with.
 // how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout), 3 aborted
 // by the caller's own signal (fetch); status: a fetch response's status.
 
 // The value a call's promise resolves with, or throws what it rejects with.
-function verdict(ctx, slot, how, value, status) {
+// `abort(error)` ends the call's own work after a timeout (its AbortController).
+function verdict(ctx, slot, how, value, status, abort) {
   const answer = ctx.done(slot, how, value, status);
   if (answer === 0) return value;
-  throw answer === 1 ? value : ctx.error();
+  if (answer === 1) throw value;
+  if (answer === 2) {
+    const error = ctx.take();
+    if (how === 2 && abort !== undefined) abort(error);
+    throw error;
+  }
+  if (how === 2 && abort !== undefined) abort(ctx.take());
+  return ctx.answer();
 }
 
 function now(ctx, slot, how, value) {
   try {
-    return Promise.resolve(verdict(ctx, slot, how, value, 0));
+    return Promise.resolve(verdict(ctx, slot, how, value, 0, undefined));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -127,16 +137,32 @@ function settle(value, ms, slot, ctx, report) {
   return promise;
 }
 
-const plain = (ctx, slot, how, value) => verdict(ctx, slot, how, value, 0);
+const plain = (ctx, slot, how, value) => verdict(ctx, slot, how, value, 0, undefined);
+
+// What execute's function receives, as in the Node package: `signal` is aborted
+// (with the CircuitBreakerTimeoutError) when the call times out. Made on first use.
+class CallContext {
+  constructor() {
+    this.controller = undefined;
+  }
+
+  get signal() {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+}
 
 export function run(fn, ms, slot, ctx) {
+  const call = new CallContext();
   let value;
   try {
-    value = fn();
+    value = fn(call);
   } catch (error) {
     return now(ctx, slot, 1, error);
   }
-  return settle(value, ms, slot, ctx, plain);
+  if (!(ms > 0)) return settle(value, ms, slot, ctx, plain);
+  const abort = (error) => call.controller?.abort(error);
+  return settle(value, ms, slot, ctx, (c, s, how, v) => verdict(c, s, how, v, 0, abort));
 }
 
 // fetch under the breaker. With a timeout, the request gets a signal of our own
@@ -153,15 +179,11 @@ export function fetchCall(fetchFn, input, init, ms, slot, ctx) {
     if (theirs !== undefined) signal = typeof AbortSignal.any === 'function' ? AbortSignal.any([theirs, signal]) : theirs;
     init = init == null ? { signal } : { ...init, signal };
   }
+  const abort = controller === undefined ? undefined : (error) => controller.abort(error);
   const report = (c, s, how, value) => {
-    if (how === 0) return verdict(c, s, 0, value, value?.status ?? 0);
-    if (how === 1) return verdict(c, s, theirs?.aborted ? 3 : 1, value, 0);
-    try {
-      return verdict(c, s, how, value, 0);
-    } catch (error) {
-      controller?.abort(error);
-      throw error;
-    }
+    if (how === 0) return verdict(c, s, 0, value, value?.status ?? 0, undefined);
+    if (how === 1) return verdict(c, s, theirs?.aborted ? 3 : 1, value, 0, undefined);
+    return verdict(c, s, how, value, 0, abort);
   };
   let promise;
   try {

@@ -1,53 +1,77 @@
-//! Core `Stats` as the plain object JS callers read (the Node package's field names).
+//! Core `Stats` as the plain object JS callers read: the Node package's
+//! `getStats()` fields.
 
 use js_sys::{Object, Reflect};
-use tripwire_core::Stats;
+use tripwire_core::{Config, Stats, Threshold, WindowKind};
 use wasm_bindgen::prelude::*;
 
+use crate::breaker::{state_name, Inner};
 use crate::clock::to_millis;
 
 #[wasm_bindgen(typescript_custom_section)]
 const STATS_TS: &'static str = r#"
-/** `breaker.stats()`: totals since construction or the last `reset()`; times in ms of the breaker's clock. */
+/** The options in force, defaults resolved (durations in ms). */
+export interface ResolvedOptions {
+  name: string;
+  failureThreshold: number;
+  minimumRequests: number;
+  recoveryTimeout: number;
+  requestTimeout: number | null;
+  successThreshold: number;
+  halfOpenMaxCalls: number;
+  monitoringWindow: number | null;
+  countWindow: number | null;
+  expectedResponseTime: number | null;
+  slowCallRateThreshold: number | null;
+}
+
+/**
+ * `breaker.stats()` / `getStats()`: counters since construction or the last
+ * `reset()`; instants in epoch ms (the clock's ms with a given clock). The Node
+ * package's fields.
+ */
 export interface CircuitBreakerStats {
+  name: string;
   state: CircuitStateName;
-  forcedOpen: boolean;
-  disabled: boolean;
-  /** Calls that ran: successes + failures (timeouts included). Also `totalRequests`, `totalCalls`. */
-  requests: number;
+  /** Calls that failed (timeouts included). */
+  failureCount: number;
+  /** Calls that succeeded. */
+  successCount: number;
+  /** Calls that ran (successes + failures). */
   totalRequests: number;
+  /** Failure rate over the window, 0..1. */
+  failureRate: number;
+  /** Every call made: ran, ignored or refused. */
   totalCalls: number;
-  successes: number;
-  totalSuccesses: number;
-  /** Failures, timeouts included. */
-  failures: number;
   totalFailures: number;
-  timeouts: number;
+  totalSuccesses: number;
   totalTimeouts: number;
-  slowCalls: number;
-  /** Calls refused while open (or half-open with no free trial). */
-  rejected: number;
-  /** Calls ignored or cancelled (e.g. aborted by the caller). */
-  ignored: number;
+  /** Calls refused. */
+  rejectedCount: number;
+  /** Calls ignored (errorFilter) or cancelled (the caller's abort). */
+  ignoredCount: number;
+  /** Calls slower than expectedResponseTime. */
+  slowCallCount: number;
+  slowCallRate: number;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   windowCalls: number;
   windowFailures: number;
-  /** Failure rate over the window, 0..1. */
-  failureRate: number;
-  slowCallRate: number;
-  lastSuccessAt: number | null;
-  lastFailureAt: number | null;
-  /** When an open breaker admits a trial call (null unless OPEN by a trip). */
-  nextAttemptAt: number | null;
-  /** Mean call duration, ms. Also `averageResponseTime`. */
-  meanLatency: number;
+  /** Consecutive trips without closing (drives backoff). */
+  trips: number;
+  /** Mean call duration, ms. */
   averageResponseTime: number;
   latencyP50: number | null;
   latencyP90: number | null;
   latencyP99: number | null;
-  /** Consecutive trips without closing (drives backoff). */
-  trips: number;
+  lastError: string | undefined;
+  lastFailureTime: number | null;
+  lastSuccessTime: number | null;
+  /** When an open circuit admits a trial, or 0. */
+  nextAttemptTime: number;
+  forcedOpen: boolean;
+  disabled: boolean;
+  options: ResolvedOptions;
 }
 "#;
 
@@ -58,49 +82,131 @@ extern "C" {
     pub type JsStats;
 }
 
+fn set(object: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), &value);
+}
+
 fn millis(ns: Option<u64>) -> JsValue {
     ns.map_or(JsValue::NULL, |ns| JsValue::from_f64(to_millis(ns)))
 }
 
-pub(crate) fn to_js(stats: &Stats) -> JsStats {
+fn options(name: &str, config: &Config) -> Object {
     let object = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
+    set(&object, "name", JsValue::from_str(name));
+    let threshold = match config.failure_threshold {
+        Threshold::Count(n) => f64::from(n),
+        Threshold::Rate(r) => r,
     };
+    set(&object, "failureThreshold", threshold.into());
+    set(
+        &object,
+        "minimumRequests",
+        config.effective_minimum_requests().into(),
+    );
+    set(
+        &object,
+        "recoveryTimeout",
+        to_millis(config.open_duration).into(),
+    );
+    set(&object, "requestTimeout", millis(config.call_timeout));
+    set(&object, "successThreshold", config.success_threshold.into());
+    set(
+        &object,
+        "halfOpenMaxCalls",
+        config.half_open_max_calls.into(),
+    );
+    let (window, count) = match config.window {
+        WindowKind::Time { duration, .. } => (millis(Some(duration)), JsValue::NULL),
+        WindowKind::Count { size } => (JsValue::NULL, size.into()),
+    };
+    set(&object, "monitoringWindow", window);
+    set(&object, "countWindow", count);
+    set(
+        &object,
+        "expectedResponseTime",
+        millis(config.slow_call_duration),
+    );
+    set(
+        &object,
+        "slowCallRateThreshold",
+        config
+            .slow_call_rate_threshold
+            .map_or(JsValue::NULL, JsValue::from_f64),
+    );
+    object
+}
+
+pub(crate) fn to_js(inner: &Inner, stats: &Stats) -> JsStats {
+    let object = Object::new();
     let n = |v: u64| JsValue::from_f64(v as f64);
-    set("state", JsValue::from_str(stats.state.as_str()));
-    set("forcedOpen", stats.forced_open.into());
-    set("disabled", stats.disabled.into());
-    for key in ["requests", "totalRequests", "totalCalls"] {
-        set(key, n(stats.requests));
-    }
-    for key in ["successes", "totalSuccesses"] {
-        set(key, n(stats.successes));
-    }
-    for key in ["failures", "totalFailures"] {
-        set(key, n(stats.failures));
-    }
-    for key in ["timeouts", "totalTimeouts"] {
-        set(key, n(stats.timeouts));
-    }
-    set("slowCalls", n(stats.slow_calls));
-    set("rejected", n(stats.rejected));
-    set("ignored", n(stats.ignored));
-    set("consecutiveFailures", stats.consecutive_failures.into());
-    set("consecutiveSuccesses", stats.consecutive_successes.into());
-    set("windowCalls", stats.window_calls.into());
-    set("windowFailures", stats.window_failures.into());
-    set("failureRate", stats.failure_rate.into());
-    set("slowCallRate", stats.slow_call_rate.into());
-    set("lastSuccessAt", millis(stats.last_success_at));
-    set("lastFailureAt", millis(stats.last_failure_at));
-    set("nextAttemptAt", millis(stats.next_attempt_at));
-    let mean = JsValue::from_f64(stats.mean_latency / tripwire_core::NANOS_PER_MILLI as f64);
-    set("meanLatency", mean.clone());
-    set("averageResponseTime", mean);
-    set("latencyP50", millis(stats.latency_p50));
-    set("latencyP90", millis(stats.latency_p90));
-    set("latencyP99", millis(stats.latency_p99));
-    set("trips", stats.trips.into());
+    let epoch = |ns: Option<u64>| {
+        ns.map_or(JsValue::NULL, |ns| {
+            JsValue::from_f64(inner.clock.epoch_ms(ns))
+        })
+    };
+    set(&object, "name", JsValue::from_str(&inner.name));
+    set(&object, "state", state_name(stats.state));
+    set(&object, "failureCount", n(stats.failures));
+    set(&object, "successCount", n(stats.successes));
+    set(&object, "totalRequests", n(stats.requests));
+    set(&object, "failureRate", stats.failure_rate.into());
+    set(
+        &object,
+        "totalCalls",
+        n(stats.requests + stats.ignored + stats.rejected),
+    );
+    set(&object, "totalFailures", n(stats.failures));
+    set(&object, "totalSuccesses", n(stats.successes));
+    set(&object, "totalTimeouts", n(stats.timeouts));
+    set(&object, "rejectedCount", n(stats.rejected));
+    set(&object, "ignoredCount", n(stats.ignored));
+    set(&object, "slowCallCount", n(stats.slow_calls));
+    set(&object, "slowCallRate", stats.slow_call_rate.into());
+    set(
+        &object,
+        "consecutiveFailures",
+        stats.consecutive_failures.into(),
+    );
+    set(
+        &object,
+        "consecutiveSuccesses",
+        stats.consecutive_successes.into(),
+    );
+    set(&object, "windowCalls", stats.window_calls.into());
+    set(&object, "windowFailures", stats.window_failures.into());
+    set(&object, "trips", stats.trips.into());
+    set(
+        &object,
+        "averageResponseTime",
+        (stats.mean_latency / tripwire_core::NANOS_PER_MILLI as f64).into(),
+    );
+    set(&object, "latencyP50", millis(stats.latency_p50));
+    set(&object, "latencyP90", millis(stats.latency_p90));
+    set(&object, "latencyP99", millis(stats.latency_p99));
+    set(
+        &object,
+        "lastError",
+        inner
+            .last_error
+            .borrow()
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from_str),
+    );
+    set(&object, "lastFailureTime", epoch(stats.last_failure_at));
+    set(&object, "lastSuccessTime", epoch(stats.last_success_at));
+    set(
+        &object,
+        "nextAttemptTime",
+        stats.next_attempt_at.map_or(JsValue::from_f64(0.0), |ns| {
+            JsValue::from_f64(inner.clock.epoch_ms(ns))
+        }),
+    );
+    set(&object, "forcedOpen", stats.forced_open.into());
+    set(&object, "disabled", stats.disabled.into());
+    set(
+        &object,
+        "options",
+        options(&inner.name, inner.core.borrow().config()).into(),
+    );
     object.unchecked_into()
 }

@@ -42,8 +42,9 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
       assert.ok(r.refused.retryAfter > 0 && r.refused.retryAfter <= 60000);
       assert.equal(r.state, 'OPEN');
       assert.deepEqual(r.changes, ['CLOSED->OPEN']);
-      assert.equal(r.stats.failures, 3);
-      assert.equal(r.stats.rejected, 1);
+      assert.equal(r.stats.totalFailures, 3);
+      assert.equal(r.stats.rejectedCount, 1);
+      assert.equal(r.stats.lastError, 'HTTP 503');
       assert.equal(main.hits['/fail'], 3, 'the refused call never reached the server');
     });
 
@@ -57,7 +58,7 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
         const b = new CircuitBreaker('custom', { failureThreshold: 10, isFailureResponse: (res) => res.status === 404 });
         await b.fetch('/bad');
         await b.fetch('/fail');
-        return [a.stats(), b.stats()].map((s) => [s.failures, s.successes]);
+        return [a.stats(), b.stats()].map((s) => [s.totalFailures, s.totalSuccesses]);
       });
       assert.deepEqual(r, [[1, 2], [1, 1]]);
     });
@@ -110,8 +111,8 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
       });
       assert.equal(r.name, 'CircuitBreakerTimeoutError');
       assert.equal(r.timeout, 100);
-      assert.equal(r.stats.timeouts, 1);
-      assert.equal(r.stats.failures, 1);
+      assert.equal(r.stats.totalTimeouts, 1);
+      assert.equal(r.stats.totalFailures, 1);
       assert.equal(r.state, 'OPEN');
       await eventually(() => (main.aborted['/hang'] ?? 0) > before, 'the server saw the request aborted');
     });
@@ -129,7 +130,7 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
           return 'resolved';
         } catch (e) {
           const s = breaker.stats();
-          return { name: e.name, failures: s.failures, ignored: s.ignored, state: breaker.state };
+          return { name: e.name, failures: s.totalFailures, ignored: s.ignoredCount, state: breaker.state };
         }
       });
       assert.deepEqual(r, { name: 'AbortError', failures: 0, ignored: 1, state: 'CLOSED' });
@@ -152,7 +153,7 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
           names.push(e.name);
         }
         const s = breaker.stats();
-        return { names, failures: s.failures, timeouts: s.timeouts };
+        return { names, failures: s.totalFailures, timeouts: s.totalTimeouts };
       });
       assert.deepEqual(r, { names: ['TypeError', 'CircuitBreakerTimeoutError'], failures: 2, timeouts: 1 });
     });
@@ -168,13 +169,40 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
         const fromExecute = await breaker.execute(async () => 'live');
         breaker.close();
         const live = await breaker.execute(async () => 'live');
-        return { fromFetch, fromExecute, live, rejected: breaker.stats().rejected };
+        return { fromFetch, fromExecute, live, rejected: breaker.stats().rejectedCount };
       });
       assert.deepEqual(r.fromFetch, { cached: true, because: 'CircuitBreakerOpenError' });
       assert.deepEqual(r.fromExecute, { cached: true, because: 'CircuitBreakerOpenError' });
       assert.equal(r.live, 'live');
       assert.equal(r.rejected, 2);
       assert.equal(main.hits['/ok'] > 0, true);
+    });
+
+    await t.test("fetch: the fallback answers network errors and timeouts, not the caller's abort", async () => {
+      const before = main.aborted['/hang'] ?? 0;
+      const r = await page.evaluate(async () => {
+        const { CircuitBreaker } = window.tripwire;
+        const breaker = new CircuitBreaker('fetch-fallback', {
+          failureThreshold: 10, timeout: 50, fallback: (e) => `fallback: ${e.name}`,
+        });
+        const timedOut = await breaker.fetch('/hang');
+        const network = await breaker.fetch('http://127.0.0.1:1/nothing-listens-here');
+        const controller = new AbortController();
+        controller.abort();
+        let aborted;
+        try {
+          aborted = await breaker.fetch('/ok', { signal: controller.signal });
+        } catch (e) {
+          aborted = e.name;
+        }
+        return { timedOut, network, aborted };
+      });
+      assert.deepEqual(r, {
+        timedOut: 'fallback: CircuitBreakerTimeoutError',
+        network: 'fallback: TypeError',
+        aborted: 'AbortError',
+      });
+      await eventually(() => (main.aborted['/hang'] ?? 0) > before, 'the timed-out request was aborted');
     });
 
     await t.test('guardFetch keeps one breaker per origin: a dead API does not block the others', async () => {
@@ -198,7 +226,7 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
           otherState: otherBreaker.state,
           otherName: otherBreaker.name,
           pageState: guarded.breakerFor(location.origin).state,
-          pageSuccesses: guarded.breakerFor(`${location.origin}/any/path`).stats().successes,
+          pageSuccesses: guarded.breakerFor(`${location.origin}/any/path`).stats().totalSuccesses,
           same: guarded.breakerFor(otherUrl) === guarded.breakerFor(`${otherUrl}/x`),
         };
       }, other.url);

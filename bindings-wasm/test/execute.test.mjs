@@ -29,8 +29,12 @@ test('results and errors pass through unchanged; sync functions too', async () =
   const thenable = { then: (resolve) => resolve('thenable') };
   assert.equal(await breaker.execute(() => thenable), 'thenable');
   const s = breaker.stats();
-  assert.deepEqual([s.successes, s.failures, s.requests], [3, 2, 5]);
-  assert.deepEqual([s.totalRequests, s.totalCalls, s.totalFailures, s.totalSuccesses], [5, 5, 2, 3]);
+  assert.deepEqual([s.successCount, s.failureCount, s.totalRequests], [3, 2, 5]);
+  assert.deepEqual([s.totalCalls, s.totalFailures, s.totalSuccesses], [5, 2, 3]);
+  assert.equal(s.lastError, 'mine');
+  assert.equal(s.name, 'pass');
+  assert.equal(s.options.failureThreshold, 10);
+  assert.equal(s.options.requestTimeout, 30000);
 });
 
 test('timeouts: hung calls time out, others settle, one timer serves them all', async () => {
@@ -49,12 +53,15 @@ test('timeouts: hung calls time out, others settle, one timer serves them all', 
   for (const i of [0, 2, 3]) {
     assert.equal(settled[i].reason.name, 'CircuitBreakerTimeoutError');
     assert.equal(settled[i].reason.timeout, 20);
-    assert.equal(settled[i].reason.breaker, 'timeouts');
+    assert.equal(settled[i].reason.code, 'ETIMEDOUT');
+    assert.equal(settled[i].reason.message, 'Timeout after 20ms');
+    assert.equal(settled[i].reason.breakerName, 'timeouts');
   }
   release('too late');
   await late;
   const s = breaker.stats();
-  assert.deepEqual([s.timeouts, s.failures, s.successes], [3, 3, 1], 'a late result does not count twice');
+  assert.deepEqual([s.totalTimeouts, s.totalFailures, s.totalSuccesses], [3, 3, 1], 'a late result does not count twice');
+  assert.equal(s.lastError, 'Timeout after 20ms');
   // The queue still works after it emptied, and for another timeout length.
   const other = new CircuitBreaker('timeouts-2', { timeout: 5 });
   assert.equal((await rejection(other.execute(never))).name, 'CircuitBreakerTimeoutError');
@@ -71,11 +78,11 @@ test('open: rejection carries name, code, state and retryAfter; fallback replace
   const error = await rejection(breaker.execute(async () => { ran = true; }));
   assert.equal(ran, false, 'refused calls never run');
   assert.equal(error.name, 'CircuitBreakerOpenError');
-  assert.equal(error.code, 'CIRCUIT_OPEN');
+  assert.equal(error.code, 'EOPENBREAKER');
   assert.equal(error.state, 'OPEN');
   assert.equal(error.retryAfter, 750);
-  assert.equal(error.breaker, 'open');
-  assert.match(error.message, /'open' is OPEN.*750 ms/);
+  assert.equal(error.breakerName, 'open');
+  assert.equal(error.message, "Circuit breaker 'open' is OPEN");
   assert.ok(error instanceof Error);
   breaker.open();
   const forced = await rejection(breaker.execute(async () => 1));
@@ -133,7 +140,8 @@ test('manual control returns the transition; disable always permits', async () =
   await rejection(breaker.execute(async () => { throw new Error('x'); }));
   assert.equal(breaker.state, 'OPEN');
   breaker.reset();
-  assert.equal(breaker.stats().failures, 0);
+  assert.equal(breaker.stats().totalFailures, 0);
+  assert.equal(breaker.stats().lastError, undefined);
 });
 
 test('acquire/record: outcomes by name, a permit is used once', () => {
@@ -144,7 +152,7 @@ test('acquire/record: outcomes by name, a permit is used once', () => {
   assert.equal(breaker.record(a, 'failure'), undefined);
   assert.throws(() => breaker.record(a, 'failure'));
   assert.deepEqual({ ...breaker.record(breaker.acquire(), 'timeout') }, { from: 'CLOSED', to: 'OPEN' });
-  assert.equal(breaker.stats().timeouts, 1);
+  assert.equal(breaker.stats().totalTimeouts, 1);
 });
 
 test('options: errors name the option, as TypeError or RangeError with .option', () => {
@@ -200,4 +208,42 @@ test('guardFetch with a given fetch: one breaker per origin, relative URLs need 
   assert.equal(guarded.breakerFor(new URL('https://up.example/x')).state, 'CLOSED');
   assert.equal((await rejection(guarded('/relative'))).name, 'TypeError');
   assert.throws(() => guardFetch({ failureThreshold: 0 }), RangeError);
+});
+
+test('as in the Node package: the fallback answers failures and timeouts too; filters and failure results', async () => {
+  const seen = [];
+  const breaker = new CircuitBreaker('node-semantics', {
+    failureThreshold: 100,
+    timeout: 20,
+    fallback: (error) => {
+      seen.push(error.name === 'CircuitBreakerTimeoutError' ? 'timeout' : error.message);
+      return 'fallback';
+    },
+    errorFilter: (error) => error.message === 'not their fault',
+    isFailureResult: (value) => value === 'bad',
+  });
+  assert.equal(await breaker.execute(async () => { throw new Error('boom'); }), 'fallback');
+  assert.equal(await breaker.execute(never), 'fallback');
+  const filtered = new Error('not their fault');
+  assert.equal(await rejection(breaker.execute(async () => { throw filtered; })), filtered, 'filtered errors still reject');
+  assert.equal(await breaker.execute(async () => 'bad'), 'bad', 'a failure result is still returned');
+  assert.deepEqual(seen, ['boom', 'timeout']);
+  const s = breaker.stats();
+  assert.deepEqual([s.totalFailures, s.totalTimeouts, s.ignoredCount, s.totalSuccesses], [3, 1, 1, 0]);
+  assert.equal(s.lastError, 'failure result');
+});
+
+test("execute's function gets a signal that the timeout aborts", async () => {
+  const breaker = new CircuitBreaker('signal', { timeout: 20 });
+  let signal;
+  const error = await rejection(breaker.execute(({ signal: s }) => {
+    signal = s;
+    return never();
+  }));
+  assert.equal(signal.aborted, true);
+  assert.equal(signal.reason, error);
+  assert.equal(error.name, 'CircuitBreakerTimeoutError');
+  let quiet;
+  await breaker.execute(async (ctx) => { quiet = ctx.signal; });
+  assert.equal(quiet.aborted, false);
 });

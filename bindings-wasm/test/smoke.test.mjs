@@ -23,10 +23,10 @@ test('pkg/ loads in Chromium and a breaker opens after failures', async () => {
     });
     assert.equal(result.before, 'CLOSED');
     assert.equal(result.value, 42);
-    assert.deepEqual(result.errors, ['Error:boom', 'Error:boom', 'CircuitBreakerOpenError:circ']);
+    assert.deepEqual(result.errors, ['Error:boom', 'Error:boom', 'CircuitBreakerOpenError:Circ']);
     assert.equal(result.after, 'OPEN');
-    assert.equal(result.stats.successes, 1);
-    assert.equal(result.stats.failures, 2);
-    assert.equal(result.stats.rejected, 1);
+    assert.equal(result.stats.totalSuccesses, 1);
+    assert.equal(result.stats.totalFailures, 2);
+    assert.equal(result.stats.rejectedCount, 1);
   });
 });

@@ -17,7 +17,8 @@ export async function valid(): Promise<void> {
     resetTimeout: 30_000,
     timeout: false,
     expectedResponseTime: 2000,
-    fallback: (error: Error) => ({ cached: true, why: error.message }),
+    fallback: (error: unknown) => ({ cached: true, why: String(error) }),
+    errorFilter: (error: unknown) => error instanceof TypeError,
     onStateChange: (from: CircuitStateName, to: CircuitStateName) => console.log(from, to),
     clock: { now: () => performance.now() },
     isFailureResponse: (response: Response) => response.status >= 500,
@@ -26,7 +27,9 @@ export async function valid(): Promise<void> {
   const state: CircuitStateName = breaker.state;
   const stats: CircuitBreakerStats = breaker.stats();
   const rate: number = stats.failureRate;
-  const next: number | null = stats.nextAttemptAt;
+  const next: number = stats.nextAttemptTime;
+  const lastError: string | undefined = stats.lastError;
+  const timeout: number | null = stats.options.requestTimeout;
   const response: Response = await breaker.fetch('/api', { method: 'POST' });
   const value: unknown = await breaker.execute(async () => 42);
   const guarded: GuardedFetch = guardFetch({ failureThreshold: 3 });
@@ -34,7 +37,7 @@ export async function valid(): Promise<void> {
   const byOrigin: CircuitBreaker = guarded.breakerFor('https://example.com');
   const transition = breaker.open();
   const to: CircuitStateName = transition.to;
-  console.log(state, rate, next, response, value, other, byOrigin, to);
+  console.log(state, rate, next, lastError, timeout, response, value, other, byOrigin, to);
 }
 
 export function invalid(): void {
