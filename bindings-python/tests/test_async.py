@@ -251,3 +251,21 @@ def test_listeners_hear_async_timeouts() -> None:
     with pytest.raises(CircuitBreakerTimeoutError):
         asyncio.run(breaker.call_async(hang))
     assert len(failures) == 1 and isinstance(failures[0], CircuitBreakerTimeoutError)
+
+
+def test_async_with_enforces_request_timeout() -> None:
+    breaker = CircuitBreaker("async-with-timeout", request_timeout=0.01)
+
+    async def main() -> None:
+        async with breaker:
+            await asyncio.sleep(0)
+        with pytest.raises(CircuitBreakerTimeoutError):
+            async with breaker:
+                await asyncio.sleep(60)
+        with pytest.raises(Boom):
+            async with breaker:
+                raise Boom()
+
+    asyncio.run(main())
+    stats = breaker.stats
+    assert (stats.success_count, stats.failure_count, stats.timeout_count) == (1, 2, 1)

@@ -142,7 +142,7 @@ async def _resolve(value: Any) -> Any:
 
 # The permits of the with-blocks running in this thread or task, innermost last: one
 # variable for every breaker (a context variable per breaker would cost memory).
-_ACTIVE: contextvars.ContextVar[Tuple[Tuple[CircuitBreaker, Permit], ...]] = contextvars.ContextVar(
+_ACTIVE: contextvars.ContextVar[Tuple[Tuple[CircuitBreaker, Permit, Any], ...]] = contextvars.ContextVar(
     "tripwire_active", default=()
 )
 
@@ -352,8 +352,17 @@ class CircuitBreaker(_core.Breaker):
 
     def __enter__(self) -> Self:
         permit = self.acquire()
-        _ACTIVE.set((*_ACTIVE.get(), (self, permit)))
+        _ACTIVE.set((*_ACTIVE.get(), (self, permit, None)))
         return self
+
+    def _pop_active(self) -> Tuple[Permit, Any]:
+        stack = _ACTIVE.get()
+        # With-blocks nest, so this breaker's permit is the innermost one of its own.
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i][0] is self:
+                _ACTIVE.set(stack[:i] + stack[i + 1 :])
+                return stack[i][1], stack[i][2]
+        raise RuntimeError("CircuitBreaker.__exit__ without a matching __enter__")
 
     def __exit__(
         self,
@@ -361,22 +370,21 @@ class CircuitBreaker(_core.Breaker):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        stack = _ACTIVE.get()
-        # With-blocks nest, so this breaker's permit is the innermost one of its own.
-        for i in range(len(stack) - 1, -1, -1):
-            if stack[i][0] is self:
-                permit = stack[i][1]
-                _ACTIVE.set(stack[:i] + stack[i + 1 :])
-                break
-        else:
-            raise RuntimeError("CircuitBreaker.__exit__ without a matching __enter__")
+        permit, _ = self._pop_active()
         if exc is None:
             permit.success()
         else:
             permit.fail(exc)
 
     async def __aenter__(self) -> Self:
-        return self.__enter__()
+        permit = self.acquire()
+        deadline = None
+        if self._timeout is not None:
+            # The block is cancelled at the deadline, as call_async's call is.
+            deadline = _deadline(self._timeout)
+            await deadline.__aenter__()
+        _ACTIVE.set((*_ACTIVE.get(), (self, permit, deadline)))
+        return self
 
     async def __aexit__(
         self,
@@ -384,7 +392,23 @@ class CircuitBreaker(_core.Breaker):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        self.__exit__(exc_type, exc, tb)
+        permit, deadline = self._pop_active()
+        if deadline is not None:
+            try:
+                await deadline.__aexit__(exc_type, exc, tb)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                permit.timeout()
+                assert self._timeout is not None
+                error = CircuitBreakerTimeoutError(self.name, self._timeout)
+                if self._hooked:
+                    self._hook_failure(error)
+                raise error from None
+        if exc is None:
+            permit.success()
+        else:
+            permit.fail(exc)
 
 
 class CircuitBreakerRegistry:
