@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The Python tool venv (.venv-python): maturin, pytest, mypy at pinned versions.
+# The Python tool venv (target/venv-python): maturin, pytest, mypy at pinned versions.
 # Idempotent: a venv whose tools are already at these versions is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV="${TRIPWIRE_PY_VENV:-.venv-python}"
+VENV="${TRIPWIRE_PY_VENV:-target/venv-python}"
 PYTHON="${PYTHON:-python3}"
 PINS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1)
 

@@ -5,10 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV="${TRIPWIRE_PY_VENV:-.venv-python}"
-VENV="$(cd "$(dirname "$VENV")" && pwd)/$(basename "$VENV")"
+VENV="${TRIPWIRE_PY_VENV:-target/venv-python}"
+[ -x "$VENV/bin/python" ] || TRIPWIRE_PY_VENV="$VENV" bash scripts/setup-python.sh
+VENV="$(cd "$VENV" && pwd)"
 PY="$VENV/bin/python"
-[ -x "$PY" ] || bash scripts/setup-python.sh
 # The maturin backend runs `maturin` by name: the venv's comes first.
 export PATH="$VENV/bin:$PATH"
 
