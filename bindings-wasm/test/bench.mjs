@@ -2,9 +2,9 @@
 // Prints the figures as JSON and as a Markdown table.
 import { startServer, launchBrowser } from './harness.mjs';
 
-const rounds = Number(process.env.ROUNDS ?? 9);
-const calls = Number(process.env.CALLS ?? 20000);
-const fetchCalls = Number(process.env.FETCH_CALLS ?? 300);
+const rounds = Number(process.env.ROUNDS ?? 31);
+const calls = Number(process.env.CALLS ?? 4000);
+const fetchCalls = Number(process.env.FETCH_CALLS ?? 2000);
 
 let server;
 let browser;
@@ -16,8 +16,9 @@ try {
   await page.goto(`${server.url}/test/bench.html`);
   await page.waitForFunction(() => window.benchReady === true);
   const version = browser.context.browser()?.version() ?? 'chromium';
+  const isolated = await page.evaluate(() => window.benchIsolated);
   const results = await page.evaluate((o) => window.runBench(o), { rounds, calls, fetchCalls });
-  console.log(JSON.stringify({ chromium: version, rounds, calls, fetchCalls, results }, null, 2));
+  console.log(JSON.stringify({ chromium: version, crossOriginIsolated: isolated, rounds, calls, fetchCalls, results }, null, 2));
   const f = (x) => x.toFixed(2);
   console.log('\n| scenario | bare µs/call | tripwire overhead µs | opossum overhead µs | ratio |');
   console.log('|---|---|---|---|---|');
