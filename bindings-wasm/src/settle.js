@@ -10,17 +10,17 @@
 // by the caller's own signal (fetch); status: a fetch response's status.
 
 // The value a call's promise resolves with, or throws what it rejects with.
-// `abort(error)` ends the call's own work after a timeout (its AbortController).
-function verdict(ctx, slot, how, value, status, abort) {
+// `state.abort(error)` ends the call's own work after a timeout (its AbortController).
+function verdict(ctx, slot, how, value, status, state) {
   const answer = ctx.done(slot, how, value, status);
   if (answer === 0) return value;
   if (answer === 1) throw value;
   if (answer === 2) {
     const error = ctx.take();
-    if (how === 2 && abort !== undefined) abort(error);
+    if (how === 2) state?.abort(error);
     throw error;
   }
-  if (how === 2 && abort !== undefined) abort(ctx.take());
+  if (how === 2) state?.abort(ctx.take());
   return ctx.answer();
 }
 
@@ -92,11 +92,12 @@ function watch(ms, call) {
 }
 
 class Call {
-  constructor(slot, ctx, report, resolve, reject) {
+  constructor(slot, ctx, report, state, resolve, reject) {
     this.live = true;
     this.slot = slot;
     this.ctx = ctx;
     this.report = report;
+    this.state = state;
     this.resolve = resolve;
     this.reject = reject;
     this.deadline = 0;
@@ -109,35 +110,36 @@ class Call {
     const queue = this.queue;
     if (queue.calls[queue.head] === this) drop(queue);
     try {
-      this.resolve(this.report(this.ctx, this.slot, how, value));
+      this.resolve(this.report(this.ctx, this.slot, how, value, this.state));
     } catch (error) {
       this.reject(error);
     }
   }
 }
 
-// Settles `value` (a promise or not); `report` is `verdict` or fetch's wrapper of it.
-function settle(value, ms, slot, ctx, report) {
+// Settles `value` (a promise or not): `report(ctx, slot, how, value, state)` is
+// `plain` or `fetched`; `state` is the call's CallContext or FetchState.
+function settle(value, ms, slot, ctx, report, state) {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function') || typeof value.then !== 'function') {
     try {
-      return Promise.resolve(report(ctx, slot, 0, value));
+      return Promise.resolve(report(ctx, slot, 0, value, state));
     } catch (error) {
       return Promise.reject(error);
     }
   }
   if (!(ms > 0)) {
-    return Promise.resolve(value).then((v) => report(ctx, slot, 0, v), (e) => report(ctx, slot, 1, e));
+    return Promise.resolve(value).then((v) => report(ctx, slot, 0, v, state), (e) => report(ctx, slot, 1, e, state));
   }
   let call;
   const promise = new Promise((resolve, reject) => {
-    call = new Call(slot, ctx, report, resolve, reject);
+    call = new Call(slot, ctx, report, state, resolve, reject);
   });
   call.queue = watch(ms, call);
   Promise.resolve(value).then((v) => call.finish(0, v), (e) => call.finish(1, e));
   return promise;
 }
 
-const plain = (ctx, slot, how, value) => verdict(ctx, slot, how, value, 0, undefined);
+const plain = (ctx, slot, how, value, state) => verdict(ctx, slot, how, value, 0, state);
 
 // What execute's function receives, as in the Node package: `signal` is aborted
 // (with the CircuitBreakerTimeoutError) when the call times out. Made on first use.
@@ -150,6 +152,10 @@ class CallContext {
     this.controller ??= new AbortController();
     return this.controller.signal;
   }
+
+  abort(error) {
+    this.controller?.abort(error);
+  }
 }
 
 export function run(fn, ms, slot, ctx) {
@@ -160,9 +166,28 @@ export function run(fn, ms, slot, ctx) {
   } catch (error) {
     return now(ctx, slot, 1, error);
   }
-  if (!(ms > 0)) return settle(value, ms, slot, ctx, plain);
-  const abort = (error) => call.controller?.abort(error);
-  return settle(value, ms, slot, ctx, (c, s, how, v) => verdict(c, s, how, v, 0, abort));
+  return settle(value, ms, slot, ctx, plain, call);
+}
+
+// A fetch in flight: the caller's signal (to tell their abort from a failure) and
+// ours (to abort the request on timeout).
+class FetchState {
+  constructor(theirs, controller) {
+    this.theirs = theirs;
+    this.controller = controller;
+  }
+
+  abort(error) {
+    this.controller?.abort(error);
+  }
+}
+
+// A fetch's report: a response's status for Rust; an error is the caller's abort
+// (3) if their signal fired.
+function fetched(ctx, slot, how, value, state) {
+  if (how === 0) return verdict(ctx, slot, 0, value, value?.status ?? 0, state);
+  if (how === 1 && state.theirs?.aborted) how = 3;
+  return verdict(ctx, slot, how, value, 0, state);
 }
 
 // fetch under the breaker. With a timeout, the request gets a signal of our own
@@ -179,19 +204,13 @@ export function fetchCall(fetchFn, input, init, ms, slot, ctx) {
     if (theirs !== undefined) signal = typeof AbortSignal.any === 'function' ? AbortSignal.any([theirs, signal]) : theirs;
     init = init == null ? { signal } : { ...init, signal };
   }
-  const abort = controller === undefined ? undefined : (error) => controller.abort(error);
-  const report = (c, s, how, value) => {
-    if (how === 0) return verdict(c, s, 0, value, value?.status ?? 0, undefined);
-    if (how === 1) return verdict(c, s, theirs?.aborted ? 3 : 1, value, 0, undefined);
-    return verdict(c, s, how, value, 0, abort);
-  };
   let promise;
   try {
     promise = fetchFn === undefined ? fetch(input, init) : fetchFn(input, init);
   } catch (error) {
     promise = Promise.reject(error);
   }
-  return settle(promise, ms, slot, ctx, report);
+  return settle(promise, ms, slot, ctx, fetched, new FetchState(theirs, controller));
 }
 
 // guardFetch: one breaker per origin. `create(origin)` (Rust) builds a breaker from
