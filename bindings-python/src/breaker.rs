@@ -107,7 +107,7 @@ impl Breaker {
 
     /// The refusal as an exception, with the failure that opened the circuit as its cause.
     fn refusal(&self, py: Python<'_>, rejected: Rejected) -> PyResult<PyErr> {
-        let error = PyErr::from_value(errors::open_error(py, &self.name, rejected)?.into_any());
+        let error = errors::open_error(py, &self.name, rejected)?;
         let cause = self
             .last_failure
             .lock()
@@ -115,9 +115,13 @@ impl Breaker {
             .as_ref()
             .map(|c| c.clone_ref(py));
         if let Some(cause) = cause {
-            error.set_cause(py, Some(PyErr::from_value(cause.into_bound(py))));
+            // SAFETY: `error` is an exception instance (a subclass of Exception) and
+            // `cause` one too (only exceptions are kept); PyException_SetCause steals
+            // the reference `into_ptr` hands over. This is `raise ... from cause`
+            // without the two PyErr allocations of `PyErr::set_cause`.
+            unsafe { pyo3::ffi::PyException_SetCause(error.as_ptr(), cause.into_ptr()) };
         }
-        Ok(error)
+        Ok(PyErr::from_value(error.into_any()))
     }
 
     /// Records a failure outcome and keeps the error if it opened the circuit.
