@@ -72,6 +72,8 @@ impl Calls {
 /// Everything one breaker holds; shared by the JS object and guardFetch.
 pub(crate) struct Inner {
     pub(crate) name: String,
+    /// The name as a JS string, made once (errors and stats carry it).
+    pub(crate) name_js: JsValue,
     pub(crate) core: RefCell<Breaker>,
     pub(crate) clock: Clock,
     pub(crate) hooks: Hooks,
@@ -159,6 +161,7 @@ impl Inner {
             let _ = Reflect::set(&ctx, &"take".into(), &take);
             let _ = Reflect::set(&ctx, &"answer".into(), &answer);
             Inner {
+                name_js: JsValue::from_str(&name),
                 name,
                 core: RefCell::new(core),
                 clock: parsed.clock,
@@ -214,7 +217,7 @@ impl Inner {
                 Verdict::Reject
             }
             _ => {
-                let error = errors::timeout_error(&self.name, self.timeout_ns);
+                let error = errors::timeout_error(&self.name_js, self.timeout_ns);
                 self.finish(permit, Outcome::Timeout);
                 *self.last_error.borrow_mut() = Some(message_of(&error));
                 *self.pending_error.borrow_mut() = error.clone();
@@ -292,7 +295,7 @@ impl Inner {
 
     /// The answer to a refused call: the fallback's result, or `CircuitBreakerOpenError`.
     pub(crate) fn refuse(&self, rejected: Rejected) -> Promise {
-        self.fallback(&errors::open_error(&self.name, rejected))
+        self.fallback(&errors::open_error(&self.name_js, rejected))
     }
 
     fn manual(&self, op: fn(&mut Breaker, u64) -> Transition) -> JsValue {
@@ -480,7 +483,7 @@ impl CircuitBreaker {
     pub fn acquire(&self) -> Result<Permit, JsValue> {
         match self.inner.acquire() {
             Ok(permit) => Ok(Permit { permit }),
-            Err(rejected) => Err(errors::open_error(&self.inner.name, rejected)),
+            Err(rejected) => Err(errors::open_error(&self.inner.name_js, rejected)),
         }
     }
 

@@ -94,14 +94,3 @@ pub(crate) fn to_nanos(ms: f64) -> u64 {
 pub(crate) fn to_millis(ns: u64) -> f64 {
     ns as f64 / NANOS_PER_MILLI as f64
 }
-
-/// Nanoseconds as milliseconds for a message ("1500" or "0.25"), without pulling
-/// float formatting into the binary.
-pub(crate) fn fmt_millis(ns: u64) -> String {
-    let (ms, rest) = (ns / NANOS_PER_MILLI, ns % NANOS_PER_MILLI);
-    if rest == 0 {
-        return format!("{ms}");
-    }
-    let digits = format!("{:06}", rest);
-    format!("{ms}.{}", digits.trim_end_matches('0'))
-}

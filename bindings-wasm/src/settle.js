@@ -268,3 +268,35 @@ export function guard(create) {
   guarded.breakerFor = breakerFor;
   return guarded;
 }
+
+// The errors a breaker makes, as in the Node package (name, code, fields, message).
+// Made here rather than in Rust: no message formatting or property setting across
+// the wasm boundary on the fail-fast path.
+class CircuitBreakerOpenError extends Error {
+  constructor(breakerName, state, retryAfter) {
+    super(`Circuit breaker '${breakerName}' is ${state}`);
+    this.state = state;
+    this.breakerName = breakerName;
+    this.code = 'EOPENBREAKER';
+    this.retryAfter = retryAfter;
+  }
+}
+CircuitBreakerOpenError.prototype.name = 'CircuitBreakerOpenError';
+
+class CircuitBreakerTimeoutError extends Error {
+  constructor(timeout, breakerName) {
+    super(`Timeout after ${timeout}ms`);
+    this.code = 'ETIMEDOUT';
+    this.timeout = timeout;
+    this.breakerName = breakerName;
+  }
+}
+CircuitBreakerTimeoutError.prototype.name = 'CircuitBreakerTimeoutError';
+
+export function openError(breakerName, state, retryAfter) {
+  return new CircuitBreakerOpenError(breakerName, state, retryAfter);
+}
+
+export function timeoutError(timeout, breakerName) {
+  return new CircuitBreakerTimeoutError(timeout, breakerName);
+}

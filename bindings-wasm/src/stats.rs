@@ -90,9 +90,9 @@ fn millis(ns: Option<u64>) -> JsValue {
     ns.map_or(JsValue::NULL, |ns| JsValue::from_f64(to_millis(ns)))
 }
 
-fn options(name: &str, config: &Config) -> Object {
+fn options(name: &JsValue, config: &Config) -> Object {
     let object = Object::new();
-    set(&object, "name", JsValue::from_str(name));
+    set(&object, "name", name.clone());
     let threshold = match config.failure_threshold {
         Threshold::Count(n) => f64::from(n),
         Threshold::Rate(r) => r,
@@ -144,7 +144,7 @@ pub(crate) fn to_js(inner: &Inner, stats: &Stats) -> JsStats {
             JsValue::from_f64(inner.clock.epoch_ms(ns))
         })
     };
-    set(&object, "name", JsValue::from_str(&inner.name));
+    set(&object, "name", inner.name_js.clone());
     set(&object, "state", state_name(stats.state));
     set(&object, "failureCount", n(stats.failures));
     set(&object, "successCount", n(stats.successes));
@@ -206,7 +206,7 @@ pub(crate) fn to_js(inner: &Inner, stats: &Stats) -> JsStats {
     set(
         &object,
         "options",
-        options(&inner.name, inner.core.borrow().config()).into(),
+        options(&inner.name_js, inner.core.borrow().config()).into(),
     );
     object.unchecked_into()
 }
