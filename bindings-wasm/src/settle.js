@@ -293,10 +293,24 @@ class CircuitBreakerTimeoutError extends Error {
 }
 CircuitBreakerTimeoutError.prototype.name = 'CircuitBreakerTimeoutError';
 
+// As the Node package does: no stack trace (it would only show this module, and
+// capturing it is most of the cost of failing fast). V8 reads Error.stackTraceLimit;
+// other engines ignore it.
+function withoutStack(make) {
+  const limit = Error.stackTraceLimit;
+  if (typeof limit !== 'number') return make();
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function openError(breakerName, state, retryAfter) {
-  return new CircuitBreakerOpenError(breakerName, state, retryAfter);
+  return withoutStack(() => new CircuitBreakerOpenError(breakerName, state, retryAfter));
 }
 
 export function timeoutError(timeout, breakerName) {
-  return new CircuitBreakerTimeoutError(timeout, breakerName);
+  return withoutStack(() => new CircuitBreakerTimeoutError(timeout, breakerName));
 }
