@@ -281,7 +281,12 @@ impl Inner {
             return;
         }
         if let Some(f) = &self.hooks.on_state_change {
-            let _ = f.call2(&JsValue::UNDEFINED, &state_name(t.from), &state_name(t.to));
+            let _ = f.call3(
+                &JsValue::UNDEFINED,
+                &state_name(t.from),
+                &state_name(t.to),
+                &self.name_js,
+            );
         }
         let hook = match t.to {
             State::Open => &self.hooks.on_open,

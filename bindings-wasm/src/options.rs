@@ -65,8 +65,8 @@ export interface CircuitBreakerOptions {
   errorFilter?: (error: unknown) => boolean;
   /** `true`: a returned value counts as a failure (it is still returned). */
   isFailureResult?: (result: unknown) => boolean;
-  /** Called on every change of state. */
-  onStateChange?: (from: CircuitStateName, to: CircuitStateName) => void;
+  /** Called on every change of state, with the breaker's name (guardFetch: the origin). */
+  onStateChange?: (from: CircuitStateName, to: CircuitStateName, name: string) => void;
   onOpen?: () => void;
   onClose?: () => void;
   onHalfOpen?: () => void;

@@ -209,7 +209,10 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
       const otherHitsBefore = other.hits['/fail'] ?? 0;
       const r = await page.evaluate(async (otherUrl) => {
         const { guardFetch } = window.tripwire;
-        const guarded = guardFetch({ failureThreshold: 2, recoveryTimeout: 60000 });
+        const changes = [];
+        const guarded = guardFetch({
+          failureThreshold: 2, recoveryTimeout: 60000, onStateChange: (from, to, name) => changes.push(`${name}: ${from}->${to}`),
+        });
         await guarded(`${otherUrl}/fail`);
         await guarded(new Request(`${otherUrl}/fail`));
         let refused;
@@ -228,6 +231,7 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
           pageState: guarded.breakerFor(location.origin).state,
           pageSuccesses: guarded.breakerFor(`${location.origin}/any/path`).stats().totalSuccesses,
           same: guarded.breakerFor(otherUrl) === guarded.breakerFor(`${otherUrl}/x`),
+          changes,
         };
       }, other.url);
       assert.deepEqual(r, {
@@ -238,6 +242,7 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
         pageState: 'CLOSED',
         pageSuccesses: 1,
         same: true,
+        changes: [`${other.url}: CLOSED->OPEN`],
       });
       assert.equal(other.hits['/fail'] - otherHitsBefore, 2, 'the refused call never reached the other origin');
     });
