@@ -137,6 +137,28 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
       await eventually(() => (main.aborted['/hang'] ?? 0) > before, 'the server saw the request aborted');
     });
 
+    await t.test("a Request's own signal counts as the caller's, with or without a timeout", async () => {
+      const r = await page.evaluate(async () => {
+        const { CircuitBreaker } = window.tripwire;
+        const out = [];
+        for (const timeout of [60000, false]) {
+          const breaker = new CircuitBreaker('request-signal', { timeout, failureThreshold: 1 });
+          const controller = new AbortController();
+          const pending = breaker.fetch(new Request('/hang', { signal: controller.signal }));
+          setTimeout(() => controller.abort(), 20);
+          try {
+            await pending;
+            out.push('resolved');
+          } catch (e) {
+            const s = breaker.stats();
+            out.push(`${e.name} ${s.totalFailures}/${s.ignoredCount} ${breaker.state}`);
+          }
+        }
+        return out;
+      });
+      assert.deepEqual(r, ['AbortError 0/1 CLOSED', 'AbortError 0/1 CLOSED']);
+    });
+
     await t.test('network errors count as failures; execute times out too', async () => {
       const r = await page.evaluate(async () => {
         const { CircuitBreaker } = window.tripwire;
