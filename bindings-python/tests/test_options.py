@@ -123,6 +123,7 @@ BAD: Dict[str, Any] = {
     "fallback not callable": ({"fallback": 3}, TypeError, "fallback"),
     "clock": ({"clock": 1.0}, TypeError, "clock"),
     "on_state_change": ({"on_state_change": "print"}, TypeError, "on_state_change"),
+    "listeners": ({"listeners": 3}, TypeError, "listeners"),
 }
 
 

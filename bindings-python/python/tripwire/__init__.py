@@ -184,7 +184,10 @@ class CircuitBreaker(_core.Breaker):
         if on_state_change is not None and not callable(on_state_change):
             raise TypeError("invalid option `on_state_change`: must be callable (old, new) -> None")
         self._on_state_change = on_state_change
-        self._listeners: Tuple[Any, ...] = tuple(listeners)
+        try:
+            self._listeners: Tuple[Any, ...] = tuple(listeners)
+        except TypeError:
+            raise TypeError("invalid option `listeners`: must be an iterable of listener objects") from None
         self._timeout = self.request_timeout
         self._update_hooks()
         _core._register(self)
