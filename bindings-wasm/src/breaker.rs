@@ -19,6 +19,11 @@ export interface Transition {
   from: CircuitStateName;
   to: CircuitStateName;
 }
+/** What `execute`'s function receives, as in the Node package. */
+export interface CallContext {
+  /** Aborted (with the CircuitBreakerTimeoutError) when the call times out. */
+  readonly signal: AbortSignal;
+}
 /** How a call guarded with `acquire()` ended. */
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored' | 'cancelled';
 "#;
@@ -411,7 +416,7 @@ impl CircuitBreaker {
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
     pub fn execute(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "() => unknown")] f: &Function,
+        #[wasm_bindgen(unchecked_param_type = "(ctx: CallContext) => unknown")] f: &Function,
     ) -> Promise {
         execute(&self.inner, f)
     }
@@ -421,9 +426,13 @@ impl CircuitBreaker {
     pub fn fetch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+        init: Option<crate::fetch::RequestInitArg>,
     ) -> Promise {
-        crate::fetch::fetch(&self.inner, input, init)
+        crate::fetch::fetch(
+            &self.inner,
+            input,
+            init.map_or(JsValue::UNDEFINED, Into::into),
+        )
     }
 
     /// The effective state now: `'HALF_OPEN'` once the open duration has passed.

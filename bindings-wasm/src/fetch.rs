@@ -10,6 +10,13 @@ use wasm_bindgen::prelude::*;
 use crate::breaker::{CircuitBreaker, Inner, Verdict};
 use crate::options::GuardOptions;
 
+#[wasm_bindgen]
+extern "C" {
+    /// `RequestInit` in the generated `.d.ts` (an optional argument).
+    #[wasm_bindgen(typescript_type = "RequestInit")]
+    pub type RequestInitArg;
+}
+
 #[wasm_bindgen(module = "/src/settle.js")]
 extern "C" {
     /// Calls `fetch_fn` (or the global `fetch`) with the timeout's signal joined to
