@@ -3,7 +3,9 @@
 // /hang (never answers); a second server on another port is a second origin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withPage } from './harness.mjs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { withPage, root } from './harness.mjs';
 
 /** Waits until `check()` is true (the server sees an aborted socket a little after the page). */
 async function eventually(check, what) {
@@ -267,6 +269,34 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
         changes: [`${other.url}: CLOSED->OPEN`],
       });
       assert.equal(other.hits['/fail'] - otherHitsBefore, 2, 'the refused call never reached the other origin');
+    });
+
+    await t.test('the conformance vectors replay through the browser build (pkg/) too', async () => {
+      const dir = join(root, '../tests/vectors');
+      const vectors = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+        .map((f) => ({ file: f, ...JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
+      const r = await page.evaluate(async (all) => {
+        const { replay, needsSnapshot } = await import('/test/replay.mjs');
+        const out = { ran: 0, skipped: [], failures: [] };
+        for (const vector of all) {
+          // pkg/ leaves snapshot/restore out (feature `snapshot`); pkg-node/ replays those.
+          if (needsSnapshot(vector)) {
+            out.skipped.push(vector.file);
+            continue;
+          }
+          try {
+            await replay(window.tripwire.CircuitBreaker, vector);
+            out.ran++;
+          } catch (e) {
+            out.failures.push(`${vector.file}: ${e.message}`);
+          }
+        }
+        return out;
+      }, vectors);
+      assert.deepEqual(r.failures, []);
+      assert.ok(r.ran > 0);
+      assert.equal(r.ran + r.skipped.length, vectors.length);
+      assert.ok(r.skipped.length < vectors.length / 4, `skipped: ${r.skipped}`);
     });
 
     await t.test('bad options throw errors that name the option', async () => {
