@@ -6,7 +6,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use failsafe::{backoff, failure_policy, CircuitBreaker as _};
 use tripwire_core::{Breaker, Config, MonotonicClock, Outcome, SyncBreaker, Threshold, WindowKind};
 
@@ -37,6 +38,26 @@ fn outcome(i: u64) -> Outcome {
     }
 }
 
+/// The same workload as tripwire's, through failsafe's `call`.
+fn bench_failsafe(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    breaker: &impl failsafe::CircuitBreaker,
+) {
+    let mut i = 0u64;
+    group.bench_function(label, |b| {
+        b.iter(|| {
+            i += 1;
+            let failed = outcome(i) == Outcome::Failure;
+            black_box(
+                breaker
+                    .call(|| if failed { Err(()) } else { Ok(()) })
+                    .is_ok(),
+            )
+        })
+    });
+}
+
 fn core_pairs(c: &mut Criterion) {
     for (name, config) in [
         ("count window", count_config()),
@@ -61,56 +82,22 @@ fn core_pairs(c: &mut Criterion) {
                 black_box(sync.record(permit, outcome(i)))
             })
         });
-        // failsafe is always thread-safe and reads its own clock.
-        let consecutive = failsafe::Config::new()
-            .failure_policy(failure_policy::consecutive_failures(
-                NEVER,
-                backoff::constant(Duration::from_secs(60)),
-            ))
-            .build();
-        let default_policy = failsafe::Config::new().build();
-        let mut j = 0u64;
-        let call = |breaker: &dyn Fn(u64) -> bool, j: u64| black_box(breaker(j));
+        // failsafe is always thread-safe and reads its own clock when its policy needs it.
         if name == "count window" {
-            group.bench_function("failsafe consecutive_failures", |b| {
-                b.iter(|| {
-                    j += 1;
-                    call(
-                        &|j| {
-                            consecutive
-                                .call(|| {
-                                    if outcome(j) == Outcome::Success {
-                                        Ok(())
-                                    } else {
-                                        Err(())
-                                    }
-                                })
-                                .is_ok()
-                        },
-                        j,
-                    )
-                })
-            });
+            let consecutive = failsafe::Config::new()
+                .failure_policy(failure_policy::consecutive_failures(
+                    NEVER,
+                    backoff::constant(Duration::from_secs(60)),
+                ))
+                .build();
+            bench_failsafe(&mut group, "failsafe consecutive_failures", &consecutive);
         } else {
-            group.bench_function("failsafe default (success rate over time window)", |b| {
-                b.iter(|| {
-                    j += 1;
-                    call(
-                        &|j| {
-                            default_policy
-                                .call(|| {
-                                    if outcome(j) == Outcome::Success {
-                                        Ok(())
-                                    } else {
-                                        Err(())
-                                    }
-                                })
-                                .is_ok()
-                        },
-                        j,
-                    )
-                })
-            });
+            let default_policy = failsafe::Config::new().build();
+            bench_failsafe(
+                &mut group,
+                "failsafe default (success rate over time window)",
+                &default_policy,
+            );
         }
         group.finish();
     }

@@ -1,5 +1,7 @@
 //! Replays `tests/vectors/resilience/*.json` against the core's resilience decisions.
 
+mod common;
+
 use std::path::Path;
 
 use serde_json::{json, Value};
@@ -171,26 +173,5 @@ fn replay(path: &Path) {
 
 #[test]
 fn every_resilience_vector_replays() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/resilience");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    assert!(
-        paths.len() >= 10,
-        "found only {} resilience vectors",
-        paths.len()
-    );
-    let failed: Vec<_> = paths
-        .iter()
-        .filter(|p| std::panic::catch_unwind(|| replay(p)).is_err())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} vectors failed: {failed:?}",
-        failed.len(),
-        paths.len()
-    );
+    common::replay_all("resilience", 10, replay);
 }

@@ -1,6 +1,8 @@
 //! Replays every conformance vector in `tests/vectors/` against the core.
 
 use std::collections::HashMap;
+mod common;
+
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -182,26 +184,5 @@ fn replay(path: &Path) {
 
 #[test]
 fn every_vector_replays() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    assert!(
-        paths.len() >= 40,
-        "expected at least 40 vectors, found {}",
-        paths.len()
-    );
-    let failed: Vec<_> = paths
-        .iter()
-        .filter(|p| std::panic::catch_unwind(|| replay(p)).is_err())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} vectors failed: {failed:?}",
-        failed.len(),
-        paths.len()
-    );
+    common::replay_all("", 40, replay);
 }
