@@ -343,6 +343,12 @@ pub(crate) fn transition_to_js(transition: Option<Transition>) -> JsValue {
 
 /// Runs `f` under the breaker: the promise it returns settles the call.
 fn execute(inner: &Inner, f: &Function) -> Promise {
+    // A caller's mistake, not the upstream's: refused before asking for a permit.
+    if !f.is_function() {
+        return Promise::reject(&errors::type_error(
+            "execute: the argument must be a function",
+        ));
+    }
     let permit = match inner.acquire() {
         Ok(permit) => permit,
         Err(rejected) => return inner.refuse(rejected),

@@ -26,11 +26,12 @@ test('results and errors pass through unchanged; sync functions too', async () =
   assert.equal(await breaker.execute(() => 'sync'), 'sync');
   assert.equal(await rejection(breaker.execute(async () => { throw mine; })), mine);
   assert.equal(await rejection(breaker.execute(() => { throw mine; })), mine);
+  assert.equal((await rejection(breaker.execute('not a function'))).name, 'TypeError');
   const thenable = { then: (resolve) => resolve('thenable') };
   assert.equal(await breaker.execute(() => thenable), 'thenable');
   const s = breaker.stats();
   assert.deepEqual([s.successCount, s.failureCount, s.totalRequests], [3, 2, 5]);
-  assert.deepEqual([s.totalCalls, s.totalFailures, s.totalSuccesses], [5, 2, 3]);
+  assert.deepEqual([s.totalCalls, s.totalFailures, s.totalSuccesses], [5, 2, 3], 'a non-function is not a call');
   assert.equal(s.lastError, 'mine');
   assert.equal(s.name, 'pass');
   assert.equal(s.options.failureThreshold, 10);
