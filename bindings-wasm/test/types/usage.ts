@@ -31,7 +31,8 @@ export async function valid(): Promise<void> {
   const lastError: string | undefined = stats.lastError;
   const timeout: number | null = stats.options.requestTimeout;
   const response: Response = await breaker.fetch('/api', { method: 'POST' });
-  const value: unknown = await breaker.execute(async () => 42);
+  const value: number = await breaker.execute(async () => 42);
+  const sync: string = await breaker.execute(() => 'sync');
   const aborted: unknown = await breaker.execute(async ({ signal }) => signal.aborted);
   const plain: Response = await breaker.fetch('/no-init');
   const guarded: GuardedFetch = guardFetch({ failureThreshold: 3 });
@@ -39,7 +40,7 @@ export async function valid(): Promise<void> {
   const byOrigin: CircuitBreaker = guarded.breakerFor('https://example.com');
   const transition = breaker.open();
   const to: CircuitStateName = transition.to;
-  console.log(state, rate, next, lastError, timeout, response, value, aborted, plain, other, byOrigin, to);
+  console.log(state, rate, next, lastError, timeout, response, value, sync, aborted, plain, other, byOrigin, to);
 }
 
 export function invalid(): void {
@@ -55,9 +56,11 @@ export function invalid(): void {
   new CircuitBreaker(42);
   // @ts-expect-error not a state name
   const state: 'closed' = new CircuitBreaker('a').state;
+  // @ts-expect-error execute resolves with what the function returns
+  const wrong: Promise<string> = new CircuitBreaker('a').execute(async () => 42);
   // @ts-expect-error the call context has no such field
   new CircuitBreaker('a').execute(async (ctx) => ctx.nope);
   // @ts-expect-error stats have no such field
   new CircuitBreaker('a').stats().nope;
-  console.log(state);
+  console.log(state, wrong);
 }
