@@ -7,10 +7,16 @@ use tripwire_core::NANOS_PER_MILLI;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+#[wasm_bindgen(module = "/src/settle.js")]
+extern "C" {
+    /// `performance.now()`, with `performance` looked up once (see settle.js).
+    #[wasm_bindgen(js_name = now)]
+    fn performance_now() -> f64;
+}
+
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
+
     #[wasm_bindgen(thread_local_v2, js_namespace = performance, js_name = timeOrigin)]
     static TIME_ORIGIN: JsValue;
 }

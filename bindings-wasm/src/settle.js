@@ -9,6 +9,14 @@
 // how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout), 3 aborted
 // by the caller's own signal (fetch); status: a fetch response's status.
 
+// The clock: `performance` is looked up once. Reading `globalThis.performance` is a
+// DOM getter in browsers and cost as much as `now()` itself, twice per call.
+const perf = globalThis.performance;
+
+export function now() {
+  return perf.now();
+}
+
 // The value a call's promise resolves with, or throws what it rejects with.
 // `state.abort(error)` ends the call's own work after a timeout (its AbortController).
 function verdict(ctx, slot, how, value, status, state) {
@@ -24,7 +32,7 @@ function verdict(ctx, slot, how, value, status, state) {
   return ctx.answer();
 }
 
-function now(ctx, slot, how, value) {
+function settledNow(ctx, slot, how, value) {
   try {
     return Promise.resolve(verdict(ctx, slot, how, value, 0, undefined));
   } catch (error) {
@@ -62,12 +70,12 @@ function arm(queue) {
     queue.timer = undefined;
     return;
   }
-  const wait = Math.max(0, calls[queue.head].deadline - performance.now());
+  const wait = Math.max(0, calls[queue.head].deadline - perf.now());
   queue.timer = setTimeout(expire, wait, queue);
 }
 
 function expire(queue) {
-  const t = performance.now();
+  const t = perf.now();
   const { calls } = queue;
   while (queue.head < calls.length) {
     const call = calls[queue.head];
@@ -84,7 +92,7 @@ function watch(ms, call) {
     queue = { calls: [], head: 0, timer: undefined };
     queues.set(ms, queue);
   }
-  call.deadline = performance.now() + ms;
+  call.deadline = perf.now() + ms;
   queue.calls.push(call);
   if (queue.timer === undefined) arm(queue);
   else if (typeof queue.timer === 'object') queue.timer.ref?.();
@@ -164,7 +172,7 @@ export function run(fn, ms, slot, ctx) {
   try {
     value = fn(call);
   } catch (error) {
-    return now(ctx, slot, 1, error);
+    return settledNow(ctx, slot, 1, error);
   }
   return settle(value, ms, slot, ctx, plain, call);
 }
