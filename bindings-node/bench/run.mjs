@@ -1,0 +1,58 @@
+// Runs every scenario for tripwire, cockatiel and opossum, each in its own process,
+// and prints ns/op (overhead over the bare call) and the ratios to cockatiel.
+// Results also go to target/bench-node.json. See scripts/bench-node.sh.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const libs = ['tripwire', 'tripwire-notimeout', 'cockatiel', 'opossum'];
+const scenarios = ['success', 'failure', 'failure-full', 'reject', 'memory', 'timers', 'crossing'];
+
+const results = {};
+for (const scenario of scenarios) {
+  for (const lib of libs) {
+    if (scenario === 'crossing' && lib !== 'tripwire') continue;
+    const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'scenario.mjs'), lib, scenario], {
+      cwd: root,
+      encoding: 'utf8',
+      env: process.env,
+    });
+    if (run.status !== 0) {
+      console.error(`${lib} ${scenario} failed:\n${run.stderr}`);
+      process.exit(1);
+    }
+    const line = run.stdout.trim().split('\n').at(-1);
+    (results[scenario] ??= {})[lib] = JSON.parse(line);
+  }
+}
+
+const f = (x) => (typeof x === 'number' ? x.toFixed(1).padStart(9) : String(x).padStart(9));
+const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) + '×' : 'n/a');
+console.log(`node ${process.version}, ${process.platform}-${process.arch}`);
+console.log('\nns per call, overhead over the bare call (median of 5 rounds); ratio = tripwire / cockatiel');
+console.log(`${'scenario'.padEnd(14)}${libs.map((l) => l.padStart(20)).join('')}   ratio(tw/ck)  ratio(tw-notimeout/ck)`);
+for (const scenario of ['success', 'failure', 'failure-full', 'reject']) {
+  const row = results[scenario];
+  const ck = row.cockatiel.overhead;
+  console.log(
+    `${scenario.padEnd(14)}${libs.map((l) => f(row[l].overhead).padStart(20)).join('')}   ${ratio(row.tripwire.overhead, ck).padStart(12)}  ${ratio(row['tripwire-notimeout'].overhead, ck).padStart(22)}`,
+  );
+}
+console.log('\nmemory per breaker (10,000 breakers), bytes');
+for (const key of ['heapPerBreaker', 'rssPerBreaker']) {
+  const row = results.memory;
+  console.log(`${key.padEnd(16)}${libs.map((l) => f(row[l][key]).padStart(20)).join('')}   ${ratio(row.tripwire[key], row.cockatiel[key]).padStart(12)}`);
+}
+console.log('\nreferenced timers per idle breaker (1,000 breakers after one call each)');
+console.log(`${''.padEnd(16)}${libs.map((l) => f(results.timers[l].timersPerIdleBreaker).padStart(20)).join('')}`);
+console.log('\nthe native crossing (tripwire), ns per call');
+for (const [k, v] of Object.entries(results.crossing.tripwire)) {
+  if (typeof v === 'number') console.log(`  ${k.padEnd(32)}${f(v)}`);
+}
+
+mkdirSync(join(root, 'target'), { recursive: true });
+writeFileSync(join(root, 'target', 'bench-node.json'), JSON.stringify({ node: process.version, results }, null, 2));
+console.log('\nwritten: target/bench-node.json');
