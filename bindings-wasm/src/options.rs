@@ -2,7 +2,7 @@
 //! plus the options only the binding knows: callbacks, the clock, the failure rule.
 
 use js_sys::{Function, Object, Reflect};
-use tripwire_core::{Config, ConfigError, OptionValue, Options, Unit};
+use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -206,9 +206,7 @@ pub(crate) fn parse(options: &JsValue) -> Result<Parsed, JsValue> {
 /// A core validation error as a `TypeError` or `RangeError` naming the option.
 pub(crate) fn config_error(error: ConfigError) -> JsValue {
     let message = error.to_string();
-    // `tripwire_core::ErrorKind` is not re-exported by the core (see README, "core
-    // changes wanted"); its Debug name is the only way to tell the variants apart.
-    let js = if format!("{:?}", error.kind) == "Type" {
+    let js = if error.kind == ErrorKind::Type {
         errors::type_error(&message)
     } else {
         errors::range_error(&message)

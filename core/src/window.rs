@@ -209,7 +209,7 @@ impl Window {
                     .filter(|(e, c)| c.calls > 0 && *e + n > epoch && *e <= *head)
                     .map(|(e, c)| ((epoch - e) as u32, *c))
                     .collect();
-                buckets.sort_by_key(|b| core::cmp::Reverse(b.0));
+                buckets.sort_unstable_by_key(|b| core::cmp::Reverse(b.0));
                 WindowState::Time(buckets)
             }
         }
