@@ -22,3 +22,20 @@ cd bindings-python/tests
 "$PY" -m pytest -q -p no:cacheprovider .
 # The installed package's own annotations and stub, strictly.
 "$PY" -m mypy --strict --no-incremental -p tripwire
+
+# Issue 2's promise, checked every run: `pip install <checkout>` into a fresh venv
+# (PEP 517 build isolation: pip fetches maturin itself) builds and installs the
+# package. The venv is made anew at a fixed path, so cargo's cache stays valid.
+cd ../..
+FRESH="$(pwd)/target/venv-python-fresh"
+rm -rf "$FRESH"
+"${PYTHON:-python3}" -m venv "$FRESH"
+"$FRESH/bin/python" -m pip install --disable-pip-version-check -q \
+  --config-settings "build-args=--profile $PROFILE" .
+(cd / && "$FRESH/bin/python" -c '
+import tripwire
+b = tripwire.CircuitBreaker("fresh-venv", failure_threshold=1)
+assert b.call(lambda: 42) == 42
+assert tripwire.__file__.startswith("'"$FRESH"'"), tripwire.__file__
+print("fresh venv: pip install <checkout> works, tripwire", tripwire.__version__)
+')
