@@ -144,8 +144,7 @@ async function main() {
     case 'crossing': {
       if (!lib.startsWith('tripwire')) return {};
       const native = require('tripwire/package.json') && require('../native.js');
-      const nb = new native.NativeBreaker({ failureThreshold: NEVER });
-      const id = nb.id;
+      const id = native.create({ failureThreshold: NEVER });
       const N = 2_000_000;
       const loop = (f) => {
         for (let i = 0; i < 100_000; i++) f();
@@ -157,7 +156,7 @@ async function main() {
         acquireRecordPair: loop(() => native.record(id, native.acquire(id) >> 1, 0)),
         acquireRecordPairCallerClock: loop(() => native.recordAt(id, native.acquireAt(id, 5) >> 1, 0, 5)),
         napiRsFunctionNoArgs: loop(() => native.nowMs()),
-        napiRsClassMethod: loop(() => nb.outstanding()),
+        napiRsFunctionOneArg: loop(() => native.outstanding(id)),
       };
     }
     default:

@@ -1,4 +1,5 @@
-//! The native breaker: one core [`Breaker`] plus the permits it has handed out.
+//! The native breakers: each a core [`Breaker`] plus the permits it has handed out,
+//! kept in a per-thread slab and named by id.
 //!
 //! A [`Permit`] cannot cross into JS, so permits wait here in a slab and JS holds
 //! the slot number. Every method converts numbers and nothing else: the rules are
@@ -10,8 +11,8 @@ use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use tripwire_core::{
-    Breaker, Config, Outcome, Permit, Rejected, Snapshot, State, Stats, Threshold, Transition,
-    WindowKind,
+    Backoff, Breaker, Config, Outcome, Permit, Rejected, Snapshot, State, Stats, Threshold,
+    Transition, WindowKind,
 };
 
 use crate::options::config_from_js;
@@ -85,6 +86,16 @@ pub struct NativeSettings {
     pub expected_response_time: Option<f64>,
     /// Slow-call rate that trips on its own, or null.
     pub slow_call_rate_threshold: Option<f64>,
+    /// Buckets of the time window, or null with a count window.
+    pub window_buckets: Option<u32>,
+    /// Exponential backoff: growth per trip, or null with a fixed open duration.
+    pub backoff_multiplier: Option<f64>,
+    /// Exponential backoff: cap of the open duration (ms), or null.
+    pub max_recovery_timeout: Option<f64>,
+    /// Exponential backoff: jitter fraction, or null.
+    pub backoff_jitter: Option<f64>,
+    /// Jitter seed (below 2^53, so exact as a JS number).
+    pub seed: f64,
 }
 
 /// A point-in-time view, instants in the breaker's clock milliseconds.
@@ -230,13 +241,14 @@ impl Entry {
 
 /// The breakers of this thread (one JS environment), by id.
 ///
-/// Why not methods on the class: a napi-rs class method checks the receiver's
-/// type tag and class identity on every call, about 190 ns here, ten times the
-/// cost of a plain function call. The hot path (`acquire`, `record`, in `hot.rs`)
-/// is plain functions taking the id; the class owns the entry and frees it when collected.
+/// Plain functions take the id (the hot path, `acquire` and `record`, in `hot.rs`);
+/// the facade frees an entry with `release` once its breaker is collected.
+///
+/// Entries are boxed: a `Vec` of ~420-byte entries doubling its capacity would
+/// hold up to twice that per breaker; boxes cost one allocation each, exact size.
 #[derive(Default)]
 struct Slab {
-    entries: Vec<Option<Entry>>,
+    entries: Vec<Option<Box<Entry>>>,
     free: Vec<u32>,
 }
 
@@ -253,11 +265,11 @@ fn insert(breaker: Breaker) -> u32 {
         };
         match slab.free.pop() {
             Some(id) => {
-                slab.entries[id as usize] = Some(entry);
+                slab.entries[id as usize] = Some(Box::new(entry));
                 id
             }
             None => {
-                slab.entries.push(Some(entry));
+                slab.entries.push(Some(Box::new(entry)));
                 (slab.entries.len() - 1) as u32
             }
         }
@@ -276,122 +288,103 @@ pub(crate) fn with_entry<R>(id: u32, f: impl FnOnce(&mut Entry) -> Result<R>) ->
     })
 }
 
-/// Owns one breaker of the slab; its `id` is what the hot-path functions take.
-#[napi]
-pub struct NativeBreaker {
-    id: u32,
+fn with<R>(id: u32, f: impl FnOnce(&mut Entry) -> R) -> Result<R> {
+    with_entry(id, |e| Ok(f(e)))
 }
 
-impl Drop for NativeBreaker {
-    fn drop(&mut self) {
-        let id = self.id;
-        // `try_with`: during thread teardown the slab may already be gone.
-        let _ = SLAB.try_with(|slab| {
-            if let Ok(mut slab) = slab.try_borrow_mut() {
-                if let Some(slot) = slab.entries.get_mut(id as usize) {
-                    *slot = None;
-                    slab.free.push(id);
-                }
+/// A closed breaker from a JS options object; returns its id. Throws
+/// `TypeError`/`RangeError` naming the option as spelled.
+///
+/// Breakers are owned by id, not by a napi class: the facade frees them with
+/// [`release`] from a `FinalizationRegistry`. A class instance per breaker
+/// (`napi_wrap`, its reference, type tag and finalizer) cost about 1 KB of native
+/// memory each here, and its methods ~210 ns per call.
+#[napi]
+pub fn create(env: Env, options: Object) -> Result<u32> {
+    let config = config_from_js(&env, &options)?;
+    let breaker = Breaker::new(config).map_err(|e| crate::options::throw(&env, &e))?;
+    Ok(insert(breaker))
+}
+
+/// A breaker with `options` in the state of a snapshot (JSON text) taken by
+/// [`snapshot`]; returns its id.
+#[napi]
+pub fn restore(env: Env, options: Object, snapshot: String, now_ms: Option<f64>) -> Result<u32> {
+    let config = config_from_js(&env, &options)?;
+    let snapshot: Snapshot = serde_json::from_str(&snapshot)
+        .map_err(|e| Error::new(Status::InvalidArg, format!("cannot restore snapshot: {e}")))?;
+    let breaker = Breaker::restore(config, &snapshot, at(now_ms))
+        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    Ok(insert(breaker))
+}
+
+/// Frees breaker `id` (its id may be reused). Unknown ids are ignored.
+#[napi]
+pub fn release(id: u32) {
+    SLAB.with_borrow_mut(|slab| {
+        if let Some(slot @ Some(_)) = slab.entries.get_mut(id as usize) {
+            *slot = None;
+            slab.free.push(id);
+        }
+    });
+}
+
+/// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
+#[napi]
+pub fn state(id: u32, now_ms: Option<f64>) -> Result<u32> {
+    with(id, |e| state_code(e.breaker.state(at(now_ms))))
+}
+
+/// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable.
+/// Returns the transition code (never 0: a manual operation always reports one).
+/// Permits still outstanding belong to the old generation; their slots stay
+/// valid until recorded.
+#[napi]
+pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
+    let now = at(now_ms);
+    with_entry(id, |e| {
+        let transition = match op {
+            0 => e.breaker.force_open(now),
+            1 => e.breaker.close(now),
+            2 => e.breaker.reset(now),
+            3 => e.breaker.disable(now),
+            4 => e.breaker.enable(now),
+            _ => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("unknown operation {op}"),
+                ))
             }
-        });
-    }
+        };
+        Ok(transition_code(Some(transition)))
+    })
 }
 
+/// Counters, rates and timings.
 #[napi]
-impl NativeBreaker {
-    /// A closed breaker from a JS options object; throws `TypeError`/`RangeError`
-    /// naming the option as spelled.
-    #[napi(constructor)]
-    pub fn new(env: Env, options: Object) -> Result<Self> {
-        let config = config_from_js(&env, &options)?;
-        let breaker = Breaker::new(config).map_err(|e| crate::options::throw(&env, &e))?;
-        Ok(NativeBreaker {
-            id: insert(breaker),
-        })
-    }
+pub fn stats(id: u32, now_ms: Option<f64>) -> Result<NativeStats> {
+    with(id, |e| e.breaker.stats(at(now_ms)).into())
+}
 
-    /// A breaker with `options` in the state of a snapshot (JSON text) taken by
-    /// [`NativeBreaker::snapshot`].
-    #[napi(factory)]
-    pub fn restore(
-        env: Env,
-        options: Object,
-        snapshot: String,
-        now_ms: Option<f64>,
-    ) -> Result<Self> {
-        let config = config_from_js(&env, &options)?;
-        let snapshot: Snapshot = serde_json::from_str(&snapshot)
-            .map_err(|e| Error::new(Status::InvalidArg, format!("cannot restore snapshot: {e}")))?;
-        let breaker = Breaker::restore(config, &snapshot, at(now_ms))
-            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-        Ok(NativeBreaker {
-            id: insert(breaker),
-        })
-    }
+/// Permits handed out and not yet recorded.
+#[napi]
+pub fn outstanding(id: u32) -> Result<u32> {
+    with(id, |e| (e.permits.len() - e.free.len()) as u32)
+}
 
-    /// The id the hot-path functions take.
-    #[napi(getter)]
-    pub fn id(&self) -> u32 {
-        self.id
-    }
+/// The whole state as JSON text, for [`restore`].
+#[napi]
+pub fn snapshot(id: u32, now_ms: Option<f64>) -> Result<String> {
+    with_entry(id, |e| {
+        serde_json::to_string(&e.breaker.snapshot(at(now_ms)))
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+    })
+}
 
-    /// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
-    #[napi]
-    pub fn state(&self, now_ms: Option<f64>) -> Result<u32> {
-        with_entry(self.id, |e| Ok(state_code(e.breaker.state(at(now_ms)))))
-    }
-
-    /// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable.
-    /// Returns the transition code (never 0: a manual operation always reports one).
-    /// Permits still outstanding belong to the old generation; their slots stay
-    /// valid until recorded.
-    #[napi]
-    pub fn control(&self, op: u32, now_ms: Option<f64>) -> Result<u32> {
-        let now = at(now_ms);
-        with_entry(self.id, |e| {
-            let transition = match op {
-                0 => e.breaker.force_open(now),
-                1 => e.breaker.close(now),
-                2 => e.breaker.reset(now),
-                3 => e.breaker.disable(now),
-                4 => e.breaker.enable(now),
-                _ => {
-                    return Err(Error::new(
-                        Status::InvalidArg,
-                        format!("unknown operation {op}"),
-                    ))
-                }
-            };
-            Ok(transition_code(Some(transition)))
-        })
-    }
-
-    /// Counters, rates and timings.
-    #[napi]
-    pub fn stats(&self, now_ms: Option<f64>) -> Result<NativeStats> {
-        with_entry(self.id, |e| Ok(e.breaker.stats(at(now_ms)).into()))
-    }
-
-    /// Permits handed out and not yet recorded.
-    #[napi]
-    pub fn outstanding(&self) -> Result<u32> {
-        with_entry(self.id, |e| Ok((e.permits.len() - e.free.len()) as u32))
-    }
-
-    /// The whole state as JSON text, for [`NativeBreaker::restore`].
-    #[napi]
-    pub fn snapshot(&self, now_ms: Option<f64>) -> Result<String> {
-        with_entry(self.id, |e| {
-            serde_json::to_string(&e.breaker.snapshot(at(now_ms)))
-                .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
-        })
-    }
-
-    /// The resolved configuration, defaults applied.
-    #[napi]
-    pub fn settings(&self) -> Result<NativeSettings> {
-        with_entry(self.id, |e| Ok(settings(e.breaker.config())))
-    }
+/// The resolved configuration, defaults applied.
+#[napi]
+pub fn settings(id: u32) -> Result<NativeSettings> {
+    with(id, |e| settings_of(e.breaker.config()))
 }
 
 /// Breakers alive on this thread (for leak tests).
@@ -400,14 +393,22 @@ pub fn live_breakers() -> u32 {
     SLAB.with_borrow(|slab| (slab.entries.len() - slab.free.len()) as u32)
 }
 
-fn settings(config: &Config) -> NativeSettings {
+fn settings_of(config: &Config) -> NativeSettings {
     let (failure_threshold, rate_threshold) = match config.failure_threshold {
         Threshold::Count(n) => (f64::from(n), false),
         Threshold::Rate(r) => (r, true),
     };
-    let (monitoring_window, count_window) = match config.window {
-        WindowKind::Time { duration, .. } => (Some(millis(duration)), None),
-        WindowKind::Count { size } => (None, Some(size)),
+    let (monitoring_window, window_buckets, count_window) = match config.window {
+        WindowKind::Time { duration, buckets } => (Some(millis(duration)), Some(buckets), None),
+        WindowKind::Count { size } => (None, None, Some(size)),
+    };
+    let (backoff_multiplier, max_recovery_timeout, backoff_jitter) = match config.backoff {
+        Backoff::Fixed => (None, None, None),
+        Backoff::Exponential {
+            multiplier,
+            max,
+            jitter,
+        } => (Some(multiplier), Some(millis(max)), Some(jitter)),
     };
     NativeSettings {
         failure_threshold,
@@ -421,5 +422,10 @@ fn settings(config: &Config) -> NativeSettings {
         count_window,
         expected_response_time: config.slow_call_duration.map(millis),
         slow_call_rate_threshold: config.slow_call_rate_threshold,
+        window_buckets,
+        backoff_multiplier,
+        max_recovery_timeout,
+        backoff_jitter,
+        seed: config.seed as f64,
     }
 }

@@ -1,10 +1,10 @@
 //! tripwire-node: the napi-rs binding of tripwire.
 //!
-//! A native class, [`breaker::NativeBreaker`], owns one core [`tripwire_core::Breaker`]
-//! (kept in a per-thread slab, freed when the object is collected). The JS facade
-//! (`bindings-node/index.js`) gives users the seeds' API on top of it. The hot path
-//! is one crossing per acquire and one per record, plain functions taking the
-//! breaker's id and passing and returning numbers only:
+//! Core [`tripwire_core::Breaker`]s live in a per-thread slab, named by id
+//! (`create`, `release`; see `breaker.rs`). The JS facade (`bindings-node/index.js`)
+//! gives users the seeds' API on top. The hot path is one crossing per acquire and
+//! one per record, raw Node-API functions taking the breaker's id and passing and
+//! returning numbers only (`hot.rs`):
 //!
 //! * `acquire(id)` returns `slot * 2 + 1` when the acquire moved OPEN → HALF_OPEN,
 //!   `slot * 2` otherwise (a non-negative integer), or a rejection code:
