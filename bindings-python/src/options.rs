@@ -4,7 +4,7 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
-use tripwire_core::{Config, ConfigError, OptionValue, Options, Unit};
+use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
 
 use crate::clock::{AnyClock, ManualClock};
 
@@ -36,8 +36,7 @@ pub(crate) struct Parsed {
 
 /// A core configuration error as the Python exception it stands for.
 pub(crate) fn config_error(error: ConfigError) -> PyErr {
-    // `ErrorKind` is not re-exported by the core; its Debug name is stable.
-    if format!("{:?}", error.kind) == "Type" {
+    if error.kind == ErrorKind::Type {
         PyTypeError::new_err(error.to_string())
     } else {
         PyValueError::new_err(error.to_string())
@@ -124,38 +123,14 @@ fn exclude(value: &Bound<'_, PyAny>) -> PyResult<Exclude> {
     })
 }
 
-/// The error for an unknown option, suggesting the Python spelling of a near miss.
+/// The error for an unknown option: a near miss gets the Python spelling suggested.
 fn unknown(options: &Options, name: &str) -> PyErr {
-    match options.suggest(name, BINDING_OPTIONS) {
-        Some(suggestion) => {
-            let snake = snake_case(&suggestion);
-            let suggestion = if Options::is_known(&snake) {
-                snake
-            } else {
-                suggestion
-            };
-            PyTypeError::new_err(format!(
-                "invalid option `{name}`: unknown option (did you mean `{suggestion}`?)"
-            ))
-        }
+    match options.unknown(name, BINDING_OPTIONS) {
+        Some(error) => config_error(error),
         None => PyTypeError::new_err(format!(
             "CircuitBreaker() got an unexpected keyword argument '{name}'"
         )),
     }
-}
-
-/// `failureThreshold` → `failure_threshold`.
-fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Parses the keyword options of `CircuitBreaker(name, **options)`.

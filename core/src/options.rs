@@ -241,9 +241,15 @@ impl Options {
     /// The closest core option name to an unknown `name`, if it looks like a typo
     /// (case, `_`, or at most two edits away). `extra` lists the binding's own names.
     pub fn suggest(&self, name: &str, extra: &[&str]) -> Option<String> {
+        // Suggest the runtime's own style: camelCase in milliseconds, snake_case in seconds.
+        let own_style = |n: &&&str| match self.unit {
+            Unit::Millis => !n.contains('_'),
+            Unit::Seconds => !n.bytes().any(|c| c.is_ascii_uppercase()),
+        };
         let candidates = SPELLINGS
             .iter()
             .flat_map(|(_, names)| names.iter())
+            .filter(own_style)
             .chain(extra.iter());
         let mut best: Option<(usize, &str)> = None;
         for candidate in candidates {
@@ -408,7 +414,9 @@ pub(crate) fn to_nanos(value: f64, unit: Unit) -> u64 {
         Unit::Millis => NANOS_PER_MILLI,
         Unit::Seconds => NANOS_PER_SEC,
     };
-    (value * scale as f64) as u64
+    // Rounded, not truncated: 1.001 s is 1_001_000_000 ns although 1.001 × 1e9 is
+    // 1_000_999_999.99… in binary floating point (no `f64::round` in core).
+    (value * scale as f64 + 0.5) as u64
 }
 
 fn whole(name: &str, value: f64) -> Result<(), ConfigError> {
@@ -587,6 +595,18 @@ mod tests {
     }
 
     #[test]
+    fn durations_round_to_the_nearest_nanosecond() {
+        assert_eq!(to_nanos(1.001, Unit::Seconds), 1_001_000_000);
+        assert_eq!(to_nanos(0.1, Unit::Millis), 100_000);
+        let mismatches = (0..100_000u32)
+            .filter(|ms| {
+                to_nanos(f64::from(*ms) / 1000.0, Unit::Seconds) != u64::from(*ms) * 1_000_000
+            })
+            .count();
+        assert_eq!(mismatches, 0);
+    }
+
+    #[test]
     fn typos_get_a_suggestion() {
         let options = Options::new(Unit::Millis);
         assert_eq!(
@@ -602,6 +622,15 @@ mod tests {
             Some("fallback")
         );
         assert_eq!(options.suggest("name", &[]), None);
+        let python = Options::new(Unit::Seconds);
+        assert_eq!(
+            python.suggest("failure_treshold", &[]).as_deref(),
+            Some("failure_threshold")
+        );
+        assert_eq!(
+            python.suggest("failureThreshold", &[]).as_deref(),
+            Some("failure_threshold")
+        );
         assert_eq!(options.suggest("somethingElse", &[]), None);
         let err = options.unknown("sucessThreshold", &[]).unwrap();
         assert!(err.to_string().contains("successThreshold"));
