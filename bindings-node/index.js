@@ -255,6 +255,9 @@ class CircuitBreaker extends EventEmitter {
    */
   constructor(options = {}, logger = undefined) {
     super();
+    // EventEmitter makes its listener table on the first on(); an idle breaker
+    // need not carry the empty one super() made (a dictionary-mode object).
+    this._events = undefined;
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new TypeError(`options must be an object, not ${describe(options)}`);
     }
@@ -373,10 +376,10 @@ class CircuitBreaker extends EventEmitter {
     const code = this._record(call._slot, outcome);
     if (code !== 0) this._transition(code);
     if (outcome === SUCCESS) {
-      if (this._logger !== null || this._events.success !== undefined) this._reportSuccess(call);
+      if (this._logger !== null || this._listens('success')) this._reportSuccess(call);
     } else {
       this._lastError = 'failure result';
-      if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, value);
+      if (this._logger !== null || this._listens('failure')) this._reportFailure(call, value);
     }
     return value;
   }
@@ -390,7 +393,7 @@ class CircuitBreaker extends EventEmitter {
     const code = this._record(call._slot, FAILURE);
     this._lastError = errorMessage(error);
     if (code !== 0) this._transition(code);
-    if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, error);
+    if (this._logger !== null || this._listens('failure')) this._reportFailure(call, error);
     return this._fallback !== null;
   }
 
@@ -420,13 +423,13 @@ class CircuitBreaker extends EventEmitter {
     const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
     const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
     const error = refusal(this.name, state, retryAfter);
-    if (this._events.callRejected !== undefined) this._emit('callRejected', { error, state });
+    if (this._listens('callRejected')) this._emit('callRejected', { error, state });
     if (this._fallback !== null) return this._runFallback(error);
     return Promise.reject(error);
   }
 
   _runFallback(error) {
-    if (this._events.fallback !== undefined) this._emit('fallback', { error });
+    if (this._listens('fallback')) this._emit('fallback', { error });
     try {
       return Promise.resolve(this._fallback(error));
     } catch (fallbackError) {
@@ -496,13 +499,19 @@ class CircuitBreaker extends EventEmitter {
     this._lastError = error.message;
     if (call._controller !== null) call._controller.abort(error);
     if (code !== 0) this._transition(code);
-    if (this._events.timeout !== undefined) this._emit('timeout', { error, timeout: this._timeoutMs });
-    if (this._logger !== null || this._events.failure !== undefined) this._reportFailure(call, error);
+    if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._timeoutMs });
+    if (this._logger !== null || this._listens('failure')) this._reportFailure(call, error);
     if (this._fallback !== null) call._resolve(this._runFallback(error));
     else call._reject(error);
   }
 
   // ---- events ---------------------------------------------------------------
+
+  /** Whether anyone listens to `type` (cheap: payloads are built only if so). */
+  _listens(type) {
+    const events = this._events;
+    return events !== undefined && events[type] !== undefined;
+  }
 
   /** Emits without letting a listener's exception break the call. */
   _emit(type, ...args) {
@@ -535,13 +544,13 @@ class CircuitBreaker extends EventEmitter {
   _reportSuccess(call) {
     const responseTime = this._now() - call._start;
     this._log('debug', `${this.name} call succeeded in ${responseTime}ms`);
-    if (this._events.success !== undefined) this._emit('success', { responseTime, state: this.getState() });
+    if (this._listens('success')) this._emit('success', { responseTime, state: this.getState() });
   }
 
   _reportFailure(call, error) {
     const responseTime = this._now() - call._start;
     this._log('warn', `${this.name} call failed: ${errorMessage(error)}`);
-    if (this._events.failure !== undefined) this._emit('failure', { error, responseTime, state: this.getState() });
+    if (this._listens('failure')) this._emit('failure', { error, responseTime, state: this.getState() });
   }
 
   /** Turns a native transition code into events and callbacks; returns the transition. */
@@ -553,7 +562,7 @@ class CircuitBreaker extends EventEmitter {
     this._callback(this._onStateChange, from, to);
     if (to === CircuitState.OPEN) {
       this._log('warn', `Circuit breaker '${this.name}' opened`);
-      if (this._events.circuitOpened !== undefined) {
+      if (this._listens('circuitOpened')) {
         const stats = native.stats(this._id, this._clock === null ? undefined : this._clock.now());
         this._emit('circuitOpened', {
           name: this.name,
@@ -565,7 +574,7 @@ class CircuitBreaker extends EventEmitter {
       this._callback(this._onOpen);
     } else if (to === CircuitState.CLOSED) {
       this._log('info', `Circuit breaker '${this.name}' closed`);
-      if (this._events.circuitClosed !== undefined) {
+      if (this._listens('circuitClosed')) {
         const stats = native.stats(this._id, this._clock === null ? undefined : this._clock.now());
         this._emit('circuitClosed', { name: this.name, previousState: from, successCount: stats.successes });
       }
@@ -725,7 +734,7 @@ class CircuitBreaker extends EventEmitter {
       const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
       const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
       const error = refusal(this.name, state, retryAfter);
-      if (this._events.callRejected !== undefined) this._emit('callRejected', { error, state });
+      if (this._listens('callRejected')) this._emit('callRejected', { error, state });
       return error;
     }
     const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
