@@ -114,3 +114,28 @@ test('native breakers are freed when their JS objects are collected', () => {
   assert.equal(made, 2000);
   assert.equal(left, 0);
 });
+
+test('breakers work in worker threads, each with its own native state', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { CircuitBreaker, CircuitState } = require(workerData);
+    const b = new CircuitBreaker({ name: 'in-worker', failureThreshold: 2 });
+    (async () => {
+      await b.execute(async () => 1);
+      for (let i = 0; i < 2; i++) await b.execute(async () => { throw new Error('x'); }).catch(() => {});
+      const s = b.getStats();
+      parentPort.postMessage([b.getState(), s.successCount, s.failureCount]);
+    })();
+  `;
+  const run = () => new Promise((resolve, reject) => {
+    const worker = new Worker(source, { eval: true, workerData: `${packageDir}/index.js` });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const results = await Promise.all([run(), run()]);
+  assert.deepEqual(results, [['OPEN', 1, 2], ['OPEN', 1, 2]]);
+  // The main thread's breaker of the same name is untouched.
+  const here = new CircuitBreaker({ name: 'in-worker' });
+  assert.equal(here.getState(), CircuitState.CLOSED);
+});
