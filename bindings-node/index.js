@@ -324,6 +324,9 @@ class CircuitBreaker extends EventEmitter {
    * @returns {Promise<T>}
    */
   execute(fn) {
+    if (typeof fn !== 'function') {
+      return Promise.reject(new TypeError(`execute() needs a function, not ${describe(fn)}`));
+    }
     let start;
     let code;
     if (this._clock === null) {
@@ -337,12 +340,15 @@ class CircuitBreaker extends EventEmitter {
     if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
     const call = new Call(code >> 1, start);
     let result;
+    let then;
     try {
       result = fn(call);
+      // Reading `then` may run a getter: inside the try, so a throw is the call's failure.
+      then = result !== null && (typeof result === 'object' || typeof result === 'function') ? result.then : undefined;
     } catch (error) {
       return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
     }
-    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof result.then !== 'function') {
+    if (typeof then !== 'function') {
       return Promise.resolve(this._succeeded(call, result));
     }
     // Our own promise: a timeout can settle it before `result` does, and a failure
@@ -351,21 +357,27 @@ class CircuitBreaker extends EventEmitter {
       call._resolve = resolve;
       call._reject = reject;
       if (this._timeoutMs !== null) this._track(call);
-      result.then(
-        (value) => {
-          if (call._settled) return;
-          call._settled = true;
-          if (this._timeoutMs !== null) this._untrack(call);
-          resolve(this._succeeded(call, value));
-        },
-        (error) => {
-          if (call._settled) return;
-          call._settled = true;
-          if (this._timeoutMs !== null) this._untrack(call);
-          if (this._failure(call, error)) resolve(this._runFallback(error));
-          else reject(error);
-        },
-      );
+      const onError = (error) => {
+        if (call._settled) return;
+        call._settled = true;
+        if (this._timeoutMs !== null) this._untrack(call);
+        if (this._failure(call, error)) resolve(this._runFallback(error));
+        else reject(error);
+      };
+      try {
+        then.call(
+          result,
+          (value) => {
+            if (call._settled) return;
+            call._settled = true;
+            if (this._timeoutMs !== null) this._untrack(call);
+            resolve(this._succeeded(call, value));
+          },
+          onError,
+        );
+      } catch (error) {
+        onError(error);
+      }
     });
   }
 

@@ -567,3 +567,28 @@ describe('permits', () => {
     assert.ok(refusal instanceof CircuitBreakerOpenError);
   });
 });
+
+describe('odd callers', () => {
+  test('a non-function is a TypeError and takes no permit', async () => {
+    const breaker = new CircuitBreaker({ name: 'not-a-function', failureThreshold: 1 });
+    await assert.rejects(breaker.execute('nope'), TypeError);
+    assert.equal(breaker.getState(), CircuitState.CLOSED);
+    assert.equal(breaker.getStats().totalCalls, 0);
+  });
+
+  test('a thenable whose then throws, or a throwing then getter, is a counted failure: no permit leaks', async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ name: 'bad-thenables', failureThreshold: 2, recoveryTimeout: 10, halfOpenMaxCalls: 1, clock });
+    await assert.rejects(breaker.execute(() => ({ then() { throw new Error('then threw'); } })), /then threw/);
+    await assert.rejects(breaker.execute(() => ({ get then() { throw new Error('getter threw'); } })), /getter threw/);
+    assert.equal(breaker.getState(), CircuitState.OPEN);
+    clock.advance(10);
+    // The half-open trial slot is free: the failed calls handed their permits back.
+    assert.equal(await breaker.execute(async () => 'trial'), 'trial');
+  });
+
+  test('plain thenables work', async () => {
+    const breaker = new CircuitBreaker({ name: 'thenable' });
+    assert.equal(await breaker.execute(() => ({ then: (resolve) => resolve(5) })), 5);
+  });
+});
