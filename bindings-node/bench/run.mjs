@@ -46,6 +46,7 @@ for (const key of ['heapPerBreaker', 'rssPerBreaker']) {
   const row = results.memory;
   console.log(`${key.padEnd(16)}${libs.map((l) => f(row[l][key]).padStart(20)).join('')}   ${ratio(row.tripwire[key], row.cockatiel[key]).padStart(12)}`);
 }
+console.log(`nativeRss (tripwire's core breakers alone): ${results.memory.tripwire.nativeRssPerBreaker.toFixed(0)} B`);
 console.log('\nreferenced timers per idle breaker (1,000 breakers after one call each)');
 console.log(`${''.padEnd(16)}${libs.map((l) => f(results.timers[l].timersPerIdleBreaker).padStart(20)).join('')}`);
 console.log('\nthe native crossing (tripwire), ns per call');

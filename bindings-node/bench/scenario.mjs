@@ -125,12 +125,21 @@ async function main() {
       globalThis.gc();
       globalThis.gc();
       const after = process.memoryUsage();
-      return {
+      const result = {
         heapPerBreaker: (after.heapUsed - before.heapUsed) / N,
         rssPerBreaker: (after.rss - before.rss) / N,
-        externalPerBreaker: (after.external - before.external) / N,
         kept: keep.length,
       };
+      if (lib.startsWith('tripwire')) {
+        // The native side alone: core breakers made without their JS objects.
+        const native = require('../native.js');
+        const ids = [];
+        const rss = process.memoryUsage().rss;
+        for (let i = 0; i < N; i++) ids.push(native.create({}));
+        result.nativeRssPerBreaker = (process.memoryUsage().rss - rss) / N;
+        ids.forEach((id) => native.release(id));
+      }
+      return result;
     }
     case 'timers': {
       const N = 1000;
