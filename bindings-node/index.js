@@ -223,6 +223,96 @@ const breakers = new Map();
  * One in-flight call: the context passed to the protected function (`ctx.signal`)
  * and the facade's bookkeeping. The AbortController is made only if `signal` is read.
  */
+/**
+ * The calls of one breaker in flight with a deadline, oldest first (one timeout
+ * for all, so insertion order is deadline order), and the one timer that watches
+ * them: referenced only while a call is in flight.
+ */
+class Flight {
+  constructor(breaker) {
+    const clock = breaker._clock;
+    this.breaker = breaker;
+    this.head = null;
+    this.tail = null;
+    this.timer = null;
+    this.refed = false;
+    this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
+    this.onTimer = () => this.expire();
+  }
+
+  track(call) {
+    call._deadline = call._start + this.breaker._timeoutMs;
+    if (this.tail === null) {
+      this.head = call;
+    } else {
+      call._prev = this.tail;
+      this.tail._next = call;
+    }
+    this.tail = call;
+    if (this.timer === null) {
+      this.timer = this.setTimer(this.onTimer, this.breaker._timeoutMs);
+      this.refed = true;
+    } else if (!this.refed) {
+      if (typeof this.timer.ref === 'function') this.timer.ref();
+      this.refed = true;
+    }
+  }
+
+  untrack(call) {
+    if (call._prev === null) this.head = call._next;
+    else call._prev._next = call._next;
+    if (call._next === null) this.tail = call._prev;
+    else call._next._prev = call._prev;
+    call._prev = null;
+    call._next = null;
+    // Nothing in flight: the pending timer must not keep the process alive.
+    if (this.head === null && this.timer !== null && this.refed) {
+      if (typeof this.timer.unref === 'function') this.timer.unref();
+      this.refed = false;
+    }
+  }
+
+  expire() {
+    this.timer = null;
+    this.refed = false;
+    const now = this.breaker._now();
+    while (this.head !== null && this.head._deadline <= now) {
+      const call = this.head;
+      call._settled = true;
+      this.untrack(call);
+      this.breaker._timedOut(call);
+    }
+    if (this.head !== null) {
+      this.timer = this.setTimer(this.onTimer, Math.max(1, this.head._deadline - now));
+      this.refed = true;
+    }
+  }
+}
+
+const NO_HOOKS = Object.freeze({
+  fallback: null,
+  onStateChange: null,
+  onOpen: null,
+  onClose: null,
+  errorFilter: null,
+  isFailureResult: null,
+  logger: null,
+});
+
+/** The facade's callbacks and logger, or the shared empty set (idle breakers stay small). */
+function hooksOf(options, logger) {
+  const hooks = {
+    fallback: options.fallback || null,
+    onStateChange: options.onStateChange || null,
+    onOpen: options.onOpen || null,
+    onClose: options.onClose || null,
+    errorFilter: options.errorFilter || null,
+    isFailureResult: options.isFailureResult || null,
+    logger,
+  };
+  return Object.values(hooks).every((h) => h === null) ? NO_HOOKS : hooks;
+}
+
 class Call {
   constructor(slot, start) {
     this._slot = slot;
@@ -283,24 +373,12 @@ class CircuitBreaker extends EventEmitter {
     releaser.register(this, this._id);
     this.name = name;
     this._clock = clock;
-    this._setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
     // Absent optional fields of a native object are undefined: normalise to null.
     this._timeoutMs = native.settings(this._id).requestTimeout ?? null;
-    this._fallback = options.fallback || null;
-    this._onStateChange = options.onStateChange || null;
-    this._onOpen = options.onOpen || null;
-    this._onClose = options.onClose || null;
-    this._errorFilter = options.errorFilter || null;
-    this._isFailureResult = options.isFailureResult || null;
-    this._logger = logger || null;
+    this._hooks = hooksOf(options, logger || null);
     this._lastError = undefined;
-    // In-flight calls with a deadline, oldest first, and the one timer that watches
-    // them (its callback made on first use: idle breakers stay small).
-    this._head = null;
-    this._tail = null;
-    this._timer = null;
-    this._timerRef = false;
-    this._onTimer = null;
+    // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
+    this._flight = null;
     breakers.set(name, this);
   }
 
@@ -384,35 +462,35 @@ class CircuitBreaker extends EventEmitter {
   /** Records a value; returns it. Like seed 002: the transition's events, then the outcome's. */
   _succeeded(call, value) {
     let outcome = SUCCESS;
-    if (this._isFailureResult !== null && this._safeIsFailure(value)) outcome = FAILURE;
+    if (this._hooks.isFailureResult !== null && this._safeIsFailure(value)) outcome = FAILURE;
     const code = this._record(call._slot, outcome);
     if (code !== 0) this._transition(code);
     if (outcome === SUCCESS) {
-      if (this._logger !== null || this._listens('success')) this._reportSuccess(call);
+      if (this._hooks.logger !== null || this._listens('success')) this._reportSuccess(call);
     } else {
       this._lastError = 'failure result';
-      if (this._logger !== null || this._listens('failure')) this._reportFailure(call, value);
+      if (this._hooks.logger !== null || this._listens('failure')) this._reportFailure(call, value);
     }
     return value;
   }
 
   /** Records an error; returns whether the fallback answers it (else it propagates). */
   _failure(call, error) {
-    if (this._errorFilter !== null && this._safeFilter(error)) {
+    if (this._hooks.errorFilter !== null && this._safeFilter(error)) {
       this._record(call._slot, IGNORED);
       return false;
     }
     const code = this._record(call._slot, FAILURE);
     this._lastError = errorMessage(error);
     if (code !== 0) this._transition(code);
-    if (this._logger !== null || this._listens('failure')) this._reportFailure(call, error);
-    return this._fallback !== null;
+    if (this._hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
+    return this._hooks.fallback !== null;
   }
 
   /** isFailureResult(value), a throw counting as "not a failure" (the value still goes to the caller). */
   _safeIsFailure(value) {
     try {
-      return Boolean(this._isFailureResult(value));
+      return Boolean(this._hooks.isFailureResult.call(this, value));
     } catch {
       return false;
     }
@@ -420,7 +498,7 @@ class CircuitBreaker extends EventEmitter {
 
   _safeFilter(error) {
     try {
-      return Boolean(this._errorFilter(error));
+      return Boolean(this._hooks.errorFilter.call(this, error));
     } catch {
       return false;
     }
@@ -436,14 +514,14 @@ class CircuitBreaker extends EventEmitter {
     const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
     const error = refusal(this.name, state, retryAfter);
     if (this._listens('callRejected')) this._emit('callRejected', { error, state });
-    if (this._fallback !== null) return this._runFallback(error);
+    if (this._hooks.fallback !== null) return this._runFallback(error);
     return Promise.reject(error);
   }
 
   _runFallback(error) {
     if (this._listens('fallback')) this._emit('fallback', { error });
     try {
-      return Promise.resolve(this._fallback(error));
+      return Promise.resolve(this._hooks.fallback.call(this, error));
     } catch (fallbackError) {
       return Promise.reject(fallbackError);
     }
@@ -457,52 +535,12 @@ class CircuitBreaker extends EventEmitter {
   }
 
   _track(call) {
-    call._deadline = call._start + this._timeoutMs;
-    if (this._tail === null) {
-      this._head = call;
-    } else {
-      call._prev = this._tail;
-      this._tail._next = call;
-    }
-    this._tail = call;
-    if (this._timer === null) {
-      if (this._onTimer === null) this._onTimer = () => this._expire();
-      this._timer = this._setTimer(this._onTimer, this._timeoutMs);
-      this._timerRef = true;
-    } else if (!this._timerRef) {
-      if (typeof this._timer.ref === 'function') this._timer.ref();
-      this._timerRef = true;
-    }
+    if (this._flight === null) this._flight = new Flight(this);
+    this._flight.track(call);
   }
 
   _untrack(call) {
-    if (call._prev === null) this._head = call._next;
-    else call._prev._next = call._next;
-    if (call._next === null) this._tail = call._prev;
-    else call._next._prev = call._prev;
-    call._prev = null;
-    call._next = null;
-    // Nothing in flight: the pending timer must not keep the process alive.
-    if (this._head === null && this._timer !== null && this._timerRef) {
-      if (typeof this._timer.unref === 'function') this._timer.unref();
-      this._timerRef = false;
-    }
-  }
-
-  _expire() {
-    this._timer = null;
-    this._timerRef = false;
-    const now = this._now();
-    while (this._head !== null && this._head._deadline <= now) {
-      const call = this._head;
-      call._settled = true;
-      this._untrack(call);
-      this._timedOut(call);
-    }
-    if (this._head !== null) {
-      this._timer = this._setTimer(this._onTimer, Math.max(1, this._head._deadline - now));
-      this._timerRef = true;
-    }
+    this._flight.untrack(call);
   }
 
   _timedOut(call) {
@@ -512,8 +550,8 @@ class CircuitBreaker extends EventEmitter {
     if (call._controller !== null) call._controller.abort(error);
     if (code !== 0) this._transition(code);
     if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._timeoutMs });
-    if (this._logger !== null || this._listens('failure')) this._reportFailure(call, error);
-    if (this._fallback !== null) call._resolve(this._runFallback(error));
+    if (this._hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
+    if (this._hooks.fallback !== null) call._resolve(this._runFallback(error));
     else call._reject(error);
   }
 
@@ -535,7 +573,7 @@ class CircuitBreaker extends EventEmitter {
   }
 
   _log(level, message) {
-    const logger = this._logger;
+    const logger = this._hooks.logger;
     if (logger === null || typeof logger[level] !== 'function') return;
     try {
       logger[level](message);
@@ -571,7 +609,7 @@ class CircuitBreaker extends EventEmitter {
     const { from, to } = transition;
     if (from === to) return transition;
     this._emit('stateChange', from, to);
-    this._callback(this._onStateChange, from, to);
+    this._callback(this._hooks.onStateChange, from, to);
     if (to === CircuitState.OPEN) {
       this._log('warn', `Circuit breaker '${this.name}' opened`);
       if (this._listens('circuitOpened')) {
@@ -583,14 +621,14 @@ class CircuitBreaker extends EventEmitter {
           nextAttemptTime: stats.nextAttemptAt == null ? 0 : this._epoch(stats.nextAttemptAt),
         });
       }
-      this._callback(this._onOpen);
+      this._callback(this._hooks.onOpen);
     } else if (to === CircuitState.CLOSED) {
       this._log('info', `Circuit breaker '${this.name}' closed`);
       if (this._listens('circuitClosed')) {
         const stats = native.stats(this._id, this._clock === null ? undefined : this._clock.now());
         this._emit('circuitClosed', { name: this.name, previousState: from, successCount: stats.successes });
       }
-      this._callback(this._onClose);
+      this._callback(this._hooks.onClose);
     } else {
       this._log('info', `Circuit breaker '${this.name}' half-open`);
       this._emit('halfOpen', { name: this.name, previousState: from });

@@ -42,7 +42,7 @@ test('10,000 concurrent executes with mixed outcomes leave the counts exact', as
   assert.equal(stats.failureCount, N - expectedOk);
   assert.equal(stats.rejectedCount, 0);
   assert.equal(native.outstanding(breaker._id), 0, 'every permit was handed back');
-  assert.equal(breaker._head, null, 'nothing left in flight');
+  assert.equal(breaker._flight.head, null, 'nothing left in flight');
 });
 
 test('half-open admits exactly halfOpenMaxCalls trials under concurrency', async () => {
