@@ -241,6 +241,11 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
   /** A permit, or the refusal (returned, not thrown). */
   tryAcquire(): Permit | CircuitBreakerOpenError;
   toJSON(): { name: string; state: CircuitState; options: Record<string, unknown>; snapshot: unknown };
+  /**
+   * A breaker from `toJSON()` output (warm start). `options` adds what JSON cannot
+   * carry (callbacks, clock, logger); the core options come from the JSON, and
+   * giving one again under another spelling is a TypeError.
+   */
   static fromJSON<T = any>(
     json: string | ReturnType<CircuitBreaker['toJSON']>,
     options?: CircuitBreakerOptions<T> & { logger?: Logger },

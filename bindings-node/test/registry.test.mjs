@@ -253,3 +253,14 @@ describe('seed 003: CircuitBreakerService', () => {
     assert.ok(circuitBreakerService instanceof CircuitBreakerService);
   });
 });
+
+describe('index.d.ts', () => {
+  test('declares every runtime export, and nothing that is not exported', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8');
+    const declared = new Set([...dts.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]));
+    const exported = new Set(Object.keys(createRequire(import.meta.url)('tripwire')));
+    assert.deepEqual([...exported].filter((k) => !declared.has(k)), [], 'exported but not declared');
+    assert.deepEqual([...declared].filter((k) => !exported.has(k)), [], 'declared but not exported');
+  });
+});
