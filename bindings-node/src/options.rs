@@ -5,7 +5,7 @@
 
 use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::{Env, Error, Result, Status, ValueType};
-use tripwire_core::{Config, ConfigError, OptionValue, Options, Unit};
+use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
 
 /// Option names the JS facade handles itself: accepted here without a check,
 /// and offered as suggestions for typos.
@@ -57,21 +57,12 @@ pub(crate) fn config_from_js(env: &Env, options: &Object) -> Result<Config> {
 /// or `ERR_OUT_OF_RANGE`; the returned error tells napi the exception is pending.
 pub(crate) fn throw(env: &Env, error: &ConfigError) -> Error {
     let message = error.to_string();
-    let thrown = if is_type_error(error) {
-        env.throw_type_error(&message, Some("ERR_INVALID_ARG_TYPE"))
-    } else {
-        env.throw_range_error(&message, Some("ERR_OUT_OF_RANGE"))
+    let thrown = match error.kind {
+        ErrorKind::Type => env.throw_type_error(&message, Some("ERR_INVALID_ARG_TYPE")),
+        ErrorKind::Range => env.throw_range_error(&message, Some("ERR_OUT_OF_RANGE")),
     };
     match thrown {
         Ok(()) => Error::new(Status::PendingException, message),
         Err(e) => e,
     }
-}
-
-/// Whether the core calls `error` a type problem (else a range problem).
-///
-/// `tripwire_core::config::ErrorKind` is public as the type of `ConfigError::kind`
-/// but not re-exported, so its variants cannot be named here; its `Debug` form can.
-fn is_type_error(error: &ConfigError) -> bool {
-    format!("{:?}", error.kind) == "Type"
 }
