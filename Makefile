@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm \
-        demo bench bench-core bench-node bench-python bench-wasm wasm proptest-long
+        demo demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
 
 all: test
 
@@ -48,7 +48,13 @@ wasm: setup-wasm
 test-wasm: setup-wasm
 	bash scripts/test-wasm.sh
 
-demo: setup-core
+# The Node package guarding real fetch calls to a flaky local upstream.
+demo: setup-node
+	TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
+	node bindings-node/demo.mjs
+
+# The same job from Rust, with the core's SyncBreaker.
+demo-rust: setup-core
 	$(CARGO) run -q -p tripwire-core --example demo
 
 bench: bench-core bench-node bench-python bench-wasm

@@ -51,16 +51,19 @@ impl Counts {
 const FAILED: u8 = 1;
 const SLOW: u8 = 2;
 
-/// A window of the last outcomes, by count or by time.
+/// A window of the last outcomes, by count or by time. Its storage is allocated on
+/// the first outcome, so that idle breakers stay small.
 #[derive(Clone, Debug)]
 pub(crate) enum Window {
     Count {
+        size: u32,
         ring: Vec<u8>,
         next: usize,
         len: usize,
         totals: Counts,
     },
     Time {
+        buckets: u32,
         width: u64,
         head: u64,
         slots: Vec<(u64, Counts)>,
@@ -72,28 +75,43 @@ impl Window {
     pub(crate) fn new(kind: WindowKind) -> Window {
         match kind {
             WindowKind::Count { size } => Window::Count {
-                ring: vec![0; size as usize],
+                size,
+                ring: Vec::new(),
                 next: 0,
                 len: 0,
                 totals: Counts::default(),
             },
             WindowKind::Time { duration, buckets } => Window::Time {
+                buckets,
                 width: duration / u64::from(buckets),
                 head: 0,
-                slots: vec![(0, Counts::default()); buckets as usize],
+                slots: Vec::new(),
                 totals: Counts::default(),
             },
         }
     }
 
+    /// Gives the window its storage (once).
+    fn allocate(&mut self) {
+        match self {
+            Window::Count { size, ring, .. } if ring.is_empty() => *ring = vec![0; *size as usize],
+            Window::Time { buckets, slots, .. } if slots.is_empty() => {
+                *slots = vec![(0, Counts::default()); *buckets as usize];
+            }
+            _ => {}
+        }
+    }
+
     /// Adds one outcome at `now`, evicting what fell out of the window.
     pub(crate) fn record(&mut self, now: u64, failed: bool, slow: bool) {
+        self.allocate();
         match self {
             Window::Count {
                 ring,
                 next,
                 len,
                 totals,
+                ..
             } => {
                 if *len == ring.len() {
                     let old = ring[*next];
@@ -114,6 +132,7 @@ impl Window {
                 head,
                 slots,
                 totals,
+                ..
             } => {
                 let epoch = now / *width;
                 if epoch > *head {
@@ -149,6 +168,7 @@ impl Window {
                 head,
                 slots,
                 totals,
+                ..
             } => {
                 let epoch = now / *width;
                 if epoch <= *head {
@@ -173,6 +193,7 @@ impl Window {
                 next,
                 len,
                 totals,
+                ..
             } => {
                 ring.iter_mut().for_each(|b| *b = 0);
                 *next = 0;
@@ -195,7 +216,7 @@ impl Window {
             Window::Count {
                 ring, next, len, ..
             } => {
-                let size = ring.len();
+                let size = ring.len().max(1);
                 let start = (*next + size - *len) % size;
                 WindowState::Count((0..*len).map(|i| ring[(start + i) % size]).collect())
             }
@@ -224,9 +245,10 @@ impl Window {
     ) -> Result<(), &'static str> {
         use crate::snapshot::WindowState;
         self.clear();
+        self.allocate();
         match (&mut *self, state) {
-            (Window::Count { ring, .. }, WindowState::Count(calls))
-                if calls.len() <= ring.len() =>
+            (Window::Count { size, .. }, WindowState::Count(calls))
+                if calls.len() <= *size as usize =>
             {
                 if calls.iter().any(|c| *c > (FAILED | SLOW)) {
                     return Err("window: bad outcome flags");
@@ -257,6 +279,7 @@ impl Window {
                     head,
                     slots,
                     totals,
+                    ..
                 },
                 WindowState::Time(buckets),
             ) => {
@@ -316,6 +339,35 @@ mod tests {
                 slow: 0
             }
         );
+    }
+
+    #[test]
+    fn storage_comes_with_the_first_outcome() {
+        let storage = |w: &Window| match w {
+            Window::Count { ring, .. } => ring.capacity(),
+            Window::Time { slots, .. } => slots.capacity(),
+        };
+        for kind in [
+            WindowKind::Count { size: 50 },
+            WindowKind::Time {
+                duration: 1000,
+                buckets: 10,
+            },
+        ] {
+            let mut w = Window::new(kind);
+            assert_eq!((storage(&w), w.counts(5)), (0, Counts::default()));
+            w.clear();
+            w.record(5, true, false);
+            assert!(storage(&w) > 0);
+            assert_eq!(
+                w.counts(5),
+                Counts {
+                    calls: 1,
+                    failures: 1,
+                    slow: 0
+                }
+            );
+        }
     }
 
     #[test]
