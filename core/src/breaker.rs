@@ -306,10 +306,10 @@ impl Breaker {
         let failed = failed || slow;
         self.window.record(now, failed, slow);
         if failed {
-            self.consecutive_failures += 1;
+            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             self.consecutive_successes = 0;
         } else {
-            self.consecutive_successes += 1;
+            self.consecutive_successes = self.consecutive_successes.saturating_add(1);
             self.consecutive_failures = 0;
         }
         if self.mode != Mode::Normal {
