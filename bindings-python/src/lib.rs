@@ -12,6 +12,7 @@ mod clock;
 mod errors;
 mod options;
 mod registry;
+mod resilience;
 mod types;
 
 /// The compiled module. It holds no global interpreter state of its own beyond
@@ -30,5 +31,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::_registry_all, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_remove, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_clear, m)?)?;
+    resilience::register(m)?;
     Ok(())
 }

@@ -52,19 +52,31 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 __all__ = [
+    "Alert",
+    "BulkheadRejectedError",
     "CircuitBreaker",
     "CircuitBreakerError",
     "CircuitBreakerListener",
     "CircuitBreakerOpenError",
     "CircuitBreakerRegistry",
+    "CircuitBreakerService",
     "CircuitBreakerStats",
     "CircuitBreakerTimeoutError",
     "CircuitState",
+    "DeadLetterItem",
+    "HealthCheck",
+    "HealthCheckHandlers",
+    "HealthCheckManager",
     "ManualClock",
     "Permit",
     "Transition",
     "__version__",
+    "circuit_breaker_service",
     "create_circuit_breaker",
+    "create_env_var_health_check",
+    "create_health_check_handler",
+    "create_http_health_check",
+    "create_memory_health_check",
     "registry",
     "with_circuit_breaker",
 ]
@@ -489,3 +501,23 @@ def with_circuit_breaker(name: str, fn: Callable[[], Any], options: Optional[Dic
     if inspect.iscoroutinefunction(fn):
         return breaker.call_async(fn)
     return breaker.call(fn)
+
+
+# Seed 004's resilience service and seed 000's health checks (issue 6). Imported last:
+# they build on the breaker above.
+from tripwire.health import (  # noqa: E402
+    HealthCheck,
+    HealthCheckHandlers,
+    HealthCheckManager,
+    create_env_var_health_check,
+    create_health_check_handler,
+    create_http_health_check,
+    create_memory_health_check,
+)
+from tripwire.service import (  # noqa: E402
+    Alert,
+    BulkheadRejectedError,
+    CircuitBreakerService,
+    DeadLetterItem,
+    circuit_breaker_service,
+)

@@ -1,0 +1,258 @@
+"""The service's bulkhead: peak concurrency, FIFO queueing, rejection, max_queue_wait,
+one slot for a whole retry sequence; with asyncio tasks and with threads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, List
+
+import pytest
+
+from tripwire import Alert, BulkheadRejectedError, CircuitBreakerService, ManualClock
+
+
+class CodedError(Exception):
+    code = "ECONNRESET"
+
+
+def test_async_peak_concurrency_fifo_and_rejection() -> None:
+    s = CircuitBreakerService()
+    s.update_service_config("llm", bulkhead={"max_concurrent": 2, "queue_size": 3})
+    running = 0
+    peak = 0
+    order: List[int] = []
+    release = asyncio.Event
+
+    async def main() -> None:
+        nonlocal running, peak
+        gate = release()
+
+        def job(i: int) -> Any:
+            async def run() -> int:
+                nonlocal running, peak
+                running += 1
+                peak = max(peak, running)
+                order.append(i)
+                await gate.wait()
+                running -= 1
+                return i
+
+            return run
+
+        tasks = [asyncio.ensure_future(s.execute_with_circuit_breaker("llm", f"op{i % 2}", job(i))) for i in range(5)]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        stats = s.get_bulkhead_stats("llm")
+        assert stats is not None and (stats["running"], stats["queued"]) == (2, 3)
+        with pytest.raises(BulkheadRejectedError, match="bulkhead"):
+            await s.execute_with_circuit_breaker("llm", "op0", job(99))
+        assert (
+            await s.execute_with_circuit_breaker("llm", "op0", job(98), fallback_options={"fallback_value": "busy"})
+            == "busy"
+        )
+        assert s.get_system_health()["services"]["llm"]["status"] == "degraded"  # saturated
+        gate.set()
+        assert await asyncio.gather(*tasks) == [0, 1, 2, 3, 4]
+
+    asyncio.run(main())
+    assert peak == 2
+    assert order == [0, 1, 2, 3, 4]  # FIFO
+    stats = s.get_bulkhead_stats("llm")
+    assert stats is not None
+    assert (stats["running"], stats["queued"], stats["rejected"], stats["admitted"], stats["peak_running"]) == (
+        0,
+        0,
+        2,
+        5,
+        2,
+    )
+    assert s.get_system_health()["services"]["llm"]["status"] == "healthy"
+
+
+def test_threads_never_exceed_max_concurrent() -> None:
+    s = CircuitBreakerService()
+    s.update_service_config("db", bulkhead={"max_concurrent": 3, "queue_size": 100})
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+    done = []
+
+    def work() -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        for _ in range(2000):
+            pass
+        with lock:
+            running -= 1
+        return "ok"
+
+    def worker() -> None:
+        for _ in range(50):
+            done.append(s.execute_with_circuit_breaker("db", "q", work))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(done) == 400 and set(done) == {"ok"}
+    assert peak <= 3
+    stats = s.get_bulkhead_stats("db")
+    assert stats is not None and stats["peak_running"] <= 3 and stats["admitted"] == 400
+    assert (stats["running"], stats["queued"], stats["rejected"]) == (0, 0, 0)
+
+
+def test_a_sync_call_waits_in_the_queue_for_a_thread() -> None:
+    s = CircuitBreakerService()
+    s.update_service_config("api", bulkhead={"max_concurrent": 1, "queue_size": 1})
+    inside = threading.Event()
+    leave = threading.Event()
+    results: List[str] = []
+
+    def holder() -> str:
+        inside.set()
+        leave.wait()
+        return "first"
+
+    t = threading.Thread(target=lambda: results.append(s.execute_with_circuit_breaker("api", "a", holder)))
+    t.start()
+    inside.wait()
+    t2 = threading.Thread(target=lambda: results.append(s.execute_with_circuit_breaker("api", "b", lambda: "second")))
+    t2.start()
+    while (s.get_bulkhead_stats("api") or {}).get("queued") != 1:
+        threading.Event().wait(0.001)
+    with pytest.raises(BulkheadRejectedError):
+        s.execute_with_circuit_breaker("api", "c", lambda: "third")
+    leave.set()
+    t.join()
+    t2.join()
+    assert results == ["first", "second"]
+
+
+def test_max_queue_wait_rejects_a_waiting_call() -> None:
+    s = CircuitBreakerService()
+    s.update_service_config("api", bulkhead={"max_concurrent": 1, "queue_size": 5, "max_queue_wait": 0.02})
+
+    async def main() -> None:
+        gate = asyncio.Event()
+
+        async def hold() -> str:
+            await gate.wait()
+            return "held"
+
+        first = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", hold))
+        await asyncio.sleep(0)
+
+        async def quick() -> str:
+            return "quick"
+
+        with pytest.raises(BulkheadRejectedError) as info:
+            await s.execute_with_circuit_breaker("api", "y", quick)
+        assert info.value.reason == "timeout"
+        gate.set()
+        assert await first == "held"
+        assert await s.execute_with_circuit_breaker("api", "y", quick) == "quick"
+
+    asyncio.run(main())
+    stats = s.get_bulkhead_stats("api")
+    assert stats is not None and (stats["rejected"], stats["queued"], stats["running"]) == (1, 0, 0)
+
+
+def test_a_cancelled_waiting_task_gives_its_place_back() -> None:
+    s = CircuitBreakerService()
+    s.update_service_config("api", bulkhead={"max_concurrent": 1, "queue_size": 5})
+
+    async def main() -> None:
+        gate = asyncio.Event()
+
+        async def hold() -> str:
+            await gate.wait()
+            return "held"
+
+        first = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", hold))
+        await asyncio.sleep(0)
+        waiting = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", hold))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        gate.set()
+        assert await first == "held"
+
+    asyncio.run(main())
+    stats = s.get_bulkhead_stats("api")
+    assert stats is not None and (stats["running"], stats["queued"]) == (0, 0)
+
+
+def test_one_slot_for_the_whole_retry_sequence() -> None:
+    clock = ManualClock()
+    s = CircuitBreakerService(clock=clock)
+    s.update_service_config("db", bulkhead={"max_concurrent": 1, "queue_size": 0})
+    seen: List[Any] = []
+
+    def op() -> None:
+        stats = s.get_bulkhead_stats("db")
+        assert stats is not None
+        seen.append((stats["running"], stats["admitted"]))
+        raise CodedError()
+
+    with pytest.raises(CodedError):
+        s.execute_with_circuit_breaker("db", "q", op, retry_policy={"max_attempts": 3})
+    assert seen == [(1, 1), (1, 1), (1, 1)]  # three attempts, one admission
+
+
+def test_raising_the_limit_admits_waiting_calls() -> None:
+    s = CircuitBreakerService()
+    s.update_service_config("api", bulkhead={"max_concurrent": 1, "queue_size": 5})
+
+    async def main() -> None:
+        gate = asyncio.Event()
+
+        async def hold() -> str:
+            await gate.wait()
+            return "held"
+
+        async def quick() -> str:
+            return "quick"
+
+        first = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", hold))
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "y", quick))
+        await asyncio.sleep(0)
+        assert not second.done()
+        s.update_service_config("api", bulkhead={"max_concurrent": 2})
+        assert await second == "quick"  # admitted while the first still holds its slot
+        gate.set()
+        assert await first == "held"
+
+    asyncio.run(main())
+
+
+def test_bulkhead_alert_once_per_episode() -> None:
+    alerts: List[Alert] = []
+    s = CircuitBreakerService(on_alert=alerts.append)
+    s.update_service_config("api", bulkhead={"max_concurrent": 1, "queue_size": 0})
+
+    async def main() -> None:
+        gate = asyncio.Event()
+
+        async def hold() -> str:
+            await gate.wait()
+            return "held"
+
+        async def quick() -> str:
+            return "quick"
+
+        first = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", hold))
+        await asyncio.sleep(0)
+        for _ in range(3):
+            assert await s.execute_with_circuit_breaker("api", "y", quick, fallback_options={"fallback_value": 0}) == 0
+        gate.set()
+        await first
+        assert await s.execute_with_circuit_breaker("api", "y", quick) == "quick"  # saturates again
+
+    asyncio.run(main())
+    assert [a.kind for a in alerts] == ["bulkhead_saturated", "bulkhead_saturated"]
