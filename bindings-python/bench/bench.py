@@ -222,6 +222,59 @@ def threads_shared(lib: str, func: Callable[[], Any] = ok) -> Optional[Loop]:
     return loop
 
 
+# -- issue 6: the resilience service beside tenacity + pybreaker ---------------------
+
+
+class Transient(Exception):
+    code = "ECONNRESET"
+
+
+def service_success(lib: str) -> Optional[Loop]:
+    """A successful call through retry (3 attempts, exponential backoff, jitter), a
+    circuit breaker and a bulkhead (10 running): tripwire's
+    `execute_with_circuit_breaker`, or tenacity's `Retrying` around a pybreaker call
+    inside a `BoundedSemaphore` (pybreaker and tenacity have no bulkhead)."""
+    if lib == "none":
+        f: Callable[[], Any] = ok
+    elif lib == "tripwire":
+        service = tripwire.CircuitBreakerService()
+        service.update_service_config(
+            "bench",
+            retry_policy={"max_attempts": 3, "base_delay": 0.1, "max_delay": 30, "jitter": 0.2},
+            bulkhead={"max_concurrent": 10, "queue_size": 100},
+        )
+        run = service.execute_with_circuit_breaker
+
+        def f() -> Any:
+            return run("bench", "op", ok)
+
+    elif lib == "tenacity+pybreaker":
+        import pybreaker
+        import tenacity
+
+        breaker = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=60)
+        bulkhead = threading.BoundedSemaphore(10)
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(3),
+            wait=tenacity.wait_exponential(multiplier=0.1, max=30) + tenacity.wait_random(0, 0.02),
+            retry=tenacity.retry_if_exception_type(Transient),
+            reraise=True,
+        )
+
+        def f() -> Any:
+            with bulkhead:
+                return retrying(breaker.call, ok)
+
+    else:
+        return None
+
+    def loop(k: int) -> None:
+        for _ in range(k):
+            f()
+
+    return loop
+
+
 MEMORY_CHILD = r"""
 import gc, sys
 from datetime import timedelta
@@ -289,6 +342,14 @@ def main() -> None:
         results[case] = row
         cells = "".join(f"{row[lib]:>16.0f}" if row[lib] is not None else f"{'n/a':>16}" for lib in LIBS)
         print(f"{case:<24}{row['none']:>12.0f}{cells}", flush=True)
+    service_libs = ["none", "tripwire", "tenacity+pybreaker"]
+    service_row = measure({lib: service_success(lib) for lib in service_libs}, n // 4)
+    results["service success (retry + breaker + bulkhead)"] = service_row
+    print(
+        f"{'service success':<24}{service_row['none']:>12.0f}{service_row['tripwire']:>16.0f}"
+        f"{service_row['tenacity+pybreaker']:>16.0f}  (tripwire's execute_with_circuit_breaker | tenacity+pybreaker)",
+        flush=True,
+    )
     mem = {lib: memory(lib) for lib in LIBS}
     results["bytes per breaker (10,000)"] = {"none": None, **mem}
     print(f"{'bytes per breaker':<24}{'':>12}" + "".join(f"{mem[lib]:>16.0f}" for lib in LIBS))
@@ -317,6 +378,12 @@ def main() -> None:
     print(
         f"  {'open rejection':<15} refused call, raise and catch: tripwire {mine_r:5.0f} ns, best peer ({best}) "
         f"{best_r:5.0f} ns, ratio {mine_r / best_r:.2f} [<= 0.25]"
+    )
+    mine_s, peer_s = service_row["tripwire"], service_row["tenacity+pybreaker"]
+    assert mine_s is not None and peer_s is not None
+    print(
+        f"  {'service success':<15} retry + breaker + bulkhead, whole call: tripwire {mine_s:5.0f} ns, "
+        f"tenacity+pybreaker {peer_s:5.0f} ns, ratio {mine_s / peer_s:.2f} [<= 0.5]"
     )
     for case in ["8 threads, one breaker", "8 threads, ~1 us calls"]:
         t = results[case]

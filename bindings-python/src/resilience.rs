@@ -26,6 +26,8 @@ use crate::options::config_error;
 const RUN: i64 = -1;
 /// `try_enter()`'s answer for "refused".
 const REJECTED: i64 = -2;
+/// `try_enter()`'s answer for "run now; every slot is taken now".
+const RUN_SATURATED: i64 = -3;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -392,7 +394,8 @@ pub(crate) fn error_info(exc: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Op
 
 /// Bulkhead accounting: at most `max_concurrent` running, up to `queue_size` waiting
 /// (FIFO), the rest refused. The caller does the waiting: `try_enter()` answers
-/// `RUN` (-1), `REJECTED` (-2) or a ticket (≥ 0) that a later `leave()` admits.
+/// `RUN` (-1), `RUN_SATURATED` (-3: run, and every slot is taken now), `REJECTED` (-2)
+/// or a ticket (≥ 0) that a later `leave()` admits.
 #[pyclass(frozen, module = "tripwire._core")]
 pub struct Bulkhead {
     inner: Mutex<CoreBulkhead>,
@@ -430,6 +433,8 @@ impl Bulkhead {
     const RUN: i64 = RUN;
     #[classattr]
     const REJECTED: i64 = REJECTED;
+    #[classattr]
+    const RUN_SATURATED: i64 = RUN_SATURATED;
 
     /// `max_concurrent` (default 10), `queue_size` (100), `max_queue_wait` (seconds,
     /// None = no limit); `clock` a ManualClock for tests.
@@ -452,10 +457,12 @@ impl Bulkhead {
         })
     }
 
-    /// Asks to run a call now: `RUN`, `REJECTED`, or a ticket to wait with.
+    /// Asks to run a call now: `RUN`, `RUN_SATURATED`, `REJECTED`, or a ticket to wait with.
     fn try_enter(&self) -> i64 {
         let now = self.clock.now();
-        match lock(&self.inner).try_enter(now) {
+        let mut inner = lock(&self.inner);
+        match inner.try_enter(now) {
+            Entry::Run if inner.stats().saturated => RUN_SATURATED,
             Entry::Run => RUN,
             Entry::Rejected => REJECTED,
             Entry::Queued(Ticket(t)) => t as i64,

@@ -158,8 +158,9 @@ def test_bulkhead(path: Path) -> None:
         op = step["op"]
         if op == "enter":
             entry = bulkhead.try_enter()
-            if entry == _core.Bulkhead.RUN:
+            if entry in (_core.Bulkhead.RUN, _core.Bulkhead.RUN_SATURATED):
                 seen["entry"] = "run"
+                assert (entry == _core.Bulkhead.RUN_SATURATED) is bulkhead.saturated
             elif entry == _core.Bulkhead.REJECTED:
                 seen["entry"] = "rejected"
             else:

@@ -35,7 +35,10 @@ _log = logging.getLogger("tripwire")
 
 _CoroutineType = types.CoroutineType
 _RUN = Bulkhead.RUN
+_RUN_SATURATED = Bulkhead.RUN_SATURATED
 _REJECTED = Bulkhead.REJECTED
+_FunctionType = types.FunctionType
+_CO_COROUTINE = inspect.CO_COROUTINE
 # Ticket states in a bulkhead's waiter table besides a waiter's waker.
 _GRANTED = object()
 _CONSUMED = object()
@@ -163,7 +166,7 @@ class _Service:
 class _Entry:
     """One (service, operation) breaker and the calls it has in flight."""
 
-    __slots__ = ("breaker", "service", "operation", "busy", "watch")
+    __slots__ = ("breaker", "service", "operation", "busy", "watch", "hot")
 
     def __init__(self, breaker: Any, service: str, operation: str) -> None:
         self.breaker = breaker
@@ -173,6 +176,8 @@ class _Entry:
         # True while one of this breaker's alert episodes is going on: successes then
         # re-check the alert conditions (and the hot path skips them otherwise).
         self.watch = False
+        # Used since the LRU clock hand last passed (a second chance before eviction).
+        self.hot = True
 
 
 _SEED_003 = {"success_threshold": 1, "half_open_max_calls": 1}
@@ -185,7 +190,8 @@ class CircuitBreakerService:
     Breakers use seed 003's settings (one trial call half-open, one success closes)
     over the core defaults, unless configured. At most ``max_breakers`` breakers are
     kept: beyond that the least recently used idle ones are dropped (closed ones
-    first; never one with a call in flight), and counted in ``evicted_breakers``.
+    first; never one with a call in flight; the CLOCK approximation of LRU), and
+    counted in ``evicted_breakers``.
     ``clock``: a ManualClock for tests; retry delays then advance it instead of sleeping.
     """
 
@@ -312,10 +318,7 @@ class CircuitBreakerService:
         key = f"{service}:{operation}"
         entry = self._breakers.get(key)
         if entry is not None:
-            try:
-                self._breakers.move_to_end(key)
-            except KeyError:  # evicted by another thread meanwhile
-                pass
+            entry.hot = True
             return entry
         with self._lock:
             entry = self._breakers.get(key)
@@ -332,11 +335,19 @@ class CircuitBreakerService:
             return entry
 
     def _evict(self) -> None:
+        # The CLOCK algorithm: from the oldest, a breaker used since the hand last
+        # passed gets a second chance (moved to the end); the first idle, closed, unused
+        # one goes.
         victim = None
-        for key, e in self._breakers.items():
-            if e.busy == 0 and e.breaker.state is CircuitState.CLOSED:
+        breakers = self._breakers
+        for _ in range(2 * len(breakers)):
+            key = next(iter(breakers))
+            e = breakers[key]
+            if e.busy == 0 and not e.hot and e.breaker.state is CircuitState.CLOSED:
                 victim = key
                 break
+            e.hot = False
+            breakers.move_to_end(key)
         if victim is None:
             victim = next((k for k, e in self._breakers.items() if e.busy == 0), None)
         if victim is None:
@@ -458,27 +469,33 @@ class CircuitBreakerService:
         used when the breaker / the service's bulkhead is first made (use
         ``update_service_config`` to change them later).
         """
-        if inspect.iscoroutinefunction(fn):
-            return self._execute_async(service, operation, fn, fallback_options, retry_policy, bulkhead, config)
-        st = self._services.get(service) or self._service(service)
-        if bulkhead is not None and st.bulkhead is None:
-            self.update_service_config(service, bulkhead=bulkhead)
-        entry = self._entry(service, operation, config)
-        policy = self._policy(st, retry_policy)
+        # inspect.iscoroutinefunction, with a shortcut for plain functions (lambdas).
+        if fn.__class__ is not _FunctionType or fn.__code__.co_flags & _CO_COROUTINE or fn.__dict__:
+            if inspect.iscoroutinefunction(fn):
+                return self._execute_async(service, operation, fn, fallback_options, retry_policy, bulkhead, config)
+        st = self._services.get(service)
+        if st is None or (bulkhead is not None and st.bulkhead is None):
+            st = self._prepare(service, bulkhead)
+        entry = st.entries.get(operation)
+        if entry is None:
+            entry = self._entry(service, operation, config)
+        else:
+            entry.hot = True
+        policy = (st.retry or self._default_retry) if retry_policy is None else self._policy(st, retry_policy)
         bh = st.bulkhead
         if bh is not None:
             ticket = bh.try_enter()
             if ticket != _RUN:
-                if ticket == _REJECTED:
+                if ticket != _RUN_SATURATED:
                     self._observe_bulkhead(st, bh, True)
-                    return self._failed(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
-                self._observe_bulkhead(st, bh, True)
-                try:
-                    self._wait_sync(st, bh, ticket)
-                except BulkheadRejectedError as e:
-                    return self._failed(entry, fn, e, 0, fallback_options)
-            elif not st.saturated and bh.saturated:
-                self._observe_bulkhead(st, bh, True)
+                    if ticket == _REJECTED:
+                        return self._failed(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
+                    try:
+                        self._wait_sync(st, bh, ticket)
+                    except BulkheadRejectedError as e:
+                        return self._failed(entry, fn, e, 0, fallback_options)
+                elif not st.saturated:
+                    self._observe_bulkhead(st, bh, True)
         entry.busy += 1
         attempt = 0
         try:
@@ -510,7 +527,12 @@ class CircuitBreakerService:
         finally:
             entry.busy -= 1
             if bh is not None:
-                self._leave(st, bh)
+                admitted = bh.leave()
+                if admitted is not None:
+                    with st.lock:
+                        self._grant(st, admitted)
+                elif st.saturated:
+                    self._observe_bulkhead(st, bh)
         return self._failed(entry, fn, error, attempt, fallback_options)
 
     async def _execute_async(
@@ -523,24 +545,29 @@ class CircuitBreakerService:
         bulkhead: Optional[Mapping[str, Any]],
         config: Optional[Mapping[str, Any]],
     ) -> Any:
-        st = self._services.get(service) or self._service(service)
-        if bulkhead is not None and st.bulkhead is None:
-            self.update_service_config(service, bulkhead=bulkhead)
-        entry = self._entry(service, operation, config)
-        policy = self._policy(st, retry_policy)
+        st = self._services.get(service)
+        if st is None or (bulkhead is not None and st.bulkhead is None):
+            st = self._prepare(service, bulkhead)
+        entry = st.entries.get(operation)
+        if entry is None:
+            entry = self._entry(service, operation, config)
+        else:
+            entry.hot = True
+        policy = (st.retry or self._default_retry) if retry_policy is None else self._policy(st, retry_policy)
         bh = st.bulkhead
         if bh is not None:
             ticket = bh.try_enter()
             if ticket != _RUN:
-                self._observe_bulkhead(st, bh, True)
-                if ticket == _REJECTED:
-                    return await self._failed_async(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
-                try:
-                    await self._wait_async(st, bh, ticket)
-                except BulkheadRejectedError as e:
-                    return await self._failed_async(entry, fn, e, 0, fallback_options)
-            elif not st.saturated and bh.saturated:
-                self._observe_bulkhead(st, bh, True)
+                if ticket != _RUN_SATURATED:
+                    self._observe_bulkhead(st, bh, True)
+                    if ticket == _REJECTED:
+                        return await self._failed_async(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
+                    try:
+                        await self._wait_async(st, bh, ticket)
+                    except BulkheadRejectedError as e:
+                        return await self._failed_async(entry, fn, e, 0, fallback_options)
+                elif not st.saturated:
+                    self._observe_bulkhead(st, bh, True)
         entry.busy += 1
         attempt = 0
         try:
@@ -568,6 +595,13 @@ class CircuitBreakerService:
             if bh is not None:
                 self._leave(st, bh)
         return await self._failed_async(entry, fn, error, attempt, fallback_options)
+
+    def _prepare(self, service: str, bulkhead: Optional[Mapping[str, Any]]) -> _Service:
+        """The service, made if new, with the first call's bulkhead if it has none."""
+        st = self._service(service)
+        if bulkhead is not None and st.bulkhead is None:
+            self.update_service_config(service, bulkhead=bulkhead)
+        return st
 
     def _policy(self, st: _Service, overrides: Optional[Mapping[str, Any]]) -> RetryPolicy:
         base = st.retry if st.retry is not None else self._default_retry
