@@ -550,3 +550,25 @@ def test_seed_004_helpers_use_the_presets(clock: ManualClock) -> None:
     s2.update_service_config("redis", bulkhead={"max_concurrent": 7})
     s2.execute_redis_operation("get", lambda: 1)
     assert (s2.get_bulkhead_stats("redis") or {}).get("max_concurrent") == 7
+
+
+def test_seed_003_facade(clock: ManualClock) -> None:
+    s = CircuitBreakerService(clock=clock)
+    options = {"failure_threshold": 3, "recovery_timeout": 30, "expected_response_time": 2, "minimum_request_count": 1}
+    calls: List[float] = []
+    for _ in range(3):
+        with pytest.raises(CodedError):
+            s.execute("cognito", "verifyJWT", failing(CodedError("ECONNRESET"), calls, clock), None, options)
+    assert len(calls) == 3  # no retries in seed 003's execute
+    stats = s.get_circuit_breaker_stats("cognito", "verifyJWT")
+    assert stats is not None and stats.state is CircuitState.OPEN and stats.total_requests == 3
+    assert s.execute("cognito", "verifyJWT", lambda: "token", lambda: "fallback") == "fallback"
+    assert s.get_circuit_breaker_stats("cognito", "other") is None
+    clock.advance(30)
+    assert s.execute("cognito", "verifyJWT", lambda: "token") == "token"  # one trial success closes
+    assert s.get_all_circuit_breaker_stats()["cognito:verifyJWT"].state is CircuitState.CLOSED
+    s.force_circuit_breaker_open("cognito")
+    s.reset_all()
+    assert s.execute("cognito", "verifyJWT", lambda: "again") == "again"
+    s.reset_circuit_breaker("never-seen")
+    assert "never-seen" not in s.get_system_health()["services"]

@@ -17,7 +17,7 @@ import time
 import types
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, cast
 
 from tripwire import _core
 from tripwire._core import Bulkhead, DeadLetterQueue, Episodes, ManualClock, RetryPolicy
@@ -215,6 +215,7 @@ class CircuitBreakerService:
         self._breakers: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.RLock()
         self._default_retry = RetryPolicy()
+        self._no_retry = RetryPolicy(max_attempts=1)
         self.evicted_breakers = 0
         """Breakers dropped by the LRU cap, since construction."""
         for name, preset in (services or {}).items():
@@ -604,6 +605,8 @@ class CircuitBreakerService:
         return st
 
     def _policy(self, st: _Service, overrides: Optional[Mapping[str, Any]]) -> RetryPolicy:
+        if isinstance(overrides, RetryPolicy):
+            return overrides
         base = st.retry if st.retry is not None else self._default_retry
         if not overrides:
             return base
@@ -640,6 +643,44 @@ class CircuitBreakerService:
         if inspect.isawaitable(result):
             return await result
         return result
+
+    # -- seed 003's facade -------------------------------------------------------------
+
+    def execute(
+        self,
+        service: str,
+        operation: str,
+        fn: Callable[[], Any],
+        fallback: Optional[Callable[..., Any]] = None,
+        options: Optional[Mapping[str, Any]] = None,
+    ) -> Any:
+        """Seed 003's ``execute``: ``fn()`` through the (service, operation) breaker —
+        made with ``options`` on first use — without retries; ``fallback`` (called with
+        the error, or with nothing) answers a failure or a refusal. The service's
+        bulkhead, if configured, applies."""
+        return self.execute_with_circuit_breaker(
+            service,
+            operation,
+            fn,
+            fallback_options={"fallback_function": fallback} if fallback is not None else None,
+            retry_policy=cast(Any, self._no_retry),
+            config=options,
+        )
+
+    def get_circuit_breaker_stats(self, service: str, operation: str) -> Optional[CircuitBreakerStats]:
+        """The stats of the (service, operation) breaker, or None if it was never used."""
+        st = self._services.get(service)
+        entry = st.entries.get(operation) if st is not None else None
+        return entry.breaker.stats if entry is not None else None
+
+    def get_all_circuit_breaker_stats(self) -> Dict[str, CircuitBreakerStats]:
+        """Every breaker's stats keyed ``"service:operation"`` (``get_circuit_breaker_state``)."""
+        return self.get_circuit_breaker_state()
+
+    def reset_all(self) -> None:
+        """Resets every breaker and ends every forced opening."""
+        for name in list(self._services):
+            self.reset_circuit_breaker(name)
 
     # -- seed 004's service-specific helpers ------------------------------------------------
 
@@ -733,7 +774,9 @@ class CircuitBreakerService:
     def reset_circuit_breaker(self, service: str, operation: Optional[str] = None) -> None:
         """Resets the (service, operation) breaker, or every breaker of the service
         (ending ``force_circuit_breaker_open(service)``) when no operation is named."""
-        st = self._service(service)
+        st = self._services.get(service)
+        if st is None:
+            return
         with self._lock:
             if operation is None:
                 st.forced = False
