@@ -343,8 +343,198 @@ export interface ServiceCircuitBreakerStats {
   failureRate: number;
 }
 
+// ---- seed 004: the resilience service (bindings-node/resilience.js) ----------------
+
+/** Retry settings (ms). Unknown names are a TypeError; bad values a RangeError naming the option. */
+export interface RetryPolicyOptions {
+  /** Attempts in all, the first included (default 3; 1 = no retry). */
+  maxAttempts?: number;
+  /** Delay before the second attempt, ms (default 100). */
+  baseDelay?: number;
+  /** Cap on any delay, ms (default 30000). */
+  maxDelay?: number;
+  /** Growth per attempt, ≥ 1 (default 2). */
+  multiplier?: number;
+  /** Random extra of up to this fraction of each delay, 0..1 (default 0.2). */
+  jitter?: number;
+  /** Error codes retried besides ECONNRESET, ECONNREFUSED, ETIMEDOUT, TIMEOUT, SQLITE_BUSY, SQLITE_LOCKED. */
+  retryableErrors?: string[];
+  /** Error codes never retried; overrides every other list. */
+  nonRetryableErrors?: string[];
+  /** The jitter's random stream (default: from the clock). */
+  seed?: number;
+}
+
+/** Bulkhead limits of a service. */
+export interface BulkheadOptions {
+  /** Calls running at once (default 10). */
+  maxConcurrent?: number;
+  /** Calls waiting, FIFO (default 100; 0 = none). */
+  queueSize?: number;
+  /** Longest wait for a slot, ms (default none; null removes it). */
+  maxQueueWait?: number | null;
+}
+
+export interface BulkheadStats {
+  running: number;
+  queued: number;
+  rejected: number;
+  admitted: number;
+  peakRunning: number;
+  /** Mean wait of calls admitted from the queue, ms. */
+  meanWait: number;
+  maxWait: number;
+  saturated: boolean;
+  maxConcurrent: number;
+  queueSize: number;
+  maxQueueWait: number | null;
+}
+
+/** The core's retry policy and error classifier. */
+export declare class RetryPolicy {
+  constructor(options?: RetryPolicyOptions);
+  readonly maxAttempts: number;
+  readonly baseDelay: number;
+  readonly maxDelay: number;
+  readonly multiplier: number;
+  readonly jitter: number;
+  readonly retryableErrors: string[];
+  readonly nonRetryableErrors: string[];
+  /** Delay (ms) after attempt `attempt` (1-based) failed. */
+  delay(attempt: number): number;
+  /** Reads `code`, `status` / `statusCode` or `response`; never when `circuitOpen`. */
+  shouldRetry(error: unknown, circuitOpen?: boolean): boolean;
+  toJSON(): Required<Omit<RetryPolicyOptions, 'seed'>>;
+}
+
+export type BulkheadEntry = { entry: 'run' } | { entry: 'rejected' } | { entry: 'queued'; ticket: number };
+
+/** The core's bulkhead accounting alone (instants in ms). */
+export declare class Bulkhead {
+  constructor(options?: BulkheadOptions);
+  enter(nowMs: number): BulkheadEntry;
+  leave(nowMs: number): number | null;
+  abandon(ticket: number): boolean;
+  expire(nowMs: number): number[];
+  configure(options: BulkheadOptions, nowMs?: number): number[];
+  stats(): BulkheadStats;
+}
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** A report's status from its checks (the core's rule). */
+export declare function checkHealth(
+  checks: Iterable<{ critical: boolean; passed: boolean } | [critical: boolean, passed: boolean]>,
+): HealthStatus;
+/** A service's status from its breakers' states and its bulkhead (the core's rule). */
+export declare function serviceHealth(states: Iterable<CircuitState>, bulkheadSaturated?: boolean): HealthStatus;
+
+export type PresetName = 'llm' | 'cache' | 'database' | 'external-api' | 'websocket';
+export interface ServicePreset {
+  name: PresetName;
+  failureThreshold: number;
+  /** ms */
+  timeout: number;
+  maxConcurrent: number;
+  /** Retries after the first attempt. */
+  retryAttempts: number;
+  fallback: string;
+}
+/** Seed 004's service configurations by name. */
+export declare const SERVICE_PRESETS: Readonly<Record<PresetName, Readonly<ServicePreset>>>;
+
+/** The bulkhead refused the call: full, or no slot within `maxQueueWait`. Not a CircuitBreakerError. */
+export declare class BulkheadRejectedError extends Error {
+  constructor(
+    service: string,
+    details?: { reason?: 'full' | 'queue-timeout'; maxConcurrent?: number; queueSize?: number; maxQueueWait?: number | null },
+  );
+  readonly name: 'BulkheadRejectedError';
+  readonly code: 'EBULKHEAD';
+  readonly service: string;
+  readonly reason: 'full' | 'queue-timeout';
+  readonly maxConcurrent: number | null;
+  readonly queueSize: number | null;
+}
+
+export interface FallbackOptions<T> {
+  /** Returned when the call fails after retries or is refused by the breaker or the bulkhead. */
+  fallbackValue?: T;
+  /** Called with the error instead; its answer is returned. */
+  fallbackFunction?: (error: unknown) => T | PromiseLike<T>;
+  /** Keep the failed operation in the dead-letter queue (the call still rejects without a fallback). */
+  queue?: boolean;
+}
+
+export interface ExecuteOptions<T> {
+  fallbackOptions?: FallbackOptions<T>;
+  /** This call's retry policy, over the service's. */
+  retryPolicy?: RetryPolicyOptions;
+  /** The service's bulkhead limits from this call on. */
+  bulkhead?: BulkheadOptions;
+  /** Breaker options, used when the (service, operation) breaker is first made. */
+  config?: CircuitBreakerOptions;
+}
+
+export interface ServiceConfigUpdate {
+  /** Apply a preset first. */
+  preset?: PresetName;
+  config?: CircuitBreakerOptions;
+  bulkhead?: BulkheadOptions;
+  retryPolicy?: RetryPolicyOptions;
+}
+
+export interface DeadLetterItem {
+  id: number;
+  service: string;
+  operation: string;
+  error: unknown;
+  attempts: number;
+  /** Epoch ms. */
+  timestamp: number;
+}
+
+export type AlertType = 'circuit-opened' | 'high-error-rate' | 'bulkhead-full' | 'dead-letter-queue' | 'all-circuits-open';
+
+export interface Alert {
+  type: AlertType;
+  message: string;
+  /** Epoch ms. */
+  timestamp: number;
+  service?: string;
+  operation?: string;
+  [detail: string]: unknown;
+}
+
+export interface ServiceHealth {
+  status: HealthStatus;
+  circuits: Record<string, CircuitState>;
+  bulkhead: BulkheadStats;
+  forcedOpen: boolean;
+}
+
+export interface SystemHealth {
+  overall: HealthStatus;
+  services: Record<string, ServiceHealth>;
+  deadLetterQueue: { size: number; capacity: number; dropped: number };
+  breakers: { count: number; max: number; evictions: number };
+  timestamp: number;
+}
+
+export interface CircuitBreakerServiceOptions {
+  /** Breakers' clock, retry delays and queue waits (a ManualClock makes tests sleep-free). */
+  clock?: Clock;
+  /** LRU cap on idle breakers (default 1000). */
+  maxBreakers?: number;
+  /** Dead-letter queue bound (default 1000; the oldest is dropped and counted). */
+  deadLetterQueueSize?: number;
+  /** Services configured up front: a preset name or an update. */
+  services?: Record<string, PresetName | ServiceConfigUpdate>;
+  onAlert?: (alert: Alert) => void;
+}
+
 export declare class CircuitBreakerService {
-  constructor();
+  constructor(options?: CircuitBreakerServiceOptions);
   getCircuitBreaker(service: string, operation: string, options?: CircuitBreakerOptions): CircuitBreaker;
   execute<T>(
     service: string,
@@ -356,6 +546,136 @@ export declare class CircuitBreakerService {
   getCircuitBreakerStats(service: string, operation: string): ServiceCircuitBreakerStats | undefined;
   getAllCircuitBreakerStats(): Record<string, ServiceCircuitBreakerStats>;
   resetAll(): void;
+
+  executeWithCircuitBreaker<T>(
+    service: string,
+    operation: string,
+    fn: (ctx: CallContext) => T | PromiseLike<T>,
+    options?: ExecuteOptions<T>,
+  ): Promise<T>;
+  updateServiceConfig(service: string, update: ServiceConfigUpdate): void;
+  usePreset(service: string, preset: PresetName): void;
+  getServiceConfig(service: string): {
+    preset: PresetName | null;
+    config: CircuitBreakerOptions;
+    bulkhead: Required<BulkheadOptions>;
+    retryPolicy: Required<Omit<RetryPolicyOptions, 'seed'>>;
+  };
+  executeOllamaRequest<T>(operation: string, fn: () => T | PromiseLike<T>, fallback?: T | ((error: unknown) => T | PromiseLike<T>)): Promise<T>;
+  executeRedisOperation<T, F = T>(operation: string, fn: () => T | PromiseLike<T>, fallbackValue?: F): Promise<T | F>;
+  executeDatabaseQuery<T, F = T>(queryName: string, fn: () => T | PromiseLike<T>, fallbackValue?: F): Promise<T | F>;
+  executeExternalAPI<T, F = T>(apiName: string, operation: string, fn: () => T | PromiseLike<T>, fallbackValue?: F): Promise<T | F>;
+  executeWebSocketOperation<T>(operation: string, fn: () => T | PromiseLike<T>, queueOnFailure?: boolean): Promise<T>;
+  getDeadLetterQueue(): DeadLetterItem[];
+  getDeadLetterStats(): { size: number; capacity: number; dropped: number };
+  retryDeadLetterItem<T = unknown>(itemId: number): Promise<T>;
+  removeDeadLetterItem(itemId: number): boolean;
+  clearDeadLetterQueue(): number;
+  resetCircuitBreaker(service: string, operation?: string): void;
+  forceCircuitBreakerOpen(service: string, operation?: string): void;
+  getCircuitBreakerState(): Record<string, Omit<CircuitBreakerStats, 'options'>>;
+  getBulkheadStats(service: string): BulkheadStats | undefined;
+  getSystemHealth(): SystemHealth;
+  /** Breakers evicted by the LRU cap. */
+  readonly evictions: number;
+  on(event: 'alert', listener: (alert: Alert) => void): this;
+  once(event: 'alert', listener: (alert: Alert) => void): this;
+  off(event: 'alert', listener: (alert: Alert) => void): this;
 }
 
 export declare const circuitBreakerService: CircuitBreakerService;
+
+// ---- seed 000: health checks (bindings-node/health.js) -----------------------------
+
+export interface HealthCheckResult {
+  healthy: boolean;
+  message?: string;
+}
+
+export interface HealthCheck {
+  name: string;
+  check: () => HealthCheckResult | boolean | PromiseLike<HealthCheckResult | boolean>;
+  /** Default true: failing makes the report unhealthy (else degraded). */
+  critical?: boolean;
+  /** ms; default the manager's. */
+  timeout?: number;
+}
+
+export interface HealthCheckManagerOptions {
+  serviceName?: string;
+  version?: string;
+  checks?: HealthCheck[];
+  /** Per check, ms (default 5000). */
+  timeout?: number;
+  clock?: Clock;
+}
+
+export interface CheckReport {
+  status: 'healthy' | 'unhealthy';
+  message: string;
+  /** ms */
+  responseTime: number;
+  critical: boolean;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  /** ISO 8601. */
+  timestamp: string;
+  service: string;
+  version: string;
+  /** Seconds since the manager was made. */
+  uptime: number;
+  checks: Record<string, CheckReport>;
+  circuitBreakers: Record<
+    string,
+    Pick<CircuitBreakerStats, 'state' | 'failureCount' | 'successCount' | 'totalRequests' | 'failureRate' | 'rejectedCount' | 'lastFailureTime' | 'nextAttemptTime'>
+  >;
+}
+
+export declare class HealthCheckManager {
+  constructor(options?: HealthCheckManagerOptions);
+  readonly serviceName: string;
+  readonly version: string;
+  readonly checkNames: string[];
+  registerCheck(check: HealthCheck): this;
+  unregisterCheck(name: string): boolean;
+  /** Never rejects: a throwing or slow check is a failed check. */
+  executeHealthChecks(): Promise<HealthReport>;
+}
+
+export interface HealthResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  /** JSON text. */
+  body: string;
+}
+
+export type HealthHandler = (event?: unknown, context?: unknown) => Promise<HealthResponse>;
+
+export declare function createHealthCheckHandler(manager: HealthCheckManager): {
+  liveness: HealthHandler;
+  readiness: HealthHandler;
+  health: HealthHandler;
+};
+
+/** A node:http handler for `<basePath>/liveness`, `<basePath>/readiness` and `<basePath>` (default `/health`). */
+export declare function createHealthCheckHttpHandler(
+  manager: HealthCheckManager,
+  options?: { basePath?: string },
+): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, next?: () => void) => Promise<void> | void;
+
+export declare function createEnvVarHealthCheck(names: string[], options?: { name?: string; critical?: boolean }): HealthCheck;
+/** Heap used as a percentage of the V8 heap limit. */
+export declare function createMemoryHealthCheck(maxPercent?: number, options?: { name?: string; critical?: boolean }): HealthCheck;
+export declare function createHttpHealthCheck(
+  url: string | URL,
+  options?: {
+    name?: string;
+    method?: string;
+    headers?: Record<string, string>;
+    timeout?: number;
+    expectedStatus?: number | number[];
+    critical?: boolean;
+  },
+): HealthCheck;

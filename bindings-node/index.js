@@ -1138,3 +1138,7 @@ module.exports = {
   CircuitBreakerService,
   circuitBreakerService,
 };
+
+// Seed 004's resilience service (it extends the seed-003 CircuitBreakerService above,
+// and replaces it and its shared instance in the exports) and seed 000's health checks.
+Object.assign(module.exports, require('./resilience.js'), require('./health.js'));

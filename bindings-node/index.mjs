@@ -20,5 +20,17 @@ export const {
   CircuitBreakerMonitor,
   CircuitBreakerService,
   circuitBreakerService,
+  BulkheadRejectedError,
+  RetryPolicy,
+  Bulkhead,
+  checkHealth,
+  serviceHealth,
+  SERVICE_PRESETS,
+  HealthCheckManager,
+  createHealthCheckHandler,
+  createHealthCheckHttpHandler,
+  createEnvVarHealthCheck,
+  createMemoryHealthCheck,
+  createHttpHealthCheck,
 } = cjs;
 export default cjs;

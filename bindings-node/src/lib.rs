@@ -23,6 +23,7 @@
 mod breaker;
 mod hot;
 mod options;
+mod resilience;
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -1,0 +1,777 @@
+//! The resilience service's shared decisions (`tripwire_core::resilience`) for the JS
+//! facade (`bindings-node/resilience.js`, `bindings-node/health.js`): retry schedules
+//! and error classification, bulkhead accounting, a bounded dead-letter queue, alert
+//! episodes, health aggregation and presets. Conversion and error mapping only: every
+//! rule is the core's; the facade waits, queues and calls.
+//!
+//! Like the breakers (`breaker.rs`), each object lives in a per-thread slab and JS
+//! holds its id (freed from a `FinalizationRegistry`). The bulkhead's per-call pair,
+//! enter and leave, are raw Node-API callbacks (numbers in and out, see `hot.rs` for
+//! why); everything else is a `#[napi]` function, off the success path.
+//!
+//! * `bulkheadEnter(id)` / `bulkheadEnterAt(id, nowMs)`: [`ENTRY_RUN`], [`ENTRY_REJECTED`],
+//!   or the queued call's ticket (≥ 0).
+//! * `bulkheadLeave(id)` / `bulkheadLeaveAt(id, nowMs)`: the ticket admitted to the freed
+//!   slot, or [`NO_TICKET`].
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ffi::CStr;
+use std::ptr;
+
+use napi::bindgen_prelude::{Array, JsObjectValue, Object, Unknown};
+use napi::{sys, Env, Error, JsValue, Result, Status, ValueType};
+use napi_derive::napi;
+use tripwire_core::resilience::{
+    check_health, preset, service_health, Bulkhead, BulkheadConfig, Classifier, DeadLetterQueue,
+    Entry, Episodes, RetryPolicy, Ticket, DEAD_LETTER_ALERT, ERROR_RATE_ALERT, PRESETS,
+};
+use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
+
+use crate::now_nanos;
+use crate::options::throw;
+
+/// `bulkheadEnter`: run now.
+pub const ENTRY_RUN: f64 = -1.0;
+/// `bulkheadEnter`: refused (every slot and queue place taken).
+pub const ENTRY_REJECTED: f64 = -2.0;
+/// `bulkheadLeave`: no waiting call took the slot.
+pub const NO_TICKET: f64 = -1.0;
+
+const NANOS_PER_MS: f64 = 1e6;
+
+fn nanos(ms: f64) -> u64 {
+    // `as` saturates: negative and NaN instants become 0.
+    (ms * NANOS_PER_MS) as u64
+}
+
+fn millis(nanos: u64) -> f64 {
+    nanos as f64 / NANOS_PER_MS
+}
+
+fn at(now_ms: Option<f64>) -> u64 {
+    now_ms.map_or_else(now_nanos, nanos)
+}
+
+// ---- slabs ------------------------------------------------------------------------
+
+/// Objects of one kind by id; freed ids are reused.
+struct Slab<T> {
+    entries: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Slab<T> {
+    const fn new() -> Self {
+        Slab {
+            entries: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, value: T) -> u32 {
+        match self.free.pop() {
+            Some(id) => {
+                self.entries[id as usize] = Some(value);
+                id
+            }
+            None => {
+                self.entries.push(Some(value));
+                (self.entries.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, id: u32) {
+        if let Some(slot @ Some(_)) = self.entries.get_mut(id as usize) {
+            *slot = None;
+            self.free.push(id);
+        }
+    }
+
+    fn get(&mut self, id: u32, what: &str) -> Result<&mut T> {
+        match self.entries.get_mut(id as usize) {
+            Some(Some(value)) => Ok(value),
+            _ => Err(Error::new(Status::InvalidArg, format!("no {what} {id}"))),
+        }
+    }
+}
+
+/// A retry policy with its classifier and the stream its jitter draws from.
+struct Policy {
+    policy: RetryPolicy,
+    classifier: Classifier,
+    rng: Rng,
+}
+
+thread_local! {
+    static POLICIES: RefCell<Slab<Policy>> = const { RefCell::new(Slab::new()) };
+    static BULKHEADS: RefCell<Slab<Bulkhead>> = const { RefCell::new(Slab::new()) };
+    static DEAD_LETTERS: RefCell<Slab<DeadLetterQueue<()>>> = const { RefCell::new(Slab::new()) };
+    static EPISODES: RefCell<Slab<Episodes>> = const { RefCell::new(Slab::new()) };
+}
+
+fn policy<R>(id: u32, f: impl FnOnce(&mut Policy) -> R) -> Result<R> {
+    POLICIES.with_borrow_mut(|s| s.get(id, "retry policy").map(f))
+}
+
+fn bulkhead<R>(id: u32, f: impl FnOnce(&mut Bulkhead) -> R) -> Result<R> {
+    BULKHEADS.with_borrow_mut(|s| s.get(id, "bulkhead").map(f))
+}
+
+fn dead_letters<R>(id: u32, f: impl FnOnce(&mut DeadLetterQueue<()>) -> R) -> Result<R> {
+    DEAD_LETTERS.with_borrow_mut(|s| s.get(id, "dead-letter queue").map(f))
+}
+
+fn episodes<R>(id: u32, f: impl FnOnce(&mut Episodes) -> R) -> Result<R> {
+    EPISODES.with_borrow_mut(|s| s.get(id, "episode set").map(f))
+}
+
+// ---- options ----------------------------------------------------------------------
+
+fn type_error(field: String, reason: &'static str) -> ConfigError {
+    ConfigError {
+        field: Cow::Owned(field),
+        reason: Cow::Borrowed(reason),
+        kind: ErrorKind::Type,
+    }
+}
+
+/// A JS value as the core's option rules see it.
+fn option_value(value: &Unknown) -> Result<OptionValue<'static>> {
+    Ok(match value.get_type()? {
+        ValueType::Undefined | ValueType::Null => OptionValue::Missing,
+        // SAFETY: the type was just checked.
+        ValueType::Number => OptionValue::Number(unsafe { value.cast::<f64>() }?),
+        ValueType::Boolean => OptionValue::Bool(unsafe { value.cast::<bool>() }?),
+        ValueType::String => OptionValue::Other("a string"),
+        ValueType::Function => OptionValue::Other("a function"),
+        ValueType::Symbol => OptionValue::Other("a symbol"),
+        ValueType::BigInt => OptionValue::Other("a bigint"),
+        _ => OptionValue::Other("an object"),
+    })
+}
+
+/// Reads the keys of `options`, handing each to `set` (which returns whether it knew
+/// the name); an unknown name is a `TypeError` naming it.
+fn each_option(
+    env: &Env,
+    options: &Object,
+    what: &'static str,
+    mut set: impl FnMut(&str, &Unknown) -> std::result::Result<bool, ConfigError>,
+) -> Result<()> {
+    for name in Object::keys(options)? {
+        let value: Unknown = options.get_named_property(&name)?;
+        match set(&name, &value) {
+            Ok(true) => {}
+            Ok(false) => return Err(throw(env, &type_error(name, what))),
+            Err(error) => return Err(throw(env, &error)),
+        }
+    }
+    Ok(())
+}
+
+/// An array of strings (`retryableErrors`, `nonRetryableErrors`).
+fn strings(name: &str, value: &Unknown) -> std::result::Result<Vec<String>, ConfigError> {
+    let bad = || type_error(name.to_string(), "must be an array of strings");
+    match value.get_type().map_err(|_| bad())? {
+        ValueType::Undefined | ValueType::Null => return Ok(Vec::new()),
+        ValueType::Object => {}
+        _ => return Err(bad()),
+    }
+    // SAFETY: the type was just checked; `is_array` guards the cast's meaning.
+    let object = unsafe { value.cast::<Object>() }.map_err(|_| bad())?;
+    if !object.is_array().map_err(|_| bad())? {
+        return Err(bad());
+    }
+    let array = unsafe { value.cast::<Array>() }.map_err(|_| bad())?;
+    let mut out = Vec::with_capacity(array.len() as usize);
+    for i in 0..array.len() {
+        let item: Unknown = array.get(i).map_err(|_| bad())?.ok_or_else(bad)?;
+        if item.get_type().map_err(|_| bad())? != ValueType::String {
+            return Err(bad());
+        }
+        out.push(unsafe { item.cast::<String>() }.map_err(|_| bad())?);
+    }
+    Ok(out)
+}
+
+/// A retry policy from `{ maxAttempts, baseDelay, maxDelay, multiplier, jitter,
+/// retryableErrors, nonRetryableErrors, seed }` (milliseconds); returns its id.
+/// Without `seed` the jitter stream starts from the process clock.
+#[napi]
+pub fn retry_policy_create(env: Env, options: Object) -> Result<u32> {
+    let mut policy = RetryPolicy::default();
+    let mut classifier = Classifier::default();
+    let mut seed = None;
+    each_option(
+        &env,
+        &options,
+        "not a retry policy option",
+        |name, value| {
+            match name {
+                "retryableErrors" => classifier.retryable = strings(name, value)?,
+                "nonRetryableErrors" => classifier.non_retryable = strings(name, value)?,
+                "seed" => match option_value(value)
+                    .map_err(|_| type_error(name.into(), "must be a number"))?
+                {
+                    OptionValue::Missing => {}
+                    OptionValue::Number(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 => {
+                        seed = Some(n as u64)
+                    }
+                    _ => return Err(type_error(name.into(), "must be a whole number ≥ 0")),
+                },
+                _ => {
+                    let value = option_value(value)
+                        .map_err(|_| type_error(name.into(), "cannot be read"))?;
+                    return policy.set(name, value, Unit::Millis);
+                }
+            }
+            Ok(true)
+        },
+    )?;
+    policy.validate().map_err(|e| throw(&env, &e))?;
+    let rng = Rng::new(seed.unwrap_or_else(|| now_nanos() ^ 0x5DEE_CE66_D1CE_5EED));
+    Ok(POLICIES.with_borrow_mut(|s| {
+        s.insert(Policy {
+            policy,
+            classifier,
+            rng,
+        })
+    }))
+}
+
+/// A retry policy's settings, milliseconds.
+#[napi(object)]
+pub struct NativeRetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Delay before the second attempt (ms).
+    pub base_delay: f64,
+    /// Cap on any delay (ms).
+    pub max_delay: f64,
+    /// Growth per attempt.
+    pub multiplier: f64,
+    /// Random extra fraction of each delay.
+    pub jitter: f64,
+    /// Codes retried in addition to the defaults.
+    pub retryable_errors: Vec<String>,
+    /// Codes never retried.
+    pub non_retryable_errors: Vec<String>,
+}
+
+/// The settings of retry policy `id`.
+#[napi]
+pub fn retry_policy_info(id: u32) -> Result<NativeRetryPolicy> {
+    policy(id, |p| NativeRetryPolicy {
+        max_attempts: p.policy.max_attempts,
+        base_delay: millis(p.policy.base_delay),
+        max_delay: millis(p.policy.max_delay),
+        multiplier: p.policy.multiplier,
+        jitter: p.policy.jitter,
+        retryable_errors: p.classifier.retryable.clone(),
+        non_retryable_errors: p.classifier.non_retryable.clone(),
+    })
+}
+
+/// The delay (ms) before attempt `attempt + 1` after attempt `attempt` failed; the
+/// jitter draws the next number of the policy's stream.
+#[napi]
+pub fn retry_delay(id: u32, attempt: u32) -> Result<f64> {
+    policy(id, |p| {
+        let unit = if p.policy.jitter > 0.0 {
+            p.rng.next_unit()
+        } else {
+            0.0
+        };
+        millis(p.policy.delay(attempt, unit))
+    })
+}
+
+/// Whether an error with this code and HTTP status is worth another attempt.
+/// A status that is not a whole number in 0..=65535 counts as absent.
+#[napi]
+pub fn should_retry(
+    id: u32,
+    code: Option<String>,
+    status: Option<f64>,
+    circuit_open: bool,
+) -> Result<bool> {
+    let status = status
+        .filter(|s| s.fract() == 0.0 && (0.0..=65535.0).contains(s))
+        .map(|s| s as u16);
+    policy(id, |p| {
+        p.classifier
+            .should_retry(code.as_deref(), status, circuit_open)
+    })
+}
+
+/// Frees retry policy `id`. Unknown ids are ignored.
+#[napi]
+pub fn retry_policy_release(id: u32) {
+    POLICIES.with_borrow_mut(|s| s.release(id));
+}
+
+// ---- bulkheads ----------------------------------------------------------------------
+
+fn bulkhead_config(
+    env: &Env,
+    mut config: BulkheadConfig,
+    options: &Object,
+) -> Result<BulkheadConfig> {
+    each_option(env, options, "not a bulkhead option", |name, value| {
+        let value = option_value(value).map_err(|_| type_error(name.into(), "cannot be read"))?;
+        // `maxQueueWait: null` removes the limit.
+        if matches!(name, "maxQueueWait" | "max_queue_wait") && value == OptionValue::Missing {
+            config.max_queue_wait = None;
+            return Ok(true);
+        }
+        config.set(name, value, Unit::Millis)
+    })?;
+    config.validate().map_err(|e| throw(env, &e))?;
+    Ok(config)
+}
+
+/// A bulkhead from `{ maxConcurrent, queueSize, maxQueueWait }` (ms; defaults 10, 100,
+/// none); returns its id.
+#[napi]
+pub fn bulkhead_create(env: Env, options: Object) -> Result<u32> {
+    let config = bulkhead_config(
+        &env,
+        BulkheadConfig {
+            max_queue_wait: None,
+            ..BulkheadConfig::default()
+        },
+        &options,
+    )?;
+    let b = Bulkhead::new(config).map_err(|e| throw(&env, &e))?;
+    Ok(BULKHEADS.with_borrow_mut(|s| s.insert(b)))
+}
+
+/// Changes the limits named in `options` (the others stay); returns the tickets a
+/// larger limit admits now.
+#[napi]
+pub fn bulkhead_configure(
+    env: Env,
+    id: u32,
+    options: Object,
+    now_ms: Option<f64>,
+) -> Result<Vec<f64>> {
+    let current = bulkhead(id, |b| b.config())?;
+    let config = bulkhead_config(&env, current, &options)?;
+    let now = at(now_ms);
+    bulkhead(id, |b| b.set_config(config, now))?
+        .map(|tickets| tickets.into_iter().map(|t| t.0 as f64).collect())
+        .map_err(|e| throw(&env, &e))
+}
+
+/// A waiting call gives up; whether it was still waiting (then counted as rejected).
+#[napi]
+pub fn bulkhead_abandon(id: u32, ticket: f64) -> Result<bool> {
+    bulkhead(id, |b| b.abandon(Ticket(ticket as u64)))
+}
+
+/// The waiting calls whose wait exceeded `maxQueueWait`, removed, oldest first.
+#[napi]
+pub fn bulkhead_expire(id: u32, now_ms: Option<f64>) -> Result<Vec<f64>> {
+    let now = at(now_ms);
+    bulkhead(id, |b| {
+        b.expire(now).into_iter().map(|t| t.0 as f64).collect()
+    })
+}
+
+/// A bulkhead's counters and limits, milliseconds.
+#[napi(object)]
+pub struct NativeBulkheadStats {
+    /// Calls running now.
+    pub running: u32,
+    /// Calls waiting now.
+    pub queued: u32,
+    /// Calls refused (queue full or waited too long).
+    pub rejected: f64,
+    /// Calls admitted.
+    pub admitted: f64,
+    /// Most calls ever running at once.
+    pub peak_running: u32,
+    /// Mean wait of calls admitted from the queue (ms).
+    pub mean_wait: f64,
+    /// Longest such wait (ms).
+    pub max_wait: f64,
+    /// Every slot is taken.
+    pub saturated: bool,
+    /// The limit on running calls.
+    pub max_concurrent: u32,
+    /// The limit on waiting calls.
+    pub queue_size: u32,
+    /// The longest wait allowed (ms), or null.
+    pub max_queue_wait: Option<f64>,
+}
+
+/// The counters of bulkhead `id`.
+#[napi]
+pub fn bulkhead_stats(id: u32) -> Result<NativeBulkheadStats> {
+    bulkhead(id, |b| {
+        let s = b.stats();
+        let c = b.config();
+        NativeBulkheadStats {
+            running: s.running,
+            queued: s.queued,
+            rejected: s.rejected as f64,
+            admitted: s.admitted as f64,
+            peak_running: s.peak_running,
+            mean_wait: s.mean_wait / NANOS_PER_MS,
+            max_wait: millis(s.max_wait),
+            saturated: s.saturated,
+            max_concurrent: c.max_concurrent,
+            queue_size: c.queue_size,
+            max_queue_wait: c.max_queue_wait.map(millis),
+        }
+    })
+}
+
+/// Frees bulkhead `id`. Unknown ids are ignored.
+#[napi]
+pub fn bulkhead_release(id: u32) {
+    BULKHEADS.with_borrow_mut(|s| s.release(id));
+}
+
+fn enter(id: u32, now: u64) -> Result<f64> {
+    bulkhead(id, |b| match b.try_enter(now) {
+        Entry::Run => ENTRY_RUN,
+        Entry::Rejected => ENTRY_REJECTED,
+        Entry::Queued(Ticket(t)) => t as f64,
+    })
+}
+
+fn leave(id: u32, now: u64) -> Result<f64> {
+    bulkhead(id, |b| b.leave(now).map_or(NO_TICKET, |t| t.0 as f64))
+}
+
+// ---- dead-letter queues -----------------------------------------------------------
+
+/// A dead-letter queue of at most `capacity` items (≥ 1); returns its id. The items
+/// themselves stay in JS, by the ids the queue hands out.
+#[napi]
+pub fn dead_letter_create(capacity: u32) -> u32 {
+    DEAD_LETTERS.with_borrow_mut(|s| s.insert(DeadLetterQueue::new(capacity as usize)))
+}
+
+/// Adds an item: `[itemId, droppedId]`, `droppedId` -1 when nothing had to make room.
+#[napi]
+pub fn dead_letter_push(id: u32) -> Result<Vec<f64>> {
+    dead_letters(id, |q| {
+        let (item, dropped) = q.push(());
+        vec![item as f64, dropped.map_or(-1.0, |(d, ())| d as f64)]
+    })
+}
+
+/// Removes item `item`; whether it was there.
+#[napi]
+pub fn dead_letter_remove(id: u32, item: f64) -> Result<bool> {
+    dead_letters(id, |q| q.remove(item as u64).is_some())
+}
+
+/// Whether item `item` is in the queue.
+#[napi]
+pub fn dead_letter_has(id: u32, item: f64) -> Result<bool> {
+    dead_letters(id, |q| q.get(item as u64).is_some())
+}
+
+/// The ids of the items, oldest first.
+#[napi]
+pub fn dead_letter_ids(id: u32) -> Result<Vec<f64>> {
+    dead_letters(id, |q| q.iter().map(|(i, ())| i as f64).collect())
+}
+
+/// `[items held, items dropped since creation]`.
+#[napi]
+pub fn dead_letter_counts(id: u32) -> Result<Vec<f64>> {
+    dead_letters(id, |q| vec![q.len() as f64, q.dropped() as f64])
+}
+
+/// Removes every item (the dropped count stays).
+#[napi]
+pub fn dead_letter_clear(id: u32) -> Result<()> {
+    dead_letters(id, |q| q.clear())
+}
+
+/// Changes the capacity; returns the ids dropped to fit, oldest first.
+#[napi]
+pub fn dead_letter_set_capacity(id: u32, capacity: u32) -> Result<Vec<f64>> {
+    dead_letters(id, |q| {
+        let before: Vec<u64> = q.iter().map(|(i, ())| i).collect();
+        q.set_capacity(capacity as usize);
+        let kept = q.len();
+        before[..before.len() - kept]
+            .iter()
+            .map(|&i| i as f64)
+            .collect()
+    })
+}
+
+/// Frees dead-letter queue `id`. Unknown ids are ignored.
+#[napi]
+pub fn dead_letter_release(id: u32) {
+    DEAD_LETTERS.with_borrow_mut(|s| s.release(id));
+}
+
+/// The queue length above which the dead-letter alert fires (seed 004: 10).
+#[napi]
+pub fn dead_letter_alert() -> u32 {
+    DEAD_LETTER_ALERT as u32
+}
+
+/// The window failure rate above which the error-rate alert fires (seed 004: 0.1).
+#[napi]
+pub fn error_rate_alert() -> f64 {
+    ERROR_RATE_ALERT
+}
+
+// ---- alert episodes ---------------------------------------------------------------
+
+/// An empty set of alert episodes; returns its id.
+#[napi]
+pub fn episodes_create() -> u32 {
+    EPISODES.with_borrow_mut(|s| s.insert(Episodes::new()))
+}
+
+/// Whether `key`'s condition holds now; true when an episode starts (fire the alert).
+#[napi]
+pub fn episodes_observe(id: u32, key: String, active: bool) -> Result<bool> {
+    episodes(id, |e| e.observe(&key, active))
+}
+
+/// Whether `key`'s episode is going on.
+#[napi]
+pub fn episodes_is_active(id: u32, key: String) -> Result<bool> {
+    episodes(id, |e| e.is_active(&key))
+}
+
+/// Ends every episode.
+#[napi]
+pub fn episodes_clear(id: u32) -> Result<()> {
+    episodes(id, |e| e.clear())
+}
+
+/// Frees episode set `id`. Unknown ids are ignored.
+#[napi]
+pub fn episodes_release(id: u32) {
+    EPISODES.with_borrow_mut(|s| s.release(id));
+}
+
+// ---- health and presets -----------------------------------------------------------
+
+/// A report's status from its checks, flattened `[critical, passed, critical, passed, ...]`.
+#[napi]
+pub fn check_health_of(checks: Vec<bool>) -> String {
+    check_health(checks.chunks_exact(2).map(|c| (c[0], c[1])))
+        .as_str()
+        .to_string()
+}
+
+/// A service's status from its breakers' states (0 CLOSED, 1 OPEN, 2 HALF_OPEN) and
+/// whether its bulkhead is saturated.
+#[napi]
+pub fn service_health_of(states: Vec<u32>, bulkhead_saturated: bool) -> Result<String> {
+    let states = states
+        .into_iter()
+        .map(|s| match s {
+            0 => Ok(State::Closed),
+            1 => Ok(State::Open),
+            2 => Ok(State::HalfOpen),
+            _ => Err(Error::new(
+                Status::InvalidArg,
+                format!("unknown state code {s}"),
+            )),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(service_health(states, bulkhead_saturated)
+        .as_str()
+        .to_string())
+}
+
+/// One of seed 004's service presets, milliseconds.
+#[napi(object)]
+pub struct NativePreset {
+    /// `llm`, `cache`, `database`, `external-api` or `websocket`.
+    pub name: String,
+    /// Consecutive failures that open the circuit.
+    pub failure_threshold: u32,
+    /// Per-call timeout (ms).
+    pub timeout: f64,
+    /// Calls running at once.
+    pub max_concurrent: u32,
+    /// Retries after the first attempt.
+    pub retry_attempts: u32,
+    /// The seed's fallback strategy.
+    pub fallback: String,
+}
+
+/// Every preset, in the seed's order.
+#[napi]
+pub fn presets() -> Vec<NativePreset> {
+    PRESETS
+        .iter()
+        .map(|p| {
+            let p = preset(p.name).unwrap_or(p);
+            NativePreset {
+                name: p.name.to_string(),
+                failure_threshold: p.failure_threshold,
+                timeout: millis(p.timeout),
+                max_concurrent: p.max_concurrent,
+                retry_attempts: p.retry_attempts,
+                fallback: p.fallback.to_string(),
+            }
+        })
+        .collect()
+}
+
+// ---- the raw per-call pair ----------------------------------------------------------
+
+/// Reads up to `N` arguments of a callback.
+///
+/// # Safety
+/// `env` and `info` must be the ones Node passed to the running callback.
+unsafe fn args<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> [sys::napi_value; N] {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    // SAFETY: argv has room for argc values; `this` and `data` are not requested.
+    unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    argv
+}
+
+/// # Safety
+/// `env` must be the running callback's, `value` one of its arguments (or null).
+unsafe fn uint(env: sys::napi_env, value: sys::napi_value) -> u32 {
+    let mut out = u32::MAX;
+    // SAFETY: on a non-number the status is an error and `out` stays u32::MAX, an id
+    // no slab holds: the call then throws instead of reading garbage.
+    unsafe { sys::napi_get_value_uint32(env, value, &mut out) };
+    out
+}
+
+/// # Safety
+/// As for [`uint`].
+unsafe fn double(env: sys::napi_env, value: sys::napi_value) -> f64 {
+    let mut out = 0f64;
+    // SAFETY: as in `uint`; a bad instant reads as 0.
+    unsafe { sys::napi_get_value_double(env, value, &mut out) };
+    out
+}
+
+/// # Safety
+/// `env` must be the running callback's.
+unsafe fn finish(env: sys::napi_env, result: Result<f64>) -> sys::napi_value {
+    let mut out = ptr::null_mut();
+    match result {
+        // SAFETY: creates a number in the current handle scope.
+        Ok(value) => unsafe {
+            sys::napi_create_double(env, value, &mut out);
+        },
+        Err(error) => {
+            let message =
+                std::ffi::CString::new(error.reason.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: NUL-terminated; a pending exception makes this a no-op.
+            unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
+        }
+    }
+    out
+}
+
+/// `bulkheadEnter(id)` on the process clock.
+unsafe extern "C" fn bulkhead_enter(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: Node calls this with a valid env and callback info.
+    unsafe {
+        let [id] = args::<1>(env, info);
+        finish(env, enter(uint(env, id), now_nanos()))
+    }
+}
+
+/// `bulkheadEnterAt(id, nowMs)` on the caller's clock.
+unsafe extern "C" fn bulkhead_enter_at(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`.
+    unsafe {
+        let [id, now] = args::<2>(env, info);
+        finish(env, enter(uint(env, id), nanos(double(env, now))))
+    }
+}
+
+/// `bulkheadLeave(id)` on the process clock.
+unsafe extern "C" fn bulkhead_leave(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`.
+    unsafe {
+        let [id] = args::<1>(env, info);
+        finish(env, leave(uint(env, id), now_nanos()))
+    }
+}
+
+/// `bulkheadLeaveAt(id, nowMs)` on the caller's clock.
+unsafe extern "C" fn bulkhead_leave_at(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`.
+    unsafe {
+        let [id, now] = args::<2>(env, info);
+        finish(env, leave(uint(env, id), nanos(double(env, now))))
+    }
+}
+
+type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+const HOT: [(&CStr, Callback); 4] = [
+    (c"bulkheadEnter", bulkhead_enter),
+    (c"bulkheadEnterAt", bulkhead_enter_at),
+    (c"bulkheadLeave", bulkhead_leave),
+    (c"bulkheadLeaveAt", bulkhead_leave_at),
+];
+
+/// An object with the raw per-call bulkhead functions (`bulkheadEnter`,
+/// `bulkheadEnterAt`, `bulkheadLeave`, `bulkheadLeaveAt`); the facade asks once.
+#[napi]
+pub fn bulkhead_hot_path(env: Env) -> Result<Object<'static>> {
+    let exports = Object::new(&env)?;
+    for (name, callback) in HOT {
+        let mut function = ptr::null_mut();
+        // SAFETY: `env` is the running call's; `name` is NUL-terminated and
+        // `callback` has the signature Node-API expects.
+        let status = unsafe {
+            sys::napi_create_function(
+                env.raw(),
+                name.as_ptr(),
+                name.to_bytes().len() as isize,
+                Some(callback),
+                ptr::null_mut(),
+                &mut function,
+            )
+        };
+        napi::check_status!(status, "cannot create {name:?}")?;
+        // SAFETY: as above; `exports` is a live object of this env.
+        let status = unsafe {
+            sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function)
+        };
+        napi::check_status!(status, "cannot export {name:?}")?;
+    }
+    Ok(exports)
+}
