@@ -240,6 +240,6 @@ def test_service_health_through_the_service(case: Dict[str, Any]) -> None:
                 service.execute_with_circuit_breaker("svc", f"op{i}", fail)
     clock.advance(10)
     health = service.get_system_health()
-    assert list(health["services"]["svc"]["breakers"].values()) == case["breakers"]
+    assert list(health["services"]["svc"]["circuits"].values()) == case["breakers"]
     assert health["services"]["svc"]["status"] == case["expect"]
     assert health["overall"] == case["expect"]

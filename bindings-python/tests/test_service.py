@@ -345,9 +345,11 @@ def test_dead_letter_queue_keeps_retries_and_removes_on_success(service: Circuit
     items = service.get_dead_letter_queue()
     assert [(i.service, i.operation, i.attempts) for i in items] == [("ws", "broadcast", 3)] * 2
     assert isinstance(items[0].error, CodedError) and items[0].id != items[1].id
-    with pytest.raises(CodedError):
+    with pytest.raises(CodedError) as failed:
         service.retry_dead_letter_item(items[0].id)
-    assert len(service.get_dead_letter_queue()) == 2  # kept after a failed retry
+    kept = service.get_dead_letter_queue()
+    assert len(kept) == 2  # kept after a failed retry, with the new error and its attempts added
+    assert kept[0].error is failed.value and kept[0].attempts == 6
     healthy[0] = True
     assert service.retry_dead_letter_item(items[0].id) == "sent"
     assert [i.id for i in service.get_dead_letter_queue()] == [items[1].id]
@@ -365,7 +367,7 @@ def test_dead_letter_queue_is_bounded_and_counts_drops(clock: ManualClock) -> No
         )
     assert [i.operation for i in s.get_dead_letter_queue()] == ["op2", "op3", "op4"]
     assert s.dead_letters_dropped == 2
-    assert s.get_system_health()["dead_letter_queue"] == {"size": 3, "dropped": 2}
+    assert s.get_system_health()["dead_letter_queue"] == {"size": 3, "capacity": 3, "dropped": 2}
 
 
 def test_async_dead_letter_retry(service: CircuitBreakerService) -> None:
@@ -434,7 +436,8 @@ def test_bad_options_name_the_option_and_change_nothing(service: CircuitBreakerS
         service.update_service_config("x", bulkhead={"max_concurrent": 0})
     with pytest.raises(ValueError, match="`failure_threshold`"):
         service.update_service_config("x", config={"failure_threshold": 1.5})
-    assert service.get_bulkhead_stats("x") is None
+    stats = service.get_bulkhead_stats("x")  # the core's defaults, untouched
+    assert stats is not None and (stats["max_concurrent"], stats["queue_size"]) == (10, 100)
 
 
 def test_presets_by_name(clock: ManualClock) -> None:
@@ -464,7 +467,7 @@ def test_system_health_transitions(service: CircuitBreakerService, clock: Manual
     with pytest.raises(ValueError):
         service.execute_with_circuit_breaker("db", "write", failing_value_error)
     health = service.get_system_health()
-    assert health["overall"] == "degraded" and health["services"]["db"]["breakers"] == {"read": "CLOSED", "write": "OPEN"}
+    assert health["overall"] == "degraded" and health["services"]["db"]["circuits"] == {"read": "CLOSED", "write": "OPEN"}
     with pytest.raises(ValueError):
         service.execute_with_circuit_breaker("db", "read", failing_value_error)
     assert service.get_system_health()["overall"] == "unhealthy"
@@ -482,24 +485,29 @@ def test_alerts_fire_once_per_episode(clock: ManualClock) -> None:
     for _ in range(4):
         with pytest.raises((ValueError, CircuitBreakerOpenError)):
             s.execute_with_circuit_breaker("db", "q", failing_value_error)
-    kinds = [a.kind for a in alerts]
-    assert kinds.count("breaker_opened") == 1
-    assert kinds.count("error_rate") == 1
-    assert kinds.count("all_circuits_open") == 1
+    kinds = [a.type for a in alerts]
+    assert kinds.count("circuit-opened") == 1
+    assert kinds.count("high-error-rate") == 1
+    assert kinds.count("all-circuits-open") == 1
+    clock.advance(5)
+    with pytest.raises(ValueError):  # the half-open trial fails: the same outage, no new alert
+        s.execute_with_circuit_breaker("db", "q", failing_value_error)
+    assert [a.type for a in alerts].count("circuit-opened") == 1
+    assert [a.type for a in alerts].count("all-circuits-open") == 1
     clock.advance(5)
     s.execute_with_circuit_breaker("db", "q", lambda: 1)  # trial success closes: episodes can end
     for _ in range(2):
         with pytest.raises(ValueError):
             s.execute_with_circuit_breaker("db", "q", failing_value_error)
-    assert [a.kind for a in alerts].count("breaker_opened") == 2  # a second episode
+    assert [a.type for a in alerts].count("circuit-opened") == 2  # a second episode
     alerts.clear()
     for i in range(12):
         s.execute_with_circuit_breaker("dl", f"op{i}", failing_value_error, fallback_options={"queue": True, "fallback_value": 0})
-    assert [a.kind for a in alerts if a.kind == "dead_letter_queue"] == ["dead_letter_queue"]
+    assert [a.type for a in alerts if a.type == "dead-letter-queue"] == ["dead-letter-queue"]
     s.clear_dead_letter_queue()
     for i in range(11):
         s.execute_with_circuit_breaker("dl", f"op{i}", failing_value_error, fallback_options={"queue": True, "fallback_value": 0})
-    assert [a.kind for a in alerts].count("dead_letter_queue") == 2
+    assert [a.type for a in alerts].count("dead-letter-queue") == 2
 
 
 def test_a_raising_alert_listener_does_not_break_the_call(service: CircuitBreakerService) -> None:
@@ -518,7 +526,7 @@ def test_lru_cap_evicts_idle_closed_breakers_and_counts(clock: ManualClock) -> N
     state = s.get_circuit_breaker_state()
     assert len(state) == 3 and "svc:kept-open" in state
     assert sorted(state) == ["svc:kept-open", "svc:op3", "svc:op4"]
-    assert s.evicted_breakers == 3 and s.get_system_health()["evicted_breakers"] == 3
+    assert s.evictions == 3 and s.get_system_health()["breakers"] == {"count": 3, "max": 3, "evictions": 3}
     assert tripwire.registry.get("svc:op0") is None
 
 
@@ -572,3 +580,22 @@ def test_seed_003_facade(clock: ManualClock) -> None:
     assert s.execute("cognito", "verifyJWT", lambda: "again") == "again"
     s.reset_circuit_breaker("never-seen")
     assert "never-seen" not in s.get_system_health()["services"]
+
+
+def test_unbounded_service_names_stay_bounded(clock: ManualClock) -> None:
+    s = CircuitBreakerService(clock=clock, max_breakers=10)
+    for i in range(100):
+        s.execute_with_circuit_breaker(f"tenant-{i}", "get", lambda: 1)
+    health = s.get_system_health()
+    assert len(health["services"]) == 10 and health["breakers"]["evictions"] == 90
+    s.update_service_config("configured", retry_policy={"max_attempts": 2})
+    for i in range(20):
+        s.execute_with_circuit_breaker(f"other-{i}", "get", lambda: 1)
+    assert "configured" in s.get_system_health()["services"]  # configured services stay
+
+
+def test_update_service_config_with_a_preset(service: CircuitBreakerService) -> None:
+    service.update_service_config("ollama", preset="llm", bulkhead={"max_concurrent": 4})
+    stats = service.get_bulkhead_stats("ollama")
+    assert stats is not None and stats["max_concurrent"] == 4  # explicit options win over the preset
+    assert service.get_circuit_breaker("ollama", "generate").request_timeout == 300.0

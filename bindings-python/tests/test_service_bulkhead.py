@@ -237,22 +237,23 @@ def test_bulkhead_alert_once_per_episode() -> None:
     s.update_service_config("api", bulkhead={"max_concurrent": 1, "queue_size": 0})
 
     async def main() -> None:
-        gate = asyncio.Event()
-
-        async def hold() -> str:
-            await gate.wait()
-            return "held"
-
         async def quick() -> str:
             return "quick"
 
-        first = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", hold))
-        await asyncio.sleep(0)
-        for _ in range(3):
-            assert await s.execute_with_circuit_breaker("api", "y", quick, fallback_options={"fallback_value": 0}) == 0
-        gate.set()
-        await first
-        assert await s.execute_with_circuit_breaker("api", "y", quick) == "quick"  # saturates again
+        for episode in range(2):
+            gate = asyncio.Event()
+
+            async def hold() -> str:
+                await gate.wait()
+                return "held"
+
+            first = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", hold))
+            await asyncio.sleep(0)
+            assert [a.type for a in alerts] == ["bulkhead-full"] * episode  # running at capacity is no alert
+            for _ in range(3):
+                assert await s.execute_with_circuit_breaker("api", "y", quick, fallback_options={"fallback_value": 0}) == 0
+            assert [a.type for a in alerts] == ["bulkhead-full"] * (episode + 1)
+            gate.set()
+            await first  # a call ends with no one waiting: the episode ends
 
     asyncio.run(main())
-    assert [a.kind for a in alerts] == ["bulkhead_saturated", "bulkhead_saturated"]

@@ -10,6 +10,7 @@ dead-letter bounding, health aggregation, alert episodes) is made by the Rust co
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import threading
@@ -34,8 +35,6 @@ __all__ = [
 _log = logging.getLogger("tripwire")
 
 _CoroutineType = types.CoroutineType
-_RUN = Bulkhead.RUN
-_RUN_SATURATED = Bulkhead.RUN_SATURATED
 _REJECTED = Bulkhead.REJECTED
 _FunctionType = types.FunctionType
 _CO_COROUTINE = inspect.CO_COROUTINE
@@ -74,13 +73,17 @@ class DeadLetterItem:
 
 @dataclass(frozen=True)
 class Alert:
-    """An alert, fired once per episode (when its condition becomes true).
+    """An alert, fired once per episode (when its condition becomes true); the
+    ``type`` names are the Node package's.
 
-    ``kind``: ``"breaker_opened"``, ``"error_rate"``, ``"bulkhead_saturated"``,
-    ``"dead_letter_queue"`` or ``"all_circuits_open"``.
+    ``type``: ``"circuit-opened"`` (a breaker left CLOSED; the episode lasts until it
+    closes again), ``"high-error-rate"`` (a breaker's window failure rate above 10 %),
+    ``"bulkhead-full"`` (a call had to queue or was refused; until a call ends with
+    no one waiting), ``"dead-letter-queue"`` (more than 10 items) or
+    ``"all-circuits-open"`` (every breaker of a service open; until one closes).
     """
 
-    kind: str
+    type: str
     service: Optional[str]
     operation: Optional[str]
     message: str
@@ -145,12 +148,14 @@ class _Service:
         "entries",
         "saturated",
         "all_open",
+        "configured",
+        "last_bulkhead",
     )
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, clock: Optional[ManualClock]) -> None:
         self.name = name
         self.config: Dict[str, Any] = {}
-        self.bulkhead: Optional[Bulkhead] = None
+        self.bulkhead = Bulkhead(clock=clock)
         self.retry: Optional[RetryPolicy] = None
         self.forced = False
         self.forced_ops: Set[str] = set()
@@ -161,6 +166,9 @@ class _Service:
         # Mirrors of the service's alert episodes, so that the hot path skips them.
         self.saturated = False
         self.all_open = False
+        self.configured = False
+        # The per-call `bulkhead=` options last applied (by identity, as in Node).
+        self.last_bulkhead: Optional[Mapping[str, Any]] = None
 
 
 class _Entry:
@@ -191,7 +199,7 @@ class CircuitBreakerService:
     over the core defaults, unless configured. At most ``max_breakers`` breakers are
     kept: beyond that the least recently used idle ones are dropped (closed ones
     first; never one with a call in flight; the CLOCK approximation of LRU), and
-    counted in ``evicted_breakers``.
+    counted in ``evictions``.
     ``clock``: a ManualClock for tests; retry delays then advance it instead of sleeping.
     """
 
@@ -209,6 +217,7 @@ class CircuitBreakerService:
         self._clock = clock
         self._max_breakers = max_breakers
         self._dlq = DeadLetterQueue(dead_letter_queue_size)
+        self._dlq_capacity = dead_letter_queue_size
         self._episodes = Episodes()
         self._listeners: List[AlertListener] = [on_alert] if on_alert is not None else []
         self._services: Dict[str, _Service] = {}
@@ -216,7 +225,7 @@ class CircuitBreakerService:
         self._lock = threading.RLock()
         self._default_retry = RetryPolicy()
         self._no_retry = RetryPolicy(max_attempts=1)
-        self.evicted_breakers = 0
+        self.evictions = 0
         """Breakers dropped by the LRU cap, since construction."""
         for name, preset in (services or {}).items():
             self.apply_preset(name, preset)
@@ -229,7 +238,7 @@ class CircuitBreakerService:
             with self._lock:
                 service = self._services.get(name)
                 if service is None:
-                    service = self._services[name] = _Service(name)
+                    service = self._services[name] = _Service(name, self._clock)
         return service
 
     def update_service_config(
@@ -239,9 +248,11 @@ class CircuitBreakerService:
         config: Optional[Mapping[str, Any]] = None,
         bulkhead: Optional[Mapping[str, Any]] = None,
         retry_policy: Optional[Mapping[str, Any]] = None,
+        preset: Optional[str] = None,
     ) -> None:
         """Changes a service's breaker options, bulkhead limits and retry policy for new
         calls; the breakers keep their state (and running calls their slots).
+        ``preset``: a seed 004 preset by name, under the other arguments.
 
         ``config``: breaker options (``failure_threshold``, ``timeout``, ...);
         ``bulkhead``: ``max_concurrent``, ``queue_size``, ``max_queue_wait``;
@@ -249,12 +260,22 @@ class CircuitBreakerService:
         ``jitter``, ``retryable_errors``, ``non_retryable_errors``, ``seed``.
         Bad options raise TypeError / ValueError naming the option; nothing changes then.
         """
+        if preset is not None:
+            p = _core.preset(preset)
+            if p is None:
+                names = ", ".join(x["name"] for x in _core.presets())
+                raise ValueError(f"unknown preset {preset!r} (one of {names})")
+            config = {"failure_threshold": p["failure_threshold"], "timeout": p["timeout"], **(config or {})}
+            bulkhead = {"max_concurrent": p["max_concurrent"], **(bulkhead or {})}
+            retry_policy = {"max_attempts": p["retry_attempts"] + 1, **(retry_policy or {})}
         st = self._service(service)
         with self._lock:
             new_retry = None
             if retry_policy is not None:
                 base = st.retry.options() if st.retry is not None else {}
                 new_retry = RetryPolicy(**{**base, **retry_policy})
+            if bulkhead is not None:
+                Bulkhead(**{**st.bulkhead.config, **bulkhead})  # validates: nothing changes on an error
             new_config = st.config
             rebuilt: List[Tuple[_Entry, Any]] = []
             if config is not None:
@@ -263,33 +284,23 @@ class CircuitBreakerService:
                 for entry in self._entries(service):
                     rebuilt.append((entry, self._rebuild(entry, new_config)))
             if bulkhead is not None:
-                if st.bulkhead is None:
-                    st.bulkhead = Bulkhead(clock=self._clock, **bulkhead)
-                else:
-                    with st.lock:
-                        admitted = st.bulkhead.set_config(**bulkhead)
-                        for ticket in admitted:
-                            self._grant(st, ticket)
+                with st.lock:
+                    admitted = st.bulkhead.set_config(**bulkhead)
+                    for ticket in admitted:
+                        self._grant(st, ticket)
             if new_retry is not None:
                 st.retry = new_retry
             st.config = new_config
+            st.configured = True
+            if preset is not None:
+                st.preset = preset
             for entry, breaker in rebuilt:
                 entry.breaker = breaker
 
     def apply_preset(self, service: str, preset: str) -> None:
         """Configures ``service`` with a seed 004 preset by name (``llm``, ``cache``,
         ``database``, ``external-api``, ``websocket``)."""
-        p = _core.preset(preset)
-        if p is None:
-            names = ", ".join(x["name"] for x in _core.presets())
-            raise ValueError(f"unknown preset {preset!r} (one of {names})")
-        self.update_service_config(
-            service,
-            config={"failure_threshold": p["failure_threshold"], "timeout": p["timeout"]},
-            bulkhead={"max_concurrent": p["max_concurrent"]},
-            retry_policy={"max_attempts": p["retry_attempts"] + 1},
-        )
-        self._service(service).preset = preset
+        self.update_service_config(service, preset=preset)
 
     def _breaker_options(self, config: Mapping[str, Any]) -> Dict[str, Any]:
         options: Dict[str, Any] = dict(_SEED_003)
@@ -354,10 +365,15 @@ class CircuitBreakerService:
         if victim is None:
             return
         entry = self._breakers.pop(victim)
-        self._services[entry.service].entries.pop(entry.operation, None)
+        st = self._services[entry.service]
+        st.entries.pop(entry.operation, None)
+        if not (st.entries or st.configured or st.forced or st.forced_ops or st.waiters or st.bulkhead.stats["running"]):
+            # Service names may be unbounded too: an idle service of defaults goes with
+            # its last breaker.
+            del self._services[entry.service]
         if _core._registry_get(victim) is entry.breaker:
             _core._registry_remove(victim)
-        self.evicted_breakers += 1
+        self.evictions += 1
 
     # -- bulkhead waiting ---------------------------------------------------------------
 
@@ -375,7 +391,7 @@ class CircuitBreakerService:
             with st.lock:
                 self._grant(st, ticket)
         elif st.saturated:
-            self._observe_bulkhead(st, bulkhead)
+            self._observe_bulkhead(st, False)
 
     def _queued(self, st: _Service, ticket: int, waiter: _Waiter) -> bool:
         """Registers ``waiter`` for ``ticket``; False if the slot was granted already."""
@@ -475,7 +491,7 @@ class CircuitBreakerService:
             if inspect.iscoroutinefunction(fn):
                 return self._execute_async(service, operation, fn, fallback_options, retry_policy, bulkhead, config)
         st = self._services.get(service)
-        if st is None or (bulkhead is not None and st.bulkhead is None):
+        if st is None or (bulkhead is not None and bulkhead is not st.last_bulkhead):
             st = self._prepare(service, bulkhead)
         entry = st.entries.get(operation)
         if entry is None:
@@ -484,19 +500,15 @@ class CircuitBreakerService:
             entry.hot = True
         policy = (st.retry or self._default_retry) if retry_policy is None else self._policy(st, retry_policy)
         bh = st.bulkhead
-        if bh is not None:
-            ticket = bh.try_enter()
-            if ticket != _RUN:
-                if ticket != _RUN_SATURATED:
-                    self._observe_bulkhead(st, bh, True)
-                    if ticket == _REJECTED:
-                        return self._failed(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
-                    try:
-                        self._wait_sync(st, bh, ticket)
-                    except BulkheadRejectedError as e:
-                        return self._failed(entry, fn, e, 0, fallback_options)
-                elif not st.saturated:
-                    self._observe_bulkhead(st, bh, True)
+        ticket = bh.try_enter()
+        if ticket >= 0 or ticket == _REJECTED:
+            self._observe_bulkhead(st, True)
+            if ticket == _REJECTED:
+                return self._failed(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
+            try:
+                self._wait_sync(st, bh, ticket)
+            except BulkheadRejectedError as e:
+                return self._failed(entry, fn, e, 0, fallback_options)
         entry.busy += 1
         attempt = 0
         try:
@@ -527,13 +539,12 @@ class CircuitBreakerService:
                 return result
         finally:
             entry.busy -= 1
-            if bh is not None:
-                admitted = bh.leave()
-                if admitted is not None:
-                    with st.lock:
-                        self._grant(st, admitted)
-                elif st.saturated:
-                    self._observe_bulkhead(st, bh)
+            admitted = bh.leave()
+            if admitted is not None:
+                with st.lock:
+                    self._grant(st, admitted)
+            elif st.saturated:
+                self._observe_bulkhead(st, False)
         return self._failed(entry, fn, error, attempt, fallback_options)
 
     async def _execute_async(
@@ -547,7 +558,7 @@ class CircuitBreakerService:
         config: Optional[Mapping[str, Any]],
     ) -> Any:
         st = self._services.get(service)
-        if st is None or (bulkhead is not None and st.bulkhead is None):
+        if st is None or (bulkhead is not None and bulkhead is not st.last_bulkhead):
             st = self._prepare(service, bulkhead)
         entry = st.entries.get(operation)
         if entry is None:
@@ -556,19 +567,15 @@ class CircuitBreakerService:
             entry.hot = True
         policy = (st.retry or self._default_retry) if retry_policy is None else self._policy(st, retry_policy)
         bh = st.bulkhead
-        if bh is not None:
-            ticket = bh.try_enter()
-            if ticket != _RUN:
-                if ticket != _RUN_SATURATED:
-                    self._observe_bulkhead(st, bh, True)
-                    if ticket == _REJECTED:
-                        return await self._failed_async(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
-                    try:
-                        await self._wait_async(st, bh, ticket)
-                    except BulkheadRejectedError as e:
-                        return await self._failed_async(entry, fn, e, 0, fallback_options)
-                elif not st.saturated:
-                    self._observe_bulkhead(st, bh, True)
+        ticket = bh.try_enter()
+        if ticket >= 0 or ticket == _REJECTED:
+            self._observe_bulkhead(st, True)
+            if ticket == _REJECTED:
+                return await self._failed_async(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
+            try:
+                await self._wait_async(st, bh, ticket)
+            except BulkheadRejectedError as e:
+                return await self._failed_async(entry, fn, e, 0, fallback_options)
         entry.busy += 1
         attempt = 0
         try:
@@ -593,15 +600,16 @@ class CircuitBreakerService:
                 return result
         finally:
             entry.busy -= 1
-            if bh is not None:
-                self._leave(st, bh)
+            self._leave(st, bh)
         return await self._failed_async(entry, fn, error, attempt, fallback_options)
 
     def _prepare(self, service: str, bulkhead: Optional[Mapping[str, Any]]) -> _Service:
-        """The service, made if new, with the first call's bulkhead if it has none."""
+        """The service, made if new, with a call's `bulkhead=` options applied (when they
+        are not the options object applied last)."""
         st = self._service(service)
-        if bulkhead is not None and st.bulkhead is None:
+        if bulkhead is not None and bulkhead is not st.last_bulkhead:
             self.update_service_config(service, bulkhead=bulkhead)
+            st.last_bulkhead = bulkhead
         return st
 
     def _policy(self, st: _Service, overrides: Optional[Mapping[str, Any]]) -> RetryPolicy:
@@ -686,7 +694,7 @@ class CircuitBreakerService:
 
     def _with_preset(self, service: str, preset: str) -> None:
         st = self._services.get(service)
-        if st is None or (st.preset is None and not st.config and st.bulkhead is None and st.retry is None):
+        if st is None or not st.configured:
             self.apply_preset(service, preset)
 
     def execute_ollama_request(
@@ -751,18 +759,45 @@ class CircuitBreakerService:
         if not holder:
             raise KeyError(f"no dead-letter item with id {item_id}")
         item: DeadLetterItem = holder[0]
-        result = self.execute_with_circuit_breaker(item.service, item.operation, item.fn)
-        if inspect.isawaitable(result):
-            return self._retried_async(item_id, result)
-        self._dlq.remove(item_id)
+        runs = [0]
+        fn = item.fn
+        if inspect.iscoroutinefunction(fn):
+
+            async def counted_async() -> Any:
+                runs[0] += 1
+                return await fn()
+
+            return self._retried_async(holder, item, runs, counted_async)
+
+        def counted() -> Any:
+            runs[0] += 1
+            return fn()
+
+        try:
+            result = self.execute_with_circuit_breaker(item.service, item.operation, counted)
+        except BaseException as error:
+            self._retry_failed(holder, item, runs[0], error)
+            raise
+        self._dlq.remove(item.id)
         self._observe_dead_letters()
         return result
 
-    async def _retried_async(self, item_id: int, pending: Awaitable[Any]) -> Any:
-        result = await pending
-        self._dlq.remove(item_id)
+    async def _retried_async(
+        self, holder: List[DeadLetterItem], item: DeadLetterItem, runs: List[int], fn: Callable[[], Any]
+    ) -> Any:
+        try:
+            result = await self.execute_with_circuit_breaker(item.service, item.operation, fn)
+        except BaseException as error:
+            self._retry_failed(holder, item, runs[0], error)
+            raise
+        self._dlq.remove(item.id)
         self._observe_dead_letters()
         return result
+
+    def _retry_failed(self, holder: List[DeadLetterItem], item: DeadLetterItem, runs: int, error: BaseException) -> None:
+        """A failed retry: the item stays, with the new error and its attempts added."""
+        if isinstance(error, Exception) and holder:
+            holder[0] = dataclasses.replace(item, error=error, attempts=item.attempts + runs, timestamp=self._now())
 
     def clear_dead_letter_queue(self) -> None:
         """Removes every dead-letter item."""
@@ -818,17 +853,18 @@ class CircuitBreakerService:
     def get_bulkhead_stats(self, service: str) -> Optional[Dict[str, Any]]:
         """The service's bulkhead counters, or None without a bulkhead."""
         st = self._services.get(service)
-        return st.bulkhead.stats if st is not None and st.bulkhead is not None else None
+        return st.bulkhead.stats if st is not None else None
 
     def _service_status(self, st: _Service, entries: List[_Entry]) -> str:
-        saturated = st.bulkhead is not None and st.bulkhead.saturated
+        saturated = st.bulkhead.saturated
         return _core.service_health([e.breaker.state for e in entries], saturated)
 
     def get_system_health(self) -> Dict[str, Any]:
-        """``{"overall": "healthy" | "degraded" | "unhealthy", "services": {...}}``:
-        degraded when a breaker is open or half-open or a bulkhead saturated, unhealthy
-        when every breaker of some service is open. Each service: ``status``,
-        ``breakers`` (operation → state), ``bulkhead`` (its stats, or None)."""
+        """``{"overall": "healthy" | "degraded" | "unhealthy", "services": {...},
+        "dead_letter_queue", "breakers", "timestamp"}``: degraded when a breaker is open
+        or half-open or a bulkhead saturated, unhealthy when every breaker of some
+        service is open. Each service: ``status``, ``circuits`` (operation → state),
+        ``bulkhead`` (its stats), ``forced_open``."""
         by_service: Dict[str, List[_Entry]] = {name: [] for name in self._services}
         for e in list(self._breakers.values()):
             by_service.setdefault(e.service, []).append(e)
@@ -837,15 +873,21 @@ class CircuitBreakerService:
             st = self._service(name)
             services[name] = {
                 "status": self._service_status(st, entries),
-                "breakers": {e.operation: e.breaker.state.value for e in entries},
-                "bulkhead": st.bulkhead.stats if st.bulkhead is not None else None,
+                "circuits": {e.operation: e.breaker.state.value for e in entries},
+                "bulkhead": st.bulkhead.stats,
+                "forced_open": st.forced,
             }
         return {
             "overall": _core.worst_health(s["status"] for s in services.values()),
             "services": services,
-            "dead_letter_queue": {"size": len(self._dlq), "dropped": self._dlq.dropped},
-            "evicted_breakers": self.evicted_breakers,
+            "dead_letter_queue": self.get_dead_letter_stats(),
+            "breakers": {"count": len(self._breakers), "max": self._max_breakers, "evictions": self.evictions},
+            "timestamp": self._now(),
         }
+
+    def get_dead_letter_stats(self) -> Dict[str, int]:
+        """``{"size", "capacity", "dropped"}``: dropped counts the oldest items pushed out when full."""
+        return {"size": len(self._dlq), "capacity": self._dlq_capacity, "dropped": self._dlq.dropped}
 
     # -- alerts ---------------------------------------------------------------------------
 
@@ -854,43 +896,51 @@ class CircuitBreakerService:
         self._listeners.append(listener)
         return listener
 
-    def _fire(self, kind: str, service: Optional[str], operation: Optional[str], message: str) -> None:
-        alert = Alert(kind, service, operation, message, self._now())
+    def _fire(self, type: str, service: Optional[str], operation: Optional[str], message: str) -> None:
+        alert = Alert(type, service, operation, message, self._now())
         for listener in list(self._listeners):
             try:
                 listener(alert)
             except Exception:
                 _log.exception("tripwire: alert listener raised")
 
-    def _observe_bulkhead(self, st: _Service, bulkhead: Bulkhead, saturated: Optional[bool] = None) -> None:
-        now = bulkhead.saturated if saturated is None else saturated
-        if self._episodes.observe(f"bulkhead:{st.name}", now):
-            self._fire("bulkhead_saturated", st.name, None, f"bulkhead of {st.name!r} is at capacity")
-        st.saturated = now
+    def _observe_bulkhead(self, st: _Service, full: bool) -> None:
+        if self._episodes.observe(f"bulkhead-full:{st.name}", full):
+            self._fire("bulkhead-full", st.name, None, f"bulkhead of {st.name!r} is at capacity")
+        st.saturated = full
 
     def _observe_dead_letters(self) -> None:
         size = len(self._dlq)
-        if self._episodes.observe("dead-letter", size > _core.DEAD_LETTER_ALERT):
-            self._fire("dead_letter_queue", None, None, f"dead-letter queue holds {size} items")
+        if self._episodes.observe("dead-letter-queue", size > _core.DEAD_LETTER_ALERT):
+            self._fire("dead-letter-queue", None, None, f"dead-letter queue holds {size} items (> {_core.DEAD_LETTER_ALERT})")
 
     def _observe_entry(self, entry: _Entry) -> None:
         key = f"{entry.service}:{entry.operation}"
         stats = entry.breaker.stats
-        is_open = stats.state is CircuitState.OPEN
-        if self._episodes.observe(f"open:{key}", is_open):
-            self._fire("breaker_opened", entry.service, entry.operation, f"circuit {key} opened")
+        closed = stats.state is CircuitState.CLOSED
+        # One episode from leaving CLOSED until closed again (a failed trial is the same outage).
+        if self._episodes.observe(f"circuit-opened:{key}", not closed):
+            self._fire("circuit-opened", entry.service, entry.operation, f"circuit breaker {key!r} opened")
         high = stats.failure_rate > _core.ERROR_RATE_ALERT
-        if self._episodes.observe(f"rate:{key}", high):
+        if self._episodes.observe(f"error-rate:{key}", high):
             self._fire(
-                "error_rate", entry.service, entry.operation, f"error rate of {key} is {stats.failure_rate:.0%}"
+                "high-error-rate",
+                entry.service,
+                entry.operation,
+                f"error rate of {key!r} is {stats.failure_rate:.1%} (> {_core.ERROR_RATE_ALERT:.0%})",
             )
         st = self._service(entry.service)
         entries = self._entries(entry.service)
-        all_open = self._service_status(st, entries) == "unhealthy"
-        if self._episodes.observe(f"all-open:{entry.service}", all_open):
-            self._fire("all_circuits_open", entry.service, None, f"every circuit of {entry.service!r} is open")
+        states = [e.breaker.state for e in entries]
+        # From every breaker open until one closes.
+        all_key = f"all-circuits-open:{entry.service}"
+        all_open = self._service_status(st, entries) == "unhealthy" or (
+            CircuitState.CLOSED not in states and self._episodes.is_active(all_key)
+        )
+        if self._episodes.observe(all_key, all_open):
+            self._fire("all-circuits-open", entry.service, None, f"every circuit of {entry.service!r} is open")
         st.all_open = all_open
-        entry.watch = high or stats.state is not CircuitState.CLOSED
+        entry.watch = high or not closed
 
     def _after_failure(self, entry: _Entry) -> None:
         self._observe_entry(entry)
