@@ -201,7 +201,11 @@ def test_health_checks(case: Dict[str, Any]) -> None:
     # The same checks through a HealthCheckManager.
     manager = HealthCheckManager(service_name="vector")
     for i, (critical, passed) in enumerate(case["checks"]):
-        manager.register_check(name=f"c{i}", check=(lambda p=passed: (p, "vector")), critical=critical)
+
+        def check(p: bool = passed) -> Tuple[bool, str]:
+            return p, "vector"
+
+        manager.register_check(name=f"c{i}", check=check, critical=critical)
     assert asyncio.run(manager.execute_health_checks())["status"] == case["expect"]
 
 

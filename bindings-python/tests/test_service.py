@@ -295,8 +295,13 @@ def test_fallback_value_and_function(service: CircuitBreakerService) -> None:
         == "cached"
     )
     seen: List[BaseException] = []
+
+    def fallback(error: BaseException) -> int:
+        seen.append(error)
+        return 7
+
     assert service.execute_with_circuit_breaker(
-        "ollama", "generate", failing_value_error, fallback_options={"fallback_function": lambda e: seen.append(e) or 7}
+        "ollama", "generate", failing_value_error, fallback_options={"fallback_function": fallback}
     ) == 7
     assert isinstance(seen[0], ValueError)
     service.force_circuit_breaker_open("ollama")
@@ -599,3 +604,10 @@ def test_update_service_config_with_a_preset(service: CircuitBreakerService) -> 
     stats = service.get_bulkhead_stats("ollama")
     assert stats is not None and stats["max_concurrent"] == 4  # explicit options win over the preset
     assert service.get_circuit_breaker("ollama", "generate").request_timeout == 300.0
+
+
+def test_names_must_be_strings(service: CircuitBreakerService) -> None:
+    with pytest.raises(TypeError, match="service name"):
+        service.execute_with_circuit_breaker(1, "op", lambda: 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="operation name"):
+        service.execute_with_circuit_breaker("svc", None, lambda: 1)  # type: ignore[arg-type]

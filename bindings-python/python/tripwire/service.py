@@ -18,11 +18,14 @@ import time
 import types
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, cast
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, cast
 
 from tripwire import _core
 from tripwire._core import Bulkhead, DeadLetterQueue, Episodes, ManualClock, RetryPolicy
 from tripwire._types import CircuitBreakerStats, CircuitState
+
+if TYPE_CHECKING:
+    from tripwire import CircuitBreaker
 
 __all__ = [
     "Alert",
@@ -235,6 +238,8 @@ class CircuitBreakerService:
     def _service(self, name: str) -> _Service:
         service = self._services.get(name)
         if service is None:
+            if not isinstance(name, str):
+                raise TypeError(f"the service name must be a str, not {type(name).__name__}")
             with self._lock:
                 service = self._services.get(name)
                 if service is None:
@@ -332,6 +337,8 @@ class CircuitBreakerService:
         if entry is not None:
             entry.hot = True
             return entry
+        if not isinstance(operation, str):
+            raise TypeError(f"the operation name must be a str, not {type(operation).__name__}")
         with self._lock:
             entry = self._breakers.get(key)
             if entry is not None:
@@ -842,9 +849,10 @@ class CircuitBreakerService:
 
     # -- state and health ------------------------------------------------------------------
 
-    def get_circuit_breaker(self, service: str, operation: str) -> Any:
+    def get_circuit_breaker(self, service: str, operation: str) -> CircuitBreaker:
         """The (service, operation) breaker (made if new)."""
-        return self._entry(service, operation, None).breaker
+        breaker: CircuitBreaker = self._entry(service, operation, None).breaker
+        return breaker
 
     def get_circuit_breaker_state(self) -> Dict[str, CircuitBreakerStats]:
         """Every breaker's stats, keyed ``"service:operation"``."""
