@@ -54,6 +54,23 @@ for (const [k, v] of Object.entries(results.crossing.tripwire)) {
   if (typeof v === 'number') console.log(`  ${k.padEnd(32)}${f(v)}`);
 }
 
+// Issue 6: a successful call through executeWithCircuitBreaker (retry and bulkhead
+// configured) against cockatiel's wrap(retry, circuitBreaker, bulkhead); service.mjs.
+results.service = {};
+for (const lib of ['tripwire', 'tripwire-notimeout', 'cockatiel']) {
+  const run = spawnSync(process.execPath, [join(here, 'service.mjs'), lib], { cwd: root, encoding: 'utf8', env: process.env });
+  if (run.status !== 0) {
+    console.error(`${lib} service failed:\n${run.stderr}`);
+    process.exit(1);
+  }
+  results.service[lib] = JSON.parse(run.stdout.trim().split('\n').at(-1));
+}
+const svc = results.service;
+console.log('\nseed 004 service: one successful call with retry + bulkhead, ns overhead over the bare call');
+console.log(`  tripwire executeWithCircuitBreaker                 ${f(svc.tripwire.overhead)}   ratio ${ratio(svc.tripwire.overhead, svc.cockatiel.overhead)}`);
+console.log(`  tripwire executeWithCircuitBreaker, timeout: false ${f(svc['tripwire-notimeout'].overhead)}   ratio ${ratio(svc['tripwire-notimeout'].overhead, svc.cockatiel.overhead)}`);
+console.log(`  cockatiel wrap(retry, circuitBreaker, bulkhead)    ${f(svc.cockatiel.overhead)}`);
+
 mkdirSync(join(root, 'target'), { recursive: true });
 writeFileSync(join(root, 'target', 'bench-node.json'), JSON.stringify({ node: process.version, results }, null, 2));
 console.log('\nwritten: target/bench-node.json');
