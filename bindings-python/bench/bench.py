@@ -275,6 +275,51 @@ def service_success(lib: str) -> Optional[Loop]:
     return loop
 
 
+def service_async_success(lib: str) -> Optional[Loop]:
+    """The same, awaited: tripwire's service with an `async def` function, or
+    tenacity's `AsyncRetrying` around an aiobreaker call inside an `asyncio.Semaphore`
+    (pybreaker's async needs tornado)."""
+    if lib == "none":
+        g: Callable[[], Any] = aok
+    elif lib == "tripwire":
+        service = tripwire.CircuitBreakerService()
+        service.update_service_config(
+            "bench-async",
+            retry_policy={"max_attempts": 3, "base_delay": 0.1, "max_delay": 30, "jitter": 0.2},
+            bulkhead={"max_concurrent": 10, "queue_size": 100},
+        )
+        run = service.execute_with_circuit_breaker
+
+        def g() -> Any:
+            return run("bench-async", "op", aok)
+
+    elif lib == "tenacity+aiobreaker":
+        import aiobreaker
+        import tenacity
+
+        breaker = aiobreaker.CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=60))
+        semaphore = asyncio.Semaphore(10)
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(3),
+            wait=tenacity.wait_exponential(multiplier=0.1, max=30) + tenacity.wait_random(0, 0.02),
+            retry=tenacity.retry_if_exception_type(Transient),
+            reraise=True,
+        )
+
+        async def g() -> Any:
+            async with semaphore:
+                return await retrying(breaker.call_async, aok)
+
+    else:
+        return None
+
+    async def run_all(k: int) -> None:
+        for _ in range(k):
+            await g()
+
+    return lambda k: EVENT_LOOP.run_until_complete(run_all(k))
+
+
 MEMORY_CHILD = r"""
 import gc, sys
 from datetime import timedelta
@@ -350,6 +395,14 @@ def main() -> None:
         f"{service_row['tenacity+pybreaker']:>16.0f}  (tripwire's execute_with_circuit_breaker | tenacity+pybreaker)",
         flush=True,
     )
+    async_libs = ["none", "tripwire", "tenacity+aiobreaker"]
+    async_row = measure({lib: service_async_success(lib) for lib in async_libs}, n // 8)
+    results["service async success (retry + breaker + bulkhead)"] = async_row
+    print(
+        f"{'service async success':<24}{async_row['none']:>12.0f}{async_row['tripwire']:>16.0f}"
+        f"{async_row['tenacity+aiobreaker']:>16.0f}  (tripwire's execute_with_circuit_breaker | tenacity+aiobreaker)",
+        flush=True,
+    )
     mem = {lib: memory(lib) for lib in LIBS}
     results["bytes per breaker (10,000)"] = {"none": None, **mem}
     print(f"{'bytes per breaker':<24}{'':>12}" + "".join(f"{mem[lib]:>16.0f}" for lib in LIBS))
@@ -384,6 +437,12 @@ def main() -> None:
     print(
         f"  {'service success':<15} retry + breaker + bulkhead, whole call: tripwire {mine_s:5.0f} ns, "
         f"tenacity+pybreaker {peer_s:5.0f} ns, ratio {mine_s / peer_s:.2f} [<= 0.5]"
+    )
+    mine_a, peer_a = async_row["tripwire"], async_row["tenacity+aiobreaker"]
+    assert mine_a is not None and peer_a is not None
+    print(
+        f"  {'service async':<15} the same, awaited: tripwire {mine_a:5.0f} ns, "
+        f"tenacity+aiobreaker {peer_a:5.0f} ns, ratio {mine_a / peer_a:.2f}"
     )
     for case in ["8 threads, one breaker", "8 threads, ~1 us calls"]:
         t = results[case]

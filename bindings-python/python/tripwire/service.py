@@ -183,7 +183,8 @@ class _Entry:
         self.breaker = breaker
         self.service = service
         self.operation = operation
-        self.busy = 0
+        # One item per call in flight: list.append / list.pop are atomic, `+= 1` is not.
+        self.busy: List[None] = []
         # True while one of this breaker's alert episodes is going on: successes then
         # re-check the alert conditions (and the hot path skips them otherwise).
         self.watch = False
@@ -362,13 +363,13 @@ class CircuitBreakerService:
         for _ in range(2 * len(breakers)):
             key = next(iter(breakers))
             e = breakers[key]
-            if e.busy == 0 and not e.hot and e.breaker.state is CircuitState.CLOSED:
+            if not e.busy and not e.hot and e.breaker.state is CircuitState.CLOSED:
                 victim = key
                 break
             e.hot = False
             breakers.move_to_end(key)
         if victim is None:
-            victim = next((k for k, e in self._breakers.items() if e.busy == 0), None)
+            victim = next((k for k, e in self._breakers.items() if not e.busy), None)
         if victim is None:
             return
         entry = self._breakers.pop(victim)
@@ -516,7 +517,7 @@ class CircuitBreakerService:
                 self._wait_sync(st, bh, ticket)
             except BulkheadRejectedError as e:
                 return self._failed(entry, fn, e, 0, fallback_options)
-        entry.busy += 1
+        entry.busy.append(None)
         attempt = 0
         try:
             breaker = entry.breaker
@@ -545,7 +546,7 @@ class CircuitBreakerService:
                     self._after_success(entry)
                 return result
         finally:
-            entry.busy -= 1
+            entry.busy.pop()
             admitted = bh.leave()
             if admitted is not None:
                 with st.lock:
@@ -583,7 +584,7 @@ class CircuitBreakerService:
                 await self._wait_async(st, bh, ticket)
             except BulkheadRejectedError as e:
                 return await self._failed_async(entry, fn, e, 0, fallback_options)
-        entry.busy += 1
+        entry.busy.append(None)
         attempt = 0
         try:
             breaker = entry.breaker
@@ -606,7 +607,7 @@ class CircuitBreakerService:
                     self._after_success(entry)
                 return result
         finally:
-            entry.busy -= 1
+            entry.busy.pop()
             self._leave(st, bh)
         return await self._failed_async(entry, fn, error, attempt, fallback_options)
 
