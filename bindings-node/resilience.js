@@ -15,7 +15,65 @@ const base = require('./index.js');
 
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = base;
 const BaseService = base.CircuitBreakerService;
-const { bulkheadEnter, bulkheadEnterAt, bulkheadLeave, bulkheadLeaveAt } = native.bulkheadHotPath();
+const {
+  bulkheadEnter,
+  bulkheadEnterAt,
+  bulkheadLeave,
+  bulkheadLeaveAt,
+  serviceEnter,
+  serviceEnterAt,
+  serviceSucceed,
+  serviceSucceedAt,
+  bindServiceCell,
+} = native.bulkheadHotPath();
+
+// serviceEnter / serviceSucceed write [nowMs, bulkhead entry or admitted ticket] here.
+const serviceCell = new Float64Array(new ArrayBuffer(16));
+bindServiceCell(serviceCell);
+
+// The transition code of OPEN -> HALF_OPEN (1 + from * 3 + to), as index.js has it.
+const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
+
+/**
+ * The context a protected function receives on the service's fast path: the fields
+ * CircuitBreaker's timeout tracking reads (see Call and Flight in index.js), `signal`,
+ * and what the call needs to go on after a failure (kept here, not in closures).
+ */
+class ServiceCall {
+  constructor(slot, start, owner, svc, operation, breaker, policy, fn, options, report) {
+    this._slot = slot;
+    this._start = start;
+    this._settled = false;
+    this._resolve = null;
+    this._prev = null;
+    this._next = null;
+    this._deadline = 0;
+    this._controller = null;
+    this._owner = owner;
+    this._svc = svc;
+    this._operation = operation;
+    this._breaker = breaker;
+    this._policy = policy;
+    this._fn = fn;
+    this._options = options;
+    this._report = report;
+  }
+
+  /** Aborted when the call times out. */
+  get signal() {
+    if (this._controller === null) this._controller = new AbortController();
+    return this._controller.signal;
+  }
+
+  /** The attempt failed and was recorded (CircuitBreaker#_timedOut calls this on a timeout). */
+  _reject(error) {
+    this._resolve(this._failed(error));
+  }
+
+  _failed(error) {
+    return this._owner._retryOrFail(this._svc, this._operation, this._breaker, this._policy, this._fn, this._options, this._report, error, 1);
+  }
+}
 
 // Codes of the raw bulkhead pair (bindings-node/src/resilience.rs).
 const ENTRY_RUN = -1;
@@ -402,6 +460,9 @@ class CircuitBreakerService extends BaseService {
     }
     breaker._svcOptions = options;
     breaker._lastUsed = ++this._tick;
+    // No facade hooks (fallback, errorFilter, isFailureResult): the fast first attempt applies.
+    const h = breaker._hooks;
+    breaker._svcFast = h.fallback === null && h.errorFilter === null && h.isFailureResult === null && h.logger === null;
     breaker.on('stateChange', (f, t) => this._transition(svc, operation, f, t));
     svc.operations.set(operation, breaker);
     this._breakers.set(key, breaker);
@@ -584,9 +645,15 @@ class CircuitBreakerService extends BaseService {
   }
 
   _execute(svc, operation, breaker, policy, fn, options, report) {
+    if (breaker._svcFast) return this._fast(svc, operation, breaker, policy, fn, options, report);
     const id = svc.bulkheadId;
     const code = this._clock === null ? bulkheadEnter(id) : bulkheadEnterAt(id, this._clock.now());
-    if (code === ENTRY_RUN) return this._attempts(svc, operation, breaker, policy, fn, options, report);
+    if (code === ENTRY_RUN) return this._attempts(svc, operation, breaker, policy, fn, options, report, 1);
+    return this._notAdmitted(svc, operation, policy, fn, options, report, code);
+  }
+
+  /** A call the bulkhead did not admit at once: refused, or queued until a slot frees. */
+  _notAdmitted(svc, operation, policy, fn, options, report, code) {
     this._observe(`bulkhead-full:${svc.name}`, true, () => ({
       type: 'bulkhead-full',
       service: svc.name,
@@ -596,9 +663,80 @@ class CircuitBreakerService extends BaseService {
     svc.bulkheadAlert = true;
     if (code === ENTRY_REJECTED) return this._failed(svc, operation, fn, options, this._rejection(svc, 'full'), 0, report);
     return this._wait(svc, code).then(
-      () => this._attempts(svc, operation, this._breaker(svc, operation, options.config), policy, fn, options, report),
+      () => this._attempts(svc, operation, this._breaker(svc, operation, options.config), policy, fn, options, report, 1),
       (error) => this._failed(svc, operation, fn, options, error, 0, report),
     );
+  }
+
+  /**
+   * The first attempt of a call on a breaker without facade hooks: the bulkhead and
+   * the breaker in one native call each way (serviceEnter, serviceSucceed), the rest
+   * as CircuitBreaker#execute does it (timeouts, events).
+   */
+  _fast(svc, operation, breaker, policy, fn, options, report) {
+    const clock = this._clock;
+    const code = clock === null ? serviceEnter(svc.bulkheadId, breaker._id) : serviceEnterAt(svc.bulkheadId, breaker._id, clock.now());
+    const entry = serviceCell[1];
+    if (entry !== ENTRY_RUN) return this._notAdmitted(svc, operation, policy, fn, options, report, entry);
+    if (code < 0) {
+      return breaker._refuse(code).then(undefined, (error) => {
+        this._leave(svc);
+        return this._failed(svc, operation, fn, options, error, 1, report);
+      });
+    }
+    if ((code & 1) === 1) breaker._transition(OPEN_TO_HALF_OPEN);
+    const call = new ServiceCall(code >> 1, serviceCell[0], this, svc, operation, breaker, policy, fn, options, report);
+    let result;
+    let then;
+    try {
+      result = fn(call);
+      then = result !== null && (typeof result === 'object' || typeof result === 'function') ? result.then : undefined;
+    } catch (error) {
+      breaker._failure(call, error);
+      return call._failed(error);
+    }
+    if (typeof then !== 'function') return Promise.resolve(this._fastValue(svc, operation, breaker, call, result, report));
+    return new Promise((resolve) => {
+      call._resolve = resolve;
+      const timed = breaker._timeoutMs !== null;
+      if (timed) breaker._track(call);
+      const onError = (error) => {
+        if (call._settled) return;
+        call._settled = true;
+        if (timed) breaker._untrack(call);
+        breaker._failure(call, error);
+        resolve(call._failed(error));
+      };
+      try {
+        then.call(
+          result,
+          (value) => {
+            if (call._settled) return;
+            call._settled = true;
+            if (timed) breaker._untrack(call);
+            resolve(this._fastValue(svc, operation, breaker, call, value, report));
+          },
+          onError,
+        );
+      } catch (error) {
+        onError(error);
+      }
+    });
+  }
+
+  /** Success of a first attempt: recorded and the slot left in one native call. */
+  _fastValue(svc, operation, breaker, call, value, report) {
+    const clock = this._clock;
+    const transition = clock === null
+      ? serviceSucceed(svc.bulkheadId, breaker._id, call._slot)
+      : serviceSucceedAt(svc.bulkheadId, breaker._id, call._slot, clock.now());
+    const ticket = serviceCell[1];
+    if (transition !== 0) breaker._transition(transition);
+    if (breaker._listens('success')) breaker._reportSuccess(call);
+    this._left(svc, ticket);
+    if (svc.errorAlerts !== null && svc.errorAlerts.has(operation)) this._errorRate(svc, operation, breaker);
+    if (report !== null) report.attempts = 1;
+    return value;
   }
 
   _rejection(svc, reason) {
@@ -640,7 +778,11 @@ class CircuitBreakerService extends BaseService {
 
   _leave(svc) {
     const id = svc.bulkheadId;
-    const ticket = this._clock === null ? bulkheadLeave(id) : bulkheadLeaveAt(id, this._clock.now());
+    this._left(svc, this._clock === null ? bulkheadLeave(id) : bulkheadLeaveAt(id, this._clock.now()));
+  }
+
+  /** After a slot was left: hand it to `ticket`, or end the bulkhead-full episode. */
+  _left(svc, ticket) {
     if (ticket >= 0) this._admit(svc, ticket);
     else if (svc.bulkheadAlert) {
       svc.bulkheadAlert = false;
@@ -648,32 +790,33 @@ class CircuitBreakerService extends BaseService {
     }
   }
 
-  /** The attempts of one call, holding one bulkhead slot until the last ends. */
-  _attempts(svc, operation, breaker, policy, fn, options, report) {
-    let attempts = 1;
-    const onValue = (value) => {
-      this._leave(svc);
-      if (svc.errorAlerts !== null && svc.errorAlerts.has(operation)) this._errorRate(svc, operation, breaker);
-      if (report !== null) report.attempts = attempts;
-      return value;
-    };
-    const onError = (error) => {
-      const refused = error instanceof CircuitBreakerError;
-      if (!refused) this._errorRate(svc, operation, breaker);
-      const open = refused || breaker.getState() === 'OPEN';
-      const [code, status] = errorFacts(error);
-      if (attempts < policy.maxAttempts && native.shouldRetry(policy._id, code, status, open)) {
-        const delay = native.retryDelay(policy._id, attempts);
-        attempts++;
-        return new Promise((resolve) => this._setTimer(resolve, delay)).then(() => {
-          breaker = this._breaker(svc, operation, undefined);
-          return breaker.execute(fn).then(onValue, onError);
-        });
-      }
-      this._leave(svc);
-      return this._failed(svc, operation, fn, options, error, attempts, report);
-    };
-    return breaker.execute(fn).then(onValue, onError);
+  /** Attempt `attempts` and those after it, holding the call's bulkhead slot until the last ends. */
+  _attempts(svc, operation, breaker, policy, fn, options, report, attempts) {
+    return breaker.execute(fn).then(
+      (value) => {
+        this._leave(svc);
+        if (svc.errorAlerts !== null && svc.errorAlerts.has(operation)) this._errorRate(svc, operation, breaker);
+        if (report !== null) report.attempts = attempts;
+        return value;
+      },
+      (error) => this._retryOrFail(svc, operation, breaker, policy, fn, options, report, error, attempts),
+    );
+  }
+
+  /** After attempt `attempts` failed (already recorded): wait and retry, or end the call. */
+  _retryOrFail(svc, operation, breaker, policy, fn, options, report, error, attempts) {
+    const refused = error instanceof CircuitBreakerError;
+    if (!refused) this._errorRate(svc, operation, breaker);
+    const open = refused || breaker.getState() === 'OPEN';
+    const [code, status] = errorFacts(error);
+    if (attempts < policy.maxAttempts && native.shouldRetry(policy._id, code, status, open)) {
+      const delay = native.retryDelay(policy._id, attempts);
+      return new Promise((resolve) => this._setTimer(resolve, delay)).then(() =>
+        this._attempts(svc, operation, this._breaker(svc, operation, undefined), policy, fn, options, report, attempts + 1),
+      );
+    }
+    this._leave(svc);
+    return this._failed(svc, operation, fn, options, error, attempts, report);
   }
 
   /** The end of a failed call: the dead-letter queue, then the fallback or the error. */

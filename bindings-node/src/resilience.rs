@@ -13,9 +13,15 @@
 //!   or the queued call's ticket (≥ 0).
 //! * `bulkheadLeave(id)` / `bulkheadLeaveAt(id, nowMs)`: the ticket admitted to the freed
 //!   slot, or [`NO_TICKET`].
+//!
+//! The service's first attempt and its success each take one crossing for the bulkhead
+//! and the breaker together, with one clock read (`serviceEnter`, `serviceSucceed`): the
+//! bulkhead's answer and the instant go to a `Float64Array` bound once with
+//! `bindServiceCell` (`[nowMs, entry or admitted ticket]`), the breaker's to the return
+//! value (the codes of `acquire` and `record`, see `lib.rs`).
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 use std::ptr;
 
@@ -28,6 +34,7 @@ use tripwire_core::resilience::{
 };
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
+use crate::breaker::with_entry;
 use crate::now_nanos;
 use crate::options::throw;
 
@@ -738,17 +745,178 @@ unsafe extern "C" fn bulkhead_leave_at(
     }
 }
 
+thread_local! {
+    /// `[nowMs, entry or ticket]`: where `serviceEnter` / `serviceSucceed` write what
+    /// does not fit their return value (a `Float64Array` bound with `bindServiceCell`).
+    static SERVICE_CELL: Cell<*mut f64> = const { Cell::new(ptr::null_mut()) };
+}
+
+fn write_cell(now: u64, second: f64) {
+    let cell = SERVICE_CELL.get();
+    if !cell.is_null() {
+        // SAFETY: `bind_service_cell` checked the array holds two f64 and keeps it alive.
+        unsafe {
+            *cell = millis(now);
+            *cell.add(1) = second;
+        }
+    }
+}
+
+/// Enters bulkhead `bulkhead` and, when admitted, acquires a permit of breaker
+/// `breaker`, both at `now`. The bulkhead's answer goes to the cell; returns the
+/// breaker's permit code, or 0 when the bulkhead did not admit the call.
+fn service_enter_at(bulkhead_id: u32, breaker: u32, now: u64) -> Result<f64> {
+    let entry = enter(bulkhead_id, now)?;
+    write_cell(now, entry);
+    if entry != ENTRY_RUN {
+        return Ok(0.0);
+    }
+    with_entry(breaker, |e| Ok(e.acquire(now))).inspect_err(|_| {
+        // A bad breaker id must not keep the slot.
+        let _ = leave(bulkhead_id, now);
+    })
+}
+
+/// Records a success of permit `slot` of `breaker` and leaves `bulkhead`, both at `now`.
+/// The ticket admitted to the freed slot (or -1) goes to the cell; returns the
+/// breaker's transition code.
+fn service_succeed_at(bulkhead_id: u32, breaker: u32, slot: u32, now: u64) -> Result<f64> {
+    let transition = with_entry(breaker, |e| e.record(slot, 0, now))?;
+    let ticket = leave(bulkhead_id, now)?;
+    write_cell(now, ticket);
+    Ok(f64::from(transition))
+}
+
+/// `serviceEnter(bulkheadId, breakerId)` on the process clock.
+unsafe extern "C" fn service_enter(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`.
+    unsafe {
+        let [b, id] = args::<2>(env, info);
+        finish(
+            env,
+            service_enter_at(uint(env, b), uint(env, id), now_nanos()),
+        )
+    }
+}
+
+/// `serviceEnterAt(bulkheadId, breakerId, nowMs)` on the caller's clock.
+unsafe extern "C" fn service_enter_at_raw(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`.
+    unsafe {
+        let [b, id, now] = args::<3>(env, info);
+        finish(
+            env,
+            service_enter_at(uint(env, b), uint(env, id), nanos(double(env, now))),
+        )
+    }
+}
+
+/// `serviceSucceed(bulkheadId, breakerId, slot)` on the process clock.
+unsafe extern "C" fn service_succeed(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`.
+    unsafe {
+        let [b, id, slot] = args::<3>(env, info);
+        finish(
+            env,
+            service_succeed_at(uint(env, b), uint(env, id), uint(env, slot), now_nanos()),
+        )
+    }
+}
+
+/// `serviceSucceedAt(bulkheadId, breakerId, slot, nowMs)` on the caller's clock.
+unsafe extern "C" fn service_succeed_at_raw(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`.
+    unsafe {
+        let [b, id, slot, now] = args::<4>(env, info);
+        finish(
+            env,
+            service_succeed_at(
+                uint(env, b),
+                uint(env, id),
+                uint(env, slot),
+                nanos(double(env, now)),
+            ),
+        )
+    }
+}
+
+/// `bindServiceCell(float64Array)`: from now on `serviceEnter` / `serviceSucceed` write
+/// `[nowMs, entry or ticket]` into its first two elements. The array is referenced for
+/// the life of the environment.
+unsafe extern "C" fn bind_service_cell(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `bulkhead_enter`; the typed-array checks below guard the pointer.
+    unsafe {
+        let [array] = args::<1>(env, info);
+        let mut is_typed = false;
+        sys::napi_is_typedarray(env, array, &mut is_typed);
+        let mut kind = 0;
+        let mut length = 0usize;
+        let mut data: *mut std::ffi::c_void = ptr::null_mut();
+        if is_typed {
+            sys::napi_get_typedarray_info(
+                env,
+                array,
+                &mut kind,
+                &mut length,
+                &mut data,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            );
+        }
+        if !is_typed || kind != sys::TypedarrayType::float64_array || length < 2 || data.is_null() {
+            return finish(
+                env,
+                Err(Error::from_reason(
+                    "bindServiceCell needs a Float64Array of 2 elements",
+                )),
+            );
+        }
+        let mut reference = ptr::null_mut();
+        if sys::napi_create_reference(env, array, 1, &mut reference) != sys::Status::napi_ok {
+            return finish(
+                env,
+                Err(Error::from_reason(
+                    "bindServiceCell cannot reference the array",
+                )),
+            );
+        }
+        SERVICE_CELL.set(data.cast());
+        ptr::null_mut()
+    }
+}
+
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-const HOT: [(&CStr, Callback); 4] = [
+const HOT: [(&CStr, Callback); 9] = [
     (c"bulkheadEnter", bulkhead_enter),
     (c"bulkheadEnterAt", bulkhead_enter_at),
     (c"bulkheadLeave", bulkhead_leave),
     (c"bulkheadLeaveAt", bulkhead_leave_at),
+    (c"serviceEnter", service_enter),
+    (c"serviceEnterAt", service_enter_at_raw),
+    (c"serviceSucceed", service_succeed),
+    (c"serviceSucceedAt", service_succeed_at_raw),
+    (c"bindServiceCell", bind_service_cell),
 ];
 
-/// An object with the raw per-call bulkhead functions (`bulkheadEnter`,
-/// `bulkheadEnterAt`, `bulkheadLeave`, `bulkheadLeaveAt`); the facade asks once.
+/// An object with the raw per-call functions (`bulkheadEnter`, `bulkheadEnterAt`,
+/// `bulkheadLeave`, `bulkheadLeaveAt`, `serviceEnter`, `serviceEnterAt`,
+/// `serviceSucceed`, `serviceSucceedAt`, `bindServiceCell`); the facade asks once.
 #[napi]
 pub fn bulkhead_hot_path(env: Env) -> Result<Object<'static>> {
     let exports = Object::new(&env)?;

@@ -99,6 +99,41 @@ describe('retries', () => {
     assert.equal(error, 'plain string');
   });
 
+  test('a call timeout is a failure (ETIMEDOUT, retried), aborts the signal and frees the slot', async () => {
+    const { clock, svc } = service();
+    svc.updateServiceConfig('slow', { bulkhead: { maxConcurrent: 1, queueSize: 0 } });
+    const signals = [];
+    const run = svc.executeWithCircuitBreaker('slow', 'op', ({ signal }) => {
+      signals.push(signal);
+      return new Promise(() => {});
+    }, { config: { timeout: 50, failureThreshold: 100 }, retryPolicy: { baseDelay: 10, jitter: 0 } });
+    const { error } = await drive(clock, run, 10);
+    assert.equal(error.name, 'CircuitBreakerTimeoutError');
+    assert.equal(error.code, 'ETIMEDOUT');
+    assert.equal(signals.length, 3);
+    assert.ok(signals.every((s) => s.aborted));
+    assert.equal(clock.now(), 50 + 10 + 50 + 20 + 50);
+    const stats = svc.getCircuitBreakerState()['slow:op'];
+    assert.equal(stats.totalTimeouts, 3);
+    assert.equal(svc.getBulkheadStats('slow').running, 0);
+    assert.equal(await svc.executeWithCircuitBreaker('slow', 'op', () => 'sync value'), 'sync value');
+    await assert.rejects(svc.executeWithCircuitBreaker('slow', 'op', () => { throw failure({ status: 404 }); }), /404/);
+    assert.equal(svc.getBulkheadStats('slow').running, 0);
+  });
+
+  test('a breaker with facade hooks (from config) takes the general path with the same results', async () => {
+    const { clock, svc } = service();
+    let n = 0;
+    const run = svc.executeWithCircuitBreaker('hooked', 'op', async () => {
+      n++;
+      throw failure({ code: 'ECONNRESET' });
+    }, { config: { timeout: false, failureThreshold: 100, fallback: () => 'breaker fallback' }, retryPolicy: { baseDelay: 10, jitter: 0 } });
+    const { value } = await drive(clock, run, 10);
+    assert.equal(value, 'breaker fallback', "the breaker's own fallback answers the first failure");
+    assert.equal(n, 1);
+    assert.equal(svc.getBulkheadStats('hooked').running, 0);
+  });
+
   test('retryableErrors adds codes; nonRetryableErrors overrides the defaults', async () => {
     assert.equal((await attemptsFor(failure({ code: 'CUSTOM_TRANSIENT_ERROR' }), { retryableErrors: ['CUSTOM_TRANSIENT_ERROR'] }))[0], 3);
     assert.equal((await attemptsFor(failure({ code: 'ECONNRESET' }), { nonRetryableErrors: ['ECONNRESET'] }))[0], 1);
