@@ -922,7 +922,8 @@ class CircuitBreakerService extends BaseService {
     try {
       const svc = this._service(item.service);
       const breaker = this._breaker(svc, item.operation, rerun.config);
-      run = this._execute(svc, item.operation, breaker, svc.policy, fn, rerun, report);
+      const policy = rerun.retryPolicy == null ? svc.policy : new RetryPolicy({ ...svc.retryOptions, ...rerun.retryPolicy });
+      run = this._execute(svc, item.operation, breaker, policy, fn, rerun, report);
     } catch (error) {
       run = Promise.reject(error);
     }

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CircuitBreakerService } from 'tripwire';
-import { failure } from './service-helpers.mjs';
+import { RecordingClock, drive, failure } from './service-helpers.mjs';
 
 const queued = { fallbackOptions: { queue: true, fallbackValue: 'queued' }, retryPolicy: { maxAttempts: 1 }, config: { timeout: false, failureThreshold: 1000 } };
 
@@ -54,6 +54,26 @@ describe('dead-letter queue', () => {
     assert.equal(svc.removeDeadLetterItem(second.id), true);
     assert.equal(svc.removeDeadLetterItem(second.id), false);
     assert.deepEqual(svc.getDeadLetterQueue(), []);
+  });
+
+  test('a retry uses the failed call\'s own retry policy', async () => {
+    const clock = new RecordingClock(0);
+    const svc = new CircuitBreakerService({ clock });
+    svc.updateServiceConfig('s', { retryPolicy: { maxAttempts: 5, baseDelay: 10, jitter: 0 } });
+    let runs = 0;
+    const fn = async () => {
+      runs++;
+      throw failure({ code: 'ECONNRESET' });
+    };
+    const first = await drive(clock, svc.executeWithCircuitBreaker('s', 'op', fn, { ...queued, retryPolicy: { maxAttempts: 2 } }), 10);
+    assert.equal(first.value, 'queued');
+    assert.equal(runs, 2);
+    const [item] = svc.getDeadLetterQueue();
+    assert.equal(item.attempts, 2);
+    const { error } = await drive(clock, svc.retryDeadLetterItem(item.id), 10);
+    assert.equal(error.code, 'ECONNRESET');
+    assert.equal(runs, 4, 'two attempts, as the call had, not the service\'s five');
+    assert.equal(svc.getDeadLetterQueue()[0].attempts, 4);
   });
 
   test('clearDeadLetterQueue empties it and reports how many it held', async () => {
