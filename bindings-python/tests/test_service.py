@@ -611,3 +611,14 @@ def test_names_must_be_strings(service: CircuitBreakerService) -> None:
         service.execute_with_circuit_breaker(1, "op", lambda: 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="operation name"):
         service.execute_with_circuit_breaker("svc", None, lambda: 1)  # type: ignore[arg-type]
+
+
+def test_a_config_update_keeps_the_first_calls_options(service: CircuitBreakerService) -> None:
+    service.execute_with_circuit_breaker("api", "slow", lambda: 1, config={"recovery_timeout": 5})
+    service.update_service_config("api", config={"failure_threshold": 2})
+    breaker = service.get_circuit_breaker("api", "slow")
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            service.execute_with_circuit_breaker("api", "slow", failing_value_error)
+    stats = breaker.stats
+    assert stats.state is CircuitState.OPEN and stats.next_attempt_time == pytest.approx(5.0)

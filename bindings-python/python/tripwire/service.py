@@ -177,10 +177,12 @@ class _Service:
 class _Entry:
     """One (service, operation) breaker and the calls it has in flight."""
 
-    __slots__ = ("breaker", "service", "operation", "busy", "watch", "hot")
+    __slots__ = ("breaker", "service", "operation", "busy", "watch", "hot", "options")
 
-    def __init__(self, breaker: Any, service: str, operation: str) -> None:
+    def __init__(self, breaker: Any, service: str, operation: str, options: Mapping[str, Any]) -> None:
         self.breaker = breaker
+        # The options it was made with (the service's, then the first call's `config`).
+        self.options = options
         self.service = service
         self.operation = operation
         # One item per call in flight: list.append / list.pop are atomic, `+= 1` is not.
@@ -288,7 +290,7 @@ class CircuitBreakerService:
                 new_config = {**st.config, **config}
                 _core.Breaker(service, **self._breaker_options(new_config))  # validates, unregistered
                 for entry in self._entries(service):
-                    rebuilt.append((entry, self._rebuild(entry, new_config)))
+                    rebuilt.append((entry, self._rebuild(entry, {**entry.options, **config})))
             if bulkhead is not None:
                 with st.lock:
                     admitted = st.bulkhead.set_config(**bulkhead)
@@ -302,6 +304,7 @@ class CircuitBreakerService:
                 st.preset = preset
             for entry, breaker in rebuilt:
                 entry.breaker = breaker
+                entry.options = {**entry.options, **(config or {})}
 
     def apply_preset(self, service: str, preset: str) -> None:
         """Configures ``service`` with a seed 004 preset by name (``llm``, ``cache``,
@@ -349,7 +352,7 @@ class CircuitBreakerService:
             breaker = _breaker_class()(key, **self._breaker_options(options))
             if st.forced or operation in st.forced_ops:
                 breaker.open()
-            entry = self._breakers[key] = st.entries[operation] = _Entry(breaker, service, operation)
+            entry = self._breakers[key] = st.entries[operation] = _Entry(breaker, service, operation, options)
             if len(self._breakers) > self._max_breakers:
                 self._evict()
             return entry
