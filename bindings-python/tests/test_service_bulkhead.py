@@ -257,3 +257,66 @@ def test_bulkhead_alert_once_per_episode() -> None:
             await first  # a call ends with no one waiting: the episode ends
 
     asyncio.run(main())
+
+
+def test_queue_races_leave_exact_counts_and_no_leftovers() -> None:
+    """Threads and tasks queueing with a short max_queue_wait (and tasks cancelled while
+    waiting): every call is admitted or rejected exactly once, and no waiter, grant or
+    mark is left behind (the waiter table is white-box checked)."""
+    import collections
+    import random
+    import time
+
+    s = CircuitBreakerService()
+    s.update_service_config("t", bulkhead={"max_concurrent": 2, "queue_size": 5, "max_queue_wait": 0.002})
+    outcomes: collections.Counter[int] = collections.Counter()
+    lock = threading.Lock()
+
+    def work() -> int:
+        time.sleep(0.0002)  # releases the GIL: the threads really overlap
+        return 1
+
+    def worker() -> None:
+        for _ in range(100):
+            r = s.execute_with_circuit_breaker("t", "op", work, fallback_options={"fallback_value": 0})
+            with lock:
+                outcomes[r] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats = s.get_bulkhead_stats("t")
+    assert stats is not None
+    assert (stats["running"], stats["queued"]) == (0, 0)
+    assert (stats["admitted"], stats["rejected"]) == (outcomes[1], outcomes[0])
+    assert sum(outcomes.values()) == 1200
+    assert s._services["t"].waiters == {}
+
+    s.update_service_config("a", bulkhead={"max_concurrent": 3, "queue_size": 10, "max_queue_wait": 0.002})
+
+    async def main() -> List[Any]:
+        async def op() -> int:
+            await asyncio.sleep(random.random() * 0.001)
+            return 1
+
+        results: List[Any] = []
+        for _ in range(20):
+            tasks = [
+                asyncio.ensure_future(s.execute_with_circuit_breaker("a", "op", op, fallback_options={"fallback_value": 0}))
+                for _ in range(20)
+            ]
+            await asyncio.sleep(0.0005)
+            for t in random.sample(tasks, 5):
+                t.cancel()
+            results += await asyncio.gather(*tasks, return_exceptions=True)
+        return results
+
+    results = asyncio.run(main())
+    stats = s.get_bulkhead_stats("a")
+    assert stats is not None and (stats["running"], stats["queued"]) == (0, 0)
+    ran = sum(1 for r in results if r == 1)
+    assert stats["admitted"] >= ran  # a task cancelled after admission gave its slot back
+    assert stats["admitted"] + stats["rejected"] == 400
+    assert s._services["a"].waiters == {}

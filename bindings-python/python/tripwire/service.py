@@ -419,7 +419,10 @@ class CircuitBreakerService:
             if bulkhead.abandon(ticket):
                 st.waiters.pop(ticket, None)
                 return True
-            if st.waiters.pop(ticket, None) is not _GRANTED:
+            # Admitted meanwhile. If the grant is not delivered yet (our waiter is still
+            # registered), leave a mark so that the granting call does nothing; if it was
+            # delivered, the entry is gone already.
+            if st.waiters.pop(ticket, None) is not None:
                 st.waiters[ticket] = _CONSUMED
             return False
 
