@@ -622,3 +622,16 @@ def test_a_config_update_keeps_the_first_calls_options(service: CircuitBreakerSe
             service.execute_with_circuit_breaker("api", "slow", failing_value_error)
     stats = breaker.stats
     assert stats.state is CircuitState.OPEN and stats.next_attempt_time == pytest.approx(5.0)
+
+
+def test_fallback_options_are_checked(service: CircuitBreakerService) -> None:
+    with pytest.raises(TypeError, match="`fallback_valu`"):
+        service.execute_with_circuit_breaker("s", "o", lambda: 1, fallback_options={"fallback_valu": 0})
+    assert (
+        service.execute_with_circuit_breaker("s", "o", failing_value_error, fallback_options={"fallbackValue": 3})
+        == 3
+    )
+    with pytest.raises(TypeError, match="one spelling"):
+        service.execute_with_circuit_breaker(
+            "s", "o", lambda: 1, fallback_options={"fallbackValue": 3, "fallback_value": 4}
+        )

@@ -195,6 +195,28 @@ class _Entry:
 
 
 _SEED_003 = {"success_threshold": 1, "half_open_max_calls": 1}
+_FALLBACK_KEYS = frozenset({"fallback_value", "fallback_function", "queue"})
+_FALLBACK_ALIASES = {"fallbackValue": "fallback_value", "fallbackFunction": "fallback_function"}
+
+
+def _fallback_options(options: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``fallback_options`` checked: the snake_case keys, or the Node package's camelCase."""
+    try:
+        if options.keys() <= _FALLBACK_KEYS:
+            return options
+    except AttributeError:
+        raise TypeError(f"fallback_options must be a dict, not {type(options).__name__}") from None
+    checked: Dict[str, Any] = {}
+    for key, value in options.items():
+        name = _FALLBACK_ALIASES.get(key, key)
+        if name not in _FALLBACK_KEYS:
+            raise TypeError(
+                f"invalid option `{key}` in fallback_options (fallback_value, fallback_function or queue)"
+            )
+        if name in checked:
+            raise TypeError(f"invalid option `{key}` in fallback_options: give one spelling of this option")
+        checked[name] = value
+    return checked
 
 
 class CircuitBreakerService:
@@ -500,6 +522,8 @@ class CircuitBreakerService:
         used when the breaker / the service's bulkhead is first made (use
         ``update_service_config`` to change them later).
         """
+        if fallback_options is not None:
+            fallback_options = _fallback_options(fallback_options)
         # inspect.iscoroutinefunction, with a shortcut for plain functions (lambdas).
         if fn.__class__ is not _FunctionType or fn.__code__.co_flags & _CO_COROUTINE or fn.__dict__:
             if inspect.iscoroutinefunction(fn):
