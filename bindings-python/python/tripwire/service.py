@@ -524,10 +524,14 @@ class CircuitBreakerService:
         """
         if fallback_options is not None:
             fallback_options = _fallback_options(fallback_options)
-        # inspect.iscoroutinefunction, with a shortcut for plain functions (lambdas).
-        if fn.__class__ is not _FunctionType or fn.__code__.co_flags & _CO_COROUTINE or fn.__dict__:
-            if inspect.iscoroutinefunction(fn):
-                return self._execute_async(service, operation, fn, fallback_options, retry_policy, bulkhead, config)
+        # inspect.iscoroutinefunction, with a shortcut for plain functions: their code's
+        # flag decides, unless their __dict__ may hold 3.12's markcoroutinefunction mark.
+        if fn.__class__ is _FunctionType and not fn.__dict__:
+            is_async = fn.__code__.co_flags & _CO_COROUTINE
+        else:
+            is_async = inspect.iscoroutinefunction(fn)
+        if is_async:
+            return self._execute_async(service, operation, fn, fallback_options, retry_policy, bulkhead, config)
         st = self._services.get(service)
         if st is None or (bulkhead is not None and bulkhead is not st.last_bulkhead):
             st = self._prepare(service, bulkhead)
