@@ -36,11 +36,10 @@ const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
 
 /**
  * The context a protected function receives on the service's fast path: the fields
- * CircuitBreaker's timeout tracking reads (see Call and Flight in index.js), `signal`,
- * and what the call needs to go on after a failure (kept here, not in closures).
+ * CircuitBreaker's timeout tracking reads (see Call and Flight in index.js), and `signal`.
  */
 class ServiceCall {
-  constructor(slot, start, owner, svc, operation, breaker, policy, fn, options, report) {
+  constructor(slot, start) {
     this._slot = slot;
     this._start = start;
     this._settled = false;
@@ -49,14 +48,8 @@ class ServiceCall {
     this._next = null;
     this._deadline = 0;
     this._controller = null;
-    this._owner = owner;
-    this._svc = svc;
-    this._operation = operation;
-    this._breaker = breaker;
-    this._policy = policy;
-    this._fn = fn;
-    this._options = options;
-    this._report = report;
+    // Set while a timeout may end the call: what _reject needs to go on.
+    this._onFailure = null;
   }
 
   /** Aborted when the call times out. */
@@ -67,11 +60,7 @@ class ServiceCall {
 
   /** The attempt failed and was recorded (CircuitBreaker#_timedOut calls this on a timeout). */
   _reject(error) {
-    this._resolve(this._failed(error));
-  }
-
-  _failed(error) {
-    return this._owner._retryOrFail(this._svc, this._operation, this._breaker, this._policy, this._fn, this._options, this._report, error, 1);
+    this._resolve(this._onFailure(error));
   }
 }
 
@@ -685,7 +674,7 @@ class CircuitBreakerService extends BaseService {
       });
     }
     if ((code & 1) === 1) breaker._transition(OPEN_TO_HALF_OPEN);
-    const call = new ServiceCall(code >> 1, serviceCell[0], this, svc, operation, breaker, policy, fn, options, report);
+    const call = new ServiceCall(code >> 1, serviceCell[0]);
     let result;
     let then;
     try {
@@ -693,19 +682,31 @@ class CircuitBreakerService extends BaseService {
       then = result !== null && (typeof result === 'object' || typeof result === 'function') ? result.then : undefined;
     } catch (error) {
       breaker._failure(call, error);
-      return call._failed(error);
+      return this._retryOrFail(svc, operation, breaker, policy, fn, options, report, error, 1);
     }
     if (typeof then !== 'function') return Promise.resolve(this._fastValue(svc, operation, breaker, call, result, report));
+    const onFailure = (error) => this._retryOrFail(svc, operation, breaker, policy, fn, options, report, error, 1);
+    const timed = breaker._timeoutMs !== null;
+    if (!timed && result instanceof Promise) {
+      // Nothing can settle the call before `result` does: chain on it directly.
+      return result.then(
+        (value) => this._fastValue(svc, operation, breaker, call, value, report),
+        (error) => {
+          breaker._failure(call, error);
+          return onFailure(error);
+        },
+      );
+    }
     return new Promise((resolve) => {
       call._resolve = resolve;
-      const timed = breaker._timeoutMs !== null;
+      call._onFailure = onFailure;
       if (timed) breaker._track(call);
       const onError = (error) => {
         if (call._settled) return;
         call._settled = true;
         if (timed) breaker._untrack(call);
         breaker._failure(call, error);
-        resolve(call._failed(error));
+        resolve(onFailure(error));
       };
       try {
         then.call(
