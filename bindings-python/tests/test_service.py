@@ -635,3 +635,26 @@ def test_fallback_options_are_checked(service: CircuitBreakerService) -> None:
         service.execute_with_circuit_breaker(
             "s", "o", lambda: 1, fallback_options={"fallbackValue": 3, "fallback_value": 4}
         )
+
+
+def test_coroutine_detection_beyond_plain_functions(service: CircuitBreakerService) -> None:
+    import functools
+
+    async def fetch(x: int) -> int:
+        return x * 2
+
+    @functools.wraps(fetch)
+    async def wrapped(x: int) -> int:
+        return await fetch(x)
+
+    class Client:
+        async def get(self) -> str:
+            return "method"
+
+    async def main() -> None:
+        assert await service.execute_with_circuit_breaker("s", "partial", functools.partial(fetch, 21)) == 42
+        assert await service.execute_with_circuit_breaker("s", "wrapped", functools.partial(wrapped, 1)) == 2
+        assert await service.execute_with_circuit_breaker("s", "method", Client().get) == "method"
+
+    asyncio.run(main())
+    assert service.execute_with_circuit_breaker("s", "sync-partial", functools.partial(int, "7")) == 7
