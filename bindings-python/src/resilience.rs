@@ -310,6 +310,11 @@ fn http_status(n: i64) -> Option<u16> {
 
 /// The code and HTTP status of an exception, as the classifier reads them.
 fn info(exc: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Option<u16>)> {
+    info_of(exc, true)
+}
+
+/// `info`, following `reason` (one level) when `nested` is allowed.
+fn info_of(exc: &Bound<'_, PyAny>, nested: bool) -> PyResult<(Option<String>, Option<u16>)> {
     let py = exc.py();
     static ERRNO_NAMES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let mut status = None;
@@ -343,6 +348,15 @@ fn info(exc: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Option<u16>)> {
                 None => name,
             };
             code = Some(primary);
+        }
+    }
+    if code.is_none() && nested {
+        // urllib's URLError carries the socket error as its `reason`.
+        if let Ok(reason) = exc.getattr(intern!(py, "reason")) {
+            if reason.is_instance_of::<pyo3::exceptions::PyBaseException>() && !reason.is(exc) {
+                let (inner, _) = info_of(&reason, false)?;
+                code = inner;
+            }
         }
     }
     if code.is_none() {
@@ -382,8 +396,8 @@ fn info(exc: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Option<u16>)> {
 
 /// `(code, status)` of an exception as the retry classifier reads them: `exc.code`
 /// (a str; an int is an HTTP status), the name of `exc.errno`, sqlite3's
-/// `sqlite_errorname` (its primary code), else ECONNRESET / ECONNREFUSED / TIMEOUT for
-/// those exception kinds; the status from `exc.status`, `exc.status_code` or
+/// `sqlite_errorname` (its primary code), the code of an exception in `exc.reason`
+/// (urllib's URLError), else ECONNRESET / ECONNREFUSED / TIMEOUT for those exception kinds; the status from `exc.status`, `exc.status_code` or
 /// `exc.response.status` / `.status_code`.
 #[pyfunction]
 pub(crate) fn error_info(exc: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Option<u16>)> {

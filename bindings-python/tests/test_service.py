@@ -184,6 +184,13 @@ def test_error_info_reads_code_errno_and_status(error: BaseException, code: Opti
     assert tripwire._core.error_info(error) == (code, status)
 
 
+def test_urllib_url_errors_give_their_reasons_code() -> None:
+    error = urllib.error.URLError(ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
+    assert tripwire._core.error_info(error) == ("ECONNREFUSED", None)
+    assert attempts_for(error) == 3
+    assert tripwire._core.error_info(urllib.error.URLError("no host")) == (None, None)
+
+
 def test_urllib_http_errors_give_their_status() -> None:
     error = urllib.error.HTTPError("http://127.0.0.1/", 503, "unavailable", {}, None)  # type: ignore[arg-type]
     assert tripwire._core.error_info(error) == (None, 503)
