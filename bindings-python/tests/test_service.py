@@ -665,3 +665,18 @@ def test_coroutine_detection_beyond_plain_functions(service: CircuitBreakerServi
 
     asyncio.run(main())
     assert service.execute_with_circuit_breaker("s", "sync-partial", functools.partial(int, "7")) == 7
+
+
+def test_a_dead_letter_retry_uses_the_failed_calls_retry_policy(service: CircuitBreakerService) -> None:
+    def op() -> None:
+        raise CodedError("ECONNRESET")
+
+    service.execute_with_circuit_breaker(
+        "q", "send", op, retry_policy={"max_attempts": 2}, fallback_options={"queue": True, "fallback_value": None}
+    )
+    (item,) = service.get_dead_letter_queue()
+    assert item.attempts == 2
+    with pytest.raises(CodedError):
+        service.retry_dead_letter_item(item.id)
+    (kept,) = service.get_dead_letter_queue()
+    assert kept.attempts == 4  # two more, not the service's default three

@@ -72,6 +72,8 @@ class DeadLetterItem:
     attempts: int
     timestamp: float
     fn: Callable[[], Any] = field(repr=False, compare=False)
+    retry_policy: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
+    """The failed call's own ``retry_policy`` (a retry of the item uses it)."""
 
 
 @dataclass(frozen=True)
@@ -546,11 +548,11 @@ class CircuitBreakerService:
         if ticket >= 0 or ticket == _REJECTED:
             self._observe_bulkhead(st, True)
             if ticket == _REJECTED:
-                return self._failed(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
+                return self._failed(entry, fn, BulkheadRejectedError(service), 0, fallback_options, retry_policy)
             try:
                 self._wait_sync(st, bh, ticket)
             except BulkheadRejectedError as e:
-                return self._failed(entry, fn, e, 0, fallback_options)
+                return self._failed(entry, fn, e, 0, fallback_options, retry_policy)
         entry.busy.append(None)
         attempt = 0
         try:
@@ -587,7 +589,7 @@ class CircuitBreakerService:
                     self._grant(st, admitted)
             elif st.saturated:
                 self._observe_bulkhead(st, False)
-        return self._failed(entry, fn, error, attempt, fallback_options)
+        return self._failed(entry, fn, error, attempt, fallback_options, retry_policy)
 
     async def _execute_async(
         self,
@@ -613,11 +615,11 @@ class CircuitBreakerService:
         if ticket >= 0 or ticket == _REJECTED:
             self._observe_bulkhead(st, True)
             if ticket == _REJECTED:
-                return await self._failed_async(entry, fn, BulkheadRejectedError(service), 0, fallback_options)
+                return await self._failed_async(entry, fn, BulkheadRejectedError(service), 0, fallback_options, retry_policy)
             try:
                 await self._wait_async(st, bh, ticket)
             except BulkheadRejectedError as e:
-                return await self._failed_async(entry, fn, e, 0, fallback_options)
+                return await self._failed_async(entry, fn, e, 0, fallback_options, retry_policy)
         entry.busy.append(None)
         attempt = 0
         try:
@@ -643,7 +645,7 @@ class CircuitBreakerService:
         finally:
             entry.busy.pop()
             self._leave(st, bh)
-        return await self._failed_async(entry, fn, error, attempt, fallback_options)
+        return await self._failed_async(entry, fn, error, attempt, fallback_options, retry_policy)
 
     def _prepare(self, service: str, bulkhead: Optional[Mapping[str, Any]]) -> _Service:
         """The service, made if new, with a call's `bulkhead=` options applied (when they
@@ -669,11 +671,12 @@ class CircuitBreakerService:
         error: BaseException,
         attempts: int,
         fallback_options: Optional[Mapping[str, Any]],
+        retry_policy: Optional[Mapping[str, Any]] = None,
     ) -> Any:
         """A call that failed for good: dead-letter it if asked, then the fallback."""
         options = fallback_options or {}
         if options.get("queue"):
-            self._dead_letter(entry, fn, error, attempts)
+            self._dead_letter(entry, fn, error, attempts, retry_policy)
         function = options.get("fallback_function")
         if function is not None:
             return function(error) if _takes_argument(function) else function()
@@ -688,8 +691,9 @@ class CircuitBreakerService:
         error: BaseException,
         attempts: int,
         fallback_options: Optional[Mapping[str, Any]],
+        retry_policy: Optional[Mapping[str, Any]] = None,
     ) -> Any:
-        result = self._failed(entry, fn, error, attempts, fallback_options)
+        result = self._failed(entry, fn, error, attempts, fallback_options, retry_policy)
         if inspect.isawaitable(result):
             return await result
         return result
@@ -777,11 +781,20 @@ class CircuitBreakerService:
 
     # -- dead-letter queue ---------------------------------------------------------------
 
-    def _dead_letter(self, entry: _Entry, fn: Callable[[], Any], error: BaseException, attempts: int) -> None:
+    def _dead_letter(
+        self,
+        entry: _Entry,
+        fn: Callable[[], Any],
+        error: BaseException,
+        attempts: int,
+        retry_policy: Optional[Mapping[str, Any]],
+    ) -> None:
         holder: List[DeadLetterItem] = []
         # The id is the core queue's: push a placeholder list, fill it with the item.
         item_id, _evicted = self._dlq.push(holder)
-        holder.append(DeadLetterItem(item_id, entry.service, entry.operation, error, attempts, self._now(), fn))
+        holder.append(
+            DeadLetterItem(item_id, entry.service, entry.operation, error, attempts, self._now(), fn, retry_policy)
+        )
         self._observe_dead_letters()
 
     def get_dead_letter_queue(self) -> List[DeadLetterItem]:
@@ -794,9 +807,10 @@ class CircuitBreakerService:
         return self._dlq.dropped
 
     def retry_dead_letter_item(self, item_id: int) -> Any:
-        """Re-runs a dead-letter item through the service and returns its result (an
-        awaitable for a coroutine function); removed on success, kept (and the error
-        raised) on failure. KeyError for an unknown id."""
+        """Re-runs a dead-letter item through the service — with the failed call's own
+        ``retry_policy``, no fallback — and returns its result (an awaitable for a
+        coroutine function); removed on success, kept with the new error and its attempts
+        added (and the error raised) on failure. KeyError for an unknown id."""
         holder = self._dlq.get(item_id)
         if not holder:
             raise KeyError(f"no dead-letter item with id {item_id}")
@@ -816,7 +830,9 @@ class CircuitBreakerService:
             return fn()
 
         try:
-            result = self.execute_with_circuit_breaker(item.service, item.operation, counted)
+            result = self.execute_with_circuit_breaker(
+                item.service, item.operation, counted, retry_policy=item.retry_policy
+            )
         except BaseException as error:
             self._retry_failed(holder, item, runs[0], error)
             raise
@@ -828,7 +844,9 @@ class CircuitBreakerService:
         self, holder: List[DeadLetterItem], item: DeadLetterItem, runs: List[int], fn: Callable[[], Any]
     ) -> Any:
         try:
-            result = await self.execute_with_circuit_breaker(item.service, item.operation, fn)
+            result = await self.execute_with_circuit_breaker(
+                item.service, item.operation, fn, retry_policy=item.retry_policy
+            )
         except BaseException as error:
             self._retry_failed(holder, item, runs[0], error)
             raise
