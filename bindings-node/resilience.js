@@ -466,7 +466,8 @@ class CircuitBreakerService extends BaseService {
   _evict() {
     const idle = [];
     for (const breaker of this._breakers.values()) {
-      if (native.outstanding(breaker._id) === 0 && breaker.getState() === 'CLOSED' && !breaker.getStats().forcedOpen) idle.push(breaker);
+      // Forced open reads OPEN: only closed breakers with no permit out are idle.
+      if (native.outstanding(breaker._id) === 0 && breaker.getState() === 'CLOSED') idle.push(breaker);
     }
     idle.sort((a, b) => a._lastUsed - b._lastUsed);
     const target = Math.max(1, Math.floor(this._maxBreakers * 0.9));
@@ -481,7 +482,13 @@ class CircuitBreakerService extends BaseService {
       const operation = key.slice(service.length + 1);
       if (svc.operations.get(operation) === breaker) svc.operations.delete(operation);
       this._evictions++;
+      // Its episodes end with it: the episode set stays as bounded as the breakers.
+      native.episodesObserve(this._episodes, `error-rate:${key}`, false);
+      native.episodesObserve(this._episodes, `circuit-opened:${key}`, false);
+      if (svc.errorAlerts !== null) svc.errorAlerts.delete(operation);
       if (svc.operations.size === 0 && !svc.configured && !svc.forced && svc.waiters.size === 0 && native.bulkheadStats(svc.bulkheadId).running === 0) {
+        native.episodesObserve(this._episodes, `all-circuits-open:${service}`, false);
+        native.episodesObserve(this._episodes, `bulkhead-full:${service}`, false);
         svc.release();
         this._services.delete(service);
       }

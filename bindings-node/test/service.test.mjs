@@ -426,6 +426,19 @@ describe('memory', () => {
   });
 });
 
+test('an evicted breaker\'s alert episodes end with it', async () => {
+  const alerts = [];
+  const { svc } = service({ maxBreakers: 3 });
+  svc.on('alert', (a) => alerts.push(`${a.type}:${a.service}:${a.operation}`));
+  const opts = { config: { ...NO_TIMEOUT, failureThreshold: 100 }, retryPolicy: { maxAttempts: 1 } };
+  await svc.executeWithCircuitBreaker('a', 'x', async () => { throw failure({}); }, opts).catch(() => {});
+  assert.deepEqual(alerts, ['high-error-rate:a:x']);
+  for (let i = 0; i < 5; i++) await svc.executeWithCircuitBreaker(`t${i}`, 'op', async () => i);
+  assert.ok(!('a:x' in svc.getCircuitBreakerState()), 'evicted');
+  await svc.executeWithCircuitBreaker('a', 'x', async () => { throw failure({}); }, opts).catch(() => {});
+  assert.deepEqual(alerts, ['high-error-rate:a:x', 'high-error-rate:a:x'], 'a fresh breaker, a fresh episode');
+});
+
 describe('seed 003 keeps working on the extended service', () => {
   test('execute(service, operation, fn, fallback, options) and getCircuitBreakerStats', async () => {
     const svc = new CircuitBreakerService({ clock: new RecordingClock(5000) });
