@@ -402,7 +402,7 @@ export declare class RetryPolicy {
   readonly nonRetryableErrors: string[];
   /** Delay (ms) after attempt `attempt` (1-based) failed. */
   delay(attempt: number): number;
-  /** Reads `code`, `status` / `statusCode` or `response`; never when `circuitOpen`. */
+  /** Reads `code` (else `cause.code`), `status` / `statusCode` or `response`; never when `circuitOpen`. */
   shouldRetry(error: unknown, circuitOpen?: boolean): boolean;
   toJSON(): Required<Omit<RetryPolicyOptions, 'seed'>>;
 }

@@ -97,12 +97,15 @@ function checkName(what, name) {
 }
 
 /**
- * The code and HTTP status the classifier reads from an error: `code` (a string),
+ * The code and HTTP status the classifier reads from an error: `code` (a string; else
+ * the code of `error.cause`, as fetch's "fetch failed" carries ECONNREFUSED...),
  * `status` / `statusCode`, or the same on `error.response`.
  */
 function errorFacts(error) {
   if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return [undefined, undefined];
-  const code = typeof error.code === 'string' ? error.code : undefined;
+  let code = typeof error.code === 'string' ? error.code : undefined;
+  const cause = error.cause;
+  if (code === undefined && cause !== null && typeof cause === 'object' && typeof cause.code === 'string') code = cause.code;
   let status = statusOf(error);
   if (status === undefined && error.response !== null && typeof error.response === 'object') status = statusOf(error.response);
   return [code, status];
@@ -146,8 +149,8 @@ class RetryPolicy {
   }
 
   /**
-   * Whether `error` is worth another attempt: read from its `code`, `status` /
-   * `statusCode` or `response`; never when `circuitOpen`.
+   * Whether `error` is worth another attempt: read from its `code` (else its cause's),
+   * `status` / `statusCode` or `response`; never when `circuitOpen`.
    */
   shouldRetry(error, circuitOpen = false) {
     const [code, status] = errorFacts(error);

@@ -93,6 +93,36 @@ describe('retries', () => {
     });
   }
 
+  test('fetch\'s "fetch failed" is classified by its cause\'s code (a refused connection on 127.0.0.1)', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer();
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address();
+    await new Promise((r) => server.close(r));
+    const { clock, svc } = service();
+    let attempts = 0;
+    let seen;
+    const run = svc.executeWithCircuitBreaker('api', 'get', async () => {
+      attempts++;
+      try {
+        return await fetch(`http://127.0.0.1:${port}/`);
+      } catch (error) {
+        seen = error;
+        throw error;
+      }
+    }, { retryPolicy: { baseDelay: 10, jitter: 0 }, config: NO_TIMEOUT });
+    // Real I/O between attempts: step the clock only while a retry timer waits.
+    let done = false;
+    run.then(() => {}, () => {}).finally(() => { done = true; });
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (clock.pendingTimers > 0) clock.advance(10);
+    }
+    await assert.rejects(run, (e) => e === seen);
+    assert.equal(seen.cause.code, 'ECONNREFUSED');
+    assert.equal(attempts, 3);
+  });
+
   test('an error that is not an object is not retried, and propagates unchanged', async () => {
     const [attempts, { error }] = await attemptsFor('plain string');
     assert.equal(attempts, 1);
