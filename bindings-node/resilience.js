@@ -72,6 +72,8 @@ const STATE_CODES = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 };
 const HEALTH_ORDER = { healthy: 0, degraded: 1, unhealthy: 2 };
 const ERROR_RATE_ALERT = native.errorRateAlert();
 const DEAD_LETTER_ALERT = native.deadLetterAlert();
+const DEFAULT_MAX_BREAKERS = native.defaultMaxBreakers();
+const DEFAULT_DEAD_LETTER_SIZE = native.defaultDeadLetterSize();
 const EMPTY = Object.freeze({});
 
 // Frees native objects once their JS owner is collected: [releaseFunctionName, id].
@@ -332,9 +334,9 @@ class CircuitBreakerService extends BaseService {
     if (clock !== null && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
       throw new TypeError('invalid option `clock`: must be an object with a now() method returning milliseconds');
     }
-    const maxBreakers = options.maxBreakers ?? 1000;
+    const maxBreakers = options.maxBreakers ?? DEFAULT_MAX_BREAKERS;
     if (!Number.isInteger(maxBreakers) || maxBreakers < 1) throw new RangeError('invalid option `maxBreakers`: must be a whole number ≥ 1');
-    const dlqSize = options.deadLetterQueueSize ?? 1000;
+    const dlqSize = options.deadLetterQueueSize ?? DEFAULT_DEAD_LETTER_SIZE;
     if (!Number.isInteger(dlqSize) || dlqSize < 1) throw new RangeError('invalid option `deadLetterQueueSize`: must be a whole number ≥ 1');
     if (options.onAlert !== undefined && typeof options.onAlert !== 'function') {
       throw new TypeError(`invalid option \`onAlert\`: must be a function, not ${describe(options.onAlert)}`);

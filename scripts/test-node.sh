@@ -12,4 +12,4 @@ node --test bindings-node/test/*.test.mjs
 
 # index.d.ts and the seeds' snippets (bindings-node/test/types), strict.
 node_modules/.bin/tsc --noEmit --strict -p bindings-node/test/types/tsconfig.json
-echo "test-node: type tests passed (index.d.ts, seeds 000-003 snippets)"
+echo "test-node: type tests passed (index.d.ts, seeds 000-004 snippets)"

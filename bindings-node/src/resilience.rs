@@ -30,7 +30,8 @@ use napi::{sys, Env, Error, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
 use tripwire_core::resilience::{
     check_health, preset, service_health, Bulkhead, BulkheadConfig, Classifier, DeadLetterQueue,
-    Entry, Episodes, RetryPolicy, Ticket, DEAD_LETTER_ALERT, ERROR_RATE_ALERT, PRESETS,
+    Entry, Episodes, RetryPolicy, Ticket, DEAD_LETTER_ALERT, DEFAULT_DEAD_LETTER_SIZE,
+    DEFAULT_MAX_BREAKERS, ERROR_RATE_ALERT, PRESETS,
 };
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
@@ -526,6 +527,18 @@ pub fn dead_letter_release(id: u32) {
 #[napi]
 pub fn dead_letter_alert() -> u32 {
     DEAD_LETTER_ALERT as u32
+}
+
+/// Breakers a service keeps before evicting idle ones, unless configured.
+#[napi]
+pub fn default_max_breakers() -> u32 {
+    DEFAULT_MAX_BREAKERS as u32
+}
+
+/// Items a service's dead-letter queue keeps, unless configured.
+#[napi]
+pub fn default_dead_letter_size() -> u32 {
+    DEFAULT_DEAD_LETTER_SIZE as u32
 }
 
 /// The window failure rate above which the error-rate alert fires (seed 004: 0.1).

@@ -791,5 +791,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preset, m)?)?;
     m.add("ERROR_RATE_ALERT", core::ERROR_RATE_ALERT)?;
     m.add("DEAD_LETTER_ALERT", core::DEAD_LETTER_ALERT)?;
+    m.add("DEFAULT_MAX_BREAKERS", core::DEFAULT_MAX_BREAKERS)?;
+    m.add("DEFAULT_DEAD_LETTER_SIZE", core::DEFAULT_DEAD_LETTER_SIZE)?;
     Ok(())
 }

@@ -151,7 +151,7 @@ def test_max_queue_wait_rejects_a_waiting_call() -> None:
 
         with pytest.raises(BulkheadRejectedError) as info:
             await s.execute_with_circuit_breaker("api", "y", quick)
-        assert info.value.reason == "timeout"
+        assert info.value.reason == "queue-timeout"
         gate.set()
         assert await first == "held"
         assert await s.execute_with_circuit_breaker("api", "y", quick) == "quick"

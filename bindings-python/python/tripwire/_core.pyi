@@ -101,6 +101,8 @@ def _registry_clear() -> None: ...
 
 ERROR_RATE_ALERT: float
 DEAD_LETTER_ALERT: int
+DEFAULT_MAX_BREAKERS: int
+DEFAULT_DEAD_LETTER_SIZE: int
 
 @final
 class RetryPolicy:

@@ -56,7 +56,7 @@ class BulkheadRejectedError(Exception):
         self.reason = reason
 
     def __str__(self) -> str:
-        if self.reason == "timeout":
+        if self.reason == "queue-timeout":
             return f"bulkhead of service {self.service!r}: call rejected after waiting max_queue_wait"
         return f"bulkhead of service {self.service!r} is full: call rejected"
 
@@ -237,8 +237,8 @@ class CircuitBreakerService:
         self,
         *,
         clock: Optional[ManualClock] = None,
-        max_breakers: int = 10_000,
-        dead_letter_queue_size: int = 100,
+        max_breakers: int = _core.DEFAULT_MAX_BREAKERS,
+        dead_letter_queue_size: int = _core.DEFAULT_DEAD_LETTER_SIZE,
         on_alert: Optional[AlertListener] = None,
         services: Optional[Mapping[str, str]] = None,
     ) -> None:
@@ -457,7 +457,7 @@ class CircuitBreakerService:
             return
         limit = bulkhead.config["max_queue_wait"]
         if not event.wait(limit) and self._give_up(st, bulkhead, ticket):
-            raise BulkheadRejectedError(st.name, "timeout")
+            raise BulkheadRejectedError(st.name, "queue-timeout")
 
     async def _wait_async(self, st: _Service, bulkhead: Bulkhead, ticket: int) -> None:
         loop = asyncio.get_running_loop()
@@ -474,7 +474,7 @@ class CircuitBreakerService:
                 await asyncio.wait_for(asyncio.shield(future), limit)
         except asyncio.TimeoutError:
             if self._give_up(st, bulkhead, ticket):
-                raise BulkheadRejectedError(st.name, "timeout") from None
+                raise BulkheadRejectedError(st.name, "queue-timeout") from None
         except BaseException:
             # Cancelled while queued: give the place (or the slot just granted) back.
             if not self._give_up(st, bulkhead, ticket):

@@ -21,3 +21,7 @@ pub use retry::{Classifier, RetryPolicy};
 pub const ERROR_RATE_ALERT: f64 = 0.1;
 /// Alert when the dead-letter queue holds more than this many items (seed 004).
 pub const DEAD_LETTER_ALERT: usize = 10;
+/// Breakers a resilience service keeps before it evicts the least recently used idle ones.
+pub const DEFAULT_MAX_BREAKERS: usize = 1000;
+/// Items a service's dead-letter queue keeps before it drops (and counts) the oldest.
+pub const DEFAULT_DEAD_LETTER_SIZE: usize = 1000;
