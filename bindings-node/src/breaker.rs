@@ -16,22 +16,7 @@ use tripwire_core::{
 };
 
 use crate::options::config_from_js;
-use crate::{now_nanos, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
-
-const NANOS_PER_MS: f64 = 1e6;
-
-fn nanos(ms: f64) -> u64 {
-    // `as` saturates: negative and NaN instants become 0.
-    (ms * NANOS_PER_MS) as u64
-}
-
-fn millis(nanos: u64) -> f64 {
-    nanos as f64 / NANOS_PER_MS
-}
-
-fn at(now_ms: Option<f64>) -> u64 {
-    now_ms.map_or_else(now_nanos, nanos)
-}
+use crate::{at, millis, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
 
 fn state_code(state: State) -> u32 {
     match state {

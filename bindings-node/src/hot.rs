@@ -19,7 +19,7 @@ use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 
 use crate::breaker::{with_entry, Entry};
-use crate::now_nanos;
+use crate::{nanos, now_nanos};
 
 thread_local! {
     /// Where `acquire` writes the process-clock instant (ms) it read: the first
@@ -32,7 +32,7 @@ thread_local! {
 ///
 /// # Safety
 /// `env` and `info` must be the ones Node passed to the running callback.
-unsafe fn args<const N: usize>(
+pub(crate) unsafe fn args<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> [sys::napi_value; N] {
@@ -54,7 +54,7 @@ unsafe fn args<const N: usize>(
 
 /// # Safety
 /// `env` must be the running callback's, `value` one of its arguments (or null).
-unsafe fn uint(env: sys::napi_env, value: sys::napi_value) -> u32 {
+pub(crate) unsafe fn uint(env: sys::napi_env, value: sys::napi_value) -> u32 {
     let mut out = 0u32;
     // SAFETY: on a non-number the status is an error and `out` stays 0; the
     // callers then fail on a missing id or slot instead of reading garbage.
@@ -64,7 +64,7 @@ unsafe fn uint(env: sys::napi_env, value: sys::napi_value) -> u32 {
 
 /// # Safety
 /// As for [`uint`].
-unsafe fn double(env: sys::napi_env, value: sys::napi_value) -> f64 {
+pub(crate) unsafe fn double(env: sys::napi_env, value: sys::napi_value) -> f64 {
     let mut out = 0f64;
     // SAFETY: as in `uint`.
     unsafe { sys::napi_get_value_double(env, value, &mut out) };
@@ -91,12 +91,11 @@ unsafe fn throw(env: sys::napi_env, error: &napi::Error) -> sys::napi_value {
     ptr::null_mut()
 }
 
-fn nanos(ms: f64) -> u64 {
-    // `as` saturates: negative and NaN instants become 0.
-    (ms * 1e6) as u64
-}
-
-unsafe fn finish(env: sys::napi_env, result: Result<f64>) -> sys::napi_value {
+/// Returns `result`'s number, or throws its error.
+///
+/// # Safety
+/// `env` must be the running callback's.
+pub(crate) unsafe fn finish(env: sys::napi_env, result: Result<f64>) -> sys::napi_value {
     match result {
         // SAFETY (both arms): `env` is the running callback's.
         Ok(value) => unsafe { number(env, value) },

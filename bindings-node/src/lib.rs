@@ -44,9 +44,26 @@ pub(crate) fn now_nanos() -> u64 {
     ORIGIN.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
+pub(crate) const NANOS_PER_MS: f64 = 1e6;
+
+/// JS milliseconds as core nanoseconds; `as` saturates, so negative and NaN become 0.
+pub(crate) fn nanos(ms: f64) -> u64 {
+    (ms * NANOS_PER_MS) as u64
+}
+
+/// Core nanoseconds as JS milliseconds.
+pub(crate) fn millis(nanos: u64) -> f64 {
+    nanos as f64 / NANOS_PER_MS
+}
+
+/// The caller's clock reading (ms), or the process clock when there is none.
+pub(crate) fn at(now_ms: Option<f64>) -> u64 {
+    now_ms.map_or_else(now_nanos, nanos)
+}
+
 /// Milliseconds on the process clock the breakers read when no clock is given.
 /// The facade maps these to epoch milliseconds once, at load.
 #[napi]
 pub fn now_ms() -> f64 {
-    now_nanos() as f64 / 1e6
+    millis(now_nanos())
 }

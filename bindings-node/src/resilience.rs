@@ -36,8 +36,9 @@ use tripwire_core::resilience::{
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
 use crate::breaker::with_entry;
-use crate::now_nanos;
+use crate::hot::{args, double, finish, uint};
 use crate::options::throw;
+use crate::{at, millis, nanos, now_nanos, NANOS_PER_MS};
 
 /// `bulkheadEnter`: run now.
 pub const ENTRY_RUN: f64 = -1.0;
@@ -45,21 +46,6 @@ pub const ENTRY_RUN: f64 = -1.0;
 pub const ENTRY_REJECTED: f64 = -2.0;
 /// `bulkheadLeave`: no waiting call took the slot.
 pub const NO_TICKET: f64 = -1.0;
-
-const NANOS_PER_MS: f64 = 1e6;
-
-fn nanos(ms: f64) -> u64 {
-    // `as` saturates: negative and NaN instants become 0.
-    (ms * NANOS_PER_MS) as u64
-}
-
-fn millis(nanos: u64) -> f64 {
-    nanos as f64 / NANOS_PER_MS
-}
-
-fn at(now_ms: Option<f64>) -> u64 {
-    now_ms.map_or_else(now_nanos, nanos)
-}
 
 // ---- slabs ------------------------------------------------------------------------
 
@@ -647,68 +633,6 @@ pub fn presets() -> Vec<NativePreset> {
 }
 
 // ---- the raw per-call pair ----------------------------------------------------------
-
-/// Reads up to `N` arguments of a callback.
-///
-/// # Safety
-/// `env` and `info` must be the ones Node passed to the running callback.
-unsafe fn args<const N: usize>(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> [sys::napi_value; N] {
-    let mut argc = N;
-    let mut argv = [ptr::null_mut(); N];
-    // SAFETY: argv has room for argc values; `this` and `data` are not requested.
-    unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    argv
-}
-
-/// # Safety
-/// `env` must be the running callback's, `value` one of its arguments (or null).
-unsafe fn uint(env: sys::napi_env, value: sys::napi_value) -> u32 {
-    let mut out = u32::MAX;
-    // SAFETY: on a non-number the status is an error and `out` stays u32::MAX, an id
-    // no slab holds: the call then throws instead of reading garbage.
-    unsafe { sys::napi_get_value_uint32(env, value, &mut out) };
-    out
-}
-
-/// # Safety
-/// As for [`uint`].
-unsafe fn double(env: sys::napi_env, value: sys::napi_value) -> f64 {
-    let mut out = 0f64;
-    // SAFETY: as in `uint`; a bad instant reads as 0.
-    unsafe { sys::napi_get_value_double(env, value, &mut out) };
-    out
-}
-
-/// # Safety
-/// `env` must be the running callback's.
-unsafe fn finish(env: sys::napi_env, result: Result<f64>) -> sys::napi_value {
-    let mut out = ptr::null_mut();
-    match result {
-        // SAFETY: creates a number in the current handle scope.
-        Ok(value) => unsafe {
-            sys::napi_create_double(env, value, &mut out);
-        },
-        Err(error) => {
-            let message =
-                std::ffi::CString::new(error.reason.replace('\0', " ")).unwrap_or_default();
-            // SAFETY: NUL-terminated; a pending exception makes this a no-op.
-            unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
-        }
-    }
-    out
-}
 
 /// `bulkheadEnter(id)` on the process clock.
 unsafe extern "C" fn bulkhead_enter(
