@@ -29,17 +29,7 @@ pub(crate) fn config_from_js(env: &Env, options: &Object) -> Result<Config> {
             continue;
         }
         let value: Unknown = options.get_named_property(&name)?;
-        let value = match value.get_type()? {
-            ValueType::Undefined | ValueType::Null => OptionValue::Missing,
-            // SAFETY: the type was just checked.
-            ValueType::Number => OptionValue::Number(unsafe { value.cast::<f64>() }?),
-            ValueType::Boolean => OptionValue::Bool(unsafe { value.cast::<bool>() }?),
-            ValueType::String => OptionValue::Other("a string"),
-            ValueType::Function => OptionValue::Other("a function"),
-            ValueType::Symbol => OptionValue::Other("a symbol"),
-            ValueType::BigInt => OptionValue::Other("a bigint"),
-            _ => OptionValue::Other("an object"),
-        };
+        let value = option_value(&value)?;
         match core.set(&name, value) {
             Ok(true) => {}
             Ok(false) => {
@@ -65,4 +55,19 @@ pub(crate) fn throw(env: &Env, error: &ConfigError) -> Error {
         Ok(()) => Error::new(Status::PendingException, message),
         Err(e) => e,
     }
+}
+
+/// A JS value as the core's option rules see it.
+pub(crate) fn option_value(value: &Unknown) -> Result<OptionValue<'static>> {
+    Ok(match value.get_type()? {
+        ValueType::Undefined | ValueType::Null => OptionValue::Missing,
+        // SAFETY: the type was just checked.
+        ValueType::Number => OptionValue::Number(unsafe { value.cast::<f64>() }?),
+        ValueType::Boolean => OptionValue::Bool(unsafe { value.cast::<bool>() }?),
+        ValueType::String => OptionValue::Other("a string"),
+        ValueType::Function => OptionValue::Other("a function"),
+        ValueType::Symbol => OptionValue::Other("a symbol"),
+        ValueType::BigInt => OptionValue::Other("a bigint"),
+        _ => OptionValue::Other("an object"),
+    })
 }

@@ -37,7 +37,7 @@ use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
 use crate::breaker::with_entry;
 use crate::hot::{args, double, finish, uint};
-use crate::options::throw;
+use crate::options::{option_value, throw};
 use crate::{at, millis, nanos, now_nanos, NANOS_PER_MS};
 
 /// `bulkheadEnter`: run now.
@@ -129,21 +129,6 @@ fn type_error(field: String, reason: &'static str) -> ConfigError {
         reason: Cow::Borrowed(reason),
         kind: ErrorKind::Type,
     }
-}
-
-/// A JS value as the core's option rules see it.
-fn option_value(value: &Unknown) -> Result<OptionValue<'static>> {
-    Ok(match value.get_type()? {
-        ValueType::Undefined | ValueType::Null => OptionValue::Missing,
-        // SAFETY: the type was just checked.
-        ValueType::Number => OptionValue::Number(unsafe { value.cast::<f64>() }?),
-        ValueType::Boolean => OptionValue::Bool(unsafe { value.cast::<bool>() }?),
-        ValueType::String => OptionValue::Other("a string"),
-        ValueType::Function => OptionValue::Other("a function"),
-        ValueType::Symbol => OptionValue::Other("a symbol"),
-        ValueType::BigInt => OptionValue::Other("a bigint"),
-        _ => OptionValue::Other("an object"),
-    })
 }
 
 /// Reads the keys of `options`, handing each to `set` (which returns whether it knew
