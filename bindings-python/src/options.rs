@@ -43,7 +43,7 @@ pub(crate) fn config_error(error: ConfigError) -> PyErr {
     }
 }
 
-fn type_name(value: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(value: &Bound<'_, PyAny>) -> String {
     value
         .get_type()
         .name()
@@ -52,13 +52,28 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 
 /// Sets one core option; `Ok(false)` if the core does not know `name`.
 fn set(options: &mut Options, name: &str, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if !Options::is_known(name) {
+        return Ok(false);
+    }
+    if value.is_none() && TIMEOUT_SPELLINGS.contains(&name) {
+        // `request_timeout=None` means no timeout (the core's default is 30 s).
+        return options
+            .set(name, OptionValue::Bool(false))
+            .map_err(config_error);
+    }
+    set_option(name, value, |n, v| options.set(n, v))
+}
+
+/// Converts one Python value for the core's option rules and hands it to `set`
+/// (an `Options`, `RetryPolicy` or `BulkheadConfig` setter).
+pub(crate) fn set_option(
+    name: &str,
+    value: &Bound<'_, PyAny>,
+    set: impl FnOnce(&str, OptionValue<'_>) -> Result<bool, ConfigError>,
+) -> PyResult<bool> {
     let kind;
     let value = if value.is_none() {
-        if TIMEOUT_SPELLINGS.contains(&name) {
-            OptionValue::Bool(false)
-        } else {
-            OptionValue::Missing
-        }
+        OptionValue::Missing
     } else if let Ok(b) = value.cast::<PyBool>() {
         OptionValue::Bool(b.is_true())
     } else if let Ok(f) = value.cast::<PyFloat>() {
@@ -66,19 +81,17 @@ fn set(options: &mut Options, name: &str, value: &Bound<'_, PyAny>) -> PyResult<
     } else if value.is_instance_of::<PyInt>() {
         match value.extract::<f64>() {
             Ok(n) => OptionValue::Number(n),
-            // Larger than any float: out of range for every option.
-            Err(_) if Options::is_known(name) => {
+            Err(_) => {
                 return Err(PyValueError::new_err(format!(
                     "invalid option `{name}`: is too large"
-                )));
+                )))
             }
-            Err(_) => return Ok(false),
         }
     } else {
         kind = type_name(value);
         OptionValue::Other(&kind)
     };
-    options.set(name, value).map_err(config_error)
+    set(name, value).map_err(config_error)
 }
 
 fn exclude(value: &Bound<'_, PyAny>) -> PyResult<Exclude> {

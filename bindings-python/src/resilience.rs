@@ -11,16 +11,16 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use pyo3::exceptions::{PyTimeoutError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::resilience::{
     self as core, Bulkhead as CoreBulkhead, BulkheadConfig, Classifier, Entry, Health,
     RetryPolicy as CorePolicy, Ticket,
 };
-use tripwire_core::{Clock, ConfigError, OptionValue, Rng, State, Unit};
+use tripwire_core::{Clock, Rng, State, Unit};
 
 use crate::clock::{seconds, AnyClock, ManualClock};
-use crate::options::config_error;
+use crate::options::{config_error, set_option, type_name};
 
 /// `try_enter()`'s answer for "run now".
 const RUN: i64 = -1;
@@ -31,42 +31,6 @@ const RUN_SATURATED: i64 = -3;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .name()
-        .map_or_else(|_| "an object".to_string(), |n| n.to_string())
-}
-
-/// Feeds one Python value to a core `set(name, value, Unit::Seconds)`.
-fn set_option(
-    name: &str,
-    value: &Bound<'_, PyAny>,
-    set: impl FnOnce(&str, OptionValue<'_>) -> Result<bool, ConfigError>,
-) -> PyResult<bool> {
-    let kind;
-    let value = if value.is_none() {
-        OptionValue::Missing
-    } else if let Ok(b) = value.cast::<PyBool>() {
-        OptionValue::Bool(b.is_true())
-    } else if let Ok(f) = value.cast::<PyFloat>() {
-        OptionValue::Number(f.value())
-    } else if value.is_instance_of::<PyInt>() {
-        match value.extract::<f64>() {
-            Ok(n) => OptionValue::Number(n),
-            Err(_) => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid option `{name}`: is too large"
-                )))
-            }
-        }
-    } else {
-        kind = type_name(value);
-        OptionValue::Other(&kind)
-    };
-    set(name, value).map_err(config_error)
 }
 
 fn unknown_option(what: &str, name: &str) -> PyErr {
