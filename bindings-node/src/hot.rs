@@ -120,13 +120,19 @@ unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) 
     }
 }
 
-/// `bindClock(float64Array)`: from now on `acquire` writes its instant (ms) into
-/// element 0. The array is referenced for the life of the environment.
-unsafe extern "C" fn bind_clock(
+/// The data of a `Float64Array` argument holding at least `min_len` numbers, kept
+/// alive (referenced) for the life of the environment: a cell native code writes
+/// into and JS reads without a crossing.
+///
+/// # Safety
+/// `env` and `info` must be the running callback's.
+pub(crate) unsafe fn bind_cell(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: as in `acquire`; the typed-array checks below guard the pointer.
+    what: &str,
+    min_len: usize,
+) -> std::result::Result<*mut f64, napi::Error> {
+    // SAFETY: the typed-array checks below guard the pointer.
     unsafe {
         let [array] = args::<1>(env, info);
         let mut is_typed = false;
@@ -145,22 +151,40 @@ unsafe extern "C" fn bind_clock(
                 ptr::null_mut(),
             );
         }
-        if !is_typed || kind != sys::TypedarrayType::float64_array || length == 0 || data.is_null()
+        if !is_typed
+            || kind != sys::TypedarrayType::float64_array
+            || length < min_len
+            || data.is_null()
         {
-            return throw(
-                env,
-                &napi::Error::from_reason("bindClock needs a non-empty Float64Array"),
-            );
+            return Err(napi::Error::from_reason(format!(
+                "{what} needs a Float64Array of at least {min_len} elements"
+            )));
         }
         let mut reference = ptr::null_mut();
         if sys::napi_create_reference(env, array, 1, &mut reference) != sys::Status::napi_ok {
-            return throw(
-                env,
-                &napi::Error::from_reason("bindClock cannot reference the array"),
-            );
+            return Err(napi::Error::from_reason(format!(
+                "{what} cannot reference the array"
+            )));
         }
-        CLOCK_OUT.set(data.cast());
-        ptr::null_mut()
+        Ok(data.cast())
+    }
+}
+
+/// `bindClock(float64Array)`: from now on `acquire` writes its instant (ms) into
+/// element 0. The array is referenced for the life of the environment.
+unsafe extern "C" fn bind_clock(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: Node calls this with a valid env and callback info.
+    unsafe {
+        match bind_cell(env, info, "bindClock", 1) {
+            Ok(cell) => {
+                CLOCK_OUT.set(cell);
+                ptr::null_mut()
+            }
+            Err(error) => throw(env, &error),
+        }
     }
 }
 

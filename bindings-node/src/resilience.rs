@@ -36,7 +36,7 @@ use tripwire_core::resilience::{
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
 use crate::breaker::with_entry;
-use crate::hot::{args, double, finish, uint};
+use crate::hot::{args, bind_cell, double, finish, uint};
 use crate::options::{option_value, throw};
 use crate::{at, millis, nanos, now_nanos, NANOS_PER_MS};
 
@@ -781,44 +781,13 @@ unsafe extern "C" fn bind_service_cell(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    // SAFETY: as in `bulkhead_enter`; the typed-array checks below guard the pointer.
+    // SAFETY: Node calls this with a valid env and callback info.
     unsafe {
-        let [array] = args::<1>(env, info);
-        let mut is_typed = false;
-        sys::napi_is_typedarray(env, array, &mut is_typed);
-        let mut kind = 0;
-        let mut length = 0usize;
-        let mut data: *mut std::ffi::c_void = ptr::null_mut();
-        if is_typed {
-            sys::napi_get_typedarray_info(
-                env,
-                array,
-                &mut kind,
-                &mut length,
-                &mut data,
-                ptr::null_mut(),
-                ptr::null_mut(),
-            );
-        }
-        if !is_typed || kind != sys::TypedarrayType::float64_array || length < 2 || data.is_null() {
-            return finish(
-                env,
-                Err(Error::from_reason(
-                    "bindServiceCell needs a Float64Array of 2 elements",
-                )),
-            );
-        }
-        let mut reference = ptr::null_mut();
-        if sys::napi_create_reference(env, array, 1, &mut reference) != sys::Status::napi_ok {
-            return finish(
-                env,
-                Err(Error::from_reason(
-                    "bindServiceCell cannot reference the array",
-                )),
-            );
-        }
-        SERVICE_CELL.set(data.cast());
-        ptr::null_mut()
+        let cell = bind_cell(env, info, "bindServiceCell", 2).map(|cell| {
+            SERVICE_CELL.set(cell);
+            0.0
+        });
+        finish(env, cell)
     }
 }
 
