@@ -14,6 +14,7 @@ use std::cell::Cell;
 use std::ffi::CStr;
 use std::ptr;
 
+use napi::bindgen_prelude::Object;
 use napi::sys;
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
@@ -236,8 +237,6 @@ unsafe extern "C" fn record_at(
     }
 }
 
-type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-
 const HOT: [(&CStr, Callback); 5] = [
     (c"acquire", acquire),
     (c"acquireAt", acquire_at),
@@ -246,19 +245,26 @@ const HOT: [(&CStr, Callback); 5] = [
     (c"bindClock", bind_clock),
 ];
 
-/// Adds the raw hot-path functions to the module's exports.
-#[napi(module_exports)]
-pub fn export_hot_path(exports: napi::bindgen_prelude::Object, env: Env) -> Result<()> {
-    for (name, callback) in HOT {
+/// A raw Node-API callback.
+pub(crate) type Callback =
+    unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// Sets each raw callback as a named function property of `target`.
+pub(crate) fn export_raw(
+    env: &Env,
+    target: &Object,
+    callbacks: &[(&CStr, Callback)],
+) -> Result<()> {
+    for (name, callback) in callbacks {
         let mut function = ptr::null_mut();
-        // SAFETY: `env` and `exports` are the module's; `name` is NUL-terminated
+        // SAFETY: `env` is live and `target` one of its objects; `name` is NUL-terminated
         // and `callback` has the signature Node-API expects.
         let status = unsafe {
             sys::napi_create_function(
                 env.raw(),
                 name.as_ptr(),
                 name.to_bytes().len() as isize,
-                Some(callback),
+                Some(*callback),
                 ptr::null_mut(),
                 &mut function,
             )
@@ -266,9 +272,15 @@ pub fn export_hot_path(exports: napi::bindgen_prelude::Object, env: Env) -> Resu
         napi::check_status!(status, "cannot create {name:?}")?;
         // SAFETY: as above.
         let status = unsafe {
-            sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function)
+            sys::napi_set_named_property(env.raw(), target.raw(), name.as_ptr(), function)
         };
         napi::check_status!(status, "cannot export {name:?}")?;
     }
     Ok(())
+}
+
+/// Adds the raw hot-path functions to the module's exports.
+#[napi(module_exports)]
+pub fn export_hot_path(exports: Object, env: Env) -> Result<()> {
+    export_raw(&env, &exports, &HOT)
 }

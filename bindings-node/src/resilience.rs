@@ -36,7 +36,7 @@ use tripwire_core::resilience::{
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
 use crate::breaker::with_entry;
-use crate::hot::{args, bind_cell, double, finish, uint};
+use crate::hot::{args, bind_cell, double, export_raw, finish, uint, Callback};
 use crate::options::{option_value, throw};
 use crate::{at, millis, nanos, now_nanos, NANOS_PER_MS};
 
@@ -791,8 +791,6 @@ unsafe extern "C" fn bind_service_cell(
     }
 }
 
-type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-
 const HOT: [(&CStr, Callback); 9] = [
     (c"bulkheadEnter", bulkhead_enter),
     (c"bulkheadEnterAt", bulkhead_enter_at),
@@ -811,26 +809,6 @@ const HOT: [(&CStr, Callback); 9] = [
 #[napi]
 pub fn bulkhead_hot_path(env: Env) -> Result<Object<'static>> {
     let exports = Object::new(&env)?;
-    for (name, callback) in HOT {
-        let mut function = ptr::null_mut();
-        // SAFETY: `env` is the running call's; `name` is NUL-terminated and
-        // `callback` has the signature Node-API expects.
-        let status = unsafe {
-            sys::napi_create_function(
-                env.raw(),
-                name.as_ptr(),
-                name.to_bytes().len() as isize,
-                Some(callback),
-                ptr::null_mut(),
-                &mut function,
-            )
-        };
-        napi::check_status!(status, "cannot create {name:?}")?;
-        // SAFETY: as above; `exports` is a live object of this env.
-        let status = unsafe {
-            sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function)
-        };
-        napi::check_status!(status, "cannot export {name:?}")?;
-    }
+    export_raw(&env, &exports, &HOT)?;
     Ok(exports)
 }

@@ -534,15 +534,7 @@ class CircuitBreakerService:
             is_async = inspect.iscoroutinefunction(fn)
         if is_async:
             return self._execute_async(service, operation, fn, fallback_options, retry_policy, bulkhead, config)
-        st = self._services.get(service)
-        if st is None or (bulkhead is not None and bulkhead is not st.last_bulkhead):
-            st = self._prepare(service, bulkhead)
-        entry = st.entries.get(operation)
-        if entry is None:
-            entry = self._entry(service, operation, config)
-        else:
-            entry.hot = True
-        policy = (st.retry or self._default_retry) if retry_policy is None else self._policy(st, retry_policy)
+        st, entry, policy = self._begin(service, operation, retry_policy, bulkhead, config)
         bh = st.bulkhead
         ticket = bh.try_enter()
         if ticket >= 0 or ticket == _REJECTED:
@@ -601,15 +593,7 @@ class CircuitBreakerService:
         bulkhead: Optional[Mapping[str, Any]],
         config: Optional[Mapping[str, Any]],
     ) -> Any:
-        st = self._services.get(service)
-        if st is None or (bulkhead is not None and bulkhead is not st.last_bulkhead):
-            st = self._prepare(service, bulkhead)
-        entry = st.entries.get(operation)
-        if entry is None:
-            entry = self._entry(service, operation, config)
-        else:
-            entry.hot = True
-        policy = (st.retry or self._default_retry) if retry_policy is None else self._policy(st, retry_policy)
+        st, entry, policy = self._begin(service, operation, retry_policy, bulkhead, config)
         bh = st.bulkhead
         ticket = bh.try_enter()
         if ticket >= 0 or ticket == _REJECTED:
@@ -646,6 +630,26 @@ class CircuitBreakerService:
             entry.busy.pop()
             self._leave(st, bh)
         return await self._failed_async(entry, fn, error, attempt, fallback_options, retry_policy)
+
+    def _begin(
+        self,
+        service: str,
+        operation: str,
+        retry_policy: Optional[Mapping[str, Any]],
+        bulkhead: Optional[Mapping[str, Any]],
+        config: Optional[Mapping[str, Any]],
+    ) -> Tuple[_Service, _Entry, RetryPolicy]:
+        """The service, the operation's breaker entry and the retry policy of one call."""
+        st = self._services.get(service)
+        if st is None or (bulkhead is not None and bulkhead is not st.last_bulkhead):
+            st = self._prepare(service, bulkhead)
+        entry = st.entries.get(operation)
+        if entry is None:
+            entry = self._entry(service, operation, config)
+        else:
+            entry.hot = True
+        policy = (st.retry or self._default_retry) if retry_policy is None else self._policy(st, retry_policy)
+        return st, entry, policy
 
     def _prepare(self, service: str, bulkhead: Optional[Mapping[str, Any]]) -> _Service:
         """The service, made if new, with a call's `bulkhead=` options applied (when they
