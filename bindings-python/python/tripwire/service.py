@@ -575,12 +575,7 @@ class CircuitBreakerService:
                 return result
         finally:
             entry.busy.pop()
-            admitted = bh.leave()
-            if admitted is not None:
-                with st.lock:
-                    self._grant(st, admitted)
-            elif st.saturated:
-                self._observe_bulkhead(st, False)
+            self._leave(st, bh)
         return self._failed(entry, fn, error, attempt, fallback_options, retry_policy)
 
     async def _execute_async(
