@@ -340,6 +340,75 @@ impl Breaker {
         }
     }
 
+    /// Until when the breaker is *quiet*, as seen at `now`: before the returned instant
+    /// every call is admitted as [`Breaker::quiet_permit`] would (no state change,
+    /// nothing counted), and no success of this generation recorded before it can
+    /// change the state, as long as its duration is within [`Config::quiet_limit`].
+    /// `0` when the breaker is not quiet (open, half-open, forced open, or one success
+    /// could trip a rate rule).
+    ///
+    /// Bindings use it to admit calls and to batch such successes without crossing
+    /// into native code per call; the order of outcomes must still be kept.
+    pub fn quiet_until(&self, now: u64) -> u64 {
+        match (self.mode, self.state) {
+            (Mode::Disabled, _) => return u64::MAX,
+            (Mode::Normal, State::Closed) => {}
+            _ => return 0,
+        }
+        let rate_rule = matches!(self.config.failure_threshold, Threshold::Rate(_));
+        let slow_rule = self.config.slow_call_rate_threshold.is_some();
+        if !rate_rule && !slow_rule {
+            // A success only resets the consecutive failures.
+            return u64::MAX;
+        }
+        let counts = self.window.counts(now);
+        // The worst case after more successes: the same failed and slow calls (eviction
+        // only removes some) over the fewest calls at which the rules apply.
+        let calls = match self.config.window {
+            crate::config::WindowKind::Count { size } => counts.calls.saturating_add(1).min(size),
+            crate::config::WindowKind::Time { .. } => counts.calls.saturating_add(1),
+        };
+        let worst = Counts {
+            calls: calls.max(self.minimum_requests),
+            ..counts
+        };
+        let trips_on = |part: u32, threshold: Option<f64>| {
+            threshold.is_some_and(|rate| part > 0 && worst.rate(part) >= rate)
+        };
+        let failure_rate = match self.config.failure_threshold {
+            Threshold::Rate(rate) => Some(rate),
+            Threshold::Count(_) => None,
+        };
+        if trips_on(counts.failures, failure_rate)
+            || trips_on(counts.slow, self.config.slow_call_rate_threshold)
+        {
+            return 0;
+        }
+        let relevant = (rate_rule && counts.failures > 0) || (slow_rule && counts.slow > 0);
+        if relevant {
+            // Until the oldest outcome leaves a time window, nothing but successes change it.
+            self.window.stable_until(now)
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// The generation calls admitted now belong to; see [`Breaker::quiet_permit`].
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The permit `try_acquire` hands out at `issued_at` while the breaker is quiet
+    /// ([`Breaker::quiet_until`]) in `generation`, made without asking the breaker.
+    pub fn quiet_permit(&self, generation: u64, issued_at: u64) -> Permit {
+        Permit {
+            generation,
+            issued_at,
+            trial: false,
+            opened_half: false,
+        }
+    }
+
     /// The effective state at `now`: HALF_OPEN once the open duration has passed,
     /// without waiting for the next acquire. Changes nothing.
     pub fn state(&self, now: u64) -> State {
@@ -594,6 +663,56 @@ mod tests {
         );
         let idle = breaker(Config::default()).stats(0);
         assert_eq!((idle.mean_latency, idle.latency_p50), (0.0, None));
+    }
+
+    #[test]
+    fn quiet_ends_when_outcomes_leave_the_time_window() {
+        let mut b = breaker(Config {
+            failure_threshold: Threshold::Rate(0.5),
+            minimum_requests: Some(2),
+            window: crate::config::WindowKind::Time {
+                duration: 1_000,
+                buckets: 2,
+            },
+            ..Config::default()
+        });
+        assert_eq!(b.quiet_until(0), u64::MAX, "no failure yet");
+        for (at, outcome) in [
+            (0, Outcome::Success),
+            (1, Outcome::Success),
+            (2, Outcome::Success),
+            (600, Outcome::Failure),
+        ] {
+            let p = b.try_acquire(at).unwrap();
+            assert_eq!(b.record(p, outcome, at), None);
+        }
+        // At 1000 the three successes leave: one success then makes 1 failure in 2.
+        assert_eq!(b.quiet_until(600), 1_000);
+        let p = b.try_acquire(1_000).unwrap();
+        assert!(b.record(p, Outcome::Success, 1_000).is_some());
+        assert_eq!(b.quiet_until(1_000), 0, "open");
+    }
+
+    #[test]
+    fn not_quiet_when_one_success_reaches_the_minimum_over_the_rate() {
+        let mut b = breaker(Config {
+            failure_threshold: Threshold::Rate(0.5),
+            minimum_requests: Some(3),
+            ..Config::default()
+        });
+        for at in 0..2 {
+            let p = b.try_acquire(at).unwrap();
+            b.record(p, Outcome::Failure, at);
+        }
+        assert_eq!(b.quiet_until(2), 0, "2 failures in 3 calls would trip");
+        let mut counted = breaker(Config::default());
+        let p = counted.try_acquire(0).unwrap();
+        counted.record(p, Outcome::Failure, 0);
+        assert_eq!(
+            counted.quiet_until(0),
+            u64::MAX,
+            "a success only resets a count"
+        );
     }
 
     #[test]

@@ -115,6 +115,13 @@ impl Config {
             })
     }
 
+    /// The longest success that is neither a timeout nor slow (nanoseconds): the
+    /// successes [`Breaker::quiet_until`](crate::Breaker::quiet_until) speaks for.
+    pub fn quiet_limit(&self) -> u64 {
+        let limit = |d: Option<u64>| d.unwrap_or(u64::MAX);
+        limit(self.call_timeout).min(limit(self.slow_call_duration))
+    }
+
     /// Checks every field; the error names the first offending one (snake_case).
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self.failure_threshold {

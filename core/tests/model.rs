@@ -334,6 +334,56 @@ fn steps() -> usize {
         .unwrap_or(400)
 }
 
+/// What `quiet_until` promises: until then, acquiring is the plain closed permit and
+/// successes within the quiet limit change no state, however many and whenever.
+fn check_quiet(breaker: &Breaker, now: u64, step: usize) -> Result<(), TestCaseError> {
+    let until = breaker.quiet_until(now);
+    if until <= now {
+        return Ok(());
+    }
+    let mut b = breaker.clone();
+    let state = b.state(now);
+    let limit = b.config().quiet_limit();
+    let mut at = now;
+    for k in 0..12u64 {
+        let permit = b
+            .try_acquire(at)
+            .map_err(|r| TestCaseError::fail(format!("step {step}: quiet but refused: {r:?}")))?;
+        prop_assert_eq!(
+            permit,
+            b.quiet_permit(breaker.generation(), at),
+            "step {}: quiet permit",
+            step
+        );
+        let end = at.saturating_add(limit.min(k * 37)).min(until - 1);
+        prop_assert_eq!(
+            b.record(permit, Outcome::Success, end),
+            None,
+            "step {}: a quiet success moved the state",
+            step
+        );
+        prop_assert_eq!(b.state(end), state, "step {}", step);
+        prop_assert!(b.quiet_until(end) > end, "step {}: quiet ended early", step);
+        at = end.saturating_add((k * 613) % 997).min(until - 1);
+    }
+    // One success at a time further on, each on a fresh copy: outcomes may have left
+    // a time window by then.
+    for later in [100, 250, 400, 600, 800, 1000, 1500, 2500] {
+        let mut b = breaker.clone();
+        let at = now.saturating_add(later).min(until - 1);
+        let permit = b
+            .try_acquire(at)
+            .map_err(|r| TestCaseError::fail(format!("step {step}: quiet but refused: {r:?}")))?;
+        prop_assert_eq!(
+            b.record(permit, Outcome::Success, at),
+            None,
+            "step {}: a later quiet success moved the state",
+            step
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(RunnerConfig {
         cases: 256,
@@ -390,6 +440,7 @@ proptest! {
                     model.in_flight = 0;
                 }
             }
+            check_quiet(&breaker, now, i)?;
             let stats = breaker.stats(now);
             prop_assert_eq!(stats.state, model.effective(now), "step {}: state", i);
             let (calls, fails, slows) = model.window(now);
