@@ -428,6 +428,19 @@ export declare function checkHealth(
 ): HealthStatus;
 /** A service's status from its breakers' states and its bulkhead (the core's rule). */
 export declare function serviceHealth(states: Iterable<CircuitState>, bulkheadSaturated?: boolean): HealthStatus;
+/**
+ * Whether a breaker's window is a high error rate (the core's rule, the service's
+ * `high-error-rate` alert): at least 10 calls in the window and more than 10 % of them
+ * failed (`windowCalls` / `windowFailures` of `getStats()`; slow calls count as failures).
+ */
+export declare function errorRateAlert(windowCalls: number, windowFailures: number): boolean;
+/** Whether a dead-letter queue of `size` items is an alert: more than 10 (the core's rule). */
+export declare function deadLetterAlert(size: number): boolean;
+/**
+ * Whether a service is unavailable (the core's rule, the `all-circuits-open` alert): every
+ * breaker open; while the episode is `ongoing`, until one closes (half-open does not end it).
+ */
+export declare function allCircuitsOpenAlert(states: Iterable<CircuitState>, ongoing?: boolean): boolean;
 
 export type PresetName = 'llm' | 'cache' | 'database' | 'external-api' | 'websocket';
 export interface ServicePreset {

@@ -4,7 +4,7 @@
 // Every decision that must match the Python package is the Rust core's
 // (core/src/resilience): the backoff schedule, which errors are retried, bulkhead
 // accounting (who runs, who waits, who is refused, FIFO), the dead-letter queue's
-// bound, alert episodes, service health and the presets. This file only waits
+// bound, alert conditions and episodes, service health and the presets. This file only waits
 // (timers on the service's clock), queues (promises by ticket) and calls.
 'use strict';
 
@@ -71,6 +71,7 @@ const ENTRY_REJECTED = -2;
 const STATE_CODES = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 };
 const HEALTH_ORDER = { healthy: 0, degraded: 1, unhealthy: 2 };
 const ERROR_RATE_ALERT = native.errorRateAlert();
+const ERROR_RATE_ALERT_MIN_CALLS = native.errorRateAlertMinCalls();
 const DEAD_LETTER_ALERT = native.deadLetterAlert();
 const DEFAULT_MAX_BREAKERS = native.defaultMaxBreakers();
 const DEFAULT_DEAD_LETTER_SIZE = native.defaultDeadLetterSize();
@@ -237,14 +238,44 @@ function checkHealth(checks) {
 
 /** A service's status from its breakers' states and whether its bulkhead is saturated. */
 function serviceHealth(states, bulkheadSaturated = false) {
-  return native.serviceHealthOf(
-    Array.from(states, (s) => {
-      const code = STATE_CODES[s];
-      if (code === undefined) throw new TypeError(`unknown circuit state ${String(s)}`);
-      return code;
-    }),
-    Boolean(bulkheadSaturated),
-  );
+  return native.serviceHealthOf(stateCodes(states), Boolean(bulkheadSaturated));
+}
+
+function stateCodes(states) {
+  return Array.from(states, (s) => {
+    const code = STATE_CODES[s];
+    if (code === undefined) throw new TypeError(`unknown circuit state ${String(s)}`);
+    return code;
+  });
+}
+
+function countOf(what, value) {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`${what} must be a whole number ≥ 0, not ${typeof value === 'number' ? value : describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Whether a breaker's window is a high error rate (the core's rule): at least 10 calls
+ * (`windowCalls`, as getStats() reports it) and more than 10 % of them failed
+ * (`windowFailures`).
+ */
+function errorRateAlert(windowCalls, windowFailures) {
+  return native.errorRateAlertOf(countOf('windowCalls', windowCalls), countOf('windowFailures', windowFailures));
+}
+
+/** Whether a dead-letter queue of `size` items is an alert: more than 10 (the core's rule). */
+function deadLetterAlert(size) {
+  return native.deadLetterAlertOf(countOf('size', size));
+}
+
+/**
+ * Whether a service is unavailable, from its breakers' states (the core's rule): every
+ * one open; while the episode is `ongoing`, until one closes.
+ */
+function allCircuitsOpenAlert(states, ongoing = false) {
+  return native.allCircuitsOpenAlertOf(stateCodes(states), Boolean(ongoing));
 }
 
 /** Seed 004's kinds of service with its numbers, by name (the core's PRESETS). */
@@ -510,16 +541,11 @@ class CircuitBreakerService extends BaseService {
       previousState: from,
     }));
     // The episode starts when every breaker is open and lasts until one closes (a
-    // half-open trial that fails is the same outage).
-    let open = 0;
-    let closed = 0;
-    for (const breaker of svc.operations.values()) {
-      const state = breaker.getState();
-      if (state === 'OPEN') open++;
-      else if (state === 'CLOSED') closed++;
-    }
+    // half-open trial that fails is the same outage): the core's rule.
+    const states = [];
+    for (const breaker of svc.operations.values()) states.push(STATE_CODES[breaker.getState()]);
     const key = `all-circuits-open:${name}`;
-    const active = (open > 0 && open === svc.operations.size) || (closed === 0 && native.episodesIsActive(this._episodes, key));
+    const active = native.allCircuitsOpenAlertOf(states, native.episodesIsActive(this._episodes, key));
     this._observe(key, active, () => ({
       type: 'all-circuits-open',
       service: name,
@@ -528,18 +554,26 @@ class CircuitBreakerService extends BaseService {
     }));
   }
 
+  /**
+   * The high-error-rate condition of (svc, operation), from the breaker's window (the
+   * core's rule: at least 10 calls, more than 10 % failed). Checked after failures, and
+   * after successes only while its episode goes on (`svc.errorAlerts`).
+   */
   _errorRate(svc, operation, breaker) {
-    const rate = breaker.getStats().failureRate;
+    const { windowCalls, windowFailures, failureRate } = breaker.getStats();
+    const high = native.errorRateAlertOf(windowCalls, windowFailures);
     const key = `error-rate:${svc.name}:${operation}`;
-    const started = this._observe(key, rate > ERROR_RATE_ALERT, () => ({
+    const started = this._observe(key, high, () => ({
       type: 'high-error-rate',
       service: svc.name,
       operation,
-      message: `Error rate of '${svc.name}:${operation}' is ${(rate * 100).toFixed(1)} % (> ${ERROR_RATE_ALERT * 100} %)`,
-      failureRate: rate,
+      message: `Error rate of '${svc.name}:${operation}' is ${(failureRate * 100).toFixed(1)} % over ${windowCalls} calls (alert above ${ERROR_RATE_ALERT * 100} % once ${ERROR_RATE_ALERT_MIN_CALLS} calls are in the window)`,
+      failureRate,
+      windowCalls,
+      windowFailures,
     }));
     if (started) (svc.errorAlerts ??= new Set()).add(operation);
-    else if (rate <= ERROR_RATE_ALERT && svc.errorAlerts !== null) svc.errorAlerts.delete(operation);
+    else if (!high && svc.errorAlerts !== null) svc.errorAlerts.delete(operation);
   }
 
   // ---- configuration -----------------------------------------------------------------
@@ -900,7 +934,7 @@ class CircuitBreakerService extends BaseService {
 
   _dlqAlert() {
     const size = this._dlqItems.size;
-    this._observe('dead-letter-queue', size > DEAD_LETTER_ALERT, () => ({
+    this._observe('dead-letter-queue', native.deadLetterAlertOf(size), () => ({
       type: 'dead-letter-queue',
       message: `Dead-letter queue holds ${size} items (> ${DEAD_LETTER_ALERT})`,
       size,
@@ -1073,5 +1107,8 @@ module.exports = {
   Bulkhead,
   checkHealth,
   serviceHealth,
+  errorRateAlert,
+  deadLetterAlert,
+  allCircuitsOpenAlert,
   SERVICE_PRESETS,
 };

@@ -1,7 +1,7 @@
 //! The resilience service's shared decisions (`tripwire_core::resilience`) for the JS
 //! facade (`bindings-node/resilience.js`, `bindings-node/health.js`): retry schedules
 //! and error classification, bulkhead accounting, a bounded dead-letter queue, alert
-//! episodes, health aggregation and presets. Conversion and error mapping only: every
+//! conditions and episodes, health aggregation and presets. Conversion and error mapping only: every
 //! rule is the core's; the facade waits, queues and calls.
 //!
 //! Like the breakers (`breaker.rs`), each object lives in a per-thread slab and JS
@@ -29,9 +29,10 @@ use napi::bindgen_prelude::{Array, JsObjectValue, Object, Unknown};
 use napi::{sys, Env, Error, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
 use tripwire_core::resilience::{
-    check_health, preset, service_health, Bulkhead, BulkheadConfig, Classifier, DeadLetterQueue,
-    Entry, Episodes, RetryPolicy, Ticket, DEAD_LETTER_ALERT, DEFAULT_DEAD_LETTER_SIZE,
-    DEFAULT_MAX_BREAKERS, ERROR_RATE_ALERT, PRESETS,
+    self as core, check_health, preset, service_health, Bulkhead, BulkheadConfig, Classifier,
+    DeadLetterQueue, Entry, Episodes, RetryPolicy, Ticket, DEAD_LETTER_ALERT,
+    DEFAULT_DEAD_LETTER_SIZE, DEFAULT_MAX_BREAKERS, ERROR_RATE_ALERT, ERROR_RATE_ALERT_MIN_CALLS,
+    PRESETS,
 };
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
@@ -518,6 +519,36 @@ pub fn error_rate_alert() -> f64 {
     ERROR_RATE_ALERT
 }
 
+/// The calls a breaker's window must hold before its failure rate can alert (10).
+#[napi]
+pub fn error_rate_alert_min_calls() -> u32 {
+    ERROR_RATE_ALERT_MIN_CALLS
+}
+
+// ---- alert conditions -------------------------------------------------------------
+
+/// Whether a breaker's window (`window_calls` calls, `window_failures` of them failed or
+/// slow) is a high error rate: at least [`ERROR_RATE_ALERT_MIN_CALLS`] calls and more
+/// than [`ERROR_RATE_ALERT`] failed.
+#[napi]
+pub fn error_rate_alert_of(window_calls: u32, window_failures: u32) -> bool {
+    core::error_rate_alert(window_calls, window_failures)
+}
+
+/// Whether a dead-letter queue of `size` items is an alert (more than [`DEAD_LETTER_ALERT`]).
+#[napi]
+pub fn dead_letter_alert_of(size: u32) -> bool {
+    core::dead_letter_alert(size as usize)
+}
+
+/// Whether a service is unavailable, from its breakers' states (0 CLOSED, 1 OPEN,
+/// 2 HALF_OPEN) and whether that episode is `ongoing`: every breaker open, or while
+/// ongoing, none closed.
+#[napi]
+pub fn all_circuits_open_alert_of(states: Vec<u32>, ongoing: bool) -> Result<bool> {
+    Ok(core::all_circuits_open_alert(states_of(states)?, ongoing))
+}
+
 // ---- alert episodes ---------------------------------------------------------------
 
 /// An empty set of alert episodes; returns its id.
@@ -564,7 +595,14 @@ pub fn check_health_of(checks: Vec<bool>) -> String {
 /// whether its bulkhead is saturated.
 #[napi]
 pub fn service_health_of(states: Vec<u32>, bulkhead_saturated: bool) -> Result<String> {
-    let states = states
+    Ok(service_health(states_of(states)?, bulkhead_saturated)
+        .as_str()
+        .to_string())
+}
+
+/// Circuit states from their codes (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
+fn states_of(codes: Vec<u32>) -> Result<Vec<State>> {
+    codes
         .into_iter()
         .map(|s| match s {
             0 => Ok(State::Closed),
@@ -575,10 +613,7 @@ pub fn service_health_of(states: Vec<u32>, bulkhead_saturated: bool) -> Result<S
                 format!("unknown state code {s}"),
             )),
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(service_health(states, bulkhead_saturated)
-        .as_str()
-        .to_string())
+        .collect()
 }
 
 /// One of seed 004's service presets, milliseconds.

@@ -1,12 +1,23 @@
 // Replays tests/vectors/resilience/*.json through the package: RetryPolicy (delays,
 // classification), Bulkhead (enter/leave/abandon/expire/stats), checkHealth,
-// serviceHealth. Keys are camelCased; `_ms` keys are milliseconds already.
+// serviceHealth, errorRateAlert / deadLetterAlert / allCircuitsOpenAlert. Keys are
+// camelCased; `_ms` keys are milliseconds already.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RetryPolicy, Bulkhead, checkHealth, serviceHealth, CircuitBreakerService } from 'tripwire';
+import {
+  RetryPolicy,
+  Bulkhead,
+  checkHealth,
+  serviceHealth,
+  errorRateAlert,
+  deadLetterAlert,
+  allCircuitsOpenAlert,
+  CircuitBreakerService,
+  ManualClock,
+} from 'tripwire';
 
 const dir = resolve(fileURLToPath(import.meta.url), '../../../tests/vectors/resilience');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -86,6 +97,13 @@ const kinds = {
   service_health(v) {
     for (const c of v.cases) assert.equal(serviceHealth(c.breakers, c.bulkhead_saturated), c.expect, JSON.stringify(c));
   },
+  alerts(v) {
+    for (const c of v.error_rate) assert.equal(errorRateAlert(c.window_calls, c.window_failures), c.expect, `error rate ${JSON.stringify(c)}`);
+    for (const c of v.dead_letter) assert.equal(deadLetterAlert(c.size), c.expect, `dead letters ${JSON.stringify(c)}`);
+    for (const c of v.all_circuits_open) {
+      assert.equal(allCircuitsOpenAlert(c.breakers, c.ongoing), c.expect, `all circuits open ${JSON.stringify(c)}`);
+    }
+  },
 };
 
 test('there are resilience vectors of every kind', () => {
@@ -137,5 +155,44 @@ for (const file of files.filter((f) => f.startsWith('retry-'))) {
     assert.equal((await run).code, 'ECONNRESET');
     assert.equal(requested.length, v.delays_ms.length);
     requested.forEach((ms, i) => assert.ok(close(ms, v.delays_ms[i]), `delay ${i + 1}: ${ms} ≠ ${v.delays_ms[i]}`));
+  });
+}
+
+// The alerts the service itself fires: a breaker's window filled with the case's calls
+// (successes first, then failures: both parts of the condition only grow, so the alert
+// fires during the run iff it holds at the end), a dead-letter queue filled to the size.
+const alertVectors = files
+  .map((f) => [f, JSON.parse(readFileSync(join(dir, f), 'utf8'))])
+  .filter(([, v]) => v.kind === 'alerts');
+for (const [file, v] of alertVectors) {
+  test(`${file}: the service fires high-error-rate as the vector says`, async () => {
+    for (const c of v.error_rate.filter((c) => c.window_calls <= 100)) {
+      const svc = new CircuitBreakerService({ clock: new ManualClock(0) });
+      const alerts = [];
+      svc.on('alert', (a) => alerts.push(a));
+      const opts = { config: { timeout: false, failureThreshold: 1000 }, retryPolicy: { maxAttempts: 1 } };
+      for (let i = 0; i < c.window_calls - c.window_failures; i++) await svc.executeWithCircuitBreaker('s', 'op', async () => i, opts);
+      for (let i = 0; i < c.window_failures; i++) {
+        await svc.executeWithCircuitBreaker('s', 'op', async () => { throw new Error('down'); }, opts).catch(() => {});
+      }
+      const stats = svc.getCircuitBreaker('s', 'op', opts.config).getStats();
+      assert.deepEqual([stats.windowCalls, stats.windowFailures], [c.window_calls, c.window_failures]);
+      const fired = alerts.filter((a) => a.type === 'high-error-rate');
+      assert.equal(fired.length, c.expect ? 1 : 0, `error rate ${JSON.stringify(c)}`);
+      // It fired at the first failure after which the condition held: its window says so.
+      if (c.expect) assert.ok(errorRateAlert(fired[0].windowCalls, fired[0].windowFailures), JSON.stringify(fired[0]));
+    }
+  });
+
+  test(`${file}: the service fires dead-letter-queue as the vector says`, async () => {
+    for (const c of v.dead_letter) {
+      const svc = new CircuitBreakerService({ clock: new ManualClock(0) });
+      const alerts = [];
+      svc.on('alert', (a) => alerts.push(a.type));
+      const opts = { config: { timeout: false, failureThreshold: 100000 }, retryPolicy: { maxAttempts: 1 }, fallbackOptions: { queue: true, fallbackValue: null } };
+      for (let i = 0; i < c.size; i++) await svc.executeWithCircuitBreaker('s', 'op', async () => { throw new Error('down'); }, opts);
+      assert.equal(svc.getDeadLetterStats().size, c.size);
+      assert.equal(alerts.filter((t) => t === 'dead-letter-queue').length, c.expect ? 1 : 0, `dead letters ${JSON.stringify(c)}`);
+    }
   });
 }

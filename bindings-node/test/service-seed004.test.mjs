@@ -100,6 +100,9 @@ for (const [label, tripwire] of [['require', cjs], ['import', esm]]) {
     ws.broadcast = async () => { calls.ws++; return 'sent'; };
     assert.equal(await circuitBreakerService.retryDeadLetterItem(itemId), 'sent');
     assert.deepEqual(circuitBreakerService.getDeadLetterQueue(), []);
-    assert.ok(alerts.includes('circuit-opened') && alerts.includes('high-error-rate') && alerts.includes('all-circuits-open'), alerts.join());
+    assert.ok(alerts.includes('circuit-opened') && alerts.includes('all-circuits-open'), alerts.join());
+    // Every breaker opened within its first few calls: fewer than 10 calls in a window
+    // is no error rate yet (the core's ERROR_RATE_ALERT_MIN_CALLS).
+    assert.ok(!alerts.includes('high-error-rate'), alerts.join());
   });
 }

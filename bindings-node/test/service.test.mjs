@@ -369,10 +369,9 @@ describe('alerts', () => {
     const opts = { config: { ...NO_TIMEOUT, failureThreshold: 2, recoveryTimeout: 100 }, retryPolicy: { maxAttempts: 1 }, fallbackOptions: { queue: true, fallbackValue: null } };
     const fail = () => svc.executeWithCircuitBreaker('api', 'op', async () => { throw failure({}); }, opts);
     await fail();
-    assert.deepEqual(alerts, ['high-error-rate', 'cb:high-error-rate']);
-    alerts.length = 0;
+    assert.deepEqual(alerts, [], 'one failure in one call is no error rate yet');
     await fail();
-    assert.deepEqual(alerts.filter((a) => !a.startsWith('cb:')), ['circuit-opened', 'all-circuits-open']);
+    assert.deepEqual(alerts, ['circuit-opened', 'cb:circuit-opened', 'all-circuits-open', 'cb:all-circuits-open']);
     alerts.length = 0;
     for (let i = 0; i < 5; i++) await fail();
     assert.deepEqual(alerts, [], 'still the same episodes');
@@ -404,6 +403,34 @@ describe('alerts', () => {
     alerts.length = 0;
     for (let i = 0; i < 11; i++) await fail();
     assert.deepEqual(alerts.filter((a) => !a.startsWith('cb:')), ['dead-letter-queue'], 'again after it was emptied');
+  });
+
+  test('high-error-rate needs 10 calls in the window: 1 failure in 1 call does not fire, 2 in 10 do', async () => {
+    const alerts = [];
+    const { svc } = service();
+    svc.on('alert', (a) => alerts.push(a));
+    const opts = { config: { ...NO_TIMEOUT, failureThreshold: 100 }, retryPolicy: { maxAttempts: 1 } };
+    const fail = (op) => svc.executeWithCircuitBreaker('api', op, async () => { throw failure({}); }, opts).catch(() => {});
+    const succeed = (op) => svc.executeWithCircuitBreaker('api', op, async () => 1, opts);
+    await fail('first');
+    assert.equal(svc.getCircuitBreakerState()['api:first'].failureRate, 1);
+    assert.deepEqual(alerts, [], '1 failure in 1 call: 100 %, but no rate yet');
+    for (let i = 0; i < 7; i++) await fail('first');
+    assert.deepEqual(alerts, [], '8 failures in 8 calls: still fewer than 10 calls');
+    for (let i = 0; i < 8; i++) await succeed('op');
+    await fail('op');
+    assert.deepEqual(alerts, [], '1 failure in 9 calls');
+    await fail('op');
+    assert.deepEqual(alerts.map((a) => [a.type, a.operation, a.windowCalls, a.windowFailures]), [['high-error-rate', 'op', 10, 2]]);
+    assert.match(alerts[0].message, /20\.0 % over 10 calls/);
+    assert.equal(alerts[0].failureRate, 0.2);
+    // The episode goes on while successes keep the rate above 10 %, and ends when they bring it down.
+    for (let i = 0; i < 8; i++) await succeed('op');
+    assert.equal(alerts.length, 1);
+    await succeed('op');
+    await succeed('op');
+    await fail('op');
+    assert.deepEqual(alerts.map((a) => a.type), ['high-error-rate', 'high-error-rate'], '3 in 21 calls after the rate fell to 2 in 20: a new episode');
   });
 
   test('bulkhead at capacity alerts once while it stays full', async () => {
@@ -461,11 +488,16 @@ test('an evicted breaker\'s alert episodes end with it', async () => {
   const { svc } = service({ maxBreakers: 3 });
   svc.on('alert', (a) => alerts.push(`${a.type}:${a.service}:${a.operation}`));
   const opts = { config: { ...NO_TIMEOUT, failureThreshold: 100 }, retryPolicy: { maxAttempts: 1 } };
-  await svc.executeWithCircuitBreaker('a', 'x', async () => { throw failure({}); }, opts).catch(() => {});
+  // 2 failures in 10 calls: a high error rate.
+  const highRate = async () => {
+    for (let i = 0; i < 8; i++) await svc.executeWithCircuitBreaker('a', 'x', async () => i, opts);
+    for (let i = 0; i < 2; i++) await svc.executeWithCircuitBreaker('a', 'x', async () => { throw failure({}); }, opts).catch(() => {});
+  };
+  await highRate();
   assert.deepEqual(alerts, ['high-error-rate:a:x']);
   for (let i = 0; i < 5; i++) await svc.executeWithCircuitBreaker(`t${i}`, 'op', async () => i);
   assert.ok(!('a:x' in svc.getCircuitBreakerState()), 'evicted');
-  await svc.executeWithCircuitBreaker('a', 'x', async () => { throw failure({}); }, opts).catch(() => {});
+  await highRate();
   assert.deepEqual(alerts, ['high-error-rate:a:x', 'high-error-rate:a:x'], 'a fresh breaker, a fresh episode');
 });
 

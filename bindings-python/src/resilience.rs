@@ -1,7 +1,7 @@
 //! The resilience service's shared decisions (`tripwire_core::resilience`) for the
 //! Python facade (`tripwire/service.py`, `tripwire/health.py`): retry schedules and
 //! error classification, bulkhead accounting, a bounded dead-letter queue, health
-//! aggregation, alert episodes and presets. Conversion and error mapping only: every
+//! aggregation, alert conditions and episodes, and presets. Conversion and error mapping only: every
 //! rule is the core's; the facade waits, queues and calls.
 
 use std::collections::hash_map::RandomState;
@@ -703,6 +703,31 @@ pub(crate) fn service_health(
     Ok(health_str(core::service_health(states, bulkhead_saturated)))
 }
 
+/// Whether a breaker's window (`window_calls` calls, `window_failures` of them failed or
+/// slow) is a high error rate: at least `ERROR_RATE_ALERT_MIN_CALLS` calls and more than
+/// `ERROR_RATE_ALERT` of them failed.
+#[pyfunction]
+pub(crate) fn error_rate_alert(window_calls: u32, window_failures: u32) -> bool {
+    core::error_rate_alert(window_calls, window_failures)
+}
+
+/// Whether a dead-letter queue of `size` items is an alert (more than `DEAD_LETTER_ALERT`).
+#[pyfunction]
+pub(crate) fn dead_letter_alert(size: usize) -> bool {
+    core::dead_letter_alert(size)
+}
+
+/// Whether a service is unavailable, from its breakers' states and whether that episode
+/// is `ongoing`: every breaker open, or while ongoing, none closed.
+#[pyfunction]
+pub(crate) fn all_circuits_open_alert(states: &Bound<'_, PyAny>, ongoing: bool) -> PyResult<bool> {
+    let states: Vec<State> = states
+        .try_iter()?
+        .map(|s| s.and_then(|s| parse_state(&s)))
+        .collect::<PyResult<_>>()?;
+    Ok(core::all_circuits_open_alert(states, ongoing))
+}
+
 /// The worst of some statuses ("healthy" < "degraded" < "unhealthy"); "healthy" for none.
 #[pyfunction]
 pub(crate) fn worst_health(statuses: &Bound<'_, PyAny>) -> PyResult<&'static str> {
@@ -751,9 +776,16 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_health, m)?)?;
     m.add_function(wrap_pyfunction!(service_health, m)?)?;
     m.add_function(wrap_pyfunction!(worst_health, m)?)?;
+    m.add_function(wrap_pyfunction!(error_rate_alert, m)?)?;
+    m.add_function(wrap_pyfunction!(dead_letter_alert, m)?)?;
+    m.add_function(wrap_pyfunction!(all_circuits_open_alert, m)?)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
     m.add_function(wrap_pyfunction!(preset, m)?)?;
     m.add("ERROR_RATE_ALERT", core::ERROR_RATE_ALERT)?;
+    m.add(
+        "ERROR_RATE_ALERT_MIN_CALLS",
+        core::ERROR_RATE_ALERT_MIN_CALLS,
+    )?;
     m.add("DEAD_LETTER_ALERT", core::DEAD_LETTER_ALERT)?;
     m.add("DEFAULT_MAX_BREAKERS", core::DEFAULT_MAX_BREAKERS)?;
     m.add("DEFAULT_DEAD_LETTER_SIZE", core::DEFAULT_DEAD_LETTER_SIZE)?;

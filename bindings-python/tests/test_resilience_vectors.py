@@ -40,7 +40,7 @@ def close(want: Any, got: Any) -> bool:
 
 def test_every_kind_is_replayed() -> None:
     kinds = {load(p)["kind"] for p in PATHS}
-    assert kinds == {"retry_delays", "classify", "bulkhead", "health_checks", "service_health"}
+    assert kinds == {"retry_delays", "classify", "bulkhead", "health_checks", "service_health", "alerts"}
     assert len(PATHS) >= 10
 
 
@@ -247,3 +247,70 @@ def test_service_health_through_the_service(case: Dict[str, Any]) -> None:
     assert list(health["services"]["svc"]["circuits"].values()) == case["breakers"]
     assert health["services"]["svc"]["status"] == case["expect"]
     assert health["overall"] == case["expect"]
+
+
+# -- alerts -------------------------------------------------------------------------------
+
+
+def alert_cases(section: str) -> List[Tuple[str, Dict[str, Any]]]:
+    return [(f"{p.stem}.{section}[{i}]", c) for p in of_kind("alerts") for i, c in enumerate(load(p)[section])]
+
+
+ERROR_RATE = alert_cases("error_rate")
+DEAD_LETTER = alert_cases("dead_letter")
+ALL_OPEN = alert_cases("all_circuits_open")
+
+
+@pytest.mark.parametrize("case", [c for _, c in ERROR_RATE], ids=[i for i, _ in ERROR_RATE])
+def test_error_rate_alert(case: Dict[str, Any]) -> None:
+    assert _core.error_rate_alert(case["window_calls"], case["window_failures"]) is case["expect"]
+
+
+@pytest.mark.parametrize("case", [c for _, c in DEAD_LETTER], ids=[i for i, _ in DEAD_LETTER])
+def test_dead_letter_alert(case: Dict[str, Any]) -> None:
+    assert _core.dead_letter_alert(case["size"]) is case["expect"]
+
+
+@pytest.mark.parametrize("case", [c for _, c in ALL_OPEN], ids=[i for i, _ in ALL_OPEN])
+def test_all_circuits_open_alert(case: Dict[str, Any]) -> None:
+    assert _core.all_circuits_open_alert(case["breakers"], case["ongoing"]) is case["expect"]
+
+
+# Through the service: a breaker's window filled with the case's calls (successes first,
+# then failures: both parts of the condition only grow, so the alert fires during the
+# run iff it holds at the end); a dead-letter queue filled to the case's size.
+SMALL_WINDOWS = [(i, c) for i, c in ERROR_RATE if c["window_calls"] <= 100]
+
+
+@pytest.mark.parametrize("case", [c for _, c in SMALL_WINDOWS], ids=[i for i, _ in SMALL_WINDOWS])
+def test_error_rate_alert_through_the_service(case: Dict[str, Any]) -> None:
+    alerts: List[str] = []
+    service = CircuitBreakerService(clock=ManualClock(), on_alert=lambda a: alerts.append(a.type))
+    service.update_service_config("svc", config={"failure_threshold": 1000}, retry_policy={"max_attempts": 1})
+
+    def fail() -> None:
+        raise ValueError("down")
+
+    for _ in range(case["window_calls"] - case["window_failures"]):
+        service.execute_with_circuit_breaker("svc", "op", lambda: None)
+    for _ in range(case["window_failures"]):
+        with pytest.raises(ValueError):
+            service.execute_with_circuit_breaker("svc", "op", fail)
+    stats = service.get_circuit_breaker("svc", "op").stats
+    assert (stats.window_calls, stats.window_failures) == (case["window_calls"], case["window_failures"])
+    assert alerts.count("high-error-rate") == (1 if case["expect"] else 0)
+
+
+@pytest.mark.parametrize("case", [c for _, c in DEAD_LETTER], ids=[i for i, _ in DEAD_LETTER])
+def test_dead_letter_alert_through_the_service(case: Dict[str, Any]) -> None:
+    alerts: List[str] = []
+    service = CircuitBreakerService(clock=ManualClock(), on_alert=lambda a: alerts.append(a.type))
+    service.update_service_config("svc", config={"failure_threshold": 100_000}, retry_policy={"max_attempts": 1})
+
+    def fail() -> None:
+        raise ValueError("down")
+
+    for _ in range(case["size"]):
+        service.execute_with_circuit_breaker("svc", "op", fail, fallback_options={"queue": True, "fallback_value": None})
+    assert service.get_dead_letter_stats()["size"] == case["size"]
+    assert alerts.count("dead-letter-queue") == (1 if case["expect"] else 0)

@@ -499,7 +499,7 @@ def test_alerts_fire_once_per_episode(clock: ManualClock) -> None:
             s.execute_with_circuit_breaker("db", "q", failing_value_error)
     kinds = [a.type for a in alerts]
     assert kinds.count("circuit-opened") == 1
-    assert kinds.count("high-error-rate") == 1
+    assert kinds.count("high-error-rate") == 0  # it opened after 2 calls: fewer than 10 is no rate
     assert kinds.count("all-circuits-open") == 1
     clock.advance(5)
     with pytest.raises(ValueError):  # the half-open trial fails: the same outage, no new alert
@@ -520,6 +520,60 @@ def test_alerts_fire_once_per_episode(clock: ManualClock) -> None:
     for i in range(11):
         s.execute_with_circuit_breaker("dl", f"op{i}", failing_value_error, fallback_options={"queue": True, "fallback_value": 0})
     assert [a.type for a in alerts].count("dead-letter-queue") == 2
+
+
+def test_high_error_rate_needs_ten_calls_in_the_window(clock: ManualClock) -> None:
+    alerts: List[Alert] = []
+    s = CircuitBreakerService(clock=clock, on_alert=alerts.append)
+    s.update_service_config("api", config={"failure_threshold": 100}, retry_policy={"max_attempts": 1})
+
+    def fail(op: str) -> None:
+        with pytest.raises(ValueError):
+            s.execute_with_circuit_breaker("api", op, failing_value_error)
+
+    fail("first")
+    assert s.get_circuit_breaker_state()["api:first"].failure_rate == 1.0
+    assert alerts == []  # 1 failure in 1 call: 100 %, but no rate yet
+    for _ in range(7):
+        fail("first")
+    assert alerts == []  # 8 failures in 8 calls: still fewer than 10 calls
+    for _ in range(8):
+        s.execute_with_circuit_breaker("api", "op", lambda: 1)
+    fail("op")
+    assert alerts == []  # 1 failure in 9 calls
+    fail("op")
+    assert [(a.type, a.service, a.operation) for a in alerts] == [("high-error-rate", "api", "op")]
+    assert "20.0% over 10 calls" in alerts[0].message
+    stats = s.get_circuit_breaker_state()["api:op"]
+    assert (stats.window_calls, stats.window_failures) == (10, 2)
+    # The episode goes on while successes keep the rate above 10 %, and ends when they bring it down.
+    for _ in range(10):
+        s.execute_with_circuit_breaker("api", "op", lambda: 1)
+    fail("op")  # 3 in 21 after the rate fell to 2 in 20: a new episode
+    assert [a.type for a in alerts] == ["high-error-rate", "high-error-rate"]
+
+
+def test_high_error_rate_async(clock: ManualClock) -> None:
+    alerts: List[Alert] = []
+    s = CircuitBreakerService(clock=clock, on_alert=alerts.append)
+    s.update_service_config("api", config={"failure_threshold": 100}, retry_policy={"max_attempts": 1})
+
+    async def ok() -> int:
+        return 1
+
+    async def bad() -> None:
+        raise ValueError("down")
+
+    async def run() -> None:
+        await s.execute_with_circuit_breaker("api", "once", bad, fallback_options={"fallback_value": None})
+        assert alerts == []  # 1 failure in 1 call
+        for _ in range(8):
+            await s.execute_with_circuit_breaker("api", "op", ok)
+        for _ in range(2):
+            await s.execute_with_circuit_breaker("api", "op", bad, fallback_options={"fallback_value": None})
+
+    asyncio.run(run())
+    assert [(a.type, a.operation) for a in alerts] == [("high-error-rate", "op")]  # 2 in 10
 
 
 def test_a_raising_alert_listener_does_not_break_the_call(service: CircuitBreakerService) -> None:

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use tripwire_core::resilience::{
-    check_health, service_health, Bulkhead, BulkheadConfig, Classifier, Entry, RetryPolicy, Ticket,
+    all_circuits_open_alert, check_health, dead_letter_alert, error_rate_alert, service_health,
+    Bulkhead, BulkheadConfig, Classifier, Entry, RetryPolicy, Ticket,
 };
 use tripwire_core::{OptionValue, Rng, State, Unit};
 
@@ -165,6 +166,40 @@ fn replay(path: &Path) {
                     .map(|s| state(s.as_str().unwrap()));
                 let got = service_health(states, case["bulkhead_saturated"].as_bool().unwrap());
                 assert_eq!(got.as_str(), case["expect"], "{name}: {case}");
+            }
+        }
+        "alerts" => {
+            for case in v["error_rate"].as_array().unwrap() {
+                let got = error_rate_alert(
+                    case["window_calls"].as_u64().unwrap() as u32,
+                    case["window_failures"].as_u64().unwrap() as u32,
+                );
+                assert_eq!(
+                    got,
+                    case["expect"].as_bool().unwrap(),
+                    "{name}: error rate {case}"
+                );
+            }
+            for case in v["dead_letter"].as_array().unwrap() {
+                let got = dead_letter_alert(case["size"].as_u64().unwrap() as usize);
+                assert_eq!(
+                    got,
+                    case["expect"].as_bool().unwrap(),
+                    "{name}: dead letters {case}"
+                );
+            }
+            for case in v["all_circuits_open"].as_array().unwrap() {
+                let states = case["breakers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| state(s.as_str().unwrap()));
+                let got = all_circuits_open_alert(states, case["ongoing"].as_bool().unwrap());
+                assert_eq!(
+                    got,
+                    case["expect"].as_bool().unwrap(),
+                    "{name}: all open {case}"
+                );
             }
         }
         other => panic!("{name}: unknown kind {other}"),

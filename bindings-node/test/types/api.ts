@@ -6,7 +6,10 @@ import {
   CircuitState,
   ManualClock,
   Permit,
+  allCircuitsOpenAlert,
   circuitBreakerService,
+  deadLetterAlert,
+  errorRateAlert,
   withCircuitBreaker,
   type CircuitBreakerStats,
 } from 'tripwire';
@@ -49,4 +52,14 @@ breaker.on('stateChange', (from, to) => {
   void [a, b];
 });
 
-void [inference, wrong, failureRate];
+// The alert conditions take the stats' window counts and the breakers' states.
+const windowStats: CircuitBreakerStats = breaker.getStats();
+const alerts: boolean[] = [
+  errorRateAlert(windowStats.windowCalls, windowStats.windowFailures),
+  deadLetterAlert(11),
+  allCircuitsOpenAlert([breaker.getState()], true),
+];
+// @ts-expect-error: states are circuit states
+allCircuitsOpenAlert([1]);
+
+void [inference, wrong, failureRate, alerts];

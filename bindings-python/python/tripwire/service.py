@@ -3,7 +3,7 @@ with retries, a bulkhead per service, fallbacks, a dead-letter queue, presets, m
 control, system health and alerts.
 
 Every decision (backoff schedule, error classification, bulkhead accounting,
-dead-letter bounding, health aggregation, alert episodes) is made by the Rust core
+dead-letter bounding, health aggregation, alert conditions and episodes) is made by the Rust core
 (``tripwire._core``); this module only waits, queues and calls.
 """
 
@@ -82,7 +82,8 @@ class Alert:
     ``type`` names are the Node package's.
 
     ``type``: ``"circuit-opened"`` (a breaker left CLOSED; the episode lasts until it
-    closes again), ``"high-error-rate"`` (a breaker's window failure rate above 10 %),
+    closes again), ``"high-error-rate"`` (a breaker's window holds at least 10 calls
+    and more than 10 % of them failed),
     ``"bulkhead-full"`` (a call had to queue or was refused; until a call ends with
     no one waiting), ``"dead-letter-queue"`` (more than 10 items) or
     ``"all-circuits-open"`` (every breaker of a service open; until one closes).
@@ -971,7 +972,7 @@ class CircuitBreakerService:
 
     def _observe_dead_letters(self) -> None:
         size = len(self._dlq)
-        if self._episodes.observe("dead-letter-queue", size > _core.DEAD_LETTER_ALERT):
+        if self._episodes.observe("dead-letter-queue", _core.dead_letter_alert(size)):
             self._fire("dead-letter-queue", None, None, f"dead-letter queue holds {size} items (> {_core.DEAD_LETTER_ALERT})")
 
     def _observe_entry(self, entry: _Entry) -> None:
@@ -981,22 +982,21 @@ class CircuitBreakerService:
         # One episode from leaving CLOSED until closed again (a failed trial is the same outage).
         if self._episodes.observe(f"circuit-opened:{key}", not closed):
             self._fire("circuit-opened", entry.service, entry.operation, f"circuit breaker {key!r} opened")
-        high = stats.failure_rate > _core.ERROR_RATE_ALERT
+        # At least 10 calls in the window and more than 10 % of them failed (the core's rule).
+        high = _core.error_rate_alert(stats.window_calls, stats.window_failures)
         if self._episodes.observe(f"error-rate:{key}", high):
             self._fire(
                 "high-error-rate",
                 entry.service,
                 entry.operation,
-                f"error rate of {key!r} is {stats.failure_rate:.1%} (> {_core.ERROR_RATE_ALERT:.0%})",
+                f"error rate of {key!r} is {stats.failure_rate:.1%} over {stats.window_calls} calls"
+                f" (alert above {_core.ERROR_RATE_ALERT:.0%} once {_core.ERROR_RATE_ALERT_MIN_CALLS} calls are in the window)",
             )
         st = self._service(entry.service)
-        entries = self._entries(entry.service)
-        states = [e.breaker.state for e in entries]
-        # From every breaker open until one closes.
+        states = [e.breaker.state for e in self._entries(entry.service)]
+        # From every breaker open until one closes (the core's rule).
         all_key = f"all-circuits-open:{entry.service}"
-        all_open = self._service_status(st, entries) == "unhealthy" or (
-            CircuitState.CLOSED not in states and self._episodes.is_active(all_key)
-        )
+        all_open = _core.all_circuits_open_alert(states, self._episodes.is_active(all_key))
         if self._episodes.observe(all_key, all_open):
             self._fire("all-circuits-open", entry.service, None, f"every circuit of {entry.service!r} is open")
         st.all_open = all_open

@@ -10,7 +10,7 @@ mod health;
 mod presets;
 mod retry;
 
-pub use alerts::Episodes;
+pub use alerts::{all_circuits_open_alert, dead_letter_alert, error_rate_alert, Episodes};
 pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadStats, Entry, Ticket};
 pub use dead_letter::DeadLetterQueue;
 pub use health::{check_health, service_health, Health};
@@ -19,6 +19,9 @@ pub use retry::{Classifier, RetryPolicy};
 
 /// Alert when a service's window failure rate exceeds this (seed 004: "> 10 %").
 pub const ERROR_RATE_ALERT: f64 = 0.1;
+/// Calls a breaker's window must hold before its failure rate can alert: one failure in
+/// one call is a 100 % rate that means nothing (see [`error_rate_alert`]).
+pub const ERROR_RATE_ALERT_MIN_CALLS: u32 = 10;
 /// Alert when the dead-letter queue holds more than this many items (seed 004).
 pub const DEAD_LETTER_ALERT: usize = 10;
 /// Breakers a resilience service keeps before it evicts the least recently used idle ones.
