@@ -37,13 +37,6 @@ if [ "$profile" = release-wasm ]; then
   done
 fi
 
-# wasm-bindgen cannot declare a generic method: make execute's result follow its
-# function's (the build fails if the generated line ever changes).
-for dts in "$pkg/tripwire_wasm.d.ts" "$pkg_node/tripwire_wasm.d.ts"; do
-  grep -q 'execute(f: (ctx: CallContext) => unknown): Promise<any>;' "$dts"
-  sed -i 's|execute(f: (ctx: CallContext) => unknown): Promise<any>;|execute<T>(f: (ctx: CallContext) => T \| PromiseLike<T>): Promise<Awaited<T>>;|' "$dts"
-done
-
 version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
 cat > "$pkg/package.json" <<JSON
 {

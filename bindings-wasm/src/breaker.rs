@@ -1,7 +1,7 @@
 //! `CircuitBreaker`: the core breaker, its clock and callbacks, and `execute`.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use tripwire_core::{Breaker, Outcome, Permit as CorePermit, Rejected, State, Transition};
@@ -24,14 +24,34 @@ export interface CallContext {
   /** Aborted (with the CircuitBreakerTimeoutError) when the call times out. */
   readonly signal: AbortSignal;
 }
+/**
+ * `execute` and `fetch` are written in JS (settle.js) and put on the class when the
+ * module starts: one call into wasm to take a permit, one to record the outcome.
+ */
+export interface CircuitBreaker {
+  /**
+   * Runs `fn` (sync or async) under the breaker. Resolves with its result; rejects
+   * with its error, with `CircuitBreakerTimeoutError` after the call timeout, or
+   * with `CircuitBreakerOpenError` (or resolves with the fallback's result) while open.
+   */
+  execute<T>(f: (ctx: CallContext) => T | PromiseLike<T>): Promise<Awaited<T>>;
+  /** `fetch` under the breaker; see the README for what counts as a failure. */
+  fetch(input: RequestInfo | URL, init?: RequestInit | null): Promise<Response>;
+}
 /** How a call guarded with `acquire()` ended. */
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'ignored' | 'cancelled';
 "#;
 
 #[wasm_bindgen(module = "/src/settle.js")]
 extern "C" {
-    /// Calls `f`, then settles its result under the breaker (see settle.js).
-    fn run(f: &Function, ms: f64, slot: u32, ctx: &JsValue) -> Promise;
+    /// The value of the call being settled (settle.js holds it while `__settle` runs):
+    /// read only when a hook or `lastError` needs it.
+    pub(crate) fn settling() -> JsValue;
+    /// Hands settle.js the error to reject with (or abort the call with, after a
+    /// timeout) and the fallback's answer, for `__settle`'s answers 2 and 3.
+    fn hand(error: &JsValue, answer: &JsValue);
+    /// Puts `execute` and `fetch` (settle.js) on the class of `breaker`.
+    fn install(breaker: &JsValue);
 }
 
 /// How a call ended, as settle.js reports it: resolved, rejected, timed out (2), or
@@ -40,13 +60,16 @@ pub(crate) const RESOLVED: u32 = 0;
 pub(crate) const REJECTED: u32 = 1;
 pub(crate) const CANCELLED: u32 = 3;
 
-/// A call in flight: its permit, and whether it is a `fetch` (whose results are responses).
+/// A call in flight: its breaker, its permit, and whether it is a `fetch` (whose
+/// results are responses). It keeps the breaker alive until it settles.
 struct Call {
+    inner: Rc<Inner>,
     permit: CorePermit,
     fetch: bool,
 }
 
-/// The calls in flight, by slot; slots are reused, so memory follows concurrency.
+/// The calls in flight of every breaker, by slot; slots are reused, so memory
+/// follows concurrency.
 #[derive(Default)]
 struct Calls {
     slots: Vec<Option<Call>>,
@@ -74,7 +97,13 @@ impl Calls {
     }
 }
 
-/// Everything one breaker holds; shared by the JS object and guardFetch.
+thread_local! {
+    static CALLS: RefCell<Calls> = RefCell::default();
+    /// `retryAfter` (ms, NaN for `null`) of the last refusal of `__acquire`.
+    static RETRY_AFTER: Cell<f64> = const { Cell::new(f64::NAN) };
+}
+
+/// Everything one breaker holds; shared by the JS object and its calls in flight.
 pub(crate) struct Inner {
     pub(crate) name: String,
     /// The name as a JS string, made once (errors and stats carry it).
@@ -82,19 +111,11 @@ pub(crate) struct Inner {
     pub(crate) core: RefCell<Breaker>,
     pub(crate) clock: Clock,
     pub(crate) hooks: Hooks,
-    /// The call timeout in ms for settle.js (0: none), and in ns.
-    pub(crate) timeout_ms: f64,
+    /// The call timeout in ns (0: none).
     pub(crate) timeout_ns: u64,
-    calls: RefCell<Calls>,
-    /// `{ done(slot, how, value, status), take(), answer() }` for settle.js: `done`
-    /// records how a call ended and answers 0 (resolve with its value), 1 (reject with
-    /// its error), 2 (reject with `take()`: a timeout error, or what a hook threw) or
-    /// 3 (resolve with `answer()`: the fallback's; after a timeout `take()` holds the
-    /// timeout error, to abort the call with). Owned by the JS GC and holding only a
-    /// weak reference, so a call still in flight when the breaker is freed is harmless.
-    pub(crate) ctx: JsValue,
-    pending_error: RefCell<JsValue>,
-    pending_answer: RefCell<JsValue>,
+    /// What settle.js needs to run a call, read once per breaker:
+    /// `{ perf, ms, name, fallback, fetch }` (see settle.js).
+    handle: JsValue,
     /// The message of the last failure, for `stats().lastError`.
     pub(crate) last_error: RefCell<Option<String>>,
 }
@@ -107,8 +128,9 @@ pub(crate) enum Verdict {
     Reject,
     /// Reject with this error instead.
     RejectWith(JsValue),
-    /// Resolve with the fallback's answer (a promise).
-    Fallback(JsValue),
+    /// Resolve with the fallback's answer (a promise); after a timeout, the timeout
+    /// error (to abort the call with), else `undefined`.
+    Fallback(JsValue, JsValue),
 }
 
 /// `error.message`, else the error as a string (for `lastError`).
@@ -125,117 +147,75 @@ impl Inner {
         let parsed = options::parse(options)?;
         let core = Breaker::new(parsed.config).map_err(options::config_error)?;
         let timeout_ns = parsed.config.call_timeout.unwrap_or(0);
-        Ok(Rc::new_cyclic(|weak: &Weak<Inner>| {
-            let for_done = weak.clone();
-            let done = Closure::<dyn Fn(u32, u32, JsValue, f64) -> u32>::new(
-                move |slot, how, value, status| {
-                    let Some(inner) = for_done.upgrade() else {
-                        return u32::from(how != RESOLVED);
-                    };
-                    match inner.settled(slot, how, value, status) {
-                        Verdict::Resolve => 0,
-                        Verdict::Reject => 1,
-                        Verdict::RejectWith(error) => {
-                            *inner.pending_error.borrow_mut() = error;
-                            2
-                        }
-                        Verdict::Fallback(answer) => {
-                            *inner.pending_answer.borrow_mut() = answer;
-                            3
-                        }
-                    }
-                },
-            )
-            .into_js_value();
-            let for_take = weak.clone();
-            let take = Closure::<dyn Fn() -> JsValue>::new(move || {
-                for_take.upgrade().map_or(JsValue::UNDEFINED, |inner| {
-                    inner.pending_error.replace(JsValue::UNDEFINED)
-                })
-            })
-            .into_js_value();
-            let for_answer = weak.clone();
-            let answer = Closure::<dyn Fn() -> JsValue>::new(move || {
-                for_answer.upgrade().map_or(JsValue::UNDEFINED, |inner| {
-                    inner.pending_answer.replace(JsValue::UNDEFINED)
-                })
-            })
-            .into_js_value();
-            let ctx = Object::new();
-            let _ = Reflect::set(&ctx, &"done".into(), &done);
-            let _ = Reflect::set(&ctx, &"take".into(), &take);
-            let _ = Reflect::set(&ctx, &"answer".into(), &answer);
-            Inner {
-                name_js: JsValue::from_str(&name),
-                name,
-                core: RefCell::new(core),
-                clock: parsed.clock,
-                hooks: parsed.hooks,
-                timeout_ms: to_millis(timeout_ns),
-                timeout_ns,
-                calls: RefCell::new(Calls::default()),
-                ctx: ctx.into(),
-                pending_error: RefCell::new(JsValue::UNDEFINED),
-                pending_answer: RefCell::new(JsValue::UNDEFINED),
-                last_error: RefCell::new(None),
-            }
+        let name_js = JsValue::from_str(&name);
+        let handle = Object::new();
+        let set = |key: &str, value: &JsValue| {
+            let _ = Reflect::set(&handle, &JsValue::from_str(key), value);
+        };
+        set("perf", &JsValue::from_bool(parsed.clock.is_performance()));
+        set("ms", &JsValue::from_f64(to_millis(timeout_ns)));
+        set("name", &name_js);
+        let hook = |f: &Option<Function>| f.as_ref().map_or(JsValue::UNDEFINED, |f| f.into());
+        set("fallback", &hook(&parsed.hooks.fallback));
+        set("fetch", &hook(&parsed.hooks.fetch));
+        Ok(Rc::new(Inner {
+            name_js,
+            name,
+            core: RefCell::new(core),
+            clock: parsed.clock,
+            hooks: parsed.hooks,
+            timeout_ns,
+            handle: handle.into(),
+            last_error: RefCell::new(None),
         }))
     }
 
-    /// Keeps a permitted call until settle.js reports how it ended.
-    pub(crate) fn start(&self, permit: CorePermit, fetch: bool) -> u32 {
-        self.calls.borrow_mut().insert(Call { permit, fetch })
-    }
-
-    /// Records how the call in `slot` ended; says what its promise does.
-    pub(crate) fn settled(&self, slot: u32, how: u32, value: JsValue, status: f64) -> Verdict {
-        let call = self.calls.borrow_mut().remove(slot);
-        let Some(Call { permit, fetch }) = call else {
-            return if how == RESOLVED {
-                Verdict::Resolve
-            } else {
-                Verdict::Reject
-            };
-        };
+    /// Records how a call ended (`now`: when); says what its promise does.
+    fn settled(&self, call: Call, how: u32, status: f64, now: u64) -> Verdict {
+        let Call { permit, fetch, .. } = call;
         match how {
-            RESOLVED if fetch => crate::fetch::responded(self, permit, &value, status),
+            RESOLVED if fetch => crate::fetch::responded(self, permit, status, now),
             RESOLVED => {
-                if self.hook_says(&self.hooks.is_failure_result, &value) {
-                    self.finish(permit, Outcome::Failure);
+                if self.hook_says(&self.hooks.is_failure_result, &settling) {
+                    self.finish_at(permit, Outcome::Failure, now);
                     *self.last_error.borrow_mut() = Some("failure result".into());
                 } else {
-                    self.finish(permit, Outcome::Success);
+                    self.finish_at(permit, Outcome::Success, now);
                 }
                 Verdict::Resolve
             }
             REJECTED => {
-                if self.hook_says(&self.hooks.error_filter, &value) {
-                    self.finish(permit, Outcome::Ignored);
+                let error = settling();
+                if self.hook_says(&self.hooks.error_filter, &|| error.clone()) {
+                    self.finish_at(permit, Outcome::Ignored, now);
                     return Verdict::Reject;
                 }
-                self.finish(permit, Outcome::Failure);
-                *self.last_error.borrow_mut() = Some(message_of(&value));
-                self.after_failure(&value, true)
+                self.finish_at(permit, Outcome::Failure, now);
+                *self.last_error.borrow_mut() = Some(message_of(&error));
+                self.after_failure(&error, true)
             }
             CANCELLED => {
-                self.finish(permit, Outcome::Cancelled);
+                self.finish_at(permit, Outcome::Cancelled, now);
                 Verdict::Reject
             }
             _ => {
                 let error = errors::timeout_error(&self.name_js, self.timeout_ns);
-                self.finish(permit, Outcome::Timeout);
+                self.finish_at(permit, Outcome::Timeout, now);
                 *self.last_error.borrow_mut() = Some(message_of(&error));
-                *self.pending_error.borrow_mut() = error.clone();
-                self.after_failure(&error, false)
+                match self.after_failure(&error, false) {
+                    Verdict::Fallback(_, answer) => Verdict::Fallback(error, answer),
+                    verdict => verdict,
+                }
             }
         }
     }
 
     /// Whether a predicate option (`errorFilter`, `isFailureResult`) says yes; one
     /// that throws says no.
-    fn hook_says(&self, hook: &Option<Function>, value: &JsValue) -> bool {
+    /// `value` is read only when there is a hook.
+    pub(crate) fn hook_says(&self, hook: &Option<Function>, value: &dyn Fn() -> JsValue) -> bool {
         hook.as_ref().is_some_and(|f| {
-            f.call1(&JsValue::UNDEFINED, value)
+            f.call1(&JsValue::UNDEFINED, &value())
                 .is_ok_and(|v| v.is_truthy())
         })
     }
@@ -244,7 +224,7 @@ impl Inner {
     /// call rejects with its own error (`own`) or with `error`.
     pub(crate) fn after_failure(&self, error: &JsValue, own: bool) -> Verdict {
         match &self.hooks.fallback {
-            Some(_) => Verdict::Fallback(self.fallback(error).into()),
+            Some(_) => Verdict::Fallback(JsValue::UNDEFINED, self.fallback(error).into()),
             None if own => Verdict::Reject,
             None => Verdict::RejectWith(error.clone()),
         }
@@ -263,7 +243,11 @@ impl Inner {
 
     /// Asks the core for a permit now; reports OPEN → HALF_OPEN if this acquire caused it.
     pub(crate) fn acquire(&self) -> Result<CorePermit, Rejected> {
-        let now = self.clock.now();
+        self.acquire_at(self.clock.now())
+    }
+
+    /// Asks the core for a permit at `now`; reports OPEN → HALF_OPEN if this acquire caused it.
+    fn acquire_at(&self, now: u64) -> Result<CorePermit, Rejected> {
         let acquired = self.core.borrow_mut().try_acquire(now);
         if let Ok(permit) = &acquired {
             self.report(permit.transition());
@@ -273,7 +257,16 @@ impl Inner {
 
     /// Hands the permit back with its outcome; reports the transition, if any.
     pub(crate) fn finish(&self, permit: CorePermit, outcome: Outcome) -> Option<Transition> {
-        let now = self.clock.now();
+        self.finish_at(permit, outcome, self.clock.now())
+    }
+
+    /// Hands the permit back with its outcome at `now`; reports the transition, if any.
+    pub(crate) fn finish_at(
+        &self,
+        permit: CorePermit,
+        outcome: Outcome,
+        now: u64,
+    ) -> Option<Transition> {
         let transition = self.core.borrow_mut().record(permit, outcome, now);
         self.report(transition);
         transition
@@ -301,11 +294,6 @@ impl Inner {
         if let Some(f) = hook {
             let _ = f.call0(&JsValue::UNDEFINED);
         }
-    }
-
-    /// The answer to a refused call: the fallback's result, or `CircuitBreakerOpenError`.
-    pub(crate) fn refuse(&self, rejected: Rejected) -> Promise {
-        self.fallback(&errors::open_error(&self.name_js, rejected))
     }
 
     fn manual(&self, op: fn(&mut Breaker, u64) -> Transition) -> JsValue {
@@ -339,22 +327,6 @@ pub(crate) fn transition_to_js(transition: Option<Transition>) -> JsValue {
     let _ = Reflect::set(&object, &"from".into(), &state_name(t.from));
     let _ = Reflect::set(&object, &"to".into(), &state_name(t.to));
     object.into()
-}
-
-/// Runs `f` under the breaker: the promise it returns settles the call.
-fn execute(inner: &Inner, f: &Function) -> Promise {
-    // A caller's mistake, not the upstream's: refused before asking for a permit.
-    if !f.is_function() {
-        return Promise::reject(&errors::type_error(
-            "execute: the argument must be a function",
-        ));
-    }
-    let permit = match inner.acquire() {
-        Ok(permit) => permit,
-        Err(rejected) => return inner.refuse(rejected),
-    };
-    let slot = inner.start(permit, false);
-    run(f, inner.timeout_ms, slot, &inner.ctx)
 }
 
 /// A circuit breaker: `execute` async functions or `fetch` under it; read its `state`
@@ -391,6 +363,13 @@ impl Permit {
     }
 }
 
+/// Puts settle.js's `execute` and `fetch` on the `CircuitBreaker` class (once, at start).
+pub(crate) fn install_methods() {
+    if let Ok(inner) = Inner::new(String::new(), &JsValue::UNDEFINED) {
+        install(&CircuitBreaker { inner }.into());
+    }
+}
+
 pub(crate) fn check_name(name: &JsValue) -> Result<String, JsValue> {
     name.as_string()
         .ok_or_else(|| errors::type_error("CircuitBreaker: `name` must be a string"))
@@ -416,29 +395,68 @@ impl CircuitBreaker {
         self.inner.name.clone()
     }
 
-    /// Runs `fn` (sync or async) under the breaker. Resolves with its result; rejects
-    /// with its error, with `CircuitBreakerTimeoutError` after the call timeout, or
-    /// with `CircuitBreakerOpenError` (or resolves with the fallback's result) while open.
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
-    pub fn execute(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "(ctx: CallContext) => unknown")] f: &Function,
-    ) -> Promise {
-        execute(&self.inner, f)
+    /// settle.js's `execute` and `fetch`: a permit at `now_ms` (NaN: read the
+    /// breaker's clock), parked in a slot for `__settle`; or, when refused,
+    /// -2 (OPEN) or -3 (HALF_OPEN), with `__retryAfter()` telling when to retry.
+    #[wasm_bindgen(js_name = __acquire, skip_typescript)]
+    pub fn acquire_slot(&self, now_ms: f64, fetch: bool) -> f64 {
+        let now = self.inner.clock.at(now_ms);
+        match self.inner.acquire_at(now) {
+            Ok(permit) => {
+                let inner = Rc::clone(&self.inner);
+                let call = Call {
+                    inner,
+                    permit,
+                    fetch,
+                };
+                f64::from(CALLS.with(|calls| calls.borrow_mut().insert(call)))
+            }
+            Err(rejected) => {
+                let retry = rejected.retry_after.map_or(f64::NAN, to_millis);
+                RETRY_AFTER.with(|r| r.set(retry));
+                match rejected.state {
+                    State::HalfOpen => -3.0,
+                    _ => -2.0,
+                }
+            }
+        }
     }
 
-    /// `fetch` under the breaker; see the README for what counts as a failure.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
-    pub fn fetch(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
-        init: Option<crate::fetch::RequestInitArg>,
-    ) -> Promise {
-        crate::fetch::fetch(
-            &self.inner,
-            input,
-            init.map_or(JsValue::UNDEFINED, Into::into),
-        )
+    /// `retryAfter` of the last refusal of `__acquire`, in ms (NaN: `null`, forced open).
+    #[wasm_bindgen(js_name = __retryAfter, skip_typescript)]
+    pub fn retry_after() -> f64 {
+        RETRY_AFTER.with(Cell::get)
+    }
+
+    /// What settle.js needs to run this breaker's calls (read once per breaker).
+    #[wasm_bindgen(js_name = __handle, skip_typescript)]
+    pub fn handle(&self) -> JsValue {
+        self.inner.handle.clone()
+    }
+
+    /// Records how the call in `slot` ended (`how`: 0 resolved, 1 rejected, 2 timed
+    /// out, 3 cancelled; `status`: a response's; `now_ms`: when, NaN to read the
+    /// clock) and answers what its promise does: 0 resolve with its value, 1 reject
+    /// with its error, 2 reject with the handed error, 3 resolve with the handed answer.
+    #[wasm_bindgen(js_name = __settle, skip_typescript)]
+    pub fn settle(slot: u32, how: u32, status: f64, now_ms: f64) -> u32 {
+        let Some(call) = CALLS.with(|calls| calls.borrow_mut().remove(slot)) else {
+            return u32::from(how != RESOLVED);
+        };
+        let inner = Rc::clone(&call.inner);
+        let now = inner.clock.at(now_ms);
+        match inner.settled(call, how, status, now) {
+            Verdict::Resolve => 0,
+            Verdict::Reject => 1,
+            Verdict::RejectWith(error) => {
+                hand(&error, &JsValue::UNDEFINED);
+                2
+            }
+            Verdict::Fallback(error, answer) => {
+                hand(&error, &answer);
+                3
+            }
+        }
     }
 
     /// The effective state now: `'HALF_OPEN'` once the open duration has passed.

@@ -68,6 +68,20 @@ impl Clock {
         origin + to_millis(ns)
     }
 
+    /// Whether this is `performance.now()`, which settle.js reads itself and passes in.
+    pub(crate) fn is_performance(&self) -> bool {
+        matches!(self.source, Source::Performance)
+    }
+
+    /// The instant `ms` (`performance.now()` read by settle.js), or, when `ms` is NaN,
+    /// the current instant; in nanoseconds, never going back.
+    pub(crate) fn at(&self, ms: f64) -> u64 {
+        if ms.is_nan() {
+            return self.now();
+        }
+        self.monotonic(to_nanos(ms))
+    }
+
     /// The current instant in nanoseconds; never goes back, even if the source does.
     pub(crate) fn now(&self) -> u64 {
         let ms = match &self.source {
@@ -79,7 +93,10 @@ impl Clock {
                 .unwrap_or(0.0),
             Source::Object(this, f) => f.call0(this).ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
         };
-        let ns = to_nanos(ms);
+        self.monotonic(to_nanos(ms))
+    }
+
+    fn monotonic(&self, ns: u64) -> u64 {
         let now = ns.max(self.last.get());
         self.last.set(now);
         now

@@ -1,57 +1,19 @@
 //! `breaker.fetch` and `guardFetch`: fetch under a breaker, one breaker per origin.
 //!
 //! settle.js runs the request (signals, the `AbortController` of the timeout) and
-//! reports how it ended; this decides what that means for the breaker.
+//! reports how it ended; this decides what that means for a response.
 
-use js_sys::Promise;
 use tripwire_core::{Outcome, Permit};
 use wasm_bindgen::prelude::*;
 
-use crate::breaker::{CircuitBreaker, Inner, Verdict};
+use crate::breaker::{settling, CircuitBreaker, Inner, Verdict};
 use crate::options::GuardOptions;
-
-#[wasm_bindgen]
-extern "C" {
-    /// `RequestInit` in the generated `.d.ts` (an optional argument).
-    #[wasm_bindgen(typescript_type = "RequestInit")]
-    pub type RequestInitArg;
-}
-
-#[wasm_bindgen(module = "/src/settle.js")]
-extern "C" {
-    /// Calls `fetch_fn` (or the global `fetch`) with the timeout's signal joined to
-    /// the caller's, and settles the call under the breaker (see settle.js).
-    #[wasm_bindgen(js_name = fetchCall)]
-    fn fetch_call(
-        fetch_fn: &JsValue,
-        input: &JsValue,
-        init: &JsValue,
-        ms: f64,
-        slot: u32,
-        ctx: &JsValue,
-    ) -> Promise;
-}
-
-/// `fetch(input, init)` under the breaker of `inner`.
-pub(crate) fn fetch(inner: &Inner, input: JsValue, init: JsValue) -> Promise {
-    let permit = match inner.acquire() {
-        Ok(permit) => permit,
-        Err(rejected) => return inner.refuse(rejected),
-    };
-    let slot = inner.start(permit, true);
-    let fetch_fn = inner
-        .hooks
-        .fetch
-        .as_ref()
-        .map_or(JsValue::UNDEFINED, |f| f.into());
-    fetch_call(&fetch_fn, &input, &init, inner.timeout_ms, slot, &inner.ctx)
-}
 
 /// Whether a response with `status` counts as a failure: the `isFailureResponse`
 /// option, else status ≥ 500 or 429.
-fn is_failure(inner: &Inner, response: &JsValue, status: f64) -> Result<bool, JsValue> {
+fn is_failure(inner: &Inner, status: f64) -> Result<bool, JsValue> {
     match &inner.hooks.is_failure_response {
-        Some(rule) => Ok(rule.call1(&JsValue::UNDEFINED, response)?.is_truthy()),
+        Some(rule) => Ok(rule.call1(&JsValue::UNDEFINED, &settling())?.is_truthy()),
         None => Ok(status >= 500.0 || status == 429.0),
     }
 }
@@ -59,16 +21,17 @@ fn is_failure(inner: &Inner, response: &JsValue, status: f64) -> Result<bool, Js
 /// A response: a failure if `isFailureResponse` says so, else if status ≥ 500 or 429;
 /// it resolves either way. (Errors, the caller's abort and timeouts are settled like
 /// any call's, in `Inner::settled`.)
-pub(crate) fn responded(inner: &Inner, permit: Permit, response: &JsValue, status: f64) -> Verdict {
-    match is_failure(inner, response, status) {
+pub(crate) fn responded(inner: &Inner, permit: Permit, status: f64, now: u64) -> Verdict {
+    match is_failure(inner, status) {
         Ok(failed) => {
-            inner.finish(
+            inner.finish_at(
                 permit,
                 if failed {
                     Outcome::Failure
                 } else {
                     Outcome::Success
                 },
+                now,
             );
             if failed {
                 *inner.last_error.borrow_mut() = Some(format!("HTTP {}", status as u32));
@@ -76,7 +39,7 @@ pub(crate) fn responded(inner: &Inner, permit: Permit, response: &JsValue, statu
             Verdict::Resolve
         }
         Err(thrown) => {
-            inner.finish(permit, Outcome::Failure);
+            inner.finish_at(permit, Outcome::Failure, now);
             Verdict::RejectWith(thrown)
         }
     }

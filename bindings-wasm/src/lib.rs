@@ -19,13 +19,15 @@ pub use fetch::guard_fetch;
 
 use wasm_bindgen::prelude::*;
 
-/// Runs once when the module is instantiated: in debug builds, a panic becomes a
-/// JS `Error` carrying the panic message instead of a bare `unreachable` trap.
-/// Release builds are panic-free on bad input (every conversion returns an error).
+/// Runs once when the module is instantiated: puts `execute` and `fetch` (JS, in
+/// settle.js) on `CircuitBreaker`. In debug builds, a panic becomes a JS `Error`
+/// carrying the panic message instead of a bare `unreachable` trap. Release builds
+/// are panic-free on bad input (every conversion returns an error).
 #[wasm_bindgen(start, skip_typescript)]
 fn start() {
     #[cfg(debug_assertions)]
     std::panic::set_hook(Box::new(|info| {
         wasm_bindgen::throw_str(&format!("tripwire panicked: {info}"));
     }));
+    breaker::install_methods();
 }

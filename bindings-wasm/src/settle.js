@@ -1,13 +1,17 @@
-// Promise plumbing for the breaker, kept in JS so a call costs no Rust closure,
-// no future and no timer of its own. Rust acquires the permit and parks it in a
-// slot; this settles the call and reports how it ended through the breaker's
-// `ctx.done(slot, how, value, status)`, which records the outcome and answers
+// `execute` and `fetch` of CircuitBreaker, and the promise plumbing of a call, kept
+// in JS so that a call costs two calls into wasm and no Rust closure, future or
+// timer: `__acquire(now, fetch)` takes a permit and parks it in a slot (or says the
+// call is refused), and `CircuitBreaker.__settle(slot, how, status, now)` records
+// how the call ended and answers
 //   0: resolve with the value        1: reject with the error
-//   2: reject with ctx.take()        3: resolve with ctx.answer() (the fallback's)
-// ctx.take() is a timeout error, or what a hook threw; after a timeout it holds the
-// timeout error even when the fallback answers, to abort the call with.
-// how: 0 resolved, 1 rejected, 2 timed out (after `ms`; 0 = no timeout), 3 aborted
-// by the caller's own signal (fetch); status: a fetch response's status.
+//   2: reject with the handed error  3: resolve with the handed answer (the fallback's)
+// (Rust hands them over with `hand(error, answer)`; after a timeout the handed error
+// is the timeout error even when the fallback answers, to abort the call with.)
+// how: 0 resolved, 1 rejected, 2 timed out (after `h.ms`; 0 = no timeout), 3 aborted
+// by the caller's own signal (fetch); status: a fetch response's status. `now` is
+// `performance.now()` read here (the acquire's reading also sets the timeout's
+// deadline), or NaN when the breaker has a clock of its own, which Rust reads.
+// `h` is the breaker's handle `{ perf, ms, name, fallback, fetch }` (`__handle()`).
 
 // The clock: `performance` is looked up once. Reading `globalThis.performance` is a
 // DOM getter in browsers and cost as much as `now()` itself, twice per call.
@@ -17,27 +21,39 @@ export function now() {
   return perf.now();
 }
 
-// The value a call's promise resolves with, or throws what it rejects with.
-// `state.abort(error)` ends the call's own work after a timeout (its AbortController).
-function verdict(ctx, slot, how, value, status, state) {
-  const answer = ctx.done(slot, how, value, status);
-  if (answer === 0) return value;
-  if (answer === 1) throw value;
-  if (answer === 2) {
-    const error = ctx.take();
-    if (how === 2) state?.abort(error);
-    throw error;
-  }
-  if (how === 2) state?.abort(ctx.take());
-  return ctx.answer();
+// The class (`install`), for its static `__settle` and `__retryAfter`.
+let Breaker;
+
+// The value being settled, while `__settle` runs: Rust reads it (`settling()`) only
+// when a hook or `stats().lastError` needs it.
+let current;
+let handedError;
+let handedAnswer;
+
+export function settling() {
+  return current;
 }
 
-function settledNow(ctx, slot, how, value) {
-  try {
-    return Promise.resolve(verdict(ctx, slot, how, value, 0, undefined));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+export function hand(error, answer) {
+  handedError = error;
+  handedAnswer = answer;
+}
+
+// The value a call's promise resolves with, or throws what it rejects with.
+// `state.abort(error)` ends the call's own work after a timeout (its AbortController).
+function verdict(h, slot, how, value, status, state) {
+  current = value;
+  const answer = Breaker.__settle(slot, how, status, h.perf ? perf.now() : NaN);
+  current = undefined;
+  if (answer === 0) return value;
+  if (answer === 1) throw value;
+  const error = handedError;
+  const fallback = handedAnswer;
+  handedError = undefined;
+  handedAnswer = undefined;
+  if (how === 2) state?.abort(error);
+  if (answer === 2) throw error;
+  return fallback;
 }
 
 // Call timeouts. Calls with the same timeout expire in the order they started, so
@@ -86,13 +102,14 @@ function expire(queue) {
   arm(queue);
 }
 
-function watch(ms, call) {
+// `now`: the acquire's performance.now(), or NaN (a breaker with its own clock).
+function watch(ms, now, call) {
   let queue = queues.get(ms);
   if (queue === undefined) {
     queue = { calls: [], head: 0, timer: undefined };
     queues.set(ms, queue);
   }
-  call.deadline = perf.now() + ms;
+  call.deadline = (now === now ? now : perf.now()) + ms;
   queue.calls.push(call);
   if (queue.timer === undefined) arm(queue);
   else if (typeof queue.timer === 'object') queue.timer.ref?.();
@@ -100,10 +117,10 @@ function watch(ms, call) {
 }
 
 class Call {
-  constructor(slot, ctx, report, state, resolve, reject) {
+  constructor(h, slot, report, state, resolve, reject) {
     this.live = true;
+    this.h = h;
     this.slot = slot;
-    this.ctx = ctx;
     this.report = report;
     this.state = state;
     this.resolve = resolve;
@@ -118,36 +135,38 @@ class Call {
     const queue = this.queue;
     if (queue.calls[queue.head] === this) drop(queue);
     try {
-      this.resolve(this.report(this.ctx, this.slot, how, value, this.state));
+      this.resolve(this.report(this.h, this.slot, how, value, this.state));
     } catch (error) {
       this.reject(error);
     }
   }
 }
 
-// Settles `value` (a promise or not): `report(ctx, slot, how, value, state)` is
-// `plain` or `fetched`; `state` is the call's CallContext or FetchState.
-function settle(value, ms, slot, ctx, report, state) {
+// Settles `value` (a promise or not): `report(h, slot, how, value, state)` is
+// `plain` or `fetched`; `state` is the call's CallContext or FetchState; `now` the
+// acquire's reading.
+function settle(value, h, slot, now, report, state) {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function') || typeof value.then !== 'function') {
     try {
-      return Promise.resolve(report(ctx, slot, 0, value, state));
+      return Promise.resolve(report(h, slot, 0, value, state));
     } catch (error) {
       return Promise.reject(error);
     }
   }
+  const ms = h.ms;
   if (!(ms > 0)) {
-    return Promise.resolve(value).then((v) => report(ctx, slot, 0, v, state), (e) => report(ctx, slot, 1, e, state));
+    return Promise.resolve(value).then((v) => report(h, slot, 0, v, state), (e) => report(h, slot, 1, e, state));
   }
   let call;
   const promise = new Promise((resolve, reject) => {
-    call = new Call(slot, ctx, report, state, resolve, reject);
+    call = new Call(h, slot, report, state, resolve, reject);
   });
-  call.queue = watch(ms, call);
+  call.queue = watch(ms, now, call);
   Promise.resolve(value).then((v) => call.finish(0, v), (e) => call.finish(1, e));
   return promise;
 }
 
-const plain = (ctx, slot, how, value, state) => verdict(ctx, slot, how, value, 0, state);
+const plain = (h, slot, how, value, state) => verdict(h, slot, how, value, 0, state);
 
 // What execute's function receives, as in the Node package: `signal` is aborted
 // (with the CircuitBreakerTimeoutError) when the call times out. Made on first use.
@@ -166,17 +185,6 @@ class CallContext {
   }
 }
 
-export function run(fn, ms, slot, ctx) {
-  const call = new CallContext();
-  let value;
-  try {
-    value = fn(call);
-  } catch (error) {
-    return settledNow(ctx, slot, 1, error);
-  }
-  return settle(value, ms, slot, ctx, plain, call);
-}
-
 // A fetch in flight: the caller's signal (to tell their abort from a failure) and
 // ours (to abort the request on timeout).
 class FetchState {
@@ -192,33 +200,10 @@ class FetchState {
 
 // A fetch's report: a response's status for Rust; an error is the caller's abort
 // (3) if their signal fired.
-function fetched(ctx, slot, how, value, state) {
-  if (how === 0) return verdict(ctx, slot, 0, value, value?.status ?? 0, state);
+function fetched(h, slot, how, value, state) {
+  if (how === 0) return verdict(h, slot, 0, value, value?.status ?? 0, state);
   if (how === 1 && state.theirs?.aborted) how = 3;
-  return verdict(ctx, slot, how, value, 0, state);
-}
-
-// fetch under the breaker. With a timeout, the request gets a signal of our own
-// (joined with the caller's, from init or the Request) so that the timeout really
-// aborts it; the caller's abort is reported as such, not as a failure.
-export function fetchCall(fetchFn, input, init, ms, slot, ctx) {
-  const theirs = init?.signal ?? (typeof input === 'object' && input !== null ? input.signal : undefined) ?? undefined;
-  let controller;
-  if (ms > 0) {
-    controller = new AbortController();
-    let signal = controller.signal;
-    // Without AbortSignal.any (older engines) the caller's signal stays: the timeout
-    // still rejects and counts, but cannot abort the request itself.
-    if (theirs !== undefined) signal = typeof AbortSignal.any === 'function' ? AbortSignal.any([theirs, signal]) : theirs;
-    init = init == null ? { signal } : { ...init, signal };
-  }
-  let promise;
-  try {
-    promise = fetchFn === undefined ? fetch(input, init) : fetchFn(input, init);
-  } catch (error) {
-    promise = Promise.reject(error);
-  }
-  return settle(promise, ms, slot, ctx, fetched, new FetchState(theirs, controller));
+  return verdict(h, slot, how, value, 0, state);
 }
 
 // guardFetch: one breaker per origin. `create(origin)` (Rust) builds a breaker from
@@ -321,4 +306,104 @@ export function openError(breakerName, state, retryAfter) {
 
 export function timeoutError(timeout, breakerName) {
   return withoutStack(() => new CircuitBreakerTimeoutError(timeout, breakerName));
+}
+
+// A refused call: the fallback's answer, or a CircuitBreakerOpenError. The error is
+// made, and the promise rejected, one microtask later, once the caller has had the
+// chance to attach a handler: Chromium tracks a promise rejected with no handler
+// (an unhandled rejection, and a stack capture for DevTools) and that, with making
+// the error under wasm frames, was most of the cost of failing fast. A caller that
+// never handles it still gets the unhandledrejection.
+class Refusal {
+  constructor(name, state, retryAfter) {
+    this.name = name;
+    this.state = state;
+    this.retryAfter = retryAfter;
+  }
+
+  then(_, reject) {
+    reject(openError(this.name, this.state, this.retryAfter));
+  }
+}
+
+function refuse(h, code) {
+  const state = code === -3 ? 'HALF_OPEN' : 'OPEN';
+  const retry = Breaker.__retryAfter();
+  const retryAfter = retry === retry ? retry : null;
+  if (h.fallback === undefined) return Promise.resolve(new Refusal(h.name, state, retryAfter));
+  try {
+    return Promise.resolve(h.fallback(openError(h.name, state, retryAfter)));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+// The breaker's handle, asked from Rust once and kept on the object.
+const HANDLE = Symbol('tripwire.handle');
+
+function handleOf(breaker) {
+  const h = breaker.__handle();
+  breaker[HANDLE] = h;
+  return h;
+}
+
+function execute(fn) {
+  const h = this[HANDLE] ?? handleOf(this);
+  // A caller's mistake, not the upstream's: refused before asking for a permit.
+  if (typeof fn !== 'function') return Promise.reject(new TypeError('execute: the argument must be a function'));
+  const now = h.perf ? perf.now() : NaN;
+  const slot = this.__acquire(now, false);
+  if (slot < 0) return refuse(h, slot);
+  const call = new CallContext();
+  let value;
+  try {
+    value = fn(call);
+  } catch (error) {
+    try {
+      return Promise.resolve(verdict(h, slot, 1, error, 0, call));
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+  }
+  return settle(value, h, slot, now, plain, call);
+}
+
+// fetch under the breaker. With a timeout, the request gets a signal of our own
+// (joined with the caller's, from init or the Request) so that the timeout really
+// aborts it; the caller's abort is reported as such, not as a failure. Without a
+// timeout, no AbortController is made.
+function guardedFetch(input, init) {
+  const h = this[HANDLE] ?? handleOf(this);
+  const now = h.perf ? perf.now() : NaN;
+  const slot = this.__acquire(now, true);
+  if (slot < 0) return refuse(h, slot);
+  const theirs = init?.signal ?? (typeof input === 'object' && input !== null ? input.signal : undefined) ?? undefined;
+  const ms = h.ms;
+  let controller;
+  if (ms > 0) {
+    controller = new AbortController();
+    let signal = controller.signal;
+    // Without AbortSignal.any (older engines) the caller's signal stays: the timeout
+    // still rejects and counts, but cannot abort the request itself.
+    if (theirs !== undefined) signal = typeof AbortSignal.any === 'function' ? AbortSignal.any([theirs, signal]) : theirs;
+    init = init == null ? { signal } : { ...init, signal };
+  }
+  let promise;
+  try {
+    promise = h.fetch === undefined ? fetch(input, init) : h.fetch(input, init);
+  } catch (error) {
+    promise = Promise.reject(error);
+  }
+  return settle(promise, h, slot, now, fetched, new FetchState(theirs, controller));
+}
+
+// Called once by the module's start with a CircuitBreaker: puts `execute` and
+// `fetch` on its class (methods, as the generated ones are), then frees it.
+export function install(breaker) {
+  const proto = Object.getPrototypeOf(breaker);
+  Breaker = proto.constructor;
+  for (const [name, value] of [['execute', execute], ['fetch', guardedFetch]]) {
+    Object.defineProperty(proto, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+  breaker.free();
 }
