@@ -9,29 +9,66 @@
 const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 
-const { nowMs: nativeNowMs, acquire, acquireAt, record, recordAt, bindClock } = native;
+const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt, flush, wakeClock } = native;
 
 // Frees a breaker's native state once its CircuitBreaker is collected.
 const releaser = new FinalizationRegistry((id) => native.release(id));
 
-// acquire() writes the process-clock instant it read (ms) here: a call's start
-// time without a second crossing. An explicit ArrayBuffer keeps the storage off
-// the JS heap, where it cannot move.
-const clockCell = new Float64Array(new ArrayBuffer(8));
-bindClock(clockCell);
+// Arrays shared with native code, one set per JS environment (every copy of this
+// module loaded into it reads the same ones):
+// - ticker, [nowMs, ticking, used]: the process clock, written every millisecond by
+//   a native thread while calls keep reading it (src/ticker.rs); once it has
+//   parked, a read crosses to wake it;
+// - gates, per breaker id [quietUntilMs, generation]: until then the breaker is
+//   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
+//   it and a success within its quiet limit is queued in the ring instead of
+//   crossing; replaced by a longer copy as ids grow;
+// - ring, [count, (id, generation, startMs, endMs) × RING_CAPACITY]: the queued
+//   successes, applied in order before native code next touches any breaker.
+const shared = native.shared();
+const { ticker, ring } = shared;
+const RING_CAPACITY = (ring.length - 1) / 4;
+
+/** Now on the process clock (ms): an array read while the native thread ticks. */
+function processNow() {
+  if (ticker[1] === 1) {
+    ticker[2] = 1;
+    return ticker[0];
+  }
+  return wakeClock();
+}
+
+function queueSuccess(id, generation, start, end) {
+  let queued = ring[0];
+  if (queued === RING_CAPACITY) {
+    flush();
+    queued = 0;
+  }
+  const at = 1 + 4 * queued;
+  ring[at] = id;
+  ring[at + 1] = generation;
+  ring[at + 2] = start;
+  ring[at + 3] = end;
+  ring[0] = queued + 1;
+}
+
+const promiseThen = Promise.prototype.then;
+
+// The slot of a call admitted while its breaker was quiet (it holds no permit).
+const QUIET = -1;
 
 /** The three states, as the strings every runtime reports. */
 const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
 const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
 
-// Outcome codes of native record().
+// Outcome codes of native recordAt().
 const SUCCESS = 0;
 const FAILURE = 1;
 const TIMEOUT = 2;
 const IGNORED = 3;
 const CANCELLED = 4;
 
-// Rejection codes of native acquire() (see bindings-node/src/lib.rs).
+// Rejection codes of native acquireAt() (see bindings-node/src/lib.rs).
 const REJECTED_FORCED = -1;
 const REJECTED_HALF_OPEN = -2;
 
@@ -314,8 +351,9 @@ function hooksOf(options, logger) {
 }
 
 class Call {
-  constructor(slot, start) {
+  constructor(slot, generation, start) {
     this._slot = slot;
+    this._generation = generation;
     this._start = start;
     this._settled = false;
     this._resolve = null;
@@ -367,14 +405,16 @@ class CircuitBreaker extends EventEmitter {
       throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
     }
     const restore = options[kRestore];
-    this._id = restore === undefined
-      ? native.create(options)
-      : native.restore(options, restore, clock === null ? undefined : clock.now());
+    const now = clock === null ? processNow() : clock.now();
+    this._id = restore === undefined ? native.create(options, now) : native.restore(options, restore, now);
+    if (2 * this._id + 2 > shared.gates.length) native.growGates(2 * this._id + 2);
     releaser.register(this, this._id);
     this.name = name;
     this._clock = clock;
+    const settings = native.settings(this._id);
     // Absent optional fields of a native object are undefined: normalise to null.
-    this._timeoutMs = native.settings(this._id).requestTimeout ?? null;
+    this._timeoutMs = settings.requestTimeout ?? null;
+    this._quietLimit = settings.quietLimit ?? Infinity;
     this._hooks = hooksOf(options, logger || null);
     this._lastError = undefined;
     // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
@@ -405,18 +445,18 @@ class CircuitBreaker extends EventEmitter {
     if (typeof fn !== 'function') {
       return Promise.reject(new TypeError(`execute() needs a function, not ${describe(fn)}`));
     }
-    let start;
-    let code;
-    if (this._clock === null) {
-      code = acquire(this._id);
-      start = clockCell[0];
+    const id = this._id;
+    const start = this._clock === null ? processNow() : this._clock.now();
+    const gates = shared.gates;
+    let call;
+    if (start < gates[2 * id]) {
+      call = new Call(QUIET, gates[2 * id + 1], start);
     } else {
-      start = this._clock.now();
-      code = acquireAt(this._id, start);
+      const code = acquireAt(id, start);
+      if (code < 0) return this._refuse(code);
+      if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
+      call = new Call(code >> 1, 0, start);
     }
-    if (code < 0) return this._refuse(code);
-    if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
-    const call = new Call(code >> 1, start);
     let result;
     let then;
     try {
@@ -428,6 +468,17 @@ class CircuitBreaker extends EventEmitter {
     }
     if (typeof then !== 'function') {
       return Promise.resolve(this._succeeded(call, result));
+    }
+    if (this._timeoutMs === null && then === promiseThen) {
+      // Nothing but `result` can settle the call: chain on it. A failure answers with
+      // `result` itself, already rejected, so the caller's promise takes its rejection
+      // without a rethrow (V8 walks the stack on a throw: ~300 ns). Only for real
+      // promises: some thenables (query builders) run again on every then().
+      return then.call(
+        result,
+        (value) => this._succeeded(call, value),
+        (error) => (this._failure(call, error) ? this._runFallback(error) : result),
+      );
     }
     // Our own promise: a timeout can settle it before `result` does, and a failure
     // rejects it directly (cheaper than rethrowing from a then-callback).
@@ -463,7 +514,14 @@ class CircuitBreaker extends EventEmitter {
   _succeeded(call, value) {
     let outcome = SUCCESS;
     if (this._hooks.isFailureResult !== null && this._safeIsFailure(value)) outcome = FAILURE;
-    const code = this._record(call._slot, outcome);
+    let code = 0;
+    if (outcome === SUCCESS && call._slot === QUIET) {
+      const end = this._now();
+      if (end - call._start <= this._quietLimit) queueSuccess(this._id, call._generation, call._start, end);
+      else code = recordQuietAt(this._id, call._generation, call._start, SUCCESS, end);
+    } else {
+      code = this._record(call, outcome);
+    }
     if (code !== 0) this._transition(code);
     if (outcome === SUCCESS) {
       if (this._hooks.logger !== null || this._listens('success')) this._reportSuccess(call);
@@ -477,10 +535,10 @@ class CircuitBreaker extends EventEmitter {
   /** Records an error; returns whether the fallback answers it (else it propagates). */
   _failure(call, error) {
     if (this._hooks.errorFilter !== null && this._safeFilter(error)) {
-      this._record(call._slot, IGNORED);
+      this._record(call, IGNORED);
       return false;
     }
-    const code = this._record(call._slot, FAILURE);
+    const code = this._record(call, FAILURE);
     this._lastError = errorMessage(error);
     if (code !== 0) this._transition(code);
     if (this._hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
@@ -504,8 +562,12 @@ class CircuitBreaker extends EventEmitter {
     }
   }
 
-  _record(slot, outcome) {
-    return this._clock === null ? record(this._id, slot, outcome) : recordAt(this._id, slot, outcome, this._clock.now());
+  /** Records `call`'s outcome now; returns the transition code. */
+  _record(call, outcome) {
+    const now = this._now();
+    return call._slot === QUIET
+      ? recordQuietAt(this._id, call._generation, call._start, outcome, now)
+      : recordAt(this._id, call._slot, outcome, now);
   }
 
   /** The refusal of a call: the fallback's answer, or a rejected CircuitBreakerOpenError. */
@@ -531,7 +593,7 @@ class CircuitBreaker extends EventEmitter {
 
   /** Now on the breaker's clock: the caller's, or the native process clock (ms). */
   _now() {
-    return this._clock === null ? nativeNowMs() : this._clock.now();
+    return this._clock === null ? processNow() : this._clock.now();
   }
 
   _track(call) {
@@ -545,7 +607,7 @@ class CircuitBreaker extends EventEmitter {
 
   _timedOut(call) {
     const error = withoutStack(() => new CircuitBreakerTimeoutError(this._timeoutMs, this.name));
-    const code = this._record(call._slot, TIMEOUT);
+    const code = this._record(call, TIMEOUT);
     this._lastError = error.message;
     if (call._controller !== null) call._controller.abort(error);
     if (code !== 0) this._transition(code);
@@ -613,7 +675,7 @@ class CircuitBreaker extends EventEmitter {
     if (to === CircuitState.OPEN) {
       this._log('warn', `Circuit breaker '${this.name}' opened`);
       if (this._listens('circuitOpened')) {
-        const stats = native.stats(this._id, this._clock === null ? undefined : this._clock.now());
+        const stats = native.stats(this._id, this._now());
         this._emit('circuitOpened', {
           name: this.name,
           previousState: from,
@@ -625,7 +687,7 @@ class CircuitBreaker extends EventEmitter {
     } else if (to === CircuitState.CLOSED) {
       this._log('info', `Circuit breaker '${this.name}' closed`);
       if (this._listens('circuitClosed')) {
-        const stats = native.stats(this._id, this._clock === null ? undefined : this._clock.now());
+        const stats = native.stats(this._id, this._now());
         this._emit('circuitClosed', { name: this.name, previousState: from, successCount: stats.successes });
       }
       this._callback(this._hooks.onClose);
@@ -638,17 +700,13 @@ class CircuitBreaker extends EventEmitter {
 
   // ---- reading --------------------------------------------------------------
 
-  _nowArg() {
-    return this._clock === null ? undefined : this._clock.now();
-  }
-
   _epoch(ms) {
     return this._clock === null ? EPOCH_BASE + ms : ms;
   }
 
   /** The effective state: HALF_OPEN once the open duration has passed, before any call. */
   getState() {
-    return STATES[native.state(this._id, this._nowArg())];
+    return STATES[native.state(this._id, this._now())];
   }
 
   /** Whether calls are refused right now (OPEN). */
@@ -658,7 +716,7 @@ class CircuitBreaker extends EventEmitter {
 
   /** Counters, rates and timings; totals since construction or the last reset(). */
   getStats() {
-    const s = native.stats(this._id, this._nowArg());
+    const s = native.stats(this._id, this._now());
     return {
       name: this.name,
       state: STATES[s.state],
@@ -736,7 +794,7 @@ class CircuitBreaker extends EventEmitter {
   // ---- manual control -------------------------------------------------------
 
   _control(op) {
-    return this._transition(native.control(this._id, op, this._nowArg()));
+    return this._transition(native.control(this._id, op, this._now()));
   }
 
   /** Opens the circuit until close() or reset(). */
@@ -779,7 +837,7 @@ class CircuitBreaker extends EventEmitter {
    * CircuitBreakerOpenError that execute() would raise.
    */
   tryAcquire() {
-    const code = this._clock === null ? acquire(this._id) : acquireAt(this._id, this._clock.now());
+    const code = acquireAt(this._id, this._now());
     if (code < 0) {
       const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
       const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
@@ -799,7 +857,7 @@ class CircuitBreaker extends EventEmitter {
       name: this.name,
       state: this.getState(),
       options: this._coreOptions(),
-      snapshot: JSON.parse(native.snapshot(this._id, this._nowArg())),
+      snapshot: JSON.parse(native.snapshot(this._id, this._now())),
     };
   }
 }
@@ -819,7 +877,7 @@ class Permit {
   _end(outcome) {
     if (this._done) throw new Error('this permit was already ended');
     this._done = true;
-    const code = this._breaker._record(this._slot, outcome);
+    const code = this._breaker._record(this, outcome);
     return code === 0 ? null : this._breaker._transition(code);
   }
 

@@ -169,8 +169,8 @@ async function main() {
         return Number(process.hrtime.bigint() - start) / N;
       };
       return {
-        acquireRecordPair: loop(() => native.record(id, native.acquire(id) >> 1, 0)),
-        acquireRecordPairCallerClock: loop(() => native.recordAt(id, native.acquireAt(id, 5) >> 1, 0, 5)),
+        acquireRecordPair: loop(() => native.recordAt(id, native.acquireAt(id, 5) >> 1, 0, 5)),
+        wakeClock: loop(() => native.wakeClock()),
         napiRsFunctionNoArgs: loop(() => native.nowMs()),
         napiRsFunctionOneArg: loop(() => native.outstanding(id)),
       };

@@ -5,7 +5,8 @@
 //! the slot number. Every method converts numbers and nothing else: the rules are
 //! the core's.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::ptr;
 
 use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
@@ -16,7 +17,7 @@ use tripwire_core::{
 };
 
 use crate::options::config_from_js;
-use crate::{at, millis, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
+use crate::{at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
 
 fn state_code(state: State) -> u32 {
     match state {
@@ -59,6 +60,9 @@ pub struct NativeSettings {
     pub recovery_timeout: f64,
     /// Per-call timeout (ms), or null when disabled.
     pub request_timeout: Option<f64>,
+    /// The longest success (ms) JS may queue while quiet (`Config::quiet_limit`,
+    /// two nanoseconds short to absorb the conversion), or null for no limit.
+    pub quiet_limit: Option<f64>,
     /// Trial successes that close.
     pub success_threshold: u32,
     /// Concurrent half-open trials.
@@ -169,12 +173,90 @@ impl From<Stats> for NativeStats {
 
 /// One core breaker and the permits it has handed out.
 pub(crate) struct Entry {
+    id: u32,
+    /// The instant of the last `publish`, to publish again into a new gates array.
+    published_at: u64,
     breaker: Breaker,
     permits: Vec<Option<Permit>>,
     free: Vec<u32>,
 }
 
+/// Elements per breaker in the gates array: `[quietUntilMs, generation]`.
+const GATE: usize = 2;
+/// Successes the ring holds: `[count, (id, generation, startMs, endMs) × RING_CAPACITY]`.
+pub(crate) const RING_CAPACITY: usize = 256;
+const RING_ENTRY: usize = 4;
+
+thread_local! {
+    /// The gates array bound with `bindGates` (data, length): each breaker's quiet
+    /// horizon and generation, written after every operation that can change them.
+    static GATES: Cell<(*mut f64, usize)> = const { Cell::new((ptr::null_mut(), 0)) };
+    /// The ring bound with `bindRing`: quiet successes JS recorded without a crossing.
+    static RING: Cell<*mut f64> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// The bound gates array (data, length).
+pub(crate) fn gates() -> (*mut f64, usize) {
+    GATES.get()
+}
+
+/// Binds the gates array (a longer one as ids grow) and fills it in.
+pub(crate) fn bind_gates(data: *mut f64, len: usize) {
+    GATES.set((data, len));
+    with_slab(|slab| {
+        for entry in slab.entries.iter_mut().flatten() {
+            entry.publish(entry.published_at);
+        }
+    });
+}
+
+/// Binds the ring of quiet successes.
+pub(crate) fn bind_ring(data: *mut f64) {
+    RING.set(data);
+}
+
 impl Entry {
+    /// Tells JS until when this breaker is quiet (`Breaker::quiet_until`), and in
+    /// which generation: while it is, JS admits calls and queues successes within
+    /// the quiet limit in the ring instead of crossing.
+    fn publish(&mut self, now: u64) {
+        self.published_at = now;
+        let (gates, len) = GATES.get();
+        let at = self.id as usize * GATE;
+        if at + GATE > len {
+            return;
+        }
+        let until = self.breaker.quiet_until(now);
+        // One nanosecond short, so that JS's `nowMs < quietUntilMs` implies the core's
+        // `now < until` despite the conversion.
+        let until = if until == u64::MAX {
+            f64::INFINITY
+        } else {
+            millis(until.saturating_sub(1))
+        };
+        // SAFETY: `bindGates` checked the array and keeps it alive; `at + 1 < len`.
+        unsafe {
+            *gates.add(at) = until;
+            *gates.add(at + 1) = self.breaker.generation() as f64;
+        }
+    }
+
+    /// Records the outcome of a call admitted while quiet, in `generation` at `start`.
+    #[inline]
+    pub(crate) fn record_quiet(
+        &mut self,
+        generation: u64,
+        start: u64,
+        outcome_code: u32,
+        now: u64,
+    ) -> Result<u32> {
+        let outcome = outcome(outcome_code)?;
+        let permit = self.breaker.quiet_permit(generation, start);
+        let transition = self.breaker.record(permit, outcome, now);
+        self.publish(now);
+        Ok(transition_code(transition))
+    }
+
     #[inline]
     pub(crate) fn acquire(&mut self, now: u64) -> f64 {
         match self.breaker.try_acquire(now) {
@@ -190,6 +272,7 @@ impl Entry {
                         (self.permits.len() - 1) as u32
                     }
                 };
+                self.publish(now);
                 f64::from(slot) * 2.0 + f64::from(u8::from(half_opened))
             }
             Err(Rejected {
@@ -220,7 +303,9 @@ impl Entry {
                 )
             })?;
         self.free.push(slot);
-        Ok(transition_code(self.breaker.record(permit, outcome, now)))
+        let transition = self.breaker.record(permit, outcome, now);
+        self.publish(now);
+        Ok(transition_code(transition))
     }
 }
 
@@ -237,27 +322,70 @@ struct Slab {
     free: Vec<u32>,
 }
 
+impl Slab {
+    /// Applies the successes queued in the ring, in order. Runs before every other
+    /// use of the slab, so the core sees every outcome in the order JS saw it.
+    /// A quiet success cannot change a state or shorten a quiet horizon
+    /// (`Breaker::quiet_until`), so the gates stay as published.
+    fn drain(&mut self) {
+        let ring = RING.get();
+        if ring.is_null() {
+            return;
+        }
+        // SAFETY: `bindRing` checked the array holds 1 + RING_CAPACITY entries and
+        // keeps it alive; JS never writes more than RING_CAPACITY.
+        unsafe {
+            let queued = (*ring as usize).min(RING_CAPACITY);
+            *ring = 0.0;
+            for k in 0..queued {
+                let item = ring.add(1 + k * RING_ENTRY);
+                let id = *item as usize;
+                if let Some(Some(entry)) = self.entries.get_mut(id) {
+                    let permit = entry
+                        .breaker
+                        .quiet_permit(*item.add(1) as u64, nanos(*item.add(2)));
+                    entry
+                        .breaker
+                        .record(permit, Outcome::Success, nanos(*item.add(3)));
+                }
+            }
+        }
+    }
+}
+
 thread_local! {
     static SLAB: RefCell<Slab> = RefCell::new(Slab::default());
 }
 
-fn insert(breaker: Breaker) -> u32 {
+/// Applies the queued quiet successes.
+pub(crate) fn drain() -> Result<()> {
+    with_slab(|_| Ok(()))
+}
+
+/// The slab, its queued successes applied first.
+fn with_slab<R>(f: impl FnOnce(&mut Slab) -> R) -> R {
     SLAB.with_borrow_mut(|slab| {
-        let entry = Entry {
+        slab.drain();
+        f(slab)
+    })
+}
+
+fn insert(breaker: Breaker, now: u64) -> u32 {
+    with_slab(|slab| {
+        let id = slab.free.pop().unwrap_or(slab.entries.len() as u32);
+        let mut entry = Box::new(Entry {
+            id,
+            published_at: now,
             breaker,
             permits: Vec::new(),
             free: Vec::new(),
-        };
-        match slab.free.pop() {
-            Some(id) => {
-                slab.entries[id as usize] = Some(Box::new(entry));
-                id
-            }
-            None => {
-                slab.entries.push(Some(Box::new(entry)));
-                (slab.entries.len() - 1) as u32
-            }
+        });
+        entry.publish(now);
+        match slab.entries.get_mut(id as usize) {
+            Some(slot) => *slot = Some(entry),
+            None => slab.entries.push(Some(entry)),
         }
+        id
     })
 }
 
@@ -267,7 +395,7 @@ fn gone(id: u32) -> Error {
 
 #[inline]
 pub(crate) fn with_entry<R>(id: u32, f: impl FnOnce(&mut Entry) -> Result<R>) -> Result<R> {
-    SLAB.with_borrow_mut(|slab| match slab.entries.get_mut(id as usize) {
+    with_slab(|slab| match slab.entries.get_mut(id as usize) {
         Some(Some(entry)) => f(entry),
         _ => Err(gone(id)),
     })
@@ -285,10 +413,10 @@ fn with<R>(id: u32, f: impl FnOnce(&mut Entry) -> R) -> Result<R> {
 /// (`napi_wrap`, its reference, type tag and finalizer) cost about 1 KB of native
 /// memory each here, and its methods ~210 ns per call.
 #[napi]
-pub fn create(env: Env, options: Object) -> Result<u32> {
+pub fn create(env: Env, options: Object, now_ms: Option<f64>) -> Result<u32> {
     let config = config_from_js(&env, &options)?;
     let breaker = Breaker::new(config).map_err(|e| crate::options::throw(&env, &e))?;
-    Ok(insert(breaker))
+    Ok(insert(breaker, at(now_ms)))
 }
 
 /// A breaker with `options` in the state of a snapshot (JSON text) taken by
@@ -300,13 +428,13 @@ pub fn restore(env: Env, options: Object, snapshot: String, now_ms: Option<f64>)
         .map_err(|e| Error::new(Status::InvalidArg, format!("cannot restore snapshot: {e}")))?;
     let breaker = Breaker::restore(config, &snapshot, at(now_ms))
         .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-    Ok(insert(breaker))
+    Ok(insert(breaker, at(now_ms)))
 }
 
 /// Frees breaker `id` (its id may be reused). Unknown ids are ignored.
 #[napi]
 pub fn release(id: u32) {
-    SLAB.with_borrow_mut(|slab| {
+    with_slab(|slab| {
         if let Some(slot @ Some(_)) = slab.entries.get_mut(id as usize) {
             *slot = None;
             slab.free.push(id);
@@ -341,6 +469,7 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
                 ))
             }
         };
+        e.publish(now);
         Ok(transition_code(Some(transition)))
     })
 }
@@ -375,7 +504,7 @@ pub fn settings(id: u32) -> Result<NativeSettings> {
 /// Breakers alive on this thread (for leak tests).
 #[napi]
 pub fn live_breakers() -> u32 {
-    SLAB.with_borrow(|slab| (slab.entries.len() - slab.free.len()) as u32)
+    with_slab(|slab| (slab.entries.len() - slab.free.len()) as u32)
 }
 
 fn settings_of(config: &Config) -> NativeSettings {
@@ -401,6 +530,9 @@ fn settings_of(config: &Config) -> NativeSettings {
         minimum_requests: config.effective_minimum_requests(),
         recovery_timeout: millis(config.open_duration),
         request_timeout: config.call_timeout.map(millis),
+        quiet_limit: Some(config.quiet_limit())
+            .filter(|&limit| limit != u64::MAX)
+            .map(|limit| millis(limit.saturating_sub(2))),
         success_threshold: config.success_threshold,
         half_open_max_calls: config.half_open_max_calls,
         monitoring_window,

@@ -1,14 +1,24 @@
-//! The hot path as raw Node-API callbacks: `acquire`, `acquireAt`, `record`, `recordAt`.
+//! The hot path as raw Node-API callbacks.
 //!
 //! Why raw: a `#[napi]` function with arguments costs about 90 ns per call here
 //! (napi 3.16 / napi-derive 3.7 on Node 20), a raw callback doing the same work
 //! about 17 ns: measured with one `u32` argument, `scripts/bench-node.sh` has the
-//! figures. These four functions are the only ones on the per-call path, so they
-//! are written against `napi::sys` directly; everything else uses `#[napi]`.
+//! figures. The functions on the per-call path are written against `napi::sys`
+//! directly; everything else uses `#[napi]`.
 //!
-//! Each reads its numeric arguments, calls into the slab (`breaker.rs`), and
-//! returns a number. A bad id or slot throws a JS `Error` (a facade bug, never a
-//! user's).
+//! Most calls make no crossing at all. While a breaker is quiet
+//! (`Breaker::quiet_until`, published to the gates array after every operation)
+//! JS admits calls itself and queues their successes in the ring; the slab applies
+//! the ring before anything else touches it (`breaker.rs`). Otherwise:
+//!
+//! * `acquireAt(id, nowMs)`: a permit code (see the crate docs);
+//! * `recordAt(id, slot, outcome, nowMs)`: a permitted call's transition code;
+//! * `recordQuietAt(id, generation, startMs, outcome, nowMs)`: the same for a call
+//!   admitted while quiet (its failure, or a success too slow to queue);
+//! * `flush()`: applies the ring when it is full.
+//!
+//! Clock readings come from JS: the caller's clock, or the ticking array of
+//! `ticker.rs`. A bad id or slot throws a JS `Error` (a facade bug, never a user's).
 
 use std::cell::Cell;
 use std::ffi::CStr;
@@ -19,15 +29,8 @@ use napi::sys;
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 
-use crate::breaker::{with_entry, Entry};
-use crate::{nanos, now_nanos};
-
-thread_local! {
-    /// Where `acquire` writes the process-clock instant (ms) it read: the first
-    /// element of a `Float64Array` the facade hands over once with `bindClock`, so
-    /// JS learns a call's start time without another crossing or clock read.
-    static CLOCK_OUT: Cell<*mut f64> = const { Cell::new(ptr::null_mut()) };
-}
+use crate::breaker::{with_entry, Entry, RING_CAPACITY};
+use crate::nanos;
 
 /// Reads up to `N` arguments of a callback.
 ///
@@ -85,7 +88,7 @@ unsafe fn number(env: sys::napi_env, value: f64) -> sys::napi_value {
 ///
 /// # Safety
 /// `env` must be the running callback's.
-unsafe fn throw(env: sys::napi_env, error: &napi::Error) -> sys::napi_value {
+pub(crate) unsafe fn throw(env: sys::napi_env, error: &napi::Error) -> sys::napi_value {
     let message = std::ffi::CString::new(error.reason.replace('\0', " ")).unwrap_or_default();
     // SAFETY: both strings are NUL-terminated; a pending exception makes the call a no-op.
     unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
@@ -101,23 +104,6 @@ pub(crate) unsafe fn finish(env: sys::napi_env, result: Result<f64>) -> sys::nap
         // SAFETY (both arms): `env` is the running callback's.
         Ok(value) => unsafe { number(env, value) },
         Err(error) => unsafe { throw(env, &error) },
-    }
-}
-
-/// `acquire(id)`: a permit code (see the crate docs) on the process clock; the
-/// instant read goes to the bound clock cell too.
-unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: Node calls this with a valid env and callback info.
-    unsafe {
-        let [id] = args::<1>(env, info);
-        let id = uint(env, id);
-        let now = now_nanos();
-        let out = CLOCK_OUT.get();
-        if !out.is_null() {
-            // SAFETY: `bind_clock` checked the array holds an f64 and keeps it alive.
-            *out = now as f64 / 1e6;
-        }
-        finish(env, with_entry(id, |e: &mut Entry| Ok(e.acquire(now))))
     }
 }
 
@@ -171,24 +157,6 @@ pub(crate) unsafe fn bind_cell(
     }
 }
 
-/// `bindClock(float64Array)`: from now on `acquire` writes its instant (ms) into
-/// element 0. The array is referenced for the life of the environment.
-unsafe extern "C" fn bind_clock(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: Node calls this with a valid env and callback info.
-    unsafe {
-        match bind_cell(env, info, "bindClock", 1) {
-            Ok(cell) => {
-                CLOCK_OUT.set(cell);
-                ptr::null_mut()
-            }
-            Err(error) => throw(env, &error),
-        }
-    }
-}
-
 /// `acquireAt(id, nowMs)`: a permit code at `nowMs` on the caller's clock.
 unsafe extern "C" fn acquire_at(
     env: sys::napi_env,
@@ -199,22 +167,6 @@ unsafe extern "C" fn acquire_at(
         let [id, now] = args::<2>(env, info);
         let (id, now) = (uint(env, id), nanos(double(env, now)));
         finish(env, with_entry(id, |e: &mut Entry| Ok(e.acquire(now))))
-    }
-}
-
-/// `record(id, slot, outcome)`: the transition code, on the process clock.
-unsafe extern "C" fn record(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: as in `acquire`.
-    unsafe {
-        let [id, slot, outcome] = args::<3>(env, info);
-        let (id, slot, outcome) = (uint(env, id), uint(env, slot), uint(env, outcome));
-        let now = now_nanos();
-        finish(
-            env,
-            with_entry(id, |e: &mut Entry| {
-                e.record(slot, outcome, now).map(f64::from)
-            }),
-        )
     }
 }
 
@@ -237,12 +189,174 @@ unsafe extern "C" fn record_at(
     }
 }
 
-const HOT: [(&CStr, Callback); 5] = [
-    (c"acquire", acquire),
+/// `recordQuietAt(id, generation, startMs, outcome, nowMs)`: the transition code of
+/// a call admitted while the breaker was quiet (no permit: JS read the generation
+/// from the gates array).
+unsafe extern "C" fn record_quiet_at(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: as in `acquire_at`.
+    unsafe {
+        let [id, generation, start, outcome, now] = args::<5>(env, info);
+        let (id, outcome) = (uint(env, id), uint(env, outcome));
+        let (generation, start) = (double(env, generation) as u64, nanos(double(env, start)));
+        let now = nanos(double(env, now));
+        finish(
+            env,
+            with_entry(id, |e: &mut Entry| {
+                e.record_quiet(generation, start, outcome, now)
+                    .map(f64::from)
+            }),
+        )
+    }
+}
+
+/// `flush()`: applies the queued quiet successes (JS calls it when the ring is full).
+unsafe extern "C" fn flush(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: `env` is the running callback's.
+    unsafe { finish(env, crate::breaker::drain().map(|()| 0.0)) }
+}
+
+thread_local! {
+    /// This environment's shared object (see [`shared`]).
+    static SHARED: Cell<sys::napi_ref> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// A new zeroed `Float64Array` of `len` numbers and its data.
+///
+/// # Safety
+/// `env` must be the running callback's.
+unsafe fn float64_array(
+    env: sys::napi_env,
+    len: usize,
+) -> napi::Result<(sys::napi_value, *mut f64)> {
+    let mut data = ptr::null_mut();
+    let mut buffer = ptr::null_mut();
+    let mut array = ptr::null_mut();
+    // SAFETY: creates values in the current scope; V8 zeroes new buffers.
+    unsafe {
+        let status = sys::napi_create_arraybuffer(env, len * 8, &mut data, &mut buffer);
+        napi::check_status!(status, "cannot allocate {len} numbers")?;
+        let status = sys::napi_create_typedarray(
+            env,
+            sys::TypedarrayType::float64_array,
+            len,
+            buffer,
+            0,
+            &mut array,
+        );
+        napi::check_status!(status, "cannot make a Float64Array")?;
+    }
+    Ok((array, data.cast()))
+}
+
+/// # Safety
+/// `env` must be the running callback's, `object` one of its objects.
+unsafe fn set(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    name: &CStr,
+    value: sys::napi_value,
+) -> napi::Result<()> {
+    // SAFETY: as documented.
+    let status = unsafe { sys::napi_set_named_property(env, object, name.as_ptr(), value) };
+    napi::check_status!(status, "cannot set {name:?}")
+}
+
+/// Makes this environment's shared object: `{ ticker, gates, ring }`.
+///
+/// # Safety
+/// `env` must be the running callback's.
+unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
+    // SAFETY: every value is created in, and bound for the life of, this environment:
+    // the object is referenced below, and it holds the arrays.
+    unsafe {
+        let mut object = ptr::null_mut();
+        napi::check_status!(
+            sys::napi_create_object(env, &mut object),
+            "cannot make an object"
+        )?;
+        let (ticker, ticker_data) = float64_array(env, crate::ticker::LEN)?;
+        let (gates, gates_data) = float64_array(env, GATE_BREAKERS * 2)?;
+        let (ring, ring_data) = float64_array(env, 1 + RING_CAPACITY * 4)?;
+        set(env, object, c"ticker", ticker)?;
+        set(env, object, c"gates", gates)?;
+        set(env, object, c"ring", ring)?;
+        let mut reference = ptr::null_mut();
+        napi::check_status!(
+            sys::napi_create_reference(env, object, 1, &mut reference),
+            "cannot keep the shared object"
+        )?;
+        SHARED.set(reference);
+        crate::ticker::bind(env, ticker_data);
+        crate::breaker::bind_gates(gates_data, GATE_BREAKERS * 2);
+        crate::breaker::bind_ring(ring_data);
+        Ok(object)
+    }
+}
+
+/// Breakers the first gates array has room for.
+const GATE_BREAKERS: usize = 64;
+
+/// `shared()`: this environment's `{ ticker, gates, ring }` (made on the first call).
+/// Every copy of the facade loaded into the environment (a test runner's module
+/// registry may load it twice) must read the same arrays the native side writes.
+unsafe extern "C" fn shared(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: Node calls this with a valid env.
+    unsafe {
+        let reference = SHARED.get();
+        if reference.is_null() {
+            return match make_shared(env) {
+                Ok(object) => object,
+                Err(error) => throw(env, &error),
+            };
+        }
+        let mut object = ptr::null_mut();
+        sys::napi_get_reference_value(env, reference, &mut object);
+        object
+    }
+}
+
+/// `growGates(minLength)`: replaces `shared().gates` with a longer copy (native code
+/// fills in the breakers the old one had no room for).
+unsafe extern "C" fn grow_gates(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: Node calls this with a valid env and callback info.
+    unsafe {
+        let [min_len] = args::<1>(env, info);
+        let min_len = uint(env, min_len) as usize;
+        let reference = SHARED.get();
+        let (old, old_len) = crate::breaker::gates();
+        if reference.is_null() || min_len <= old_len {
+            return ptr::null_mut();
+        }
+        let len = min_len.max(old_len * 2);
+        let grown = float64_array(env, len).and_then(|(array, data)| {
+            ptr::copy_nonoverlapping(old, data, old_len);
+            let mut object = ptr::null_mut();
+            sys::napi_get_reference_value(env, reference, &mut object);
+            set(env, object, c"gates", array)?;
+            crate::breaker::bind_gates(data, len);
+            Ok(())
+        });
+        match grown {
+            Ok(()) => ptr::null_mut(),
+            Err(error) => throw(env, &error),
+        }
+    }
+}
+
+const HOT: [(&CStr, Callback); 7] = [
     (c"acquireAt", acquire_at),
-    (c"record", record),
     (c"recordAt", record_at),
-    (c"bindClock", bind_clock),
+    (c"recordQuietAt", record_quiet_at),
+    (c"flush", flush),
+    (c"shared", shared),
+    (c"growGates", grow_gates),
+    (c"wakeClock", crate::ticker::wake_clock),
 ];
 
 /// A raw Node-API callback.

@@ -2,20 +2,22 @@
 //!
 //! Core [`tripwire_core::Breaker`]s live in a per-thread slab, named by id
 //! (`create`, `release`; see `breaker.rs`). The JS facade (`bindings-node/index.js`)
-//! gives users the seeds' API on top. The hot path is one crossing per acquire and
-//! one per record, raw Node-API functions taking the breaker's id and passing and
-//! returning numbers only (`hot.rs`):
+//! gives users the seeds' API on top. While a breaker is quiet
+//! (`Breaker::quiet_until`) a call makes no crossing at all: JS admits it and queues
+//! its success in shared memory (`hot.rs`). Otherwise the hot path is one crossing
+//! per acquire and one per record, raw Node-API functions taking the breaker's id
+//! and passing and returning numbers only:
 //!
-//! * `acquire(id)` returns `slot * 2 + 1` when the acquire moved OPEN → HALF_OPEN,
-//!   `slot * 2` otherwise (a non-negative integer), or a rejection code:
-//!   [`REJECTED_FORCED`] (forced open, no retry-after), [`REJECTED_HALF_OPEN`]
+//! * `acquireAt(id, nowMs)` returns `slot * 2 + 1` when the acquire moved
+//!   OPEN → HALF_OPEN, `slot * 2` otherwise (a non-negative integer), or a rejection
+//!   code: [`REJECTED_FORCED`] (forced open, no retry-after), [`REJECTED_HALF_OPEN`]
 //!   (every trial slot taken), or `REJECTED_OPEN - retryAfterMs` (≤ -3).
-//! * `record(id, slot, outcome)` returns 0, or a transition code `1 + from * 3 + to`
-//!   with states numbered CLOSED 0, OPEN 1, HALF_OPEN 2.
+//! * `recordAt(id, slot, outcome, nowMs)` returns 0, or a transition code
+//!   `1 + from * 3 + to` with states numbered CLOSED 0, OPEN 1, HALF_OPEN 2.
 //!
-//! Instants cross as milliseconds (`f64`): either the caller's clock (`acquireAt`,
-//! `recordAt`, every `nowMs` argument) or, when `nowMs` is absent, the process's
-//! monotonic clock read here (see [`now_ms`]).
+//! Instants cross as milliseconds (`f64`): the caller's clock, or the process
+//! clock JS reads from the ticking array of `ticker.rs`; a `nowMs` left out means
+//! the process's monotonic clock read here (see [`now_ms`]).
 #![deny(missing_docs)]
 // Under cfg(test) napi-derive registers nothing, so every export looks unused.
 #![cfg_attr(test, allow(dead_code))]
@@ -24,6 +26,7 @@ mod breaker;
 mod hot;
 mod options;
 mod resilience;
+mod ticker;
 
 use std::sync::OnceLock;
 use std::time::Instant;

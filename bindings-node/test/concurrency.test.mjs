@@ -139,3 +139,36 @@ test('breakers work in worker threads, each with its own native state', async ()
   const here = new CircuitBreaker({ name: 'in-worker' });
   assert.equal(here.getState(), CircuitState.CLOSED);
 });
+
+test('two copies of the package in one process (a test runner reloading modules) both stay exact', async () => {
+  // Drop the package's modules from the require cache so the next require makes a
+  // second instance of every one of them, addon loader included.
+  const reload = () => {
+    for (const key of Object.keys(require.cache)) if (key.startsWith(packageDir)) delete require.cache[key];
+    return require(`${packageDir}/index.js`);
+  };
+  const first = require(`${packageDir}/index.js`);
+  const second = reload();
+  assert.notEqual(first.CircuitBreaker, second.CircuitBreaker);
+  const ok = async () => 1;
+  const boom = async () => {
+    throw new Error('boom');
+  };
+  const check = async (copy, name, extra = 0) => {
+    const breaker = new copy.CircuitBreaker({ name, failureThreshold: 2, timeout: false });
+    for (let i = 0; i < 5 + extra; i++) await breaker.execute(ok);
+    await breaker.execute(boom).catch(() => {});
+    await breaker.execute(boom).catch(() => {});
+    assert.equal(breaker.getState(), CircuitState.OPEN, name);
+    await assert.rejects(breaker.execute(ok), { name: 'CircuitBreakerOpenError' });
+    const stats = breaker.getStats();
+    assert.deepEqual([stats.successCount, stats.failureCount, stats.rejectedCount], [5 + extra, 2, 1], name);
+    return breaker;
+  };
+  const keep = [await check(first, 'copy-1'), await check(second, 'copy-2')];
+  // Enough breakers in the second copy to replace the shared gates with a longer array.
+  for (let i = 0; i < 300; i++) keep.push(new second.CircuitBreaker({ name: `copy-many-${i}` }));
+  keep.push(await check(first, 'copy-3', 600), await check(second, 'copy-4', 600));
+  first.circuitBreakerRegistry.clear();
+  second.circuitBreakerRegistry.clear();
+});
