@@ -3,7 +3,7 @@
 # and a Node-loadable copy into bindings-wasm/pkg-node/ (--target nodejs, for the
 # vector replay).
 #   scripts/build-wasm.sh            lean debug build (tests; panics become JS errors)
-#   scripts/build-wasm.sh --release  size-optimised: opt-level z, LTO, panic=abort, wasm-opt -Oz
+#   scripts/build-wasm.sh --release  size-optimised: opt-level s, LTO, panic=abort, wasm-opt -Os
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -13,6 +13,9 @@ dir=debug
 if [ "${1:-}" = "--release" ]; then
   profile=release-wasm
   dir=release-wasm
+  # opt-level "s" rather than the profile's "z": measured in Chromium, the two calls
+  # into wasm per guarded call cost about 30 ns less, for about 0.4 KB more gzipped.
+  export CARGO_PROFILE_RELEASE_WASM_OPT_LEVEL=s
 fi
 
 # The browser package leaves out snapshot/restore (feature `snapshot`: a quarter of
@@ -30,7 +33,7 @@ if [ "$profile" = release-wasm ]; then
   # binaryen from npm: Debian's wasm-opt (v108) breaks wasm-bindgen 0.2.130 output.
   opt=bindings-wasm/node_modules/.bin/wasm-opt
   for out in "$pkg/tripwire_wasm_bg.wasm" "$pkg_node/tripwire_wasm_bg.wasm"; do
-    "$opt" -Oz --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
+    "$opt" -Os --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
       --enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext \
       -o "$out.opt" "$out"
     mv "$out.opt" "$out"

@@ -70,7 +70,6 @@ struct Call {
 
 /// The calls in flight of every breaker, by slot; slots are reused, so memory
 /// follows concurrency.
-#[derive(Default)]
 struct Calls {
     slots: Vec<Option<Call>>,
     free: Vec<u32>,
@@ -98,7 +97,12 @@ impl Calls {
 }
 
 thread_local! {
-    static CALLS: RefCell<Calls> = RefCell::default();
+    static CALLS: RefCell<Calls> = const {
+        RefCell::new(Calls {
+            slots: Vec::new(),
+            free: Vec::new(),
+        })
+    };
     /// `retryAfter` (ms, NaN for `null`) of the last refusal of `__acquire`.
     static RETRY_AFTER: Cell<f64> = const { Cell::new(f64::NAN) };
 }
@@ -114,7 +118,7 @@ pub(crate) struct Inner {
     /// The call timeout in ns (0: none).
     pub(crate) timeout_ns: u64,
     /// What settle.js needs to run a call, read once per breaker:
-    /// `{ perf, ms, name, fallback, fetch }` (see settle.js).
+    /// `{ perf, ms, name, fallback, fetch, queue }` (see settle.js).
     handle: JsValue,
     /// The message of the last failure, for `stats().lastError`.
     pub(crate) last_error: RefCell<Option<String>>,
@@ -158,6 +162,7 @@ impl Inner {
         let hook = |f: &Option<Function>| f.as_ref().map_or(JsValue::UNDEFINED, |f| f.into());
         set("fallback", &hook(&parsed.hooks.fallback));
         set("fetch", &hook(&parsed.hooks.fetch));
+        set("queue", &JsValue::UNDEFINED);
         Ok(Rc::new(Inner {
             name_js,
             name,
@@ -171,8 +176,7 @@ impl Inner {
     }
 
     /// Records how a call ended (`now`: when); says what its promise does.
-    fn settled(&self, call: Call, how: u32, status: f64, now: u64) -> Verdict {
-        let Call { permit, fetch, .. } = call;
+    fn settled(&self, permit: CorePermit, fetch: bool, how: u32, status: f64, now: u64) -> Verdict {
         match how {
             RESOLVED if fetch => crate::fetch::responded(self, permit, status, now),
             RESOLVED => {
@@ -443,9 +447,13 @@ impl CircuitBreaker {
         let Some(call) = CALLS.with(|calls| calls.borrow_mut().remove(slot)) else {
             return u32::from(how != RESOLVED);
         };
-        let inner = Rc::clone(&call.inner);
+        let Call {
+            inner,
+            permit,
+            fetch,
+        } = call;
         let now = inner.clock.at(now_ms);
-        match inner.settled(call, how, status, now) {
+        match inner.settled(permit, fetch, how, status, now) {
             Verdict::Resolve => 0,
             Verdict::Reject => 1,
             Verdict::RejectWith(error) => {

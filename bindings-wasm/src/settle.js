@@ -11,7 +11,7 @@
 // by the caller's own signal (fetch); status: a fetch response's status. `now` is
 // `performance.now()` read here (the acquire's reading also sets the timeout's
 // deadline), or NaN when the breaker has a clock of its own, which Rust reads.
-// `h` is the breaker's handle `{ perf, ms, name, fallback, fetch }` (`__handle()`).
+// `h` is the breaker's handle `{ perf, ms, name, fallback, fetch, queue }` (`__handle()`).
 
 // The clock: `performance` is looked up once. Reading `globalThis.performance` is a
 // DOM getter in browsers and cost as much as `now()` itself, twice per call.
@@ -102,13 +102,21 @@ function expire(queue) {
   arm(queue);
 }
 
-// `now`: the acquire's performance.now(), or NaN (a breaker with its own clock).
-function watch(ms, now, call) {
-  let queue = queues.get(ms);
+// The queue of the breaker's timeout length, kept on its handle.
+function queueOf(h) {
+  let queue = queues.get(h.ms);
   if (queue === undefined) {
     queue = { calls: [], head: 0, timer: undefined };
-    queues.set(ms, queue);
+    queues.set(h.ms, queue);
   }
+  h.queue = queue;
+  return queue;
+}
+
+// `now`: the acquire's performance.now(), or NaN (a breaker with its own clock).
+function watch(h, now, call) {
+  const queue = h.queue ?? queueOf(h);
+  const ms = h.ms;
   call.deadline = (now === now ? now : perf.now()) + ms;
   queue.calls.push(call);
   if (queue.timer === undefined) arm(queue);
@@ -161,7 +169,7 @@ function settle(value, h, slot, now, report, state) {
   const promise = new Promise((resolve, reject) => {
     call = new Call(h, slot, report, state, resolve, reject);
   });
-  call.queue = watch(ms, now, call);
+  call.queue = watch(h, now, call);
   Promise.resolve(value).then((v) => call.finish(0, v), (e) => call.finish(1, e));
   return promise;
 }
@@ -198,6 +206,9 @@ class FetchState {
   }
 }
 
+// A fetch with neither signal (no timeout, none of the caller's) needs no state of its own.
+const NO_SIGNALS = new FetchState(undefined, undefined);
+
 // A fetch's report: a response's status for Rust; an error is the caller's abort
 // (3) if their signal fired.
 function fetched(h, slot, how, value, state) {
@@ -221,9 +232,13 @@ export function guard(create) {
       throw new TypeError(`guardFetch: cannot tell the origin of ${JSON.stringify(href)}`);
     }
   };
+  // The document's base URL (a DOM getter): read only for URLs that are not cached.
+  const baseURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
   const originOf = (target) => {
     const href = typeof target === 'string' ? target : typeof target?.url === 'string' ? target.url : String(target);
-    const base = globalThis.document?.baseURI ?? globalThis.location?.href;
+    let origin = origins.get(href);
+    if (origin !== undefined) return origin;
+    const base = baseURL();
     if (href.charCodeAt(0) === 47 /* / */ && href.charCodeAt(1) !== 47 && base !== undefined) {
       if (base !== lastBase) {
         lastBaseOrigin = parse(base, undefined);
@@ -231,13 +246,10 @@ export function guard(create) {
       }
       return lastBaseOrigin;
     }
-    let origin = origins.get(href);
-    if (origin === undefined) {
-      origin = parse(href, base);
-      if (origins.size >= 256) origins.clear();
-      // Only absolute URLs: a relative one's origin depends on the base.
-      if (/^[a-z][a-z0-9+.-]*:/i.test(href)) origins.set(href, origin);
-    }
+    origin = parse(href, base);
+    if (origins.size >= 256) origins.clear();
+    // Only absolute URLs: a relative one's origin depends on the base.
+    if (/^[a-z][a-z0-9+.-]*:/i.test(href)) origins.set(href, origin);
     return origin;
   };
   const breakerFor = (target) => {
@@ -394,7 +406,7 @@ function guardedFetch(input, init) {
   } catch (error) {
     promise = Promise.reject(error);
   }
-  return settle(promise, h, slot, now, fetched, new FetchState(theirs, controller));
+  return settle(promise, h, slot, now, fetched, controller === undefined && theirs === undefined ? NO_SIGNALS : new FetchState(theirs, controller));
 }
 
 // Called once by the module's start with a CircuitBreaker: puts `execute` and
