@@ -9,48 +9,11 @@
 const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 
-const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt, flush, wakeClock } = native;
+const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt } = native;
+const { shared, processNow, queueSuccess } = require('./shared.js');
 
 // Frees a breaker's native state once its CircuitBreaker is collected.
 const releaser = new FinalizationRegistry((id) => native.release(id));
-
-// Arrays shared with native code, one set per JS environment (every copy of this
-// module loaded into it reads the same ones):
-// - ticker, [nowMs, ticking, used]: the process clock, written every millisecond by
-//   a native thread while calls keep reading it (src/ticker.rs); once it has
-//   parked, a read crosses to wake it;
-// - gates, per breaker id [quietUntilMs, generation]: until then the breaker is
-//   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
-//   it and a success within its quiet limit is queued in the ring instead of
-//   crossing; replaced by a longer copy as ids grow;
-// - ring, [count, (id, generation, startMs, endMs) × RING_CAPACITY]: the queued
-//   successes, applied in order before native code next touches any breaker.
-const shared = native.shared();
-const { ticker, ring } = shared;
-const RING_CAPACITY = (ring.length - 1) / 4;
-
-/** Now on the process clock (ms): an array read while the native thread ticks. */
-function processNow() {
-  if (ticker[1] === 1) {
-    ticker[2] = 1;
-    return ticker[0];
-  }
-  return wakeClock();
-}
-
-function queueSuccess(id, generation, start, end) {
-  let queued = ring[0];
-  if (queued === RING_CAPACITY) {
-    flush();
-    queued = 0;
-  }
-  const at = 1 + 4 * queued;
-  ring[at] = id;
-  ring[at + 1] = generation;
-  ring[at + 2] = start;
-  ring[at + 3] = end;
-  ring[0] = queued + 1;
-}
 
 const promiseThen = Promise.prototype.then;
 

@@ -15,21 +15,11 @@ const base = require('./index.js');
 
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = base;
 const BaseService = base.CircuitBreakerService;
-const {
-  bulkheadEnter,
-  bulkheadEnterAt,
-  bulkheadLeave,
-  bulkheadLeaveAt,
-  serviceEnter,
-  serviceEnterAt,
-  serviceSucceed,
-  serviceSucceedAt,
-  bindServiceCell,
-} = native.bulkheadHotPath();
+const { bulkheadEnterAt, bulkheadLeaveAt, serviceEnterAt, serviceSucceedAt } = native.bulkheadHotPath();
+const { shared, processNow } = require('./shared.js');
 
-// serviceEnter / serviceSucceed write [nowMs, bulkhead entry or admitted ticket] here.
-const serviceCell = new Float64Array(new ArrayBuffer(16));
-bindServiceCell(serviceCell);
+// serviceEnterAt / serviceSucceedAt write the bulkhead's entry or admitted ticket here.
+const serviceCell = shared.service;
 
 // The transition code of OPEN -> HALF_OPEN (1 + from * 3 + to), as index.js has it.
 const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
@@ -432,6 +422,12 @@ class CircuitBreakerService extends BaseService {
 
   // ---- services and breakers ---------------------------------------------------------
 
+  /** Now on the breakers' and bulkheads' clock (ms): the caller's, or the process clock. */
+  _instant() {
+    return this._clock === null ? processNow() : this._clock.now();
+  }
+
+  /** Now for timestamps (dead letters, alerts): epoch ms, or the caller's clock. */
   _now() {
     return this._clock === null ? Date.now() : this._clock.now();
   }
@@ -627,7 +623,7 @@ class CircuitBreakerService extends BaseService {
 
   _configureBulkhead(svc, options) {
     svc.lastBulkheadOptions = options;
-    const admitted = native.bulkheadConfigure(svc.bulkheadId, options, this._clock === null ? undefined : this._clock.now());
+    const admitted = native.bulkheadConfigure(svc.bulkheadId, options, this._instant());
     for (const ticket of admitted) this._admit(svc, ticket);
   }
 
@@ -682,7 +678,7 @@ class CircuitBreakerService extends BaseService {
   _execute(svc, operation, breaker, policy, fn, options, report) {
     if (breaker._svcFast) return this._fast(svc, operation, breaker, policy, fn, options, report);
     const id = svc.bulkheadId;
-    const code = this._clock === null ? bulkheadEnter(id) : bulkheadEnterAt(id, this._clock.now());
+    const code = bulkheadEnterAt(id, this._instant());
     if (code === ENTRY_RUN) return this._attempts(svc, operation, breaker, policy, fn, options, report, 1);
     return this._notAdmitted(svc, operation, policy, fn, options, report, code);
   }
@@ -709,9 +705,9 @@ class CircuitBreakerService extends BaseService {
    * as CircuitBreaker#execute does it (timeouts, events).
    */
   _fast(svc, operation, breaker, policy, fn, options, report) {
-    const clock = this._clock;
-    const code = clock === null ? serviceEnter(svc.bulkheadId, breaker._id) : serviceEnterAt(svc.bulkheadId, breaker._id, clock.now());
-    const entry = serviceCell[1];
+    const start = this._instant();
+    const code = serviceEnterAt(svc.bulkheadId, breaker._id, start);
+    const entry = serviceCell[0];
     if (entry !== ENTRY_RUN) return this._notAdmitted(svc, operation, policy, fn, options, report, entry);
     if (code < 0) {
       return breaker._refuse(code).then(undefined, (error) => {
@@ -720,7 +716,7 @@ class CircuitBreakerService extends BaseService {
       });
     }
     if ((code & 1) === 1) breaker._transition(OPEN_TO_HALF_OPEN);
-    const call = new ServiceCall(code >> 1, serviceCell[0]);
+    const call = new ServiceCall(code >> 1, start);
     let result;
     let then;
     try {
@@ -773,11 +769,8 @@ class CircuitBreakerService extends BaseService {
 
   /** Success of a first attempt: recorded and the slot left in one native call. */
   _fastValue(svc, operation, breaker, call, value, report) {
-    const clock = this._clock;
-    const transition = clock === null
-      ? serviceSucceed(svc.bulkheadId, breaker._id, call._slot)
-      : serviceSucceedAt(svc.bulkheadId, breaker._id, call._slot, clock.now());
-    const ticket = serviceCell[1];
+    const transition = serviceSucceedAt(svc.bulkheadId, breaker._id, call._slot, this._instant());
+    const ticket = serviceCell[0];
     if (transition !== 0) breaker._transition(transition);
     if (breaker._listens('success')) breaker._reportSuccess(call);
     this._left(svc, ticket);
@@ -806,7 +799,7 @@ class CircuitBreakerService extends BaseService {
   }
 
   _expire(svc) {
-    const expired = native.bulkheadExpire(svc.bulkheadId, this._clock === null ? undefined : this._clock.now());
+    const expired = native.bulkheadExpire(svc.bulkheadId, this._instant());
     for (const ticket of expired) {
       const waiter = svc.waiters.get(ticket);
       if (waiter === undefined) continue;
@@ -825,7 +818,7 @@ class CircuitBreakerService extends BaseService {
 
   _leave(svc) {
     const id = svc.bulkheadId;
-    this._left(svc, this._clock === null ? bulkheadLeave(id) : bulkheadLeaveAt(id, this._clock.now()));
+    this._left(svc, bulkheadLeaveAt(id, this._instant()));
   }
 
   /** After a slot was left: hand it to `ticket`, or end the bulkhead-full episode. */

@@ -107,56 +107,6 @@ pub(crate) unsafe fn finish(env: sys::napi_env, result: Result<f64>) -> sys::nap
     }
 }
 
-/// The data of a `Float64Array` argument holding at least `min_len` numbers, kept
-/// alive (referenced) for the life of the environment: a cell native code writes
-/// into and JS reads without a crossing.
-///
-/// # Safety
-/// `env` and `info` must be the running callback's.
-pub(crate) unsafe fn bind_cell(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-    what: &str,
-    min_len: usize,
-) -> std::result::Result<*mut f64, napi::Error> {
-    // SAFETY: the typed-array checks below guard the pointer.
-    unsafe {
-        let [array] = args::<1>(env, info);
-        let mut is_typed = false;
-        sys::napi_is_typedarray(env, array, &mut is_typed);
-        let mut kind = 0;
-        let mut length = 0usize;
-        let mut data: *mut std::ffi::c_void = ptr::null_mut();
-        if is_typed {
-            sys::napi_get_typedarray_info(
-                env,
-                array,
-                &mut kind,
-                &mut length,
-                &mut data,
-                ptr::null_mut(),
-                ptr::null_mut(),
-            );
-        }
-        if !is_typed
-            || kind != sys::TypedarrayType::float64_array
-            || length < min_len
-            || data.is_null()
-        {
-            return Err(napi::Error::from_reason(format!(
-                "{what} needs a Float64Array of at least {min_len} elements"
-            )));
-        }
-        let mut reference = ptr::null_mut();
-        if sys::napi_create_reference(env, array, 1, &mut reference) != sys::Status::napi_ok {
-            return Err(napi::Error::from_reason(format!(
-                "{what} cannot reference the array"
-            )));
-        }
-        Ok(data.cast())
-    }
-}
-
 /// `acquireAt(id, nowMs)`: a permit code at `nowMs` on the caller's clock.
 unsafe extern "C" fn acquire_at(
     env: sys::napi_env,
@@ -264,7 +214,8 @@ unsafe fn set(
     napi::check_status!(status, "cannot set {name:?}")
 }
 
-/// Makes this environment's shared object: `{ ticker, gates, ring }`.
+/// Makes this environment's shared object: `{ ticker, gates, ring, service }` (the
+/// last is the resilience service's cell, see `resilience.rs`).
 ///
 /// # Safety
 /// `env` must be the running callback's.
@@ -280,9 +231,11 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
         let (ticker, ticker_data) = float64_array(env, crate::ticker::LEN)?;
         let (gates, gates_data) = float64_array(env, GATE_BREAKERS * 2)?;
         let (ring, ring_data) = float64_array(env, 1 + RING_CAPACITY * 4)?;
+        let (service, service_data) = float64_array(env, 1)?;
         set(env, object, c"ticker", ticker)?;
         set(env, object, c"gates", gates)?;
         set(env, object, c"ring", ring)?;
+        set(env, object, c"service", service)?;
         let mut reference = ptr::null_mut();
         napi::check_status!(
             sys::napi_create_reference(env, object, 1, &mut reference),
@@ -292,6 +245,7 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
         crate::ticker::bind(env, ticker_data);
         crate::breaker::bind_gates(gates_data, GATE_BREAKERS * 2);
         crate::breaker::bind_ring(ring_data);
+        crate::resilience::bind_service_cell(service_data);
         Ok(object)
     }
 }
@@ -299,7 +253,8 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
 /// Breakers the first gates array has room for.
 const GATE_BREAKERS: usize = 64;
 
-/// `shared()`: this environment's `{ ticker, gates, ring }` (made on the first call).
+/// `shared()`: this environment's `{ ticker, gates, ring, service }` (made on the
+/// first call).
 /// Every copy of the facade loaded into the environment (a test runner's module
 /// registry may load it twice) must read the same arrays the native side writes.
 unsafe extern "C" fn shared(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {

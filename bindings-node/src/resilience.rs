@@ -9,16 +9,15 @@
 //! enter and leave, are raw Node-API callbacks (numbers in and out, see `hot.rs` for
 //! why); everything else is a `#[napi]` function, off the success path.
 //!
-//! * `bulkheadEnter(id)` / `bulkheadEnterAt(id, nowMs)`: [`ENTRY_RUN`], [`ENTRY_REJECTED`],
-//!   or the queued call's ticket (≥ 0).
-//! * `bulkheadLeave(id)` / `bulkheadLeaveAt(id, nowMs)`: the ticket admitted to the freed
-//!   slot, or [`NO_TICKET`].
+//! * `bulkheadEnterAt(id, nowMs)`: [`ENTRY_RUN`], [`ENTRY_REJECTED`], or the queued
+//!   call's ticket (≥ 0).
+//! * `bulkheadLeaveAt(id, nowMs)`: the ticket admitted to the freed slot, or
+//!   [`NO_TICKET`].
 //!
 //! The service's first attempt and its success each take one crossing for the bulkhead
-//! and the breaker together, with one clock read (`serviceEnter`, `serviceSucceed`): the
-//! bulkhead's answer and the instant go to a `Float64Array` bound once with
-//! `bindServiceCell` (`[nowMs, entry or admitted ticket]`), the breaker's to the return
-//! value (the codes of `acquire` and `record`, see `lib.rs`).
+//! and the breaker together (`serviceEnterAt`, `serviceSucceedAt`): the bulkhead's
+//! answer goes to the shared service cell (`shared().service`, see `hot.rs`), the
+//! breaker's to the return value (the codes of `acquireAt` and `recordAt`, see `lib.rs`).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -37,7 +36,7 @@ use tripwire_core::resilience::{
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
 use crate::breaker::with_entry;
-use crate::hot::{args, bind_cell, double, export_raw, finish, uint, Callback};
+use crate::hot::{args, double, export_raw, finish, uint, Callback};
 use crate::options::{option_value, throw};
 use crate::{at, millis, nanos, now_nanos, NANOS_PER_MS};
 
@@ -654,18 +653,6 @@ pub fn presets() -> Vec<NativePreset> {
 
 // ---- the raw per-call pair ----------------------------------------------------------
 
-/// `bulkheadEnter(id)` on the process clock.
-unsafe extern "C" fn bulkhead_enter(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: Node calls this with a valid env and callback info.
-    unsafe {
-        let [id] = args::<1>(env, info);
-        finish(env, enter(uint(env, id), now_nanos()))
-    }
-}
-
 /// `bulkheadEnterAt(id, nowMs)` on the caller's clock.
 unsafe extern "C" fn bulkhead_enter_at(
     env: sys::napi_env,
@@ -675,18 +662,6 @@ unsafe extern "C" fn bulkhead_enter_at(
     unsafe {
         let [id, now] = args::<2>(env, info);
         finish(env, enter(uint(env, id), nanos(double(env, now))))
-    }
-}
-
-/// `bulkheadLeave(id)` on the process clock.
-unsafe extern "C" fn bulkhead_leave(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: as in `bulkhead_enter`.
-    unsafe {
-        let [id] = args::<1>(env, info);
-        finish(env, leave(uint(env, id), now_nanos()))
     }
 }
 
@@ -703,19 +678,21 @@ unsafe extern "C" fn bulkhead_leave_at(
 }
 
 thread_local! {
-    /// `[nowMs, entry or ticket]`: where `serviceEnter` / `serviceSucceed` write what
-    /// does not fit their return value (a `Float64Array` bound with `bindServiceCell`).
+    /// Where `serviceEnterAt` / `serviceSucceedAt` write what does not fit their
+    /// return value: the bulkhead's entry or admitted ticket (`shared().service`).
     static SERVICE_CELL: Cell<*mut f64> = const { Cell::new(ptr::null_mut()) };
 }
 
-fn write_cell(now: u64, second: f64) {
+/// Binds the service cell (one number, alive for the life of the environment).
+pub(crate) fn bind_service_cell(cell: *mut f64) {
+    SERVICE_CELL.set(cell);
+}
+
+fn write_cell(value: f64) {
     let cell = SERVICE_CELL.get();
     if !cell.is_null() {
-        // SAFETY: `bind_service_cell` checked the array holds two f64 and keeps it alive.
-        unsafe {
-            *cell = millis(now);
-            *cell.add(1) = second;
-        }
+        // SAFETY: `hot::shared` made the array and keeps it alive.
+        unsafe { *cell = value };
     }
 }
 
@@ -724,7 +701,7 @@ fn write_cell(now: u64, second: f64) {
 /// breaker's permit code, or 0 when the bulkhead did not admit the call.
 fn service_enter_at(bulkhead_id: u32, breaker: u32, now: u64) -> Result<f64> {
     let entry = enter(bulkhead_id, now)?;
-    write_cell(now, entry);
+    write_cell(entry);
     if entry != ENTRY_RUN {
         return Ok(0.0);
     }
@@ -740,23 +717,8 @@ fn service_enter_at(bulkhead_id: u32, breaker: u32, now: u64) -> Result<f64> {
 fn service_succeed_at(bulkhead_id: u32, breaker: u32, slot: u32, now: u64) -> Result<f64> {
     let transition = with_entry(breaker, |e| e.record(slot, 0, now))?;
     let ticket = leave(bulkhead_id, now)?;
-    write_cell(now, ticket);
+    write_cell(ticket);
     Ok(f64::from(transition))
-}
-
-/// `serviceEnter(bulkheadId, breakerId)` on the process clock.
-unsafe extern "C" fn service_enter(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: as in `bulkhead_enter`.
-    unsafe {
-        let [b, id] = args::<2>(env, info);
-        finish(
-            env,
-            service_enter_at(uint(env, b), uint(env, id), now_nanos()),
-        )
-    }
 }
 
 /// `serviceEnterAt(bulkheadId, breakerId, nowMs)` on the caller's clock.
@@ -770,21 +732,6 @@ unsafe extern "C" fn service_enter_at_raw(
         finish(
             env,
             service_enter_at(uint(env, b), uint(env, id), nanos(double(env, now))),
-        )
-    }
-}
-
-/// `serviceSucceed(bulkheadId, breakerId, slot)` on the process clock.
-unsafe extern "C" fn service_succeed(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: as in `bulkhead_enter`.
-    unsafe {
-        let [b, id, slot] = args::<3>(env, info);
-        finish(
-            env,
-            service_succeed_at(uint(env, b), uint(env, id), uint(env, slot), now_nanos()),
         )
     }
 }
@@ -809,38 +756,15 @@ unsafe extern "C" fn service_succeed_at_raw(
     }
 }
 
-/// `bindServiceCell(float64Array)`: from now on `serviceEnter` / `serviceSucceed` write
-/// `[nowMs, entry or ticket]` into its first two elements. The array is referenced for
-/// the life of the environment.
-unsafe extern "C" fn bind_service_cell(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: Node calls this with a valid env and callback info.
-    unsafe {
-        let cell = bind_cell(env, info, "bindServiceCell", 2).map(|cell| {
-            SERVICE_CELL.set(cell);
-            0.0
-        });
-        finish(env, cell)
-    }
-}
-
-const HOT: [(&CStr, Callback); 9] = [
-    (c"bulkheadEnter", bulkhead_enter),
+const HOT: [(&CStr, Callback); 4] = [
     (c"bulkheadEnterAt", bulkhead_enter_at),
-    (c"bulkheadLeave", bulkhead_leave),
     (c"bulkheadLeaveAt", bulkhead_leave_at),
-    (c"serviceEnter", service_enter),
     (c"serviceEnterAt", service_enter_at_raw),
-    (c"serviceSucceed", service_succeed),
     (c"serviceSucceedAt", service_succeed_at_raw),
-    (c"bindServiceCell", bind_service_cell),
 ];
 
-/// An object with the raw per-call functions (`bulkheadEnter`, `bulkheadEnterAt`,
-/// `bulkheadLeave`, `bulkheadLeaveAt`, `serviceEnter`, `serviceEnterAt`,
-/// `serviceSucceed`, `serviceSucceedAt`, `bindServiceCell`); the facade asks once.
+/// An object with the raw per-call functions (`bulkheadEnterAt`, `bulkheadLeaveAt`,
+/// `serviceEnterAt`, `serviceSucceedAt`); the facade asks once.
 #[napi]
 pub fn bulkhead_hot_path(env: Env) -> Result<Object<'static>> {
     let exports = Object::new(&env)?;

@@ -43,8 +43,8 @@ unsafe impl Send for CellPtr {}
 
 impl CellPtr {
     fn slot(self, index: usize) -> &'static AtomicU64 {
-        // SAFETY: `bind_cell` checked the array holds at least three f64 (8-aligned),
-        // alive while the pointer is in `CELLS`. JS reads and writes the same words
+        // SAFETY: `hot::shared` made the array of LEN f64 (8-aligned), alive
+        // while the pointer is in `CELLS`. JS reads and writes the same words
         // without atomics; aligned 8-byte accesses do not tear.
         unsafe { AtomicU64::from_ptr(self.0.add(index).cast()) }
     }

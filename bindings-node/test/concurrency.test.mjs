@@ -169,6 +169,12 @@ test('two copies of the package in one process (a test runner reloading modules)
   // Enough breakers in the second copy to replace the shared gates with a longer array.
   for (let i = 0; i < 300; i++) keep.push(new second.CircuitBreaker({ name: `copy-many-${i}` }));
   keep.push(await check(first, 'copy-3', 600), await check(second, 'copy-4', 600));
+  // The resilience service reads the bulkhead's answers from shared memory too.
+  for (const copy of [first, second, first]) {
+    const service = new copy.CircuitBreakerService();
+    const calls = Array.from({ length: 5 }, (_, i) => service.executeWithCircuitBreaker('copies', 'op', async () => i));
+    assert.deepEqual(await Promise.all(calls), [0, 1, 2, 3, 4]);
+  }
   first.circuitBreakerRegistry.clear();
   second.circuitBreakerRegistry.clear();
 });

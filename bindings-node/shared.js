@@ -1,0 +1,49 @@
+// The memory JS shares with the native addon, one set per JS environment: every
+// copy of the package's modules loaded into the environment (a test runner's module
+// registry may load them twice) reads the same arrays the native side writes.
+//
+// - ticker, [nowMs, ticking, used]: the process clock, written every millisecond by
+//   a native thread while calls keep reading it (src/ticker.rs); once it has
+//   parked, a read crosses to wake it;
+// - gates, per breaker id [quietUntilMs, generation]: until then the breaker is
+//   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
+//   it and a success within its quiet limit is queued in the ring instead of
+//   crossing; replaced by a longer copy (growGates) as ids grow;
+// - ring, [count, (id, generation, startMs, endMs) × capacity]: the queued
+//   successes, applied in order before native code next touches any breaker;
+// - service, [entry or ticket]: the bulkhead's answer to the resilience service's
+//   serviceEnterAt / serviceSucceedAt.
+'use strict';
+
+const native = require('./native.js');
+
+const { flush, wakeClock } = native;
+const shared = native.shared();
+const { ticker, ring } = shared;
+const RING_CAPACITY = (ring.length - 1) / 4;
+
+/** Now on the process clock (ms): an array read while the native thread ticks. */
+function processNow() {
+  if (ticker[1] === 1) {
+    ticker[2] = 1;
+    return ticker[0];
+  }
+  return wakeClock();
+}
+
+/** Queues the success of a call admitted while breaker `id` was quiet. */
+function queueSuccess(id, generation, start, end) {
+  let queued = ring[0];
+  if (queued === RING_CAPACITY) {
+    flush();
+    queued = 0;
+  }
+  const at = 1 + 4 * queued;
+  ring[at] = id;
+  ring[at + 1] = generation;
+  ring[at + 2] = start;
+  ring[at + 3] = end;
+  ring[0] = queued + 1;
+}
+
+module.exports = { shared, processNow, queueSuccess };
