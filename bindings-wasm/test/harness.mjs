@@ -1,6 +1,7 @@
 // Shared by the Chromium tests: a static server on 127.0.0.1 for bindings-wasm/
 // (so /pkg/ and /test/ are reachable) with test endpoints, and a headless
 // Debian Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,8 @@ const types = {
  *   /ok       200 "ok"           /fail   503 "down"
  *   /busy     429                /bad    404
  *   /hang     never answers (the request is recorded as aborted when the client gives up)
+ *   POST /report   a page's JSON report (the bench run without DevTools), handed to
+ *                  the promise of `nextReport()`
  * Every request to an endpoint is counted in `hits` by path; aborted /hang
  * requests are counted in `aborted`. CORS is open so a second server (another
  * origin) can be called from the page.
@@ -31,9 +34,20 @@ const types = {
 export async function startServer() {
   const hits = {};
   const aborted = {};
+  const reports = [];
+  const waiting = [];
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     res.setHeader('access-control-allow-origin', '*');
+    if (path === '/report' && req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      res.writeHead(204).end();
+      const waiter = waiting.shift();
+      if (waiter) waiter(body);
+      else reports.push(body);
+      return;
+    }
     const endpoint = (status, body) => {
       hits[path] = (hits[path] ?? 0) + 1;
       res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
@@ -74,6 +88,8 @@ export async function startServer() {
     url,
     hits,
     aborted,
+    /** The next report POSTed by a page (its body, as text). */
+    nextReport: () => (reports.length ? Promise.resolve(reports.shift()) : new Promise((resolve) => waiting.push(resolve))),
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(resolve);
@@ -94,6 +110,25 @@ export async function launchBrowser() {
     context,
     close: async () => {
       await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Opens `url` in a headless Chromium with no DevTools connection (a plain process,
+ * no playwright): for figures without the inspector's per-Error and per-rejection
+ * cost. The page reports by POSTing to the server. Returns `{ close }`.
+ */
+export async function launchPlainBrowser(url) {
+  const profile = await mkdtemp(join(tmpdir(), 'tripwire-chromium-'));
+  const child = spawn('/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', `--user-data-dir=${profile}`, url], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      await exited;
       await rm(profile, { recursive: true, force: true });
     },
   };
