@@ -386,7 +386,7 @@ impl Breaker {
         }
         let relevant = (rate_rule && counts.failures > 0) || (slow_rule && counts.slow > 0);
         if relevant {
-            // Until the oldest outcome leaves a time window, nothing but successes change it.
+            // Until an outcome leaves a time window, nothing but successes change it.
             self.window.stable_until(now)
         } else {
             u64::MAX

@@ -186,24 +186,13 @@ impl Window {
         }
     }
 
-    /// When the oldest outcome in the window leaves it, as seen at `now`: until then
-    /// only new outcomes change the counts. `u64::MAX` for a count window (outcomes
-    /// leave only when new ones push them out) or an empty one.
+    /// Until when the window, as seen at `now`, loses no outcome: outcomes leave a
+    /// time window only at bucket boundaries, so until the next one. `u64::MAX` for a
+    /// count window (outcomes leave only when new ones push them out).
     pub(crate) fn stable_until(&self, now: u64) -> u64 {
         match self {
             Window::Count { .. } => u64::MAX,
-            Window::Time {
-                width, head, slots, ..
-            } => {
-                let n = slots.len() as u64;
-                let epoch = now / *width;
-                slots
-                    .iter()
-                    .filter(|(e, c)| c.calls > 0 && *e + n > epoch && *e <= *head)
-                    .map(|(e, _)| (*e + n).saturating_mul(*width))
-                    .min()
-                    .unwrap_or(u64::MAX)
-            }
+            Window::Time { width, .. } => (now / *width).saturating_add(1).saturating_mul(*width),
         }
     }
 
