@@ -8,13 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const libs = ['tripwire', 'tripwire-notimeout', 'cockatiel', 'opossum'];
+const libs = ['tripwire', 'tripwire-notimeout', 'cockatiel', 'cockatiel-timeout', 'opossum'];
 const scenarios = ['success', 'failure', 'failure-full', 'reject', 'memory', 'timers', 'crossing'];
+const perCall = ['success', 'failure', 'failure-full', 'reject'];
 
 const results = {};
 for (const scenario of scenarios) {
   for (const lib of libs) {
     if (scenario === 'crossing' && lib !== 'tripwire') continue;
+    if (lib === 'cockatiel-timeout' && !perCall.includes(scenario)) continue;
     const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'scenario.mjs'), lib, scenario], {
       cwd: root,
       encoding: 'utf8',
@@ -32,23 +34,26 @@ for (const scenario of scenarios) {
 const f = (x) => (typeof x === 'number' ? x.toFixed(1).padStart(9) : String(x).padStart(9));
 const ratio = (a, b) => (b > 0 ? (a / b).toFixed(2) + '×' : 'n/a');
 console.log(`node ${process.version}, ${process.platform}-${process.arch}`);
-console.log('\nns per call, overhead over the bare call (median of 5 rounds); ratio = tripwire / cockatiel');
-console.log(`${'scenario'.padEnd(14)}${libs.map((l) => l.padStart(20)).join('')}   ratio(tw/ck)  ratio(tw-notimeout/ck)`);
-for (const scenario of ['success', 'failure', 'failure-full', 'reject']) {
+console.log('\nns per call, overhead over the bare call (median of 5 rounds)');
+console.log('like for like: tripwire (30 s call timeout, its default) / cockatiel wrap(timeout(30 s), circuitBreaker);');
+console.log('               tripwire timeout: false / cockatiel circuitBreaker alone');
+console.log(`${'scenario'.padEnd(14)}${libs.map((l) => l.padStart(20)).join('')}   timed ratio  untimed ratio`);
+for (const scenario of perCall) {
   const row = results[scenario];
-  const ck = row.cockatiel.overhead;
   console.log(
-    `${scenario.padEnd(14)}${libs.map((l) => f(row[l].overhead).padStart(20)).join('')}   ${ratio(row.tripwire.overhead, ck).padStart(12)}  ${ratio(row['tripwire-notimeout'].overhead, ck).padStart(22)}`,
+    `${scenario.padEnd(14)}${libs.map((l) => f(row[l].overhead).padStart(20)).join('')}   ${ratio(row.tripwire.overhead, row['cockatiel-timeout'].overhead).padStart(11)}  ${ratio(row['tripwire-notimeout'].overhead, row.cockatiel.overhead).padStart(13)}`,
   );
 }
-console.log('\nmemory per breaker (10,000 breakers), bytes');
+const breakerLibs = libs.filter((l) => l !== 'cockatiel-timeout');
+console.log('\nmemory per breaker (10,000 breakers), bytes; ratio = tripwire / cockatiel');
+console.log(`${''.padEnd(16)}${breakerLibs.map((l) => l.padStart(20)).join('')}`);
 for (const key of ['heapPerBreaker', 'rssPerBreaker']) {
   const row = results.memory;
-  console.log(`${key.padEnd(16)}${libs.map((l) => f(row[l][key]).padStart(20)).join('')}   ${ratio(row.tripwire[key], row.cockatiel[key]).padStart(12)}`);
+  console.log(`${key.padEnd(16)}${breakerLibs.map((l) => f(row[l][key]).padStart(20)).join('')}   ${ratio(row.tripwire[key], row.cockatiel[key]).padStart(12)}`);
 }
 console.log(`nativeRss (tripwire's core breakers alone): ${results.memory.tripwire.nativeRssPerBreaker.toFixed(0)} B`);
 console.log('\nreferenced timers per idle breaker (1,000 breakers after one call each)');
-console.log(`${''.padEnd(16)}${libs.map((l) => f(results.timers[l].timersPerIdleBreaker).padStart(20)).join('')}`);
+console.log(`${''.padEnd(16)}${breakerLibs.map((l) => f(results.timers[l].timersPerIdleBreaker).padStart(20)).join('')}`);
 console.log('\nthe native crossing (tripwire), ns per call');
 for (const [k, v] of Object.entries(results.crossing.tripwire)) {
   if (typeof v === 'number') console.log(`  ${k.padEnd(32)}${f(v)}`);
@@ -57,7 +62,7 @@ for (const [k, v] of Object.entries(results.crossing.tripwire)) {
 // Issue 6: a successful call through executeWithCircuitBreaker (retry and bulkhead
 // configured) against cockatiel's wrap(retry, circuitBreaker, bulkhead); service.mjs.
 results.service = {};
-for (const lib of ['tripwire', 'tripwire-notimeout', 'cockatiel']) {
+for (const lib of ['tripwire', 'tripwire-notimeout', 'cockatiel', 'cockatiel-timeout']) {
   const run = spawnSync(process.execPath, [join(here, 'service.mjs'), lib], { cwd: root, encoding: 'utf8', env: process.env });
   if (run.status !== 0) {
     console.error(`${lib} service failed:\n${run.stderr}`);
@@ -67,9 +72,10 @@ for (const lib of ['tripwire', 'tripwire-notimeout', 'cockatiel']) {
 }
 const svc = results.service;
 console.log('\nseed 004 service: one successful call with retry + bulkhead, ns overhead over the bare call');
-console.log(`  tripwire executeWithCircuitBreaker                 ${f(svc.tripwire.overhead)}   ratio ${ratio(svc.tripwire.overhead, svc.cockatiel.overhead)}`);
-console.log(`  tripwire executeWithCircuitBreaker, timeout: false ${f(svc['tripwire-notimeout'].overhead)}   ratio ${ratio(svc['tripwire-notimeout'].overhead, svc.cockatiel.overhead)}`);
+console.log(`  tripwire executeWithCircuitBreaker (30 s timeout)  ${f(svc.tripwire.overhead)}   ratio ${ratio(svc.tripwire.overhead, svc['cockatiel-timeout'].overhead)} to the cockatiel stack with a timeout`);
+console.log(`  tripwire executeWithCircuitBreaker, timeout: false ${f(svc['tripwire-notimeout'].overhead)}   ratio ${ratio(svc['tripwire-notimeout'].overhead, svc.cockatiel.overhead)} to the cockatiel stack without`);
 console.log(`  cockatiel wrap(retry, circuitBreaker, bulkhead)    ${f(svc.cockatiel.overhead)}`);
+console.log(`  cockatiel wrap(retry, circuitBreaker, timeout(30 s), bulkhead) ${f(svc['cockatiel-timeout'].overhead)}`);
 
 mkdirSync(join(root, 'target'), { recursive: true });
 writeFileSync(join(root, 'target', 'bench-node.json'), JSON.stringify({ node: process.version, results }, null, 2));

@@ -1,5 +1,5 @@
 // One benchmark scenario for one library, in its own process; prints one JSON line.
-//   node --expose-gc scenario.mjs <tripwire|tripwire-notimeout|cockatiel|opossum> <scenario>
+//   node --expose-gc scenario.mjs <tripwire|tripwire-notimeout|cockatiel|cockatiel-timeout|opossum> <scenario>
 // Scenarios: success, failure, failure-full (after 10,000 calls in the window),
 // reject (open circuit), memory (10,000 breakers), timers (1,000 idle breakers),
 // crossing (tripwire only: the cost of the native calls themselves).
@@ -31,10 +31,10 @@ function makeFactory() {
         },
       };
     }
-    case 'cockatiel': {
-      const { circuitBreaker, handleAll, ConsecutiveBreaker, SamplingBreaker, BrokenCircuitError } = require('cockatiel');
-      void BrokenCircuitError;
-      const raw = (kind) =>
+    case 'cockatiel':
+    case 'cockatiel-timeout': {
+      const { circuitBreaker, handleAll, ConsecutiveBreaker, SamplingBreaker, timeout, TimeoutStrategy, wrap } = require('cockatiel');
+      const breaker = (kind) =>
         circuitBreaker(handleAll, {
           halfOpenAfter: 60000,
           breaker:
@@ -43,10 +43,12 @@ function makeFactory() {
               : new ConsecutiveBreaker(NEVER),
         });
       return {
-        raw,
+        raw: breaker,
         make: (kind) => {
-          const policy = raw(kind);
-          return { run: (fn) => policy.execute(fn), open: () => policy.isolate() };
+          // Like-for-like with tripwire's default 30 s call timeout: a timeout policy around the breaker.
+          const inner = breaker(kind);
+          const policy = lib === 'cockatiel' ? inner : wrap(timeout(30000, TimeoutStrategy.Cooperative), inner);
+          return { run: (fn) => policy.execute(fn), open: () => inner.isolate() };
         },
       };
     }

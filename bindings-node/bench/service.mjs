@@ -1,7 +1,7 @@
 // Issue 6's scenario: one successful call through seed 004's executeWithCircuitBreaker
 // with retry and bulkhead configured, against cockatiel's wrap(retry, circuitBreaker,
 // bulkhead) doing the same job. One library per process; prints one JSON line.
-//   node service.mjs <tripwire|tripwire-notimeout|cockatiel>
+//   node service.mjs <tripwire|tripwire-notimeout|cockatiel|cockatiel-timeout>
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -21,13 +21,18 @@ function make() {
       });
       return (fn) => svc.executeWithCircuitBreaker('bench', 'op', fn);
     }
-    case 'cockatiel': {
-      const { wrap, retry, circuitBreaker, bulkhead, handleAll, ExponentialBackoff, ConsecutiveBreaker } = require('cockatiel');
-      const policy = wrap(
+    case 'cockatiel':
+    case 'cockatiel-timeout': {
+      const { wrap, retry, circuitBreaker, bulkhead, timeout, TimeoutStrategy, handleAll, ExponentialBackoff, ConsecutiveBreaker } =
+        require('cockatiel');
+      const policies = [
         retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100 }) }),
         circuitBreaker(handleAll, { halfOpenAfter: 60000, breaker: new ConsecutiveBreaker(5) }),
+        // Like-for-like with tripwire's default 30 s call timeout.
+        ...(lib === 'cockatiel-timeout' ? [timeout(30000, TimeoutStrategy.Cooperative)] : []),
         bulkhead(10, 100),
-      );
+      ];
+      const policy = wrap(...policies);
       return (fn) => policy.execute(fn);
     }
     default:
