@@ -1,7 +1,8 @@
 // Replays every conformance vector (tests/vectors/*.json) through the package,
-// with a ManualClock: options in camelCase and milliseconds, permits through
-// tryAcquire(), manual control through open()/close()/reset()/disable()/enable(),
-// snapshots through toJSON()/CircuitBreaker.fromJSON().
+// with a ManualClock: options in camelCase and milliseconds, calls that succeed or
+// fail through execute(), the other permits through tryAcquire(), manual control
+// through open()/close()/reset()/disable()/enable(), snapshots through
+// toJSON()/CircuitBreaker.fromJSON().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -49,6 +50,37 @@ function same(expected, actual) {
 
 const show = (t) => (t === null ? null : `${t.from}->${t.to}`);
 
+/**
+ * A `call` ending in success or failure goes through execute(), the path users take:
+ * a quiet breaker admits it and queues its success without a native call. The
+ * function runs synchronously, so the outcome is recorded before execute() returns;
+ * events report the transitions and the refusal.
+ */
+function callThroughExecute(breaker, clock, step, seen) {
+  const transitions = [];
+  const onStateChange = (from, to) => transitions.push(`${from}->${to}`);
+  const onRejected = ({ error }) => {
+    seen.rejected = error.state;
+    seen.retryAfter = error.retryAfter;
+  };
+  breaker.on('stateChange', onStateChange);
+  breaker.on('callRejected', onRejected);
+  let ran = false;
+  breaker
+    .execute(() => {
+      ran = true;
+      clock.advance(step.duration ?? 0);
+      if (step.outcome === 'failure') throw new Error('vector failure');
+      return 1;
+    })
+    .catch(() => {});
+  breaker.off('stateChange', onStateChange);
+  breaker.off('callRejected', onRejected);
+  seen.permit = ran;
+  // The record's transition if any, else the acquire's (OPEN -> HALF_OPEN).
+  seen.transition = transitions.length === 0 ? null : transitions.at(-1);
+}
+
 function replay(vector) {
   const clock = new ManualClock(0);
   const name = `vector: ${vector.name}`;
@@ -87,6 +119,10 @@ function replay(vector) {
         break;
       }
       case 'call': {
+        if (step.outcome === 'success' || step.outcome === 'failure') {
+          callThroughExecute(breaker, clock, step, seen);
+          break;
+        }
         const permit = acquire();
         if (permit !== null) {
           clock.advance(step.duration ?? 0);
