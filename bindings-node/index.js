@@ -230,7 +230,7 @@ const breakers = new Map();
  */
 class Flight {
   constructor(breaker) {
-    const clock = breaker._clock;
+    const clock = breaker._profile.clock;
     this.breaker = breaker;
     this.head = null;
     this.tail = null;
@@ -243,7 +243,7 @@ class Flight {
   }
 
   track(call) {
-    call._deadline = call._start + this.breaker._timeoutMs;
+    call._deadline = call._start + this.breaker._profile.timeoutMs;
     if (this.tail === null) {
       this.head = call;
     } else {
@@ -252,7 +252,7 @@ class Flight {
     }
     this.tail = call;
     if (this.timer === null) {
-      this.timer = this.setTimer(this.onTimer, this.breaker._timeoutMs);
+      this.timer = this.setTimer(this.onTimer, this.breaker._profile.timeoutMs);
       this.refed = true;
     } else if (!this.refed) {
       if (typeof this.timer.ref === 'function') this.timer.ref();
@@ -325,6 +325,21 @@ function hooksOf(options, logger) {
   return Object.values(hooks).every((h) => h === null) ? NO_HOOKS : hooks;
 }
 
+/**
+ * What the facade needs of a breaker's options on every call, shared by breakers
+ * made in a row with the same ones (idle breakers stay small): the clock (null for
+ * the process clock), the call timeout (ms or null), the longest success a quiet
+ * breaker may queue (ms), the callbacks and logger.
+ */
+let lastProfile = null;
+
+function profileOf(clock, timeoutMs, quietLimit, hooks) {
+  const p = lastProfile;
+  if (p !== null && p.clock === clock && p.timeoutMs === timeoutMs && p.quietLimit === quietLimit && p.hooks === hooks) return p;
+  lastProfile = Object.freeze({ clock, timeoutMs, quietLimit, hooks });
+  return lastProfile;
+}
+
 class Call {
   constructor(slot, generation, start) {
     this._slot = slot;
@@ -385,12 +400,9 @@ class CircuitBreaker extends EventEmitter {
     if (2 * this._id + 2 > shared.gates.length) native.growGates(2 * this._id + 2);
     releaser.register(this, this._id);
     this.name = name;
-    this._clock = clock;
     const settings = native.settings(this._id);
     // Absent optional fields of a native object are undefined: normalise to null.
-    this._timeoutMs = settings.requestTimeout ?? null;
-    this._quietLimit = settings.quietLimit ?? Infinity;
-    this._hooks = hooksOf(options, logger || null);
+    this._profile = profileOf(clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, hooksOf(options, logger || null));
     this._lastError = undefined;
     // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
     this._flight = null;
@@ -421,7 +433,7 @@ class CircuitBreaker extends EventEmitter {
       return Promise.reject(new TypeError(`execute() needs a function, not ${describe(fn)}`));
     }
     const id = this._id;
-    const start = this._clock === null ? processNow() : this._clock.now();
+    const start = this._profile.clock === null ? processNow() : this._profile.clock.now();
     const gates = shared.gates;
     let call;
     if (start < gates[2 * id]) {
@@ -444,7 +456,7 @@ class CircuitBreaker extends EventEmitter {
     if (typeof then !== 'function') {
       return Promise.resolve(this._succeeded(call, result));
     }
-    if (this._timeoutMs === null && then === promiseThen) {
+    if (this._profile.timeoutMs === null && then === promiseThen) {
       // Nothing but `result` can settle the call: chain on it. A failure answers with
       // `result` itself, already rejected, so the caller's promise takes its rejection
       // without a rethrow (V8 walks the stack on a throw: ~300 ns). Only for real
@@ -460,11 +472,11 @@ class CircuitBreaker extends EventEmitter {
     return new Promise((resolve, reject) => {
       call._resolve = resolve;
       call._reject = reject;
-      if (this._timeoutMs !== null) this._track(call);
+      if (this._profile.timeoutMs !== null) this._track(call);
       const onError = (error) => {
         if (call._settled) return;
         call._settled = true;
-        if (this._timeoutMs !== null) this._untrack(call);
+        if (this._profile.timeoutMs !== null) this._untrack(call);
         if (this._failure(call, error)) resolve(this._runFallback(error));
         else reject(error);
       };
@@ -474,7 +486,7 @@ class CircuitBreaker extends EventEmitter {
           (value) => {
             if (call._settled) return;
             call._settled = true;
-            if (this._timeoutMs !== null) this._untrack(call);
+            if (this._profile.timeoutMs !== null) this._untrack(call);
             resolve(this._succeeded(call, value));
           },
           onError,
@@ -488,42 +500,42 @@ class CircuitBreaker extends EventEmitter {
   /** Records a value; returns it. Like seed 002: the transition's events, then the outcome's. */
   _succeeded(call, value) {
     let outcome = SUCCESS;
-    if (this._hooks.isFailureResult !== null && this._safeIsFailure(value)) outcome = FAILURE;
+    if (this._profile.hooks.isFailureResult !== null && this._safeIsFailure(value)) outcome = FAILURE;
     let code = 0;
     if (outcome === SUCCESS && call._slot === QUIET) {
       const end = this._now();
-      if (end - call._start <= this._quietLimit) queueSuccess(this._id, call._generation, call._start, end);
+      if (end - call._start <= this._profile.quietLimit) queueSuccess(this._id, call._generation, call._start, end);
       else code = recordQuietAt(this._id, call._generation, call._start, SUCCESS, end);
     } else {
       code = this._record(call, outcome);
     }
     if (code !== 0) this._transition(code);
     if (outcome === SUCCESS) {
-      if (this._hooks.logger !== null || this._listens('success')) this._reportSuccess(call);
+      if (this._profile.hooks.logger !== null || this._listens('success')) this._reportSuccess(call);
     } else {
       this._lastError = 'failure result';
-      if (this._hooks.logger !== null || this._listens('failure')) this._reportFailure(call, value);
+      if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, value);
     }
     return value;
   }
 
   /** Records an error; returns whether the fallback answers it (else it propagates). */
   _failure(call, error) {
-    if (this._hooks.errorFilter !== null && this._safeFilter(error)) {
+    if (this._profile.hooks.errorFilter !== null && this._safeFilter(error)) {
       this._record(call, IGNORED);
       return false;
     }
     const code = this._record(call, FAILURE);
     this._lastError = errorMessage(error);
     if (code !== 0) this._transition(code);
-    if (this._hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
-    return this._hooks.fallback !== null;
+    if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
+    return this._profile.hooks.fallback !== null;
   }
 
   /** isFailureResult(value), a throw counting as "not a failure" (the value still goes to the caller). */
   _safeIsFailure(value) {
     try {
-      return Boolean(this._hooks.isFailureResult.call(this, value));
+      return Boolean(this._profile.hooks.isFailureResult.call(this, value));
     } catch {
       return false;
     }
@@ -531,7 +543,7 @@ class CircuitBreaker extends EventEmitter {
 
   _safeFilter(error) {
     try {
-      return Boolean(this._hooks.errorFilter.call(this, error));
+      return Boolean(this._profile.hooks.errorFilter.call(this, error));
     } catch {
       return false;
     }
@@ -551,14 +563,14 @@ class CircuitBreaker extends EventEmitter {
     const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
     const error = refusal(this.name, state, retryAfter);
     if (this._listens('callRejected')) this._emit('callRejected', { error, state });
-    if (this._hooks.fallback !== null) return this._runFallback(error);
+    if (this._profile.hooks.fallback !== null) return this._runFallback(error);
     return Promise.reject(error);
   }
 
   _runFallback(error) {
     if (this._listens('fallback')) this._emit('fallback', { error });
     try {
-      return Promise.resolve(this._hooks.fallback.call(this, error));
+      return Promise.resolve(this._profile.hooks.fallback.call(this, error));
     } catch (fallbackError) {
       return Promise.reject(fallbackError);
     }
@@ -568,7 +580,7 @@ class CircuitBreaker extends EventEmitter {
 
   /** Now on the breaker's clock: the caller's, or the native process clock (ms). */
   _now() {
-    return this._clock === null ? processNow() : this._clock.now();
+    return this._profile.clock === null ? processNow() : this._profile.clock.now();
   }
 
   _track(call) {
@@ -581,14 +593,14 @@ class CircuitBreaker extends EventEmitter {
   }
 
   _timedOut(call) {
-    const error = withoutStack(() => new CircuitBreakerTimeoutError(this._timeoutMs, this.name));
+    const error = withoutStack(() => new CircuitBreakerTimeoutError(this._profile.timeoutMs, this.name));
     const code = this._record(call, TIMEOUT);
     this._lastError = error.message;
     if (call._controller !== null) call._controller.abort(error);
     if (code !== 0) this._transition(code);
-    if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._timeoutMs });
-    if (this._hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
-    if (this._hooks.fallback !== null) call._resolve(this._runFallback(error));
+    if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._profile.timeoutMs });
+    if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
+    if (this._profile.hooks.fallback !== null) call._resolve(this._runFallback(error));
     else call._reject(error);
   }
 
@@ -610,7 +622,7 @@ class CircuitBreaker extends EventEmitter {
   }
 
   _log(level, message) {
-    const logger = this._hooks.logger;
+    const logger = this._profile.hooks.logger;
     if (logger === null || typeof logger[level] !== 'function') return;
     try {
       logger[level](message);
@@ -646,7 +658,7 @@ class CircuitBreaker extends EventEmitter {
     const { from, to } = transition;
     if (from === to) return transition;
     this._emit('stateChange', from, to);
-    this._callback(this._hooks.onStateChange, from, to);
+    this._callback(this._profile.hooks.onStateChange, from, to);
     if (to === CircuitState.OPEN) {
       this._log('warn', `Circuit breaker '${this.name}' opened`);
       if (this._listens('circuitOpened')) {
@@ -658,14 +670,14 @@ class CircuitBreaker extends EventEmitter {
           nextAttemptTime: stats.nextAttemptAt == null ? 0 : this._epoch(stats.nextAttemptAt),
         });
       }
-      this._callback(this._hooks.onOpen);
+      this._callback(this._profile.hooks.onOpen);
     } else if (to === CircuitState.CLOSED) {
       this._log('info', `Circuit breaker '${this.name}' closed`);
       if (this._listens('circuitClosed')) {
         const stats = native.stats(this._id, this._now());
         this._emit('circuitClosed', { name: this.name, previousState: from, successCount: stats.successes });
       }
-      this._callback(this._hooks.onClose);
+      this._callback(this._profile.hooks.onClose);
     } else {
       this._log('info', `Circuit breaker '${this.name}' half-open`);
       this._emit('halfOpen', { name: this.name, previousState: from });
@@ -676,7 +688,7 @@ class CircuitBreaker extends EventEmitter {
   // ---- reading --------------------------------------------------------------
 
   _epoch(ms) {
-    return this._clock === null ? EPOCH_BASE + ms : ms;
+    return this._profile.clock === null ? EPOCH_BASE + ms : ms;
   }
 
   /** The effective state: HALF_OPEN once the open duration has passed, before any call. */

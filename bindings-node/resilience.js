@@ -482,7 +482,7 @@ class CircuitBreakerService extends BaseService {
     breaker._svcOptions = options;
     breaker._lastUsed = ++this._tick;
     // No facade hooks (fallback, errorFilter, isFailureResult): the fast first attempt applies.
-    const h = breaker._hooks;
+    const h = breaker._profile.hooks;
     breaker._svcFast = h.fallback === null && h.errorFilter === null && h.isFailureResult === null && h.logger === null;
     breaker.on('stateChange', (f, t) => this._transition(svc, operation, f, t));
     svc.operations.set(operation, breaker);
@@ -728,7 +728,7 @@ class CircuitBreakerService extends BaseService {
     }
     if (typeof then !== 'function') return Promise.resolve(this._fastValue(svc, operation, breaker, call, result, report));
     const onFailure = (error) => this._retryOrFail(svc, operation, breaker, policy, fn, options, report, error, 1);
-    const timed = breaker._timeoutMs !== null;
+    const timed = breaker._profile.timeoutMs !== null;
     if (!timed && result instanceof Promise) {
       // Nothing can settle the call before `result` does: chain on it directly.
       return result.then(

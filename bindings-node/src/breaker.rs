@@ -7,6 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
+use std::sync::Arc;
 
 use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
@@ -177,8 +178,40 @@ pub(crate) struct Entry {
     /// The instant of the last `publish`, to publish again into a new gates array.
     published_at: u64,
     breaker: Breaker,
-    permits: Vec<Option<Permit>>,
+    /// Made on the first permit: calls on a quiet breaker hold none.
+    permits: Option<Box<Permits>>,
+}
+
+/// Permits handed out and not yet recorded, by slot; freed slots are reused.
+#[derive(Default)]
+struct Permits {
+    slots: Vec<Option<Permit>>,
     free: Vec<u32>,
+}
+
+impl Permits {
+    fn hold(&mut self, permit: Permit) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(permit);
+                slot
+            }
+            None => {
+                self.slots.push(Some(permit));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn take(&mut self, slot: u32) -> Option<Permit> {
+        let permit = self.slots.get_mut(slot as usize).and_then(Option::take)?;
+        self.free.push(slot);
+        Some(permit)
+    }
+
+    fn outstanding(&self) -> u32 {
+        (self.slots.len() - self.free.len()) as u32
+    }
 }
 
 /// Elements per breaker in the gates array: `[quietUntilMs, generation]`.
@@ -262,16 +295,7 @@ impl Entry {
         match self.breaker.try_acquire(now) {
             Ok(permit) => {
                 let half_opened = permit.transition().is_some();
-                let slot = match self.free.pop() {
-                    Some(slot) => {
-                        self.permits[slot as usize] = Some(permit);
-                        slot
-                    }
-                    None => {
-                        self.permits.push(Some(permit));
-                        (self.permits.len() - 1) as u32
-                    }
-                };
+                let slot = self.permits.get_or_insert_with(Box::default).hold(permit);
                 self.publish(now);
                 f64::from(slot) * 2.0 + f64::from(u8::from(half_opened))
             }
@@ -294,15 +318,14 @@ impl Entry {
         let outcome = outcome(outcome_code)?;
         let permit = self
             .permits
-            .get_mut(slot as usize)
-            .and_then(Option::take)
+            .as_mut()
+            .and_then(|permits| permits.take(slot))
             .ok_or_else(|| {
                 Error::new(
                     Status::InvalidArg,
                     format!("permit {slot} is not outstanding"),
                 )
             })?;
-        self.free.push(slot);
         let transition = self.breaker.record(permit, outcome, now);
         self.publish(now);
         Ok(transition_code(transition))
@@ -314,7 +337,7 @@ impl Entry {
 /// Plain functions take the id (the hot path, `acquire` and `record`, in `hot.rs`);
 /// the facade frees an entry with `release` once its breaker is collected.
 ///
-/// Entries are boxed: a `Vec` of ~420-byte entries doubling its capacity would
+/// Entries are boxed: a `Vec` of ~250-byte entries doubling its capacity would
 /// hold up to twice that per breaker; boxes cost one allocation each, exact size.
 #[derive(Default)]
 struct Slab {
@@ -377,8 +400,7 @@ fn insert(breaker: Breaker, now: u64) -> u32 {
             id,
             published_at: now,
             breaker,
-            permits: Vec::new(),
-            free: Vec::new(),
+            permits: None,
         });
         entry.publish(now);
         match slab.entries.get_mut(id as usize) {
@@ -414,9 +436,23 @@ fn with<R>(id: u32, f: impl FnOnce(&mut Entry) -> R) -> Result<R> {
 /// memory each here, and its methods ~210 ns per call.
 #[napi]
 pub fn create(env: Env, options: Object, now_ms: Option<f64>) -> Result<u32> {
-    let config = config_from_js(&env, &options)?;
-    let breaker = Breaker::new(config).map_err(|e| crate::options::throw(&env, &e))?;
+    let config = shared_config(config_from_js(&env, &options)?);
+    let breaker =
+        Breaker::with_shared_config(config).map_err(|e| crate::options::throw(&env, &e))?;
     Ok(insert(breaker, at(now_ms)))
+}
+
+thread_local! {
+    /// The configuration of the last breaker made: the next one shares it if equal
+    /// (breakers are usually made in runs with the same options).
+    static LAST_CONFIG: RefCell<Option<Arc<Config>>> = const { RefCell::new(None) };
+}
+
+fn shared_config(config: Config) -> Arc<Config> {
+    LAST_CONFIG.with_borrow_mut(|last| match last {
+        Some(shared) if **shared == config => Arc::clone(shared),
+        _ => Arc::clone(last.insert(Arc::new(config))),
+    })
 }
 
 /// A breaker with `options` in the state of a snapshot (JSON text) taken by
@@ -483,7 +519,7 @@ pub fn stats(id: u32, now_ms: Option<f64>) -> Result<NativeStats> {
 /// Permits handed out and not yet recorded.
 #[napi]
 pub fn outstanding(id: u32) -> Result<u32> {
-    with(id, |e| (e.permits.len() - e.free.len()) as u32)
+    with(id, |e| e.permits.as_ref().map_or(0, |p| p.outstanding()))
 }
 
 /// The whole state as JSON text, for [`restore`].

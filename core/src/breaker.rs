@@ -1,5 +1,7 @@
 //! The state machine: permits, outcomes, transitions, manual control and stats.
 
+use alloc::sync::Arc;
+
 use crate::config::{Backoff, Config, ConfigError, Threshold};
 use crate::histogram::Histogram;
 use crate::rng::Rng;
@@ -196,7 +198,8 @@ pub struct Stats {
 /// One circuit breaker. Not thread-safe by itself: see `SyncBreaker`.
 #[derive(Clone, Debug)]
 pub struct Breaker {
-    pub(crate) config: Config,
+    // Shared: breakers made from one configuration need not carry a copy each.
+    pub(crate) config: Arc<Config>,
     pub(crate) minimum_requests: u32,
     pub(crate) state: State,
     pub(crate) mode: Mode,
@@ -218,6 +221,12 @@ pub struct Breaker {
 impl Breaker {
     /// A closed breaker; fails if the configuration is invalid.
     pub fn new(config: Config) -> Result<Breaker, ConfigError> {
+        Self::with_shared_config(Arc::new(config))
+    }
+
+    /// A closed breaker with a configuration other breakers may share (each copy
+    /// is about 150 bytes); fails if the configuration is invalid.
+    pub fn with_shared_config(config: Arc<Config>) -> Result<Breaker, ConfigError> {
         config.validate()?;
         Ok(Breaker {
             minimum_requests: config.effective_minimum_requests(),
