@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Size and speed of the browser package: the release build (opt-level z, LTO,
-# wasm-opt -Oz from npm binaryen), its gzipped size, then the bench page in
-# headless Chromium: per-call overhead of execute and of fetch beside opossum's
-# browser bundle. ROUNDS, CALLS, FETCH_CALLS tune the run.
+# Size and speed of the browser package: the release build (opt-level s, LTO,
+# wasm-opt -Os from npm binaryen), its gzipped size, then the bench page in
+# headless Chromium, with playwright's DevTools connection and without: per-call
+# overhead of execute and of fetch beside opossum's browser bundle. ROUNDS, CALLS,
+# FETCH_CALLS tune the run; PLAIN=0 skips the run without DevTools.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

@@ -1,4 +1,5 @@
-//! `CircuitBreaker`: the core breaker, its clock and callbacks, and `execute`.
+//! `CircuitBreaker`: the core breaker, its clock and callbacks, and the two calls
+//! (`__acquire`, `__settle`) through which settle.js runs `execute` and `fetch`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
