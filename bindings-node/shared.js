@@ -2,9 +2,9 @@
 // copy of the package's modules loaded into the environment (a test runner's module
 // registry may load them twice) reads the same arrays the native side writes.
 //
-// - ticker, [nowMs, ticking, used]: the process clock, written every millisecond by
-//   a native thread while calls keep reading it (src/ticker.rs); once it has
-//   parked, a read crosses to wake it;
+// - ticker, [nowMs, ticking, reads]: the process clock, written every millisecond
+//   by a native thread while calls read it densely (src/ticker.rs); otherwise a
+//   read crosses to readClock();
 // - gates, per breaker id [quietUntilMs, generation]: until then the breaker is
 //   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
 //   it and a success within its quiet limit is queued in the ring instead of
@@ -17,7 +17,7 @@
 
 const native = require('./native.js');
 
-const { flush, wakeClock } = native;
+const { flush, readClock } = native;
 const shared = native.shared();
 const { ticker, ring } = shared;
 const RING_CAPACITY = (ring.length - 1) / 4;
@@ -25,10 +25,10 @@ const RING_CAPACITY = (ring.length - 1) / 4;
 /** Now on the process clock (ms): an array read while the native thread ticks. */
 function processNow() {
   if (ticker[1] === 1) {
-    ticker[2] = 1;
+    ticker[2] += 1;
     return ticker[0];
   }
-  return wakeClock();
+  return readClock();
 }
 
 /** Queues the success of a call admitted while breaker `id` was quiet. */

@@ -172,7 +172,7 @@ async function main() {
       };
       return {
         acquireRecordPair: loop(() => native.recordAt(id, native.acquireAt(id, 5) >> 1, 0, 5)),
-        wakeClock: loop(() => native.wakeClock()),
+        readClock: loop(() => native.readClock()),
         napiRsFunctionNoArgs: loop(() => native.nowMs()),
         napiRsFunctionOneArg: loop(() => native.outstanding(id)),
       };

@@ -311,7 +311,7 @@ const HOT: [(&CStr, Callback); 7] = [
     (c"flush", flush),
     (c"shared", shared),
     (c"growGates", grow_gates),
-    (c"wakeClock", crate::ticker::wake_clock),
+    (c"readClock", crate::ticker::read_clock),
 ];
 
 /// A raw Node-API callback.
