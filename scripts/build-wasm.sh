@@ -13,9 +13,6 @@ dir=debug
 if [ "${1:-}" = "--release" ]; then
   profile=release-wasm
   dir=release-wasm
-  # opt-level "s" rather than the profile's "z": measured in Chromium, the two calls
-  # into wasm per guarded call cost about 30 ns less, for about 0.4 KB more gzipped.
-  export CARGO_PROFILE_RELEASE_WASM_OPT_LEVEL=s
 fi
 
 # The browser package leaves out snapshot/restore (feature `snapshot`: a quarter of
