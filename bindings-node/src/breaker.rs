@@ -18,6 +18,7 @@ use tripwire_core::{
 };
 
 use crate::options::config_from_js;
+use crate::slab::Slab;
 use crate::{at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
 
 fn state_code(state: State) -> u32 {
@@ -178,53 +179,22 @@ pub(crate) struct Entry {
     /// The instant of the last `publish`, to publish again into a new gates array.
     published_at: u64,
     breaker: Breaker,
-    /// Made on the first permit: calls on a quiet breaker hold none.
-    permits: Option<Box<Permits>>,
-}
-
-/// Permits handed out and not yet recorded, by slot; freed slots are reused.
-#[derive(Default)]
-struct Permits {
-    slots: Vec<Option<Permit>>,
-    free: Vec<u32>,
-}
-
-impl Permits {
-    fn hold(&mut self, permit: Permit) -> u32 {
-        match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(permit);
-                slot
-            }
-            None => {
-                self.slots.push(Some(permit));
-                (self.slots.len() - 1) as u32
-            }
-        }
-    }
-
-    fn take(&mut self, slot: u32) -> Option<Permit> {
-        let permit = self.slots.get_mut(slot as usize).and_then(Option::take)?;
-        self.free.push(slot);
-        Some(permit)
-    }
-
-    fn outstanding(&self) -> u32 {
-        (self.slots.len() - self.free.len()) as u32
-    }
+    /// Permits handed out and not yet recorded, by slot. Made on the first
+    /// permit: calls on a quiet breaker hold none.
+    permits: Option<Box<Slab<Permit>>>,
 }
 
 /// Elements per breaker in the gates array: `[quietUntilMs, generation]`.
 const GATE: usize = 2;
 /// Successes the ring holds: `[count, (id, generation, startMs, endMs) × RING_CAPACITY]`.
 pub(crate) const RING_CAPACITY: usize = 256;
-const RING_ENTRY: usize = 4;
+pub(crate) const RING_ENTRY: usize = 4;
 
 thread_local! {
-    /// The gates array bound with `bindGates` (data, length): each breaker's quiet
+    /// The gates array (data, length; made by `hot::shared`): each breaker's quiet
     /// horizon and generation, written after every operation that can change them.
     static GATES: Cell<(*mut f64, usize)> = const { Cell::new((ptr::null_mut(), 0)) };
-    /// The ring bound with `bindRing`: quiet successes JS recorded without a crossing.
+    /// The ring (made by `hot::shared`): quiet successes JS recorded without a crossing.
     static RING: Cell<*mut f64> = const { Cell::new(ptr::null_mut()) };
 }
 
@@ -237,7 +207,7 @@ pub(crate) fn gates() -> (*mut f64, usize) {
 pub(crate) fn bind_gates(data: *mut f64, len: usize) {
     GATES.set((data, len));
     with_slab(|slab| {
-        for entry in slab.entries.iter_mut().flatten() {
+        for entry in slab.values_mut() {
             entry.publish(entry.published_at);
         }
     });
@@ -267,7 +237,7 @@ impl Entry {
         } else {
             millis(until.saturating_sub(1))
         };
-        // SAFETY: `bindGates` checked the array and keeps it alive; `at + 1 < len`.
+        // SAFETY: `hot::shared` made the array and keeps it alive; `at + 1 < len`.
         unsafe {
             *gates.add(at) = until;
             *gates.add(at + 1) = self.breaker.generation() as f64;
@@ -295,7 +265,7 @@ impl Entry {
         match self.breaker.try_acquire(now) {
             Ok(permit) => {
                 let half_opened = permit.transition().is_some();
-                let slot = self.permits.get_or_insert_with(Box::default).hold(permit);
+                let slot = self.permits.get_or_insert_with(Box::default).insert(permit);
                 self.publish(now);
                 f64::from(slot) * 2.0 + f64::from(u8::from(half_opened))
             }
@@ -319,7 +289,7 @@ impl Entry {
         let permit = self
             .permits
             .as_mut()
-            .and_then(|permits| permits.take(slot))
+            .and_then(|permits| permits.remove(slot))
             .ok_or_else(|| {
                 Error::new(
                     Status::InvalidArg,
@@ -340,14 +310,13 @@ impl Entry {
 /// Entries are boxed: a `Vec` of ~250-byte entries doubling its capacity would
 /// hold up to twice that per breaker; boxes cost one allocation each, exact size.
 #[derive(Default)]
-struct Slab {
-    entries: Vec<Option<Box<Entry>>>,
-    free: Vec<u32>,
+struct Breakers {
+    slab: Slab<Box<Entry>>,
 }
 
-impl Slab {
+impl Breakers {
     /// Applies the successes queued in the ring, in order. Runs before every other
-    /// use of the slab, so the core sees every outcome in the order JS saw it.
+    /// use of the breakers, so the core sees every outcome in the order JS saw it.
     /// A quiet success cannot change a state or shorten a quiet horizon
     /// (`Breaker::quiet_until`), so the gates stay as published.
     fn drain(&mut self) {
@@ -355,15 +324,15 @@ impl Slab {
         if ring.is_null() {
             return;
         }
-        // SAFETY: `bindRing` checked the array holds 1 + RING_CAPACITY entries and
+        // SAFETY: `hot::shared` made the ring of 1 + RING_CAPACITY * RING_ENTRY numbers and
         // keeps it alive; JS never writes more than RING_CAPACITY.
         unsafe {
             let queued = (*ring as usize).min(RING_CAPACITY);
             *ring = 0.0;
             for k in 0..queued {
                 let item = ring.add(1 + k * RING_ENTRY);
-                let id = *item as usize;
-                if let Some(Some(entry)) = self.entries.get_mut(id) {
+                let id = *item as u32;
+                if let Some(entry) = self.slab.get_mut(id) {
                     let permit = entry
                         .breaker
                         .quiet_permit(*item.add(1) as u64, nanos(*item.add(2)));
@@ -377,7 +346,7 @@ impl Slab {
 }
 
 thread_local! {
-    static SLAB: RefCell<Slab> = RefCell::new(Slab::default());
+    static BREAKERS: RefCell<Breakers> = RefCell::new(Breakers::default());
 }
 
 /// Applies the queued quiet successes.
@@ -385,29 +354,24 @@ pub(crate) fn drain() -> Result<()> {
     with_slab(|_| Ok(()))
 }
 
-/// The slab, its queued successes applied first.
-fn with_slab<R>(f: impl FnOnce(&mut Slab) -> R) -> R {
-    SLAB.with_borrow_mut(|slab| {
-        slab.drain();
-        f(slab)
+/// The breakers, their queued successes applied first.
+fn with_slab<R>(f: impl FnOnce(&mut Slab<Box<Entry>>) -> R) -> R {
+    BREAKERS.with_borrow_mut(|breakers| {
+        breakers.drain();
+        f(&mut breakers.slab)
     })
 }
 
 fn insert(breaker: Breaker, now: u64) -> u32 {
     with_slab(|slab| {
-        let id = slab.free.pop().unwrap_or(slab.entries.len() as u32);
         let mut entry = Box::new(Entry {
-            id,
+            id: slab.vacant(),
             published_at: now,
             breaker,
             permits: None,
         });
         entry.publish(now);
-        match slab.entries.get_mut(id as usize) {
-            Some(slot) => *slot = Some(entry),
-            None => slab.entries.push(Some(entry)),
-        }
-        id
+        slab.insert(entry)
     })
 }
 
@@ -417,9 +381,9 @@ fn gone(id: u32) -> Error {
 
 #[inline]
 pub(crate) fn with_entry<R>(id: u32, f: impl FnOnce(&mut Entry) -> Result<R>) -> Result<R> {
-    with_slab(|slab| match slab.entries.get_mut(id as usize) {
-        Some(Some(entry)) => f(entry),
-        _ => Err(gone(id)),
+    with_slab(|slab| match slab.get_mut(id) {
+        Some(entry) => f(entry),
+        None => Err(gone(id)),
     })
 }
 
@@ -470,12 +434,7 @@ pub fn restore(env: Env, options: Object, snapshot: String, now_ms: Option<f64>)
 /// Frees breaker `id` (its id may be reused). Unknown ids are ignored.
 #[napi]
 pub fn release(id: u32) {
-    with_slab(|slab| {
-        if let Some(slot @ Some(_)) = slab.entries.get_mut(id as usize) {
-            *slot = None;
-            slab.free.push(id);
-        }
-    });
+    with_slab(|slab| drop(slab.remove(id)));
 }
 
 /// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
@@ -519,7 +478,7 @@ pub fn stats(id: u32, now_ms: Option<f64>) -> Result<NativeStats> {
 /// Permits handed out and not yet recorded.
 #[napi]
 pub fn outstanding(id: u32) -> Result<u32> {
-    with(id, |e| e.permits.as_ref().map_or(0, |p| p.outstanding()))
+    with(id, |e| e.permits.as_ref().map_or(0, |p| p.len() as u32))
 }
 
 /// The whole state as JSON text, for [`restore`].
@@ -540,7 +499,7 @@ pub fn settings(id: u32) -> Result<NativeSettings> {
 /// Breakers alive on this thread (for leak tests).
 #[napi]
 pub fn live_breakers() -> u32 {
-    with_slab(|slab| (slab.entries.len() - slab.free.len()) as u32)
+    with_slab(|slab| slab.len() as u32)
 }
 
 fn settings_of(config: &Config) -> NativeSettings {

@@ -29,7 +29,7 @@ use napi::sys;
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 
-use crate::breaker::{with_entry, Entry, RING_CAPACITY};
+use crate::breaker::{with_entry, Entry, RING_CAPACITY, RING_ENTRY};
 use crate::nanos;
 
 /// Reads up to `N` arguments of a callback.
@@ -230,7 +230,7 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
         )?;
         let (ticker, ticker_data) = float64_array(env, crate::ticker::LEN)?;
         let (gates, gates_data) = float64_array(env, GATE_BREAKERS * 2)?;
-        let (ring, ring_data) = float64_array(env, 1 + RING_CAPACITY * 4)?;
+        let (ring, ring_data) = float64_array(env, 1 + RING_CAPACITY * RING_ENTRY)?;
         let (service, service_data) = float64_array(env, 1)?;
         set(env, object, c"ticker", ticker)?;
         set(env, object, c"gates", gates)?;

@@ -26,6 +26,7 @@ mod breaker;
 mod hot;
 mod options;
 mod resilience;
+mod slab;
 mod ticker;
 
 use std::sync::OnceLock;

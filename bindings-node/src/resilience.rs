@@ -38,6 +38,7 @@ use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 use crate::breaker::with_entry;
 use crate::hot::{args, double, export_raw, finish, uint, Callback};
 use crate::options::{option_value, throw};
+use crate::slab::Slab;
 use crate::{at, millis, nanos, now_nanos, NANOS_PER_MS};
 
 /// `bulkheadEnter`: run now.
@@ -49,46 +50,10 @@ pub const NO_TICKET: f64 = -1.0;
 
 // ---- slabs ------------------------------------------------------------------------
 
-/// Objects of one kind by id; freed ids are reused.
-struct Slab<T> {
-    entries: Vec<Option<T>>,
-    free: Vec<u32>,
-}
-
-impl<T> Slab<T> {
-    const fn new() -> Self {
-        Slab {
-            entries: Vec::new(),
-            free: Vec::new(),
-        }
-    }
-
-    fn insert(&mut self, value: T) -> u32 {
-        match self.free.pop() {
-            Some(id) => {
-                self.entries[id as usize] = Some(value);
-                id
-            }
-            None => {
-                self.entries.push(Some(value));
-                (self.entries.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release(&mut self, id: u32) {
-        if let Some(slot @ Some(_)) = self.entries.get_mut(id as usize) {
-            *slot = None;
-            self.free.push(id);
-        }
-    }
-
-    fn get(&mut self, id: u32, what: &str) -> Result<&mut T> {
-        match self.entries.get_mut(id as usize) {
-            Some(Some(value)) => Ok(value),
-            _ => Err(Error::new(Status::InvalidArg, format!("no {what} {id}"))),
-        }
-    }
+/// The object `id` of a slab, or an error naming `what` is missing.
+fn get<'a, T>(slab: &'a mut Slab<T>, id: u32, what: &str) -> Result<&'a mut T> {
+    slab.get_mut(id)
+        .ok_or_else(|| Error::new(Status::InvalidArg, format!("no {what} {id}")))
 }
 
 /// A retry policy with its classifier and the stream its jitter draws from.
@@ -106,19 +71,19 @@ thread_local! {
 }
 
 fn policy<R>(id: u32, f: impl FnOnce(&mut Policy) -> R) -> Result<R> {
-    POLICIES.with_borrow_mut(|s| s.get(id, "retry policy").map(f))
+    POLICIES.with_borrow_mut(|s| get(s, id, "retry policy").map(f))
 }
 
 fn bulkhead<R>(id: u32, f: impl FnOnce(&mut Bulkhead) -> R) -> Result<R> {
-    BULKHEADS.with_borrow_mut(|s| s.get(id, "bulkhead").map(f))
+    BULKHEADS.with_borrow_mut(|s| get(s, id, "bulkhead").map(f))
 }
 
 fn dead_letters<R>(id: u32, f: impl FnOnce(&mut DeadLetterQueue<()>) -> R) -> Result<R> {
-    DEAD_LETTERS.with_borrow_mut(|s| s.get(id, "dead-letter queue").map(f))
+    DEAD_LETTERS.with_borrow_mut(|s| get(s, id, "dead-letter queue").map(f))
 }
 
 fn episodes<R>(id: u32, f: impl FnOnce(&mut Episodes) -> R) -> Result<R> {
-    EPISODES.with_borrow_mut(|s| s.get(id, "episode set").map(f))
+    EPISODES.with_borrow_mut(|s| get(s, id, "episode set").map(f))
 }
 
 // ---- options ----------------------------------------------------------------------
@@ -288,7 +253,7 @@ pub fn should_retry(
 /// Frees retry policy `id`. Unknown ids are ignored.
 #[napi]
 pub fn retry_policy_release(id: u32) {
-    POLICIES.with_borrow_mut(|s| s.release(id));
+    POLICIES.with_borrow_mut(|s| drop(s.remove(id)));
 }
 
 // ---- bulkheads ----------------------------------------------------------------------
@@ -411,7 +376,7 @@ pub fn bulkhead_stats(id: u32) -> Result<NativeBulkheadStats> {
 /// Frees bulkhead `id`. Unknown ids are ignored.
 #[napi]
 pub fn bulkhead_release(id: u32) {
-    BULKHEADS.with_borrow_mut(|s| s.release(id));
+    BULKHEADS.with_borrow_mut(|s| drop(s.remove(id)));
 }
 
 fn enter(id: u32, now: u64) -> Result<f64> {
@@ -491,7 +456,7 @@ pub fn dead_letter_set_capacity(id: u32, capacity: u32) -> Result<Vec<f64>> {
 /// Frees dead-letter queue `id`. Unknown ids are ignored.
 #[napi]
 pub fn dead_letter_release(id: u32) {
-    DEAD_LETTERS.with_borrow_mut(|s| s.release(id));
+    DEAD_LETTERS.with_borrow_mut(|s| drop(s.remove(id)));
 }
 
 /// The queue length above which the dead-letter alert fires (seed 004: 10).
@@ -577,7 +542,7 @@ pub fn episodes_clear(id: u32) -> Result<()> {
 /// Frees episode set `id`. Unknown ids are ignored.
 #[napi]
 pub fn episodes_release(id: u32) {
-    EPISODES.with_borrow_mut(|s| s.release(id));
+    EPISODES.with_borrow_mut(|s| drop(s.remove(id)));
 }
 
 // ---- health and presets -----------------------------------------------------------
