@@ -10,15 +10,13 @@ const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 
 const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt } = native;
-const { shared, processNow, queueSuccess } = require('./shared.js');
+const { shared, processNow, queueSuccess, Call, QUIET } = require('./shared.js');
 
 // Frees a breaker's native state once its CircuitBreaker is collected.
 const releaser = new FinalizationRegistry((id) => native.release(id));
 
 const promiseThen = Promise.prototype.then;
 
-// The slot of a call admitted while its breaker was quiet (it holds no permit).
-const QUIET = -1;
 
 /** The three states, as the strings every runtime reports. */
 const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
@@ -220,10 +218,6 @@ function errorMessage(error) {
 const breakers = new Map();
 
 /**
- * One in-flight call: the context passed to the protected function (`ctx.signal`)
- * and the facade's bookkeeping. The AbortController is made only if `signal` is read.
- */
-/**
  * The calls of one breaker in flight with a deadline, oldest first (one timeout
  * for all, so insertion order is deadline order), and the one timer that watches
  * them: referenced only while a call is in flight.
@@ -340,26 +334,6 @@ function profileOf(clock, timeoutMs, quietLimit, hooks) {
   return lastProfile;
 }
 
-class Call {
-  constructor(slot, generation, start) {
-    this._slot = slot;
-    this._generation = generation;
-    this._start = start;
-    this._settled = false;
-    this._resolve = null;
-    this._reject = null;
-    this._prev = null;
-    this._next = null;
-    this._deadline = 0;
-    this._controller = null;
-  }
-
-  /** Aborted when the call times out. */
-  get signal() {
-    if (this._controller === null) this._controller = new AbortController();
-    return this._controller.signal;
-  }
-}
 
 /**
  * A circuit breaker: `execute(fn)` runs `fn` unless the circuit is open.

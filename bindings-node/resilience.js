@@ -16,7 +16,7 @@ const base = require('./index.js');
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = base;
 const BaseService = base.CircuitBreakerService;
 const { bulkheadEnterAt, bulkheadLeaveAt, serviceEnterAt, serviceSucceedAt } = native.bulkheadHotPath();
-const { shared, processNow } = require('./shared.js');
+const { shared, processNow, Call } = require('./shared.js');
 
 // serviceEnterAt / serviceSucceedAt write the bulkhead's entry or admitted ticket here.
 const serviceCell = shared.service;
@@ -25,33 +25,21 @@ const serviceCell = shared.service;
 const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
 
 /**
- * The context a protected function receives on the service's fast path: the fields
- * CircuitBreaker's timeout tracking reads (see Call and Flight in index.js), and `signal`.
+ * The context a protected function receives on the service's fast path: a Call
+ * (shared.js) whose timeout goes on to the service's retries instead of rejecting.
  */
-class ServiceCall {
+class ServiceCall extends Call {
   constructor(slot, start) {
-    this._slot = slot;
-    this._start = start;
-    this._settled = false;
-    this._resolve = null;
-    this._prev = null;
-    this._next = null;
-    this._deadline = 0;
-    this._controller = null;
+    super(slot, 0, start);
     // Set while a timeout may end the call: what _reject needs to go on.
     this._onFailure = null;
+    this._reject = rejectServiceCall;
   }
+}
 
-  /** Aborted when the call times out. */
-  get signal() {
-    if (this._controller === null) this._controller = new AbortController();
-    return this._controller.signal;
-  }
-
-  /** The attempt failed and was recorded (CircuitBreaker#_timedOut calls this on a timeout). */
-  _reject(error) {
-    this._resolve(this._onFailure(error));
-  }
+/** The attempt failed and was recorded (CircuitBreaker#_timedOut calls it on a timeout). */
+function rejectServiceCall(error) {
+  this._resolve(this._onFailure(error));
 }
 
 // Codes of the raw bulkhead pair (bindings-node/src/resilience.rs).

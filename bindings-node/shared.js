@@ -1,4 +1,5 @@
-// The memory JS shares with the native addon, one set per JS environment: every
+// What the facade's modules share: the per-call context, and the memory JS shares
+// with the native addon, one set per JS environment: every
 // copy of the package's modules loaded into the environment (a test runner's module
 // registry may load them twice) reads the same arrays the native side writes.
 //
@@ -46,4 +47,34 @@ function queueSuccess(id, generation, start, end) {
   ring[0] = queued + 1;
 }
 
-module.exports = { shared, processNow, queueSuccess };
+// The slot of a call admitted while its breaker was quiet (it holds no permit).
+const QUIET = -1;
+
+/**
+ * One in-flight call: the context passed to the protected function (`ctx.signal`)
+ * and the facade's bookkeeping (slot or QUIET, the generation a quiet call was
+ * admitted in, its start, and what a timeout needs). The AbortController is made
+ * only if `signal` is read.
+ */
+class Call {
+  constructor(slot, generation, start) {
+    this._slot = slot;
+    this._generation = generation;
+    this._start = start;
+    this._settled = false;
+    this._resolve = null;
+    this._reject = null;
+    this._prev = null;
+    this._next = null;
+    this._deadline = 0;
+    this._controller = null;
+  }
+
+  /** Aborted when the call times out. */
+  get signal() {
+    if (this._controller === null) this._controller = new AbortController();
+    return this._controller.signal;
+  }
+}
+
+module.exports = { shared, processNow, queueSuccess, Call, QUIET };
