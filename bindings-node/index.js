@@ -17,6 +17,9 @@ const releaser = new FinalizationRegistry((id) => native.release(id));
 
 const promiseThen = Promise.prototype.then;
 
+// The context of calls without a timeout on a quiet breaker: nothing aborts them.
+const UNTIMED = Object.freeze({ signal: new AbortController().signal });
+
 
 /** The three states, as the strings every runtime reports. */
 const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
@@ -407,11 +410,14 @@ class CircuitBreaker extends EventEmitter {
       return Promise.reject(new TypeError(`execute() needs a function, not ${describe(fn)}`));
     }
     const id = this._id;
-    const start = this._profile.clock === null ? processNow() : this._profile.clock.now();
+    const profile = this._profile;
+    const start = profile.clock === null ? processNow() : profile.clock.now();
     const gates = shared.gates;
     let call;
     if (start < gates[2 * id]) {
-      call = new Call(QUIET, gates[2 * id + 1], start);
+      const generation = gates[2 * id + 1];
+      if (profile.timeoutMs === null) return this._untimedQuiet(fn, start, generation);
+      call = new Call(QUIET, generation, start);
     } else {
       const code = acquireAt(id, start);
       if (code < 0) return this._refuse(code);
@@ -419,13 +425,48 @@ class CircuitBreaker extends EventEmitter {
       call = new Call(code >> 1, 0, start);
     }
     let result;
-    let then;
     try {
       result = fn(call);
-      // Reading `then` may run a getter: inside the try, so a throw is the call's failure.
+    } catch (error) {
+      return this._thrown(call, error);
+    }
+    return this._settle(call, result);
+  }
+
+  /**
+   * The common case, a call on a quiet breaker without a timeout: the function gets a
+   * shared context (nothing aborts its signal) and a success is queued, no Call made.
+   */
+  _untimedQuiet(fn, start, generation) {
+    let result;
+    try {
+      result = fn(UNTIMED);
+    } catch (error) {
+      return this._thrown(new Call(QUIET, generation, start), error);
+    }
+    if (!(result instanceof Promise) || result.then !== promiseThen) {
+      return this._settle(new Call(QUIET, generation, start), result);
+    }
+    // As in _settle: chained on `result`, a failure answered with `result` itself.
+    return result.then(
+      (value) => this._quietSuccess(start, generation, value),
+      (error) => (this._failure(new Call(QUIET, generation, start), error) ? this._runFallback(error) : result),
+    );
+  }
+
+  /** A call ended by throwing (or by a `then` getter throwing). */
+  _thrown(call, error) {
+    return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+  }
+
+  /** Settles a call on what its function returned: a value, a promise or a thenable. */
+  _settle(call, result) {
+    let then;
+    try {
+      // Reading `then` may run a getter: a throw is the call's failure.
       then = result !== null && (typeof result === 'object' || typeof result === 'function') ? result.then : undefined;
     } catch (error) {
-      return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+      return this._thrown(call, error);
     }
     if (typeof then !== 'function') {
       return Promise.resolve(this._succeeded(call, result));
@@ -475,22 +516,39 @@ class CircuitBreaker extends EventEmitter {
   _succeeded(call, value) {
     let outcome = SUCCESS;
     if (this._profile.hooks.isFailureResult !== null && this._safeIsFailure(value)) outcome = FAILURE;
-    let code = 0;
-    if (outcome === SUCCESS && call._slot === QUIET) {
-      const end = this._now();
-      if (end - call._start <= this._profile.quietLimit) queueSuccess(this._id, call._generation, call._start, end);
-      else code = recordQuietAt(this._id, call._generation, call._start, SUCCESS, end);
-    } else {
-      code = this._record(call, outcome);
-    }
+    const code = outcome === SUCCESS && call._slot === QUIET
+      ? this._quietRecord(call._start, call._generation)
+      : this._record(call, outcome);
     if (code !== 0) this._transition(code);
     if (outcome === SUCCESS) {
-      if (this._profile.hooks.logger !== null || this._listens('success')) this._reportSuccess(call);
+      if (this._profile.hooks.logger !== null || this._listens('success')) this._reportSuccess(call._start);
     } else {
       this._lastError = 'failure result';
       if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, value);
     }
     return value;
+  }
+
+  /** _succeeded for a quiet call on a breaker without hooks (the common case). */
+  _quietSuccess(start, generation, value) {
+    if (this._profile.hooks !== NO_HOOKS) return this._succeeded(new Call(QUIET, generation, start), value);
+    const code = this._quietRecord(start, generation);
+    if (code !== 0) this._transition(code);
+    if (this._listens('success')) this._reportSuccess(start);
+    return value;
+  }
+
+  /**
+   * Records a quiet call's success now: queued for the native side if within the
+   * quiet limit (no crossing), else recorded at once. Returns the transition code.
+   */
+  _quietRecord(start, generation) {
+    const end = this._now();
+    if (end - start <= this._profile.quietLimit) {
+      queueSuccess(this._id, generation, start, end);
+      return 0;
+    }
+    return recordQuietAt(this._id, generation, start, SUCCESS, end);
   }
 
   /** Records an error; returns whether the fallback answers it (else it propagates). */
@@ -614,8 +672,8 @@ class CircuitBreaker extends EventEmitter {
     }
   }
 
-  _reportSuccess(call) {
-    const responseTime = this._now() - call._start;
+  _reportSuccess(start) {
+    const responseTime = this._now() - start;
     this._log('debug', `${this.name} call succeeded in ${responseTime}ms`);
     if (this._listens('success')) this._emit('success', { responseTime, state: this.getState() });
   }

@@ -760,7 +760,7 @@ class CircuitBreakerService extends BaseService {
     const transition = serviceSucceedAt(svc.bulkheadId, breaker._id, call._slot, this._instant());
     const ticket = serviceCell[0];
     if (transition !== 0) breaker._transition(transition);
-    if (breaker._listens('success')) breaker._reportSuccess(call);
+    if (breaker._listens('success')) breaker._reportSuccess(call._start);
     this._left(svc, ticket);
     if (svc.errorAlerts !== null && svc.errorAlerts.has(operation)) this._errorRate(svc, operation, breaker);
     if (report !== null) report.attempts = 1;

@@ -10,8 +10,10 @@
 //   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
 //   it and a success within its quiet limit is queued in the ring instead of
 //   crossing; replaced by a longer copy (growGates) as ids grow;
-// - ring, [count, (id, generation, startMs, endMs) × capacity]: the queued
-//   successes, applied in order before native code next touches any breaker;
+// - ring, [runs, (id, generation, startMs, endMs, calls) × capacity]: the queued
+//   successes, a run of calls with the same readings in one entry (under load the
+//   clock ticks once a millisecond, so most are), applied in order before native
+//   code next touches any breaker;
 // - service, [entry or ticket]: the bulkhead's answer to the resilience service's
 //   serviceEnterAt / serviceSucceedAt.
 'use strict';
@@ -21,7 +23,8 @@ const native = require('./native.js');
 const { flush, readClock } = native;
 const shared = native.shared();
 const { ticker, ring } = shared;
-const RING_CAPACITY = (ring.length - 1) / 4;
+const ENTRY = 5;
+const RING_CAPACITY = (ring.length - 1) / ENTRY;
 
 /** Now on the process clock (ms): an array read while the native thread ticks. */
 function processNow() {
@@ -34,17 +37,25 @@ function processNow() {
 
 /** Queues the success of a call admitted while breaker `id` was quiet. */
 function queueSuccess(id, generation, start, end) {
-  let queued = ring[0];
-  if (queued === RING_CAPACITY) {
-    flush();
-    queued = 0;
+  let runs = ring[0];
+  if (runs > 0) {
+    const last = 1 + ENTRY * (runs - 1);
+    if (ring[last + 3] === end && ring[last + 2] === start && ring[last] === id && ring[last + 1] === generation) {
+      ring[last + 4] += 1;
+      return;
+    }
+    if (runs === RING_CAPACITY) {
+      flush();
+      runs = 0;
+    }
   }
-  const at = 1 + 4 * queued;
+  const at = 1 + ENTRY * runs;
   ring[at] = id;
   ring[at + 1] = generation;
   ring[at + 2] = start;
   ring[at + 3] = end;
-  ring[0] = queued + 1;
+  ring[at + 4] = 1;
+  ring[0] = runs + 1;
 }
 
 // The slot of a call admitted while its breaker was quiet (it holds no permit).

@@ -186,9 +186,10 @@ pub(crate) struct Entry {
 
 /// Elements per breaker in the gates array: `[quietUntilMs, generation]`.
 const GATE: usize = 2;
-/// Successes the ring holds: `[count, (id, generation, startMs, endMs) × RING_CAPACITY]`.
+/// Runs of successes the ring holds:
+/// `[runs, (id, generation, startMs, endMs, calls) × RING_CAPACITY]`.
 pub(crate) const RING_CAPACITY: usize = 256;
-pub(crate) const RING_ENTRY: usize = 4;
+pub(crate) const RING_ENTRY: usize = 5;
 
 thread_local! {
     /// The gates array (data, length; made by `hot::shared`): each breaker's quiet
@@ -333,12 +334,12 @@ impl Breakers {
                 let item = ring.add(1 + k * RING_ENTRY);
                 let id = *item as u32;
                 if let Some(entry) = self.slab.get_mut(id) {
-                    let permit = entry
-                        .breaker
-                        .quiet_permit(*item.add(1) as u64, nanos(*item.add(2)));
-                    entry
-                        .breaker
-                        .record(permit, Outcome::Success, nanos(*item.add(3)));
+                    entry.breaker.record_quiet_successes(
+                        *item.add(1) as u64,
+                        nanos(*item.add(2)),
+                        nanos(*item.add(3)),
+                        *item.add(4) as u32,
+                    );
                 }
             }
         }

@@ -288,6 +288,38 @@ impl Breaker {
     /// counts in the totals but does not move the current state.
     #[inline]
     pub fn record(&mut self, permit: Permit, outcome: Outcome, now: u64) -> Option<Transition> {
+        self.record_n(permit, outcome, now, 1)
+    }
+
+    /// Records `count` successes of calls admitted while quiet in `generation`, all
+    /// started at `started` and ended at `ended`: a run of calls a binding saw with the
+    /// same clock readings. While the breaker is quiet ([`Breaker::quiet_until`]) this
+    /// is exactly `count` calls of `record(quiet_permit(generation, started), Success,
+    /// ended)`, and returns `None`.
+    pub fn record_quiet_successes(
+        &mut self,
+        generation: u64,
+        started: u64,
+        ended: u64,
+        count: u32,
+    ) -> Option<Transition> {
+        let permit = self.quiet_permit(generation, started);
+        self.record_n(permit, Outcome::Success, ended, count)
+    }
+
+    /// `record` for `n` outcomes alike. Beyond one, only for quiet successes: the rules
+    /// are checked once, after all of them.
+    #[inline]
+    fn record_n(
+        &mut self,
+        permit: Permit,
+        outcome: Outcome,
+        now: u64,
+        n: u32,
+    ) -> Option<Transition> {
+        if n == 0 {
+            return None;
+        }
         let duration = now.saturating_sub(permit.issued_at);
         let outcome = match (outcome, self.config.call_timeout) {
             (Outcome::Success, Some(limit)) if duration > limit => Outcome::Timeout,
@@ -297,7 +329,7 @@ impl Breaker {
             Outcome::Success => false,
             Outcome::Failure | Outcome::Timeout => true,
             Outcome::Ignored | Outcome::Cancelled => {
-                self.totals.ignored += 1;
+                self.totals.ignored += u64::from(n);
                 if permit.trial && permit.generation == self.generation {
                     self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
                 }
@@ -308,17 +340,17 @@ impl Breaker {
             .config
             .slow_call_duration
             .is_some_and(|limit| duration > limit);
-        self.count_totals(outcome, slow, duration, now);
+        self.count_totals(outcome, slow, duration, now, n);
         if permit.generation != self.generation {
             return None;
         }
         let failed = failed || slow;
-        self.window.record(now, failed, slow);
+        self.window.record_n(now, failed, slow, n);
         if failed {
-            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+            self.consecutive_failures = self.consecutive_failures.saturating_add(n);
             self.consecutive_successes = 0;
         } else {
-            self.consecutive_successes = self.consecutive_successes.saturating_add(1);
+            self.consecutive_successes = self.consecutive_successes.saturating_add(n);
             self.consecutive_failures = 0;
         }
         if self.mode != Mode::Normal {
@@ -527,23 +559,28 @@ impl Breaker {
         Rejected { state, retry_after }
     }
 
-    fn count_totals(&mut self, outcome: Outcome, slow: bool, duration: u64, now: u64) {
+    fn count_totals(&mut self, outcome: Outcome, slow: bool, duration: u64, now: u64, n: u32) {
+        let n64 = u64::from(n);
         match outcome {
             Outcome::Success => {
-                self.totals.successes += 1;
+                self.totals.successes += n64;
                 self.last_success_at = Some(now);
             }
             _ => {
-                self.totals.failures += 1;
-                self.totals.timeouts += u64::from(outcome == Outcome::Timeout);
+                self.totals.failures += n64;
+                if outcome == Outcome::Timeout {
+                    self.totals.timeouts += n64;
+                }
                 self.last_failure_at = Some(now);
             }
         }
-        self.totals.slow += u64::from(slow);
-        self.totals.latency_sum += u128::from(duration);
+        if slow {
+            self.totals.slow += n64;
+        }
+        self.totals.latency_sum += u128::from(duration) * u128::from(n);
         self.latencies
             .get_or_insert_with(Histogram::new)
-            .record(duration);
+            .record_n(duration, n);
     }
 
     fn rules_trip(&self, now: u64) -> bool {

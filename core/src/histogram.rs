@@ -44,9 +44,10 @@ impl Histogram {
         }
     }
 
-    pub(crate) fn record(&mut self, value: u64) {
-        self.counts[index(value)] += 1;
-        self.total += 1;
+    /// Counts `n` values equal to `value`.
+    pub(crate) fn record_n(&mut self, value: u64, n: u32) {
+        self.counts[index(value)] += u64::from(n);
+        self.total += u64::from(n);
     }
 
     /// The value at quantile `q` (0..=1), as the upper bound of its bucket.
@@ -91,7 +92,7 @@ mod tests {
     fn quantiles_within_resolution() {
         let mut h = Histogram::new();
         for v in 1..=1000u64 {
-            h.record(v * 1000);
+            h.record_n(v * 1000, 1);
         }
         for (q, exact) in [(0.5, 500_000.0), (0.9, 900_000.0), (0.99, 990_000.0)] {
             let got = h.quantile(q).unwrap() as f64;

@@ -31,10 +31,15 @@ impl Counts {
     }
 
     fn one(failed: bool, slow: bool) -> Counts {
+        Self::of(1, failed, slow)
+    }
+
+    /// `calls` outcomes alike.
+    fn of(calls: u32, failed: bool, slow: bool) -> Counts {
         Counts {
-            calls: 1,
-            failures: u32::from(failed),
-            slow: u32::from(slow),
+            calls,
+            failures: if failed { calls } else { 0 },
+            slow: if slow { calls } else { 0 },
         }
     }
 
@@ -104,6 +109,11 @@ impl Window {
 
     /// Adds one outcome at `now`, evicting what fell out of the window.
     pub(crate) fn record(&mut self, now: u64, failed: bool, slow: bool) {
+        self.record_n(now, failed, slow, 1);
+    }
+
+    /// Adds `n` outcomes alike at `now`, as `n` calls of [`Window::record`] would.
+    pub(crate) fn record_n(&mut self, now: u64, failed: bool, slow: bool, n: u32) {
         self.allocate();
         match self {
             Window::Count {
@@ -113,19 +123,23 @@ impl Window {
                 totals,
                 ..
             } => {
-                if *len == ring.len() {
-                    let old = ring[*next];
-                    totals.sub(Counts::one(old & FAILED != 0, old & SLOW != 0));
-                } else {
-                    *len += 1;
+                // Once the ring is full each outcome pushes one out: at most a ring's
+                // worth of them matter.
+                for _ in 0..(n as usize).min(ring.len()) {
+                    if *len == ring.len() {
+                        let old = ring[*next];
+                        totals.sub(Counts::one(old & FAILED != 0, old & SLOW != 0));
+                    } else {
+                        *len += 1;
+                    }
+                    ring[*next] = if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
+                    *next = if *next + 1 == ring.len() {
+                        0
+                    } else {
+                        *next + 1
+                    };
+                    totals.add(Counts::one(failed, slow));
                 }
-                ring[*next] = if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
-                *next = if *next + 1 == ring.len() {
-                    0
-                } else {
-                    *next + 1
-                };
-                totals.add(Counts::one(failed, slow));
             }
             Window::Time {
                 width,
@@ -151,10 +165,10 @@ impl Window {
                     *head = epoch;
                 }
                 // A `now` older than the head (never, with a monotonic clock) lands in the head bucket.
-                let n = slots.len() as u64;
-                let slot = &mut slots[(*head % n) as usize];
-                slot.1.add(Counts::one(failed, slow));
-                totals.add(Counts::one(failed, slow));
+                let buckets = slots.len() as u64;
+                let slot = &mut slots[(*head % buckets) as usize];
+                slot.1.add(Counts::of(n, failed, slow));
+                totals.add(Counts::of(n, failed, slow));
             }
         }
     }

@@ -366,6 +366,40 @@ fn check_quiet(breaker: &Breaker, now: u64, step: usize) -> Result<(), TestCaseE
         prop_assert!(b.quiet_until(end) > end, "step {}: quiet ended early", step);
         at = end.saturating_add((k * 613) % 997).min(until - 1);
     }
+    // A run of successes with the same readings, recorded at once, is the same run
+    // recorded one by one.
+    for count in [1u32, 2, 7, 40] {
+        let (mut batch, mut single) = (breaker.clone(), breaker.clone());
+        let (start, end) = (now, now.saturating_add(limit.min(25)).min(until - 1));
+        let g = breaker.generation();
+        prop_assert_eq!(
+            batch.record_quiet_successes(g, start, end, count),
+            None,
+            "step {}",
+            step
+        );
+        for _ in 0..count {
+            prop_assert_eq!(
+                single.record(single.quiet_permit(g, start), Outcome::Success, end),
+                None,
+                "step {}",
+                step
+            );
+        }
+        prop_assert_eq!(
+            batch.stats(end),
+            single.stats(end),
+            "step {}: a run of {} successes",
+            step,
+            count
+        );
+        prop_assert_eq!(
+            batch.quiet_until(end),
+            single.quiet_until(end),
+            "step {}",
+            step
+        );
+    }
     // One success at a time further on, each on a fresh copy: outcomes may have left
     // a time window by then.
     for later in [100, 250, 400, 600, 800, 1000, 1500, 2500] {
