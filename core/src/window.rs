@@ -107,12 +107,8 @@ impl Window {
         }
     }
 
-    /// Adds one outcome at `now`, evicting what fell out of the window.
-    pub(crate) fn record(&mut self, now: u64, failed: bool, slow: bool) {
-        self.record_n(now, failed, slow, 1);
-    }
-
-    /// Adds `n` outcomes alike at `now`, as `n` calls of [`Window::record`] would.
+    /// Adds `n` outcomes alike at `now`, evicting what fell out of the window; the
+    /// same as adding them one by one.
     pub(crate) fn record_n(&mut self, now: u64, failed: bool, slow: bool, n: u32) {
         self.allocate();
         match self {
@@ -294,7 +290,7 @@ impl Window {
         match (self, state) {
             (w @ Window::Count { .. }, WindowState::Count(calls)) => {
                 for c in calls {
-                    w.record(now, c & FAILED != 0, c & SLOW != 0);
+                    w.record_n(now, c & FAILED != 0, c & SLOW != 0, 1);
                 }
             }
             (
@@ -334,9 +330,9 @@ mod tests {
     #[test]
     fn count_window_evicts_oldest() {
         let mut w = Window::new(WindowKind::Count { size: 3 });
-        w.record(0, true, false);
-        w.record(0, false, true);
-        w.record(0, false, false);
+        w.record_n(0, true, false, 1);
+        w.record_n(0, false, true, 1);
+        w.record_n(0, false, false, 1);
         assert_eq!(
             w.counts(0),
             Counts {
@@ -345,7 +341,7 @@ mod tests {
                 slow: 1
             }
         );
-        w.record(0, false, false);
+        w.record_n(0, false, false, 1);
         assert_eq!(
             w.counts(0),
             Counts {
@@ -354,7 +350,7 @@ mod tests {
                 slow: 1
             }
         );
-        w.record(0, false, false);
+        w.record_n(0, false, false, 1);
         assert_eq!(
             w.counts(0),
             Counts {
@@ -381,7 +377,7 @@ mod tests {
             let mut w = Window::new(kind);
             assert_eq!((storage(&w), w.counts(5)), (0, Counts::default()));
             w.clear();
-            w.record(5, true, false);
+            w.record_n(5, true, false, 1);
             assert!(storage(&w) > 0);
             assert_eq!(
                 w.counts(5),
@@ -401,8 +397,8 @@ mod tests {
             duration: 1000,
             buckets: 10,
         });
-        w.record(5, true, false);
-        w.record(150, false, false);
+        w.record_n(5, true, false, 1);
+        w.record_n(150, false, false, 1);
         assert_eq!(
             w.counts(999),
             Counts {
@@ -420,7 +416,7 @@ mod tests {
                 slow: 0
             }
         );
-        w.record(1000, false, false);
+        w.record_n(1000, false, false, 1);
         assert_eq!(
             w.counts(1000),
             Counts {
@@ -431,7 +427,7 @@ mod tests {
         );
         // Long idle: everything leaves.
         assert_eq!(w.counts(10_000), Counts::default());
-        w.record(10_000, true, true);
+        w.record_n(10_000, true, true, 1);
         assert_eq!(
             w.counts(10_000),
             Counts {
