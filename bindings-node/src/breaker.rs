@@ -13,8 +13,8 @@ use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use tripwire_core::{
-    Backoff, Breaker, Config, Outcome, Permit, Rejected, Snapshot, State, Stats, Threshold,
-    Transition, WindowKind,
+    Backoff, Breaker, Config, ConfigShare, Outcome, Permit, Rejected, Snapshot, State, Stats,
+    Threshold, Transition, WindowKind,
 };
 
 use crate::options::config_from_js;
@@ -408,16 +408,12 @@ pub fn create(env: Env, options: Object, now_ms: Option<f64>) -> Result<u32> {
 }
 
 thread_local! {
-    /// The configuration of the last breaker made: the next one shares it if equal
-    /// (breakers are usually made in runs with the same options).
-    static LAST_CONFIG: RefCell<Option<Arc<Config>>> = const { RefCell::new(None) };
+    /// Breakers made in a row with equal options share their configuration.
+    static CONFIGS: RefCell<ConfigShare> = RefCell::new(ConfigShare::default());
 }
 
 fn shared_config(config: Config) -> Arc<Config> {
-    LAST_CONFIG.with_borrow_mut(|last| match last {
-        Some(shared) if **shared == config => Arc::clone(shared),
-        _ => Arc::clone(last.insert(Arc::new(config))),
-    })
+    CONFIGS.with_borrow_mut(|configs| configs.share(config))
 }
 
 /// A breaker with `options` in the state of a snapshot (JSON text) taken by

@@ -12,13 +12,19 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::{
-    Breaker as CoreBreaker, Outcome, Rejected, Snapshot, State, SyncBreaker, Transition,
+    Breaker as CoreBreaker, ConfigShare, Outcome, Rejected, Snapshot, State, SyncBreaker,
+    Transition,
 };
 
 use crate::clock::{seconds, AnyClock};
 use crate::errors;
 use crate::options::{self, Exclude};
 use crate::types;
+
+thread_local! {
+    /// Breakers made in a row (per thread) with equal options share their configuration.
+    static CONFIGS: std::cell::RefCell<ConfigShare> = std::cell::RefCell::new(ConfigShare::default());
+}
 
 /// One circuit breaker. `tripwire.CircuitBreaker` is the class to use.
 #[pyclass(subclass, frozen, module = "tripwire._core")]
@@ -244,7 +250,9 @@ impl Breaker {
             ));
         }
         let parsed = options::parse(options)?;
-        let core = SyncBreaker::new(parsed.config, parsed.clock).map_err(options::config_error)?;
+        let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
+        let breaker = CoreBreaker::with_shared_config(config).map_err(options::config_error)?;
+        let core = SyncBreaker::from_breaker(breaker, parsed.clock);
         Ok(Breaker {
             name: name.clone().unbind(),
             core,

@@ -5,13 +5,20 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use tripwire_core::{Breaker, Outcome, Permit as CorePermit, Rejected, State, Transition};
+use tripwire_core::{
+    Breaker, ConfigShare, Outcome, Permit as CorePermit, Rejected, State, Transition,
+};
 use wasm_bindgen::prelude::*;
 
 use crate::clock::{to_millis, Clock};
 use crate::errors;
 use crate::options::{self, BreakerOptions, Hooks};
 use crate::stats::{self, JsStats};
+
+thread_local! {
+    /// Breakers made in a row with equal options share their configuration.
+    static CONFIGS: RefCell<ConfigShare> = RefCell::new(ConfigShare::default());
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const BREAKER_TS: &'static str = r#"
@@ -150,7 +157,8 @@ fn message_of(error: &JsValue) -> String {
 impl Inner {
     pub(crate) fn new(name: String, options: &JsValue) -> Result<Rc<Inner>, JsValue> {
         let parsed = options::parse(options)?;
-        let core = Breaker::new(parsed.config).map_err(options::config_error)?;
+        let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
+        let core = Breaker::with_shared_config(config).map_err(options::config_error)?;
         let timeout_ns = parsed.config.call_timeout.unwrap_or(0);
         let name_js = JsValue::from_str(&name);
         let handle = Object::new();

@@ -1,6 +1,7 @@
 //! Breaker configuration and its validation.
 
 use alloc::borrow::Cow;
+use alloc::sync::Arc;
 use core::fmt;
 
 use crate::NANOS_PER_SEC;
@@ -46,6 +47,24 @@ pub enum Backoff {
         /// Extra random fraction in 0..=1 (0 = deterministic schedule).
         jitter: f64,
     },
+}
+
+/// Hands breakers made in a row with equal configurations one shared copy
+/// ([`Breaker::with_shared_config`](crate::Breaker::with_shared_config)): a
+/// configuration is about 150 bytes, and services make many breakers alike.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigShare {
+    last: Option<Arc<Config>>,
+}
+
+impl ConfigShare {
+    /// The shared copy of `config`: the previous one if equal, else a new one.
+    pub fn share(&mut self, config: Config) -> Arc<Config> {
+        match &self.last {
+            Some(last) if **last == config => Arc::clone(last),
+            _ => Arc::clone(self.last.insert(Arc::new(config))),
+        }
+    }
 }
 
 /// Everything the state machine needs to know; durations in nanoseconds.
@@ -266,6 +285,21 @@ impl std::error::Error for ConfigError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_configurations_in_a_row_share_one_copy() {
+        let mut share = ConfigShare::default();
+        let a = share.share(Config::default());
+        let b = share.share(Config::default());
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = Config {
+            success_threshold: 3,
+            ..Config::default()
+        };
+        let c = share.share(other);
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(*c, other);
+    }
 
     #[test]
     fn default_is_valid() {

@@ -42,7 +42,7 @@ pub use breaker::{Breaker, Cause, Outcome, Permit, Rejected, State, Stats, Trans
 #[cfg(feature = "std")]
 pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
-pub use config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
+pub use config::{Backoff, Config, ConfigError, ConfigShare, ErrorKind, Threshold, WindowKind};
 pub use options::{OptionValue, Options, Unit};
 #[cfg(feature = "std")]
 pub use registry::Registry;
