@@ -17,17 +17,19 @@ pub struct Counts {
     pub slow: u32,
 }
 
+// Wrapping: what is subtracted was added before, so the totals stay exact below
+// 2^32 calls in a window, and arithmetic never panics, whatever a binding passes.
 impl Counts {
     fn add(&mut self, other: Counts) {
-        self.calls += other.calls;
-        self.failures += other.failures;
-        self.slow += other.slow;
+        self.calls = self.calls.wrapping_add(other.calls);
+        self.failures = self.failures.wrapping_add(other.failures);
+        self.slow = self.slow.wrapping_add(other.slow);
     }
 
     fn sub(&mut self, other: Counts) {
-        self.calls -= other.calls;
-        self.failures -= other.failures;
-        self.slow -= other.slow;
+        self.calls = self.calls.wrapping_sub(other.calls);
+        self.failures = self.failures.wrapping_sub(other.failures);
+        self.slow = self.slow.wrapping_sub(other.slow);
     }
 
     fn one(failed: bool, slow: bool) -> Counts {
