@@ -183,3 +183,31 @@ test('two copies of the package in one process (a test runner reloading modules)
   first.circuitBreakerRegistry.clear();
   second.circuitBreakerRegistry.clear();
 });
+
+test('garbage in the memory shared with the addon cannot crash the process', () => {
+  // The arrays are internal (shared.js), but nothing a JS program writes there may
+  // make native code panic: at worst a breaker's counts are wrong.
+  const child = runChild(`
+    const native = require('./native.js');
+    const { CircuitBreaker } = require('./index.js');
+    const { shared } = require('./shared.js');
+    const breaker = new CircuitBreaker({ name: 'garbage', timeout: false });
+    const garbage = [NaN, -1, Infinity, -Infinity, 1e300, 2 ** 53, 4294967295, 0.5];
+    (async () => {
+      for (let round = 0; round < 50; round++) {
+        for (let i = 0; i < shared.ring.length; i++) shared.ring[i] = garbage[(i * 7 + round) % garbage.length];
+        for (let i = 0; i < shared.gates.length; i++) shared.gates[i] = garbage[(i * 3 + round) % garbage.length];
+        shared.ring[0] = garbage[round % garbage.length];
+        breaker.getStats();
+        native.flush();
+        await breaker.execute(async () => 1).catch(() => {});
+        await breaker.execute(async () => { throw new Error('x'); }).catch(() => {});
+      }
+      shared.ring[0] = 0;
+      console.log('alive ' + native.liveBreakers());
+    })();
+  `);
+  assert.equal(child.signal, null, `killed: ${child.stderr}`);
+  assert.equal(child.status, 0, child.stderr);
+  assert.match(child.stdout, /^alive \d+/);
+});
