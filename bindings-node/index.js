@@ -439,14 +439,15 @@ class CircuitBreaker extends EventEmitter {
    */
   _untimedQuiet(fn, start, generation) {
     let result;
+    let plain;
     try {
       result = fn(UNTIMED);
+      // Inside the try: a promise may carry a `then` getter of its own.
+      plain = result instanceof Promise && result.then === promiseThen;
     } catch (error) {
       return this._thrown(new Call(QUIET, generation, start), error);
     }
-    if (!(result instanceof Promise) || result.then !== promiseThen) {
-      return this._settle(new Call(QUIET, generation, start), result);
-    }
+    if (!plain) return this._settle(new Call(QUIET, generation, start), result);
     // As in _settle: chained on `result`, a failure answered with `result` itself.
     return result.then(
       (value) => this._quietSuccess(start, generation, value),
