@@ -256,9 +256,14 @@ impl Entry {
     ) -> Result<u32> {
         let outcome = outcome(outcome_code)?;
         let permit = self.breaker.quiet_permit(generation, start);
+        Ok(self.end(permit, outcome, now))
+    }
+
+    /// Records `permit`'s outcome and publishes; returns the transition code.
+    fn end(&mut self, permit: Permit, outcome: Outcome, now: u64) -> u32 {
         let transition = self.breaker.record(permit, outcome, now);
         self.publish(now);
-        Ok(transition_code(transition))
+        transition_code(transition)
     }
 
     #[inline]
@@ -297,57 +302,47 @@ impl Entry {
                     format!("permit {slot} is not outstanding"),
                 )
             })?;
-        let transition = self.breaker.record(permit, outcome, now);
-        self.publish(now);
-        Ok(transition_code(transition))
+        Ok(self.end(permit, outcome, now))
     }
 }
 
-/// The breakers of this thread (one JS environment), by id.
-///
-/// Plain functions take the id (the hot path, `acquire` and `record`, in `hot.rs`);
-/// the facade frees an entry with `release` once its breaker is collected.
-///
-/// Entries are boxed: a `Vec` of ~250-byte entries doubling its capacity would
-/// hold up to twice that per breaker; boxes cost one allocation each, exact size.
-#[derive(Default)]
-struct Breakers {
-    slab: Slab<Box<Entry>>,
-}
-
-impl Breakers {
-    /// Applies the successes queued in the ring, in order. Runs before every other
-    /// use of the breakers, so the core sees every outcome in the order JS saw it.
-    /// A quiet success cannot change a state or shorten a quiet horizon
-    /// (`Breaker::quiet_until`), so the gates stay as published.
-    fn drain(&mut self) {
-        let ring = RING.get();
-        if ring.is_null() {
-            return;
-        }
-        // SAFETY: `hot::shared` made the ring of 1 + RING_CAPACITY * RING_ENTRY numbers and
-        // keeps it alive; JS never writes more than RING_CAPACITY.
-        unsafe {
-            let queued = (*ring as usize).min(RING_CAPACITY);
-            *ring = 0.0;
-            for k in 0..queued {
-                let item = ring.add(1 + k * RING_ENTRY);
-                let id = *item as u32;
-                if let Some(entry) = self.slab.get_mut(id) {
-                    entry.breaker.record_quiet_successes(
-                        *item.add(1) as u64,
-                        nanos(*item.add(2)),
-                        nanos(*item.add(3)),
-                        *item.add(4) as u32,
-                    );
-                }
+/// Applies the successes queued in the ring, in order. Runs before every other use
+/// of the breakers, so the core sees every outcome in the order JS saw it. A quiet
+/// success cannot change a state or shorten a quiet horizon (`Breaker::quiet_until`),
+/// so the gates stay as published.
+fn apply_ring(breakers: &mut Slab<Box<Entry>>) {
+    let ring = RING.get();
+    if ring.is_null() {
+        return;
+    }
+    // SAFETY: `hot::shared` made the ring of 1 + RING_CAPACITY * RING_ENTRY numbers and
+    // keeps it alive; JS never writes more than RING_CAPACITY.
+    unsafe {
+        let queued = (*ring as usize).min(RING_CAPACITY);
+        *ring = 0.0;
+        for k in 0..queued {
+            let item = ring.add(1 + k * RING_ENTRY);
+            if let Some(entry) = breakers.get_mut(*item as u32) {
+                entry.breaker.record_quiet_successes(
+                    *item.add(1) as u64,
+                    nanos(*item.add(2)),
+                    nanos(*item.add(3)),
+                    *item.add(4) as u32,
+                );
             }
         }
     }
 }
 
 thread_local! {
-    static BREAKERS: RefCell<Breakers> = RefCell::new(Breakers::default());
+    /// The breakers of this thread (one JS environment), by id.
+    ///
+    /// Plain functions take the id (the hot path, `acquireAt` and `recordAt`, in
+    /// `hot.rs`); the facade frees an entry with `release` once its breaker is
+    /// collected. Entries are boxed: a `Vec` of ~250-byte entries doubling its
+    /// capacity would hold up to twice that per breaker; a box is one allocation of
+    /// the exact size.
+    static BREAKERS: RefCell<Slab<Box<Entry>>> = const { RefCell::new(Slab::new()) };
 }
 
 /// Applies the queued quiet successes.
@@ -358,8 +353,8 @@ pub(crate) fn drain() -> Result<()> {
 /// The breakers, their queued successes applied first.
 fn with_slab<R>(f: impl FnOnce(&mut Slab<Box<Entry>>) -> R) -> R {
     BREAKERS.with_borrow_mut(|breakers| {
-        breakers.drain();
-        f(&mut breakers.slab)
+        apply_ring(breakers);
+        f(breakers)
     })
 }
 

@@ -88,7 +88,7 @@ unsafe fn number(env: sys::napi_env, value: f64) -> sys::napi_value {
 ///
 /// # Safety
 /// `env` must be the running callback's.
-pub(crate) unsafe fn throw(env: sys::napi_env, error: &napi::Error) -> sys::napi_value {
+unsafe fn throw(env: sys::napi_env, error: &napi::Error) -> sys::napi_value {
     let message = std::ffi::CString::new(error.reason.replace('\0', " ")).unwrap_or_default();
     // SAFETY: both strings are NUL-terminated; a pending exception makes the call a no-op.
     unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
