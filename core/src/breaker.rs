@@ -2,7 +2,7 @@
 
 use alloc::sync::Arc;
 
-use crate::config::{Backoff, Config, ConfigError, Threshold};
+use crate::config::{Backoff, Config, ConfigError, Threshold, WindowKind};
 use crate::histogram::Histogram;
 use crate::rng::Rng;
 use crate::window::{Counts, Window};
@@ -396,9 +396,12 @@ impl Breaker {
             (Mode::Normal, State::Closed) => {}
             _ => return 0,
         }
-        let rate_rule = matches!(self.config.failure_threshold, Threshold::Rate(_));
-        let slow_rule = self.config.slow_call_rate_threshold.is_some();
-        if !rate_rule && !slow_rule {
+        let failure_rate = match self.config.failure_threshold {
+            Threshold::Rate(rate) => Some(rate),
+            Threshold::Count(_) => None,
+        };
+        let slow_rate = self.config.slow_call_rate_threshold;
+        if failure_rate.is_none() && slow_rate.is_none() {
             // A success only resets the consecutive failures.
             return u64::MAX;
         }
@@ -406,8 +409,8 @@ impl Breaker {
         // The worst case after more successes: the same failed and slow calls (eviction
         // only removes some) over the fewest calls at which the rules apply.
         let calls = match self.config.window {
-            crate::config::WindowKind::Count { size } => counts.calls.saturating_add(1).min(size),
-            crate::config::WindowKind::Time { .. } => counts.calls.saturating_add(1),
+            WindowKind::Count { size } => counts.calls.saturating_add(1).min(size),
+            WindowKind::Time { .. } => counts.calls.saturating_add(1),
         };
         let worst = Counts {
             calls: calls.max(self.minimum_requests),
@@ -416,16 +419,11 @@ impl Breaker {
         let trips_on = |part: u32, threshold: Option<f64>| {
             threshold.is_some_and(|rate| part > 0 && worst.rate(part) >= rate)
         };
-        let failure_rate = match self.config.failure_threshold {
-            Threshold::Rate(rate) => Some(rate),
-            Threshold::Count(_) => None,
-        };
-        if trips_on(counts.failures, failure_rate)
-            || trips_on(counts.slow, self.config.slow_call_rate_threshold)
-        {
+        if trips_on(counts.failures, failure_rate) || trips_on(counts.slow, slow_rate) {
             return 0;
         }
-        let relevant = (rate_rule && counts.failures > 0) || (slow_rule && counts.slow > 0);
+        let relevant = (failure_rate.is_some() && counts.failures > 0)
+            || (slow_rate.is_some() && counts.slow > 0);
         if relevant {
             // Until an outcome leaves a time window, nothing but successes change it.
             self.window.stable_until(now)
