@@ -30,7 +30,7 @@ use crate::{millis, now_nanos};
 const TICK: Duration = Duration::from_millis(1);
 /// Clock reads within one millisecond (about half as many calls) from which the
 /// thread ticks: there it starts saving more CPU than it costs.
-pub(crate) const ENGAGE_READS: u32 = 256;
+const ENGAGE_READS: u32 = 256;
 /// Ticks with fewer than half [`ENGAGE_READS`] reads before the thread parks.
 const IDLE_TICKS: u32 = 100;
 const NANOS_PER_TICK: u64 = 1_000_000;
