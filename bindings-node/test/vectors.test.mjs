@@ -1,28 +1,24 @@
-// Replays every conformance vector (tests/vectors/*.json) through the package,
-// with a ManualClock: options in camelCase and milliseconds, calls that succeed or
-// fail through execute(), the other permits through tryAcquire(), manual control
-// through open()/close()/reset()/disable()/enable(), snapshots through
-// toJSON()/CircuitBreaker.fromJSON().
+// Replays every conformance vector (tests/vectors/*.json) through the package, with
+// a ManualClock (the loop and the expectations: tests/vectors/replay.mjs, shared with
+// the wasm package). Options in camelCase and milliseconds; calls that succeed or
+// fail go through execute(), the path users take (a quiet breaker admits them and
+// queues their successes without a native call), the other permits through
+// tryAcquire(); manual control through open()/close()/reset()/disable()/enable(),
+// snapshots through toJSON()/CircuitBreaker.fromJSON().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CircuitBreaker, CircuitBreakerOpenError, ManualClock, Permit, circuitBreakerRegistry } from 'tripwire';
+import { replayVector } from '../../tests/vectors/replay.mjs';
 
 const dir = resolve(fileURLToPath(import.meta.url), '../../../tests/vectors');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
 const camel = (snake) => snake.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 
-function options(config, clock, name) {
-  const out = { name, clock };
-  for (const [key, value] of Object.entries(config)) out[camel(key.replace(/_ms$/, ''))] = value;
-  return out;
-}
-
-// Vector stat names to getStats() fields; instants: null in the vector, null (or 0
-// for nextAttemptTime) in the stats.
+// Vector stat names to getStats() fields; nextAttemptTime is 0 when there is none.
 const STATS = {
   requests: 'totalRequests',
   successes: 'successCount',
@@ -43,136 +39,59 @@ const STATS = {
   last_failure_ms: 'lastFailureTime',
 };
 
-function same(expected, actual) {
-  if (typeof expected === 'number' && typeof actual === 'number') return Math.abs(expected - actual) <= 1e-9;
-  return expected === actual;
-}
+const MANUAL = { force_open: 'open', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
 
 const show = (t) => (t === null ? null : `${t.from}->${t.to}`);
 
-/**
- * A `call` ending in success or failure goes through execute(), the path users take:
- * a quiet breaker admits it and queues its success without a native call. The
- * function runs synchronously, so the outcome is recorded before execute() returns;
- * events report the transitions and the refusal.
- */
-function callThroughExecute(breaker, clock, step, seen) {
-  const transitions = [];
-  const onStateChange = (from, to) => transitions.push(`${from}->${to}`);
-  const onRejected = ({ error }) => {
-    seen.rejected = error.state;
-    seen.retryAfter = error.retryAfter;
-  };
-  breaker.on('stateChange', onStateChange);
-  breaker.on('callRejected', onRejected);
-  let ran = false;
-  breaker
-    .execute(() => {
-      ran = true;
-      clock.advance(step.duration ?? 0);
-      if (step.outcome === 'failure') throw new Error('vector failure');
-      return 1;
-    })
-    .catch(() => {});
-  breaker.off('stateChange', onStateChange);
-  breaker.off('callRejected', onRejected);
-  seen.permit = ran;
-  // The record's transition if any, else the acquire's (OPEN -> HALF_OPEN).
-  seen.transition = transitions.length === 0 ? null : transitions.at(-1);
-}
-
-function replay(vector) {
+function adapter(vector) {
   const clock = new ManualClock(0);
-  const name = `vector: ${vector.name}`;
-  let breaker = new CircuitBreaker(options(vector.config, clock, name));
-  let permits = new Map();
-  vector.steps.forEach((step, i) => {
-    const ctx = `${vector.name} (step ${i}: ${step.op} at ${step.at})`;
-    assert.ok(step.at >= clock.now(), `${ctx}: goes back in time`);
-    clock.set(step.at);
-    const seen = {};
-    const acquire = () => {
+  const options = { name: `vector: ${vector.name}`, clock };
+  for (const [key, value] of Object.entries(vector.config)) options[camel(key.replace(/_ms$/, ''))] = value;
+  let breaker = new CircuitBreaker(options);
+  return {
+    now: () => clock.now(),
+    setTime: (ms) => clock.set(ms),
+    acquire() {
       const got = breaker.tryAcquire();
-      if (got instanceof Permit) {
-        seen.permit = true;
-        seen.transition = show(got.transition);
-        return got;
-      }
-      assert.ok(got instanceof CircuitBreakerOpenError, `${ctx}: tryAcquire returned ${got}`);
-      seen.permit = false;
-      seen.rejected = got.state;
-      seen.retryAfter = got.retryAfter;
-      seen.transition = null;
-      return null;
-    };
-    switch (step.op) {
-      case 'acquire': {
-        const permit = acquire();
-        if (permit !== null && step.id !== undefined) permits.set(step.id, permit);
-        break;
-      }
-      case 'success': case 'failure': case 'timeout': case 'ignore': case 'cancel': {
-        const permit = permits.get(step.id);
-        assert.ok(permit, `${ctx}: no permit ${step.id}`);
-        permits.delete(step.id);
-        seen.transition = show(permit[step.op]());
-        break;
-      }
-      case 'call': {
-        if (step.outcome === 'success' || step.outcome === 'failure') {
-          callThroughExecute(breaker, clock, step, seen);
-          break;
-        }
-        const permit = acquire();
-        if (permit !== null) {
-          clock.advance(step.duration ?? 0);
-          const t = permit[step.outcome]();
-          seen.transition = t === null ? seen.transition : show(t);
-        }
-        break;
-      }
-      case 'force_open': seen.transition = show(breaker.open()); break;
-      case 'close': seen.transition = show(breaker.close()); break;
-      case 'reset': seen.transition = show(breaker.reset()); break;
-      case 'disable': seen.transition = show(breaker.disable()); break;
-      case 'enable': seen.transition = show(breaker.enable()); break;
-      case 'snapshot_restore': {
-        const json = JSON.stringify(breaker);
-        breaker = CircuitBreaker.fromJSON(JSON.parse(json), { clock });
-        permits = new Map();
-        break;
-      }
-      case 'check': break;
-      default: assert.fail(`${ctx}: unknown op ${step.op}`);
-    }
-    for (const [key, want] of Object.entries(step.expect ?? {})) {
-      switch (key) {
-        case 'permit':
-          assert.ok('permit' in seen, `${ctx}: no acquire`);
-          assert.equal(seen.permit, want, `${ctx}: permit`);
-          break;
-        case 'rejected': assert.equal(seen.rejected ?? null, want, `${ctx}: rejected`); break;
-        case 'retry_after_ms': assert.ok(same(want, seen.retryAfter ?? null), `${ctx}: retry_after_ms expected ${want}, got ${seen.retryAfter}`); break;
-        case 'transition':
-          assert.ok('transition' in seen, `${ctx}: step reports no transition`);
-          assert.equal(seen.transition, want, `${ctx}: transition`);
-          break;
-        case 'state': assert.equal(breaker.getState(), want, `${ctx}: state`); break;
-        case 'stats': {
-          const stats = breaker.getStats();
-          for (const [k, v] of Object.entries(want)) {
-            const field = STATS[k];
-            assert.ok(field, `${ctx}: unknown stat ${k}`);
-            let got = stats[field];
-            if (k === 'next_attempt_ms' && got === 0) got = null;
-            assert.ok(same(v, got), `${ctx}: stats.${k} expected ${v}, got ${got}`);
-          }
-          break;
-        }
-        default: assert.fail(`${ctx}: unknown expectation ${key}`);
-      }
-    }
-  });
+      if (got instanceof Permit) return { granted: true, permit: got, transition: show(got.transition) };
+      assert.ok(got instanceof CircuitBreakerOpenError, `tryAcquire returned ${got}`);
+      return { granted: false, rejected: got.state, retryAfter: got.retryAfter, transition: null };
+    },
+    end: (permit, outcome) => show(permit[outcome]()),
+    // The function runs synchronously, so the outcome is recorded before execute()
+    // returns; events report the transitions and the refusal.
+    execute(outcome, ms) {
+      const seen = { granted: false, transition: null };
+      const transitions = [];
+      const onStateChange = (from, to) => transitions.push(`${from}->${to}`);
+      const onRejected = ({ error }) => Object.assign(seen, { rejected: error.state, retryAfter: error.retryAfter });
+      breaker.on('stateChange', onStateChange);
+      breaker.on('callRejected', onRejected);
+      breaker
+        .execute(() => {
+          seen.granted = true;
+          clock.advance(ms);
+          if (outcome === 'failure') throw new Error('vector failure');
+          return 1;
+        })
+        .catch(() => {});
+      breaker.off('stateChange', onStateChange);
+      breaker.off('callRejected', onRejected);
+      seen.transition = transitions.at(-1) ?? null;
+      return seen;
+    },
+    manual: (op) => show(breaker[MANUAL[op]]()),
+    snapshotRestore() {
+      breaker = CircuitBreaker.fromJSON(JSON.parse(JSON.stringify(breaker)), { clock });
+    },
+    state: () => breaker.getState(),
+    stats() {
+      const stats = breaker.getStats();
+      const out = Object.fromEntries(Object.entries(STATS).map(([name, field]) => [name, stats[field]]));
+      if (out.next_attempt_ms === 0) out.next_attempt_ms = null;
+      return out;
+    },
+  };
 }
 
 test('there are vectors to replay', () => {
@@ -181,9 +100,9 @@ test('there are vectors to replay', () => {
 
 for (const file of files) {
   const vector = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  test(`vector ${file}: ${vector.name}`, () => {
+  test(`vector ${file}: ${vector.name}`, async () => {
     try {
-      replay(vector);
+      await replayVector(vector, adapter(vector));
     } finally {
       circuitBreakerRegistry.clear();
     }

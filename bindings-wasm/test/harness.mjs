@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, normalize, extname, dirname } from 'node:path';
+import { join, normalize, extname, dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -63,8 +63,13 @@ export async function startServer() {
         req.on('close', () => { aborted[path] = (aborted[path] ?? 0) + 1; });
         return; // never answers
     }
-    const file = normalize(join(root, path === '/' ? 'test/page.html' : path));
-    if (!file.startsWith(root)) {
+    // The shared replay loop (tests/vectors/replay.mjs, imported by test/replay.mjs)
+    // is the one file served from outside the package.
+    const shared = join(root, '..', 'tests', 'vectors');
+    const file = path.startsWith('/tests/vectors/')
+      ? normalize(join(root, '..', path))
+      : normalize(join(root, path === '/' ? 'test/page.html' : path));
+    if (!file.startsWith(root) && !file.startsWith(shared + sep)) {
       res.writeHead(403).end();
       return;
     }
