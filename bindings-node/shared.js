@@ -9,7 +9,7 @@
 // - gates, per breaker id [quietUntilMs, generation]: until then the breaker is
 //   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
 //   it and a success within its quiet limit is queued in the ring instead of
-//   crossing; replaced by a longer copy (growGates) as ids grow;
+//   crossing; replaced by a longer array (growGates) as ids grow;
 // - ring, [runs, (id, generation, startMs, endMs, calls) × capacity]: the queued
 //   successes, a run of calls with the same readings in one entry (under load the
 //   clock ticks once a millisecond, so most are), applied in order before native

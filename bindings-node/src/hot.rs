@@ -273,8 +273,8 @@ unsafe extern "C" fn shared(env: sys::napi_env, _info: sys::napi_callback_info) 
     }
 }
 
-/// `growGates(minLength)`: replaces `shared().gates` with a longer copy (native code
-/// fills in the breakers the old one had no room for).
+/// `growGates(minLength)`: replaces `shared().gates` with a longer array, which
+/// `bind_gates` fills in for every live breaker.
 unsafe extern "C" fn grow_gates(
     env: sys::napi_env,
     info: sys::napi_callback_info,
@@ -284,13 +284,12 @@ unsafe extern "C" fn grow_gates(
         let [min_len] = args::<1>(env, info);
         let min_len = uint(env, min_len) as usize;
         let reference = SHARED.get();
-        let (old, old_len) = crate::breaker::gates();
+        let (_, old_len) = crate::breaker::gates();
         if reference.is_null() || min_len <= old_len {
             return ptr::null_mut();
         }
         let len = min_len.max(old_len * 2);
         let grown = float64_array(env, len).and_then(|(array, data)| {
-            ptr::copy_nonoverlapping(old, data, old_len);
             let mut object = ptr::null_mut();
             sys::napi_get_reference_value(env, reference, &mut object);
             set(env, object, c"gates", array)?;
