@@ -253,6 +253,22 @@ impl Breaker {
         &self.config
     }
 
+    /// Runs on `config` from now on, keeping the state, the totals and, when the
+    /// window's shape is unchanged, the window (a new shape starts an empty one).
+    /// A state change is a new generation, so nothing changes for permits out now.
+    pub fn reconfigure(&mut self, config: Arc<Config>) -> Result<(), ConfigError> {
+        config.validate()?;
+        if config.window != self.config.window {
+            self.window = Window::new(config.window);
+        }
+        if config.seed != self.config.seed {
+            self.rng = Rng::new(config.seed);
+        }
+        self.minimum_requests = config.effective_minimum_requests();
+        self.config = config;
+        Ok(())
+    }
+
     /// Asks leave to run a call at `now`.
     #[inline]
     pub fn try_acquire(&mut self, now: u64) -> Result<Permit, Rejected> {

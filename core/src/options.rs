@@ -137,6 +137,18 @@ const SPELLINGS: [(Key, &[&str]); KEYS] = [
     (Key::Seed, &["seed", "seed"]),
 ];
 
+// `Key as usize` indexes `SPELLINGS` (and `Options::values`): checked at compile time.
+const _: () = {
+    let mut i = 0;
+    while i < KEYS {
+        assert!(
+            SPELLINGS[i].0 as usize == i,
+            "SPELLINGS must list the keys in `Key` order"
+        );
+        i += 1;
+    }
+};
+
 /// Collects options one by one, then builds a validated [`Config`].
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -154,7 +166,7 @@ fn lookup(name: &str) -> Option<(usize, Key)> {
         .map(|(i, (k, _))| (i, *k))
 }
 
-fn type_error(field: &str, reason: String) -> ConfigError {
+pub(crate) fn type_error(field: &str, reason: String) -> ConfigError {
     ConfigError {
         field: Cow::Owned(field.to_string()),
         reason: Cow::Owned(reason),
@@ -238,6 +250,25 @@ impl Options {
         Ok(true)
     }
 
+    /// Lays `other` over these options: each option `other` sets replaces this one's
+    /// (a service's configuration over its preset, a call's over its service's).
+    pub fn merge(&mut self, other: &Options) {
+        for i in 0..KEYS {
+            if other.spelled[i].is_some() {
+                self.values[i] = other.values[i];
+                self.spelled[i] = other.spelled[i].clone();
+            }
+        }
+        if other.spelled[Key::RequestTimeout as usize].is_some() {
+            self.timeout_disabled = other.timeout_disabled;
+        }
+    }
+
+    /// The unit durations are read in.
+    pub fn unit(&self) -> Unit {
+        self.unit
+    }
+
     /// The closest core option name to an unknown `name`, if it looks like a typo
     /// (case, `_`, or at most two edits away). `extra` lists the binding's own names.
     pub fn suggest(&self, name: &str, extra: &[&str]) -> Option<String> {
@@ -251,14 +282,7 @@ impl Options {
             .flat_map(|(_, names)| names.iter())
             .filter(own_style)
             .chain(extra.iter());
-        let mut best: Option<(usize, &str)> = None;
-        for candidate in candidates {
-            let d = distance(name, candidate);
-            if d <= 2 && d < name.len() / 2 && best.is_none_or(|(b, _)| d < b) {
-                best = Some((d, candidate));
-            }
-        }
-        best.map(|(_, c)| c.to_string())
+        closest(name, candidates).map(|c| c.to_string())
     }
 
     /// The error for an unknown option that looks like a typo of a known one.
@@ -406,6 +430,27 @@ pub(crate) fn check(name: &str, number: f64, kind: Kind, unit: Unit) -> Result<(
         }
         _ => Ok(()),
     }
+}
+
+/// The candidate an unknown `name` is most likely a typo of (case, `_`, or at most
+/// two edits away), if any.
+pub(crate) fn closest<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c &'c str>,
+) -> Option<&'c str> {
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let d = distance(name, candidate);
+        if d <= 2 && d < name.len() / 2 && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Nanoseconds as a duration in `unit`.
+pub(crate) fn from_nanos(nanos: u64, unit: Unit) -> f64 {
+    nanos as f64 / to_nanos(1.0, unit) as f64
 }
 
 /// A duration in `unit` as nanoseconds.

@@ -93,6 +93,10 @@ pub struct BulkheadStats {
     pub queued: u32,
     /// Calls refused (queue full, or waited longer than `max_queue_wait`).
     pub rejected: u64,
+    /// Of those, calls refused at once: every slot and queue place was taken.
+    pub rejected_full: u64,
+    /// Of those, calls that gave up waiting (`max_queue_wait` passed, or the caller left).
+    pub rejected_queue_timeout: u64,
     /// Calls admitted, at once or after waiting.
     pub admitted: u64,
     /// Most calls ever running at once.
@@ -101,6 +105,10 @@ pub struct BulkheadStats {
     pub mean_wait: f64,
     /// Longest wait of a call admitted from the queue, in nanoseconds.
     pub max_wait: u64,
+    /// Calls admitted from the queue (the count behind `mean_wait`).
+    pub waited: u64,
+    /// Total wait of the calls admitted from the queue, in nanoseconds.
+    pub wait_sum: u128,
     /// Every slot is taken.
     pub saturated: bool,
 }
@@ -112,7 +120,8 @@ pub struct Bulkhead {
     running: u32,
     queue: VecDeque<(Ticket, u64)>,
     next_ticket: u64,
-    rejected: u64,
+    rejected_full: u64,
+    rejected_waiting: u64,
     admitted: u64,
     peak_running: u32,
     waited: u64,
@@ -129,7 +138,8 @@ impl Bulkhead {
             running: 0,
             queue: VecDeque::new(),
             next_ticket: 0,
-            rejected: 0,
+            rejected_full: 0,
+            rejected_waiting: 0,
             admitted: 0,
             peak_running: 0,
             waited: 0,
@@ -174,7 +184,7 @@ impl Bulkhead {
             self.queue.push_back((ticket, now));
             return Entry::Queued(ticket);
         }
-        self.rejected += 1;
+        self.rejected_full += 1;
         Entry::Rejected
     }
 
@@ -194,7 +204,7 @@ impl Bulkhead {
         match self.queue.iter().position(|(t, _)| *t == ticket) {
             Some(index) => {
                 self.queue.remove(index);
-                self.rejected += 1;
+                self.rejected_waiting += 1;
                 true
             }
             None => false,
@@ -211,11 +221,19 @@ impl Bulkhead {
                     break;
                 }
                 self.queue.pop_front();
-                self.rejected += 1;
+                self.rejected_waiting += 1;
                 expired.push(ticket);
             }
         }
         expired
+    }
+
+    /// When a waiting call queued, if it still waits.
+    pub fn waiting_since(&self, ticket: Ticket) -> Option<u64> {
+        self.queue
+            .iter()
+            .find(|(t, _)| *t == ticket)
+            .map(|(_, since)| *since)
     }
 
     /// The counters now.
@@ -223,7 +241,9 @@ impl Bulkhead {
         BulkheadStats {
             running: self.running,
             queued: self.queue.len() as u32,
-            rejected: self.rejected,
+            rejected: self.rejected_full + self.rejected_waiting,
+            rejected_full: self.rejected_full,
+            rejected_queue_timeout: self.rejected_waiting,
             admitted: self.admitted,
             peak_running: self.peak_running,
             mean_wait: if self.waited == 0 {
@@ -232,6 +252,8 @@ impl Bulkhead {
                 self.wait_sum as f64 / self.waited as f64
             },
             max_wait: self.max_wait,
+            waited: self.waited,
+            wait_sum: self.wait_sum,
             saturated: self.running >= self.config.max_concurrent,
         }
     }

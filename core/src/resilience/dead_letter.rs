@@ -45,6 +45,14 @@ impl<T> DeadLetterQueue<T> {
             .map(|(_, item)| item)
     }
 
+    /// The item with this id, to change it.
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
+        self.items
+            .iter_mut()
+            .find(|(i, _)| *i == id)
+            .map(|(_, item)| item)
+    }
+
     /// Removes and returns the item with this id.
     pub fn remove(&mut self, id: u64) -> Option<T> {
         let index = self.items.iter().position(|(i, _)| *i == id)?;

@@ -9,6 +9,8 @@ mod dead_letter;
 mod health;
 mod presets;
 mod retry;
+mod service;
+mod update;
 
 pub use alerts::{all_circuits_open_alert, dead_letter_alert, error_rate_alert, Episodes};
 pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadStats, Entry, Ticket};
@@ -16,6 +18,12 @@ pub use dead_letter::DeadLetterQueue;
 pub use health::{check_health, service_health, Health};
 pub use presets::{preset, Preset, PRESETS};
 pub use retry::{Classifier, RetryPolicy};
+pub use service::{
+    After, Alert, AlertKind, Attempt, Begin, CallId, CallPlan, Circuit, CircuitId, DeadLetter,
+    DeadLetterError, DeadLetterStats, Ended, Evicted, Facts, Key, Lookup, Refusal, RetryCounters,
+    Service, ServiceConfig, ServiceHealth, Settings, Updated, Waited,
+};
+pub use update::{CodeList, Retry, RetryUpdate, Section, ServiceUpdate};
 
 /// Alert when a service's window failure rate exceeds this (seed 004: "> 10 %").
 pub const ERROR_RATE_ALERT: f64 = 0.1;
