@@ -18,7 +18,7 @@ const NS_PER_MS: u64 = 1_000_000;
 
 #[test]
 fn service_vectors() {
-    common::replay_all("service", 30, |path| replay(path));
+    common::replay_all("service", 30, replay);
 }
 
 /// A vector's JSON value as the core reads an option.
