@@ -142,6 +142,18 @@ pub(crate) struct Totals {
     pub(crate) latency_sum: u128,
 }
 
+impl Totals {
+    fn add(&mut self, other: &Totals) {
+        self.successes += other.successes;
+        self.failures += other.failures;
+        self.timeouts += other.timeouts;
+        self.slow += other.slow;
+        self.rejected += other.rejected;
+        self.ignored += other.ignored;
+        self.latency_sum += other.latency_sum;
+    }
+}
+
 /// A point-in-time view of a breaker, as every binding reports it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stats {
@@ -216,6 +228,47 @@ pub struct Breaker {
     pub(crate) last_failure_at: Option<u64>,
     // Allocated on the first recorded call, so idle breakers stay small.
     pub(crate) latencies: Option<Histogram>,
+    // Made at the first transition or reset: most breakers never need it.
+    pub(crate) history: Option<alloc::boxed::Box<History>>,
+}
+
+/// What [`Breaker::lifetime`] adds to the current totals: the totals `reset()` cleared,
+/// and the transitions.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct History {
+    cleared: Totals,
+    transitions: [[u64; 3]; 3],
+}
+
+/// A breaker's counts since it was made: `reset()` clears the stats' totals, never
+/// these (metrics read them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lifetime {
+    /// Calls that succeeded.
+    pub successful: u64,
+    /// Calls that failed, timeouts not included.
+    pub failed: u64,
+    /// Calls that timed out.
+    pub timeouts: u64,
+    /// Calls whose outcome was ignored.
+    pub ignored: u64,
+    /// Calls refused.
+    pub not_permitted: u64,
+    /// Calls slower than the slow-call duration.
+    pub slow: u64,
+    /// State changes, `[from][to]`, indexed CLOSED = 0, OPEN = 1, HALF_OPEN = 2.
+    pub transitions: [[u64; 3]; 3],
+}
+
+impl State {
+    /// CLOSED = 0, OPEN = 1, HALF_OPEN = 2: the index of [`Lifetime::transitions`].
+    pub fn index(self) -> usize {
+        match self {
+            State::Closed => 0,
+            State::Open => 1,
+            State::HalfOpen => 2,
+        }
+    }
 }
 
 impl Breaker {
@@ -245,6 +298,7 @@ impl Breaker {
             last_success_at: None,
             last_failure_at: None,
             latencies: None,
+            history: None,
         })
     }
 
@@ -307,6 +361,7 @@ impl Breaker {
         self.record_n(permit, outcome, now, 1)
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// Records `count` successes of calls admitted while quiet in `generation`, all
     /// started at `started` and ended at `ended`: a run of calls a binding saw with the
     /// same clock readings. While the breaker is quiet ([`Breaker::quiet_until`]) this
@@ -397,6 +452,7 @@ impl Breaker {
         }
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// Until when the breaker is *quiet*, as seen at `now`: before the returned instant
     /// every call is admitted as [`Breaker::quiet_permit`] would (no state change,
     /// nothing counted), and no success of this generation recorded before it can
@@ -448,11 +504,13 @@ impl Breaker {
         }
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// The generation calls admitted now belong to; see [`Breaker::quiet_permit`].
     pub fn generation(&self) -> u64 {
         self.generation
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// The permit `try_acquire` hands out at `issued_at` while the breaker is quiet
     /// ([`Breaker::quiet_until`]) in `generation`, made without asking the breaker.
     pub fn quiet_permit(&self, generation: u64, issued_at: u64) -> Permit {
@@ -489,7 +547,9 @@ impl Breaker {
     /// Back to a new breaker's state: closed, window and totals cleared.
     pub fn reset(&mut self, now: u64) -> Transition {
         self.trips = 0;
-        self.totals = Totals::default();
+        let cleared = core::mem::take(&mut self.totals);
+        let history = &mut self.history.get_or_insert_with(Default::default).cleared;
+        history.add(&cleared);
         self.last_success_at = None;
         self.last_failure_at = None;
         self.latencies = None;
@@ -512,6 +572,25 @@ impl Breaker {
             from,
             to: self.state(now),
             cause: Cause::Enabled,
+        }
+    }
+
+    /// Counts since the breaker was made, which `reset()` leaves alone.
+    pub fn lifetime(&self) -> Lifetime {
+        let mut all = self.totals;
+        let mut transitions = [[0; 3]; 3];
+        if let Some(h) = &self.history {
+            all.add(&h.cleared);
+            transitions = h.transitions;
+        }
+        Lifetime {
+            successful: all.successes,
+            failed: all.failures - all.timeouts,
+            timeouts: all.timeouts,
+            ignored: all.ignored,
+            not_permitted: all.rejected,
+            slow: all.slow,
+            transitions,
         }
     }
 
@@ -660,6 +739,10 @@ impl Breaker {
     /// the window that tripped it, so its stats still say why it opened; half-open
     /// and closed start a fresh one.
     fn enter(&mut self, state: State) {
+        if state != self.state {
+            let history = self.history.get_or_insert_with(Default::default);
+            history.transitions[self.state.index()][state.index()] += 1;
+        }
         self.state = state;
         self.generation += 1;
         if state != State::Open {
@@ -689,6 +772,44 @@ mod tests {
 
     fn breaker(config: Config) -> Breaker {
         Breaker::new(config).unwrap()
+    }
+
+    #[test]
+    fn lifetime_counts_survive_reset() {
+        let mut b = breaker(Config {
+            failure_threshold: Threshold::Count(1),
+            ..Config::default()
+        });
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Success, 0);
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Timeout, 0);
+        assert!(b.try_acquire(0).is_err());
+        b.reset(0);
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Failure, 0);
+        assert_eq!(
+            b.stats(0).failures,
+            1,
+            "the stats' totals start again at reset"
+        );
+        let life = b.lifetime();
+        assert_eq!(
+            (
+                life.successful,
+                life.failed,
+                life.timeouts,
+                life.not_permitted
+            ),
+            (1, 1, 1, 1)
+        );
+        let t = life.transitions;
+        assert_eq!(t[State::Closed.index()][State::Open.index()], 2);
+        assert_eq!(
+            t[State::Open.index()][State::Closed.index()],
+            1,
+            "reset closes"
+        );
     }
 
     #[test]

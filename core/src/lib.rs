@@ -38,15 +38,28 @@ mod snapshot;
 mod sync;
 mod window;
 
-pub use breaker::{Breaker, Cause, Outcome, Permit, Rejected, State, Stats, Transition};
+pub use breaker::{Breaker, Cause, Lifetime, Outcome, Permit, Rejected, State, Stats, Transition};
 #[cfg(feature = "std")]
 pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
-pub use config::{Backoff, Config, ConfigError, ConfigShare, ErrorKind, Threshold, WindowKind};
+#[doc(hidden)]
+pub use config::ConfigShare;
+pub use config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
 pub use options::{OptionValue, Options, Unit};
 #[cfg(feature = "std")]
 pub use registry::Registry;
+#[doc(hidden)]
 pub use rng::Rng;
+
+/// What only tripwire's own bindings use: sharing configurations between breakers made
+/// alike, the seeded jitter stream, and (on [`Breaker`], hidden from these docs) the
+/// quiet path that lets a binding admit calls and batch successes without crossing
+/// into native code per call (`quiet_until`, `quiet_permit`, `generation`,
+/// `record_quiet_successes`). No stability promise is made for them.
+pub mod bindings {
+    pub use crate::config::ConfigShare;
+    pub use crate::rng::Rng;
+}
 #[cfg(feature = "serde")]
 pub use snapshot::{RestoreError, Snapshot};
 #[cfg(feature = "std")]
