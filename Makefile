@@ -33,6 +33,8 @@ lint:
 
 test-core: setup-core
 	$(CARGO) test -p tripwire-core --all-features
+	bash scripts/setup-promtool.sh
+	for f in tests/vectors/metrics/*.prom; do target/tools/promtool check metrics < "$$f"; done
 	$(CARGO) build -p tripwire-core --no-default-features
 	$(CARGO) build -p tripwire-core --no-default-features --target wasm32-unknown-unknown
 

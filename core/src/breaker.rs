@@ -260,6 +260,31 @@ pub struct Lifetime {
     pub transitions: [[u64; 3]; 3],
 }
 
+/// The edges of [`Breaker::durations`], in nanoseconds: 2^k − 1 for k = 20, 22, ...,
+/// 36 (about 1 ms, 4 ms, 17 ms, 67 ms, 268 ms, 1.07 s, 4.3 s, 17 s and 69 s).
+pub const DURATION_EDGES: [u64; 9] = [
+    (1 << 20) - 1,
+    (1 << 22) - 1,
+    (1 << 24) - 1,
+    (1 << 26) - 1,
+    (1 << 28) - 1,
+    (1 << 30) - 1,
+    (1 << 32) - 1,
+    (1 << 34) - 1,
+    (1 << 36) - 1,
+];
+
+/// A breaker's call durations as a cumulative histogram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Durations {
+    /// Calls that took at most each of [`DURATION_EDGES`].
+    pub below: [u64; 9],
+    /// Calls in all.
+    pub count: u64,
+    /// Their durations added up, in nanoseconds.
+    pub sum: u128,
+}
+
 impl State {
     /// CLOSED = 0, OPEN = 1, HALF_OPEN = 2: the index of [`Lifetime::transitions`].
     pub fn index(self) -> usize {
@@ -575,6 +600,21 @@ impl Breaker {
         }
     }
 
+    /// Call durations since the breaker was made or reset, as a histogram with the
+    /// edges [`DURATION_EDGES`] (exact counts: each edge is an edge of the breaker's
+    /// own histogram).
+    pub fn durations(&self) -> Durations {
+        let below = self
+            .latencies
+            .as_ref()
+            .map_or([0; DURATION_EDGES.len()], |h| h.cumulative(&DURATION_EDGES));
+        Durations {
+            below,
+            count: self.totals.successes + self.totals.failures,
+            sum: self.totals.latency_sum,
+        }
+    }
+
     /// Counts since the breaker was made, which `reset()` leaves alone.
     pub fn lifetime(&self) -> Lifetime {
         let mut all = self.totals;
@@ -772,6 +812,21 @@ mod tests {
 
     fn breaker(config: Config) -> Breaker {
         Breaker::new(config).unwrap()
+    }
+
+    #[test]
+    fn durations_at_exact_edges() {
+        assert!(DURATION_EDGES.iter().all(|&e| Histogram::is_edge(e)));
+        let mut b = breaker(Config::default());
+        for d in [0, 1_048_575, 1_048_576, 5_000_000, 1 << 40] {
+            let p = b.try_acquire(0).unwrap();
+            b.record(p, Outcome::Success, d);
+        }
+        let h = b.durations();
+        assert_eq!(
+            (h.count, h.below[0], h.below[1], h.below[2], h.below[8]),
+            (5, 2, 3, 4, 4)
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod breaker;
 mod clock;
 mod config;
 mod histogram;
+pub mod metrics;
 mod options;
 #[cfg(feature = "std")]
 mod registry;
@@ -38,7 +39,10 @@ mod snapshot;
 mod sync;
 mod window;
 
-pub use breaker::{Breaker, Cause, Lifetime, Outcome, Permit, Rejected, State, Stats, Transition};
+pub use breaker::{
+    Breaker, Cause, Durations, Lifetime, Outcome, Permit, Rejected, State, Stats, Transition,
+    DURATION_EDGES,
+};
 #[cfg(feature = "std")]
 pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
 use serde_json::{json, Value};
+use tripwire_core::metrics::{render, Format, Snapshot};
 use tripwire_core::resilience::{
     After, Attempt, Begin, CallId, CallPlan, Circuit, CircuitId, Lookup, Section, Service,
     ServiceUpdate, Settings, Waited,
@@ -18,7 +19,43 @@ const NS_PER_MS: u64 = 1_000_000;
 
 #[test]
 fn service_vectors() {
-    common::replay_all("service", 30, replay);
+    common::replay_all("service", 30, |path| drop(play(path)));
+}
+
+/// `tests/vectors/metrics/*.json` are service scenarios; after the last step the
+/// metrics must read exactly as the `.prom` and `.openmetrics` files beside them
+/// (`runtime="RUNTIME"` stands for each runtime's name). `TRIPWIRE_BLESS=1` writes them.
+#[test]
+fn metrics_golden() {
+    common::replay_all("metrics", 1, |path| {
+        let sim = play(path);
+        let mut names = Vec::new();
+        let mut snapshot = Snapshot {
+            version: env!("CARGO_PKG_VERSION"),
+            runtime: "RUNTIME",
+            ..Snapshot::default()
+        };
+        sim.svc.metrics(sim.now, &mut names, &mut snapshot);
+        for (format, ext) in [
+            (Format::Prometheus, "prom"),
+            (Format::OpenMetrics, "openmetrics"),
+        ] {
+            let text = render(&snapshot, format);
+            let golden = path.with_extension(ext);
+            if std::env::var_os("TRIPWIRE_BLESS").is_some() {
+                std::fs::write(&golden, &text).unwrap();
+            }
+            let series: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| &l[..l.rfind(' ').unwrap()])
+                .collect();
+            let unique: std::collections::BTreeSet<&&str> = series.iter().collect();
+            assert_eq!(unique.len(), series.len(), "a series written twice");
+            let want = std::fs::read_to_string(&golden).unwrap_or_default();
+            assert!(text == want, "{} differs:\n{text}", golden.display());
+        }
+    });
 }
 
 /// A vector's JSON value as the core reads an option.
@@ -525,7 +562,7 @@ impl Sim {
     }
 }
 
-fn replay(path: &Path) {
+fn play(path: &Path) -> Sim {
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
     let vector: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let s = &vector["settings"];
@@ -677,4 +714,5 @@ fn replay(path: &Path) {
             other => panic!("{ctx}: unknown op {other}"),
         }
     }
+    sim
 }

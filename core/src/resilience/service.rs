@@ -30,8 +30,9 @@ use super::update::{bulkhead_with, Retry, RetryUpdate, ServiceUpdate};
 use super::{
     DEFAULT_DEAD_LETTER_SIZE, DEFAULT_MAX_BREAKERS, ERROR_RATE_ALERT, ERROR_RATE_ALERT_MIN_CALLS,
 };
-use crate::breaker::{Breaker, State};
+use crate::breaker::{Breaker, Durations, Lifetime, State, Stats};
 use crate::config::{Config, ConfigError};
+use crate::metrics::{BreakerSample, Labels, ServiceSample, Snapshot};
 use crate::options::{OptionValue, Options, Unit};
 use crate::rng::Rng;
 
@@ -90,9 +91,19 @@ pub struct Facts {
 pub trait Circuit {
     /// The breaker's state and window at `now`.
     fn facts(&self, now: u64) -> Facts;
+
+    /// What metrics show of the breaker at `now` (`None`: the binding shows nothing).
+    fn metrics(&self, now: u64) -> Option<(Stats, Lifetime, Durations)> {
+        let _ = now;
+        None
+    }
 }
 
 impl Circuit for Breaker {
+    fn metrics(&self, now: u64) -> Option<(Stats, Lifetime, Durations)> {
+        Some((self.stats(now), self.lifetime(), self.durations()))
+    }
+
     fn facts(&self, now: u64) -> Facts {
         let (window_calls, window_failures, _) = self.window_counts(now);
         Facts {
@@ -1389,6 +1400,44 @@ impl<B: Circuit> Service<B> {
             dropped: self.dead_letters.dropped(),
             enqueued: self.dead_letters_enqueued,
         }
+    }
+
+    // ---- metrics ------------------------------------------------------------------------
+
+    /// Adds this engine's breakers, services and dead-letter queue to a metrics
+    /// snapshot (`names` holds the breakers' names, made here: pass an empty vector
+    /// that outlives the snapshot).
+    pub fn metrics<'s>(&'s self, now: u64, names: &'s mut Vec<String>, out: &mut Snapshot<'s>) {
+        names.clear();
+        names.extend(self.index.keys().map(Key::name));
+        for ((key, &id), name) in self.index.iter().zip(names.iter()) {
+            let Some((stats, lifetime, durations)) =
+                self.slot(id).handle.as_ref().and_then(|h| h.metrics(now))
+            else {
+                continue;
+            };
+            out.breakers.push(BreakerSample {
+                labels: Labels {
+                    name,
+                    service: &key.service,
+                    operation: key.operation.as_deref().unwrap_or(""),
+                },
+                stats,
+                lifetime,
+                durations,
+            });
+        }
+        let (_, health) = self.health(now);
+        for service in health {
+            let entry = &self.services[service.name];
+            out.services.push(ServiceSample {
+                name: service.name,
+                health: service.status,
+                bulkhead: (service.bulkhead, service.bulkhead_config),
+                retries: entry.retries,
+            });
+        }
+        out.dead_letters.push(self.dead_letter_stats());
     }
 
     // ---- health -------------------------------------------------------------------------
