@@ -26,6 +26,7 @@ extern crate alloc;
 mod breaker;
 mod clock;
 mod config;
+pub mod control;
 mod histogram;
 pub mod metrics;
 mod options;
