@@ -419,7 +419,7 @@ pub fn problem(status: u16, title: &str, detail: &str) -> Response {
 }
 
 /// `value` as a JSON string literal.
-fn json_string(out: &mut String, value: &str) {
+pub(crate) fn json_string(out: &mut String, value: &str) {
     out.push('"');
     for c in value.chars() {
         match c {

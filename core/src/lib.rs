@@ -27,6 +27,7 @@ mod breaker;
 mod clock;
 mod config;
 pub mod control;
+pub mod dashboard;
 mod histogram;
 pub mod metrics;
 mod options;

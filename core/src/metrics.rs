@@ -78,6 +78,8 @@ pub struct ServiceSample<'a> {
     pub bulkhead: (BulkheadStats, BulkheadConfig),
     /// Its retry outcomes.
     pub retries: RetryCounters,
+    /// Forced open as a whole.
+    pub forced_open: bool,
 }
 
 /// Everything one scrape shows.

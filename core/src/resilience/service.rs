@@ -1435,6 +1435,7 @@ impl<B: Circuit> Service<B> {
                 health: service.status,
                 bulkhead: (service.bulkhead, service.bulkhead_config),
                 retries: entry.retries,
+                forced_open: entry.forced,
             });
         }
         out.dead_letters.push(self.dead_letter_stats());
