@@ -75,7 +75,8 @@ pub enum Route {
     Metrics(Format),
     /// `GET /snapshot`: everything the dashboard shows, in one response.
     Snapshot,
-    /// `GET /dashboard`: the dashboard page.
+    /// `GET /dashboard`: the dashboard page (`dashboard/index.html`: relative URLs, so
+    /// it works wherever the API is mounted).
     Dashboard,
     /// `GET /dashboard/<file>`: one of [`DASHBOARD_ASSETS`].
     Asset(&'static str),

@@ -341,7 +341,9 @@ mod tests {
         history.observe(&snapshot, 10 * NANOS_PER_SEC, 10_000.0);
         let json = render(&snapshot, &[], &Feed::default(), &history, 0, 10_000.0);
         assert!(
-            json.contains(r#""history":[{"time":10000,"callRate":1,"successRatio":1,"p99":1.048575}]"#),
+            json.contains(
+                r#""history":[{"time":10000,"callRate":1,"successRatio":1,"p99":1.048575}]"#
+            ),
             "{json}"
         );
         history.observe(&snapshot, 700 * NANOS_PER_SEC, 0.0);
