@@ -1,5 +1,6 @@
 'use strict';
-// React wrapper of <tripwire-dashboard>: `import CircuitBreakerDashboard from
+// React wrapper of <tripwire-dashboard> (one copy of the element, in the Python
+// package's folder so that the wheel carries it too): `import CircuitBreakerDashboard from
 // 'tripwire/dashboard/react'` (default and named export). React is a peer: this file
 // loads it from the app; the custom element is defined on first mount, in the browser.
 
@@ -11,7 +12,7 @@ const React = require('react');
 function CircuitBreakerDashboard({ src = '/api/circuit-breaker', interval = 5000, token, ...rest }) {
   const ref = React.useRef(null);
   React.useEffect(() => {
-    require('./tripwire-dashboard.js');
+    require('../bindings-python/python/tripwire/dashboard/tripwire-dashboard.js');
   }, []);
   React.useEffect(() => {
     if (ref.current !== null && token !== undefined) ref.current.token = token;
