@@ -52,6 +52,11 @@ pub use snapshot::{RestoreError, Snapshot};
 #[cfg(feature = "std")]
 pub use sync::{CallError, SyncBreaker};
 
+/// The repository README, so that `cargo test` compiles and runs its Rust example.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// Nanoseconds in one millisecond.
 pub const NANOS_PER_MILLI: u64 = 1_000_000;
 /// Nanoseconds in one second.
