@@ -2,7 +2,9 @@
 //! plus the options only the binding knows: callbacks, the clock, the failure rule.
 
 use js_sys::{Function, Object, Reflect};
-use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
+use tripwire_core::{
+    Config, ConfigError, ErrorKind, OptionValue, Options, Unit, JS_TIMER_LIMIT_MS,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -154,7 +156,7 @@ fn function(name: &str, value: JsValue) -> Result<Option<Function>, JsValue> {
 
 /// Reads `options` (`undefined`, or a plain object).
 pub(crate) fn parse(options: &JsValue) -> Result<Parsed, JsValue> {
-    let mut core = Options::new(Unit::Millis);
+    let mut core = Options::new(Unit::Millis).timer_limit(JS_TIMER_LIMIT_MS);
     let mut hooks = Hooks::default();
     let mut clock = JsValue::UNDEFINED;
     if !(options.is_undefined() || options.is_null()) {

@@ -43,7 +43,7 @@ pub use breaker::{Breaker, Cause, Outcome, Permit, Rejected, State, Stats, Trans
 pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
 pub use config::{Backoff, Config, ConfigError, ConfigShare, ErrorKind, Threshold, WindowKind};
-pub use options::{OptionValue, Options, Unit};
+pub use options::{OptionValue, Options, Unit, JS_TIMER_LIMIT_MS};
 #[cfg(feature = "std")]
 pub use registry::Registry;
 pub use rng::Rng;
