@@ -157,14 +157,20 @@ class ManualClock {
 
   /** Moves the clock forward by `ms`, firing the timers that fall due on the way, in order. */
   advance(ms) {
-    if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError('advance() needs a number of milliseconds ≥ 0');
+    if (typeof ms !== 'number') throw new TypeError(`advance() needs a number of milliseconds, not ${describe(ms)}`);
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance() needs a finite number of milliseconds ≥ 0, not ${ms}`);
     this.set(this._now + ms);
   }
 
-  /** Sets the clock to `ms` (never backwards), firing the timers that fall due on the way. */
+  /**
+   * Sets the clock to `ms`, firing the timers that fall due on the way. A clock never
+   * goes back: an earlier time is a RangeError (the same time is fine).
+   */
   set(ms) {
-    if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError('set() needs a number of milliseconds');
-    const target = Math.max(this._now, ms);
+    if (typeof ms !== 'number') throw new TypeError(`set() needs a number of milliseconds, not ${describe(ms)}`);
+    if (!Number.isFinite(ms)) throw new RangeError(`set() needs a finite number of milliseconds, not ${ms}`);
+    if (ms < this._now) throw new RangeError(`set(${ms}) would move the clock back from ${this._now}: a clock only goes forward`);
+    const target = ms;
     for (;;) {
       const next = this._timers[0];
       if (next === undefined || next.at > target) break;
@@ -204,6 +210,19 @@ function describe(value) {
   if (Array.isArray(value)) return 'an array';
   const type = typeof value;
   return type === 'object' ? 'an object' : `a ${type}`;
+}
+
+/**
+ * A reading of a caller's `clock` option: a finite number of milliseconds, or a
+ * TypeError naming the option (a NaN or a string must not reach the engine).
+ */
+function readOwnClock(clock) {
+  const now = clock.now();
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    const what = typeof now === 'number' ? String(now) : describe(now);
+    throw new TypeError(`invalid option \`clock\`: now() must return a finite number of milliseconds, not ${what}`);
+  }
+  return now;
 }
 
 function transitionOf(code) {
@@ -284,7 +303,20 @@ class Flight {
   expire() {
     this.timer = null;
     this.refed = false;
-    const now = this.breaker._now();
+    let now;
+    try {
+      now = this.breaker._now();
+    } catch (error) {
+      // The caller's clock failed: no deadline can be judged. Every call in flight
+      // rejects with the clock's error (its permit handed back), never a crash in a timer.
+      while (this.head !== null) {
+        const call = this.head;
+        call._settled = true;
+        this.untrack(call);
+        this.breaker._timedOut(call, error);
+      }
+      return;
+    }
     while (this.head !== null && this.head._deadline <= now) {
       const call = this.head;
       call._settled = true;
@@ -372,7 +404,7 @@ class CircuitBreaker extends EventEmitter {
       throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
     }
     const restore = options[kRestore];
-    const now = clock === null ? processNow() : clock.now();
+    const now = clock === null ? processNow() : readOwnClock(clock);
     this._id = restore === undefined ? native.create(options, now) : native.restore(options, restore, now);
     if (2 * this._id + 2 > shared.gates.length) native.growGates(2 * this._id + 2);
     releaser.register(this, this._id);
@@ -411,7 +443,18 @@ class CircuitBreaker extends EventEmitter {
     }
     const id = this._id;
     const profile = this._profile;
-    const start = profile.clock === null ? processNow() : profile.clock.now();
+    let start;
+    if (profile.clock === null) {
+      start = processNow();
+    } else {
+      // A clock that throws (or reads garbage) fails the call as a rejection, like
+      // everything else execute() reports.
+      try {
+        start = readOwnClock(profile.clock);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const gates = shared.gates;
     let call;
     if (start < gates[2 * id]) {
@@ -457,7 +500,11 @@ class CircuitBreaker extends EventEmitter {
 
   /** A call ended by throwing (or by a `then` getter throwing). */
   _thrown(call, error) {
-    return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+    try {
+      return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+    } catch (clockError) {
+      return Promise.reject(clockError);
+    }
   }
 
   /** Settles a call on what its function returned: a value, a promise or a thenable. */
@@ -470,7 +517,11 @@ class CircuitBreaker extends EventEmitter {
       return this._thrown(call, error);
     }
     if (typeof then !== 'function') {
-      return Promise.resolve(this._succeeded(call, result));
+      try {
+        return Promise.resolve(this._succeeded(call, result));
+      } catch (clockError) {
+        return Promise.reject(clockError);
+      }
     }
     if (this._profile.timeoutMs === null && then === promiseThen) {
       // Nothing but `result` can settle the call: chain on it. A failure answers with
@@ -493,14 +544,23 @@ class CircuitBreaker extends EventEmitter {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
-        resolve(this._succeeded(call, value));
+        // A throw here (the caller's clock) rejects the call instead of getting lost.
+        try {
+          resolve(this._succeeded(call, value));
+        } catch (thrown) {
+          reject(thrown);
+        }
       };
       const onError = (error) => {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
-        if (this._failure(call, error)) resolve(this._runFallback(error));
-        else reject(error);
+        try {
+          if (this._failure(call, error)) resolve(this._runFallback(error));
+          else reject(error);
+        } catch (thrown) {
+          reject(thrown);
+        }
       };
       try {
         // A real promise's then called as a method: V8 inlines it (then.call it does not).
@@ -581,9 +641,23 @@ class CircuitBreaker extends EventEmitter {
     }
   }
 
+  /** Hands `call`'s permit back as cancelled, dated at its start (when no clock can be read). */
+  _cancelAtStart(call) {
+    if (call._slot === QUIET) recordQuietAt(this._id, call._generation, call._start, CANCELLED, call._start);
+    else recordAt(this._id, call._slot, CANCELLED, call._start);
+  }
+
   /** Records `call`'s outcome now; returns the transition code. */
   _record(call, outcome) {
-    const now = this._now();
+    let now;
+    try {
+      now = this._now();
+    } catch (error) {
+      // The caller's clock failed: hand the permit back (at the call's start) so that
+      // a half-open trial is not lost, then report the clock's error.
+      this._cancelAtStart(call);
+      throw error;
+    }
     return call._slot === QUIET
       ? recordQuietAt(this._id, call._generation, call._start, outcome, now)
       : recordAt(this._id, call._slot, outcome, now);
@@ -610,9 +684,9 @@ class CircuitBreaker extends EventEmitter {
 
   // ---- timeouts: one timer per breaker, only while calls are in flight -------
 
-  /** Now on the breaker's clock: the caller's, or the native process clock (ms). */
+  /** Now on the breaker's clock: the caller's (checked), or the native process clock (ms). */
   _now() {
-    return this._profile.clock === null ? processNow() : this._profile.clock.now();
+    return this._profile.clock === null ? processNow() : readOwnClock(this._profile.clock);
   }
 
   _track(call) {
@@ -624,9 +698,20 @@ class CircuitBreaker extends EventEmitter {
     this._flight.untrack(call);
   }
 
-  _timedOut(call) {
+  _timedOut(call, clockError = undefined) {
+    if (clockError !== undefined) {
+      this._cancelAtStart(call);
+      call._reject(clockError);
+      return;
+    }
     const error = withoutStack(() => new CircuitBreakerTimeoutError(this._profile.timeoutMs, this.name));
-    const code = this._record(call, TIMEOUT);
+    let code;
+    try {
+      code = this._record(call, TIMEOUT);
+    } catch (clockError) {
+      call._reject(clockError);
+      return;
+    }
     this._lastError = error.message;
     if (call._controller !== null) call._controller.abort(error);
     if (code !== 0) this._transition(code);
