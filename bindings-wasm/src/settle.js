@@ -339,6 +339,8 @@ class Refusal {
 }
 
 function refuse(h, code) {
+  // -4: the breaker's own clock threw or read garbage; the call rejects with that.
+  if (code === -4) return Promise.reject(Breaker.__clockError());
   const state = code === -3 ? 'HALF_OPEN' : 'OPEN';
   const retry = Breaker.__retryAfter();
   const retryAfter = retry === retry ? retry : null;
