@@ -26,6 +26,7 @@ extern crate alloc;
 mod breaker;
 mod clock;
 mod config;
+mod evict;
 mod histogram;
 mod options;
 #[cfg(feature = "std")]
@@ -43,6 +44,7 @@ pub use breaker::{Breaker, Cause, Outcome, Permit, Rejected, State, Stats, Trans
 pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
 pub use config::{Backoff, Config, ConfigError, ConfigShare, ErrorKind, Threshold, WindowKind};
+pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
 pub use options::{OptionValue, Options, Unit, JS_TIMER_LIMIT_MS};
 #[cfg(feature = "std")]
 pub use registry::Registry;
