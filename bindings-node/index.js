@@ -240,6 +240,86 @@ function errorMessage(error) {
 const breakers = new Map();
 
 /**
+ * The registry's bound: the core's eviction index (core/src/evict.rs) decides which
+ * idle entry goes when it is full; `slotNames[slot]` is the name of the entry in a
+ * slot, and each registered breaker knows its slot (`_regSlot`, -1 when not registered).
+ */
+const DEFAULT_REGISTRY_CAPACITY = 10000;
+const registryIndex = native.evictionNew(DEFAULT_REGISTRY_CAPACITY);
+const slotNames = [];
+const registryEvents = new EventEmitter();
+
+/**
+ * A breaker's activity count (total calls) when it is idle, else -1: open, forced
+ * open, half-open, disabled, or with a call in flight (a permit out, a timed call
+ * tracked, or an untimed quiet call pending) is never evicted.
+ */
+function idleActivity(breaker) {
+  if (breaker._pending > 0 || (breaker._flight !== null && breaker._flight.head !== null)) return -1;
+  if (native.outstanding(breaker._id) > 0) return -1;
+  const s = native.stats(breaker._id, breaker._now());
+  if (s.state !== 0 || s.forcedOpen || s.disabled) return -1;
+  return s.requests + s.rejected + s.ignored;
+}
+
+function probeSlot(slot) {
+  const breaker = breakers.get(slotNames[slot]);
+  if (breaker === undefined) return -1;
+  try {
+    return idleActivity(breaker);
+  } catch {
+    return -1;
+  }
+}
+
+/** Registers `breaker` under `name`: replaces an entry of that name, or admits a new one (evicting if full). */
+function register(name, breaker) {
+  const previous = breakers.get(name);
+  if (previous !== undefined) {
+    breaker._regSlot = previous._regSlot;
+    previous._regSlot = -1;
+    breakers.set(name, breaker);
+    return;
+  }
+  const [slot, ...evicted] = native.evictionAdmit(registryIndex, probeSlot);
+  for (const gone of evicted) {
+    const goneName = slotNames[gone];
+    const goneBreaker = breakers.get(goneName);
+    breakers.delete(goneName);
+    slotNames[gone] = undefined;
+    if (goneBreaker === undefined) continue;
+    goneBreaker._regSlot = -1;
+    if (registryEvents.listenerCount('evict') > 0) {
+      try {
+        registryEvents.emit('evict', { name: goneName, breaker: goneBreaker });
+      } catch {
+        // A listener's failure must not fail the construction that caused the eviction.
+      }
+    }
+  }
+  slotNames[slot] = name;
+  breaker._regSlot = slot;
+  breakers.set(name, breaker);
+}
+
+function unregister(name) {
+  const breaker = breakers.get(name);
+  if (breaker === undefined) return false;
+  breakers.delete(name);
+  if (breaker._regSlot >= 0) {
+    native.evictionRemove(registryIndex, breaker._regSlot);
+    slotNames[breaker._regSlot] = undefined;
+    breaker._regSlot = -1;
+  }
+  return true;
+}
+
+/** Sets `key` on a report object as an own, enumerable property, whatever the key ('__proto__' too). */
+function defineEntry(object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
  * The calls of one breaker in flight with a deadline, oldest first (one timeout
  * for all, so insertion order is deadline order), and the one timer that watches
  * them: referenced only while a call is in flight.
@@ -415,7 +495,10 @@ class CircuitBreaker extends EventEmitter {
     this._lastError = undefined;
     // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
     this._flight = null;
-    breakers.set(name, this);
+    // Untimed calls on a quiet breaker still pending (the registry's idle check).
+    this._pending = 0;
+    this._regSlot = -1;
+    register(name, this);
   }
 
   /** Builds a breaker from `toJSON()` output (a warm start); `options` adds functions, a clock... */
@@ -492,9 +575,17 @@ class CircuitBreaker extends EventEmitter {
     }
     if (!plain) return this._settle(new Call(QUIET, generation, start), result);
     // As in _settle: chained on `result`, a failure answered with `result` itself.
+    // `_pending` counts it in flight (nothing else does for an untimed quiet call).
+    this._pending++;
     return result.then(
-      (value) => this._quietSuccess(start, generation, value),
-      (error) => (this._failure(new Call(QUIET, generation, start), error) ? this._runFallback(error) : result),
+      (value) => {
+        this._pending--;
+        return this._quietSuccess(start, generation, value);
+      },
+      (error) => {
+        this._pending--;
+        return this._failure(new Call(QUIET, generation, start), error) ? this._runFallback(error) : result;
+      },
     );
   }
 
@@ -540,10 +631,12 @@ class CircuitBreaker extends EventEmitter {
       call._resolve = resolve;
       call._reject = reject;
       if (this._profile.timeoutMs !== null) this._track(call);
+      else if (call._slot === QUIET) this._pending++;
       const onValue = (value) => {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
+        else if (call._slot === QUIET) this._pending--;
         // A throw here (the caller's clock) rejects the call instead of getting lost.
         try {
           resolve(this._succeeded(call, value));
@@ -555,6 +648,7 @@ class CircuitBreaker extends EventEmitter {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
+        else if (call._slot === QUIET) this._pending--;
         try {
           if (this._failure(call, error)) resolve(this._runFallback(error));
           else reject(error);
@@ -1014,8 +1108,42 @@ class Permit {
 
 // ---- seed 001: the registry and its helpers -----------------------------------
 
-/** Every breaker by name: each registers when constructed (a later one replaces the entry). */
+/**
+ * Every breaker by name: each registers when constructed (a later one replaces the
+ * entry). Bounded: past `capacity` names (default 10,000) registering a new name
+ * evicts an idle entry (closed, not forced, nothing in flight; see core/src/evict.rs),
+ * counted in `evictions` and announced by an `evict` event. An evicted breaker keeps
+ * working for whoever holds it; the registry just forgets it.
+ */
 const circuitBreakerRegistry = {
+  /** How many names the registry keeps before it evicts idle ones (default 10,000). */
+  get capacity() {
+    return native.evictionStats(registryIndex)[1];
+  },
+  set capacity(value) {
+    if (typeof value !== 'number') throw new TypeError(`circuitBreakerRegistry.capacity must be a number, not ${describe(value)}`);
+    if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+      throw new RangeError(`circuitBreakerRegistry.capacity must be a whole number ≥ 1, not ${value}`);
+    }
+    native.evictionSetCapacity(registryIndex, value);
+  },
+  /** Entries evicted to keep the bound, since the process started. */
+  get evictions() {
+    return native.evictionStats(registryIndex)[2];
+  },
+  /** Listens to `evict` ({ name, breaker }): an idle entry was dropped to keep the bound. */
+  on(type, listener) {
+    registryEvents.on(type, listener);
+    return this;
+  },
+  once(type, listener) {
+    registryEvents.once(type, listener);
+    return this;
+  },
+  off(type, listener) {
+    registryEvents.off(type, listener);
+    return this;
+  },
   /** The breaker registered under `name`, or undefined. */
   get(name) {
     return breakers.get(name);
@@ -1038,11 +1166,14 @@ const circuitBreakerRegistry = {
   },
   /** Removes the breaker registered under `name`; returns whether there was one. */
   remove(name) {
-    return breakers.delete(name);
+    return unregister(name);
   },
   /** Forgets every breaker (they keep working for whoever holds them). */
   clear() {
+    for (const breaker of breakers.values()) breaker._regSlot = -1;
     breakers.clear();
+    slotNames.length = 0;
+    native.evictionClear(registryIndex);
   },
   /** Number of registered breakers. */
   get size() {
@@ -1089,7 +1220,8 @@ function createExternalServiceCircuitBreaker(name, fallback = undefined, options
 /** The stats of every registered breaker, keyed by name. */
 function getAllCircuitBreakerStats() {
   const all = {};
-  for (const [name, breaker] of breakers) all[name] = breaker.getStats();
+  // defineProperty: any string is a name ('__proto__' and 'constructor' too).
+  for (const [name, breaker] of breakers) defineEntry(all, name, breaker.getStats());
   return all;
 }
 
