@@ -2,7 +2,7 @@
 //! the sync decorator, acquire/record through `Permit`) run here. The core breaker
 //! sits behind a short mutex that is never held while Python code runs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use pyo3::call::PyCallArgs;
@@ -37,6 +37,8 @@ pub struct Breaker {
     hooks: AtomicBool,
     /// The failure that last opened the circuit: the `__cause__` of rejections.
     last_failure: Mutex<Option<Py<PyAny>>>,
+    /// Calls in flight: permits out and calls running (the registry's idle check).
+    in_flight: AtomicU32,
 }
 
 /// How the breaker sees an exception raised by a protected call.
@@ -62,6 +64,21 @@ fn listener_error(py: Python<'_>, error: PyErr, source: &Bound<'_, PyAny>) -> Py
 }
 
 impl Breaker {
+    /// The registry's question (core `Eviction`): idle (CLOSED, not forced or
+    /// disabled, nothing in flight) with its activity count, or busy.
+    pub(crate) fn probe(&self) -> tripwire_core::Probe {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return tripwire_core::Probe::Busy;
+        }
+        let s = self.core.stats();
+        if s.state != State::Closed || s.forced_open || s.disabled {
+            return tripwire_core::Probe::Busy;
+        }
+        tripwire_core::Probe::Idle {
+            activity: s.requests + s.rejected + s.ignored,
+        }
+    }
+
     fn verdict(&self, slf: &Bound<'_, Self>, error: &Bound<'_, PyAny>) -> Verdict {
         let py = slf.py();
         if !error.is_instance_of::<PyException>() {
@@ -214,7 +231,10 @@ impl Breaker {
             this.core.record(permit, Outcome::Cancelled);
             return Err(interrupt);
         }
-        match func.call(args, kwargs) {
+        this.in_flight.fetch_add(1, Ordering::AcqRel);
+        let result = func.call(args, kwargs);
+        this.in_flight.fetch_sub(1, Ordering::AcqRel);
+        match result {
             Ok(value) => {
                 this.record_success(slf, permit)?;
                 Ok(value.unbind())
@@ -286,6 +306,7 @@ impl Breaker {
             fallback: parsed.fallback,
             hooks: AtomicBool::new(false),
             last_failure: Mutex::new(None),
+            in_flight: AtomicU32::new(0),
         })
     }
 
@@ -478,6 +499,7 @@ impl Breaker {
                         return Err(interrupt);
                     }
                 }
+                this.in_flight.fetch_add(1, Ordering::AcqRel);
                 let permit = Py::new(
                     py,
                     Permit {
@@ -510,6 +532,7 @@ impl Permit {
         if self.done.swap(true, Ordering::AcqRel) {
             return Err(PyRuntimeError::new_err("this permit has already been used"));
         }
+        self.breaker.get().in_flight.fetch_sub(1, Ordering::AcqRel);
         Ok(self.permit)
     }
 
@@ -607,6 +630,7 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         if !self.done.swap(true, Ordering::AcqRel) {
+            self.breaker.get().in_flight.fetch_sub(1, Ordering::AcqRel);
             // Cancelled outcomes never cause a transition: nothing to report.
             Python::attach(|py| {
                 self.breaker
