@@ -132,6 +132,8 @@ pub(crate) struct Inner {
     handle: JsValue,
     /// The message of the last failure, for `stats().lastError`.
     pub(crate) last_error: RefCell<Option<String>>,
+    /// Calls in flight (slots parked for settle.js, permits out): `guardFetch`'s idle check.
+    in_flight: Cell<u32>,
 }
 
 /// What the promise of a settled call does.
@@ -185,6 +187,7 @@ impl Inner {
             timeout_ns,
             handle: handle.into(),
             last_error: RefCell::new(None),
+            in_flight: Cell::new(0),
         }))
     }
 
@@ -350,8 +353,18 @@ pub struct Permit {
     permit: CorePermit,
     /// The breaker that issued it: a permit is recorded there or nowhere.
     owner: Rc<Inner>,
-    /// Whether `record` has ended it.
+    /// Whether `record` has ended it. Until then (or until it is freed) it counts
+    /// in its breaker's calls in flight.
     used: Cell<bool>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if !self.used.get() {
+            let count = &self.owner.in_flight;
+            count.set(count.get().saturating_sub(1));
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -423,6 +436,7 @@ impl CircuitBreaker {
         match self.inner.acquire_at(now) {
             Ok(permit) => {
                 let inner = Rc::clone(&self.inner);
+                inner.in_flight.set(inner.in_flight.get() + 1);
                 let call = Call {
                     inner,
                     permit,
@@ -439,6 +453,24 @@ impl CircuitBreaker {
                 }
             }
         }
+    }
+
+    /// `guardFetch`'s idle check (core `Eviction`): this breaker's activity count
+    /// (total calls) when it is CLOSED, not forced or disabled, with nothing in
+    /// flight; else -1.
+    #[wasm_bindgen(js_name = __idle, skip_typescript)]
+    pub fn idle(&self) -> f64 {
+        if self.inner.in_flight.get() > 0 {
+            return -1.0;
+        }
+        let Ok(now) = self.inner.clock.now() else {
+            return -1.0;
+        };
+        let s = self.inner.core.borrow().stats(now);
+        if s.state != State::Closed || s.forced_open || s.disabled {
+            return -1.0;
+        }
+        (s.requests + s.rejected + s.ignored) as f64
     }
 
     /// The clock's error when `__acquire` answered -4 (taken: asked once).
@@ -473,6 +505,7 @@ impl CircuitBreaker {
             permit,
             fetch,
         } = call;
+        inner.in_flight.set(inner.in_flight.get().saturating_sub(1));
         let now = match inner.clock.at(now_ms) {
             Ok(now) => now,
             Err(error) => {
@@ -557,12 +590,17 @@ impl CircuitBreaker {
     /// Asks for a permit without running anything (for calls that are not promises).
     /// Throws `CircuitBreakerOpenError` when refused.
     pub fn acquire(&self) -> Result<Permit, JsValue> {
-        match self.inner.acquire_at(self.inner.clock.now()?) {
-            Ok(permit) => Ok(Permit {
-                permit,
-                owner: Rc::clone(&self.inner),
-                used: Cell::new(false),
-            }),
+        let now = self.inner.clock.now()?;
+        match self.inner.acquire_at(now) {
+            Ok(permit) => {
+                let count = &self.inner.in_flight;
+                count.set(count.get() + 1);
+                Ok(Permit {
+                    permit,
+                    owner: Rc::clone(&self.inner),
+                    used: Cell::new(false),
+                })
+            }
             Err(rejected) => Err(errors::open_error(&self.inner.name_js, rejected)),
         }
     }
@@ -600,6 +638,9 @@ impl CircuitBreaker {
         }
         let now = self.inner.clock.now()?;
         permit.used.set(true);
+        self.inner
+            .in_flight
+            .set(self.inner.in_flight.get().saturating_sub(1));
         Ok(transition_to_js(self.inner.finish_at(
             permit.permit,
             outcome,

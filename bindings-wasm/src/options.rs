@@ -80,8 +80,14 @@ export interface CircuitBreakerOptions {
   fetch?: typeof fetch;
 }
 
-/** Options of `guardFetch`: the options of every origin's breaker. */
-export interface GuardFetchOptions extends CircuitBreakerOptions {}
+/** Options of `guardFetch`: the options of every origin's breaker, and the bound. */
+export interface GuardFetchOptions extends CircuitBreakerOptions {
+  /**
+   * Origins kept with a breaker (default 1,000): past it, a new origin evicts an idle
+   * one (closed, not forced or disabled, nothing in flight).
+   */
+  maxOrigins?: number;
+}
 "#;
 
 #[wasm_bindgen]
@@ -105,6 +111,7 @@ pub(crate) const BINDING_OPTIONS: &[&str] = &[
     "isFailureResponse",
     "fetch",
     "name",
+    "maxOrigins",
 ];
 
 /// The binding's own options, checked.
@@ -186,7 +193,8 @@ pub(crate) fn parse(options: &JsValue) -> Result<Parsed, JsValue> {
                 "isFailureResult" => hooks.is_failure_result = function(&name, value)?,
                 "fetch" => hooks.fetch = function(&name, value)?,
                 "clock" => clock = value,
-                "name" => {}
+                // guardFetch's bound, read by guard_fetch.
+                "name" | "maxOrigins" => {}
                 _ => {
                     if let Some(error) = core.unknown(&name, BINDING_OPTIONS) {
                         return Err(config_error(error));

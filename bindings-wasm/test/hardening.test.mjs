@@ -104,3 +104,49 @@ describe('permits', () => {
     assert.equal(a.stats().successCount, 1);
   });
 });
+
+describe('guardFetch keeps a bounded number of origins', () => {
+  const { guardFetch } = createRequire(import.meta.url)(join(root, 'pkg-node/tripwire_wasm.js'));
+  const status = (url) => (url.includes('down') ? 503 : 200);
+  const fakeFetch = async (input) => ({ status: status(String(input)) });
+
+  test('maxOrigins defaults to 1,000 and is checked', () => {
+    assert.equal(guardFetch({ fetch: fakeFetch }).capacity, 1000);
+    assert.equal(guardFetch({ fetch: fakeFetch, maxOrigins: 5 }).capacity, 5);
+    assert.throws(() => guardFetch({ maxOrigins: 0 }), (e) => e instanceof RangeError && /maxOrigins/.test(e.message));
+    assert.throws(() => guardFetch({ maxOrigins: '5' }), (e) => e instanceof TypeError && /maxOrigins/.test(e.message));
+  });
+
+  test('5,000 origins stay within the bound; evictions are counted and emitted', async () => {
+    const guarded = guardFetch({ fetch: fakeFetch, maxOrigins: 100, timeout: false });
+    const evicted = [];
+    guarded.on('evict', ({ name }) => evicted.push(name));
+    for (let i = 0; i < 5000; i++) assert.equal((await guarded(`https://h${i}.example/`)).status, 200);
+    assert.equal(guarded.size, 100);
+    assert.equal(guarded.evictions, 4900);
+    assert.equal(evicted.length, 4900);
+  });
+
+  test('open and busy origins are never evicted; an evicted breaker keeps working', async () => {
+    let release;
+    const slowFetch = (input) => (String(input).includes('slow') ? new Promise((resolve) => { release = resolve; }) : fakeFetch(input));
+    const guarded = guardFetch({ fetch: slowFetch, maxOrigins: 2, failureThreshold: 1, timeout: false });
+    assert.equal((await guarded('https://down.example/')).status, 503);
+    assert.equal(guarded.breakerFor('https://down.example').state, 'OPEN');
+    const pending = guarded('https://slow.example/');
+    const evicted = [];
+    guarded.on('evict', ({ name, breaker }) => evicted.push([name, breaker]));
+    const held = guarded.breakerFor('https://a.example');
+    assert.equal(guarded.size, 3, 'every origin busy: grew past the bound');
+    assert.deepEqual(evicted, []);
+    release({ status: 200 });
+    assert.equal((await pending).status, 200);
+    guarded.breakerFor('https://b.example');
+    guarded.breakerFor('https://c.example');
+    const names = evicted.map(([name]) => name);
+    assert.ok(!names.includes('https://down.example'), 'the open origin stays');
+    assert.ok(names.includes('https://a.example') || names.includes('https://slow.example'), names.join());
+    assert.equal(guarded.breakerFor('https://down.example').state, 'OPEN');
+    assert.equal(await held.execute(() => 'still works'), 'still works');
+  });
+});
