@@ -17,7 +17,10 @@ thread_local! {
 fn with<R>(id: u32, f: impl FnOnce(&mut Eviction) -> R) -> Result<R> {
     INDEXES.with(|indexes| {
         let mut indexes = indexes.try_borrow_mut().map_err(|_| {
-            Error::new(Status::GenericFailure, "an eviction probe may not use the index")
+            Error::new(
+                Status::GenericFailure,
+                "an eviction probe may not use the index",
+            )
         })?;
         indexes
             .get_mut(id as usize)
