@@ -258,7 +258,25 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
 }
 
 /** Every breaker by name (seed 001). */
+/** What the registry's `evict` event carries: an idle entry dropped to keep the bound. */
+export interface RegistryEvictEvent {
+  name: string;
+  /** Still usable by whoever holds it; the registry just forgot it. */
+  breaker: CircuitBreaker;
+}
+
+/**
+ * Every breaker by name. Bounded: past `capacity` names (default 10,000), registering
+ * a new name evicts an idle entry (closed, not forced, nothing in flight).
+ */
 export declare const circuitBreakerRegistry: {
+  /** Names kept before idle ones are evicted (default 10,000); a whole number ≥ 1. */
+  capacity: number;
+  /** Entries evicted to keep the bound. */
+  readonly evictions: number;
+  on(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
+  once(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
+  off(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
   get(name: string): CircuitBreaker | undefined;
   has(name: string): boolean;
   getAll(): CircuitBreaker[];

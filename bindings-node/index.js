@@ -157,14 +157,20 @@ class ManualClock {
 
   /** Moves the clock forward by `ms`, firing the timers that fall due on the way, in order. */
   advance(ms) {
-    if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError('advance() needs a number of milliseconds ≥ 0');
+    if (typeof ms !== 'number') throw new TypeError(`advance() needs a number of milliseconds, not ${describe(ms)}`);
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance() needs a finite number of milliseconds ≥ 0, not ${ms}`);
     this.set(this._now + ms);
   }
 
-  /** Sets the clock to `ms` (never backwards), firing the timers that fall due on the way. */
+  /**
+   * Sets the clock to `ms`, firing the timers that fall due on the way. A clock never
+   * goes back: an earlier time is a RangeError (the same time is fine).
+   */
   set(ms) {
-    if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError('set() needs a number of milliseconds');
-    const target = Math.max(this._now, ms);
+    if (typeof ms !== 'number') throw new TypeError(`set() needs a number of milliseconds, not ${describe(ms)}`);
+    if (!Number.isFinite(ms)) throw new RangeError(`set() needs a finite number of milliseconds, not ${ms}`);
+    if (ms < this._now) throw new RangeError(`set(${ms}) would move the clock back from ${this._now}: a clock only goes forward`);
+    const target = ms;
     for (;;) {
       const next = this._timers[0];
       if (next === undefined || next.at > target) break;
@@ -206,6 +212,19 @@ function describe(value) {
   return type === 'object' ? 'an object' : `a ${type}`;
 }
 
+/**
+ * A reading of a caller's `clock` option: a finite number of milliseconds, or a
+ * TypeError naming the option (a NaN or a string must not reach the engine).
+ */
+function readOwnClock(clock) {
+  const now = clock.now();
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    const what = typeof now === 'number' ? String(now) : describe(now);
+    throw new TypeError(`invalid option \`clock\`: now() must return a finite number of milliseconds, not ${what}`);
+  }
+  return now;
+}
+
 function transitionOf(code) {
   if (code === 0) return null;
   const n = code - 1;
@@ -219,6 +238,86 @@ function errorMessage(error) {
 
 /** The registry of breakers by name (see circuitBreakerRegistry). */
 const breakers = new Map();
+
+/**
+ * The registry's bound: the core's eviction index (core/src/evict.rs) decides which
+ * idle entry goes when it is full; `slotNames[slot]` is the name of the entry in a
+ * slot, and each registered breaker knows its slot (`_regSlot`, -1 when not registered).
+ */
+const DEFAULT_REGISTRY_CAPACITY = 10000;
+const registryIndex = native.evictionNew(DEFAULT_REGISTRY_CAPACITY);
+const slotNames = [];
+const registryEvents = new EventEmitter();
+
+/**
+ * A breaker's activity count (total calls) when it is idle, else -1: open, forced
+ * open, half-open, disabled, or with a call in flight (a permit out, a timed call
+ * tracked, or an untimed quiet call pending) is never evicted.
+ */
+function idleActivity(breaker) {
+  if (breaker._pending > 0 || (breaker._flight !== null && breaker._flight.head !== null)) return -1;
+  if (native.outstanding(breaker._id) > 0) return -1;
+  const s = native.stats(breaker._id, breaker._now());
+  if (s.state !== 0 || s.forcedOpen || s.disabled) return -1;
+  return s.requests + s.rejected + s.ignored;
+}
+
+function probeSlot(slot) {
+  const breaker = breakers.get(slotNames[slot]);
+  if (breaker === undefined) return -1;
+  try {
+    return idleActivity(breaker);
+  } catch {
+    return -1;
+  }
+}
+
+/** Registers `breaker` under `name`: replaces an entry of that name, or admits a new one (evicting if full). */
+function register(name, breaker) {
+  const previous = breakers.get(name);
+  if (previous !== undefined) {
+    breaker._regSlot = previous._regSlot;
+    previous._regSlot = -1;
+    breakers.set(name, breaker);
+    return;
+  }
+  const [slot, ...evicted] = native.evictionAdmit(registryIndex, probeSlot);
+  for (const gone of evicted) {
+    const goneName = slotNames[gone];
+    const goneBreaker = breakers.get(goneName);
+    breakers.delete(goneName);
+    slotNames[gone] = undefined;
+    if (goneBreaker === undefined) continue;
+    goneBreaker._regSlot = -1;
+    if (registryEvents.listenerCount('evict') > 0) {
+      try {
+        registryEvents.emit('evict', { name: goneName, breaker: goneBreaker });
+      } catch {
+        // A listener's failure must not fail the construction that caused the eviction.
+      }
+    }
+  }
+  slotNames[slot] = name;
+  breaker._regSlot = slot;
+  breakers.set(name, breaker);
+}
+
+function unregister(name) {
+  const breaker = breakers.get(name);
+  if (breaker === undefined) return false;
+  breakers.delete(name);
+  if (breaker._regSlot >= 0) {
+    native.evictionRemove(registryIndex, breaker._regSlot);
+    slotNames[breaker._regSlot] = undefined;
+    breaker._regSlot = -1;
+  }
+  return true;
+}
+
+/** Sets `key` on a report object as an own, enumerable property, whatever the key ('__proto__' too). */
+function defineEntry(object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /**
  * The calls of one breaker in flight with a deadline, oldest first (one timeout
@@ -284,7 +383,20 @@ class Flight {
   expire() {
     this.timer = null;
     this.refed = false;
-    const now = this.breaker._now();
+    let now;
+    try {
+      now = this.breaker._now();
+    } catch (error) {
+      // The caller's clock failed: no deadline can be judged. Every call in flight
+      // rejects with the clock's error (its permit handed back), never a crash in a timer.
+      while (this.head !== null) {
+        const call = this.head;
+        call._settled = true;
+        this.untrack(call);
+        this.breaker._timedOut(call, error);
+      }
+      return;
+    }
     while (this.head !== null && this.head._deadline <= now) {
       const call = this.head;
       call._settled = true;
@@ -372,7 +484,7 @@ class CircuitBreaker extends EventEmitter {
       throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
     }
     const restore = options[kRestore];
-    const now = clock === null ? processNow() : clock.now();
+    const now = clock === null ? processNow() : readOwnClock(clock);
     this._id = restore === undefined ? native.create(options, now) : native.restore(options, restore, now);
     if (2 * this._id + 2 > shared.gates.length) native.growGates(2 * this._id + 2);
     releaser.register(this, this._id);
@@ -383,7 +495,10 @@ class CircuitBreaker extends EventEmitter {
     this._lastError = undefined;
     // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
     this._flight = null;
-    breakers.set(name, this);
+    // Untimed calls on a quiet breaker still pending (the registry's idle check).
+    this._pending = 0;
+    this._regSlot = -1;
+    register(name, this);
   }
 
   /** Builds a breaker from `toJSON()` output (a warm start); `options` adds functions, a clock... */
@@ -411,7 +526,18 @@ class CircuitBreaker extends EventEmitter {
     }
     const id = this._id;
     const profile = this._profile;
-    const start = profile.clock === null ? processNow() : profile.clock.now();
+    let start;
+    if (profile.clock === null) {
+      start = processNow();
+    } else {
+      // A clock that throws (or reads garbage) fails the call as a rejection, like
+      // everything else execute() reports.
+      try {
+        start = readOwnClock(profile.clock);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const gates = shared.gates;
     let call;
     if (start < gates[2 * id]) {
@@ -449,15 +575,27 @@ class CircuitBreaker extends EventEmitter {
     }
     if (!plain) return this._settle(new Call(QUIET, generation, start), result);
     // As in _settle: chained on `result`, a failure answered with `result` itself.
+    // `_pending` counts it in flight (nothing else does for an untimed quiet call).
+    this._pending++;
     return result.then(
-      (value) => this._quietSuccess(start, generation, value),
-      (error) => (this._failure(new Call(QUIET, generation, start), error) ? this._runFallback(error) : result),
+      (value) => {
+        this._pending--;
+        return this._quietSuccess(start, generation, value);
+      },
+      (error) => {
+        this._pending--;
+        return this._failure(new Call(QUIET, generation, start), error) ? this._runFallback(error) : result;
+      },
     );
   }
 
   /** A call ended by throwing (or by a `then` getter throwing). */
   _thrown(call, error) {
-    return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+    try {
+      return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+    } catch (clockError) {
+      return Promise.reject(clockError);
+    }
   }
 
   /** Settles a call on what its function returned: a value, a promise or a thenable. */
@@ -470,7 +608,11 @@ class CircuitBreaker extends EventEmitter {
       return this._thrown(call, error);
     }
     if (typeof then !== 'function') {
-      return Promise.resolve(this._succeeded(call, result));
+      try {
+        return Promise.resolve(this._succeeded(call, result));
+      } catch (clockError) {
+        return Promise.reject(clockError);
+      }
     }
     if (this._profile.timeoutMs === null && then === promiseThen) {
       // Nothing but `result` can settle the call: chain on it. A failure answers with
@@ -489,18 +631,30 @@ class CircuitBreaker extends EventEmitter {
       call._resolve = resolve;
       call._reject = reject;
       if (this._profile.timeoutMs !== null) this._track(call);
+      else if (call._slot === QUIET) this._pending++;
       const onValue = (value) => {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
-        resolve(this._succeeded(call, value));
+        else if (call._slot === QUIET) this._pending--;
+        // A throw here (the caller's clock) rejects the call instead of getting lost.
+        try {
+          resolve(this._succeeded(call, value));
+        } catch (thrown) {
+          reject(thrown);
+        }
       };
       const onError = (error) => {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
-        if (this._failure(call, error)) resolve(this._runFallback(error));
-        else reject(error);
+        else if (call._slot === QUIET) this._pending--;
+        try {
+          if (this._failure(call, error)) resolve(this._runFallback(error));
+          else reject(error);
+        } catch (thrown) {
+          reject(thrown);
+        }
       };
       try {
         // A real promise's then called as a method: V8 inlines it (then.call it does not).
@@ -581,9 +735,23 @@ class CircuitBreaker extends EventEmitter {
     }
   }
 
+  /** Hands `call`'s permit back as cancelled, dated at its start (when no clock can be read). */
+  _cancelAtStart(call) {
+    if (call._slot === QUIET) recordQuietAt(this._id, call._generation, call._start, CANCELLED, call._start);
+    else recordAt(this._id, call._slot, CANCELLED, call._start);
+  }
+
   /** Records `call`'s outcome now; returns the transition code. */
   _record(call, outcome) {
-    const now = this._now();
+    let now;
+    try {
+      now = this._now();
+    } catch (error) {
+      // The caller's clock failed: hand the permit back (at the call's start) so that
+      // a half-open trial is not lost, then report the clock's error.
+      this._cancelAtStart(call);
+      throw error;
+    }
     return call._slot === QUIET
       ? recordQuietAt(this._id, call._generation, call._start, outcome, now)
       : recordAt(this._id, call._slot, outcome, now);
@@ -610,9 +778,9 @@ class CircuitBreaker extends EventEmitter {
 
   // ---- timeouts: one timer per breaker, only while calls are in flight -------
 
-  /** Now on the breaker's clock: the caller's, or the native process clock (ms). */
+  /** Now on the breaker's clock: the caller's (checked), or the native process clock (ms). */
   _now() {
-    return this._profile.clock === null ? processNow() : this._profile.clock.now();
+    return this._profile.clock === null ? processNow() : readOwnClock(this._profile.clock);
   }
 
   _track(call) {
@@ -624,9 +792,20 @@ class CircuitBreaker extends EventEmitter {
     this._flight.untrack(call);
   }
 
-  _timedOut(call) {
+  _timedOut(call, clockError = undefined) {
+    if (clockError !== undefined) {
+      this._cancelAtStart(call);
+      call._reject(clockError);
+      return;
+    }
     const error = withoutStack(() => new CircuitBreakerTimeoutError(this._profile.timeoutMs, this.name));
-    const code = this._record(call, TIMEOUT);
+    let code;
+    try {
+      code = this._record(call, TIMEOUT);
+    } catch (clockError) {
+      call._reject(clockError);
+      return;
+    }
     this._lastError = error.message;
     if (call._controller !== null) call._controller.abort(error);
     if (code !== 0) this._transition(code);
@@ -929,8 +1108,42 @@ class Permit {
 
 // ---- seed 001: the registry and its helpers -----------------------------------
 
-/** Every breaker by name: each registers when constructed (a later one replaces the entry). */
+/**
+ * Every breaker by name: each registers when constructed (a later one replaces the
+ * entry). Bounded: past `capacity` names (default 10,000) registering a new name
+ * evicts an idle entry (closed, not forced, nothing in flight; see core/src/evict.rs),
+ * counted in `evictions` and announced by an `evict` event. An evicted breaker keeps
+ * working for whoever holds it; the registry just forgets it.
+ */
 const circuitBreakerRegistry = {
+  /** How many names the registry keeps before it evicts idle ones (default 10,000). */
+  get capacity() {
+    return native.evictionStats(registryIndex)[1];
+  },
+  set capacity(value) {
+    if (typeof value !== 'number') throw new TypeError(`circuitBreakerRegistry.capacity must be a number, not ${describe(value)}`);
+    if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+      throw new RangeError(`circuitBreakerRegistry.capacity must be a whole number ≥ 1, not ${value}`);
+    }
+    native.evictionSetCapacity(registryIndex, value);
+  },
+  /** Entries evicted to keep the bound, since the process started. */
+  get evictions() {
+    return native.evictionStats(registryIndex)[2];
+  },
+  /** Listens to `evict` ({ name, breaker }): an idle entry was dropped to keep the bound. */
+  on(type, listener) {
+    registryEvents.on(type, listener);
+    return this;
+  },
+  once(type, listener) {
+    registryEvents.once(type, listener);
+    return this;
+  },
+  off(type, listener) {
+    registryEvents.off(type, listener);
+    return this;
+  },
   /** The breaker registered under `name`, or undefined. */
   get(name) {
     return breakers.get(name);
@@ -953,11 +1166,14 @@ const circuitBreakerRegistry = {
   },
   /** Removes the breaker registered under `name`; returns whether there was one. */
   remove(name) {
-    return breakers.delete(name);
+    return unregister(name);
   },
   /** Forgets every breaker (they keep working for whoever holds them). */
   clear() {
+    for (const breaker of breakers.values()) breaker._regSlot = -1;
     breakers.clear();
+    slotNames.length = 0;
+    native.evictionClear(registryIndex);
   },
   /** Number of registered breakers. */
   get size() {
@@ -1004,7 +1220,8 @@ function createExternalServiceCircuitBreaker(name, fallback = undefined, options
 /** The stats of every registered breaker, keyed by name. */
 function getAllCircuitBreakerStats() {
   const all = {};
-  for (const [name, breaker] of breakers) all[name] = breaker.getStats();
+  // defineProperty: any string is a name ('__proto__' and 'constructor' too).
+  for (const [name, breaker] of breakers) defineEntry(all, name, breaker.getStats());
   return all;
 }
 

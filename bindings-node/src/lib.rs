@@ -23,6 +23,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod breaker;
+mod evict;
 mod hot;
 mod options;
 mod resilience;

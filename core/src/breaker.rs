@@ -120,6 +120,24 @@ pub struct Rejected {
     pub retry_after: Option<u64>,
 }
 
+impl core::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "the circuit is {}", self.state.as_str())?;
+        match self.retry_after {
+            // Whole milliseconds, rounded up: what a Retry-After is made from.
+            Some(ns) => write!(
+                f,
+                ": retry after {} ms",
+                ns.div_ceil(crate::NANOS_PER_MILLI)
+            ),
+            None => write!(f, " (forced open)"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Rejected {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]

@@ -28,6 +28,7 @@ mod clock;
 mod config;
 pub mod control;
 pub mod dashboard;
+mod evict;
 mod histogram;
 pub mod metrics;
 mod options;
@@ -51,7 +52,8 @@ pub use clock::{Clock, ManualClock};
 #[doc(hidden)]
 pub use config::ConfigShare;
 pub use config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
-pub use options::{OptionValue, Options, Unit};
+pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
+pub use options::{OptionValue, Options, Unit, JS_TIMER_LIMIT_MS};
 #[cfg(feature = "std")]
 pub use registry::Registry;
 #[doc(hidden)]
@@ -70,6 +72,11 @@ pub mod bindings {
 pub use snapshot::{RestoreError, Snapshot};
 #[cfg(feature = "std")]
 pub use sync::{CallError, SyncBreaker};
+
+/// The repository README, so that `cargo test` compiles and runs its Rust example.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 /// Nanoseconds in one millisecond.
 pub const NANOS_PER_MILLI: u64 = 1_000_000;
