@@ -95,18 +95,14 @@ impl Eviction {
     /// Admits a new entry and returns its slot, with the slots of the entries evicted
     /// to make room (the binding drops them from its map; their breakers keep working
     /// for whoever holds them). `probe(slot)` is asked only while the index is full.
-    pub fn admit(&mut self, mut probe: impl FnMut(u32) -> Probe) -> (u32, Vec<u32>) {
-        let mut evicted = Vec::new();
-        while self.len >= self.capacity {
-            match self.sweep(&mut probe) {
-                Some(slot) => {
-                    self.remove(slot);
-                    self.evictions += 1;
-                    evicted.push(slot);
-                }
-                None => break,
-            }
-        }
+    pub fn admit(&mut self, probe: impl FnMut(u32) -> Probe) -> (u32, Vec<u32>) {
+        let evicted = self.evict_beyond(self.capacity.saturating_sub(1), probe);
+        (self.insert(), evicted)
+    }
+
+    /// Takes a slot for a new entry without evicting anything (the index may go past
+    /// its capacity until [`Eviction::evict_over_capacity`]).
+    pub fn insert(&mut self) -> u32 {
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.marks[slot as usize] = Some(NEW);
@@ -118,7 +114,29 @@ impl Eviction {
             }
         };
         self.len += 1;
-        (slot, evicted)
+        slot
+    }
+
+    /// Evicts idle entries until the index is back at its capacity (or none is idle):
+    /// for an owner that inserts first and probes once the new entry is set up (the
+    /// probe answers [`Probe::Busy`] for that one).
+    pub fn evict_over_capacity(&mut self, probe: impl FnMut(u32) -> Probe) -> Vec<u32> {
+        self.evict_beyond(self.capacity, probe)
+    }
+
+    fn evict_beyond(&mut self, keep: usize, mut probe: impl FnMut(u32) -> Probe) -> Vec<u32> {
+        let mut evicted = Vec::new();
+        while self.len > keep {
+            match self.sweep(&mut probe) {
+                Some(slot) => {
+                    self.remove(slot);
+                    self.evictions += 1;
+                    evicted.push(slot);
+                }
+                None => break,
+            }
+        }
+        evicted
     }
 
     /// Frees `slot` (its entry was removed or replaced by the binding). Idempotent.

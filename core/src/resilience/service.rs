@@ -32,6 +32,7 @@ use super::{
 };
 use crate::breaker::{Breaker, Durations, Lifetime, State, Stats};
 use crate::config::{Config, ConfigError};
+use crate::evict::{Eviction, Probe};
 use crate::metrics::{BreakerSample, Labels, ServiceSample, Snapshot};
 use crate::options::{OptionValue, Options, Unit};
 use crate::rng::Rng;
@@ -444,7 +445,8 @@ struct CircuitSlot<B> {
     options: Options,
     config: Arc<Config>,
     in_flight: u32,
-    referenced: bool,
+    /// Grows with every use: the eviction index reads it (no per-use bookkeeping there).
+    uses: u64,
     opened_episode: bool,
     error_episode: bool,
 }
@@ -470,11 +472,8 @@ pub struct Service<B> {
     seed_defaults: Options,
     services: BTreeMap<String, ServiceEntry>,
     slots: Vec<Option<CircuitSlot<B>>>,
-    free_slots: Vec<u32>,
     index: BTreeMap<Key, u32>,
-    live: usize,
-    hand: usize,
-    evictions: u64,
+    eviction: Eviction,
     calls: Vec<Option<CallState>>,
     free_calls: Vec<u32>,
     dead_letters: DeadLetterQueue<DeadLetter>,
@@ -505,11 +504,8 @@ impl<B: Circuit> Service<B> {
             seed_defaults,
             services: BTreeMap::new(),
             slots: Vec::new(),
-            free_slots: Vec::new(),
             index: BTreeMap::new(),
-            live: 0,
-            hand: 0,
-            evictions: 0,
+            eviction: Eviction::new(settings.max_breakers),
             calls: Vec::new(),
             free_calls: Vec::new(),
             dead_letters: DeadLetterQueue::new(settings.dead_letter_size),
@@ -720,7 +716,7 @@ impl<B: Circuit> Service<B> {
             operation: operation.map(str::to_string),
         };
         if let Some(&id) = self.index.get(&key) {
-            self.slot_mut(id).referenced = true;
+            self.slot_mut(id).uses += 1;
             return Ok(Lookup::Found(CircuitId(id)));
         }
         let entry = self.service_mut(service);
@@ -739,23 +735,17 @@ impl<B: Circuit> Service<B> {
             options,
             config: config.clone(),
             in_flight: 0,
-            referenced: true,
+            uses: 0,
             opened_episode: false,
             error_episode: false,
         };
-        let id = match self.free_slots.pop() {
-            Some(id) => {
-                self.slots[id as usize] = Some(slot);
-                id
-            }
-            None => {
-                self.slots.push(Some(slot));
-                (self.slots.len() - 1) as u32
-            }
-        };
+        let id = self.eviction.insert();
+        if self.slots.len() <= id as usize {
+            self.slots.resize_with(id as usize + 1, || None);
+        }
+        self.slots[id as usize] = Some(slot);
         self.index.insert(key.clone(), id);
         self.service_mut(service).circuits.insert(key.operation, id);
-        self.live += 1;
         Ok(Lookup::New {
             id: CircuitId(id),
             config,
@@ -809,64 +799,56 @@ impl<B: Circuit> Service<B> {
 
     /// Breakers held now.
     pub fn len(&self) -> usize {
-        self.live
+        self.eviction.len()
     }
 
     /// Whether no breaker is held.
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.eviction.is_empty()
     }
 
     /// Breakers evicted since the engine started.
     pub fn evictions(&self) -> u64 {
-        self.evictions
+        self.eviction.evictions()
     }
 
-    fn idle(&self, id: u32, now: u64) -> bool {
-        let slot = self.slot(id);
-        slot.in_flight == 0
+    /// How the eviction index sees a breaker: idle (closed, not forced, no call in
+    /// flight) with its use count, or busy. `keep` (the breaker being attached) is busy.
+    fn probe(&self, id: u32, keep: u32, now: u64) -> Probe {
+        let Some(slot) = self.slots.get(id as usize).and_then(Option::as_ref) else {
+            return Probe::Busy;
+        };
+        let idle = id != keep
+            && slot.in_flight == 0
             && slot.handle.as_ref().is_some_and(|h| {
                 let facts = h.facts(now);
                 facts.state == State::Closed && !facts.forced_open
-            })
+            });
+        if idle {
+            Probe::Idle {
+                activity: slot.uses,
+            }
+        } else {
+            Probe::Busy
+        }
     }
 
-    /// The CLOCK policy (an approximation of least recently used): the hand passes over
-    /// the breakers; one used since it last passed gets a second chance, the first idle
-    /// one (closed, not forced, no call in flight) goes. Never `keep`. Stops when the
-    /// count is back at `max_breakers`, or when no breaker is idle.
+    /// Evicts idle breakers beyond `max_breakers`, the registries' rule ([`Eviction`]:
+    /// CLOCK, a breaker used since the hand last passed gets a second chance); never
+    /// `keep`, never an open, forced-open, half-open or busy breaker.
     fn evict(&mut self, keep: u32, now: u64) -> Vec<Evicted<B>> {
-        let mut evicted = Vec::new();
-        while self.live > self.settings.max_breakers {
-            let mut victim = None;
-            for _ in 0..2 * self.slots.len() {
-                let id = self.hand as u32;
-                self.hand = (self.hand + 1) % self.slots.len();
-                if id == keep || self.slots[id as usize].is_none() {
-                    continue;
-                }
-                if self.slot(id).referenced {
-                    self.slot_mut(id).referenced = false;
-                    continue;
-                }
-                if self.idle(id, now) {
-                    victim = Some(id);
-                    break;
-                }
-            }
-            let Some(id) = victim else { break };
-            if let Some(gone) = self.remove(id) {
-                self.evictions += 1;
-                evicted.push(gone);
-            }
-        }
-        evicted
+        let mut eviction = core::mem::replace(&mut self.eviction, Eviction::new(1));
+        let victims = eviction.evict_over_capacity(|id| self.probe(id, keep, now));
+        self.eviction = eviction;
+        victims
+            .into_iter()
+            .filter_map(|id| self.remove(id))
+            .collect()
     }
 
     fn remove(&mut self, id: u32) -> Option<Evicted<B>> {
         let slot = self.slots[id as usize].take()?;
-        self.free_slots.push(id);
-        self.live -= 1;
+        self.eviction.remove(id);
         self.index.remove(&slot.key);
         let service = &slot.key.service;
         let drop_service = match self.services.get_mut(service) {
@@ -927,7 +909,7 @@ impl<B: Circuit> Service<B> {
         });
         let slot = self.slot_mut(circuit.0);
         slot.in_flight += 1;
-        slot.referenced = true;
+        slot.uses += 1;
         if let Entry::Queued(ticket) = entered {
             let entry = self
                 .services
