@@ -1,6 +1,6 @@
 //! Bounded registries: which entry goes when a registry of breakers by name (Node's
-//! `circuitBreakerRegistry`, Python's `tripwire.registry`) or by origin (the browser's
-//! `guardFetch`) is full.
+//! `circuitBreakerRegistry`, Python's `tripwire.registry`), by origin (the browser's
+//! `guardFetch`) or by (service, operation) (the resilience service) is full.
 //!
 //! Names and origins often come from request data, so a registry needs a bound. The
 //! rule, the same in every runtime:
