@@ -455,6 +455,10 @@ pub fn service_circuit(
                     breaker::control(handle, OP_OPEN, Some(now_ms))?;
                 }
                 let evicted = e.service.attach(id, Handle(handle), now);
+                if forced_open {
+                    // Opened as it was made: the engine hears of it like any manual opening.
+                    e.service.observe(id, now);
+                }
                 (id, true, evicted.into_iter().map(|g| g.id.0).collect())
             }
         };
