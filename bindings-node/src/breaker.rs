@@ -403,6 +403,7 @@ pub fn create(env: Env, options: Object, now_ms: Option<f64>) -> Result<u32> {
     let config = shared_config(config_from_js(&env, &options)?);
     let breaker =
         Breaker::with_shared_config(config).map_err(|e| crate::options::throw(&env, &e))?;
+    external(&env, true);
     Ok(insert(breaker, at(now_ms)))
 }
 
@@ -424,13 +425,33 @@ pub fn restore(env: Env, options: Object, snapshot: String, now_ms: Option<f64>)
         .map_err(|e| Error::new(Status::InvalidArg, format!("cannot restore snapshot: {e}")))?;
     let breaker = Breaker::restore(config, &snapshot, at(now_ms))
         .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    external(&env, true);
     Ok(insert(breaker, at(now_ms)))
+}
+
+/// Native bytes a breaker holds, as V8 is told ([`external`]): its windows and
+/// latency histogram live outside the JS heap, and V8 schedules the collections that
+/// free them (through the facade's `FinalizationRegistry`) only if it knows.
+const EXTERNAL_BYTES: i64 = 4096;
+
+/// Tells V8 a breaker was made (`made`) or freed.
+pub(crate) fn external(env: &Env, made: bool) {
+    let mut total = 0;
+    let delta = if made {
+        EXTERNAL_BYTES
+    } else {
+        -EXTERNAL_BYTES
+    };
+    // SAFETY: `env` is the running call's.
+    unsafe { napi::sys::napi_adjust_external_memory(env.raw(), delta, &mut total) };
 }
 
 /// Frees breaker `id` (its id may be reused). Unknown ids are ignored.
 #[napi]
-pub fn release(id: u32) {
-    with_slab(|slab| drop(slab.remove(id)));
+pub fn release(env: Env, id: u32) {
+    if with_slab(|slab| slab.remove(id)).is_some() {
+        external(&env, false);
+    }
 }
 
 /// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).

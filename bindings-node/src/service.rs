@@ -451,6 +451,7 @@ pub fn service_circuit(
                     }
                 };
                 let handle = breaker::adopt(made, now);
+                breaker::external(&env, true);
                 if forced_open {
                     breaker::control(handle, OP_OPEN, Some(now_ms))?;
                 }
