@@ -49,7 +49,8 @@ function defineEntry(object, key, value) {
 
 /** The stats of every registered breaker, as the report lists them. */
 function breakerStats() {
-  const out = {};
+  // No prototype: any breaker name is a key (`__proto__` too).
+  const out = Object.create(null);
   for (const [name, s] of Object.entries(getAllCircuitBreakerStats())) {
     defineEntry(out, name, {
       state: s.state,

@@ -562,7 +562,23 @@ export interface CircuitBreakerServiceOptions {
   /** Services configured up front: a preset name or an update. */
   services?: Record<string, PresetName | ServiceConfigUpdate>;
   onAlert?: (alert: Alert) => void;
+  /** Seeds the retry jitter of services whose policy names no seed (default: random). */
+  seed?: number;
 }
+
+/** A service's retry outcomes since the service was made (never reset). */
+export interface ServiceRetryCounters {
+  successfulWithoutRetry: number;
+  successfulWithRetry: number;
+  failedWithoutRetry: number;
+  failedWithRetry: number;
+}
+
+/** One breaker in `getCircuitBreakerState()`: its key and its stats. */
+export type ServiceBreakerState = Omit<CircuitBreakerStats, 'options'> & {
+  service: string;
+  operation: string | null;
+};
 
 export declare class CircuitBreakerService {
   constructor(options?: CircuitBreakerServiceOptions);
@@ -575,6 +591,7 @@ export declare class CircuitBreakerService {
     options?: CircuitBreakerOptions<T>,
   ): Promise<T>;
   getCircuitBreakerStats(service: string, operation: string): ServiceCircuitBreakerStats | undefined;
+  /** Keyed by breaker name, as getCircuitBreakerState(). */
   getAllCircuitBreakerStats(): Record<string, ServiceCircuitBreakerStats>;
   resetAll(): void;
 
@@ -604,8 +621,11 @@ export declare class CircuitBreakerService {
   clearDeadLetterQueue(): number;
   resetCircuitBreaker(service: string, operation?: string): void;
   forceCircuitBreakerOpen(service: string, operation?: string): void;
-  getCircuitBreakerState(): Record<string, Omit<CircuitBreakerStats, 'options'>>;
+  /** Every breaker by name (`service:operation`, with `%` and `:` inside each part escaped `%25`, `%3A`). */
+  getCircuitBreakerState(): Record<string, ServiceBreakerState>;
   getBulkheadStats(service: string): BulkheadStats | undefined;
+  /** Retry outcomes (never reset) and the bulkhead of a service. */
+  getServiceStats(service: string): { retries: ServiceRetryCounters; bulkhead: BulkheadStats | null };
   getSystemHealth(): SystemHealth;
   /** Breakers evicted by the LRU cap. */
   readonly evictions: number;

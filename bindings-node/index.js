@@ -11,6 +11,12 @@ const native = require('./native.js');
 
 const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt } = native;
 const { shared, processNow, queueSuccess, Call, QUIET } = require('./shared.js');
+const { P, internal } = require('./internal.js');
+
+const {
+  kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
+  kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout,
+} = internal;
 
 // Frees a breaker's native state once its CircuitBreaker is collected.
 const releaser = new FinalizationRegistry((id) => native.release(id));
@@ -23,28 +29,16 @@ const UNTIMED = Object.freeze({ signal: new AbortController().signal });
 
 /** The three states, as the strings every runtime reports. */
 const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
+// By state code (src/protocol.rs; internal.js checks the order).
 const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
 
-// Outcome codes of native recordAt().
-const SUCCESS = 0;
-const FAILURE = 1;
-const TIMEOUT = 2;
-const IGNORED = 3;
-const CANCELLED = 4;
-
-// Rejection codes of native acquireAt() (see bindings-node/src/lib.rs).
-const REJECTED_FORCED = -1;
-const REJECTED_HALF_OPEN = -2;
-
-// The transition code of OPEN -> HALF_OPEN: 1 + from * 3 + to.
-const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
-
-// Manual operations of native control().
-const OP_OPEN = 0;
-const OP_CLOSE = 1;
-const OP_RESET = 2;
-const OP_DISABLE = 3;
-const OP_ENABLE = 4;
+// The protocol's codes (src/protocol.rs), read at load.
+const {
+  OUTCOME_SUCCESS: SUCCESS, OUTCOME_FAILURE: FAILURE, OUTCOME_TIMEOUT: TIMEOUT, OUTCOME_IGNORED: IGNORED,
+  OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN,
+  OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
+} = P;
+const OPEN_TO_HALF_OPEN = TRANSITION_BASE + P.STATE_OPEN * STATE_COUNT + P.STATE_HALF_OPEN;
 
 // The native process clock in epoch milliseconds: EPOCH_BASE + nowMs().
 const EPOCH_BASE = Date.now() - nativeNowMs();
@@ -227,8 +221,8 @@ function readOwnClock(clock) {
 
 function transitionOf(code) {
   if (code === 0) return null;
-  const n = code - 1;
-  return { from: STATES[(n / 3) | 0], to: STATES[n % 3] };
+  const n = code - TRANSITION_BASE;
+  return { from: STATES[(n / STATE_COUNT) | 0], to: STATES[n % STATE_COUNT] };
 }
 
 function errorMessage(error) {
@@ -334,6 +328,7 @@ class Flight {
     this.refed = false;
     this.idleCheck = false;
     this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
+    this.clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimeout;
     this.onTimer = () => this.expire();
     this.onIdle = () => this.release();
   }
@@ -378,6 +373,13 @@ class Flight {
       if (typeof this.timer.unref === 'function') this.timer.unref();
       this.refed = false;
     }
+  }
+
+  /** Nothing in flight and the breaker goes: its pending timer must not keep it alive. */
+  drop() {
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+    this.refed = false;
   }
 
   expire() {
@@ -484,9 +486,11 @@ class CircuitBreaker extends EventEmitter {
       throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
     }
     const restore = options[kRestore];
+    const adopt = options[kAdopt];
     const now = clock === null ? processNow() : readOwnClock(clock);
-    this._id = restore === undefined ? native.create(options, now) : native.restore(options, restore, now);
-    if (2 * this._id + 2 > shared.gates.length) native.growGates(2 * this._id + 2);
+    if (adopt !== undefined) this._id = adopt;
+    else this._id = restore === undefined ? native.create(options, now) : native.restore(options, restore, now);
+    if (GATE * this._id + GATE > shared.gates.length) native.growGates(GATE * this._id + GATE);
     releaser.register(this, this._id);
     this.name = name;
     const settings = native.settings(this._id);
@@ -540,8 +544,8 @@ class CircuitBreaker extends EventEmitter {
     }
     const gates = shared.gates;
     let call;
-    if (start < gates[2 * id]) {
-      const generation = gates[2 * id + 1];
+    if (start < gates[GATE * id]) {
+      const generation = gates[GATE * id + 1];
       if (profile.timeoutMs === null) return this._untimedQuiet(fn, start, generation);
       call = new Call(QUIET, generation, start);
     } else {
@@ -760,7 +764,7 @@ class CircuitBreaker extends EventEmitter {
   /** The refusal of a call: the fallback's answer, or a rejected CircuitBreakerOpenError. */
   _refuse(code) {
     const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
-    const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
+    const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
     const error = refusal(this.name, state, retryAfter);
     if (this._listens('callRejected')) this._emit('callRejected', { error, state });
     if (this._profile.hooks.fallback !== null) return this._runFallback(error);
@@ -799,6 +803,14 @@ class CircuitBreaker extends EventEmitter {
       return;
     }
     const error = withoutStack(() => new CircuitBreakerTimeoutError(this._profile.timeoutMs, this.name));
+    const own = call[kOnTimeout];
+    if (own !== undefined) {
+      // A service call: the service records the timeout with its engine.
+      if (call._controller !== null) call._controller.abort(error);
+      if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._profile.timeoutMs });
+      own(error);
+      return;
+    }
     let code;
     try {
       code = this._record(call, TIMEOUT);
@@ -869,6 +881,7 @@ class CircuitBreaker extends EventEmitter {
     const { from, to } = transition;
     if (from === to) return transition;
     this._emit('stateChange', from, to);
+    if (this[kOnTransition] !== undefined) this[kOnTransition](code);
     this._callback(this._profile.hooks.onStateChange, from, to);
     if (to === CircuitState.OPEN) {
       this._log('warn', `Circuit breaker '${this.name}' opened`);
@@ -1038,13 +1051,78 @@ class CircuitBreaker extends EventEmitter {
     const code = acquireAt(this._id, this._now());
     if (code < 0) {
       const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
-      const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
+      const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
       const error = refusal(this.name, state, retryAfter);
       if (this._listens('callRejected')) this._emit('callRejected', { error, state });
       return error;
     }
     const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
     return new Permit(this, code >> 1, transition);
+  }
+
+  // ---- the internal interface (internal.js): what the resilience service uses ----
+
+  get [kId]() {
+    return this._id;
+  }
+
+  get [kHooked]() {
+    const h = this._profile.hooks;
+    return h.fallback !== null || h.errorFilter !== null || h.isFailureResult !== null || h.logger !== null;
+  }
+
+  get [kTimeoutMs]() {
+    return this._profile.timeoutMs;
+  }
+
+  get [kReportsSuccess]() {
+    return this._profile.hooks.logger !== null || this._listens('success');
+  }
+
+  [kTransition](code) {
+    return this._transition(code);
+  }
+
+  [kRefusal](code) {
+    const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
+    const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
+    const error = refusal(this.name, state, retryAfter);
+    if (this._listens('callRejected')) this._emit('callRejected', { error, state });
+    return error;
+  }
+
+  [kTrack](call) {
+    this._track(call);
+  }
+
+  [kUntrack](call) {
+    this._untrack(call);
+  }
+
+  [kSucceeded](start) {
+    this._reportSuccess(start);
+  }
+
+  [kFailed](call, error) {
+    this._lastError = errorMessage(error);
+    if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
+  }
+
+  [kRefresh]() {
+    const settings = native.settings(this._id);
+    const p = this._profile;
+    this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks);
+    if (this._flight !== null && this._flight.head === null) {
+      this._flight.drop();
+      this._flight = null;
+    }
+  }
+
+  [kRelease]() {
+    if (this._flight !== null && this._flight.head === null) {
+      this._flight.drop();
+      this._flight = null;
+    }
   }
 
   // ---- warm start -----------------------------------------------------------
@@ -1335,85 +1413,6 @@ class CircuitBreakerMonitor {
   }
 }
 
-// ---- seed 003: one breaker per (service, operation) ------------------------------
-
-/**
- * `execute(service, operation, fn, fallback?, options?)` with one breaker per
- * (service, operation). A half-open circuit lets a single test request through and
- * one success closes it (unless `options` say otherwise). The fallback answers
- * refusals, failures and timeouts.
- */
-class CircuitBreakerService {
-  constructor() {
-    this._breakers = new Map();
-  }
-
-  /** The breaker of (service, operation), made with `options` the first time. */
-  getCircuitBreaker(service, operation, options = {}) {
-    const key = `${service}:${operation}`;
-    let breaker = this._breakers.get(key);
-    if (breaker === undefined) {
-      breaker = new CircuitBreaker({ successThreshold: 1, halfOpenMaxCalls: 1, ...options, name: key });
-      this._breakers.set(key, breaker);
-    }
-    return breaker;
-  }
-
-  /**
-   * @template T
-   * @param {string} service
-   * @param {string} operation
-   * @param {(ctx: {signal: AbortSignal}) => T | PromiseLike<T>} fn
-   * @param {(error: unknown) => T | PromiseLike<T>} [fallback]
-   * @param {object} [options]
-   * @returns {Promise<T>}
-   */
-  execute(service, operation, fn, fallback = undefined, options = {}) {
-    if (fallback !== undefined && fallback !== null && typeof fallback !== 'function') {
-      throw new TypeError(`fallback must be a function, not ${describe(fallback)}`);
-    }
-    const run = this.getCircuitBreaker(service, operation, options).execute(fn);
-    if (!fallback) return run;
-    return run.catch((error) => fallback(error));
-  }
-
-  /** The stats seed 003 reads, or undefined for a breaker never used. */
-  getCircuitBreakerStats(service, operation) {
-    const breaker = this._breakers.get(`${service}:${operation}`);
-    if (breaker === undefined) return undefined;
-    const s = breaker.getStats();
-    const date = (ms) => (ms === null || ms === 0 ? null : new Date(ms));
-    return {
-      state: s.state,
-      failureCount: s.failureCount,
-      successCount: s.successCount,
-      totalRequests: s.totalRequests,
-      lastFailureTime: date(s.lastFailureTime),
-      lastSuccessTime: date(s.lastSuccessTime),
-      nextAttemptTime: date(s.nextAttemptTime),
-      failureRate: s.failureRate,
-    };
-  }
-
-  /** The stats of every breaker of this service, keyed by "service:operation". */
-  getAllCircuitBreakerStats() {
-    const all = {};
-    for (const key of this._breakers.keys()) {
-      const [service, ...rest] = key.split(':');
-      all[key] = this.getCircuitBreakerStats(service, rest.join(':'));
-    }
-    return all;
-  }
-
-  /** Resets every breaker of this service. */
-  resetAll() {
-    for (const breaker of this._breakers.values()) breaker.reset();
-  }
-}
-
-/** The shared CircuitBreakerService instance. */
-const circuitBreakerService = new CircuitBreakerService();
-
 module.exports = {
   CircuitState,
   CircuitBreaker,
@@ -1429,10 +1428,8 @@ module.exports = {
   getAllCircuitBreakerStats,
   CircuitBreakerFactory,
   CircuitBreakerMonitor,
-  CircuitBreakerService,
-  circuitBreakerService,
 };
 
-// Seed 004's resilience service (it extends the seed-003 CircuitBreakerService above,
-// and replaces it and its shared instance in the exports) and seed 000's health checks.
+// Seeds 003 and 004's resilience service (CircuitBreakerService, on the core's engine)
+// and seed 000's health checks.
 Object.assign(module.exports, require('./resilience.js'), require('./health.js'));

@@ -149,6 +149,25 @@ impl Settings {
         }
     }
 
+    /// The error for an option name [`Settings::set`] does not know: a `TypeError` naming
+    /// it, with "did you mean" among the settings' names and `extra` (the binding's own
+    /// options, such as `clock`).
+    pub fn unknown(name: &str, extra: &[&str]) -> ConfigError {
+        const NAMES: [&str; 5] = [
+            "maxBreakers",
+            "max_breakers",
+            "deadLetterQueueSize",
+            "dead_letter_queue_size",
+            "seed",
+        ];
+        match crate::options::closest(name, NAMES.iter().chain(extra.iter())) {
+            Some(s) => {
+                crate::options::type_error(name, format!("unknown option (did you mean `{s}`?)"))
+            }
+            None => crate::options::type_error(name, "unknown option".to_string()),
+        }
+    }
+
     /// Sets `maxBreakers` / `max_breakers` or `deadLetterQueueSize` /
     /// `dead_letter_queue_size`; `Ok(false)` for another name.
     pub fn set(&mut self, name: &str, value: OptionValue<'_>) -> Result<bool, ConfigError> {
@@ -481,6 +500,8 @@ pub struct Service<B> {
     dead_letter_episode: bool,
     alerts: Vec<Alert>,
     no_retry: Arc<Retry>,
+    default_config: Config,
+    default_retry: Retry,
 }
 
 impl<B: Circuit> Service<B> {
@@ -499,7 +520,10 @@ impl<B: Circuit> Service<B> {
         let mut seed_defaults = Options::new(settings.unit);
         let _ = seed_defaults.set("successThreshold", OptionValue::Number(1.0));
         let _ = seed_defaults.set("halfOpenMaxCalls", OptionValue::Number(1.0));
+        let default_config = seed_defaults.build()?;
         Ok(Service {
+            default_config,
+            default_retry: Retry::default(),
             settings,
             seed_defaults,
             services: BTreeMap::new(),
@@ -645,6 +669,23 @@ impl<B: Circuit> Service<B> {
         Ok(Updated {
             reconfigure,
             admitted,
+        })
+    }
+
+    /// Whether a service was configured (an update or a preset), as opposed to made by a
+    /// call with the defaults.
+    pub fn is_configured(&self, service: &str) -> bool {
+        self.services.get(service).is_some_and(|s| s.configured)
+    }
+
+    /// A service's configuration, or the defaults a new service would start with (without
+    /// making the service: reading never grows the engine).
+    pub fn service_config_or_default(&self, service: &str) -> ServiceConfig<'_> {
+        self.service_config(service).unwrap_or(ServiceConfig {
+            preset: None,
+            config: &self.default_config,
+            bulkhead: BulkheadConfig::default(),
+            retry: &self.default_retry,
         })
     }
 
@@ -1489,6 +1530,26 @@ mod tests {
                 id
             }
         }
+    }
+
+    #[test]
+    fn reading_a_config_never_makes_a_service() {
+        let mut s = engine(10);
+        let c = s.service_config_or_default("nobody");
+        assert_eq!(c.preset, None);
+        assert_eq!(c.config.success_threshold, 1);
+        assert_eq!(c.retry.policy.max_attempts, 3);
+        assert_eq!(s.services().count(), 0);
+        assert!(!s.is_configured("nobody"));
+        let mut update = ServiceUpdate::new(Unit::Millis);
+        update.set_preset("llm").unwrap();
+        s.update("nobody", &update, 0).unwrap();
+        assert!(s.is_configured("nobody"));
+        assert_eq!(s.service_config_or_default("nobody").preset, Some("llm"));
+        let e = Settings::unknown("maxBreaker", &["clock"]);
+        assert!(e.to_string().contains("did you mean `maxBreakers`"), "{e}");
+        let e = Settings::unknown("clok", &["clock"]);
+        assert!(e.to_string().contains("`clock`"), "{e}");
     }
 
     #[test]
