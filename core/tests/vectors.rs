@@ -85,7 +85,11 @@ struct Seen {
 }
 
 fn replay(path: &Path) {
-    let vector: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    replay_json(&std::fs::read_to_string(path).unwrap());
+}
+
+fn replay_json(json: &str) {
+    let vector: Value = serde_json::from_str(json).unwrap();
     let name = vector["name"].as_str().unwrap_or("?");
     let config = config(vector["config"].as_object().expect("config"));
     let mut breaker = Breaker::new(config).unwrap();
@@ -185,4 +189,38 @@ fn replay(path: &Path) {
 #[test]
 fn every_vector_replays() {
     common::replay_all("", 40, replay);
+}
+
+/// The example in `tests/vectors/README.md` is a vector like the others. Every fenced
+/// block there must be `json` (a vector): any other fence fails, so none is skipped.
+#[test]
+fn readme_example_replays() {
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/README.md");
+    let text = std::fs::read_to_string(&readme).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut replayed = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(info) = lines[i].strip_prefix("```") else {
+            i += 1;
+            continue;
+        };
+        let at = i + 1;
+        assert_eq!(
+            info.trim(),
+            "json",
+            "tests/vectors/README.md:{at}: a ```{info} block; only ```json (a vector) is expected here"
+        );
+        let end = (i + 1..lines.len())
+            .find(|&j| lines[j] == "```")
+            .unwrap_or_else(|| panic!("tests/vectors/README.md:{at}: unclosed fence"));
+        let json = lines[i + 1..end].join("\n");
+        if let Err(panic) = std::panic::catch_unwind(|| replay_json(&json)) {
+            eprintln!("tests/vectors/README.md:{at}: the example vector does not replay");
+            std::panic::resume_unwind(panic);
+        }
+        replayed += 1;
+        i = end + 1;
+    }
+    assert!(replayed >= 1, "no example vector in {}", readme.display());
 }
