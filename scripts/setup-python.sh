@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 VENV="${TRIPWIRE_PY_VENV:-target/venv-python}"
 PYTHON="${PYTHON:-python3}"
-PINS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1)
+# fastapi and httpx2 (its TestClient): the README's ASGI recipe runs in test_readme.py.
+PINS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 fastapi==0.163.2 httpx2==2.16.2)
 
 have_pins() {
   [ -x "$VENV/bin/python" ] || return 1

@@ -1,4 +1,9 @@
-"""Every ```python block of bindings-python/README.md runs as written."""
+"""Every ```python block of bindings-python/README.md runs as written.
+
+```sh blocks are shell commands, shown and never run; any other fence fails the test,
+so that no example is skipped silently. Each block is compiled with blank lines in
+front, so that a traceback names its line in the README.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,48 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+ALLOWED = ("python", "sh")
+
+
+def fenced_blocks(text: str) -> list[tuple[str, int, str]]:
+    """(info, line of the first line of code, code) for every fenced block."""
+    blocks = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        fence = re.match(r"^(`{3,})(.*)$", lines[i])
+        if fence is None:
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if lines[j] == fence.group(1)), None)
+        if end is None:
+            raise AssertionError(f"README.md:{i + 1}: unclosed code fence")
+        blocks.append((fence.group(2).strip(), i + 2, "\n".join(lines[i + 1 : end]) + "\n"))
+        i = end + 1
+    return blocks
+
+
+BLOCKS = fenced_blocks(README.read_text())
+PYTHON = [(line, code) for info, line, code in BLOCKS if info == "python"]
 
 
 def test_the_readme_has_examples() -> None:
-    assert len(BLOCKS) >= 5
+    assert len(PYTHON) >= 5
 
 
-@pytest.mark.parametrize("source", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example(source: str) -> None:
+def test_every_fence_is_known() -> None:
+    unknown = [f"README.md:{line - 1}: ```{info}" for info, line, _ in BLOCKS if info not in ALLOWED]
+    assert not unknown, f"use ```python (run) or ```sh (not run): {unknown}"
+
+
+@pytest.mark.parametrize("line, source", PYTHON, ids=[f"line{line}" for line, _ in PYTHON])
+def test_readme_example(line: int, source: str) -> None:
     # Postponed annotations, so that `list[str]` in the examples runs on Python 3.9.
-    code = compile(source, str(README), "exec", flags=__future__.annotations.compiler_flag, dont_inherit=True)
+    code = compile(
+        "\n" * (line - 1) + source,
+        str(README),
+        "exec",
+        flags=__future__.annotations.compiler_flag,
+        dont_inherit=True,
+    )
     exec(code, {"__name__": "readme"})
