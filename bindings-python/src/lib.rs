@@ -13,6 +13,7 @@ mod errors;
 mod options;
 mod registry;
 mod resilience;
+mod service;
 mod types;
 
 /// The compiled module. It holds no global interpreter state of its own beyond
@@ -32,5 +33,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::_registry_remove, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_clear, m)?)?;
     resilience::register(m)?;
+    service::register(m)?;
     Ok(())
 }

@@ -51,3 +51,14 @@ pub(crate) fn _registry_clear() {
         drop(REGISTRY.remove(&name));
     }
 }
+
+/// Removes the entry under `name` if it is `breaker` (a breaker the service evicted;
+/// a later breaker registered under the same name stays).
+pub(crate) fn remove_if(py: Python<'_>, name: &str, breaker: &Py<Breaker>) {
+    if REGISTRY
+        .get(name)
+        .is_some_and(|b| b.bind(py).is(breaker.bind(py)))
+    {
+        drop(REGISTRY.remove(name));
+    }
+}

@@ -448,8 +448,9 @@ def test_bad_options_name_the_option_and_change_nothing(service: CircuitBreakerS
         service.update_service_config("x", bulkhead={"max_concurrent": 0})
     with pytest.raises(ValueError, match="`failure_threshold`"):
         service.update_service_config("x", config={"failure_threshold": 1.5})
-    stats = service.get_bulkhead_stats("x")  # the core's defaults, untouched
-    assert stats is not None and (stats["max_concurrent"], stats["queue_size"]) == (10, 100)
+    # Nothing changed: a rejected update does not even make the service.
+    assert service.get_bulkhead_stats("x") is None
+    assert service.get_service_config("x") is None
 
 
 def test_presets_by_name(clock: ManualClock) -> None:
@@ -543,7 +544,7 @@ def test_high_error_rate_needs_ten_calls_in_the_window(clock: ManualClock) -> No
     assert alerts == []  # 1 failure in 9 calls
     fail("op")
     assert [(a.type, a.service, a.operation) for a in alerts] == [("high-error-rate", "api", "op")]
-    assert "20.0% over 10 calls" in alerts[0].message
+    assert "20.0 % over 10 calls" in alerts[0].message  # the engine's words, the same in Node
     stats = s.get_circuit_breaker_state()["api:op"]
     assert (stats.window_calls, stats.window_failures) == (10, 2)
     # The episode goes on while successes keep the rate above 10 %, and ends when they bring it down.
