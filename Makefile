@@ -33,6 +33,10 @@ lint:
 
 test-core: setup-core
 	$(CARGO) test -p tripwire-core --all-features
+	bash scripts/setup-promtool.sh
+	for f in tests/vectors/metrics/*.prom; do target/tools/promtool check metrics < "$$f"; done
+	target/tools/promtool check rules tripwire-alerts.yml
+	target/tools/promtool test rules tests/alerts/tripwire-alerts.test.yml
 	$(CARGO) build -p tripwire-core --no-default-features
 	$(CARGO) build -p tripwire-core --no-default-features --target wasm32-unknown-unknown
 

@@ -42,11 +42,17 @@ function checkCheck(check) {
   return { name: check.name, check: check.check, critical: check.critical !== false, timeout: check.timeout };
 }
 
+/** Sets `key` as an own, enumerable property, whatever the key: any string is a name ('__proto__' too). */
+function defineEntry(object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** The stats of every registered breaker, as the report lists them. */
 function breakerStats() {
-  const out = {};
+  // No prototype: any breaker name is a key (`__proto__` too).
+  const out = Object.create(null);
   for (const [name, s] of Object.entries(getAllCircuitBreakerStats())) {
-    out[name] = {
+    defineEntry(out, name, {
       state: s.state,
       failureCount: s.failureCount,
       successCount: s.successCount,
@@ -55,7 +61,7 @@ function breakerStats() {
       rejectedCount: s.rejectedCount,
       lastFailureTime: s.lastFailureTime,
       nextAttemptTime: s.nextAttemptTime,
-    };
+    });
   }
   return out;
 }
@@ -137,7 +143,7 @@ class HealthCheckManager {
     const results = await Promise.all(checks.map((c) => this._run(c)));
     const byName = {};
     checks.forEach((c, i) => {
-      byName[c.name] = results[i];
+      defineEntry(byName, c.name, results[i]);
     });
     const status = native.checkHealthOf(results.flatMap((r) => [r.critical, r.status === 'healthy']));
     return {

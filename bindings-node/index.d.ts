@@ -258,7 +258,25 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
 }
 
 /** Every breaker by name (seed 001). */
+/** What the registry's `evict` event carries: an idle entry dropped to keep the bound. */
+export interface RegistryEvictEvent {
+  name: string;
+  /** Still usable by whoever holds it; the registry just forgot it. */
+  breaker: CircuitBreaker;
+}
+
+/**
+ * Every breaker by name. Bounded: past `capacity` names (default 10,000), registering
+ * a new name evicts an idle entry (closed, not forced, nothing in flight).
+ */
 export declare const circuitBreakerRegistry: {
+  /** Names kept before idle ones are evicted (default 10,000); a whole number ≥ 1. */
+  capacity: number;
+  /** Entries evicted to keep the bound. */
+  readonly evictions: number;
+  on(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
+  once(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
+  off(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
   get(name: string): CircuitBreaker | undefined;
   has(name: string): boolean;
   getAll(): CircuitBreaker[];
@@ -544,7 +562,23 @@ export interface CircuitBreakerServiceOptions {
   /** Services configured up front: a preset name or an update. */
   services?: Record<string, PresetName | ServiceConfigUpdate>;
   onAlert?: (alert: Alert) => void;
+  /** Seeds the retry jitter of services whose policy names no seed (default: random). */
+  seed?: number;
 }
+
+/** A service's retry outcomes since the service was made (never reset). */
+export interface ServiceRetryCounters {
+  successfulWithoutRetry: number;
+  successfulWithRetry: number;
+  failedWithoutRetry: number;
+  failedWithRetry: number;
+}
+
+/** One breaker in `getCircuitBreakerState()`: its key and its stats. */
+export type ServiceBreakerState = Omit<CircuitBreakerStats, 'options'> & {
+  service: string;
+  operation: string | null;
+};
 
 export declare class CircuitBreakerService {
   constructor(options?: CircuitBreakerServiceOptions);
@@ -557,6 +591,7 @@ export declare class CircuitBreakerService {
     options?: CircuitBreakerOptions<T>,
   ): Promise<T>;
   getCircuitBreakerStats(service: string, operation: string): ServiceCircuitBreakerStats | undefined;
+  /** Keyed by breaker name, as getCircuitBreakerState(). */
   getAllCircuitBreakerStats(): Record<string, ServiceCircuitBreakerStats>;
   resetAll(): void;
 
@@ -586,8 +621,11 @@ export declare class CircuitBreakerService {
   clearDeadLetterQueue(): number;
   resetCircuitBreaker(service: string, operation?: string): void;
   forceCircuitBreakerOpen(service: string, operation?: string): void;
-  getCircuitBreakerState(): Record<string, Omit<CircuitBreakerStats, 'options'>>;
+  /** Every breaker by name (`service:operation`, with `%` and `:` inside each part escaped `%25`, `%3A`). */
+  getCircuitBreakerState(): Record<string, ServiceBreakerState>;
   getBulkheadStats(service: string): BulkheadStats | undefined;
+  /** Retry outcomes (never reset) and the bulkhead of a service. */
+  getServiceStats(service: string): { retries: ServiceRetryCounters; bulkhead: BulkheadStats | null };
   getSystemHealth(): SystemHealth;
   /** Breakers evicted by the LRU cap. */
   readonly evictions: number;

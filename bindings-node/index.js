@@ -11,6 +11,12 @@ const native = require('./native.js');
 
 const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt } = native;
 const { shared, processNow, queueSuccess, Call, QUIET } = require('./shared.js');
+const { P, internal } = require('./internal.js');
+
+const {
+  kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
+  kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout,
+} = internal;
 
 // Frees a breaker's native state once its CircuitBreaker is collected.
 const releaser = new FinalizationRegistry((id) => native.release(id));
@@ -23,28 +29,16 @@ const UNTIMED = Object.freeze({ signal: new AbortController().signal });
 
 /** The three states, as the strings every runtime reports. */
 const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
+// By state code (src/protocol.rs; internal.js checks the order).
 const STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
 
-// Outcome codes of native recordAt().
-const SUCCESS = 0;
-const FAILURE = 1;
-const TIMEOUT = 2;
-const IGNORED = 3;
-const CANCELLED = 4;
-
-// Rejection codes of native acquireAt() (see bindings-node/src/lib.rs).
-const REJECTED_FORCED = -1;
-const REJECTED_HALF_OPEN = -2;
-
-// The transition code of OPEN -> HALF_OPEN: 1 + from * 3 + to.
-const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
-
-// Manual operations of native control().
-const OP_OPEN = 0;
-const OP_CLOSE = 1;
-const OP_RESET = 2;
-const OP_DISABLE = 3;
-const OP_ENABLE = 4;
+// The protocol's codes (src/protocol.rs), read at load.
+const {
+  OUTCOME_SUCCESS: SUCCESS, OUTCOME_FAILURE: FAILURE, OUTCOME_TIMEOUT: TIMEOUT, OUTCOME_IGNORED: IGNORED,
+  OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN,
+  OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
+} = P;
+const OPEN_TO_HALF_OPEN = TRANSITION_BASE + P.STATE_OPEN * STATE_COUNT + P.STATE_HALF_OPEN;
 
 // The native process clock in epoch milliseconds: EPOCH_BASE + nowMs().
 const EPOCH_BASE = Date.now() - nativeNowMs();
@@ -157,14 +151,20 @@ class ManualClock {
 
   /** Moves the clock forward by `ms`, firing the timers that fall due on the way, in order. */
   advance(ms) {
-    if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError('advance() needs a number of milliseconds ≥ 0');
+    if (typeof ms !== 'number') throw new TypeError(`advance() needs a number of milliseconds, not ${describe(ms)}`);
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance() needs a finite number of milliseconds ≥ 0, not ${ms}`);
     this.set(this._now + ms);
   }
 
-  /** Sets the clock to `ms` (never backwards), firing the timers that fall due on the way. */
+  /**
+   * Sets the clock to `ms`, firing the timers that fall due on the way. A clock never
+   * goes back: an earlier time is a RangeError (the same time is fine).
+   */
   set(ms) {
-    if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError('set() needs a number of milliseconds');
-    const target = Math.max(this._now, ms);
+    if (typeof ms !== 'number') throw new TypeError(`set() needs a number of milliseconds, not ${describe(ms)}`);
+    if (!Number.isFinite(ms)) throw new RangeError(`set() needs a finite number of milliseconds, not ${ms}`);
+    if (ms < this._now) throw new RangeError(`set(${ms}) would move the clock back from ${this._now}: a clock only goes forward`);
+    const target = ms;
     for (;;) {
       const next = this._timers[0];
       if (next === undefined || next.at > target) break;
@@ -206,10 +206,23 @@ function describe(value) {
   return type === 'object' ? 'an object' : `a ${type}`;
 }
 
+/**
+ * A reading of a caller's `clock` option: a finite number of milliseconds, or a
+ * TypeError naming the option (a NaN or a string must not reach the engine).
+ */
+function readOwnClock(clock) {
+  const now = clock.now();
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    const what = typeof now === 'number' ? String(now) : describe(now);
+    throw new TypeError(`invalid option \`clock\`: now() must return a finite number of milliseconds, not ${what}`);
+  }
+  return now;
+}
+
 function transitionOf(code) {
   if (code === 0) return null;
-  const n = code - 1;
-  return { from: STATES[(n / 3) | 0], to: STATES[n % 3] };
+  const n = code - TRANSITION_BASE;
+  return { from: STATES[(n / STATE_COUNT) | 0], to: STATES[n % STATE_COUNT] };
 }
 
 function errorMessage(error) {
@@ -219,6 +232,86 @@ function errorMessage(error) {
 
 /** The registry of breakers by name (see circuitBreakerRegistry). */
 const breakers = new Map();
+
+/**
+ * The registry's bound: the core's eviction index (core/src/evict.rs) decides which
+ * idle entry goes when it is full; `slotNames[slot]` is the name of the entry in a
+ * slot, and each registered breaker knows its slot (`_regSlot`, -1 when not registered).
+ */
+const DEFAULT_REGISTRY_CAPACITY = 10000;
+const registryIndex = native.evictionNew(DEFAULT_REGISTRY_CAPACITY);
+const slotNames = [];
+const registryEvents = new EventEmitter();
+
+/**
+ * A breaker's activity count (total calls) when it is idle, else -1: open, forced
+ * open, half-open, disabled, or with a call in flight (a permit out, a timed call
+ * tracked, or an untimed quiet call pending) is never evicted.
+ */
+function idleActivity(breaker) {
+  if (breaker._pending > 0 || (breaker._flight !== null && breaker._flight.head !== null)) return -1;
+  if (native.outstanding(breaker._id) > 0) return -1;
+  const s = native.stats(breaker._id, breaker._now());
+  if (s.state !== 0 || s.forcedOpen || s.disabled) return -1;
+  return s.requests + s.rejected + s.ignored;
+}
+
+function probeSlot(slot) {
+  const breaker = breakers.get(slotNames[slot]);
+  if (breaker === undefined) return -1;
+  try {
+    return idleActivity(breaker);
+  } catch {
+    return -1;
+  }
+}
+
+/** Registers `breaker` under `name`: replaces an entry of that name, or admits a new one (evicting if full). */
+function register(name, breaker) {
+  const previous = breakers.get(name);
+  if (previous !== undefined) {
+    breaker._regSlot = previous._regSlot;
+    previous._regSlot = -1;
+    breakers.set(name, breaker);
+    return;
+  }
+  const [slot, ...evicted] = native.evictionAdmit(registryIndex, probeSlot);
+  for (const gone of evicted) {
+    const goneName = slotNames[gone];
+    const goneBreaker = breakers.get(goneName);
+    breakers.delete(goneName);
+    slotNames[gone] = undefined;
+    if (goneBreaker === undefined) continue;
+    goneBreaker._regSlot = -1;
+    if (registryEvents.listenerCount('evict') > 0) {
+      try {
+        registryEvents.emit('evict', { name: goneName, breaker: goneBreaker });
+      } catch {
+        // A listener's failure must not fail the construction that caused the eviction.
+      }
+    }
+  }
+  slotNames[slot] = name;
+  breaker._regSlot = slot;
+  breakers.set(name, breaker);
+}
+
+function unregister(name) {
+  const breaker = breakers.get(name);
+  if (breaker === undefined) return false;
+  breakers.delete(name);
+  if (breaker._regSlot >= 0) {
+    native.evictionRemove(registryIndex, breaker._regSlot);
+    slotNames[breaker._regSlot] = undefined;
+    breaker._regSlot = -1;
+  }
+  return true;
+}
+
+/** Sets `key` on a report object as an own, enumerable property, whatever the key ('__proto__' too). */
+function defineEntry(object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /**
  * The calls of one breaker in flight with a deadline, oldest first (one timeout
@@ -235,6 +328,7 @@ class Flight {
     this.refed = false;
     this.idleCheck = false;
     this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
+    this.clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimeout;
     this.onTimer = () => this.expire();
     this.onIdle = () => this.release();
   }
@@ -281,10 +375,30 @@ class Flight {
     }
   }
 
+  /** Nothing in flight and the breaker goes: its pending timer must not keep it alive. */
+  drop() {
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+    this.refed = false;
+  }
+
   expire() {
     this.timer = null;
     this.refed = false;
-    const now = this.breaker._now();
+    let now;
+    try {
+      now = this.breaker._now();
+    } catch (error) {
+      // The caller's clock failed: no deadline can be judged. Every call in flight
+      // rejects with the clock's error (its permit handed back), never a crash in a timer.
+      while (this.head !== null) {
+        const call = this.head;
+        call._settled = true;
+        this.untrack(call);
+        this.breaker._timedOut(call, error);
+      }
+      return;
+    }
     while (this.head !== null && this.head._deadline <= now) {
       const call = this.head;
       call._settled = true;
@@ -372,9 +486,11 @@ class CircuitBreaker extends EventEmitter {
       throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
     }
     const restore = options[kRestore];
-    const now = clock === null ? processNow() : clock.now();
-    this._id = restore === undefined ? native.create(options, now) : native.restore(options, restore, now);
-    if (2 * this._id + 2 > shared.gates.length) native.growGates(2 * this._id + 2);
+    const adopt = options[kAdopt];
+    const now = clock === null ? processNow() : readOwnClock(clock);
+    if (adopt !== undefined) this._id = adopt;
+    else this._id = restore === undefined ? native.create(options, now) : native.restore(options, restore, now);
+    if (GATE * this._id + GATE > shared.gates.length) native.growGates(GATE * this._id + GATE);
     releaser.register(this, this._id);
     this.name = name;
     const settings = native.settings(this._id);
@@ -383,7 +499,10 @@ class CircuitBreaker extends EventEmitter {
     this._lastError = undefined;
     // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
     this._flight = null;
-    breakers.set(name, this);
+    // Untimed calls on a quiet breaker still pending (the registry's idle check).
+    this._pending = 0;
+    this._regSlot = -1;
+    register(name, this);
   }
 
   /** Builds a breaker from `toJSON()` output (a warm start); `options` adds functions, a clock... */
@@ -411,11 +530,22 @@ class CircuitBreaker extends EventEmitter {
     }
     const id = this._id;
     const profile = this._profile;
-    const start = profile.clock === null ? processNow() : profile.clock.now();
+    let start;
+    if (profile.clock === null) {
+      start = processNow();
+    } else {
+      // A clock that throws (or reads garbage) fails the call as a rejection, like
+      // everything else execute() reports.
+      try {
+        start = readOwnClock(profile.clock);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const gates = shared.gates;
     let call;
-    if (start < gates[2 * id]) {
-      const generation = gates[2 * id + 1];
+    if (start < gates[GATE * id]) {
+      const generation = gates[GATE * id + 1];
       if (profile.timeoutMs === null) return this._untimedQuiet(fn, start, generation);
       call = new Call(QUIET, generation, start);
     } else {
@@ -449,15 +579,27 @@ class CircuitBreaker extends EventEmitter {
     }
     if (!plain) return this._settle(new Call(QUIET, generation, start), result);
     // As in _settle: chained on `result`, a failure answered with `result` itself.
+    // `_pending` counts it in flight (nothing else does for an untimed quiet call).
+    this._pending++;
     return result.then(
-      (value) => this._quietSuccess(start, generation, value),
-      (error) => (this._failure(new Call(QUIET, generation, start), error) ? this._runFallback(error) : result),
+      (value) => {
+        this._pending--;
+        return this._quietSuccess(start, generation, value);
+      },
+      (error) => {
+        this._pending--;
+        return this._failure(new Call(QUIET, generation, start), error) ? this._runFallback(error) : result;
+      },
     );
   }
 
   /** A call ended by throwing (or by a `then` getter throwing). */
   _thrown(call, error) {
-    return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+    try {
+      return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+    } catch (clockError) {
+      return Promise.reject(clockError);
+    }
   }
 
   /** Settles a call on what its function returned: a value, a promise or a thenable. */
@@ -470,7 +612,11 @@ class CircuitBreaker extends EventEmitter {
       return this._thrown(call, error);
     }
     if (typeof then !== 'function') {
-      return Promise.resolve(this._succeeded(call, result));
+      try {
+        return Promise.resolve(this._succeeded(call, result));
+      } catch (clockError) {
+        return Promise.reject(clockError);
+      }
     }
     if (this._profile.timeoutMs === null && then === promiseThen) {
       // Nothing but `result` can settle the call: chain on it. A failure answers with
@@ -489,18 +635,30 @@ class CircuitBreaker extends EventEmitter {
       call._resolve = resolve;
       call._reject = reject;
       if (this._profile.timeoutMs !== null) this._track(call);
+      else if (call._slot === QUIET) this._pending++;
       const onValue = (value) => {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
-        resolve(this._succeeded(call, value));
+        else if (call._slot === QUIET) this._pending--;
+        // A throw here (the caller's clock) rejects the call instead of getting lost.
+        try {
+          resolve(this._succeeded(call, value));
+        } catch (thrown) {
+          reject(thrown);
+        }
       };
       const onError = (error) => {
         if (call._settled) return;
         call._settled = true;
         if (this._profile.timeoutMs !== null) this._untrack(call);
-        if (this._failure(call, error)) resolve(this._runFallback(error));
-        else reject(error);
+        else if (call._slot === QUIET) this._pending--;
+        try {
+          if (this._failure(call, error)) resolve(this._runFallback(error));
+          else reject(error);
+        } catch (thrown) {
+          reject(thrown);
+        }
       };
       try {
         // A real promise's then called as a method: V8 inlines it (then.call it does not).
@@ -581,9 +739,23 @@ class CircuitBreaker extends EventEmitter {
     }
   }
 
+  /** Hands `call`'s permit back as cancelled, dated at its start (when no clock can be read). */
+  _cancelAtStart(call) {
+    if (call._slot === QUIET) recordQuietAt(this._id, call._generation, call._start, CANCELLED, call._start);
+    else recordAt(this._id, call._slot, CANCELLED, call._start);
+  }
+
   /** Records `call`'s outcome now; returns the transition code. */
   _record(call, outcome) {
-    const now = this._now();
+    let now;
+    try {
+      now = this._now();
+    } catch (error) {
+      // The caller's clock failed: hand the permit back (at the call's start) so that
+      // a half-open trial is not lost, then report the clock's error.
+      this._cancelAtStart(call);
+      throw error;
+    }
     return call._slot === QUIET
       ? recordQuietAt(this._id, call._generation, call._start, outcome, now)
       : recordAt(this._id, call._slot, outcome, now);
@@ -592,7 +764,7 @@ class CircuitBreaker extends EventEmitter {
   /** The refusal of a call: the fallback's answer, or a rejected CircuitBreakerOpenError. */
   _refuse(code) {
     const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
-    const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
+    const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
     const error = refusal(this.name, state, retryAfter);
     if (this._listens('callRejected')) this._emit('callRejected', { error, state });
     if (this._profile.hooks.fallback !== null) return this._runFallback(error);
@@ -610,9 +782,9 @@ class CircuitBreaker extends EventEmitter {
 
   // ---- timeouts: one timer per breaker, only while calls are in flight -------
 
-  /** Now on the breaker's clock: the caller's, or the native process clock (ms). */
+  /** Now on the breaker's clock: the caller's (checked), or the native process clock (ms). */
   _now() {
-    return this._profile.clock === null ? processNow() : this._profile.clock.now();
+    return this._profile.clock === null ? processNow() : readOwnClock(this._profile.clock);
   }
 
   _track(call) {
@@ -624,9 +796,28 @@ class CircuitBreaker extends EventEmitter {
     this._flight.untrack(call);
   }
 
-  _timedOut(call) {
+  _timedOut(call, clockError = undefined) {
+    if (clockError !== undefined) {
+      this._cancelAtStart(call);
+      call._reject(clockError);
+      return;
+    }
     const error = withoutStack(() => new CircuitBreakerTimeoutError(this._profile.timeoutMs, this.name));
-    const code = this._record(call, TIMEOUT);
+    const own = call[kOnTimeout];
+    if (own !== undefined) {
+      // A service call: the service records the timeout with its engine.
+      if (call._controller !== null) call._controller.abort(error);
+      if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._profile.timeoutMs });
+      own(error);
+      return;
+    }
+    let code;
+    try {
+      code = this._record(call, TIMEOUT);
+    } catch (clockError) {
+      call._reject(clockError);
+      return;
+    }
     this._lastError = error.message;
     if (call._controller !== null) call._controller.abort(error);
     if (code !== 0) this._transition(code);
@@ -690,6 +881,7 @@ class CircuitBreaker extends EventEmitter {
     const { from, to } = transition;
     if (from === to) return transition;
     this._emit('stateChange', from, to);
+    if (this[kOnTransition] !== undefined) this[kOnTransition](code);
     this._callback(this._profile.hooks.onStateChange, from, to);
     if (to === CircuitState.OPEN) {
       this._log('warn', `Circuit breaker '${this.name}' opened`);
@@ -859,13 +1051,78 @@ class CircuitBreaker extends EventEmitter {
     const code = acquireAt(this._id, this._now());
     if (code < 0) {
       const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
-      const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : -code - 3;
+      const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
       const error = refusal(this.name, state, retryAfter);
       if (this._listens('callRejected')) this._emit('callRejected', { error, state });
       return error;
     }
     const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
     return new Permit(this, code >> 1, transition);
+  }
+
+  // ---- the internal interface (internal.js): what the resilience service uses ----
+
+  get [kId]() {
+    return this._id;
+  }
+
+  get [kHooked]() {
+    const h = this._profile.hooks;
+    return h.fallback !== null || h.errorFilter !== null || h.isFailureResult !== null || h.logger !== null;
+  }
+
+  get [kTimeoutMs]() {
+    return this._profile.timeoutMs;
+  }
+
+  get [kReportsSuccess]() {
+    return this._profile.hooks.logger !== null || this._listens('success');
+  }
+
+  [kTransition](code) {
+    return this._transition(code);
+  }
+
+  [kRefusal](code) {
+    const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
+    const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
+    const error = refusal(this.name, state, retryAfter);
+    if (this._listens('callRejected')) this._emit('callRejected', { error, state });
+    return error;
+  }
+
+  [kTrack](call) {
+    this._track(call);
+  }
+
+  [kUntrack](call) {
+    this._untrack(call);
+  }
+
+  [kSucceeded](start) {
+    this._reportSuccess(start);
+  }
+
+  [kFailed](call, error) {
+    this._lastError = errorMessage(error);
+    if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
+  }
+
+  [kRefresh]() {
+    const settings = native.settings(this._id);
+    const p = this._profile;
+    this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks);
+    if (this._flight !== null && this._flight.head === null) {
+      this._flight.drop();
+      this._flight = null;
+    }
+  }
+
+  [kRelease]() {
+    if (this._flight !== null && this._flight.head === null) {
+      this._flight.drop();
+      this._flight = null;
+    }
   }
 
   // ---- warm start -----------------------------------------------------------
@@ -929,8 +1186,42 @@ class Permit {
 
 // ---- seed 001: the registry and its helpers -----------------------------------
 
-/** Every breaker by name: each registers when constructed (a later one replaces the entry). */
+/**
+ * Every breaker by name: each registers when constructed (a later one replaces the
+ * entry). Bounded: past `capacity` names (default 10,000) registering a new name
+ * evicts an idle entry (closed, not forced, nothing in flight; see core/src/evict.rs),
+ * counted in `evictions` and announced by an `evict` event. An evicted breaker keeps
+ * working for whoever holds it; the registry just forgets it.
+ */
 const circuitBreakerRegistry = {
+  /** How many names the registry keeps before it evicts idle ones (default 10,000). */
+  get capacity() {
+    return native.evictionStats(registryIndex)[1];
+  },
+  set capacity(value) {
+    if (typeof value !== 'number') throw new TypeError(`circuitBreakerRegistry.capacity must be a number, not ${describe(value)}`);
+    if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+      throw new RangeError(`circuitBreakerRegistry.capacity must be a whole number ≥ 1, not ${value}`);
+    }
+    native.evictionSetCapacity(registryIndex, value);
+  },
+  /** Entries evicted to keep the bound, since the process started. */
+  get evictions() {
+    return native.evictionStats(registryIndex)[2];
+  },
+  /** Listens to `evict` ({ name, breaker }): an idle entry was dropped to keep the bound. */
+  on(type, listener) {
+    registryEvents.on(type, listener);
+    return this;
+  },
+  once(type, listener) {
+    registryEvents.once(type, listener);
+    return this;
+  },
+  off(type, listener) {
+    registryEvents.off(type, listener);
+    return this;
+  },
   /** The breaker registered under `name`, or undefined. */
   get(name) {
     return breakers.get(name);
@@ -953,11 +1244,14 @@ const circuitBreakerRegistry = {
   },
   /** Removes the breaker registered under `name`; returns whether there was one. */
   remove(name) {
-    return breakers.delete(name);
+    return unregister(name);
   },
   /** Forgets every breaker (they keep working for whoever holds them). */
   clear() {
+    for (const breaker of breakers.values()) breaker._regSlot = -1;
     breakers.clear();
+    slotNames.length = 0;
+    native.evictionClear(registryIndex);
   },
   /** Number of registered breakers. */
   get size() {
@@ -1004,7 +1298,8 @@ function createExternalServiceCircuitBreaker(name, fallback = undefined, options
 /** The stats of every registered breaker, keyed by name. */
 function getAllCircuitBreakerStats() {
   const all = {};
-  for (const [name, breaker] of breakers) all[name] = breaker.getStats();
+  // defineProperty: any string is a name ('__proto__' and 'constructor' too).
+  for (const [name, breaker] of breakers) defineEntry(all, name, breaker.getStats());
   return all;
 }
 
@@ -1118,85 +1413,6 @@ class CircuitBreakerMonitor {
   }
 }
 
-// ---- seed 003: one breaker per (service, operation) ------------------------------
-
-/**
- * `execute(service, operation, fn, fallback?, options?)` with one breaker per
- * (service, operation). A half-open circuit lets a single test request through and
- * one success closes it (unless `options` say otherwise). The fallback answers
- * refusals, failures and timeouts.
- */
-class CircuitBreakerService {
-  constructor() {
-    this._breakers = new Map();
-  }
-
-  /** The breaker of (service, operation), made with `options` the first time. */
-  getCircuitBreaker(service, operation, options = {}) {
-    const key = `${service}:${operation}`;
-    let breaker = this._breakers.get(key);
-    if (breaker === undefined) {
-      breaker = new CircuitBreaker({ successThreshold: 1, halfOpenMaxCalls: 1, ...options, name: key });
-      this._breakers.set(key, breaker);
-    }
-    return breaker;
-  }
-
-  /**
-   * @template T
-   * @param {string} service
-   * @param {string} operation
-   * @param {(ctx: {signal: AbortSignal}) => T | PromiseLike<T>} fn
-   * @param {(error: unknown) => T | PromiseLike<T>} [fallback]
-   * @param {object} [options]
-   * @returns {Promise<T>}
-   */
-  execute(service, operation, fn, fallback = undefined, options = {}) {
-    if (fallback !== undefined && fallback !== null && typeof fallback !== 'function') {
-      throw new TypeError(`fallback must be a function, not ${describe(fallback)}`);
-    }
-    const run = this.getCircuitBreaker(service, operation, options).execute(fn);
-    if (!fallback) return run;
-    return run.catch((error) => fallback(error));
-  }
-
-  /** The stats seed 003 reads, or undefined for a breaker never used. */
-  getCircuitBreakerStats(service, operation) {
-    const breaker = this._breakers.get(`${service}:${operation}`);
-    if (breaker === undefined) return undefined;
-    const s = breaker.getStats();
-    const date = (ms) => (ms === null || ms === 0 ? null : new Date(ms));
-    return {
-      state: s.state,
-      failureCount: s.failureCount,
-      successCount: s.successCount,
-      totalRequests: s.totalRequests,
-      lastFailureTime: date(s.lastFailureTime),
-      lastSuccessTime: date(s.lastSuccessTime),
-      nextAttemptTime: date(s.nextAttemptTime),
-      failureRate: s.failureRate,
-    };
-  }
-
-  /** The stats of every breaker of this service, keyed by "service:operation". */
-  getAllCircuitBreakerStats() {
-    const all = {};
-    for (const key of this._breakers.keys()) {
-      const [service, ...rest] = key.split(':');
-      all[key] = this.getCircuitBreakerStats(service, rest.join(':'));
-    }
-    return all;
-  }
-
-  /** Resets every breaker of this service. */
-  resetAll() {
-    for (const breaker of this._breakers.values()) breaker.reset();
-  }
-}
-
-/** The shared CircuitBreakerService instance. */
-const circuitBreakerService = new CircuitBreakerService();
-
 module.exports = {
   CircuitState,
   CircuitBreaker,
@@ -1212,10 +1428,8 @@ module.exports = {
   getAllCircuitBreakerStats,
   CircuitBreakerFactory,
   CircuitBreakerMonitor,
-  CircuitBreakerService,
-  circuitBreakerService,
 };
 
-// Seed 004's resilience service (it extends the seed-003 CircuitBreakerService above,
-// and replaces it and its shared instance in the exports) and seed 000's health checks.
+// Seeds 003 and 004's resilience service (CircuitBreakerService, on the core's engine)
+// and seed 000's health checks.
 Object.assign(module.exports, require('./resilience.js'), require('./health.js'));

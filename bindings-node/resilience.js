@@ -1,62 +1,51 @@
-// Seed 004's resilience service: circuit breakers with retry, bulkhead, fallbacks and
-// a dead-letter queue, on the seed-003 CircuitBreakerService facade.
+// Seeds 003 and 004's resilience service, CircuitBreakerService: circuit breakers per
+// (service, operation) with retry, a bulkhead per service, fallbacks and a dead-letter
+// queue.
 //
-// Every decision that must match the Python package is the Rust core's
-// (core/src/resilience): the backoff schedule, which errors are retried, bulkhead
-// accounting (who runs, who waits, who is refused, FIFO), the dead-letter queue's
-// bound, alert conditions and episodes, service health and the presets. This file only waits
-// (timers on the service's clock), queues (promises by ticket) and calls.
+// Every decision is the Rust core's engine (core/src/resilience/service.rs, driven
+// through bindings-node/src/service.rs): keys, eviction, configuration and presets,
+// bulkhead admission, the retry schedule and classification, dead-letter bookkeeping,
+// alert episodes, health and counters. This file only waits (timers on the service's
+// clock), runs the user's function, reads `code` / `status` off an error, runs
+// fallbacks, keeps dead-letter payloads by id and emits events. Each step of a call is
+// one native call doing the engine's part and the breaker's together.
 'use strict';
 
 const { EventEmitter } = require('node:events');
 const native = require('./native.js');
-// index.js requires this module after setting its exports: the base classes are there.
-const base = require('./index.js');
-
-const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = base;
-const BaseService = base.CircuitBreakerService;
-const { bulkheadEnterAt, bulkheadLeaveAt, serviceEnterAt, serviceSucceedAt } = native.bulkheadHotPath();
+// index.js requires this module after setting its exports: the breaker is there.
+const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = require('./index.js');
 const { shared, processNow, Call } = require('./shared.js');
+const { P, internal } = require('./internal.js');
 
-// serviceEnterAt / serviceSucceedAt write the bulkhead's entry or admitted ticket here.
-const serviceCell = shared.service;
+const {
+  kAdopt, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
+  kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout,
+} = internal;
+const { serviceBegin, serviceAcquire, serviceSucceed } = native.serviceHotPath();
+const { bulkheadEnterAt, bulkheadLeaveAt } = native.bulkheadHotPath();
+const cell = shared.service;
+const {
+  CELL_BEGIN, CELL_CALL, CELL_WAIT, CELL_AFTER, CELL_VALUE, CELL_LETTER, CELL_DROPPED, CELL_ADMIT, CELL_ALERTS,
+  BEGIN_RUN, BEGIN_QUEUED, REFUSED_QUEUE_TIMEOUT, AFTER_RETRY, AFTER_FAILED, RETRY_SERVICE, RETRY_NONE,
+  WAIT_ADMITTED, WAIT_REFUSED, OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_TIMEOUT, OUTCOME_REFUSED,
+  TRANSITION_BASE, STATES: STATE_COUNT, STATE_OPEN, STATE_HALF_OPEN,
+} = P;
+const OPEN_TO_HALF_OPEN = TRANSITION_BASE + STATE_OPEN * STATE_COUNT + STATE_HALF_OPEN;
+const STATE_NAMES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
+const promiseThen = Promise.prototype.then;
 
-// The transition code of OPEN -> HALF_OPEN (1 + from * 3 + to), as index.js has it.
-const OPEN_TO_HALF_OPEN = 1 + 1 * 3 + 2;
-
-/**
- * The context a protected function receives on the service's fast path: a Call
- * (shared.js) whose timeout goes on to the service's retries instead of rejecting.
- */
-class ServiceCall extends Call {
-  constructor(slot, start) {
-    super(slot, 0, start);
-    // Set while a timeout may end the call: what _reject needs to go on.
-    this._onFailure = null;
-    this._reject = rejectServiceCall;
-  }
-}
-
-/** The attempt failed and was recorded (CircuitBreaker#_timedOut calls it on a timeout). */
-function rejectServiceCall(error) {
-  this._resolve(this._onFailure(error));
-}
-
-// Codes of the raw bulkhead pair (bindings-node/src/resilience.rs).
+// Codes of the raw bulkhead pair of the standalone Bulkhead (bindings-node/src/resilience.rs).
 const ENTRY_RUN = -1;
 const ENTRY_REJECTED = -2;
 
-const STATE_CODES = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 };
-const HEALTH_ORDER = { healthy: 0, degraded: 1, unhealthy: 2 };
-const ERROR_RATE_ALERT = native.errorRateAlert();
-const ERROR_RATE_ALERT_MIN_CALLS = native.errorRateAlertMinCalls();
-const DEAD_LETTER_ALERT = native.deadLetterAlert();
-const DEFAULT_MAX_BREAKERS = native.defaultMaxBreakers();
-const DEFAULT_DEAD_LETTER_SIZE = native.defaultDeadLetterSize();
+const STATE_CODES = { CLOSED: P.STATE_CLOSED, OPEN: STATE_OPEN, HALF_OPEN: STATE_HALF_OPEN };
 const EMPTY = Object.freeze({});
 
 // Frees native objects once their JS owner is collected: [releaseFunctionName, id].
 const releaser = new FinalizationRegistry(([fn, id]) => native[fn](id));
+// Frees a call's retry policy once no call or dead letter holds it: [serviceId, id].
+const retryReleaser = new FinalizationRegistry(([svc, id]) => native.serviceRetryRelease(svc, id));
 
 function describe(value) {
   if (value === null) return 'null';
@@ -261,19 +250,6 @@ const SERVICE_PRESETS = Object.freeze(
   Object.fromEntries(native.presets().map((p) => [p.name, Object.freeze({ ...p })])),
 );
 
-/** A preset as service options: breaker config, bulkhead, retry policy. */
-function presetOptions(name) {
-  const p = SERVICE_PRESETS[name];
-  if (p === undefined) {
-    throw new RangeError(`unknown preset ${JSON.stringify(name)}: one of ${Object.keys(SERVICE_PRESETS).join(', ')}`);
-  }
-  return {
-    config: { failureThreshold: p.failureThreshold, timeout: p.timeout },
-    bulkhead: { maxConcurrent: p.maxConcurrent },
-    retryPolicy: { maxAttempts: p.retryAttempts + 1 },
-  };
-}
-
 // ---- errors ------------------------------------------------------------------------
 
 /** The bulkhead refused the call: every slot and queue place taken, or it waited too long. */
@@ -298,82 +274,148 @@ class BulkheadRejectedError extends Error {
 }
 BulkheadRejectedError.prototype.name = 'BulkheadRejectedError';
 
+
 // ---- the service -------------------------------------------------------------------
 
-/** One service's bulkhead, retry policy, breaker options and waiting calls. */
-class ServiceState {
-  constructor(owner, name) {
-    this.name = name;
-    this.bulkheadId = native.bulkheadCreate({});
-    releaser.register(this, ['bulkheadRelease', this.bulkheadId], this);
-    this.retryOptions = EMPTY;
-    this.policy = owner._defaultPolicy;
-    this.config = EMPTY;
-    this.preset = null;
-    this.configured = false;
-    this.forced = false;
-    this.operations = new Map();
-    this.waiters = new Map();
-    this.bulkheadAlert = false;
-    this.errorAlerts = null;
-    this.lastBulkheadOptions = null;
-  }
+const CIRCUIT_HOOKS = ['fallback', 'onStateChange', 'onOpen', 'onClose', 'errorFilter', 'isFailureResult'];
 
-  release() {
-    releaser.unregister(this);
-    native.bulkheadRelease(this.bulkheadId);
+/** The facade's own callbacks among a breaker's options, checked (the core reads the rest). */
+function hooksOf(config) {
+  const hooks = {};
+  if (config === undefined) return hooks;
+  for (const key of CIRCUIT_HOOKS) {
+    const value = config[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'function') throw new TypeError(`invalid option \`${key}\`: must be a function, not ${describe(value)}`);
+    hooks[key] = value;
+  }
+  return hooks;
+}
+
+/** What the engine answered after an attempt, read off the cell at once. */
+function readEnd() {
+  return {
+    after: cell[CELL_AFTER],
+    value: cell[CELL_VALUE],
+    letter: cell[CELL_LETTER],
+    dropped: cell[CELL_DROPPED],
+    admit: cell[CELL_ADMIT],
+    alerts: cell[CELL_ALERTS],
+  };
+}
+
+/** A call's own retry policy in the engine, freed once nothing holds it. */
+class RetryHandle {
+  constructor(svc, id) {
+    this.id = id;
+    retryReleaser.register(this, [svc, id]);
   }
 }
 
+/** One call: from its admission to its end, across its attempts. */
+class Run {
+  constructor(circuit, fn, retry, handle, fallback, report) {
+    this.circuit = circuit;
+    this.fn = fn;
+    this.retry = retry;
+    this.handle = handle;
+    this.fallback = fallback;
+    this.report = report;
+    this.call = -1;
+    this.admitted = null;
+    this.timer = null;
+  }
+}
+
+/** The context a service attempt's function receives; its timeout goes to the engine. */
+class ServiceCall extends Call {
+  constructor(slot, start) {
+    super(slot, 0, start);
+    this[kOnTimeout] = undefined;
+  }
+}
+
+function nullable(value) {
+  return value === undefined ? null : value;
+}
+
+function bulkheadOf(s) {
+  return {
+    running: s.running,
+    queued: s.queued,
+    rejected: s.rejected,
+    admitted: s.admitted,
+    peakRunning: s.peakRunning,
+    meanWait: s.meanWait,
+    maxWait: s.maxWait,
+    saturated: s.saturated,
+    maxConcurrent: s.maxConcurrent,
+    queueSize: s.queueSize,
+    maxQueueWait: nullable(s.maxQueueWait),
+  };
+}
+
+function seed003Stats(breaker) {
+  const s = breaker.getStats();
+  const date = (ms) => (ms === null || ms === 0 ? null : new Date(ms));
+  return {
+    state: s.state,
+    failureCount: s.failureCount,
+    successCount: s.successCount,
+    totalRequests: s.totalRequests,
+    lastFailureTime: date(s.lastFailureTime),
+    lastSuccessTime: date(s.lastSuccessTime),
+    nextAttemptTime: date(s.nextAttemptTime),
+    failureRate: s.failureRate,
+  };
+}
+
+function fallbackOf(value) {
+  return typeof value === 'function' ? { fallbackFunction: value } : { fallbackValue: value };
+}
+
 /**
- * Seed 004's CircuitBreakerService: `executeWithCircuitBreaker(service, operation, fn,
- * options?)` with retries, a bulkhead per service, fallbacks and a dead-letter queue,
- * plus seed 003's `execute(...)` and `getCircuitBreakerStats(...)`.
+ * Seeds 003 and 004's CircuitBreakerService: `executeWithCircuitBreaker(service,
+ * operation, fn, options?)` with retries, a bulkhead per service, fallbacks and a
+ * dead-letter queue; seed 003's `execute(...)` (one attempt) and stats.
  *
  * Options: `clock` (ms; a ManualClock makes retries and queue waits sleep-free),
- * `maxBreakers` (LRU cap on idle breakers, default 1000), `deadLetterQueueSize`
- * (default 1000), `services` (`{ name: presetName | { preset, config, bulkhead,
- * retryPolicy } }`), `onAlert(alert)`.
+ * `maxBreakers` (cap on idle breakers, default 1000), `deadLetterQueueSize` (default
+ * 1000), `services` (`{ name: presetName | { preset, config, bulkhead, retryPolicy } }`),
+ * `onAlert(alert)`, `seed` (the retry jitter's stream; default random).
  */
-class CircuitBreakerService extends BaseService {
+class CircuitBreakerService {
   constructor(options = {}) {
-    super();
     options = checkOptions('options', options);
     const clock = options.clock ?? null;
     if (clock !== null && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
       throw new TypeError('invalid option `clock`: must be an object with a now() method returning milliseconds');
     }
-    const maxBreakers = options.maxBreakers ?? DEFAULT_MAX_BREAKERS;
-    if (!Number.isInteger(maxBreakers) || maxBreakers < 1) throw new RangeError('invalid option `maxBreakers`: must be a whole number ≥ 1');
-    const dlqSize = options.deadLetterQueueSize ?? DEFAULT_DEAD_LETTER_SIZE;
-    if (!Number.isInteger(dlqSize) || dlqSize < 1) throw new RangeError('invalid option `deadLetterQueueSize`: must be a whole number ≥ 1');
     if (options.onAlert !== undefined && typeof options.onAlert !== 'function') {
       throw new TypeError(`invalid option \`onAlert\`: must be a function, not ${describe(options.onAlert)}`);
     }
+    const services = checkOptions('services', options.services);
+    // Unknown names (with "did you mean"), maxBreakers, deadLetterQueueSize, seed: the engine's.
+    this._id = native.serviceCreate(options);
+    releaser.register(this, ['serviceRelease', this._id]);
     this._clock = clock;
     this._setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
     this._clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimeout;
-    this._maxBreakers = maxBreakers;
-    this._evictions = 0;
-    this._tick = 0;
-    this._services = new Map();
-    this._defaultPolicy = new RetryPolicy();
+    // The facades of the engine's breakers: by circuit id, and by service then operation.
+    this._circuits = [];
+    this._byService = new Map();
+    this._waiting = new Map();
+    this._letters = new Map();
     this._emitter = new EventEmitter();
     this._onAlert = options.onAlert ?? null;
-    this._dlqId = native.deadLetterCreate(dlqSize);
-    this._dlqCapacity = dlqSize;
-    this._dlqItems = new Map();
-    this._episodes = native.episodesCreate();
-    releaser.register(this, ['deadLetterRelease', this._dlqId]);
-    releaser.register(this, ['episodesRelease', this._episodes]);
-    for (const [name, spec] of Object.entries(checkOptions('services', options.services))) {
+    for (const [name, spec] of Object.entries(services)) {
       this.updateServiceConfig(name, typeof spec === 'string' ? { preset: spec } : spec);
     }
   }
 
   // ---- events ----------------------------------------------------------------------
 
-  /** Listens to `alert` (`{ type, service, operation?, message, timestamp, ... }`). */
+  /** Listens to `alert` (`{ type, service?, operation?, message, timestamp, ... }`). */
   on(event, listener) {
     this._emitter.on(event, listener);
     return this;
@@ -389,230 +431,138 @@ class CircuitBreakerService extends BaseService {
     return this;
   }
 
-  /** Fires an alert when `key`'s condition starts (the core's Episodes: once per episode). */
-  _observe(key, active, alert) {
-    if (!native.episodesObserve(this._episodes, key, active) || alert === null) return false;
-    const payload = { ...alert(), timestamp: Date.now() };
-    try {
-      this._emitter.emit('alert', payload);
-    } catch (error) {
-      process.emitWarning(`tripwire: an 'alert' listener threw: ${error && error.message}`);
-    }
-    if (this._onAlert !== null) {
-      try {
-        this._onAlert(payload);
-      } catch (error) {
-        process.emitWarning(`tripwire: onAlert threw: ${error && error.message}`);
-      }
-    }
-    return true;
+  _takeAlerts() {
+    this._emitAlerts(native.serviceTakeAlerts(this._id));
   }
 
-  // ---- services and breakers ---------------------------------------------------------
+  /** Emits the engine's alerts, with details read from the breakers and the bulkhead. */
+  _emitAlerts(alerts) {
+    for (const a of alerts) {
+      const payload = { type: a.type };
+      if (a.service != null) payload.service = a.service;
+      if (a.operation != null) payload.operation = a.operation;
+      payload.message = a.message;
+      payload.timestamp = Date.now();
+      if (a.type === 'high-error-rate' || a.type === 'circuit-opened') {
+        const c = this._lookup(a.service, a.operation);
+        if (c !== undefined) {
+          const s = c.breaker.getStats();
+          if (a.type === 'circuit-opened') payload.state = s.state;
+          else Object.assign(payload, { failureRate: s.failureRate, windowCalls: s.windowCalls, windowFailures: s.windowFailures });
+        }
+      } else if (a.type === 'bulkhead-full') {
+        const b = this.getBulkheadStats(a.service);
+        if (b !== undefined) Object.assign(payload, { maxConcurrent: b.maxConcurrent, queueSize: b.queueSize, maxQueueWait: b.maxQueueWait });
+      } else if (a.type === 'dead-letter-queue') {
+        payload.size = this.getDeadLetterStats().size;
+      }
+      try {
+        this._emitter.emit('alert', payload);
+      } catch (error) {
+        process.emitWarning(`tripwire: an 'alert' listener threw: ${error && error.message}`);
+      }
+      if (this._onAlert !== null) {
+        try {
+          this._onAlert(payload);
+        } catch (error) {
+          process.emitWarning(`tripwire: onAlert threw: ${error && error.message}`);
+        }
+      }
+    }
+  }
+
+  // ---- breakers ----------------------------------------------------------------------
 
   /** Now on the breakers' and bulkheads' clock (ms): the caller's, or the process clock. */
   _instant() {
     return this._clock === null ? processNow() : this._clock.now();
   }
 
-  /** Now for timestamps (dead letters, alerts): epoch ms, or the caller's clock. */
-  _now() {
-    return this._clock === null ? Date.now() : this._clock.now();
+  /** Now on a breaker's clock: its own (seed 003's per-breaker `clock` option) or the service's. */
+  _at(circuit) {
+    const clock = circuit.clock;
+    return clock === null ? processNow() : clock.now();
   }
 
-  _service(name) {
-    let svc = this._services.get(name);
-    if (svc === undefined) {
-      checkName('the service name', name);
-      svc = new ServiceState(this, name);
-      this._services.set(name, svc);
+  _lookup(service, operation) {
+    const ops = this._byService.get(service);
+    return ops === undefined ? undefined : ops.get(operation);
+  }
+
+  /** The facade of (service, operation)'s breaker; the engine makes it when new (`config` then applies). */
+  _circuit(service, operation, config) {
+    const known = this._lookup(service, operation);
+    if (known !== undefined) return known;
+    checkName('the service name', service);
+    checkName('the operation name', operation);
+    const own = config === undefined || config === null ? undefined : checkOptions('config', config);
+    const hooks = hooksOf(own);
+    // Seed 003 passes a clock with each breaker's options: that breaker runs on it.
+    let clock = this._clock;
+    if (own !== undefined && own.clock !== undefined && own.clock !== null) {
+      clock = own.clock;
+      if (typeof clock !== 'object' || typeof clock.now !== 'function') {
+        throw new TypeError('invalid option `clock`: must be an object with a now() method returning milliseconds');
+      }
     }
-    return svc;
+    const made = native.serviceCircuit(this._id, service, operation, own, clock === null ? processNow() : clock.now());
+    for (const id of made.evicted) this._forget(id);
+    if (!made.isNew) throw new Error(`tripwire: the service lost the facade of circuit ${made.circuit}`);
+    const breaker = new CircuitBreaker({ ...hooks, name: made.name, clock, [kAdopt]: made.breaker });
+    const circuit = { id: made.circuit, service, operation, breaker, hooked: breaker[kHooked], clock };
+    breaker[kOnTransition] = () => this._observe(circuit);
+    this._circuits[made.circuit] = circuit;
+    let ops = this._byService.get(service);
+    if (ops === undefined) this._byService.set(service, (ops = new Map()));
+    ops.set(operation, circuit);
+    if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
+    return circuit;
+  }
+
+  /** An evicted breaker: forgotten here and in the registry; nothing of the service keeps it alive. */
+  _forget(id) {
+    const circuit = this._circuits[id];
+    if (circuit === undefined) return;
+    this._circuits[id] = undefined;
+    const ops = this._byService.get(circuit.service);
+    if (ops !== undefined && ops.get(circuit.operation) === circuit) {
+      ops.delete(circuit.operation);
+      if (ops.size === 0) this._byService.delete(circuit.service);
+    }
+    const { breaker } = circuit;
+    breaker[kOnTransition] = undefined;
+    breaker[kRelease]();
+    if (circuitBreakerRegistry.get(breaker.name) === breaker) circuitBreakerRegistry.remove(breaker.name);
+  }
+
+  /** After a transition of one of its breakers: the engine's alert episodes. */
+  _observe(circuit) {
+    if (this._circuits[circuit.id] !== circuit) return;
+    this._emitAlerts(native.serviceObserve(this._id, circuit.id, this._at(circuit)));
   }
 
   /** The breaker of (service, operation), made with the service's config (then `options`) the first time. */
   getCircuitBreaker(service, operation, options = undefined) {
-    return this._breaker(this._service(service), operation, options);
-  }
-
-  _breaker(svc, operation, options) {
-    let breaker = svc.operations.get(operation);
-    if (breaker !== undefined) {
-      breaker._lastUsed = ++this._tick;
-      return breaker;
-    }
-    checkName('the operation name', operation);
-    const merged = { successThreshold: 1, halfOpenMaxCalls: 1, ...svc.config, ...checkOptions('config', options) };
-    breaker = this._makeBreaker(svc, operation, merged, null);
-    if (this._breakers.size > this._maxBreakers) this._evict();
-    return breaker;
-  }
-
-  /** A breaker for (svc, operation) with `options`, in the state of `snapshot` when given. */
-  _makeBreaker(svc, operation, options, from) {
-    const key = `${svc.name}:${operation}`;
-    const full = { ...options, name: key };
-    if (this._clock !== null) full.clock = this._clock;
-    let breaker;
-    if (from !== null) {
-      const { clock, ...json } = full;
-      try {
-        breaker = CircuitBreaker.fromJSON({ name: key, options: json, snapshot: from.toJSON().snapshot }, clock ? { clock } : {});
-      } catch (error) {
-        if (error instanceof TypeError || error instanceof RangeError) throw error;
-        // The snapshot does not fit the new window shape: a fresh window, same manual mode.
-        breaker = new CircuitBreaker(full);
-        if (from.getStats().forcedOpen) breaker.open();
-      }
-    } else {
-      breaker = new CircuitBreaker(full);
-    }
-    breaker._svcOptions = options;
-    breaker._lastUsed = ++this._tick;
-    // No facade hooks (fallback, errorFilter, isFailureResult): the fast first attempt applies.
-    const h = breaker._profile.hooks;
-    breaker._svcFast = h.fallback === null && h.errorFilter === null && h.isFailureResult === null && h.logger === null;
-    breaker.on('stateChange', (f, t) => this._transition(svc, operation, f, t));
-    svc.operations.set(operation, breaker);
-    this._breakers.set(key, breaker);
-    if (svc.forced && from === null) breaker.open();
-    return breaker;
-  }
-
-  /**
-   * Evicts idle breakers (closed, nothing in flight, not forced), least recently used
-   * first, down to 90 % of the cap; their services go too when nothing else is left.
-   */
-  _evict() {
-    const idle = [];
-    for (const breaker of this._breakers.values()) {
-      // Forced open reads OPEN: only closed breakers with no permit out are idle.
-      if (native.outstanding(breaker._id) === 0 && breaker.getState() === 'CLOSED') idle.push(breaker);
-    }
-    idle.sort((a, b) => a._lastUsed - b._lastUsed);
-    const target = Math.max(1, Math.floor(this._maxBreakers * 0.9));
-    for (const breaker of idle) {
-      if (this._breakers.size <= target) break;
-      const key = breaker.name;
-      this._breakers.delete(key);
-      if (circuitBreakerRegistry.get(key) === breaker) circuitBreakerRegistry.remove(key);
-      const service = key.slice(0, key.indexOf(':'));
-      const svc = this._services.get(service);
-      if (svc === undefined) continue;
-      const operation = key.slice(service.length + 1);
-      if (svc.operations.get(operation) === breaker) svc.operations.delete(operation);
-      this._evictions++;
-      // Its episodes end with it: the episode set stays as bounded as the breakers.
-      native.episodesObserve(this._episodes, `error-rate:${key}`, false);
-      native.episodesObserve(this._episodes, `circuit-opened:${key}`, false);
-      if (svc.errorAlerts !== null) svc.errorAlerts.delete(operation);
-      if (svc.operations.size === 0 && !svc.configured && !svc.forced && svc.waiters.size === 0 && native.bulkheadStats(svc.bulkheadId).running === 0) {
-        native.episodesObserve(this._episodes, `all-circuits-open:${service}`, false);
-        native.episodesObserve(this._episodes, `bulkhead-full:${service}`, false);
-        svc.release();
-        this._services.delete(service);
-      }
-    }
-  }
-
-  _transition(svc, operation, from, to) {
-    const { name } = svc;
-    this._observe(`circuit-opened:${name}:${operation}`, to !== 'CLOSED', () => ({
-      type: 'circuit-opened',
-      service: name,
-      operation,
-      message: `Circuit breaker '${name}:${operation}' opened`,
-      previousState: from,
-    }));
-    // The episode starts when every breaker is open and lasts until one closes (a
-    // half-open trial that fails is the same outage): the core's rule.
-    const states = [];
-    for (const breaker of svc.operations.values()) states.push(STATE_CODES[breaker.getState()]);
-    const key = `all-circuits-open:${name}`;
-    const active = native.allCircuitsOpenAlertOf(states, native.episodesIsActive(this._episodes, key));
-    this._observe(key, active, () => ({
-      type: 'all-circuits-open',
-      service: name,
-      message: `Every circuit of '${name}' is open: the service is unavailable`,
-      circuits: svc.operations.size,
-    }));
-  }
-
-  /**
-   * The high-error-rate condition of (svc, operation), from the breaker's window (the
-   * core's rule: at least 10 calls, more than 10 % failed). Checked after failures, and
-   * after successes only while its episode goes on (`svc.errorAlerts`).
-   */
-  _errorRate(svc, operation, breaker) {
-    const { windowCalls, windowFailures, failureRate } = breaker.getStats();
-    const high = native.errorRateAlertOf(windowCalls, windowFailures);
-    const key = `error-rate:${svc.name}:${operation}`;
-    const started = this._observe(key, high, () => ({
-      type: 'high-error-rate',
-      service: svc.name,
-      operation,
-      message: `Error rate of '${svc.name}:${operation}' is ${(failureRate * 100).toFixed(1)} % over ${windowCalls} calls (alert above ${ERROR_RATE_ALERT * 100} % once ${ERROR_RATE_ALERT_MIN_CALLS} calls are in the window)`,
-      failureRate,
-      windowCalls,
-      windowFailures,
-    }));
-    if (started) (svc.errorAlerts ??= new Set()).add(operation);
-    else if (!high && svc.errorAlerts !== null) svc.errorAlerts.delete(operation);
+    return this._circuit(service, operation, options).breaker;
   }
 
   // ---- configuration -----------------------------------------------------------------
 
   /**
    * Changes a service's `config` (breaker options), `bulkhead` (`maxConcurrent`,
-   * `queueSize`, `maxQueueWait`) and `retryPolicy`, or applies a `preset` first. Applies
-   * to new calls; breakers keep their state. Everything is checked before anything changes.
+   * `queueSize`, `maxQueueWait`) and `retryPolicy`, or applies a `preset` under them.
+   * Everything is checked before anything changes (unknown names are a TypeError with
+   * "did you mean"); breakers are reconfigured in place and keep their state.
    */
   updateServiceConfig(service, update = {}) {
-    update = checkOptions('the update', update);
-    const svc = this._service(service);
-    let { config, bulkhead, retryPolicy } = update;
-    if (update.preset !== undefined) {
-      const p = presetOptions(update.preset);
-      config = { ...p.config, ...checkOptions('config', config) };
-      bulkhead = { ...p.bulkhead, ...checkOptions('bulkhead', bulkhead) };
-      retryPolicy = { ...p.retryPolicy, ...checkOptions('retryPolicy', retryPolicy) };
+    checkName('the service name', service);
+    const updated = native.serviceUpdate(this._id, service, update, this._instant());
+    for (const id of updated.reconfigured) {
+      const circuit = this._circuits[id];
+      if (circuit !== undefined) circuit.breaker[kRefresh]();
     }
-    // Check everything first.
-    const retryOptions = retryPolicy === undefined ? null : { ...svc.retryOptions, ...checkOptions('retryPolicy', retryPolicy) };
-    const policy = retryOptions === null ? null : new RetryPolicy(retryOptions);
-    if (bulkhead !== undefined) new Bulkhead({ ...this._bulkheadOptions(svc), ...checkOptions('bulkhead', bulkhead) });
-    const newConfig = config === undefined ? null : { ...svc.config, ...checkOptions('config', config) };
-    const rebuilt = [];
-    if (newConfig !== null) {
-      native.release(native.create({ successThreshold: 1, halfOpenMaxCalls: 1, ...newConfig }));
-      for (const [operation, old] of svc.operations) rebuilt.push([operation, old, { ...old._svcOptions, ...checkOptions('config', config) }]);
-    }
-    // Then apply.
-    svc.configured = true;
-    if (update.preset !== undefined) svc.preset = update.preset;
-    if (policy !== null) {
-      svc.retryOptions = retryOptions;
-      svc.policy = policy;
-    }
-    if (bulkhead !== undefined) this._configureBulkhead(svc, bulkhead);
-    if (newConfig !== null) {
-      svc.config = newConfig;
-      for (const [operation, old, options] of rebuilt) {
-        const breaker = this._makeBreaker(svc, operation, options, old);
-        breaker._lastUsed = old._lastUsed;
-      }
-    }
-  }
-
-  _bulkheadOptions(svc) {
-    const s = native.bulkheadStats(svc.bulkheadId);
-    return { maxConcurrent: s.maxConcurrent, queueSize: s.queueSize, maxQueueWait: s.maxQueueWait ?? null };
-  }
-
-  _configureBulkhead(svc, options) {
-    svc.lastBulkheadOptions = options;
-    const admitted = native.bulkheadConfigure(svc.bulkheadId, options, this._instant());
-    for (const ticket of admitted) this._admit(svc, ticket);
+    for (const call of updated.admitted) this._admit(call);
+    if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
   }
 
   /** Applies a preset (`llm`, `cache`, `database`, `external-api`, `websocket`) to a service. */
@@ -622,12 +572,34 @@ class CircuitBreakerService extends BaseService {
 
   /** The options in force for a service. */
   getServiceConfig(service) {
-    const svc = this._service(service);
+    checkName('the service name', service);
+    const c = native.serviceConfig(this._id, service);
+    const s = c.config;
+    const config = {
+      failureThreshold: s.failureThreshold,
+      minimumRequests: s.minimumRequests,
+      recoveryTimeout: s.recoveryTimeout,
+      requestTimeout: nullable(s.requestTimeout),
+      successThreshold: s.successThreshold,
+      halfOpenMaxCalls: s.halfOpenMaxCalls,
+    };
+    if (s.countWindow != null) config.countWindow = s.countWindow;
+    else config.monitoringWindow = s.monitoringWindow;
+    if (s.expectedResponseTime != null) config.expectedResponseTime = s.expectedResponseTime;
+    const r = c.retryPolicy;
     return {
-      preset: svc.preset,
-      config: { successThreshold: 1, halfOpenMaxCalls: 1, ...svc.config },
-      bulkhead: this._bulkheadOptions(svc),
-      retryPolicy: svc.policy.toJSON(),
+      preset: nullable(c.preset),
+      config,
+      bulkhead: { maxConcurrent: c.maxConcurrent, queueSize: c.queueSize, maxQueueWait: nullable(c.maxQueueWait) },
+      retryPolicy: {
+        maxAttempts: r.maxAttempts,
+        baseDelay: r.baseDelay,
+        maxDelay: r.maxDelay,
+        multiplier: r.multiplier,
+        jitter: r.jitter,
+        retryableErrors: r.retryableErrors,
+        nonRetryableErrors: r.nonRetryableErrors,
+      },
     };
   }
 
@@ -635,7 +607,7 @@ class CircuitBreakerService extends BaseService {
 
   /**
    * Runs `fn` for (service, operation): one bulkhead slot for the whole sequence, each
-   * attempt through the breaker, retries as the policy says (stopping as soon as the
+   * attempt through the breaker, retries as the engine says (stopping as soon as the
    * circuit opens), then the fallback or the dead-letter queue.
    *
    * `options`: `fallbackOptions` (`fallbackValue`, `fallbackFunction(error)`, `queue`),
@@ -644,99 +616,113 @@ class CircuitBreakerService extends BaseService {
    */
   executeWithCircuitBreaker(service, operation, fn, options = undefined) {
     if (typeof fn !== 'function') return Promise.reject(new TypeError(`executeWithCircuitBreaker() needs a function, not ${describe(fn)}`));
-    let svc;
-    let breaker;
-    let policy;
     try {
       const opts = options === undefined ? EMPTY : checkOptions('options', options);
-      svc = this._service(service);
-      breaker = this._breaker(svc, operation, opts.config);
-      policy = svc.policy;
-      if (opts.retryPolicy !== undefined && opts.retryPolicy !== null) policy = new RetryPolicy({ ...svc.retryOptions, ...checkOptions('retryPolicy', opts.retryPolicy) });
-      if (opts.bulkhead !== undefined && opts.bulkhead !== null && opts.bulkhead !== svc.lastBulkheadOptions) {
-        this._configureBulkhead(svc, checkOptions('bulkhead', opts.bulkhead));
+      const circuit = this._circuit(service, operation, opts.config);
+      if (opts.bulkhead !== undefined && opts.bulkhead !== null) this.updateServiceConfig(service, { bulkhead: opts.bulkhead });
+      let retry = RETRY_SERVICE;
+      let handle = null;
+      if (opts.retryPolicy !== undefined && opts.retryPolicy !== null) {
+        handle = new RetryHandle(this._id, native.serviceCallRetry(this._id, service, opts.retryPolicy));
+        retry = handle.id;
       }
-      options = opts;
+      const fallback = opts.fallbackOptions === undefined || opts.fallbackOptions === null ? null : checkOptions('fallbackOptions', opts.fallbackOptions);
+      const deadLetter = fallback !== null && fallback.queue === true;
+      return this._start(new Run(circuit, fn, retry, handle, fallback, null), deadLetter);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this._execute(svc, operation, breaker, policy, fn, options, null);
-  }
-
-  _execute(svc, operation, breaker, policy, fn, options, report) {
-    if (breaker._svcFast) return this._fast(svc, operation, breaker, policy, fn, options, report);
-    const id = svc.bulkheadId;
-    const code = bulkheadEnterAt(id, this._instant());
-    if (code === ENTRY_RUN) return this._attempts(svc, operation, breaker, policy, fn, options, report, 1);
-    return this._notAdmitted(svc, operation, policy, fn, options, report, code);
-  }
-
-  /** A call the bulkhead did not admit at once: refused, or queued until a slot frees. */
-  _notAdmitted(svc, operation, policy, fn, options, report, code) {
-    this._observe(`bulkhead-full:${svc.name}`, true, () => ({
-      type: 'bulkhead-full',
-      service: svc.name,
-      message: `Bulkhead of '${svc.name}' is at capacity`,
-      ...this._bulkheadOptions(svc),
-    }));
-    svc.bulkheadAlert = true;
-    if (code === ENTRY_REJECTED) return this._failed(svc, operation, fn, options, this._rejection(svc, 'full'), 0, report);
-    return this._wait(svc, code).then(
-      () => this._attempts(svc, operation, this._breaker(svc, operation, options.config), policy, fn, options, report, 1),
-      (error) => this._failed(svc, operation, fn, options, error, 0, report),
-    );
   }
 
   /**
-   * The first attempt of a call on a breaker without facade hooks: the bulkhead and
-   * the breaker in one native call each way (serviceEnter, serviceSucceed), the rest
-   * as CircuitBreaker#execute does it (timeouts, events).
+   * Seed 003: runs `fn` once (no retry; the service's bulkhead applies) under the
+   * (service, operation) breaker; `fallback` answers refusals, failures and timeouts.
+   * `options` are breaker options, used when the breaker is first made.
    */
-  _fast(svc, operation, breaker, policy, fn, options, report) {
-    const start = this._instant();
-    const code = serviceEnterAt(svc.bulkheadId, breaker._id, start);
-    const entry = serviceCell[0];
-    if (entry !== ENTRY_RUN) return this._notAdmitted(svc, operation, policy, fn, options, report, entry);
-    if (code < 0) {
-      return breaker._refuse(code).then(undefined, (error) => {
-        this._leave(svc);
-        return this._failed(svc, operation, fn, options, error, 1, report);
-      });
+  execute(service, operation, fn, fallback = undefined, options = undefined) {
+    if (fallback !== undefined && fallback !== null && typeof fallback !== 'function') {
+      throw new TypeError(`fallback must be a function, not ${describe(fallback)}`);
     }
-    if ((code & 1) === 1) breaker._transition(OPEN_TO_HALF_OPEN);
-    const call = new ServiceCall(code >> 1, start);
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`execute() needs a function, not ${describe(fn)}`));
+    try {
+      const circuit = this._circuit(service, operation, options);
+      return this._start(new Run(circuit, fn, RETRY_NONE, null, fallback ? { fallbackFunction: fallback } : null, null), false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A call asks the bulkhead, and (when admitted) the breaker, in one native call. */
+  _start(run, deadLetter) {
+    const { circuit } = run;
+    const start = this._at(circuit);
+    const code = serviceBegin(this._id, circuit.id, run.retry, deadLetter ? 1 : 0, circuit.hooked ? 0 : 1, start);
+    const begin = cell[CELL_BEGIN];
+    run.call = cell[CELL_CALL];
+    if (begin === BEGIN_RUN) {
+      if (circuit.hooked) {
+        if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
+        return this._viaFacade(run);
+      }
+      return this._permitted(run, code, start);
+    }
+    const wait = cell[CELL_WAIT];
+    if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
+    if (begin === BEGIN_QUEUED) return this._queue(run, wait);
+    return this._final(run, this._bulkheadError(circuit.service, run.call), 0, -1, -1);
+  }
+
+  /** The answer to a permit: refused (the engine already heard), or run the attempt. */
+  _permitted(run, code, start) {
+    const { breaker } = run.circuit;
+    if (code < 0) {
+      const end = readEnd();
+      return this._next(run, breaker[kRefusal](code), end);
+    }
+    if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
+    if ((code & 1) === 1) breaker[kTransition](OPEN_TO_HALF_OPEN);
+    return this._attempt(run, code >> 1, start);
+  }
+
+  /** A retry, or a call the bulkhead admitted after a wait: the next permit. */
+  _again(run) {
+    if (run.circuit.hooked) return this._viaFacade(run);
+    const start = this._at(run.circuit);
+    return this._permitted(run, serviceAcquire(this._id, run.call, start), start);
+  }
+
+  /** One attempt holding permit `slot`: the function, its timeout, its outcome. */
+  _attempt(run, slot, start) {
+    const call = new ServiceCall(slot, start);
+    const { breaker } = run.circuit;
     let result;
     let then;
     try {
-      result = fn(call);
+      result = run.fn(call);
       then = result !== null && (typeof result === 'object' || typeof result === 'function') ? result.then : undefined;
     } catch (error) {
-      breaker._failure(call, error);
-      return this._retryOrFail(svc, operation, breaker, policy, fn, options, report, error, 1);
+      return this._failed(run, call, error, OUTCOME_FAILURE);
     }
-    if (typeof then !== 'function') return Promise.resolve(this._fastValue(svc, operation, breaker, call, result, report));
-    const onFailure = (error) => this._retryOrFail(svc, operation, breaker, policy, fn, options, report, error, 1);
-    const timed = breaker._profile.timeoutMs !== null;
-    if (!timed && result instanceof Promise) {
-      // Nothing can settle the call before `result` does: chain on it directly.
+    if (typeof then !== 'function') return Promise.resolve(this._succeeded(run, call, result));
+    const timed = breaker[kTimeoutMs] !== null;
+    if (!timed && then === promiseThen) {
+      // Nothing but `result` can settle the attempt: chain on it.
       return result.then(
-        (value) => this._fastValue(svc, operation, breaker, call, value, report),
-        (error) => {
-          breaker._failure(call, error);
-          return onFailure(error);
-        },
+        (value) => this._succeeded(run, call, value),
+        (error) => this._failed(run, call, error, OUTCOME_FAILURE),
       );
     }
     return new Promise((resolve) => {
-      call._resolve = resolve;
-      call._onFailure = onFailure;
-      if (timed) breaker._track(call);
+      if (timed) {
+        // The breaker's timer calls this once the deadline passed (the call is settled then).
+        call[kOnTimeout] = (error) => resolve(this._failed(run, call, error, OUTCOME_TIMEOUT));
+        breaker[kTrack](call);
+      }
       const onError = (error) => {
         if (call._settled) return;
         call._settled = true;
-        if (timed) breaker._untrack(call);
-        breaker._failure(call, error);
-        resolve(onFailure(error));
+        if (timed) breaker[kUntrack](call);
+        resolve(this._failed(run, call, error, OUTCOME_FAILURE));
       };
       try {
         then.call(
@@ -744,8 +730,8 @@ class CircuitBreakerService extends BaseService {
           (value) => {
             if (call._settled) return;
             call._settled = true;
-            if (timed) breaker._untrack(call);
-            resolve(this._fastValue(svc, operation, breaker, call, value, report));
+            if (timed) breaker[kUntrack](call);
+            resolve(this._succeeded(run, call, value));
           },
           onError,
         );
@@ -755,104 +741,67 @@ class CircuitBreakerService extends BaseService {
     });
   }
 
-  /** Success of a first attempt: recorded and the slot left in one native call. */
-  _fastValue(svc, operation, breaker, call, value, report) {
-    const transition = serviceSucceedAt(svc.bulkheadId, breaker._id, call._slot, this._instant());
-    const ticket = serviceCell[0];
-    if (transition !== 0) breaker._transition(transition);
-    if (breaker._listens('success')) breaker._reportSuccess(call._start);
-    this._left(svc, ticket);
-    if (svc.errorAlerts !== null && svc.errorAlerts.has(operation)) this._errorRate(svc, operation, breaker);
-    if (report !== null) report.attempts = 1;
+  /** A success: recorded on the breaker and the call ended, in one native call. */
+  _succeeded(run, call, value) {
+    const { breaker } = run.circuit;
+    const transition = serviceSucceed(this._id, run.call, call._slot, this._at(run.circuit));
+    const admit = cell[CELL_ADMIT];
+    const alerts = cell[CELL_ALERTS];
+    if (transition !== 0) breaker[kTransition](transition);
+    if (breaker[kReportsSuccess]) breaker[kSucceeded](call._start);
+    if (admit >= 0) this._admit(admit);
+    if (alerts !== 0) this._takeAlerts();
     return value;
   }
 
-  _rejection(svc, reason) {
-    const s = native.bulkheadStats(svc.bulkheadId);
-    return new BulkheadRejectedError(svc.name, { reason, maxConcurrent: s.maxConcurrent, queueSize: s.queueSize, maxQueueWait: s.maxQueueWait ?? null });
+  /** A failure or timeout: recorded, and the engine says what follows, in one native call. */
+  _failed(run, call, error, outcome) {
+    const { breaker } = run.circuit;
+    const [code, status] = errorFacts(error);
+    const transition = native.serviceEnd(this._id, run.call, call._slot, outcome, code, status, this._at(run.circuit));
+    const end = readEnd();
+    if (transition !== 0) breaker[kTransition](transition);
+    breaker[kFailed](call, error);
+    return this._next(run, error, end);
   }
 
-  /** Waits for the bulkhead to hand `ticket` a slot (or for its wait to expire). */
-  _wait(svc, ticket) {
-    return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject, timer: null };
-      svc.waiters.set(ticket, waiter);
-      const limit = native.bulkheadStats(svc.bulkheadId).maxQueueWait;
-      if (limit != null) {
-        // The core expires waits longer than the limit: look just after it.
-        waiter.timer = this._setTimer(() => this._expire(svc), limit + 1);
-        if (this._clock === null && typeof waiter.timer.unref === 'function') waiter.timer.unref();
-      }
-    });
-  }
-
-  _expire(svc) {
-    const expired = native.bulkheadExpire(svc.bulkheadId, this._instant());
-    for (const ticket of expired) {
-      const waiter = svc.waiters.get(ticket);
-      if (waiter === undefined) continue;
-      svc.waiters.delete(ticket);
-      waiter.reject(this._rejection(svc, 'queue-timeout'));
-    }
-  }
-
-  _admit(svc, ticket) {
-    const waiter = svc.waiters.get(ticket);
-    if (waiter === undefined) return;
-    svc.waiters.delete(ticket);
-    if (waiter.timer !== null) this._clearTimer(waiter.timer);
-    waiter.resolve();
-  }
-
-  _leave(svc) {
-    const id = svc.bulkheadId;
-    this._left(svc, bulkheadLeaveAt(id, this._instant()));
-  }
-
-  /** After a slot was left: hand it to `ticket`, or end the bulkhead-full episode. */
-  _left(svc, ticket) {
-    if (ticket >= 0) this._admit(svc, ticket);
-    else if (svc.bulkheadAlert) {
-      svc.bulkheadAlert = false;
-      this._observe(`bulkhead-full:${svc.name}`, false, null);
-    }
-  }
-
-  /** Attempt `attempts` and those after it, holding the call's bulkhead slot until the last ends. */
-  _attempts(svc, operation, breaker, policy, fn, options, report, attempts) {
-    return breaker.execute(fn).then(
+  /** An attempt through the breaker's own execute (a breaker with facade hooks). */
+  _viaFacade(run) {
+    return run.circuit.breaker.execute(run.fn).then(
       (value) => {
-        this._leave(svc);
-        if (svc.errorAlerts !== null && svc.errorAlerts.has(operation)) this._errorRate(svc, operation, breaker);
-        if (report !== null) report.attempts = attempts;
+        native.serviceEnd(this._id, run.call, -1, OUTCOME_SUCCESS, undefined, undefined, this._at(run.circuit));
+        const end = readEnd();
+        if (end.admit >= 0) this._admit(end.admit);
+        if (end.alerts !== 0) this._takeAlerts();
         return value;
       },
-      (error) => this._retryOrFail(svc, operation, breaker, policy, fn, options, report, error, attempts),
+      (error) => {
+        const outcome = error instanceof CircuitBreakerError ? OUTCOME_REFUSED : OUTCOME_FAILURE;
+        const [code, status] = errorFacts(error);
+        native.serviceEnd(this._id, run.call, -1, outcome, code, status, this._at(run.circuit));
+        return this._next(run, error, readEnd());
+      },
     );
   }
 
-  /** After attempt `attempts` failed (already recorded): wait and retry, or end the call. */
-  _retryOrFail(svc, operation, breaker, policy, fn, options, report, error, attempts) {
-    const refused = error instanceof CircuitBreakerError;
-    if (!refused) this._errorRate(svc, operation, breaker);
-    const open = refused || breaker.getState() === 'OPEN';
-    const [code, status] = errorFacts(error);
-    if (attempts < policy.maxAttempts && native.shouldRetry(policy._id, code, status, open)) {
-      const delay = native.retryDelay(policy._id, attempts);
-      return new Promise((resolve) => this._setTimer(resolve, delay)).then(() =>
-        this._attempts(svc, operation, this._breaker(svc, operation, undefined), policy, fn, options, report, attempts + 1),
-      );
+  /** What follows a failed attempt, as the engine said: wait and retry, or the end. */
+  _next(run, error, end) {
+    if (end.admit >= 0) this._admit(end.admit);
+    if (end.alerts !== 0) this._takeAlerts();
+    if (end.after === AFTER_RETRY) {
+      return new Promise((resolve) => this._setTimer(resolve, end.value)).then(() => this._again(run));
     }
-    this._leave(svc);
-    return this._failed(svc, operation, fn, options, error, attempts, report);
+    if (end.after === AFTER_FAILED) return this._final(run, error, end.value, end.letter, end.dropped);
+    return Promise.reject(error);
   }
 
-  /** The end of a failed call: the dead-letter queue, then the fallback or the error. */
-  _failed(svc, operation, fn, options, error, attempts, report) {
-    if (report !== null) report.attempts = attempts;
-    const fb = options.fallbackOptions;
-    if (fb === undefined || fb === null) return Promise.reject(error);
-    if (fb.queue === true) this._deadLetter(svc.name, operation, fn, options, error, attempts);
+  /** The end of a failed call: its dead letter's payload, then the fallback or the error. */
+  _final(run, error, attempts, letter, dropped) {
+    if (dropped >= 0) this._letters.delete(dropped);
+    if (letter >= 0) this._letters.set(letter, { error, timestamp: Date.now(), fn: run.fn, retry: run.retry, handle: run.handle });
+    if (run.report !== null) run.report.attempts = attempts;
+    const fb = run.fallback;
+    if (fb === null) return Promise.reject(error);
     if (typeof fb.fallbackFunction === 'function') {
       try {
         return Promise.resolve(fb.fallbackFunction(error));
@@ -864,109 +813,142 @@ class CircuitBreakerService extends BaseService {
     return Promise.reject(error);
   }
 
+  _bulkheadError(service, reason) {
+    const s = this.getBulkheadStats(service);
+    return new BulkheadRejectedError(service, {
+      reason: reason === REFUSED_QUEUE_TIMEOUT ? 'queue-timeout' : 'full',
+      maxConcurrent: s?.maxConcurrent,
+      queueSize: s?.queueSize,
+      maxQueueWait: s?.maxQueueWait,
+    });
+  }
+
+  // ---- bulkhead waits ---------------------------------------------------------------
+
+  /** Waits until the engine admits the call (a slot frees) or refuses it (waited too long). */
+  _queue(run, maxWait) {
+    return new Promise((resolve) => {
+      run.admitted = resolve;
+      this._waiting.set(run.call, run);
+      // The engine refuses waits longer than maxQueueWait: look just after it.
+      if (maxWait >= 0) this._armWait(run, maxWait + 1);
+    }).then((admitted) =>
+      admitted ? this._again(run) : this._final(run, this._bulkheadError(run.circuit.service, REFUSED_QUEUE_TIMEOUT), 0, -1, -1),
+    );
+  }
+
+  _armWait(run, ms) {
+    run.timer = this._setTimer(() => this._waitOver(run), ms);
+    if (this._clock === null && typeof run.timer.unref === 'function') run.timer.unref();
+  }
+
+  _waitOver(run) {
+    run.timer = null;
+    const answer = native.serviceWaitOver(this._id, run.call, this._instant());
+    const alerts = cell[CELL_ALERTS];
+    if (answer === WAIT_ADMITTED || answer === WAIT_REFUSED) {
+      this._waiting.delete(run.call);
+      run.admitted(answer === WAIT_ADMITTED);
+    } else {
+      this._armWait(run, answer);
+    }
+    if (alerts !== 0) this._takeAlerts();
+  }
+
+  /** The engine gave waiting call `call` a slot. */
+  _admit(call) {
+    const run = this._waiting.get(call);
+    if (run === undefined) return;
+    this._waiting.delete(call);
+    if (run.timer !== null) this._clearTimer(run.timer);
+    run.timer = null;
+    run.admitted(true);
+  }
+
   // ---- seed 004's service-specific helpers ---------------------------------------------
 
-  _helper(service, preset, operation, fn, fallback, extra) {
-    if (!this._services.has(service) || this._services.get(service).preset === null && !this._services.get(service).configured) {
-      this.updateServiceConfig(service, { preset });
-    }
-    let fallbackOptions;
-    if (extra !== undefined) fallbackOptions = extra;
-    else if (typeof fallback === 'function') fallbackOptions = { fallbackFunction: fallback };
-    else if (fallback !== undefined) fallbackOptions = { fallbackValue: fallback };
+  _helper(service, preset, operation, fn, fallbackOptions) {
+    checkName('the service name', service);
+    if (!native.serviceIsConfigured(this._id, service)) this.updateServiceConfig(service, { preset });
     return this.executeWithCircuitBreaker(service, operation, fn, fallbackOptions === undefined ? undefined : { fallbackOptions });
   }
 
   /** Service `ollama` (preset `llm`); `fallback` a function of the error, or a value. */
   executeOllamaRequest(operation, fn, fallback = undefined) {
-    return this._helper('ollama', 'llm', operation, fn, fallback);
+    return this._helper('ollama', 'llm', operation, fn, fallback === undefined ? undefined : fallbackOf(fallback));
   }
 
   /** Service `redis` (preset `cache`); `fallbackValue` returned when it fails (may be null). */
   executeRedisOperation(operation, fn, ...fallbackValue) {
-    return this._helper('redis', 'cache', operation, fn, undefined, fallbackValue.length > 0 ? fallbackOf(fallbackValue[0]) : undefined);
+    return this._helper('redis', 'cache', operation, fn, fallbackValue.length > 0 ? fallbackOf(fallbackValue[0]) : undefined);
   }
 
   /** Service `database` (preset `database`). */
   executeDatabaseQuery(queryName, fn, ...fallbackValue) {
-    return this._helper('database', 'database', queryName, fn, undefined, fallbackValue.length > 0 ? fallbackOf(fallbackValue[0]) : undefined);
+    return this._helper('database', 'database', queryName, fn, fallbackValue.length > 0 ? fallbackOf(fallbackValue[0]) : undefined);
   }
 
   /** Service `apiName` (preset `external-api`). */
   executeExternalAPI(apiName, operation, fn, ...fallbackValue) {
-    return this._helper(apiName, 'external-api', operation, fn, undefined, fallbackValue.length > 0 ? fallbackOf(fallbackValue[0]) : undefined);
+    return this._helper(apiName, 'external-api', operation, fn, fallbackValue.length > 0 ? fallbackOf(fallbackValue[0]) : undefined);
   }
 
   /** Service `websocket` (preset `websocket`); `queueOnFailure` sends failures to the dead-letter queue. */
   executeWebSocketOperation(operation, fn, queueOnFailure = false) {
-    return this._helper('websocket', 'websocket', operation, fn, undefined, queueOnFailure ? { queue: true } : undefined);
+    return this._helper('websocket', 'websocket', operation, fn, queueOnFailure ? { queue: true } : undefined);
   }
 
   // ---- dead-letter queue --------------------------------------------------------------
 
-  _deadLetter(service, operation, fn, options, error, attempts) {
-    const [id, dropped] = native.deadLetterPush(this._dlqId);
-    if (dropped >= 0) this._dlqItems.delete(dropped);
-    const item = { id, service, operation, error, attempts, timestamp: Date.now() };
-    Object.defineProperty(item, kCall, { value: { fn, options }, enumerable: false });
-    this._dlqItems.set(id, item);
-    this._dlqAlert();
-  }
-
-  _dlqAlert() {
-    const size = this._dlqItems.size;
-    this._observe('dead-letter-queue', native.deadLetterAlertOf(size), () => ({
-      type: 'dead-letter-queue',
-      message: `Dead-letter queue holds ${size} items (> ${DEAD_LETTER_ALERT})`,
-      size,
-    }));
-  }
-
   /** The failed operations kept for a retry, oldest first: `{ id, service, operation, error, attempts, timestamp }`. */
   getDeadLetterQueue() {
-    return native.deadLetterIds(this._dlqId).map((id) => ({ ...this._dlqItems.get(id) }));
+    return native.serviceDeadLetters(this._id).map((d) => {
+      const payload = this._letters.get(d.id);
+      return {
+        id: d.id,
+        service: d.service,
+        operation: nullable(d.operation),
+        error: payload === undefined ? undefined : payload.error,
+        attempts: d.attempts,
+        timestamp: payload === undefined ? undefined : payload.timestamp,
+      };
+    });
   }
 
   /** `{ size, capacity, dropped }`: dropped counts the oldest items pushed out when full. */
   getDeadLetterStats() {
-    const [size, dropped] = native.deadLetterCounts(this._dlqId);
-    return { size, capacity: this._dlqCapacity, dropped };
+    const [size, capacity, dropped] = native.serviceDeadLetterStats(this._id);
+    return { size, capacity, dropped };
   }
 
   /**
-   * Runs a dead-letter item again through the service (same retry and bulkhead, no
-   * fallback); resolves with its result and removes it on success. On failure the item
-   * stays, with the new error and its attempts added.
+   * Runs a dead-letter item again through the service (its call's retry policy, the
+   * bulkhead, no fallback); resolves with its result and removes it on success. On
+   * failure the item stays, with the new error and its attempts added.
    */
   retryDeadLetterItem(itemId) {
-    const item = this._dlqItems.get(itemId);
-    if (item === undefined) return Promise.reject(new RangeError(`no dead-letter item ${String(itemId)}`));
-    if (item[kRetrying]) return Promise.reject(new Error(`dead-letter item ${itemId} is already being retried`));
-    item[kRetrying] = true;
-    const { fn, options } = item[kCall];
-    const rerun = { ...options, fallbackOptions: undefined };
-    const report = { attempts: 0 };
+    if (typeof itemId !== 'number') return Promise.reject(new RangeError(`no dead-letter item ${String(itemId)}`));
+    const payload = this._letters.get(itemId);
     let run;
+    const report = { attempts: 0 };
     try {
-      const svc = this._service(item.service);
-      const breaker = this._breaker(svc, item.operation, rerun.config);
-      const policy = rerun.retryPolicy == null ? svc.policy : new RetryPolicy({ ...svc.retryOptions, ...rerun.retryPolicy });
-      run = this._execute(svc, item.operation, breaker, policy, fn, rerun, report);
+      const key = native.serviceRetryDeadLetter(this._id, itemId);
+      const circuit = this._circuit(key.service, key.operation);
+      run = this._start(new Run(circuit, payload.fn, payload.retry, payload.handle, null, report), false);
     } catch (error) {
-      run = Promise.reject(error);
+      return Promise.reject(error);
     }
     return run.then(
       (value) => {
-        item[kRetrying] = false;
-        if (native.deadLetterRemove(this._dlqId, itemId)) this._dlqItems.delete(itemId);
-        this._dlqAlert();
+        native.serviceDeadLetterRetried(this._id, itemId, true, report.attempts);
+        this._letters.delete(itemId);
+        if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
         return value;
       },
       (error) => {
-        item[kRetrying] = false;
-        item.error = error;
-        item.attempts += report.attempts;
-        item.timestamp = Date.now();
+        native.serviceDeadLetterRetried(this._id, itemId, false, report.attempts);
+        payload.error = error;
+        payload.timestamp = Date.now();
         throw error;
       },
     );
@@ -974,33 +956,30 @@ class CircuitBreakerService extends BaseService {
 
   /** Removes one item without running it; whether it was there. */
   removeDeadLetterItem(itemId) {
-    const removed = native.deadLetterRemove(this._dlqId, itemId);
-    if (removed) this._dlqItems.delete(itemId);
-    this._dlqAlert();
+    if (typeof itemId !== 'number') return false;
+    const removed = native.serviceRemoveDeadLetter(this._id, itemId);
+    this._letters.delete(itemId);
+    if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
     return removed;
   }
 
   /** Empties the dead-letter queue; returns how many items it held. */
   clearDeadLetterQueue() {
-    const size = this._dlqItems.size;
-    native.deadLetterClear(this._dlqId);
-    this._dlqItems.clear();
-    this._dlqAlert();
-    return size;
+    const ids = native.serviceClearDeadLetters(this._id);
+    for (const id of ids) this._letters.delete(id);
+    if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
+    return ids.length;
   }
 
   // ---- manual control -----------------------------------------------------------------
 
   /** Resets one breaker, or every breaker of the service (ending a forced open). */
   resetCircuitBreaker(service, operation = undefined) {
-    const svc = this._services.get(service);
-    if (svc === undefined) return;
-    if (operation === undefined) {
-      svc.forced = false;
-      for (const breaker of svc.operations.values()) breaker.reset();
-    } else {
-      const breaker = svc.operations.get(operation);
-      if (breaker !== undefined) breaker.reset();
+    checkName('the service name', service);
+    if (operation !== undefined) checkName('the operation name', operation);
+    for (const id of native.serviceReset(this._id, service, operation)) {
+      const circuit = this._circuits[id];
+      if (circuit !== undefined) circuit.breaker.reset();
     }
   }
 
@@ -1009,75 +988,99 @@ class CircuitBreakerService extends BaseService {
    * later, until resetCircuitBreaker (maintenance mode).
    */
   forceCircuitBreakerOpen(service, operation = undefined) {
-    const svc = this._service(service);
-    if (operation === undefined) {
-      svc.forced = true;
-      for (const breaker of svc.operations.values()) breaker.open();
-    } else {
-      this._breaker(svc, operation, undefined).open();
+    checkName('the service name', service);
+    if (operation !== undefined) this._circuit(service, operation, undefined);
+    for (const id of native.serviceForceOpen(this._id, service, operation)) {
+      const circuit = this._circuits[id];
+      if (circuit !== undefined) circuit.breaker.open();
     }
+  }
+
+  /** Resets every breaker of this service. */
+  resetAll() {
+    for (const circuit of this._circuits) if (circuit !== undefined) circuit.breaker.reset();
   }
 
   // ---- reading ------------------------------------------------------------------------
 
-  /** Every breaker keyed `service:operation`, with its stats. */
-  getCircuitBreakerState() {
-    const all = {};
-    for (const [key, breaker] of this._breakers) {
-      const { options, ...stats } = breaker.getStats();
-      void options;
-      all[key] = stats;
+  /** Seed 003's stats of (service, operation), or undefined for a breaker it does not hold. */
+  getCircuitBreakerStats(service, operation) {
+    const circuit = this._lookup(service, operation);
+    return circuit === undefined ? undefined : seed003Stats(circuit.breaker);
+  }
+
+  /** Seed 003's stats of every breaker, keyed by its name (`service:operation`, `:` and `%` escaped). */
+  getAllCircuitBreakerStats() {
+    const all = Object.create(null);
+    for (const key of native.serviceCircuits(this._id)) {
+      const circuit = this._circuits[key.circuit];
+      if (circuit !== undefined) all[key.name] = seed003Stats(circuit.breaker);
     }
     return all;
   }
 
-  /** A service's bulkhead stats (running, queued, rejected, wait times...). */
+  /** Every breaker's stats with its `service` and `operation`, keyed by its name. */
+  getCircuitBreakerState() {
+    const all = Object.create(null);
+    for (const key of native.serviceCircuits(this._id)) {
+      const circuit = this._circuits[key.circuit];
+      if (circuit === undefined) continue;
+      const { options, ...stats } = circuit.breaker.getStats();
+      void options;
+      all[key.name] = { service: key.service, operation: nullable(key.operation), ...stats };
+    }
+    return all;
+  }
+
+  /** A service's bulkhead stats (running, queued, rejected, wait times...), or undefined. */
   getBulkheadStats(service) {
-    const svc = this._services.get(service);
-    return svc === undefined ? undefined : bulkheadStats(svc.bulkheadId);
+    const s = native.serviceBulkheadStats(this._id, service);
+    return s == null ? undefined : bulkheadOf(s);
+  }
+
+  /** A service's retry outcomes since the service was made (never reset) and its bulkhead. */
+  getServiceStats(service) {
+    checkName('the service name', service);
+    const r = native.serviceRetryCounters(this._id, service);
+    return {
+      retries: {
+        successfulWithoutRetry: r.successfulWithoutRetry,
+        successfulWithRetry: r.successfulWithRetry,
+        failedWithoutRetry: r.failedWithoutRetry,
+        failedWithRetry: r.failedWithRetry,
+      },
+      bulkhead: this.getBulkheadStats(service) ?? null,
+    };
   }
 
   /**
-   * `{ overall, services, deadLetterQueue, breakers: { count, evictions } }`: a service is
+   * `{ overall, services, deadLetterQueue, breakers: { count, max, evictions } }`: a service is
    * unhealthy when every breaker is open, degraded when any is open or half-open or its
-   * bulkhead is saturated; overall is the worst service.
+   * bulkhead is saturated; overall is the worst service (the engine's rules).
    */
   getSystemHealth() {
-    let overall = 'healthy';
-    const services = {};
-    for (const [name, svc] of this._services) {
-      const circuits = {};
-      const states = [];
-      for (const [operation, breaker] of svc.operations) {
-        const state = breaker.getState();
-        circuits[operation] = state;
-        states.push(STATE_CODES[state]);
-      }
-      const bulkhead = bulkheadStats(svc.bulkheadId);
-      const status = native.serviceHealthOf(states, bulkhead.saturated);
-      if (HEALTH_ORDER[status] > HEALTH_ORDER[overall]) overall = status;
-      services[name] = { status, circuits, bulkhead, forcedOpen: svc.forced };
+    const h = native.serviceHealth(this._id, this._instant());
+    const services = Object.create(null);
+    for (const s of h.services) {
+      const circuits = Object.create(null);
+      s.operations.forEach((operation, i) => {
+        if (operation != null) circuits[operation] = STATE_NAMES[s.states[i]];
+      });
+      services[s.name] = { status: s.status, circuits, bulkhead: bulkheadOf(s.bulkhead), forcedOpen: s.forcedOpen };
     }
     return {
-      overall,
+      overall: h.overall,
       services,
-      deadLetterQueue: this.getDeadLetterStats(),
-      breakers: { count: this._breakers.size, max: this._maxBreakers, evictions: this._evictions },
+      deadLetterQueue: { size: h.size, capacity: h.capacity, dropped: h.dropped },
+      breakers: { count: h.count, max: h.max, evictions: h.evictions },
       timestamp: Date.now(),
     };
   }
 
-  /** Breakers evicted by the LRU cap since construction. */
+  /** Breakers evicted since construction. */
   get evictions() {
-    return this._evictions;
+    return native.serviceSize(this._id)[1];
   }
-}
-
-const kCall = Symbol('tripwire.deadLetterCall');
-const kRetrying = Symbol('tripwire.deadLetterRetrying');
-
-function fallbackOf(value) {
-  return typeof value === 'function' ? { fallbackFunction: value } : { fallbackValue: value };
 }
 
 module.exports = {

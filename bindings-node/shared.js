@@ -14,23 +14,24 @@
 //   successes, a run of calls with the same readings in one entry (under load the
 //   clock ticks once a millisecond, so most are), applied in order before native
 //   code next touches any breaker;
-// - service, [entry or ticket]: the bulkhead's answer to the resilience service's
-//   serviceEnterAt / serviceSucceedAt.
+// - service, the service cell: what a resilience service call's native step answers
+//   besides its return value (src/protocol.rs, CELL_*).
 'use strict';
 
 const native = require('./native.js');
+const { P } = require('./internal.js');
 
 const { flush, readClock } = native;
 const shared = native.shared();
 const { ticker, ring } = shared;
-const ENTRY = 5;
+const { RING_ENTRY: ENTRY, TICKER_NOW, TICKER_TICKING, TICKER_READS } = P;
 const RING_CAPACITY = (ring.length - 1) / ENTRY;
 
 /** Now on the process clock (ms): an array read while the native thread ticks. */
 function processNow() {
-  if (ticker[1] === 1) {
-    ticker[2] += 1;
-    return ticker[0];
+  if (ticker[TICKER_TICKING] === 1) {
+    ticker[TICKER_READS] += 1;
+    return ticker[TICKER_NOW];
   }
   return readClock();
 }

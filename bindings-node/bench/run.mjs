@@ -77,6 +77,19 @@ console.log(`  tripwire executeWithCircuitBreaker, timeout: false ${f(svc['tripw
 console.log(`  cockatiel wrap(retry, circuitBreaker, bulkhead)    ${f(svc.cockatiel.overhead)}`);
 console.log(`  cockatiel wrap(retry, circuitBreaker, timeout(30 s), bulkhead) ${f(svc['cockatiel-timeout'].overhead)}`);
 
+// Issue 10: 1,000,000 distinct service names, default maxBreakers; service-memory.mjs.
+{
+  const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'service-memory.mjs')], { cwd: root, encoding: 'utf8', env: process.env });
+  if (run.status !== 0) {
+    console.error(`service memory failed:\n${run.stderr}`);
+    process.exit(1);
+  }
+  results.serviceMemory = JSON.parse(run.stdout.trim().split('\n').at(-1));
+  const m = results.serviceMemory;
+  console.log(`\nservice memory: ${m.names} distinct service names, default maxBreakers`);
+  console.log(`  RSS growth ${m.rssGrowthMB} MB (peak ${m.peakRssGrowthMB} MB), heap growth ${m.heapGrowthMB} MB, ${m.breakers} breakers live, ${m.evictions} evicted, ${m.seconds} s`);
+}
+
 mkdirSync(join(root, 'target'), { recursive: true });
 writeFileSync(join(root, 'target', 'bench-node.json'), JSON.stringify({ node: process.version, results }, null, 2));
 console.log('\nwritten: target/bench-node.json');

@@ -17,29 +17,40 @@ use tripwire_core::{
     Threshold, Transition, WindowKind,
 };
 
+use tripwire_core::resilience::{Circuit, Facts};
+
 use crate::options::config_from_js;
+use crate::protocol::{
+    GATE, OP_CLOSE, OP_DISABLE, OP_ENABLE, OP_OPEN, OP_RESET, OUTCOME_CANCELLED, OUTCOME_FAILURE,
+    OUTCOME_IGNORED, OUTCOME_SUCCESS, OUTCOME_TIMEOUT, PERMIT_STRIDE, STATES, STATE_CLOSED,
+    STATE_HALF_OPEN, STATE_OPEN, TRANSITION_BASE,
+};
 use crate::slab::Slab;
 use crate::{at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
 
-fn state_code(state: State) -> u32 {
+pub(crate) use crate::protocol::{RING_CAPACITY, RING_ENTRY};
+
+pub(crate) fn state_code(state: State) -> u32 {
     match state {
-        State::Closed => 0,
-        State::Open => 1,
-        State::HalfOpen => 2,
+        State::Closed => STATE_CLOSED,
+        State::Open => STATE_OPEN,
+        State::HalfOpen => STATE_HALF_OPEN,
     }
 }
 
 fn transition_code(transition: Option<Transition>) -> u32 {
-    transition.map_or(0, |t| 1 + state_code(t.from) * 3 + state_code(t.to))
+    transition.map_or(0, |t| {
+        TRANSITION_BASE + state_code(t.from) * STATES + state_code(t.to)
+    })
 }
 
 fn outcome(code: u32) -> Result<Outcome> {
     Ok(match code {
-        0 => Outcome::Success,
-        1 => Outcome::Failure,
-        2 => Outcome::Timeout,
-        3 => Outcome::Ignored,
-        4 => Outcome::Cancelled,
+        OUTCOME_SUCCESS => Outcome::Success,
+        OUTCOME_FAILURE => Outcome::Failure,
+        OUTCOME_TIMEOUT => Outcome::Timeout,
+        OUTCOME_IGNORED => Outcome::Ignored,
+        OUTCOME_CANCELLED => Outcome::Cancelled,
         _ => {
             return Err(Error::new(
                 Status::InvalidArg,
@@ -184,13 +195,6 @@ pub(crate) struct Entry {
     permits: Option<Box<Slab<Permit>>>,
 }
 
-/// Elements per breaker in the gates array: `[quietUntilMs, generation]`.
-const GATE: usize = 2;
-/// Runs of successes the ring holds:
-/// `[runs, (id, generation, startMs, endMs, calls) × RING_CAPACITY]`.
-pub(crate) const RING_CAPACITY: usize = 256;
-pub(crate) const RING_ENTRY: usize = 5;
-
 thread_local! {
     /// The gates array (data, length; made by `hot::shared`): each breaker's quiet
     /// horizon and generation, written after every operation that can change them.
@@ -273,7 +277,7 @@ impl Entry {
                 let half_opened = permit.transition().is_some();
                 let slot = self.permits.get_or_insert_with(Box::default).insert(permit);
                 self.publish(now);
-                f64::from(slot) * 2.0 + f64::from(u8::from(half_opened))
+                f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
             }
             Err(Rejected {
                 state: State::HalfOpen,
@@ -399,6 +403,7 @@ pub fn create(env: Env, options: Object, now_ms: Option<f64>) -> Result<u32> {
     let config = shared_config(config_from_js(&env, &options)?);
     let breaker =
         Breaker::with_shared_config(config).map_err(|e| crate::options::throw(&env, &e))?;
+    external(&env, true);
     Ok(insert(breaker, at(now_ms)))
 }
 
@@ -420,13 +425,33 @@ pub fn restore(env: Env, options: Object, snapshot: String, now_ms: Option<f64>)
         .map_err(|e| Error::new(Status::InvalidArg, format!("cannot restore snapshot: {e}")))?;
     let breaker = Breaker::restore(config, &snapshot, at(now_ms))
         .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    external(&env, true);
     Ok(insert(breaker, at(now_ms)))
+}
+
+/// Native bytes a breaker holds, as V8 is told ([`external`]): its windows and
+/// latency histogram live outside the JS heap, and V8 schedules the collections that
+/// free them (through the facade's `FinalizationRegistry`) only if it knows.
+const EXTERNAL_BYTES: i64 = 4096;
+
+/// Tells V8 a breaker was made (`made`) or freed.
+pub(crate) fn external(env: &Env, made: bool) {
+    let mut total = 0;
+    let delta = if made {
+        EXTERNAL_BYTES
+    } else {
+        -EXTERNAL_BYTES
+    };
+    // SAFETY: `env` is the running call's.
+    unsafe { napi::sys::napi_adjust_external_memory(env.raw(), delta, &mut total) };
 }
 
 /// Frees breaker `id` (its id may be reused). Unknown ids are ignored.
 #[napi]
-pub fn release(id: u32) {
-    with_slab(|slab| drop(slab.remove(id)));
+pub fn release(env: Env, id: u32) {
+    if with_slab(|slab| slab.remove(id)).is_some() {
+        external(&env, false);
+    }
 }
 
 /// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
@@ -444,11 +469,11 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
     let now = at(now_ms);
     with_entry(id, |e| {
         let transition = match op {
-            0 => e.breaker.force_open(now),
-            1 => e.breaker.close(now),
-            2 => e.breaker.reset(now),
-            3 => e.breaker.disable(now),
-            4 => e.breaker.enable(now),
+            OP_OPEN => e.breaker.force_open(now),
+            OP_CLOSE => e.breaker.close(now),
+            OP_RESET => e.breaker.reset(now),
+            OP_DISABLE => e.breaker.disable(now),
+            OP_ENABLE => e.breaker.enable(now),
             _ => {
                 return Err(Error::new(
                     Status::InvalidArg,
@@ -494,7 +519,43 @@ pub fn live_breakers() -> u32 {
     with_slab(|slab| slab.len() as u32)
 }
 
-fn settings_of(config: &Config) -> NativeSettings {
+/// What the service engine reads of breaker `id` (a closed, empty breaker once freed).
+pub(crate) fn facts(id: u32, now: u64) -> Facts {
+    with_slab(|slab| slab.get_mut(id).map(|e| e.breaker.facts(now))).unwrap_or(Facts {
+        state: State::Closed,
+        forced_open: false,
+        window_calls: 0,
+        window_failures: 0,
+    })
+}
+
+/// Adds a breaker the service engine configured; returns its id.
+pub(crate) fn adopt(breaker: Breaker, now: u64) -> u32 {
+    insert(breaker, now)
+}
+
+/// Runs breaker `id` on a new configuration, keeping its state (`Breaker::reconfigure`).
+pub(crate) fn reconfigure(id: u32, config: Arc<Config>, now: u64) -> Result<()> {
+    with_entry(id, |e| {
+        e.breaker
+            .reconfigure(config)
+            .map_err(|error| Error::new(Status::InvalidArg, error.to_string()))?;
+        e.publish(now);
+        Ok(())
+    })
+}
+
+/// A permit code of breaker `id` at `now` (see `acquireAt`).
+pub(crate) fn acquire(id: u32, now: u64) -> Result<f64> {
+    with_entry(id, |e| Ok(e.acquire(now)))
+}
+
+/// Records permit `slot`'s outcome on breaker `id`; the transition code.
+pub(crate) fn record(id: u32, slot: u32, outcome_code: u32, now: u64) -> Result<u32> {
+    with_entry(id, |e| e.record(slot, outcome_code, now))
+}
+
+pub(crate) fn settings_of(config: &Config) -> NativeSettings {
     let (failure_threshold, rate_threshold) = match config.failure_threshold {
         Threshold::Count(n) => (f64::from(n), false),
         Threshold::Rate(r) => (r, true),

@@ -228,10 +228,10 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
             sys::napi_create_object(env, &mut object),
             "cannot make an object"
         )?;
-        let (ticker, ticker_data) = float64_array(env, crate::ticker::LEN)?;
-        let (gates, gates_data) = float64_array(env, GATE_BREAKERS * 2)?;
+        let (ticker, ticker_data) = float64_array(env, crate::protocol::TICKER_LEN)?;
+        let (gates, gates_data) = float64_array(env, GATE_BREAKERS * crate::protocol::GATE)?;
         let (ring, ring_data) = float64_array(env, 1 + RING_CAPACITY * RING_ENTRY)?;
-        let (service, service_data) = float64_array(env, 1)?;
+        let (service, service_data) = float64_array(env, crate::protocol::CELL_LEN)?;
         set(env, object, c"ticker", ticker)?;
         set(env, object, c"gates", gates)?;
         set(env, object, c"ring", ring)?;
@@ -243,9 +243,9 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
         )?;
         SHARED.set(reference);
         crate::ticker::bind(env, ticker_data);
-        crate::breaker::bind_gates(gates_data, GATE_BREAKERS * 2);
+        crate::breaker::bind_gates(gates_data, GATE_BREAKERS * crate::protocol::GATE);
         crate::breaker::bind_ring(ring_data);
-        crate::resilience::bind_service_cell(service_data);
+        crate::service::bind_cell(service_data);
         Ok(object)
     }
 }

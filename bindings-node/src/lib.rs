@@ -23,9 +23,12 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod breaker;
+mod evict;
 mod hot;
 mod options;
+mod protocol;
 mod resilience;
+mod service;
 mod slab;
 mod ticker;
 
@@ -34,12 +37,7 @@ use std::time::Instant;
 
 use napi_derive::napi;
 
-/// The rejection code of a forced-open breaker (`retryAfter` is null).
-pub const REJECTED_FORCED: f64 = -1.0;
-/// The rejection code of a half-open breaker with every trial slot taken.
-pub const REJECTED_HALF_OPEN: f64 = -2.0;
-/// The rejection code of an open breaker, minus the retry-after in milliseconds.
-pub const REJECTED_OPEN: f64 = -3.0;
+pub use protocol::{REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
 
 static ORIGIN: OnceLock<Instant> = OnceLock::new();
 

@@ -5,7 +5,9 @@
 
 use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::{Env, Error, Result, Status, ValueType};
-use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
+use tripwire_core::{
+    Config, ConfigError, ErrorKind, OptionValue, Options, Unit, JS_TIMER_LIMIT_MS,
+};
 
 /// Option names the JS facade handles itself: accepted here without a check,
 /// and offered as suggestions for typos.
@@ -23,7 +25,14 @@ pub(crate) const FACADE_OPTIONS: &[&str] = &[
 
 /// Builds the core configuration from a JS options object (camelCase, milliseconds).
 pub(crate) fn config_from_js(env: &Env, options: &Object) -> Result<Config> {
-    let mut core = Options::new(Unit::Millis);
+    let core = options_from_js(env, options)?;
+    core.build().map_err(|error| throw(env, &error))
+}
+
+/// Reads a JS options object into core options (each name and value checked; the
+/// facade's own names skipped), not yet built.
+pub(crate) fn options_from_js(env: &Env, options: &Object) -> Result<Options> {
+    let mut core = Options::new(Unit::Millis).timer_limit(JS_TIMER_LIMIT_MS);
     for name in Object::keys(options)? {
         if FACADE_OPTIONS.contains(&name.as_str()) {
             continue;
@@ -40,7 +49,7 @@ pub(crate) fn config_from_js(env: &Env, options: &Object) -> Result<Config> {
             Err(error) => return Err(throw(env, &error)),
         }
     }
-    core.build().map_err(|error| throw(env, &error))
+    Ok(core)
 }
 
 /// Throws `error` as a JS `TypeError` or `RangeError` with `code` `ERR_INVALID_ARG_TYPE`

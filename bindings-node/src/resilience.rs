@@ -1,41 +1,32 @@
-//! The resilience service's shared decisions (`tripwire_core::resilience`) for the JS
-//! facade (`bindings-node/resilience.js`, `bindings-node/health.js`): retry schedules
-//! and error classification, bulkhead accounting, a bounded dead-letter queue, alert
-//! conditions and episodes, health aggregation and presets. Conversion and error mapping only: every
-//! rule is the core's; the facade waits, queues and calls.
+//! The resilience pieces on their own (`tripwire_core::resilience`) for the facade's
+//! small standalone classes and functions (`RetryPolicy`, `Bulkhead`, `checkHealth`,
+//! `serviceHealth`, the alert conditions, `SERVICE_PRESETS`; `resilience.js`,
+//! `health.js`). The `CircuitBreakerService` drives the core's whole engine instead
+//! (`service.rs`). Conversion and error mapping only: every rule is the core's.
 //!
 //! Like the breakers (`breaker.rs`), each object lives in a per-thread slab and JS
-//! holds its id (freed from a `FinalizationRegistry`). The bulkhead's per-call pair,
-//! enter and leave, are raw Node-API callbacks (numbers in and out, see `hot.rs` for
-//! why); everything else is a `#[napi]` function, off the success path.
+//! holds its id (freed from a `FinalizationRegistry`). The bulkhead's pair, enter and
+//! leave, are raw Node-API callbacks (numbers in and out, see `hot.rs`):
 //!
 //! * `bulkheadEnterAt(id, nowMs)`: [`ENTRY_RUN`], [`ENTRY_REJECTED`], or the queued
 //!   call's ticket (≥ 0).
 //! * `bulkheadLeaveAt(id, nowMs)`: the ticket admitted to the freed slot, or
 //!   [`NO_TICKET`].
-//!
-//! The service's first attempt and its success each take one crossing for the bulkhead
-//! and the breaker together (`serviceEnterAt`, `serviceSucceedAt`): the bulkhead's
-//! answer goes to the shared service cell (`shared().service`, see `hot.rs`), the
-//! breaker's to the return value (the codes of `acquireAt` and `recordAt`, see `lib.rs`).
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::CStr;
-use std::ptr;
 
 use napi::bindgen_prelude::{Array, JsObjectValue, Object, Unknown};
 use napi::{sys, Env, Error, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
 use tripwire_core::resilience::{
     self as core, check_health, preset, service_health, Bulkhead, BulkheadConfig, Classifier,
-    DeadLetterQueue, Entry, Episodes, RetryPolicy, Ticket, DEAD_LETTER_ALERT,
-    DEFAULT_DEAD_LETTER_SIZE, DEFAULT_MAX_BREAKERS, ERROR_RATE_ALERT, ERROR_RATE_ALERT_MIN_CALLS,
-    PRESETS,
+    Entry, RetryPolicy, Ticket, DEAD_LETTER_ALERT, DEFAULT_DEAD_LETTER_SIZE, DEFAULT_MAX_BREAKERS,
+    ERROR_RATE_ALERT, ERROR_RATE_ALERT_MIN_CALLS, PRESETS,
 };
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
-use crate::breaker::with_entry;
 use crate::hot::{args, double, export_raw, finish, uint, Callback};
 use crate::options::{option_value, throw};
 use crate::slab::Slab;
@@ -66,8 +57,6 @@ struct Policy {
 thread_local! {
     static POLICIES: RefCell<Slab<Policy>> = const { RefCell::new(Slab::new()) };
     static BULKHEADS: RefCell<Slab<Bulkhead>> = const { RefCell::new(Slab::new()) };
-    static DEAD_LETTERS: RefCell<Slab<DeadLetterQueue<()>>> = const { RefCell::new(Slab::new()) };
-    static EPISODES: RefCell<Slab<Episodes>> = const { RefCell::new(Slab::new()) };
 }
 
 fn policy<R>(id: u32, f: impl FnOnce(&mut Policy) -> R) -> Result<R> {
@@ -78,17 +67,9 @@ fn bulkhead<R>(id: u32, f: impl FnOnce(&mut Bulkhead) -> R) -> Result<R> {
     BULKHEADS.with_borrow_mut(|s| get(s, id, "bulkhead").map(f))
 }
 
-fn dead_letters<R>(id: u32, f: impl FnOnce(&mut DeadLetterQueue<()>) -> R) -> Result<R> {
-    DEAD_LETTERS.with_borrow_mut(|s| get(s, id, "dead-letter queue").map(f))
-}
-
-fn episodes<R>(id: u32, f: impl FnOnce(&mut Episodes) -> R) -> Result<R> {
-    EPISODES.with_borrow_mut(|s| get(s, id, "episode set").map(f))
-}
-
 // ---- options ----------------------------------------------------------------------
 
-fn type_error(field: String, reason: &'static str) -> ConfigError {
+pub(crate) fn type_error(field: String, reason: &'static str) -> ConfigError {
     ConfigError {
         field: Cow::Owned(field),
         reason: Cow::Borrowed(reason),
@@ -116,7 +97,10 @@ fn each_option(
 }
 
 /// An array of strings (`retryableErrors`, `nonRetryableErrors`).
-fn strings(name: &str, value: &Unknown) -> std::result::Result<Vec<String>, ConfigError> {
+pub(crate) fn strings(
+    name: &str,
+    value: &Unknown,
+) -> std::result::Result<Vec<String>, ConfigError> {
     let bad = || type_error(name.to_string(), "must be an array of strings");
     match value.get_type().map_err(|_| bad())? {
         ValueType::Undefined | ValueType::Null => return Ok(Vec::new()),
@@ -391,74 +375,6 @@ fn leave(id: u32, now: u64) -> Result<f64> {
     bulkhead(id, |b| b.leave(now).map_or(NO_TICKET, |t| t.0 as f64))
 }
 
-// ---- dead-letter queues -----------------------------------------------------------
-
-/// A dead-letter queue of at most `capacity` items (≥ 1); returns its id. The items
-/// themselves stay in JS, by the ids the queue hands out.
-#[napi]
-pub fn dead_letter_create(capacity: u32) -> u32 {
-    DEAD_LETTERS.with_borrow_mut(|s| s.insert(DeadLetterQueue::new(capacity as usize)))
-}
-
-/// Adds an item: `[itemId, droppedId]`, `droppedId` -1 when nothing had to make room.
-#[napi]
-pub fn dead_letter_push(id: u32) -> Result<Vec<f64>> {
-    dead_letters(id, |q| {
-        let (item, dropped) = q.push(());
-        vec![item as f64, dropped.map_or(-1.0, |(d, ())| d as f64)]
-    })
-}
-
-/// Removes item `item`; whether it was there.
-#[napi]
-pub fn dead_letter_remove(id: u32, item: f64) -> Result<bool> {
-    dead_letters(id, |q| q.remove(item as u64).is_some())
-}
-
-/// Whether item `item` is in the queue.
-#[napi]
-pub fn dead_letter_has(id: u32, item: f64) -> Result<bool> {
-    dead_letters(id, |q| q.get(item as u64).is_some())
-}
-
-/// The ids of the items, oldest first.
-#[napi]
-pub fn dead_letter_ids(id: u32) -> Result<Vec<f64>> {
-    dead_letters(id, |q| q.iter().map(|(i, ())| i as f64).collect())
-}
-
-/// `[items held, items dropped since creation]`.
-#[napi]
-pub fn dead_letter_counts(id: u32) -> Result<Vec<f64>> {
-    dead_letters(id, |q| vec![q.len() as f64, q.dropped() as f64])
-}
-
-/// Removes every item (the dropped count stays).
-#[napi]
-pub fn dead_letter_clear(id: u32) -> Result<()> {
-    dead_letters(id, |q| q.clear())
-}
-
-/// Changes the capacity; returns the ids dropped to fit, oldest first.
-#[napi]
-pub fn dead_letter_set_capacity(id: u32, capacity: u32) -> Result<Vec<f64>> {
-    dead_letters(id, |q| {
-        let before: Vec<u64> = q.iter().map(|(i, ())| i).collect();
-        q.set_capacity(capacity as usize);
-        let kept = q.len();
-        before[..before.len() - kept]
-            .iter()
-            .map(|&i| i as f64)
-            .collect()
-    })
-}
-
-/// Frees dead-letter queue `id`. Unknown ids are ignored.
-#[napi]
-pub fn dead_letter_release(id: u32) {
-    DEAD_LETTERS.with_borrow_mut(|s| drop(s.remove(id)));
-}
-
 /// The queue length above which the dead-letter alert fires (seed 004: 10).
 #[napi]
 pub fn dead_letter_alert() -> u32 {
@@ -511,38 +427,6 @@ pub fn dead_letter_alert_of(size: u32) -> bool {
 #[napi]
 pub fn all_circuits_open_alert_of(states: Vec<u32>, ongoing: bool) -> Result<bool> {
     Ok(core::all_circuits_open_alert(states_of(states)?, ongoing))
-}
-
-// ---- alert episodes ---------------------------------------------------------------
-
-/// An empty set of alert episodes; returns its id.
-#[napi]
-pub fn episodes_create() -> u32 {
-    EPISODES.with_borrow_mut(|s| s.insert(Episodes::new()))
-}
-
-/// Whether `key`'s condition holds now; true when an episode starts (fire the alert).
-#[napi]
-pub fn episodes_observe(id: u32, key: String, active: bool) -> Result<bool> {
-    episodes(id, |e| e.observe(&key, active))
-}
-
-/// Whether `key`'s episode is going on.
-#[napi]
-pub fn episodes_is_active(id: u32, key: String) -> Result<bool> {
-    episodes(id, |e| e.is_active(&key))
-}
-
-/// Ends every episode.
-#[napi]
-pub fn episodes_clear(id: u32) -> Result<()> {
-    episodes(id, |e| e.clear())
-}
-
-/// Frees episode set `id`. Unknown ids are ignored.
-#[napi]
-pub fn episodes_release(id: u32) {
-    EPISODES.with_borrow_mut(|s| drop(s.remove(id)));
 }
 
 // ---- health and presets -----------------------------------------------------------
@@ -642,94 +526,13 @@ unsafe extern "C" fn bulkhead_leave_at(
     }
 }
 
-thread_local! {
-    /// Where `serviceEnterAt` / `serviceSucceedAt` write what does not fit their
-    /// return value: the bulkhead's entry or admitted ticket (`shared().service`).
-    static SERVICE_CELL: Cell<*mut f64> = const { Cell::new(ptr::null_mut()) };
-}
-
-/// Binds the service cell (one number, alive for the life of the environment).
-pub(crate) fn bind_service_cell(cell: *mut f64) {
-    SERVICE_CELL.set(cell);
-}
-
-fn write_cell(value: f64) {
-    let cell = SERVICE_CELL.get();
-    if !cell.is_null() {
-        // SAFETY: `hot::shared` made the array and keeps it alive.
-        unsafe { *cell = value };
-    }
-}
-
-/// Enters bulkhead `bulkhead` and, when admitted, acquires a permit of breaker
-/// `breaker`, both at `now`. The bulkhead's answer goes to the cell; returns the
-/// breaker's permit code, or 0 when the bulkhead did not admit the call.
-fn service_enter_at(bulkhead_id: u32, breaker: u32, now: u64) -> Result<f64> {
-    let entry = enter(bulkhead_id, now)?;
-    write_cell(entry);
-    if entry != ENTRY_RUN {
-        return Ok(0.0);
-    }
-    with_entry(breaker, |e| Ok(e.acquire(now))).inspect_err(|_| {
-        // A bad breaker id must not keep the slot.
-        let _ = leave(bulkhead_id, now);
-    })
-}
-
-/// Records a success of permit `slot` of `breaker` and leaves `bulkhead`, both at `now`.
-/// The ticket admitted to the freed slot (or -1) goes to the cell; returns the
-/// breaker's transition code.
-fn service_succeed_at(bulkhead_id: u32, breaker: u32, slot: u32, now: u64) -> Result<f64> {
-    let transition = with_entry(breaker, |e| e.record(slot, 0, now))?;
-    let ticket = leave(bulkhead_id, now)?;
-    write_cell(ticket);
-    Ok(f64::from(transition))
-}
-
-/// `serviceEnterAt(bulkheadId, breakerId, nowMs)` on the caller's clock.
-unsafe extern "C" fn service_enter_at_raw(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: as in `bulkhead_enter`.
-    unsafe {
-        let [b, id, now] = args::<3>(env, info);
-        finish(
-            env,
-            service_enter_at(uint(env, b), uint(env, id), nanos(double(env, now))),
-        )
-    }
-}
-
-/// `serviceSucceedAt(bulkheadId, breakerId, slot, nowMs)` on the caller's clock.
-unsafe extern "C" fn service_succeed_at_raw(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // SAFETY: as in `bulkhead_enter`.
-    unsafe {
-        let [b, id, slot, now] = args::<4>(env, info);
-        finish(
-            env,
-            service_succeed_at(
-                uint(env, b),
-                uint(env, id),
-                uint(env, slot),
-                nanos(double(env, now)),
-            ),
-        )
-    }
-}
-
-const HOT: [(&CStr, Callback); 4] = [
+const HOT: [(&CStr, Callback); 2] = [
     (c"bulkheadEnterAt", bulkhead_enter_at),
     (c"bulkheadLeaveAt", bulkhead_leave_at),
-    (c"serviceEnterAt", service_enter_at_raw),
-    (c"serviceSucceedAt", service_succeed_at_raw),
 ];
 
-/// An object with the raw per-call functions (`bulkheadEnterAt`, `bulkheadLeaveAt`,
-/// `serviceEnterAt`, `serviceSucceedAt`); the facade asks once.
+/// An object with the raw functions of the standalone `Bulkhead` (`bulkheadEnterAt`,
+/// `bulkheadLeaveAt`); the facade asks once.
 #[napi]
 pub fn bulkhead_hot_path(env: Env) -> Result<Object<'static>> {
     let exports = Object::new(&env)?;

@@ -35,11 +35,7 @@ const ENGAGE_READS: u32 = 256;
 const IDLE_TICKS: u32 = 100;
 const NANOS_PER_TICK: u64 = 1_000_000;
 
-/// Numbers in the array.
-pub(crate) const LEN: usize = 3;
-const NOW: usize = 0;
-const TICKING: usize = 1;
-const READS: usize = 2;
+use crate::protocol::{TICKER_NOW as NOW, TICKER_READS as READS, TICKER_TICKING as TICKING};
 
 /// A bound array's data: three f64 kept alive by a reference until its environment's
 /// cleanup hook removes it from [`CELLS`].
@@ -52,7 +48,7 @@ unsafe impl Send for CellPtr {}
 
 impl CellPtr {
     fn slot(self, index: usize) -> &'static AtomicU64 {
-        // SAFETY: `hot::shared` made the array of LEN f64 (8-aligned), alive
+        // SAFETY: `hot::shared` made the array of TICKER_LEN f64 (8-aligned), alive
         // while the pointer is in `CELLS`. JS reads and writes the same words
         // without atomics; aligned 8-byte accesses do not tear.
         unsafe { AtomicU64::from_ptr(self.0.add(index).cast()) }
@@ -136,11 +132,11 @@ unsafe extern "C" fn forget(data: *mut std::ffi::c_void) {
     cells().retain(|&cell| cell != gone);
 }
 
-/// Registers this environment's array of [`LEN`] numbers (see the module docs),
+/// Registers this environment's array of [`crate::protocol::TICKER_LEN`] numbers (see the module docs),
 /// kept alive by the caller for the life of the environment.
 ///
 /// # Safety
-/// `env` must be the running callback's; `data` must hold `LEN` f64.
+/// `env` must be the running callback's; `data` must hold `TICKER_LEN` f64.
 pub(crate) unsafe fn bind(env: sys::napi_env, data: *mut f64) {
     let cell = CellPtr(data);
     cell.set(NOW, millis(now_nanos()));

@@ -340,7 +340,7 @@ describe('manual control, state and health', () => {
     await svc.executeWithCircuitBreaker('api', 'a', async () => { throw failure({}); }, opts).catch(() => {});
     let health = svc.getSystemHealth();
     assert.equal(health.overall, 'degraded');
-    assert.deepEqual(health.services.api.circuits, { a: 'OPEN', b: 'CLOSED' });
+    assert.deepEqual({ ...health.services.api.circuits }, { a: 'OPEN', b: 'CLOSED' }, 'a null-prototype object: any operation name is a key');
     await svc.executeWithCircuitBreaker('api', 'b', async () => { throw failure({}); }, opts).catch(() => {});
     assert.equal(svc.getSystemHealth().overall, 'unhealthy');
     clock.advance(1000);

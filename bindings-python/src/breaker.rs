@@ -2,7 +2,7 @@
 //! the sync decorator, acquire/record through `Permit`) run here. The core breaker
 //! sits behind a short mutex that is never held while Python code runs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use pyo3::call::PyCallArgs;
@@ -37,6 +37,8 @@ pub struct Breaker {
     hooks: AtomicBool,
     /// The failure that last opened the circuit: the `__cause__` of rejections.
     last_failure: Mutex<Option<Py<PyAny>>>,
+    /// Calls in flight: permits out and calls running (the registry's idle check).
+    in_flight: AtomicU32,
 }
 
 /// How the breaker sees an exception raised by a protected call.
@@ -49,7 +51,34 @@ enum Verdict {
     Cancelled,
 }
 
+/// What a listener's error does: an `Exception` is reported through
+/// `sys.unraisablehook` and the call goes on; anything else (`KeyboardInterrupt`,
+/// `SystemExit`) propagates to the caller once the outcome is recorded.
+fn listener_error(py: Python<'_>, error: PyErr, source: &Bound<'_, PyAny>) -> PyResult<()> {
+    if error.is_instance_of::<PyException>(py) {
+        error.write_unraisable(py, Some(source));
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
 impl Breaker {
+    /// The registry's question (core `Eviction`): idle (CLOSED, not forced or
+    /// disabled, nothing in flight) with its activity count, or busy.
+    pub(crate) fn probe(&self) -> tripwire_core::Probe {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return tripwire_core::Probe::Busy;
+        }
+        let s = self.core.stats();
+        if s.state != State::Closed || s.forced_open || s.disabled {
+            return tripwire_core::Probe::Busy;
+        }
+        tripwire_core::Probe::Idle {
+            activity: s.requests + s.rejected + s.ignored,
+        }
+    }
+
     fn verdict(&self, slf: &Bound<'_, Self>, error: &Bound<'_, PyAny>) -> Verdict {
         let py = slf.py();
         if !error.is_instance_of::<PyException>() {
@@ -76,7 +105,8 @@ impl Breaker {
     }
 
     /// After any transition: forget the last failure once closed, tell the listeners.
-    fn transitioned(&self, slf: &Bound<'_, Self>, transition: Transition) {
+    /// Errs only with a listener's `KeyboardInterrupt` or `SystemExit`.
+    fn transitioned(&self, slf: &Bound<'_, Self>, transition: Transition) -> PyResult<()> {
         if transition.to == State::Closed {
             let old = self
                 .last_failure
@@ -95,9 +125,10 @@ impl Breaker {
                 slf.call_method1(intern!(py, "_hook_state_change"), args)
             })();
             if let Err(e) = result {
-                e.write_unraisable(py, Some(slf.as_any()));
+                return listener_error(py, e, slf.as_any());
             }
         }
+        Ok(())
     }
 
     fn hook<'py>(
@@ -105,9 +136,10 @@ impl Breaker {
         slf: &Bound<'py, Self>,
         name: &Bound<'py, PyString>,
         args: impl PyCallArgs<'py>,
-    ) {
-        if let Err(e) = slf.call_method1(name, args) {
-            e.write_unraisable(slf.py(), Some(slf.as_any()));
+    ) -> PyResult<()> {
+        match slf.call_method1(name, args) {
+            Ok(_) => Ok(()),
+            Err(e) => listener_error(slf.py(), e, slf.as_any()),
         }
     }
 
@@ -136,7 +168,7 @@ impl Breaker {
         slf: &Bound<'_, Self>,
         permit: tripwire_core::Permit,
         error: &Bound<'_, PyAny>,
-    ) {
+    ) -> PyResult<()> {
         if let Some(t) = self.core.record(permit, Outcome::Failure) {
             if t.to == State::Open {
                 let old = self
@@ -146,21 +178,23 @@ impl Breaker {
                     .replace(error.clone().unbind());
                 drop(old);
             }
-            self.transitioned(slf, t);
+            self.transitioned(slf, t)?;
         }
         if self.hooks.load(Ordering::Relaxed) {
-            self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,));
+            self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,))?;
         }
+        Ok(())
     }
 
     /// Records a success (a timeout if it overran `request_timeout`).
-    fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) {
+    fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
         if let Some(t) = self.core.record(permit, Outcome::Success) {
-            self.transitioned(slf, t);
+            self.transitioned(slf, t)?;
         }
         if self.hooks.load(Ordering::Relaxed) {
-            self.hook(slf, intern!(slf.py(), "_hook_success"), ());
+            self.hook(slf, intern!(slf.py(), "_hook_success"), ())?;
         }
+        Ok(())
     }
 
     /// Runs `func(*args, **kwargs)` under the breaker: the sync hot path.
@@ -181,23 +215,35 @@ impl Breaker {
                 };
             }
         };
-        if let Some(t) = permit.transition() {
-            this.transitioned(slf, t);
+        // A listener's KeyboardInterrupt / SystemExit before the call: the call does
+        // not run, and its permit is handed back.
+        let before = (|| {
+            if let Some(t) = permit.transition() {
+                this.transitioned(slf, t)?;
+            }
+            if this.hooks.load(Ordering::Relaxed) {
+                let kw = kwargs.map_or_else(|| PyDict::new(py), Clone::clone);
+                this.hook(slf, intern!(py, "_hook_before_call"), (func, args, kw))?;
+            }
+            Ok(())
+        })();
+        if let Err(interrupt) = before {
+            this.core.record(permit, Outcome::Cancelled);
+            return Err(interrupt);
         }
-        if this.hooks.load(Ordering::Relaxed) {
-            let kw = kwargs.map_or_else(|| PyDict::new(py), Clone::clone);
-            this.hook(slf, intern!(py, "_hook_before_call"), (func, args, kw));
-        }
-        match func.call(args, kwargs) {
+        this.in_flight.fetch_add(1, Ordering::AcqRel);
+        let result = func.call(args, kwargs);
+        this.in_flight.fetch_sub(1, Ordering::AcqRel);
+        match result {
             Ok(value) => {
-                this.record_success(slf, permit);
+                this.record_success(slf, permit)?;
                 Ok(value.unbind())
             }
             Err(err) => {
                 let error = err.value(py);
                 match this.verdict(slf, error) {
                     Verdict::Failure => {
-                        this.record_failure(slf, permit, error);
+                        this.record_failure(slf, permit, error)?;
                         match &this.fallback {
                             Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
                             None => Err(err),
@@ -222,7 +268,7 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let t = this.core.with(op);
-        this.transitioned(slf, t);
+        this.transitioned(slf, t)?;
         Ok(types::transition(slf.py(), t)?.unbind())
     }
 }
@@ -260,6 +306,7 @@ impl Breaker {
             fallback: parsed.fallback,
             hooks: AtomicBool::new(false),
             last_failure: Mutex::new(None),
+            in_flight: AtomicU32::new(0),
         })
     }
 
@@ -471,8 +518,12 @@ impl Breaker {
             Ok(permit) => {
                 let transition = permit.transition();
                 if let Some(t) = transition {
-                    this.transitioned(slf, t);
+                    if let Err(interrupt) = this.transitioned(slf, t) {
+                        this.core.record(permit, Outcome::Cancelled);
+                        return Err(interrupt);
+                    }
                 }
+                this.in_flight.fetch_add(1, Ordering::AcqRel);
                 let permit = Py::new(
                     py,
                     Permit {
@@ -505,6 +556,7 @@ impl Permit {
         if self.done.swap(true, Ordering::AcqRel) {
             return Err(PyRuntimeError::new_err("this permit has already been used"));
         }
+        self.breaker.get().in_flight.fetch_sub(1, Ordering::AcqRel);
         Ok(self.permit)
     }
 
@@ -514,7 +566,7 @@ impl Permit {
         let this = breaker.get();
         let transition = this.core.record(permit, outcome);
         if let Some(t) = transition {
-            this.transitioned(breaker, t);
+            this.transitioned(breaker, t)?;
         }
         transition
             .map(|t| types::transition(py, t).map(Bound::unbind))
@@ -545,10 +597,10 @@ impl Permit {
         let this = breaker.get();
         let transition = this.core.record(permit, Outcome::Success);
         if let Some(t) = transition {
-            this.transitioned(breaker, t);
+            this.transitioned(breaker, t)?;
         }
         if this.hooks.load(Ordering::Relaxed) {
-            this.hook(breaker, intern!(py, "_hook_success"), ());
+            this.hook(breaker, intern!(py, "_hook_success"), ())?;
         }
         transition
             .map(|t| types::transition(py, t).map(Bound::unbind))
@@ -584,7 +636,7 @@ impl Permit {
         let this = breaker.get();
         let outcome = match this.verdict(breaker, exc) {
             Verdict::Failure => {
-                this.record_failure(breaker, permit, exc);
+                this.record_failure(breaker, permit, exc)?;
                 return Ok(true);
             }
             Verdict::Ignored => Outcome::Ignored,
@@ -602,6 +654,7 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         if !self.done.swap(true, Ordering::AcqRel) {
+            self.breaker.get().in_flight.fetch_sub(1, Ordering::AcqRel);
             // Cancelled outcomes never cause a transition: nothing to report.
             Python::attach(|py| {
                 self.breaker

@@ -162,9 +162,17 @@ impl ManualClock {
         Ok(())
     }
 
-    /// Sets the clock to `seconds`; a time earlier than the current reading is ignored.
+    /// Sets the clock to `seconds`; a time earlier than the current reading is a
+    /// `ValueError` (a clock never goes back).
     fn set(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
-        self.inner.set(nanos("seconds", seconds)?);
+        self.inner
+            .try_set(nanos("seconds", seconds)?)
+            .map_err(|now| {
+                PyValueError::new_err(format!(
+                    "set({seconds}) would move the clock back from {}: a clock only goes forward",
+                    self::seconds(now)
+                ))
+            })?;
         self.fire_due(py);
         Ok(())
     }

@@ -32,6 +32,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::_registry_all, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_remove, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_clear, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_registry_info, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_registry_set_capacity, m)?)?;
     resilience::register(m)?;
     service::register(m)?;
     Ok(())

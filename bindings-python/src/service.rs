@@ -886,17 +886,11 @@ impl Service {
         r.map(drop).map_err(config_error)
     }
 
-    /// A service's configuration: `preset`, `config`, `bulkhead`, `retry_policy`; None
-    /// for a service never used.
-    fn service_config<'py>(
-        &self,
-        py: Python<'py>,
-        service: &str,
-    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+    /// A service's configuration: `preset`, `config`, `bulkhead`, `retry_policy` (a
+    /// service never used reads the defaults).
+    fn service_config<'py>(&self, py: Python<'py>, service: &str) -> PyResult<Bound<'py, PyDict>> {
         let inner = self.lock(py);
-        let Some(c) = inner.engine.service_config(service) else {
-            return Ok(None);
-        };
+        let c = inner.engine.service_config_or_default(service);
         let d = PyDict::new(py);
         d.set_item("preset", c.preset)?;
         d.set_item("config", config_dict(py, c.config)?)?;
@@ -919,7 +913,7 @@ impl Service {
         )?;
         r.set_item("seed", c.retry.seed)?;
         d.set_item("retry_policy", r)?;
-        Ok(Some(d))
+        Ok(d)
     }
 
     /// Whether a service was configured (a preset or options), not on the defaults.

@@ -156,7 +156,14 @@ def test_manual_clock_rejects_bad_values() -> None:
         clock.advance(math.nan)
     with pytest.raises(ValueError):
         clock.advance(1e300)
-    clock.set(1.0)  # earlier: ignored
+    with pytest.raises(ValueError, match="back"):
+        clock.set(1.0)  # earlier: a clock never goes back
+    for step in (math.inf, -math.inf, -1.0):
+        with pytest.raises(ValueError):
+            clock.advance(step)
+    with pytest.raises(ValueError):
+        clock.set(math.inf)
     assert clock.now() == 1.5
+    clock.set(1.5)  # the same time is fine
     clock.advance(0.25)
     assert clock.now() == 1.75

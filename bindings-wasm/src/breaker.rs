@@ -113,6 +113,8 @@ thread_local! {
     };
     /// `retryAfter` (ms, NaN for `null`) of the last refusal of `__acquire`.
     static RETRY_AFTER: Cell<f64> = const { Cell::new(f64::NAN) };
+    /// The error of the given clock when `__acquire` could not read it (its -4).
+    static CLOCK_ERROR: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
 }
 
 /// Everything one breaker holds; shared by the JS object and its calls in flight.
@@ -130,6 +132,8 @@ pub(crate) struct Inner {
     handle: JsValue,
     /// The message of the last failure, for `stats().lastError`.
     pub(crate) last_error: RefCell<Option<String>>,
+    /// Calls in flight (slots parked for settle.js, permits out): `guardFetch`'s idle check.
+    in_flight: Cell<u32>,
 }
 
 /// What the promise of a settled call does.
@@ -157,6 +161,8 @@ fn message_of(error: &JsValue) -> String {
 impl Inner {
     pub(crate) fn new(name: String, options: &JsValue) -> Result<Rc<Inner>, JsValue> {
         let parsed = options::parse(options)?;
+        // A given clock is read once now: a bad one fails here, naming `clock`.
+        parsed.clock.now()?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
         let core = Breaker::with_shared_config(config).map_err(options::config_error)?;
         let timeout_ns = parsed.config.call_timeout.unwrap_or(0);
@@ -181,6 +187,7 @@ impl Inner {
             timeout_ns,
             handle: handle.into(),
             last_error: RefCell::new(None),
+            in_flight: Cell::new(0),
         }))
     }
 
@@ -254,11 +261,6 @@ impl Inner {
         }
     }
 
-    /// Asks the core for a permit now; reports OPEN → HALF_OPEN if this acquire caused it.
-    pub(crate) fn acquire(&self) -> Result<CorePermit, Rejected> {
-        self.acquire_at(self.clock.now())
-    }
-
     /// Asks the core for a permit at `now`; reports OPEN → HALF_OPEN if this acquire caused it.
     fn acquire_at(&self, now: u64) -> Result<CorePermit, Rejected> {
         let acquired = self.core.borrow_mut().try_acquire(now);
@@ -266,11 +268,6 @@ impl Inner {
             self.report(permit.transition());
         }
         acquired
-    }
-
-    /// Hands the permit back with its outcome; reports the transition, if any.
-    pub(crate) fn finish(&self, permit: CorePermit, outcome: Outcome) -> Option<Transition> {
-        self.finish_at(permit, outcome, self.clock.now())
     }
 
     /// Hands the permit back with its outcome at `now`; reports the transition, if any.
@@ -309,11 +306,11 @@ impl Inner {
         }
     }
 
-    fn manual(&self, op: fn(&mut Breaker, u64) -> Transition) -> JsValue {
-        let now = self.clock.now();
+    fn manual(&self, op: fn(&mut Breaker, u64) -> Transition) -> Result<JsValue, JsValue> {
+        let now = self.clock.now()?;
         let transition = op(&mut self.core.borrow_mut(), now);
         self.report(Some(transition));
-        transition_to_js(Some(transition))
+        Ok(transition_to_js(Some(transition)))
     }
 }
 
@@ -349,10 +346,25 @@ pub struct CircuitBreaker {
     pub(crate) inner: Rc<Inner>,
 }
 
-/// Leave to run one call, from `acquire()`; hand it back with `record(permit, outcome)`.
+/// Leave to run one call, from `acquire()`; hand it back with `record(permit, outcome)`
+/// on the breaker that issued it, exactly once.
 #[wasm_bindgen]
 pub struct Permit {
     permit: CorePermit,
+    /// The breaker that issued it: a permit is recorded there or nowhere.
+    owner: Rc<Inner>,
+    /// Whether `record` has ended it. Until then (or until it is freed) it counts
+    /// in its breaker's calls in flight.
+    used: Cell<bool>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if !self.used.get() {
+            let count = &self.owner.in_flight;
+            count.set(count.get().saturating_sub(1));
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -413,10 +425,18 @@ impl CircuitBreaker {
     /// -2 (OPEN) or -3 (HALF_OPEN), with `__retryAfter()` telling when to retry.
     #[wasm_bindgen(js_name = __acquire, skip_typescript)]
     pub fn acquire_slot(&self, now_ms: f64, fetch: bool) -> f64 {
-        let now = self.inner.clock.at(now_ms);
+        let now = match self.inner.clock.at(now_ms) {
+            Ok(now) => now,
+            Err(error) => {
+                // settle.js rejects the call with it (`__clockError()`).
+                CLOCK_ERROR.with(|e| e.replace(error));
+                return -4.0;
+            }
+        };
         match self.inner.acquire_at(now) {
             Ok(permit) => {
                 let inner = Rc::clone(&self.inner);
+                inner.in_flight.set(inner.in_flight.get() + 1);
                 let call = Call {
                     inner,
                     permit,
@@ -433,6 +453,30 @@ impl CircuitBreaker {
                 }
             }
         }
+    }
+
+    /// `guardFetch`'s idle check (core `Eviction`): this breaker's activity count
+    /// (total calls) when it is CLOSED, not forced or disabled, with nothing in
+    /// flight; else -1.
+    #[wasm_bindgen(js_name = __idle, skip_typescript)]
+    pub fn idle(&self) -> f64 {
+        if self.inner.in_flight.get() > 0 {
+            return -1.0;
+        }
+        let Ok(now) = self.inner.clock.now() else {
+            return -1.0;
+        };
+        let s = self.inner.core.borrow().stats(now);
+        if s.state != State::Closed || s.forced_open || s.disabled {
+            return -1.0;
+        }
+        (s.requests + s.rejected + s.ignored) as f64
+    }
+
+    /// The clock's error when `__acquire` answered -4 (taken: asked once).
+    #[wasm_bindgen(js_name = __clockError, skip_typescript)]
+    pub fn clock_error() -> JsValue {
+        CLOCK_ERROR.with(|e| e.replace(JsValue::UNDEFINED))
     }
 
     /// `retryAfter` of the last refusal of `__acquire`, in ms (NaN: `null`, forced open).
@@ -461,7 +505,17 @@ impl CircuitBreaker {
             permit,
             fetch,
         } = call;
-        let now = inner.clock.at(now_ms);
+        inner.in_flight.set(inner.in_flight.get().saturating_sub(1));
+        let now = match inner.clock.at(now_ms) {
+            Ok(now) => now,
+            Err(error) => {
+                // No end can be read: the permit is handed back (at the last reading)
+                // and the call rejects with the clock's error.
+                inner.finish_at(permit, Outcome::Cancelled, inner.clock.last());
+                hand(&error, &JsValue::UNDEFINED);
+                return 2;
+            }
+        };
         match inner.settled(permit, fetch, how, status, now) {
             Verdict::Resolve => 0,
             Verdict::Reject => 1,
@@ -478,66 +532,75 @@ impl CircuitBreaker {
 
     /// The effective state now: `'HALF_OPEN'` once the open duration has passed.
     #[wasm_bindgen(getter, unchecked_return_type = "CircuitStateName")]
-    pub fn state(&self) -> JsValue {
-        let now = self.inner.clock.now();
-        state_name(self.inner.core.borrow().state(now))
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        let now = self.inner.clock.now()?;
+        Ok(state_name(self.inner.core.borrow().state(now)))
     }
 
     /// The effective state now, as the Node package's `getState()`.
     #[wasm_bindgen(js_name = getState, unchecked_return_type = "CircuitStateName")]
-    pub fn get_state(&self) -> JsValue {
+    pub fn get_state(&self) -> Result<JsValue, JsValue> {
         self.state()
     }
 
     /// Counters, rates and timings now.
-    pub fn stats(&self) -> JsStats {
-        let now = self.inner.clock.now();
+    pub fn stats(&self) -> Result<JsStats, JsValue> {
+        let now = self.inner.clock.now()?;
         let stats = self.inner.core.borrow().stats(now);
-        stats::to_js(&self.inner, &stats)
+        Ok(stats::to_js(&self.inner, &stats))
     }
 
     /// Alias of `stats()`, as in the Node package.
     #[wasm_bindgen(js_name = getStats)]
-    pub fn get_stats(&self) -> JsStats {
+    pub fn get_stats(&self) -> Result<JsStats, JsValue> {
         self.stats()
     }
 
     /// Opens the circuit until `close()` or `reset()`.
     #[wasm_bindgen(unchecked_return_type = "Transition")]
-    pub fn open(&self) -> JsValue {
+    pub fn open(&self) -> Result<JsValue, JsValue> {
         self.inner.manual(Breaker::force_open)
     }
 
     /// Closes the circuit and clears the window; totals are kept.
     #[wasm_bindgen(unchecked_return_type = "Transition")]
-    pub fn close(&self) -> JsValue {
+    pub fn close(&self) -> Result<JsValue, JsValue> {
         self.inner.manual(Breaker::close)
     }
 
     /// Back to a new breaker: closed, window and totals cleared.
     #[wasm_bindgen(unchecked_return_type = "Transition")]
-    pub fn reset(&self) -> JsValue {
+    pub fn reset(&self) -> Result<JsValue, JsValue> {
         self.inner.last_error.replace(None);
         self.inner.manual(Breaker::reset)
     }
 
     /// Always permits, still counts, never trips, until `enable()`.
     #[wasm_bindgen(unchecked_return_type = "Transition")]
-    pub fn disable(&self) -> JsValue {
+    pub fn disable(&self) -> Result<JsValue, JsValue> {
         self.inner.manual(Breaker::disable)
     }
 
     /// Ends `disable()`.
     #[wasm_bindgen(unchecked_return_type = "Transition")]
-    pub fn enable(&self) -> JsValue {
+    pub fn enable(&self) -> Result<JsValue, JsValue> {
         self.inner.manual(Breaker::enable)
     }
 
     /// Asks for a permit without running anything (for calls that are not promises).
     /// Throws `CircuitBreakerOpenError` when refused.
     pub fn acquire(&self) -> Result<Permit, JsValue> {
-        match self.inner.acquire() {
-            Ok(permit) => Ok(Permit { permit }),
+        let now = self.inner.clock.now()?;
+        match self.inner.acquire_at(now) {
+            Ok(permit) => {
+                let count = &self.inner.in_flight;
+                count.set(count.get() + 1);
+                Ok(Permit {
+                    permit,
+                    owner: Rc::clone(&self.inner),
+                    used: Cell::new(false),
+                })
+            }
             Err(rejected) => Err(errors::open_error(&self.inner.name_js, rejected)),
         }
     }
@@ -546,7 +609,7 @@ impl CircuitBreaker {
     #[wasm_bindgen(unchecked_return_type = "Transition | undefined")]
     pub fn record(
         &self,
-        permit: Permit,
+        permit: &Permit,
         #[wasm_bindgen(unchecked_param_type = "CallOutcome")] outcome: JsValue,
     ) -> Result<JsValue, JsValue> {
         let outcome = match outcome.as_string().as_deref() {
@@ -561,6 +624,27 @@ impl CircuitBreaker {
                 ))
             }
         };
-        Ok(transition_to_js(self.inner.finish(permit.permit, outcome)))
+        // Everything is checked before the permit is used: a mistake leaves it live.
+        if !Rc::ptr_eq(&permit.owner, &self.inner) {
+            return Err(errors::type_error(&format!(
+                "record: this permit was issued by breaker '{}', not by '{}'; record it there",
+                permit.owner.name, self.inner.name
+            )));
+        }
+        if permit.used.get() {
+            return Err(errors::type_error(
+                "record: this permit was already recorded",
+            ));
+        }
+        let now = self.inner.clock.now()?;
+        permit.used.set(true);
+        self.inner
+            .in_flight
+            .set(self.inner.in_flight.get().saturating_sub(1));
+        Ok(transition_to_js(self.inner.finish_at(
+            permit.permit,
+            outcome,
+            now,
+        )))
     }
 }

@@ -75,31 +75,53 @@ impl Clock {
 
     /// The instant `ms` (`performance.now()` read by settle.js), or, when `ms` is NaN,
     /// the current instant; in nanoseconds, never going back.
-    pub(crate) fn at(&self, ms: f64) -> u64 {
+    pub(crate) fn at(&self, ms: f64) -> Result<u64, JsValue> {
         if ms.is_nan() {
             return self.now();
         }
-        self.monotonic(to_nanos(ms))
+        Ok(self.monotonic(to_nanos(ms)))
     }
 
     /// The current instant in nanoseconds; never goes back, even if the source does.
-    pub(crate) fn now(&self) -> u64 {
-        let ms = match &self.source {
-            Source::Performance => performance_now(),
-            Source::Function(f) => f
-                .call0(&JsValue::UNDEFINED)
-                .ok()
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0),
-            Source::Object(this, f) => f.call0(this).ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
+    /// A given clock that throws passes its error on; one that reads anything but a
+    /// finite number is a `TypeError` naming the `clock` option.
+    pub(crate) fn now(&self) -> Result<u64, JsValue> {
+        let reading = match &self.source {
+            Source::Performance => return Ok(self.monotonic(to_nanos(performance_now()))),
+            Source::Function(f) => f.call0(&JsValue::UNDEFINED)?,
+            Source::Object(this, f) => f.call0(this)?,
         };
-        self.monotonic(to_nanos(ms))
+        match reading.as_f64().filter(|ms| ms.is_finite()) {
+            Some(ms) => Ok(self.monotonic(to_nanos(ms))),
+            None => Err(crate::errors::type_error(&format!(
+                "invalid option `clock`: it must return a finite number of milliseconds, not {}",
+                describe(&reading)
+            ))),
+        }
+    }
+
+    /// The last instant read (for handing a permit back when the clock fails).
+    pub(crate) fn last(&self) -> u64 {
+        self.last.get()
     }
 
     fn monotonic(&self, ns: u64) -> u64 {
         let now = ns.max(self.last.get());
         self.last.set(now);
         now
+    }
+}
+
+/// A bad clock reading as the error message shows it.
+fn describe(value: &JsValue) -> String {
+    match value.as_f64() {
+        Some(n) if n.is_nan() => "NaN".into(),
+        Some(n) if n > 0.0 => "Infinity".into(),
+        Some(_) => "-Infinity".into(),
+        None => format!(
+            "a value of type {}",
+            value.js_typeof().as_string().unwrap_or_default()
+        ),
     }
 }
 

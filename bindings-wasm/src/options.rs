@@ -2,7 +2,9 @@
 //! plus the options only the binding knows: callbacks, the clock, the failure rule.
 
 use js_sys::{Function, Object, Reflect};
-use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
+use tripwire_core::{
+    Config, ConfigError, ErrorKind, OptionValue, Options, Unit, JS_TIMER_LIMIT_MS,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -78,8 +80,14 @@ export interface CircuitBreakerOptions {
   fetch?: typeof fetch;
 }
 
-/** Options of `guardFetch`: the options of every origin's breaker. */
-export interface GuardFetchOptions extends CircuitBreakerOptions {}
+/** Options of `guardFetch`: the options of every origin's breaker, and the bound. */
+export interface GuardFetchOptions extends CircuitBreakerOptions {
+  /**
+   * Origins kept with a breaker (default 1,000): past it, a new origin evicts an idle
+   * one (closed, not forced or disabled, nothing in flight).
+   */
+  maxOrigins?: number;
+}
 "#;
 
 #[wasm_bindgen]
@@ -103,6 +111,7 @@ pub(crate) const BINDING_OPTIONS: &[&str] = &[
     "isFailureResponse",
     "fetch",
     "name",
+    "maxOrigins",
 ];
 
 /// The binding's own options, checked.
@@ -154,7 +163,7 @@ fn function(name: &str, value: JsValue) -> Result<Option<Function>, JsValue> {
 
 /// Reads `options` (`undefined`, or a plain object).
 pub(crate) fn parse(options: &JsValue) -> Result<Parsed, JsValue> {
-    let mut core = Options::new(Unit::Millis);
+    let mut core = Options::new(Unit::Millis).timer_limit(JS_TIMER_LIMIT_MS);
     let mut hooks = Hooks::default();
     let mut clock = JsValue::UNDEFINED;
     if !(options.is_undefined() || options.is_null()) {
@@ -184,7 +193,8 @@ pub(crate) fn parse(options: &JsValue) -> Result<Parsed, JsValue> {
                 "isFailureResult" => hooks.is_failure_result = function(&name, value)?,
                 "fetch" => hooks.fetch = function(&name, value)?,
                 "clock" => clock = value,
-                "name" => {}
+                // guardFetch's bound, read by guard_fetch.
+                "name" | "maxOrigins" => {}
                 _ => {
                     if let Some(error) = core.unknown(&name, BINDING_OPTIONS) {
                         return Err(config_error(error));

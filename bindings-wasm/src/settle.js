@@ -220,8 +220,37 @@ function fetched(h, slot, how, value, state) {
 // guardFetch: one breaker per origin. `create(origin)` (Rust) builds a breaker from
 // the guard's options. Origins of absolute URLs are cached by URL (bounded), and a
 // relative path resolves against the document's base URL, as fetch resolves it.
-export function guard(create) {
+// The origins are bounded too: `index` (the core's eviction index, Rust) picks an
+// idle origin to evict when a new one would go past `maxOrigins`.
+export function guard(create, index) {
   const breakers = new Map();
+  // The origin in each slot of the index, and each breaker's slot.
+  const slotOrigins = [];
+  const listeners = [];
+  const probe = (slot) => {
+    const breaker = breakers.get(slotOrigins[slot]);
+    return breaker === undefined ? -1 : breaker.__idle();
+  };
+  const admit = (origin, breaker) => {
+    const [slot, ...gone] = index.admit(probe);
+    for (const s of gone) {
+      const name = slotOrigins[s];
+      const evicted = breakers.get(name);
+      breakers.delete(name);
+      slotOrigins[s] = undefined;
+      if (evicted === undefined) continue;
+      for (const [listener] of listeners.slice()) {
+        try {
+          listener({ name, breaker: evicted });
+        } catch {
+          // A listener's failure is not the fetch's.
+        }
+      }
+      for (let i = listeners.length - 1; i >= 0; i--) if (listeners[i][1]) listeners.splice(i, 1);
+    }
+    slotOrigins[slot] = origin;
+    breakers.set(origin, breaker);
+  };
   const origins = new Map();
   let lastBase;
   let lastBaseOrigin;
@@ -257,7 +286,7 @@ export function guard(create) {
     let breaker = breakers.get(origin);
     if (breaker === undefined) {
       breaker = create(origin);
-      breakers.set(origin, breaker);
+      admit(origin, breaker);
     }
     return breaker;
   };
@@ -271,6 +300,25 @@ export function guard(create) {
     return breaker.fetch(input, init);
   };
   guarded.breakerFor = breakerFor;
+  // The bound, as the Node package's registry reports it: `evict` events ({ name, breaker }).
+  Object.defineProperties(guarded, {
+    capacity: { get: () => index.capacity() },
+    evictions: { get: () => index.evictions() },
+    size: { get: () => breakers.size },
+  });
+  guarded.on = (type, listener) => {
+    if (type === 'evict' && typeof listener === 'function') listeners.push([listener, false]);
+    return guarded;
+  };
+  guarded.once = (type, listener) => {
+    if (type === 'evict' && typeof listener === 'function') listeners.push([listener, true]);
+    return guarded;
+  };
+  guarded.off = (type, listener) => {
+    const i = listeners.findIndex(([l]) => l === listener);
+    if (type === 'evict' && i >= 0) listeners.splice(i, 1);
+    return guarded;
+  };
   return guarded;
 }
 
@@ -339,6 +387,8 @@ class Refusal {
 }
 
 function refuse(h, code) {
+  // -4: the breaker's own clock threw or read garbage; the call rejects with that.
+  if (code === -4) return Promise.reject(Breaker.__clockError());
   const state = code === -3 ? 'HALF_OPEN' : 'OPEN';
   const retry = Breaker.__retryAfter();
   const retryAfter = retry === retry ? retry : null;

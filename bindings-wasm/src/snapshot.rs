@@ -13,7 +13,7 @@ impl CircuitBreaker {
     /// The whole state now as compact bytes, to restore later with
     /// `CircuitBreaker.restore` (warm starts); calls in flight are not carried.
     pub fn snapshot(&self) -> Result<Vec<u8>, JsValue> {
-        let now = self.inner.clock.now();
+        let now = self.inner.clock.now()?;
         let snapshot = self.inner.core.borrow().snapshot(now);
         postcard::to_allocvec(&snapshot).map_err(|_| errors::type_error("snapshot: cannot encode"))
     }
@@ -35,7 +35,7 @@ impl CircuitBreaker {
         let snapshot: Snapshot = postcard::from_bytes(&bytes)
             .map_err(|_| errors::type_error("restore: not a tripwire snapshot"))?;
         let config = *inner.core.borrow().config();
-        let now = inner.clock.now();
+        let now = inner.clock.now()?;
         let restored = Breaker::restore(config, &snapshot, now)
             .map_err(|e| errors::range_error(&e.to_string()))?;
         *inner.core.borrow_mut() = restored;

@@ -120,6 +120,24 @@ pub struct Rejected {
     pub retry_after: Option<u64>,
 }
 
+impl core::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "the circuit is {}", self.state.as_str())?;
+        match self.retry_after {
+            // Whole milliseconds, rounded up: what a Retry-After is made from.
+            Some(ns) => write!(
+                f,
+                ": retry after {} ms",
+                ns.div_ceil(crate::NANOS_PER_MILLI)
+            ),
+            None => write!(f, " (forced open)"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Rejected {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -140,6 +158,18 @@ pub(crate) struct Totals {
     pub(crate) rejected: u64,
     pub(crate) ignored: u64,
     pub(crate) latency_sum: u128,
+}
+
+impl Totals {
+    fn add(&mut self, other: &Totals) {
+        self.successes += other.successes;
+        self.failures += other.failures;
+        self.timeouts += other.timeouts;
+        self.slow += other.slow;
+        self.rejected += other.rejected;
+        self.ignored += other.ignored;
+        self.latency_sum += other.latency_sum;
+    }
 }
 
 /// A point-in-time view of a breaker, as every binding reports it.
@@ -216,6 +246,72 @@ pub struct Breaker {
     pub(crate) last_failure_at: Option<u64>,
     // Allocated on the first recorded call, so idle breakers stay small.
     pub(crate) latencies: Option<Histogram>,
+    // Made at the first transition or reset: most breakers never need it.
+    pub(crate) history: Option<alloc::boxed::Box<History>>,
+}
+
+/// What [`Breaker::lifetime`] adds to the current totals: the totals `reset()` cleared,
+/// and the transitions.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct History {
+    cleared: Totals,
+    transitions: [[u64; 3]; 3],
+}
+
+/// A breaker's counts since it was made: `reset()` clears the stats' totals, never
+/// these (metrics read them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lifetime {
+    /// Calls that succeeded.
+    pub successful: u64,
+    /// Calls that failed, timeouts not included.
+    pub failed: u64,
+    /// Calls that timed out.
+    pub timeouts: u64,
+    /// Calls whose outcome was ignored.
+    pub ignored: u64,
+    /// Calls refused.
+    pub not_permitted: u64,
+    /// Calls slower than the slow-call duration.
+    pub slow: u64,
+    /// State changes, `[from][to]`, indexed CLOSED = 0, OPEN = 1, HALF_OPEN = 2.
+    pub transitions: [[u64; 3]; 3],
+}
+
+/// The edges of [`Breaker::durations`], in nanoseconds: 2^k − 1 for k = 20, 22, ...,
+/// 36 (about 1 ms, 4 ms, 17 ms, 67 ms, 268 ms, 1.07 s, 4.3 s, 17 s and 69 s).
+pub const DURATION_EDGES: [u64; 9] = [
+    (1 << 20) - 1,
+    (1 << 22) - 1,
+    (1 << 24) - 1,
+    (1 << 26) - 1,
+    (1 << 28) - 1,
+    (1 << 30) - 1,
+    (1 << 32) - 1,
+    (1 << 34) - 1,
+    (1 << 36) - 1,
+];
+
+/// A breaker's call durations as a cumulative histogram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Durations {
+    /// Calls that took at most each of [`DURATION_EDGES`].
+    pub below: [u64; 9],
+    /// Calls in all.
+    pub count: u64,
+    /// Their durations added up, in nanoseconds.
+    pub sum: u128,
+}
+
+impl State {
+    /// CLOSED = 0, OPEN = 1, HALF_OPEN = 2: the index of [`Lifetime::transitions`].
+    pub fn index(self) -> usize {
+        match self {
+            State::Closed => 0,
+            State::Open => 1,
+            State::HalfOpen => 2,
+        }
+    }
 }
 
 impl Breaker {
@@ -245,6 +341,7 @@ impl Breaker {
             last_success_at: None,
             last_failure_at: None,
             latencies: None,
+            history: None,
         })
     }
 
@@ -307,6 +404,7 @@ impl Breaker {
         self.record_n(permit, outcome, now, 1)
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// Records `count` successes of calls admitted while quiet in `generation`, all
     /// started at `started` and ended at `ended`: a run of calls a binding saw with the
     /// same clock readings. While the breaker is quiet ([`Breaker::quiet_until`]) this
@@ -397,6 +495,7 @@ impl Breaker {
         }
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// Until when the breaker is *quiet*, as seen at `now`: before the returned instant
     /// every call is admitted as [`Breaker::quiet_permit`] would (no state change,
     /// nothing counted), and no success of this generation recorded before it can
@@ -448,11 +547,13 @@ impl Breaker {
         }
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// The generation calls admitted now belong to; see [`Breaker::quiet_permit`].
     pub fn generation(&self) -> u64 {
         self.generation
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
     /// The permit `try_acquire` hands out at `issued_at` while the breaker is quiet
     /// ([`Breaker::quiet_until`]) in `generation`, made without asking the breaker.
     pub fn quiet_permit(&self, generation: u64, issued_at: u64) -> Permit {
@@ -489,7 +590,9 @@ impl Breaker {
     /// Back to a new breaker's state: closed, window and totals cleared.
     pub fn reset(&mut self, now: u64) -> Transition {
         self.trips = 0;
-        self.totals = Totals::default();
+        let cleared = core::mem::take(&mut self.totals);
+        let history = &mut self.history.get_or_insert_with(Default::default).cleared;
+        history.add(&cleared);
         self.last_success_at = None;
         self.last_failure_at = None;
         self.latencies = None;
@@ -512,6 +615,40 @@ impl Breaker {
             from,
             to: self.state(now),
             cause: Cause::Enabled,
+        }
+    }
+
+    /// Call durations since the breaker was made or reset, as a histogram with the
+    /// edges [`DURATION_EDGES`] (exact counts: each edge is an edge of the breaker's
+    /// own histogram).
+    pub fn durations(&self) -> Durations {
+        let below = self
+            .latencies
+            .as_ref()
+            .map_or([0; DURATION_EDGES.len()], |h| h.cumulative(&DURATION_EDGES));
+        Durations {
+            below,
+            count: self.totals.successes + self.totals.failures,
+            sum: self.totals.latency_sum,
+        }
+    }
+
+    /// Counts since the breaker was made, which `reset()` leaves alone.
+    pub fn lifetime(&self) -> Lifetime {
+        let mut all = self.totals;
+        let mut transitions = [[0; 3]; 3];
+        if let Some(h) = &self.history {
+            all.add(&h.cleared);
+            transitions = h.transitions;
+        }
+        Lifetime {
+            successful: all.successes,
+            failed: all.failures - all.timeouts,
+            timeouts: all.timeouts,
+            ignored: all.ignored,
+            not_permitted: all.rejected,
+            slow: all.slow,
+            transitions,
         }
     }
 
@@ -660,6 +797,10 @@ impl Breaker {
     /// the window that tripped it, so its stats still say why it opened; half-open
     /// and closed start a fresh one.
     fn enter(&mut self, state: State) {
+        if state != self.state {
+            let history = self.history.get_or_insert_with(Default::default);
+            history.transitions[self.state.index()][state.index()] += 1;
+        }
         self.state = state;
         self.generation += 1;
         if state != State::Open {
@@ -689,6 +830,59 @@ mod tests {
 
     fn breaker(config: Config) -> Breaker {
         Breaker::new(config).unwrap()
+    }
+
+    #[test]
+    fn durations_at_exact_edges() {
+        assert!(DURATION_EDGES.iter().all(|&e| Histogram::is_edge(e)));
+        let mut b = breaker(Config::default());
+        for d in [0, 1_048_575, 1_048_576, 5_000_000, 1 << 40] {
+            let p = b.try_acquire(0).unwrap();
+            b.record(p, Outcome::Success, d);
+        }
+        let h = b.durations();
+        assert_eq!(
+            (h.count, h.below[0], h.below[1], h.below[2], h.below[8]),
+            (5, 2, 3, 4, 4)
+        );
+    }
+
+    #[test]
+    fn lifetime_counts_survive_reset() {
+        let mut b = breaker(Config {
+            failure_threshold: Threshold::Count(1),
+            ..Config::default()
+        });
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Success, 0);
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Timeout, 0);
+        assert!(b.try_acquire(0).is_err());
+        b.reset(0);
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Failure, 0);
+        assert_eq!(
+            b.stats(0).failures,
+            1,
+            "the stats' totals start again at reset"
+        );
+        let life = b.lifetime();
+        assert_eq!(
+            (
+                life.successful,
+                life.failed,
+                life.timeouts,
+                life.not_permitted
+            ),
+            (1, 1, 1, 1)
+        );
+        let t = life.transitions;
+        assert_eq!(t[State::Closed.index()][State::Open.index()], 2);
+        assert_eq!(
+            t[State::Open.index()][State::Closed.index()],
+            1,
+            "reset closes"
+        );
     }
 
     #[test]

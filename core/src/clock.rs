@@ -27,9 +27,21 @@ impl ManualClock {
         self.now.fetch_add(nanos, Ordering::AcqRel);
     }
 
-    /// Sets the clock to `nanos`, which must not be earlier than the current reading.
+    /// Sets the clock to `nanos`, which must not be earlier than the current reading
+    /// (an earlier one is ignored; [`ManualClock::try_set`] reports it).
     pub fn set(&self, nanos: u64) {
         self.now.fetch_max(nanos, Ordering::AcqRel);
+    }
+
+    /// Sets the clock to `nanos`, or, if that is earlier than the current reading,
+    /// leaves it and returns that reading: a clock never goes back.
+    pub fn try_set(&self, nanos: u64) -> Result<(), u64> {
+        let previous = self.now.fetch_max(nanos, Ordering::AcqRel);
+        if nanos < previous {
+            Err(previous)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -96,6 +108,10 @@ mod tests {
         assert_eq!(clock.now(), 15);
         clock.set(100);
         assert_eq!(clock.now(), 100);
+        assert_eq!(clock.try_set(99), Err(100));
+        assert_eq!(clock.try_set(100), Ok(()));
+        assert_eq!(clock.try_set(101), Ok(()));
+        assert_eq!(clock.now(), 101);
     }
 
     #[cfg(feature = "std")]

@@ -50,6 +50,35 @@ impl Histogram {
         self.total += u64::from(n);
     }
 
+    /// How many values are at most each of `edges`, which must be bucket upper bounds
+    /// in increasing order (then the counts are exact).
+    pub(crate) fn cumulative<const N: usize>(&self, edges: &[u64; N]) -> [u64; N] {
+        let mut out = [0; N];
+        let mut seen = 0;
+        let mut next = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            while next < N && upper_bound(i) > edges[next] {
+                out[next] = seen;
+                next += 1;
+            }
+            if next == N {
+                break;
+            }
+            seen += c;
+        }
+        while next < N {
+            out[next] = seen;
+            next += 1;
+        }
+        out
+    }
+
+    /// Whether `value` is the largest value of a bucket (an exact histogram edge).
+    #[cfg(test)]
+    pub(crate) fn is_edge(value: u64) -> bool {
+        upper_bound(index(value)) == value
+    }
+
     /// The value at quantile `q` (0..=1), as the upper bound of its bucket.
     pub(crate) fn quantile(&self, q: f64) -> Option<u64> {
         if self.total == 0 {

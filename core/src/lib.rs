@@ -26,7 +26,11 @@ extern crate alloc;
 mod breaker;
 mod clock;
 mod config;
+pub mod control;
+pub mod dashboard;
+mod evict;
 mod histogram;
+pub mod metrics;
 mod options;
 #[cfg(feature = "std")]
 mod registry;
@@ -38,19 +42,41 @@ mod snapshot;
 mod sync;
 mod window;
 
-pub use breaker::{Breaker, Cause, Outcome, Permit, Rejected, State, Stats, Transition};
+pub use breaker::{
+    Breaker, Cause, Durations, Lifetime, Outcome, Permit, Rejected, State, Stats, Transition,
+    DURATION_EDGES,
+};
 #[cfg(feature = "std")]
 pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
-pub use config::{Backoff, Config, ConfigError, ConfigShare, ErrorKind, Threshold, WindowKind};
-pub use options::{OptionValue, Options, Unit};
+#[doc(hidden)]
+pub use config::ConfigShare;
+pub use config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
+pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
+pub use options::{OptionValue, Options, Unit, JS_TIMER_LIMIT_MS};
 #[cfg(feature = "std")]
 pub use registry::Registry;
+#[doc(hidden)]
 pub use rng::Rng;
+
+/// What only tripwire's own bindings use: sharing configurations between breakers made
+/// alike, the seeded jitter stream, and (on [`Breaker`], hidden from these docs) the
+/// quiet path that lets a binding admit calls and batch successes without crossing
+/// into native code per call (`quiet_until`, `quiet_permit`, `generation`,
+/// `record_quiet_successes`). No stability promise is made for them.
+pub mod bindings {
+    pub use crate::config::ConfigShare;
+    pub use crate::rng::Rng;
+}
 #[cfg(feature = "serde")]
 pub use snapshot::{RestoreError, Snapshot};
 #[cfg(feature = "std")]
 pub use sync::{CallError, SyncBreaker};
+
+/// The repository README, so that `cargo test` compiles and runs its Rust example.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 /// Nanoseconds in one millisecond.
 pub const NANOS_PER_MILLI: u64 = 1_000_000;

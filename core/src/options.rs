@@ -149,6 +149,12 @@ const _: () = {
     }
 };
 
+/// The longest delay JavaScript timers keep: `setTimeout` in Node and in browsers
+/// takes a signed 32-bit number of milliseconds (2^31 − 1 ms, about 24.8 days), and a
+/// longer one fires at once (Node: re-armed every millisecond with a
+/// `TimeoutOverflowWarning`). The JS bindings pass it to [`Options::timer_limit`].
+pub const JS_TIMER_LIMIT_MS: f64 = 2_147_483_647.0;
+
 /// Collects options one by one, then builds a validated [`Config`].
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -156,6 +162,8 @@ pub struct Options {
     values: [Option<f64>; KEYS],
     spelled: [Option<String>; KEYS],
     timeout_disabled: bool,
+    /// The longest call timeout the runtime's timers can keep, in `unit`.
+    timer_limit: Option<f64>,
 }
 
 fn lookup(name: &str) -> Option<(usize, Key)> {
@@ -190,7 +198,16 @@ impl Options {
             values: [None; KEYS],
             spelled: Default::default(),
             timeout_disabled: false,
+            timer_limit: None,
         }
+    }
+
+    /// The longest call timeout the runtime's timers keep, in the options' unit
+    /// (JavaScript: [`JS_TIMER_LIMIT_MS`]); a longer one is a range error naming the
+    /// option. Set it before the options.
+    pub fn timer_limit(mut self, limit: f64) -> Options {
+        self.timer_limit = Some(limit);
+        self
     }
 
     /// Whether `name` is one of the core's option names (in any spelling).
@@ -246,6 +263,19 @@ impl Options {
             Key::BackoffMultiplier => Kind::Factor,
         };
         check(name, number, kind, self.unit)?;
+        if let Some(limit) = self
+            .timer_limit
+            .filter(|limit| key == Key::RequestTimeout && number > *limit)
+        {
+            let unit = if self.unit == Unit::Millis { "ms" } else { "s" };
+            return Err(ConfigError {
+                field: Cow::Owned(name.to_string()),
+                reason: Cow::Owned(format!(
+                    "must be at most {limit} {unit}, the longest timer this runtime keeps; give `false` for no timeout"
+                )),
+                kind: ErrorKind::Range,
+            });
+        }
         self.values[index] = Some(number);
         Ok(true)
     }
@@ -527,6 +557,28 @@ mod tests {
             assert!(options.set(k, *v)?, "{k} is a core option");
         }
         options.build()
+    }
+
+    #[test]
+    fn a_timer_limit_bounds_the_call_timeout_only() {
+        let mut js = Options::new(Unit::Millis).timer_limit(JS_TIMER_LIMIT_MS);
+        assert!(js.set("timeout", Number(JS_TIMER_LIMIT_MS)).unwrap());
+        let mut js = Options::new(Unit::Millis).timer_limit(JS_TIMER_LIMIT_MS);
+        let error = js
+            .set("timeout", Number(JS_TIMER_LIMIT_MS + 1.0))
+            .unwrap_err();
+        assert_eq!(
+            (error.field.as_ref(), error.kind),
+            ("timeout", ErrorKind::Range)
+        );
+        assert!(error.reason.contains("2147483647 ms"), "{error}");
+        // Other durations and runtimes without the limit are unaffected.
+        let mut js = Options::new(Unit::Millis).timer_limit(JS_TIMER_LIMIT_MS);
+        assert!(js.set("recoveryTimeout", Number(3e9)).unwrap());
+        assert!(js.set("timeout", Bool(false)).unwrap());
+        assert!(Options::new(Unit::Millis)
+            .set("timeout", Number(3e9))
+            .unwrap());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A thread-safe breaker for Rust callers and the Python binding: a short lock around
 //! the state machine, never held while the protected call runs.
 
+use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::breaker::{Breaker, Outcome, Permit, Rejected, State, Stats, Transition};
@@ -14,6 +15,26 @@ pub enum CallError<E> {
     Rejected(Rejected),
     /// The call ran and failed with this error.
     Failed(E),
+}
+
+impl<E: fmt::Display> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Rejected(rejected) => rejected.fmt(f),
+            CallError::Failed(error) => error.fmt(f),
+        }
+    }
+}
+
+/// `?` works in functions returning `Box<dyn Error>`; the call's own error is the
+/// `source()` of [`CallError::Failed`].
+impl<E: std::error::Error + 'static> std::error::Error for CallError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallError::Rejected(rejected) => Some(rejected),
+            CallError::Failed(error) => Some(error),
+        }
+    }
 }
 
 /// A [`Breaker`] behind a mutex, with its own clock.
@@ -139,6 +160,27 @@ mod tests {
         );
         let stats = breaker.stats();
         assert_eq!((stats.successes, stats.failures, stats.rejected), (1, 1, 1));
+    }
+
+    #[test]
+    fn call_errors_display_and_chain() {
+        let clock = ManualClock::new(0);
+        let config = Config {
+            failure_threshold: Threshold::Count(1),
+            ..Config::default()
+        };
+        let breaker = SyncBreaker::new(config, &clock).unwrap();
+        let failed = breaker
+            .call(|| Err::<(), _>(std::io::Error::other("upstream down")))
+            .unwrap_err();
+        assert_eq!(failed.to_string(), "upstream down");
+        let boxed: Box<dyn std::error::Error> = Box::new(failed);
+        assert_eq!(boxed.source().unwrap().to_string(), "upstream down");
+        let refused = breaker.call(|| Ok::<_, std::io::Error>(1)).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "the circuit is OPEN: retry after 60000 ms"
+        );
     }
 
     #[test]

@@ -202,7 +202,9 @@ class CircuitBreaker(_core.Breaker):
             raise TypeError("invalid option `listeners`: must be an iterable of listener objects") from None
         self._timeout = self.request_timeout
         self._update_hooks()
-        _core._register(self)
+        evicted = _core._register(self)
+        if evicted:
+            registry._evicted(evicted)
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
@@ -433,7 +435,43 @@ class CircuitBreaker(_core.Breaker):
 
 class CircuitBreakerRegistry:
     """Every breaker by name. A breaker registers itself when constructed; a later
-    breaker with the same name replaces the entry."""
+    breaker with the same name replaces the entry.
+
+    Bounded, because names often come from request data: past ``capacity`` names
+    (default 10,000) registering a new one evicts an idle entry (CLOSED, not forced
+    open or disabled, no call in flight; open, half-open and busy breakers are never
+    evicted). Each eviction is counted in ``evictions`` and reported to
+    ``on_evict(name, breaker)`` if set. An evicted breaker keeps working for whoever
+    holds it; the registry just forgets it.
+    """
+
+    on_evict: Optional[Callable[[str, "CircuitBreaker"], Any]] = None
+    """Called with ``(name, breaker)`` for each entry evicted to keep the bound. An
+    exception it raises is logged; ``KeyboardInterrupt`` and ``SystemExit`` propagate."""
+
+    @property
+    def capacity(self) -> int:
+        """Names kept before idle entries are evicted (default 10,000)."""
+        return _core._registry_info()[1]
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"`capacity` must be an int, not {type(value).__name__}")
+        _core._registry_set_capacity(value)
+
+    @property
+    def evictions(self) -> int:
+        """Entries evicted to keep the bound, since the process started."""
+        return _core._registry_info()[2]
+
+    def _evicted(self, evicted: List[Tuple[str, _core.Breaker]]) -> None:
+        hook = self.on_evict
+        if hook is None:
+            return
+        for name, breaker in evicted:
+            if isinstance(breaker, CircuitBreaker):
+                _notify("on_evict", hook, name, breaker)
 
     def get(self, name: str) -> Optional[CircuitBreaker]:
         """The breaker registered under ``name``, or None."""

@@ -215,8 +215,9 @@ class CircuitBreakerService:
     ``max_breakers`` breakers are kept: beyond that idle ones (closed, not forced, no
     call in flight) are dropped by the CLOCK policy and counted in ``evictions``.
 
-    ``clock``: a ManualClock for tests; retry delays then advance it instead of
-    sleeping, and bulkhead queue waits end when it moves past their deadline.
+    ``clock``: a ManualClock for tests: every wait runs on it. A sync call's retry delay
+    advances it (no one else could); an async call's retry delay and any bulkhead queue
+    wait end when the clock is moved past their deadline (``advance`` / ``set``).
     ``seed``: the retry jitter's seed (random by default).
     """
 
@@ -287,11 +288,10 @@ class CircuitBreakerService:
         ``database``, ``external-api``, ``websocket``)."""
         self.update_service_config(service, preset=preset)
 
-    def get_service_config(self, service: str) -> Optional[Dict[str, Any]]:
+    def get_service_config(self, service: str) -> Dict[str, Any]:
         """``{"preset", "config", "bulkhead", "retry_policy"}`` of a service as it stands
-        (durations in seconds), or None for a service never used or configured."""
-        config: Optional[Dict[str, Any]] = self._core.service_config(service)
-        return config
+        (durations in seconds; a service never used reads the defaults)."""
+        return self._core.service_config(service)
 
     def get_service_stats(self, service: str) -> Optional[Dict[str, Any]]:
         """``{"retries": {...}, "bulkhead": {...}}``: the service's retry outcomes since
@@ -537,11 +537,19 @@ class CircuitBreakerService:
             time.sleep(seconds)
 
     async def _sleep_async(self, seconds: float) -> None:
-        if self._clock is not None:
-            self._clock.advance(seconds)
-            await asyncio.sleep(0)
-        else:
+        clock = self._clock
+        if clock is None:
             await asyncio.sleep(seconds)
+            return
+        # A timer on the manual clock (fired when it is moved past it), as in Node: other
+        # tasks run meanwhile. A sync retry, with no one else to move the clock, moves it.
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        timer = clock._call_later(seconds, functools.partial(loop.call_soon_threadsafe, _resolve, future))
+        try:
+            await future
+        finally:
+            clock._cancel_timer(timer)
 
     def _now(self) -> float:
         return self._clock.now() if self._clock is not None else time.time()

@@ -30,8 +30,10 @@ use super::update::{bulkhead_with, Retry, RetryUpdate, ServiceUpdate};
 use super::{
     DEFAULT_DEAD_LETTER_SIZE, DEFAULT_MAX_BREAKERS, ERROR_RATE_ALERT, ERROR_RATE_ALERT_MIN_CALLS,
 };
-use crate::breaker::{Breaker, State};
+use crate::breaker::{Breaker, Durations, Lifetime, State, Stats};
 use crate::config::{Config, ConfigError};
+use crate::evict::{Eviction, Probe};
+use crate::metrics::{BreakerSample, Labels, ServiceSample, Snapshot};
 use crate::options::{OptionValue, Options, Unit};
 use crate::rng::Rng;
 
@@ -90,9 +92,19 @@ pub struct Facts {
 pub trait Circuit {
     /// The breaker's state and window at `now`.
     fn facts(&self, now: u64) -> Facts;
+
+    /// What metrics show of the breaker at `now` (`None`: the binding shows nothing).
+    fn metrics(&self, now: u64) -> Option<(Stats, Lifetime, Durations)> {
+        let _ = now;
+        None
+    }
 }
 
 impl Circuit for Breaker {
+    fn metrics(&self, now: u64) -> Option<(Stats, Lifetime, Durations)> {
+        Some((self.stats(now), self.lifetime(), self.durations()))
+    }
+
     fn facts(&self, now: u64) -> Facts {
         let (window_calls, window_failures, _) = self.window_counts(now);
         Facts {
@@ -134,6 +146,25 @@ impl Settings {
             dead_letter_size: DEFAULT_DEAD_LETTER_SIZE,
             unit,
             seed,
+        }
+    }
+
+    /// The error for an option name [`Settings::set`] does not know: a `TypeError` naming
+    /// it, with "did you mean" among the settings' names and `extra` (the binding's own
+    /// options, such as `clock`).
+    pub fn unknown(name: &str, extra: &[&str]) -> ConfigError {
+        const NAMES: [&str; 5] = [
+            "maxBreakers",
+            "max_breakers",
+            "deadLetterQueueSize",
+            "dead_letter_queue_size",
+            "seed",
+        ];
+        match crate::options::closest(name, NAMES.iter().chain(extra.iter())) {
+            Some(s) => {
+                crate::options::type_error(name, format!("unknown option (did you mean `{s}`?)"))
+            }
+            None => crate::options::type_error(name, "unknown option".to_string()),
         }
     }
 
@@ -433,7 +464,8 @@ struct CircuitSlot<B> {
     options: Options,
     config: Arc<Config>,
     in_flight: u32,
-    referenced: bool,
+    /// Grows with every use: the eviction index reads it (no per-use bookkeeping there).
+    uses: u64,
     opened_episode: bool,
     error_episode: bool,
 }
@@ -459,11 +491,8 @@ pub struct Service<B> {
     seed_defaults: Options,
     services: BTreeMap<String, ServiceEntry>,
     slots: Vec<Option<CircuitSlot<B>>>,
-    free_slots: Vec<u32>,
     index: BTreeMap<Key, u32>,
-    live: usize,
-    hand: usize,
-    evictions: u64,
+    eviction: Eviction,
     calls: Vec<Option<CallState>>,
     free_calls: Vec<u32>,
     dead_letters: DeadLetterQueue<DeadLetter>,
@@ -471,6 +500,8 @@ pub struct Service<B> {
     dead_letter_episode: bool,
     alerts: Vec<Alert>,
     no_retry: Arc<Retry>,
+    default_config: Config,
+    default_retry: Retry,
 }
 
 impl<B: Circuit> Service<B> {
@@ -489,16 +520,16 @@ impl<B: Circuit> Service<B> {
         let mut seed_defaults = Options::new(settings.unit);
         let _ = seed_defaults.set("successThreshold", OptionValue::Number(1.0));
         let _ = seed_defaults.set("halfOpenMaxCalls", OptionValue::Number(1.0));
+        let default_config = seed_defaults.build()?;
         Ok(Service {
+            default_config,
+            default_retry: Retry::default(),
             settings,
             seed_defaults,
             services: BTreeMap::new(),
             slots: Vec::new(),
-            free_slots: Vec::new(),
             index: BTreeMap::new(),
-            live: 0,
-            hand: 0,
-            evictions: 0,
+            eviction: Eviction::new(settings.max_breakers),
             calls: Vec::new(),
             free_calls: Vec::new(),
             dead_letters: DeadLetterQueue::new(settings.dead_letter_size),
@@ -641,6 +672,23 @@ impl<B: Circuit> Service<B> {
         })
     }
 
+    /// Whether a service was configured (an update or a preset), as opposed to made by a
+    /// call with the defaults.
+    pub fn is_configured(&self, service: &str) -> bool {
+        self.services.get(service).is_some_and(|s| s.configured)
+    }
+
+    /// A service's configuration, or the defaults a new service would start with (without
+    /// making the service: reading never grows the engine).
+    pub fn service_config_or_default(&self, service: &str) -> ServiceConfig<'_> {
+        self.service_config(service).unwrap_or(ServiceConfig {
+            preset: None,
+            config: &self.default_config,
+            bulkhead: BulkheadConfig::default(),
+            retry: &self.default_retry,
+        })
+    }
+
     /// A service's configuration (a service never configured reads the defaults).
     pub fn service_config(&self, service: &str) -> Option<ServiceConfig<'_>> {
         self.services.get(service).map(|s| ServiceConfig {
@@ -709,7 +757,7 @@ impl<B: Circuit> Service<B> {
             operation: operation.map(str::to_string),
         };
         if let Some(&id) = self.index.get(&key) {
-            self.slot_mut(id).referenced = true;
+            self.slot_mut(id).uses += 1;
             return Ok(Lookup::Found(CircuitId(id)));
         }
         let entry = self.service_mut(service);
@@ -728,23 +776,17 @@ impl<B: Circuit> Service<B> {
             options,
             config: config.clone(),
             in_flight: 0,
-            referenced: true,
+            uses: 0,
             opened_episode: false,
             error_episode: false,
         };
-        let id = match self.free_slots.pop() {
-            Some(id) => {
-                self.slots[id as usize] = Some(slot);
-                id
-            }
-            None => {
-                self.slots.push(Some(slot));
-                (self.slots.len() - 1) as u32
-            }
-        };
+        let id = self.eviction.insert();
+        if self.slots.len() <= id as usize {
+            self.slots.resize_with(id as usize + 1, || None);
+        }
+        self.slots[id as usize] = Some(slot);
         self.index.insert(key.clone(), id);
         self.service_mut(service).circuits.insert(key.operation, id);
-        self.live += 1;
         Ok(Lookup::New {
             id: CircuitId(id),
             config,
@@ -798,64 +840,56 @@ impl<B: Circuit> Service<B> {
 
     /// Breakers held now.
     pub fn len(&self) -> usize {
-        self.live
+        self.eviction.len()
     }
 
     /// Whether no breaker is held.
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.eviction.is_empty()
     }
 
     /// Breakers evicted since the engine started.
     pub fn evictions(&self) -> u64 {
-        self.evictions
+        self.eviction.evictions()
     }
 
-    fn idle(&self, id: u32, now: u64) -> bool {
-        let slot = self.slot(id);
-        slot.in_flight == 0
+    /// How the eviction index sees a breaker: idle (closed, not forced, no call in
+    /// flight) with its use count, or busy. `keep` (the breaker being attached) is busy.
+    fn probe(&self, id: u32, keep: u32, now: u64) -> Probe {
+        let Some(slot) = self.slots.get(id as usize).and_then(Option::as_ref) else {
+            return Probe::Busy;
+        };
+        let idle = id != keep
+            && slot.in_flight == 0
             && slot.handle.as_ref().is_some_and(|h| {
                 let facts = h.facts(now);
                 facts.state == State::Closed && !facts.forced_open
-            })
+            });
+        if idle {
+            Probe::Idle {
+                activity: slot.uses,
+            }
+        } else {
+            Probe::Busy
+        }
     }
 
-    /// The CLOCK policy (an approximation of least recently used): the hand passes over
-    /// the breakers; one used since it last passed gets a second chance, the first idle
-    /// one (closed, not forced, no call in flight) goes. Never `keep`. Stops when the
-    /// count is back at `max_breakers`, or when no breaker is idle.
+    /// Evicts idle breakers beyond `max_breakers`, the registries' rule ([`Eviction`]:
+    /// CLOCK, a breaker used since the hand last passed gets a second chance); never
+    /// `keep`, never an open, forced-open, half-open or busy breaker.
     fn evict(&mut self, keep: u32, now: u64) -> Vec<Evicted<B>> {
-        let mut evicted = Vec::new();
-        while self.live > self.settings.max_breakers {
-            let mut victim = None;
-            for _ in 0..2 * self.slots.len() {
-                let id = self.hand as u32;
-                self.hand = (self.hand + 1) % self.slots.len();
-                if id == keep || self.slots[id as usize].is_none() {
-                    continue;
-                }
-                if self.slot(id).referenced {
-                    self.slot_mut(id).referenced = false;
-                    continue;
-                }
-                if self.idle(id, now) {
-                    victim = Some(id);
-                    break;
-                }
-            }
-            let Some(id) = victim else { break };
-            if let Some(gone) = self.remove(id) {
-                self.evictions += 1;
-                evicted.push(gone);
-            }
-        }
-        evicted
+        let mut eviction = core::mem::replace(&mut self.eviction, Eviction::new(1));
+        let victims = eviction.evict_over_capacity(|id| self.probe(id, keep, now));
+        self.eviction = eviction;
+        victims
+            .into_iter()
+            .filter_map(|id| self.remove(id))
+            .collect()
     }
 
     fn remove(&mut self, id: u32) -> Option<Evicted<B>> {
         let slot = self.slots[id as usize].take()?;
-        self.free_slots.push(id);
-        self.live -= 1;
+        self.eviction.remove(id);
         self.index.remove(&slot.key);
         let service = &slot.key.service;
         let drop_service = match self.services.get_mut(service) {
@@ -916,7 +950,7 @@ impl<B: Circuit> Service<B> {
         });
         let slot = self.slot_mut(circuit.0);
         slot.in_flight += 1;
-        slot.referenced = true;
+        slot.uses += 1;
         if let Entry::Queued(ticket) = entered {
             let entry = self
                 .services
@@ -1308,13 +1342,6 @@ impl<B: Circuit> Service<B> {
         self.services.get(service).is_some_and(|s| s.forced)
     }
 
-    /// Whether a service was ever configured by [`Service::update`] (a preset or
-    /// options), as opposed to running on the defaults: seed 004's helpers
-    /// (`executeOllamaRequest`...) apply their preset only to a service not configured.
-    pub fn is_configured(&self, service: &str) -> bool {
-        self.services.get(service).is_some_and(|s| s.configured)
-    }
-
     // ---- dead letters -----------------------------------------------------------------
 
     fn push_dead_letter(&mut self, key: Key, attempts: u32) -> (u64, Option<u64>) {
@@ -1405,6 +1432,45 @@ impl<B: Circuit> Service<B> {
         }
     }
 
+    // ---- metrics ------------------------------------------------------------------------
+
+    /// Adds this engine's breakers, services and dead-letter queue to a metrics
+    /// snapshot (`names` holds the breakers' names, made here: pass an empty vector
+    /// that outlives the snapshot).
+    pub fn metrics<'s>(&'s self, now: u64, names: &'s mut Vec<String>, out: &mut Snapshot<'s>) {
+        names.clear();
+        names.extend(self.index.keys().map(Key::name));
+        for ((key, &id), name) in self.index.iter().zip(names.iter()) {
+            let Some((stats, lifetime, durations)) =
+                self.slot(id).handle.as_ref().and_then(|h| h.metrics(now))
+            else {
+                continue;
+            };
+            out.breakers.push(BreakerSample {
+                labels: Labels {
+                    name,
+                    service: &key.service,
+                    operation: key.operation.as_deref().unwrap_or(""),
+                },
+                stats,
+                lifetime,
+                durations,
+            });
+        }
+        let (_, health) = self.health(now);
+        for service in health {
+            let entry = &self.services[service.name];
+            out.services.push(ServiceSample {
+                name: service.name,
+                health: service.status,
+                bulkhead: (service.bulkhead, service.bulkhead_config),
+                retries: entry.retries,
+                forced_open: entry.forced,
+            });
+        }
+        out.dead_letters.push(self.dead_letter_stats());
+    }
+
     // ---- health -------------------------------------------------------------------------
 
     /// Each service's health at `now`, by name, and the worst of them.
@@ -1471,6 +1537,26 @@ mod tests {
                 id
             }
         }
+    }
+
+    #[test]
+    fn reading_a_config_never_makes_a_service() {
+        let mut s = engine(10);
+        let c = s.service_config_or_default("nobody");
+        assert_eq!(c.preset, None);
+        assert_eq!(c.config.success_threshold, 1);
+        assert_eq!(c.retry.policy.max_attempts, 3);
+        assert_eq!(s.services().count(), 0);
+        assert!(!s.is_configured("nobody"));
+        let mut update = ServiceUpdate::new(Unit::Millis);
+        update.set_preset("llm").unwrap();
+        s.update("nobody", &update, 0).unwrap();
+        assert!(s.is_configured("nobody"));
+        assert_eq!(s.service_config_or_default("nobody").preset, Some("llm"));
+        let e = Settings::unknown("maxBreaker", &["clock"]);
+        assert!(e.to_string().contains("did you mean `maxBreakers`"), "{e}");
+        let e = Settings::unknown("clok", &["clock"]);
+        assert!(e.to_string().contains("`clock`"), "{e}");
     }
 
     #[test]
