@@ -97,16 +97,17 @@ pub struct ManualClock {
     timers: Timers,
 }
 
-/// The manual clock's timers: `(instant, id) -> callback`.
+/// The last timer id, and the pending timers: `(instant, id) -> callback`.
+type TimerTable = (u64, std::collections::BTreeMap<(u64, u64), Py<PyAny>>);
+
+/// The manual clock's timers.
 #[derive(Default)]
 struct Timers {
-    inner: std::sync::Mutex<(u64, std::collections::BTreeMap<(u64, u64), Py<PyAny>>)>,
+    inner: std::sync::Mutex<TimerTable>,
 }
 
 impl Timers {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, (u64, std::collections::BTreeMap<(u64, u64), Py<PyAny>>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TimerTable> {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

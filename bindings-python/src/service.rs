@@ -314,6 +314,9 @@ fn refusal_step(py: Python<'_>, r: Refusal) -> PyResult<Py<PyAny>> {
     Ok((REFUSED, r.as_str()).into_pyobject(py)?.into_any().unbind())
 }
 
+/// What `begin` did: the call to run now (if it may) and its step.
+type Begun = (Option<(CallId, Py<Breaker>)>, Py<PyAny>);
+
 impl Service {
     /// The engine, locked; waits for it without the GIL when another thread has it.
     fn lock(&self, py: Python<'_>) -> MutexGuard<'_, Inner> {
@@ -447,7 +450,7 @@ impl Service {
         retry_policy: Option<&Bound<'_, PyAny>>,
         dead_letter: bool,
         no_retry: bool,
-    ) -> PyResult<(Option<(CallId, Py<Breaker>)>, Py<PyAny>)> {
+    ) -> PyResult<Begun> {
         let options = config
             .filter(|c| !c.is_none())
             .map(breaker_options)
@@ -708,6 +711,7 @@ impl Service {
     /// A call asks to run: `(RUN, call, breaker)`, `(WAIT, call, seconds | None)` or
     /// `(REFUSED, reason)`.
     #[pyo3(signature = (service, operation, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
+    #[allow(clippy::too_many_arguments)]
     fn begin(
         &self,
         py: Python<'_>,
