@@ -359,6 +359,37 @@ print((rss() - before) / 10000)
 """
 
 
+SERVICE_NAMES_CHILD = r"""
+import gc, sys, time
+import tripwire
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+n = int(sys.argv[1])
+service = tripwire.CircuitBreakerService()
+ok = lambda: 1
+for i in range(2000):  # warm up: the default max_breakers (1,000) are all made
+    service.execute_with_circuit_breaker(f"warm{i}", "op", ok)
+gc.collect()
+before = rss()
+start = time.perf_counter()
+for i in range(n):
+    service.execute_with_circuit_breaker(f"svc{i}", "op", ok)
+elapsed = time.perf_counter() - start
+gc.collect()
+health = service.get_system_health()["breakers"]
+print(rss() - before, elapsed, health["count"], health["evictions"])
+"""
+
+
+def service_names(n: int) -> Tuple[float, float, int, int]:
+    """RSS growth (bytes), seconds, live breakers and evictions after `n` distinct
+    service names through one service with the default max_breakers."""
+    out = subprocess.run([sys.executable, "-c", SERVICE_NAMES_CHILD, str(n)], capture_output=True, text=True, check=True)
+    growth, seconds, count, evictions = out.stdout.split()
+    return float(growth), float(seconds), int(count), int(evictions)
+
+
 def memory(lib: str) -> float:
     out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, lib], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
@@ -401,6 +432,19 @@ def main() -> None:
     print(
         f"{'service async success':<24}{async_row['none']:>12.0f}{async_row['tripwire']:>16.0f}"
         f"{async_row['tenacity+aiobreaker']:>16.0f}  (tripwire's execute_with_circuit_breaker | tenacity+aiobreaker)",
+        flush=True,
+    )
+    names = 100_000 if args.quick else 1_000_000
+    growth, seconds, count, evictions = service_names(names)
+    results[f"service, {names:,} distinct service names"] = {
+        "rss_growth_bytes": growth,
+        "seconds": seconds,
+        "breakers": float(count),
+        "evictions": float(evictions),
+    }
+    print(
+        f"{'service names':<24}{names:,} distinct names: RSS +{growth / 2**20:.1f} MiB in {seconds:.1f} s, "
+        f"{count} breakers live, {evictions:,} evicted",
         flush=True,
     )
     mem = {lib: memory(lib) for lib in LIBS}

@@ -487,6 +487,30 @@ impl Breaker {
 }
 
 impl Breaker {
+    /// What the service engine reads of this breaker at `now`.
+    pub(crate) fn facts(&self, now: u64) -> tripwire_core::resilience::Facts {
+        self.core
+            .with(|b, _| tripwire_core::resilience::Circuit::facts(&*b, now))
+    }
+
+    /// Runs on `config` from now on, keeping the state (the service's configuration changed).
+    pub(crate) fn reconfigure(
+        &self,
+        config: std::sync::Arc<tripwire_core::Config>,
+    ) -> Result<(), tripwire_core::ConfigError> {
+        self.core.with(|b, _| b.reconfigure(config))
+    }
+
+    /// Forces a breaker the service just made open (its service is forced open): no
+    /// listener can be registered on it yet.
+    pub(crate) fn force_open_new(&self) {
+        self.core.with(|b, now| {
+            b.force_open(now);
+        });
+    }
+}
+
+impl Breaker {
     fn try_acquire(slf: &Bound<'_, Self>) -> PyResult<Result<Py<Permit>, PyErr>> {
         let this = slf.get();
         let py = slf.py();

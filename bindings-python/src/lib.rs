@@ -13,6 +13,7 @@ mod errors;
 mod options;
 mod registry;
 mod resilience;
+mod service;
 mod types;
 
 /// The compiled module. It holds no global interpreter state of its own beyond
@@ -34,5 +35,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::_registry_info, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_set_capacity, m)?)?;
     resilience::register(m)?;
+    service::register(m)?;
     Ok(())
 }

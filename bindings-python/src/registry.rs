@@ -139,3 +139,11 @@ pub(crate) fn _registry_set_capacity(capacity: i64) -> PyResult<()> {
     registry().index.set_capacity(capacity as usize);
     Ok(())
 }
+
+/// Removes the entry under `name` if it is `breaker` (a breaker the service evicted;
+/// a later breaker registered under the same name stays).
+pub(crate) fn remove_if(py: Python<'_>, name: &str, breaker: &Py<Breaker>) {
+    if _registry_get(py, name).is_some_and(|b| b.is(breaker)) {
+        drop(_registry_remove(py, name));
+    }
+}

@@ -1,8 +1,9 @@
-//! The resilience service's shared decisions (`tripwire_core::resilience`) for the
-//! Python facade (`tripwire/service.py`, `tripwire/health.py`): retry schedules and
-//! error classification, bulkhead accounting, a bounded dead-letter queue, health
-//! aggregation, alert conditions and episodes, and presets. Conversion and error mapping only: every
-//! rule is the core's; the facade waits, queues and calls.
+//! The resilience rules one at a time (`tripwire_core::resilience`): retry schedules
+//! and error classification, bulkhead accounting, a bounded dead-letter queue, health
+//! aggregation, alert conditions and episodes, presets, and `error_info` (an
+//! exception's code and status). `tripwire/health.py` and the resilience vectors use
+//! them; the service itself runs on the whole engine (`service.rs`, `_core.Service`).
+//! Conversion and error mapping only: every rule is the core's.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -71,7 +72,7 @@ fn strings(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         .collect()
 }
 
-fn random_seed() -> u64 {
+pub(crate) fn random_seed() -> u64 {
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
 

@@ -262,7 +262,7 @@ def test_bulkhead_alert_once_per_episode() -> None:
 def test_queue_races_leave_exact_counts_and_no_leftovers() -> None:
     """Threads and tasks queueing with a short max_queue_wait (and tasks cancelled while
     waiting): every call is admitted or rejected exactly once, and no waiter, grant or
-    mark is left behind (the waiter table is white-box checked)."""
+    mark is left behind (the engine's table of wakers is white-box checked)."""
     import collections
     import random
     import time
@@ -292,7 +292,7 @@ def test_queue_races_leave_exact_counts_and_no_leftovers() -> None:
     assert (stats["running"], stats["queued"]) == (0, 0)
     assert (stats["admitted"], stats["rejected"]) == (outcomes[1], outcomes[0])
     assert sum(outcomes.values()) == 1200
-    assert s._services["t"].waiters == {}
+    assert s._core.waker_count() == 0
 
     s.update_service_config("a", bulkhead={"max_concurrent": 3, "queue_size": 10, "max_queue_wait": 0.002})
 
@@ -319,4 +319,4 @@ def test_queue_races_leave_exact_counts_and_no_leftovers() -> None:
     ran = sum(1 for r in results if r == 1)
     assert stats["admitted"] >= ran  # a task cancelled after admission gave its slot back
     assert stats["admitted"] + stats["rejected"] == 400
-    assert s._services["a"].waiters == {}
+    assert s._core.waker_count() == 0

@@ -209,6 +209,11 @@ class CircuitBreaker(_core.Breaker):
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
 
+    def _reconfigured(self) -> None:
+        """The service engine changed this breaker's options in place (state kept)."""
+        self._timeout = self.request_timeout
+        self._update_hooks()
+
     # -- listeners ------------------------------------------------------------
 
     @property

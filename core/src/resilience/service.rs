@@ -1055,7 +1055,14 @@ impl<B: Circuit> Service<B> {
             .expect("a circuit's service");
         let limit = entry.bulkhead.config().max_queue_wait.unwrap_or(u64::MAX);
         let since = entry.bulkhead.waiting_since(ticket).unwrap_or(now);
-        Waited::Waiting((since.saturating_add(limit) + 1).saturating_sub(now).max(1))
+        // No limit: `u64::MAX` ns (saturating: `+ 1` overflowed here).
+        Waited::Waiting(
+            since
+                .saturating_add(limit)
+                .saturating_add(1)
+                .saturating_sub(now)
+                .max(1),
+        )
     }
 
     /// A waiting call gives up (its caller went away). Returns `true` if it was still
@@ -1585,6 +1592,44 @@ mod tests {
         assert!(s.find("svc", Some("busy")).is_some());
         assert!(s.find("svc", Some("open")).is_some());
         assert_eq!(s.len(), 3, "the two kept, plus the newest");
+    }
+
+    #[test]
+    fn a_wait_without_a_limit_waits_on() {
+        let mut s = engine(10);
+        let id = make(&mut s, "db", "q");
+        let mut update = ServiceUpdate::new(Unit::Millis);
+        update
+            .set(
+                super::super::Section::Bulkhead,
+                "maxConcurrent",
+                OptionValue::Number(1.0),
+            )
+            .unwrap();
+        s.update("db", &update, 0).unwrap();
+        let Begin::Run(_) = s.begin(id, CallPlan::default(), 0) else {
+            panic!()
+        };
+        let Begin::Queued(waiting, None) = s.begin(id, CallPlan::default(), 0) else {
+            panic!("no max_queue_wait: queued without a limit")
+        };
+        assert_eq!(s.wait_over(waiting, 5), Waited::Waiting(u64::MAX - 5));
+    }
+
+    #[test]
+    fn a_service_is_configured_only_by_an_update() {
+        let mut s = engine(10);
+        assert!(!s.is_configured("db"));
+        make(&mut s, "db", "q");
+        assert!(
+            !s.is_configured("db"),
+            "using a service does not configure it"
+        );
+        let mut update = ServiceUpdate::new(Unit::Millis);
+        update.touch(super::super::Section::Bulkhead);
+        s.update("db", &update, 0).unwrap();
+        assert!(s.is_configured("db"));
+        assert!(!s.is_configured("other"));
     }
 
     #[test]

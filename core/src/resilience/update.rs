@@ -199,7 +199,21 @@ fn same_option(a: &str, b: &str) -> bool {
 }
 
 fn unknown(name: &str, known: &[&str]) -> ConfigError {
-    match closest(name, known) {
+    // Suggest in the user's spelling: `max_attemps` → `max_attempts`, `maxAttemps` →
+    // `maxAttempts` (a name with no `_` and no capital, such as `jitter`, fits both).
+    let snake = !name.bytes().any(|c| c.is_ascii_uppercase());
+    let same: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| {
+            if snake {
+                !k.bytes().any(|c| c.is_ascii_uppercase())
+            } else {
+                !k.contains('_')
+            }
+        })
+        .collect();
+    match closest(name, &same).or_else(|| closest(name, known)) {
         Some(s) => type_error(name, format!("unknown option (did you mean `{s}`?)")),
         None => type_error(
             name,
@@ -367,4 +381,33 @@ pub(crate) fn bulkhead_with(
     }
     config.validate()?;
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_answers_in_the_users_spelling() {
+        let message = |name: &str| {
+            let mut r = RetryUpdate::default();
+            r.set(name, OptionValue::Number(2.0), Unit::Millis)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            message("max_attemps").contains("`max_attempts`"),
+            "{}",
+            message("max_attemps")
+        );
+        assert!(message("maxAttemps").contains("`maxAttempts`"));
+        let section = |name: &str| ServiceUpdate::section(name).unwrap_err().to_string();
+        assert!(section("retry_polcy").contains("`retry_policy`"));
+        assert!(section("retryPolcy").contains("`retryPolicy`"));
+        let mut u = ServiceUpdate::new(Unit::Millis);
+        let e = u
+            .set(Section::Bulkhead, "max_concurent", OptionValue::Number(1.0))
+            .unwrap_err();
+        assert!(e.to_string().contains("`max_concurrent`"), "{e}");
+    }
 }

@@ -1,0 +1,1213 @@
+//! `_core.Service`: the core's resilience service engine
+//! (`tripwire_core::resilience::Service`) for `tripwire/service.py`.
+//!
+//! Every decision (keys, eviction, configuration and presets, bulkhead admission and
+//! queue waits, retry schedules, dead-letter bookkeeping, alert episodes, health) is the
+//! engine's. This class converts values, holds the Python breakers (real
+//! `tripwire.CircuitBreaker` objects, made by the facade's factory) and the wakers of
+//! waiting calls, and runs a synchronous attempt. The facade waits, sleeps and calls.
+//!
+//! A call is driven by steps, tuples whose first item says what to do:
+//! `(DONE, value)`, `(RUN, call, breaker)`, `(RETRY, call, seconds, breaker)`,
+//! `(WAIT, call, seconds | None)`, `(FAILED, error, attempts, dead_letter_id, dropped_id)`,
+//! `(REFUSED, reason)`, `(CANCELLED,)`.
+//!
+//! No Python code runs while the engine's mutex is held, except the breaker factory
+//! (which never calls back into the service); a thread that finds the mutex taken waits
+//! for it without the GIL.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+
+use pyo3::exceptions::{PyException, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::{intern, PyTraverseError, PyVisit};
+use tripwire_core::resilience::{
+    After, Alert, Attempt, Begin, BulkheadConfig, BulkheadStats, CallId, CallPlan, Circuit,
+    CircuitId, DeadLetterError, Evicted, Facts, Lookup, Refusal, RetryUpdate, Section,
+    Service as Engine, ServiceUpdate, Settings, Waited,
+};
+use tripwire_core::{Clock, Config, OptionValue, Options, Threshold, Unit};
+
+use crate::breaker::Breaker;
+use crate::clock::{seconds, AnyClock, ManualClock};
+use crate::options::{config_error, set_option, type_name};
+use crate::{errors, registry, types};
+
+const DONE: u8 = 0;
+const RUN: u8 = 1;
+const RETRY: u8 = 2;
+const WAIT: u8 = 3;
+const FAILED: u8 = 4;
+const REFUSED: u8 = 5;
+const CANCELLED: u8 = 6;
+
+/// Every spelling of the call timeout: `None` there means no timeout.
+const TIMEOUT_SPELLINGS: &[&str] = &["request_timeout", "requestTimeout", "timeout"];
+
+/// A service breaker: the Python object, as the engine sees it.
+pub(crate) struct Handle(Py<Breaker>);
+
+impl Circuit for Handle {
+    fn facts(&self, now: u64) -> Facts {
+        self.0.get().facts(now)
+    }
+}
+
+struct Inner {
+    engine: Engine<Handle>,
+    /// The wakers of calls waiting in a bulkhead queue, by call.
+    wakers: HashMap<u32, Py<PyAny>>,
+}
+
+/// What to do once the engine's mutex is released.
+#[derive(Default)]
+struct Effects {
+    alerts: Vec<Alert>,
+    wake: Vec<Py<PyAny>>,
+    evicted: Vec<Evicted<Handle>>,
+    reconfigured: Vec<Py<Breaker>>,
+}
+
+impl Effects {
+    fn collect(&mut self, inner: &mut Inner) {
+        if inner.engine.has_alerts() {
+            self.alerts.extend(inner.engine.take_alerts());
+        }
+    }
+
+    fn admit(&mut self, inner: &mut Inner, call: Option<CallId>) {
+        if let Some(call) = call {
+            if let Some(w) = inner.wakers.remove(&call.0) {
+                self.wake.push(w);
+            }
+        }
+    }
+}
+
+/// The resilience service engine with Python breakers.
+#[pyclass(frozen, module = "tripwire._core")]
+pub struct Service {
+    inner: Mutex<Inner>,
+    clock: AnyClock,
+    /// `factory(name) -> CircuitBreaker` and `on_alerts([(type, service, operation, message)])`.
+    callbacks: Mutex<Option<(Py<PyAny>, Py<PyAny>)>>,
+}
+
+fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn mapping<'py>(
+    what: &str,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let items = value
+        .call_method0(intern!(value.py(), "items"))
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "invalid option `{what}`: must be a dict, not {}",
+                type_name(value)
+            ))
+        })?;
+    let mut out = Vec::new();
+    for item in items.try_iter()? {
+        let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;
+        let name = k.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "invalid option in `{what}`: names are str, not {}",
+                type_name(&k)
+            ))
+        })?;
+        out.push((name.to_str()?.to_string(), v));
+    }
+    Ok(out)
+}
+
+fn codes(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if value.is_none() {
+        return Ok(Vec::new());
+    }
+    let bad = || {
+        PyTypeError::new_err(format!(
+            "invalid option `{name}`: must be an iterable of str error codes"
+        ))
+    };
+    if value.is_instance_of::<PyString>() {
+        return Err(bad());
+    }
+    value
+        .try_iter()
+        .map_err(|_| bad())?
+        .map(|item| item.and_then(|i| i.extract::<String>().map_err(|_| bad())))
+        .collect()
+}
+
+/// Breaker options from a dict (a section `config`, or a call's own `config`).
+fn set_breaker_option(options: &mut Options, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let known = if value.is_none() && TIMEOUT_SPELLINGS.contains(&name) {
+        options
+            .set(name, OptionValue::Bool(false))
+            .map_err(config_error)?
+    } else {
+        set_option(name, value, |n, v| options.set(n, v))?
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(config_error(options.unknown(name, &[]).unwrap_or_else(
+            || tripwire_core::ConfigError {
+                field: name.to_string().into(),
+                reason: "unknown option".into(),
+                kind: tripwire_core::ErrorKind::Type,
+            },
+        )))
+    }
+}
+
+fn breaker_options(value: &Bound<'_, PyAny>) -> PyResult<Options> {
+    let mut options = Options::new(Unit::Seconds);
+    for (name, v) in mapping("config", value)? {
+        set_breaker_option(&mut options, &name, &v)?;
+    }
+    Ok(options)
+}
+
+fn retry_update(what: &str, value: &Bound<'_, PyAny>) -> PyResult<RetryUpdate> {
+    let mut update = RetryUpdate::default();
+    for (name, v) in mapping(what, value)? {
+        if let Some(list) = RetryUpdate::code_list(&name) {
+            update.set_codes(list, codes(&name, &v)?);
+            continue;
+        }
+        if name == "seed" && !v.is_none() {
+            // A whole number below 2^64: the float conversion would round it.
+            let seed = v.extract::<u64>().map_err(|_| {
+                PyValueError::new_err(
+                    "invalid option `seed`: must be a whole number ≥ 0 below 2^64",
+                )
+            })?;
+            update
+                .set("seed", OptionValue::Number(seed as f64), Unit::Seconds)
+                .map_err(config_error)?;
+            continue;
+        }
+        set_option(&name, &v, |n, value| {
+            update.set(n, value, Unit::Seconds).map(|()| true)
+        })?;
+    }
+    Ok(update)
+}
+
+/// A whole service update from `{section: value}`, checked option by option.
+fn service_update(sections: &Bound<'_, PyDict>) -> PyResult<ServiceUpdate> {
+    let mut update = ServiceUpdate::new(Unit::Seconds);
+    for (key, value) in sections.iter() {
+        let name = key
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err("section names are str"))?
+            .to_str()?
+            .to_string();
+        let section = ServiceUpdate::section(&name).map_err(config_error)?;
+        if value.is_none() {
+            continue;
+        }
+        match section {
+            Section::Preset => {
+                let preset = value.cast::<PyString>().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "invalid option `preset`: must be a str, not {}",
+                        type_name(&value)
+                    ))
+                })?;
+                update.set_preset(preset.to_str()?).map_err(config_error)?;
+            }
+            Section::Config => {
+                update.touch(section);
+                for (n, v) in mapping(&name, &value)? {
+                    if v.is_none() && TIMEOUT_SPELLINGS.contains(&n.as_str()) {
+                        update
+                            .set(section, &n, OptionValue::Bool(false))
+                            .map_err(config_error)?;
+                    } else {
+                        set_option(&n, &v, |n, v| update.set(section, n, v).map(|()| true))?;
+                    }
+                }
+            }
+            Section::Bulkhead => {
+                update.touch(section);
+                for (n, v) in mapping(&name, &value)? {
+                    set_option(&n, &v, |n, v| update.set(section, n, v).map(|()| true))?;
+                }
+            }
+            Section::Retry => {
+                update.touch(section);
+                *update.retry_mut() = retry_update(&name, &value)?;
+            }
+        }
+    }
+    Ok(update)
+}
+
+fn bulkhead_dict<'py>(
+    py: Python<'py>,
+    s: &BulkheadStats,
+    c: &BulkheadConfig,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("running", s.running)?;
+    d.set_item("queued", s.queued)?;
+    d.set_item("rejected", s.rejected)?;
+    d.set_item("rejected_full", s.rejected_full)?;
+    d.set_item("rejected_queue_timeout", s.rejected_queue_timeout)?;
+    d.set_item("admitted", s.admitted)?;
+    d.set_item("peak_running", s.peak_running)?;
+    d.set_item("mean_wait", s.mean_wait / 1e9)?;
+    d.set_item("max_wait", seconds(s.max_wait))?;
+    d.set_item("saturated", s.saturated)?;
+    d.set_item("max_concurrent", c.max_concurrent)?;
+    d.set_item("queue_size", c.queue_size)?;
+    d.set_item("max_queue_wait", c.max_queue_wait.map(seconds))?;
+    Ok(d)
+}
+
+fn config_dict<'py>(py: Python<'py>, c: &Config) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    match c.failure_threshold {
+        Threshold::Count(n) => d.set_item("failure_threshold", n)?,
+        Threshold::Rate(r) => d.set_item("failure_threshold", r)?,
+    }
+    d.set_item("minimum_requests", c.effective_minimum_requests())?;
+    d.set_item("recovery_timeout", seconds(c.open_duration))?;
+    d.set_item("success_threshold", c.success_threshold)?;
+    d.set_item("half_open_max_calls", c.half_open_max_calls)?;
+    d.set_item("request_timeout", c.call_timeout.map(seconds))?;
+    d.set_item("slow_call_duration", c.slow_call_duration.map(seconds))?;
+    d.set_item("slow_call_rate_threshold", c.slow_call_rate_threshold)?;
+    Ok(d)
+}
+
+/// An id from Python: a whole number in u64, else `KeyError` (no such item).
+fn item_id(id: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if !id.is_instance_of::<PyInt>() || id.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(PyKeyError::new_err(id.clone().unbind()));
+    }
+    id.extract::<u64>()
+        .map_err(|_| PyKeyError::new_err(id.clone().unbind()))
+}
+
+/// A service or operation name: a str, else `TypeError` naming it.
+fn name_of<'a, 'py>(
+    what: &str,
+    value: &'a Bound<'py, PyAny>,
+) -> PyResult<&'a Bound<'py, PyString>> {
+    value.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "the {what} name must be a str, not {}",
+            type_name(value)
+        ))
+    })
+}
+
+fn refusal_step(py: Python<'_>, r: Refusal) -> PyResult<Py<PyAny>> {
+    Ok((REFUSED, r.as_str()).into_pyobject(py)?.into_any().unbind())
+}
+
+/// What `begin` did: the call to run now (if it may) and its step.
+type Begun = (Option<(CallId, Py<Breaker>)>, Py<PyAny>);
+
+impl Service {
+    /// The engine, locked; waits for it without the GIL when another thread has it.
+    fn lock(&self, py: Python<'_>) -> MutexGuard<'_, Inner> {
+        loop {
+            match self.inner.try_lock() {
+                Ok(g) => return g,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    py.detach(|| drop(lock_plain(&self.inner)));
+                }
+            }
+        }
+    }
+
+    fn callbacks(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        lock_plain(&self.callbacks)
+            .as_ref()
+            .map(|(f, a)| (f.clone_ref(py), a.clone_ref(py)))
+            .ok_or_else(|| PyRuntimeError::new_err("the service was cleared"))
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Runs what waited for the mutex to be released.
+    fn apply(&self, py: Python<'_>, fx: Effects) -> PyResult<()> {
+        for e in &fx.evicted {
+            registry::remove_if(py, &e.key.name(), &e.handle.0);
+        }
+        drop(fx.evicted);
+        for b in &fx.reconfigured {
+            let b = b.bind(py);
+            if b.hasattr(intern!(py, "_reconfigured"))? {
+                b.call_method0(intern!(py, "_reconfigured"))?;
+            }
+        }
+        for w in fx.wake {
+            if let Err(e) = w.bind(py).call0() {
+                e.write_unraisable(py, None);
+            }
+        }
+        if !fx.alerts.is_empty() {
+            let (_, on_alerts) = self.callbacks(py)?;
+            let list = PyList::empty(py);
+            for a in fx.alerts {
+                list.append((a.kind.as_str(), a.service, a.operation, a.message))?;
+            }
+            on_alerts.bind(py).call1((list,))?;
+        }
+        Ok(())
+    }
+
+    /// The breaker of a key, made (through the factory) if new.
+    fn circuit_locked(
+        &self,
+        py: Python<'_>,
+        inner: &mut Inner,
+        service: &str,
+        operation: Option<&str>,
+        config: Option<&Options>,
+        fx: &mut Effects,
+    ) -> PyResult<(CircuitId, Py<Breaker>)> {
+        match inner
+            .engine
+            .circuit(service, operation, config)
+            .map_err(config_error)?
+        {
+            Lookup::Found(id) => {
+                let b = inner
+                    .engine
+                    .handle(id)
+                    .ok_or_else(|| PyRuntimeError::new_err("a service breaker has no handle"))?;
+                Ok((id, b.0.clone_ref(py)))
+            }
+            Lookup::New {
+                id,
+                config,
+                forced_open,
+            } => {
+                let key = inner.engine.key(id).cloned().expect("a new circuit's key");
+                let made = (|| -> PyResult<Py<Breaker>> {
+                    let (factory, _) = self.callbacks(py)?;
+                    let b = factory.bind(py).call1((key.name(),))?;
+                    let b = b.cast_into::<Breaker>().map_err(|_| {
+                        PyTypeError::new_err(
+                            "the service's breaker factory must return a CircuitBreaker",
+                        )
+                    })?;
+                    b.get().reconfigure(config).map_err(config_error)?;
+                    if forced_open {
+                        b.get().force_open_new();
+                    }
+                    Ok(b.unbind())
+                })();
+                let breaker = match made {
+                    Ok(b) => b,
+                    Err(e) => {
+                        inner.engine.discard(id);
+                        return Err(e);
+                    }
+                };
+                fx.reconfigured.push(breaker.clone_ref(py));
+                let now = self.now();
+                let evicted = inner.engine.attach(id, Handle(breaker.clone_ref(py)), now);
+                fx.evicted.extend(evicted);
+                if forced_open {
+                    inner.engine.observe(id, now);
+                }
+                Ok((id, breaker))
+            }
+        }
+    }
+
+    fn breaker_of(&self, py: Python<'_>, inner: &Inner, call: CallId) -> PyResult<Py<Breaker>> {
+        inner
+            .engine
+            .call_circuit(call)
+            .and_then(|id| inner.engine.handle(id))
+            .map(|h| h.0.clone_ref(py))
+            .ok_or_else(|| PyRuntimeError::new_err("the call is over"))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn begin_inner(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        operation: Option<&str>,
+        config: Option<&Bound<'_, PyAny>>,
+        retry_policy: Option<&Bound<'_, PyAny>>,
+        dead_letter: bool,
+        no_retry: bool,
+    ) -> PyResult<Begun> {
+        let options = config
+            .filter(|c| !c.is_none())
+            .map(breaker_options)
+            .transpose()?;
+        let retry = retry_policy
+            .filter(|r| !r.is_none())
+            .map(|r| retry_update("retry_policy", r))
+            .transpose()?;
+        let mut fx = Effects::default();
+        let result = {
+            let mut inner = self.lock(py);
+            let plan_retry = if no_retry {
+                Some(inner.engine.no_retry())
+            } else if let Some(update) = &retry {
+                Some(
+                    inner
+                        .engine
+                        .call_retry(service, update)
+                        .map_err(config_error)?,
+                )
+            } else {
+                None
+            };
+            let (circuit, breaker) = self.circuit_locked(
+                py,
+                &mut inner,
+                service,
+                operation,
+                options.as_ref(),
+                &mut fx,
+            )?;
+            let plan = CallPlan {
+                retry: plan_retry,
+                dead_letter,
+            };
+            let now = self.now();
+            let r = match inner.engine.begin(circuit, plan, now) {
+                Begin::Run(call) => Ok((
+                    Some((call, breaker.clone_ref(py))),
+                    (RUN, call.0, breaker)
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
+                )),
+                Begin::Queued(call, max_wait) => Ok((
+                    None,
+                    (WAIT, call.0, max_wait.map(seconds))
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
+                )),
+                Begin::Refused(r) => Ok((None, refusal_step(py, r)?)),
+            };
+            fx.collect(&mut inner);
+            r
+        };
+        self.apply(py, fx)?;
+        result
+    }
+
+    /// Reports an attempt's end to the engine; the next step.
+    fn report(
+        &self,
+        py: Python<'_>,
+        call: CallId,
+        attempt: Attempt<'_>,
+        value: Option<Py<PyAny>>,
+        error: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut fx = Effects::default();
+        let step = {
+            let mut inner = self.lock(py);
+            let now = self.now();
+            let breaker = inner
+                .engine
+                .call_circuit(call)
+                .and_then(|id| inner.engine.handle(id))
+                .map(|h| h.0.clone_ref(py));
+            let ended = inner.engine.ended(call, attempt, now);
+            fx.admit(&mut inner, ended.admit);
+            fx.collect(&mut inner);
+            match ended.after {
+                After::Done => (DONE, value).into_pyobject(py)?.into_any().unbind(),
+                After::Retry { delay } => (RETRY, call.0, seconds(delay), breaker)
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind(),
+                After::Failed {
+                    attempts,
+                    dead_letter,
+                    dropped,
+                } => (FAILED, error, attempts, dead_letter, dropped)
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind(),
+                After::Cancelled => (CANCELLED,).into_pyobject(py)?.into_any().unbind(),
+            }
+        };
+        self.apply(py, fx)?;
+        Ok(step)
+    }
+
+    /// Reports a failed attempt (its exception); a cancellation is reported and raised.
+    fn report_error(&self, py: Python<'_>, call: CallId, err: PyErr) -> PyResult<Py<PyAny>> {
+        let value = err.value(py).clone();
+        if value.is_instance_of::<errors::CircuitBreakerError>() {
+            return self.report(
+                py,
+                call,
+                Attempt::Refused,
+                None,
+                Some(value.unbind().into_any()),
+            );
+        }
+        if !value.is_instance_of::<PyException>() {
+            self.report(py, call, Attempt::Cancelled, None, None)?;
+            return Err(err);
+        }
+        let (code, status) = crate::resilience::error_info(&value)?;
+        self.report(
+            py,
+            call,
+            Attempt::Failure {
+                code: code.as_deref(),
+                status,
+            },
+            None,
+            Some(value.unbind().into_any()),
+        )
+    }
+
+    fn attempt_inner(
+        &self,
+        py: Python<'_>,
+        call: CallId,
+        breaker: &Bound<'_, Breaker>,
+        func: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        match Breaker::run(breaker, func, &PyTuple::empty(py), None) {
+            Ok(v) => self.report(py, call, Attempt::Success, Some(v), None),
+            Err(e) => self.report_error(py, call, e),
+        }
+    }
+}
+
+#[pymethods]
+impl Service {
+    /// `factory(name)` makes a breaker (a `tripwire.CircuitBreaker` on the service's
+    /// clock); `on_alerts(list)` hears the alerts as `(type, service, operation, message)`.
+    #[new]
+    #[pyo3(signature = (factory, on_alerts, *, clock = None, max_breakers = None, dead_letter_queue_size = None, seed = None))]
+    fn new(
+        factory: Py<PyAny>,
+        on_alerts: Py<PyAny>,
+        clock: Option<&Bound<'_, PyAny>>,
+        max_breakers: Option<&Bound<'_, PyAny>>,
+        dead_letter_queue_size: Option<&Bound<'_, PyAny>>,
+        seed: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let seed = match seed.filter(|s| !s.is_none()) {
+            None => crate::resilience::random_seed(),
+            Some(s) => {
+                if !s.is_instance_of::<PyInt>() || s.is_instance_of::<pyo3::types::PyBool>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "invalid option `seed`: must be an int, not {}",
+                        type_name(s)
+                    )));
+                }
+                s.extract::<u64>().map_err(|_| {
+                    PyValueError::new_err(
+                        "invalid option `seed`: must be a whole number ≥ 0 below 2^64",
+                    )
+                })?
+            }
+        };
+        let mut settings = Settings::new(Unit::Seconds, seed);
+        for (name, value) in [
+            ("max_breakers", max_breakers),
+            ("dead_letter_queue_size", dead_letter_queue_size),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_none()) {
+                if !v.is_instance_of::<PyInt>() || v.is_instance_of::<pyo3::types::PyBool>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "invalid option `{name}`: must be an int, not {}",
+                        type_name(v)
+                    )));
+                }
+                set_option(name, v, |n, v| settings.set(n, v))?;
+            }
+        }
+        let clock = match clock.filter(|c| !c.is_none()) {
+            None => AnyClock::Monotonic,
+            Some(c) => {
+                let manual = c.cast::<ManualClock>().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "invalid option `clock`: must be a ManualClock or None, not {}",
+                        type_name(c)
+                    ))
+                })?;
+                AnyClock::Manual(manual.get().inner.clone())
+            }
+        };
+        let engine = Engine::new(settings).map_err(config_error)?;
+        Ok(Service {
+            inner: Mutex::new(Inner {
+                engine,
+                wakers: HashMap::new(),
+            }),
+            clock,
+            callbacks: Mutex::new(Some((factory, on_alerts))),
+        })
+    }
+
+    /// The (service, operation) breaker; made if new (`operation` None: the service's own).
+    #[pyo3(signature = (service, operation, config = None))]
+    fn circuit(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        operation: Option<&Bound<'_, PyAny>>,
+        config: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Breaker>> {
+        let service = name_of("service", service)?.to_str()?;
+        let operation = match operation.filter(|o| !o.is_none()) {
+            Some(o) => Some(name_of("operation", o)?.to_str()?),
+            None => None,
+        };
+        let options = config
+            .filter(|c| !c.is_none())
+            .map(breaker_options)
+            .transpose()?;
+        let mut fx = Effects::default();
+        let b = {
+            let mut inner = self.lock(py);
+            let r = self.circuit_locked(
+                py,
+                &mut inner,
+                service,
+                operation,
+                options.as_ref(),
+                &mut fx,
+            );
+            fx.collect(&mut inner);
+            r
+        };
+        self.apply(py, fx)?;
+        Ok(b?.1)
+    }
+
+    /// The (service, operation) breaker if there is one.
+    #[pyo3(signature = (service, operation))]
+    fn find(&self, py: Python<'_>, service: &str, operation: Option<&str>) -> Option<Py<Breaker>> {
+        let inner = self.lock(py);
+        let id = inner.engine.find(service, operation)?;
+        inner.engine.handle(id).map(|h| h.0.clone_ref(py))
+    }
+
+    /// A call asks to run: `(RUN, call, breaker)`, `(WAIT, call, seconds | None)` or
+    /// `(REFUSED, reason)`.
+    #[pyo3(signature = (service, operation, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn begin(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        operation: &Bound<'_, PyAny>,
+        config: Option<&Bound<'_, PyAny>>,
+        retry_policy: Option<&Bound<'_, PyAny>>,
+        dead_letter: bool,
+        no_retry: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let service = name_of("service", service)?.to_str()?;
+        let operation = name_of("operation", operation)?.to_str()?;
+        Ok(self
+            .begin_inner(
+                py,
+                service,
+                Some(operation),
+                config,
+                retry_policy,
+                dead_letter,
+                no_retry,
+            )?
+            .1)
+    }
+
+    /// `begin`, then the first attempt of a call that may run now, synchronously:
+    /// the step after it (or the step `begin` gave).
+    #[pyo3(signature = (service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        operation: &Bound<'_, PyAny>,
+        func: &Bound<'_, PyAny>,
+        config: Option<&Bound<'_, PyAny>>,
+        retry_policy: Option<&Bound<'_, PyAny>>,
+        dead_letter: bool,
+        no_retry: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let service = name_of("service", service)?.to_str()?;
+        let operation = name_of("operation", operation)?.to_str()?;
+        let (run, step) = self.begin_inner(
+            py,
+            service,
+            Some(operation),
+            config,
+            retry_policy,
+            dead_letter,
+            no_retry,
+        )?;
+        match run {
+            Some((call, breaker)) => self.attempt_inner(py, call, breaker.bind(py), func),
+            None => Ok(step),
+        }
+    }
+
+    /// Runs one attempt of `call` through `breaker`, synchronously; the next step.
+    fn attempt(
+        &self,
+        py: Python<'_>,
+        call: u32,
+        breaker: &Bound<'_, Breaker>,
+        func: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        self.attempt_inner(py, CallId(call), breaker, func)
+    }
+
+    /// Reports an attempt run by the caller: `ok` with its value, else the exception
+    /// it raised; the next step (`(CANCELLED,)` for a cancellation: re-raise it).
+    fn report_outcome(
+        &self,
+        py: Python<'_>,
+        call: u32,
+        ok: bool,
+        value: Py<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let call = CallId(call);
+        if ok {
+            return self.report(py, call, Attempt::Success, Some(value), None);
+        }
+        let v = value.bind(py);
+        if v.is_instance_of::<errors::CircuitBreakerError>() {
+            return self.report(py, call, Attempt::Refused, None, Some(value));
+        }
+        if !v.is_instance_of::<PyException>() {
+            return self.report(py, call, Attempt::Cancelled, None, None);
+        }
+        let (code, status) = crate::resilience::error_info(v)?;
+        self.report(
+            py,
+            call,
+            Attempt::Failure {
+                code: code.as_deref(),
+                status,
+            },
+            None,
+            Some(value),
+        )
+    }
+
+    /// A waiting call looks: `(RUN, call, breaker)` once admitted, `(WAIT, call,
+    /// seconds | None)` to wait more (`waker()` is called when it is admitted), or
+    /// `(REFUSED, "queue-timeout")`.
+    fn wait(&self, py: Python<'_>, call: u32, waker: Py<PyAny>) -> PyResult<Py<PyAny>> {
+        let call = CallId(call);
+        let mut inner = self.lock(py);
+        let now = self.now();
+        match inner.engine.wait_over(call, now) {
+            Waited::Admitted => {
+                inner.wakers.remove(&call.0);
+                let b = self.breaker_of(py, &inner, call)?;
+                Ok((RUN, call.0, b).into_pyobject(py)?.into_any().unbind())
+            }
+            Waited::Waiting(ns) => {
+                inner.wakers.insert(call.0, waker);
+                let wait = (ns < (1u64 << 62)).then(|| seconds(ns));
+                Ok((WAIT, call.0, wait).into_pyobject(py)?.into_any().unbind())
+            }
+            Waited::Refused => {
+                inner.wakers.remove(&call.0);
+                drop(inner);
+                refusal_step(py, Refusal::QueueTimeout)
+            }
+        }
+    }
+
+    /// A waiting call gives up: True if it was still waiting (it is over), False if it
+    /// was admitted meanwhile (end it with `cancel`).
+    fn abandon(&self, py: Python<'_>, call: u32) -> bool {
+        let mut inner = self.lock(py);
+        let waker = inner.wakers.remove(&call);
+        let r = inner.engine.abandon(CallId(call));
+        drop(inner);
+        drop(waker);
+        r
+    }
+
+    /// Ends a running call that was cancelled (its slot goes to the next waiting call).
+    fn cancel(&self, py: Python<'_>, call: u32) -> PyResult<()> {
+        self.report(py, CallId(call), Attempt::Cancelled, None, None)
+            .map(drop)
+    }
+
+    /// Changes a service's configuration: `{section: value}` with sections `preset`,
+    /// `config`, `bulkhead`, `retry_policy` (or `retryPolicy`), checked whole first.
+    fn update(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        sections: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
+        let service = name_of("service", service)?.to_str()?;
+        let update = service_update(sections)?;
+        let mut fx = Effects::default();
+        let r = {
+            let mut inner = self.lock(py);
+            let now = self.now();
+            let r = inner.engine.update(service, &update, now);
+            if let Ok(updated) = &r {
+                for (id, config) in &updated.reconfigure {
+                    if let Some(h) = inner.engine.handle(*id) {
+                        // Checked by the engine already.
+                        let _ = h.0.get().reconfigure(config.clone());
+                        fx.reconfigured.push(h.0.clone_ref(py));
+                    }
+                }
+                for call in updated.admitted.clone() {
+                    fx.admit(&mut inner, Some(call));
+                }
+            }
+            fx.collect(&mut inner);
+            r
+        };
+        self.apply(py, fx)?;
+        r.map(drop).map_err(config_error)
+    }
+
+    /// A service's configuration: `preset`, `config`, `bulkhead`, `retry_policy` (a
+    /// service never used reads the defaults).
+    fn service_config<'py>(&self, py: Python<'py>, service: &str) -> PyResult<Bound<'py, PyDict>> {
+        let inner = self.lock(py);
+        let c = inner.engine.service_config_or_default(service);
+        let d = PyDict::new(py);
+        d.set_item("preset", c.preset)?;
+        d.set_item("config", config_dict(py, c.config)?)?;
+        let b = PyDict::new(py);
+        b.set_item("max_concurrent", c.bulkhead.max_concurrent)?;
+        b.set_item("queue_size", c.bulkhead.queue_size)?;
+        b.set_item("max_queue_wait", c.bulkhead.max_queue_wait.map(seconds))?;
+        d.set_item("bulkhead", b)?;
+        let r = PyDict::new(py);
+        let p = &c.retry.policy;
+        r.set_item("max_attempts", p.max_attempts)?;
+        r.set_item("base_delay", seconds(p.base_delay))?;
+        r.set_item("max_delay", seconds(p.max_delay))?;
+        r.set_item("multiplier", p.multiplier)?;
+        r.set_item("jitter", p.jitter)?;
+        r.set_item("retryable_errors", c.retry.classifier.retryable.clone())?;
+        r.set_item(
+            "non_retryable_errors",
+            c.retry.classifier.non_retryable.clone(),
+        )?;
+        r.set_item("seed", c.retry.seed)?;
+        d.set_item("retry_policy", r)?;
+        Ok(d)
+    }
+
+    /// Whether a service was configured (a preset or options), not on the defaults.
+    fn is_configured(&self, py: Python<'_>, service: &str) -> bool {
+        self.lock(py).engine.is_configured(service)
+    }
+
+    /// `{"retries": {...}, "bulkhead": {...}}` of a service, or None.
+    fn service_stats<'py>(
+        &self,
+        py: Python<'py>,
+        service: &str,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let inner = self.lock(py);
+        let (Some(r), Some((s, c))) = (
+            inner.engine.retry_counters(service),
+            inner.engine.bulkhead_stats(service),
+        ) else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        let retries = PyDict::new(py);
+        retries.set_item("successful_without_retry", r.successful_without_retry)?;
+        retries.set_item("successful_with_retry", r.successful_with_retry)?;
+        retries.set_item("failed_without_retry", r.failed_without_retry)?;
+        retries.set_item("failed_with_retry", r.failed_with_retry)?;
+        d.set_item("retries", retries)?;
+        d.set_item("bulkhead", bulkhead_dict(py, &s, &c)?)?;
+        Ok(Some(d))
+    }
+
+    /// A service's bulkhead counters and limits, or None.
+    fn bulkhead_stats<'py>(
+        &self,
+        py: Python<'py>,
+        service: &str,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let inner = self.lock(py);
+        match inner.engine.bulkhead_stats(service) {
+            Some((s, c)) => Ok(Some(bulkhead_dict(py, &s, &c)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every breaker as `(name, service, operation, breaker)`, in key order.
+    #[allow(clippy::type_complexity)]
+    fn circuits(&self, py: Python<'_>) -> Vec<(String, String, Option<String>, Py<Breaker>)> {
+        let inner = self.lock(py);
+        inner
+            .engine
+            .circuits()
+            .map(|(_, k, h)| {
+                (
+                    k.name(),
+                    k.service.clone(),
+                    k.operation.clone(),
+                    h.0.clone_ref(py),
+                )
+            })
+            .collect()
+    }
+
+    /// Wakers held for waiting calls (white-box tests: none is left behind).
+    fn waker_count(&self, py: Python<'_>) -> usize {
+        self.lock(py).wakers.len()
+    }
+
+    /// `(count, max, evictions)` of the breakers.
+    fn breaker_counts(&self, py: Python<'_>) -> (usize, usize, u64) {
+        let inner = self.lock(py);
+        (
+            inner.engine.len(),
+            inner.engine.settings().max_breakers,
+            inner.engine.evictions(),
+        )
+    }
+
+    /// `(overall, {service: {"status", "circuits", "bulkhead", "forced_open"}})`.
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<(&'static str, Bound<'py, PyDict>)> {
+        let inner = self.lock(py);
+        let (overall, services) = inner.engine.health(self.now());
+        let out = PyDict::new(py);
+        for s in services {
+            let d = PyDict::new(py);
+            d.set_item("status", s.status.as_str())?;
+            let circuits = PyDict::new(py);
+            for (op, state) in &s.circuits {
+                circuits.set_item(*op, types::state(py, *state)?.getattr("value")?)?;
+            }
+            d.set_item("circuits", circuits)?;
+            d.set_item(
+                "bulkhead",
+                bulkhead_dict(py, &s.bulkhead, &s.bulkhead_config)?,
+            )?;
+            d.set_item("forced_open", s.forced_open)?;
+            out.set_item(s.name, d)?;
+        }
+        Ok((overall.as_str(), out))
+    }
+
+    /// Forces open one breaker (made if new) or a whole service, operations first used
+    /// later included, until `reset`.
+    #[pyo3(signature = (service, operation = None))]
+    fn force_open(&self, py: Python<'_>, service: &str, operation: Option<&str>) -> PyResult<()> {
+        self.manual(py, service, operation, true)
+    }
+
+    /// Resets one breaker, or every breaker of a service and its forced opening.
+    #[pyo3(signature = (service, operation = None))]
+    fn reset(&self, py: Python<'_>, service: &str, operation: Option<&str>) -> PyResult<()> {
+        self.manual(py, service, operation, false)
+    }
+
+    /// The dead letters, oldest first: `(id, service, operation, attempts)`.
+    #[allow(clippy::type_complexity)]
+    fn dead_letters(&self, py: Python<'_>) -> Vec<(u64, String, Option<String>, u32)> {
+        let inner = self.lock(py);
+        inner
+            .engine
+            .dead_letters()
+            .map(|(id, d)| {
+                (
+                    id,
+                    d.key.service.clone(),
+                    d.key.operation.clone(),
+                    d.attempts,
+                )
+            })
+            .collect()
+    }
+
+    /// Starts a retry of a dead letter: `(service, operation)`; KeyError for an unknown
+    /// id (any int, or not an int), RuntimeError while a retry of it runs.
+    fn retry_dead_letter(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+    ) -> PyResult<(String, Option<String>)> {
+        let n = item_id(id)?;
+        let mut inner = self.lock(py);
+        match inner.engine.retry_dead_letter(n) {
+            Ok(k) => Ok((k.service, k.operation)),
+            Err(DeadLetterError::Unknown) => Err(PyKeyError::new_err(id.clone().unbind())),
+            Err(DeadLetterError::Busy) => Err(PyRuntimeError::new_err(format!(
+                "dead-letter item {n} is being retried already"
+            ))),
+        }
+    }
+
+    /// A retry of a dead letter ended.
+    fn dead_letter_retried(
+        &self,
+        py: Python<'_>,
+        id: u64,
+        succeeded: bool,
+        attempts: u32,
+    ) -> PyResult<()> {
+        let mut fx = Effects::default();
+        {
+            let mut inner = self.lock(py);
+            inner.engine.dead_letter_retried(id, succeeded, attempts);
+            fx.collect(&mut inner);
+        }
+        self.apply(py, fx)
+    }
+
+    /// Removes a dead letter; whether it was there (False for any unknown id).
+    fn remove_dead_letter(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(n) = item_id(id) else { return Ok(false) };
+        let mut fx = Effects::default();
+        let removed = {
+            let mut inner = self.lock(py);
+            let r = inner.engine.remove_dead_letter(n);
+            fx.collect(&mut inner);
+            r
+        };
+        self.apply(py, fx)?;
+        Ok(removed)
+    }
+
+    /// Empties the dead-letter queue; the ids it held.
+    fn clear_dead_letters(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        let mut fx = Effects::default();
+        let ids = {
+            let mut inner = self.lock(py);
+            let ids = inner.engine.clear_dead_letters();
+            fx.collect(&mut inner);
+            ids
+        };
+        self.apply(py, fx)?;
+        Ok(ids)
+    }
+
+    /// `{"size", "capacity", "dropped"}`.
+    fn dead_letter_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.lock(py).engine.dead_letter_stats();
+        let d = PyDict::new(py);
+        d.set_item("size", s.size)?;
+        d.set_item("capacity", s.capacity)?;
+        d.set_item("dropped", s.dropped)?;
+        Ok(d)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Ok(cb) = self.callbacks.try_lock() {
+            if let Some((f, a)) = cb.as_ref() {
+                visit.call(f)?;
+                visit.call(a)?;
+            }
+        }
+        if let Ok(inner) = self.inner.try_lock() {
+            for w in inner.wakers.values() {
+                visit.call(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let old = lock_plain(&self.callbacks).take();
+        drop(old);
+        let wakers = std::mem::take(&mut lock_plain(&self.inner).wakers);
+        drop(wakers);
+    }
+}
+
+impl Service {
+    fn manual(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        operation: Option<&str>,
+        open: bool,
+    ) -> PyResult<()> {
+        let mut fx = Effects::default();
+        let targets: Vec<(CircuitId, Py<Breaker>)> = {
+            let mut inner = self.lock(py);
+            let r = (|| -> PyResult<_> {
+                if open {
+                    if let Some(op) = operation {
+                        self.circuit_locked(py, &mut inner, service, Some(op), None, &mut fx)?;
+                    }
+                }
+                let ids = if open {
+                    inner.engine.force_open(service, operation)
+                } else {
+                    inner.engine.reset(service, operation)
+                };
+                Ok(ids
+                    .into_iter()
+                    .filter_map(|id| inner.engine.handle(id).map(|h| (id, h.0.clone_ref(py))))
+                    .collect())
+            })();
+            fx.collect(&mut inner);
+            r
+        }?;
+        self.apply(py, fx)?;
+        // Through the facade, so that the breakers' listeners hear it.
+        let method = if open {
+            intern!(py, "open")
+        } else {
+            intern!(py, "reset")
+        };
+        for (_, b) in &targets {
+            b.bind(py).call_method0(method)?;
+        }
+        let mut fx = Effects::default();
+        {
+            let mut inner = self.lock(py);
+            let now = self.now();
+            for (id, b) in &targets {
+                if inner.engine.handle(*id).is_some_and(|h| h.0.is(b)) {
+                    inner.engine.observe(*id, now);
+                }
+            }
+            fx.collect(&mut inner);
+        }
+        self.apply(py, fx)
+    }
+}
+
+/// Registers `_core.Service` and its step kinds.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Service>()?;
+    m.add("STEP_DONE", DONE)?;
+    m.add("STEP_RUN", RUN)?;
+    m.add("STEP_RETRY", RETRY)?;
+    m.add("STEP_WAIT", WAIT)?;
+    m.add("STEP_FAILED", FAILED)?;
+    m.add("STEP_REFUSED", REFUSED)?;
+    m.add("STEP_CANCELLED", CANCELLED)?;
+    Ok(())
+}
