@@ -627,6 +627,8 @@ impl Service {
             }
         };
         let mut settings = Settings::new(Unit::Seconds, seed);
+        // As `tripwire.CircuitBreaker`: no call timeout unless configured.
+        settings.call_timeout = false;
         for (name, value) in [
             ("max_breakers", max_breakers),
             ("dead_letter_queue_size", dead_letter_queue_size),

@@ -136,6 +136,9 @@ pub struct Settings {
     pub unit: Unit,
     /// Seeds the retry jitter of services whose policy names no seed.
     pub seed: u64,
+    /// Whether service breakers time out after the core's default call timeout (30 s)
+    /// unless configured; `false` gives them none, as Python's breakers have none.
+    pub call_timeout: bool,
 }
 
 impl Settings {
@@ -146,6 +149,7 @@ impl Settings {
             dead_letter_size: DEFAULT_DEAD_LETTER_SIZE,
             unit,
             seed,
+            call_timeout: true,
         }
     }
 
@@ -451,11 +455,43 @@ struct ServiceEntry {
     preset: Option<&'static str>,
     configured: bool,
     forced: bool,
-    circuits: BTreeMap<Option<String>, u32>,
+    /// The service-level breaker, and the operations' breakers by name: looked up by
+    /// `&str` (no key is made per call).
+    whole: Option<u32>,
+    operations: BTreeMap<String, u32>,
     waiting: BTreeMap<Ticket, u32>,
     bulkhead_episode: bool,
     all_open_episode: bool,
     retries: RetryCounters,
+}
+
+impl ServiceEntry {
+    fn get(&self, operation: Option<&str>) -> Option<u32> {
+        match operation {
+            Some(op) => self.operations.get(op).copied(),
+            None => self.whole,
+        }
+    }
+
+    /// Its breakers, the service-level one first, then by operation.
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.whole
+            .into_iter()
+            .chain(self.operations.values().copied())
+    }
+
+    /// Its breakers with their operations (`None`: the service-level one), in order.
+    fn entries(&self) -> impl Iterator<Item = (Option<&str>, u32)> + '_ {
+        let ops = self
+            .operations
+            .iter()
+            .map(|(op, &id)| (Some(op.as_str()), id));
+        self.whole.map(|id| (None, id)).into_iter().chain(ops)
+    }
+
+    fn has_breakers(&self) -> bool {
+        self.whole.is_some() || !self.operations.is_empty()
+    }
 }
 
 struct CircuitSlot<B> {
@@ -491,7 +527,6 @@ pub struct Service<B> {
     seed_defaults: Options,
     services: BTreeMap<String, ServiceEntry>,
     slots: Vec<Option<CircuitSlot<B>>>,
-    index: BTreeMap<Key, u32>,
     eviction: Eviction,
     calls: Vec<Option<CallState>>,
     free_calls: Vec<u32>,
@@ -520,6 +555,9 @@ impl<B: Circuit> Service<B> {
         let mut seed_defaults = Options::new(settings.unit);
         let _ = seed_defaults.set("successThreshold", OptionValue::Number(1.0));
         let _ = seed_defaults.set("halfOpenMaxCalls", OptionValue::Number(1.0));
+        if !settings.call_timeout {
+            let _ = seed_defaults.set("timeout", OptionValue::Bool(false));
+        }
         let default_config = seed_defaults.build()?;
         Ok(Service {
             default_config,
@@ -528,7 +566,6 @@ impl<B: Circuit> Service<B> {
             seed_defaults,
             services: BTreeMap::new(),
             slots: Vec::new(),
-            index: BTreeMap::new(),
             eviction: Eviction::new(settings.max_breakers),
             calls: Vec::new(),
             free_calls: Vec::new(),
@@ -574,7 +611,8 @@ impl<B: Circuit> Service<B> {
             preset: None,
             configured: false,
             forced: false,
-            circuits: BTreeMap::new(),
+            whole: None,
+            operations: BTreeMap::new(),
             waiting: BTreeMap::new(),
             bulkhead_episode: false,
             all_open_episode: false,
@@ -621,7 +659,7 @@ impl<B: Circuit> Service<B> {
             retry = changes.apply(&retry, unit)?;
         }
         let mut rebuilt = Vec::new();
-        let circuit_ids: Vec<u32> = current.circuits.values().copied().collect();
+        let circuit_ids: Vec<u32> = current.ids().collect();
         let config_changed = update.preset.is_some() || update.config.is_some();
         if config_changed {
             for &id in &circuit_ids {
@@ -752,14 +790,14 @@ impl<B: Circuit> Service<B> {
         operation: Option<&str>,
         config: Option<&Options>,
     ) -> Result<Lookup, ConfigError> {
+        if let Some(id) = self.find(service, operation) {
+            self.slot_mut(id.0).uses += 1;
+            return Ok(Lookup::Found(id));
+        }
         let key = Key {
             service: service.to_string(),
             operation: operation.map(str::to_string),
         };
-        if let Some(&id) = self.index.get(&key) {
-            self.slot_mut(id).uses += 1;
-            return Ok(Lookup::Found(CircuitId(id)));
-        }
         let entry = self.service_mut(service);
         let mut options = entry.options.clone();
         let forced_open = entry.forced;
@@ -785,8 +823,11 @@ impl<B: Circuit> Service<B> {
             self.slots.resize_with(id as usize + 1, || None);
         }
         self.slots[id as usize] = Some(slot);
-        self.index.insert(key.clone(), id);
-        self.service_mut(service).circuits.insert(key.operation, id);
+        let entry = self.service_mut(service);
+        match key.operation {
+            Some(op) => drop(entry.operations.insert(op, id)),
+            None => entry.whole = Some(id),
+        }
         Ok(Lookup::New {
             id: CircuitId(id),
             config,
@@ -823,19 +864,18 @@ impl<B: Circuit> Service<B> {
 
     /// The breaker of a key, if there is one (does not count as a use).
     pub fn find(&self, service: &str, operation: Option<&str>) -> Option<CircuitId> {
-        let key = Key {
-            service: service.to_string(),
-            operation: operation.map(str::to_string),
-        };
-        self.index.get(&key).map(|&id| CircuitId(id))
+        self.services.get(service)?.get(operation).map(CircuitId)
     }
 
     /// Every breaker, by key.
     pub fn circuits(&self) -> impl Iterator<Item = (CircuitId, &Key, &B)> {
-        self.index.iter().filter_map(|(key, &id)| {
-            let handle = self.slot(id).handle.as_ref()?;
-            Some((CircuitId(id), key, handle))
-        })
+        self.services
+            .values()
+            .flat_map(ServiceEntry::ids)
+            .filter_map(|id| {
+                let slot = self.slot(id);
+                Some((CircuitId(id), &slot.key, slot.handle.as_ref()?))
+            })
     }
 
     /// Breakers held now.
@@ -890,15 +930,17 @@ impl<B: Circuit> Service<B> {
     fn remove(&mut self, id: u32) -> Option<Evicted<B>> {
         let slot = self.slots[id as usize].take()?;
         self.eviction.remove(id);
-        self.index.remove(&slot.key);
         let service = &slot.key.service;
         let drop_service = match self.services.get_mut(service) {
             Some(entry) => {
-                entry.circuits.remove(&slot.key.operation);
+                match &slot.key.operation {
+                    Some(op) => drop(entry.operations.remove(op)),
+                    None => entry.whole = None,
+                }
                 let b = entry.bulkhead.stats();
                 // Service names may be unbounded too: an idle service of defaults goes
                 // with its last breaker.
-                entry.circuits.is_empty()
+                !entry.has_breakers()
                     && !entry.configured
                     && !entry.forced
                     && b.running == 0
@@ -922,10 +964,14 @@ impl<B: Circuit> Service<B> {
     /// A call on `circuit` asks to run at `now`: its service's bulkhead admits it now,
     /// queues it, or refuses it.
     pub fn begin(&mut self, circuit: CircuitId, plan: CallPlan, now: u64) -> Begin {
-        let service = self.slot(circuit.0).key.service.clone();
+        // Fields, not methods: the slot and its service are borrowed apart, so the
+        // common path makes no copy of the service's name.
+        let slot = self.slots[circuit.0 as usize]
+            .as_mut()
+            .expect("a live circuit");
         let entry = self
             .services
-            .get_mut(&service)
+            .get_mut(&slot.key.service)
             .expect("a circuit's service");
         let entered = entry.bulkhead.try_enter(now);
         let max_wait = entry.bulkhead.config().max_queue_wait;
@@ -933,13 +979,18 @@ impl<B: Circuit> Service<B> {
             Entry::Run => Phase::Running,
             Entry::Queued(ticket) => Phase::Waiting(ticket),
             Entry::Rejected => {
+                let service = slot.key.service.clone();
                 self.bulkhead_busy(&service);
                 return Begin::Refused(Refusal::BulkheadFull);
             }
         };
+        slot.in_flight += 1;
+        slot.uses += 1;
         let retry = plan.retry.map(|r| {
-            let rng = Rng::new(r.seed.unwrap_or(self.settings.seed ^ fnv(&service)));
-            (r, rng)
+            let seed = r
+                .seed
+                .unwrap_or(self.settings.seed ^ fnv(&slot.key.service));
+            (r, Rng::new(seed))
         });
         let call = self.new_call(CallState {
             circuit: circuit.0,
@@ -948,10 +999,8 @@ impl<B: Circuit> Service<B> {
             dead_letter: plan.dead_letter,
             phase,
         });
-        let slot = self.slot_mut(circuit.0);
-        slot.in_flight += 1;
-        slot.uses += 1;
         if let Entry::Queued(ticket) = entered {
+            let service = self.slot(circuit.0).key.service.clone();
             let entry = self
                 .services
                 .get_mut(&service)
@@ -1214,10 +1263,13 @@ impl<B: Circuit> Service<B> {
         self.free_calls.push(call.0);
         let slot = self.slots[state.circuit as usize].as_mut()?;
         slot.in_flight -= 1;
-        let service = slot.key.service.clone();
-        let entry = self.services.get_mut(&service)?;
+        let entry = self.services.get_mut(&slot.key.service)?;
         match entry.bulkhead.leave(now) {
-            Some(ticket) => self.admit(&service, ticket),
+            Some(ticket) => {
+                let next = entry.waiting.remove(&ticket)?;
+                self.calls[next as usize].as_mut()?.phase = Phase::Running;
+                Some(CallId(next))
+            }
             None => {
                 if entry.bulkhead_episode && entry.bulkhead.stats().queued == 0 {
                     entry.bulkhead_episode = false;
@@ -1277,9 +1329,8 @@ impl<B: Circuit> Service<B> {
             return;
         };
         let states: Vec<State> = entry
-            .circuits
-            .values()
-            .filter_map(|&id| self.slot(id).handle.as_ref().map(|h| h.facts(now).state))
+            .ids()
+            .filter_map(|id| self.slot(id).handle.as_ref().map(|h| h.facts(now).state))
             .collect();
         let ongoing = entry.all_open_episode;
         let active = all_circuits_open_alert(states.iter().copied(), ongoing);
@@ -1317,7 +1368,7 @@ impl<B: Circuit> Service<B> {
             None => {
                 let entry = self.service_mut(service);
                 entry.forced = true;
-                entry.circuits.values().map(|&id| CircuitId(id)).collect()
+                entry.ids().map(CircuitId).collect()
             }
         }
     }
@@ -1330,7 +1381,7 @@ impl<B: Circuit> Service<B> {
             None => match self.services.get_mut(service) {
                 Some(entry) => {
                     entry.forced = false;
-                    entry.circuits.values().map(|&id| CircuitId(id)).collect()
+                    entry.ids().map(CircuitId).collect()
                 }
                 None => Vec::new(),
             },
@@ -1439,10 +1490,13 @@ impl<B: Circuit> Service<B> {
     /// that outlives the snapshot).
     pub fn metrics<'s>(&'s self, now: u64, names: &'s mut Vec<String>, out: &mut Snapshot<'s>) {
         names.clear();
-        names.extend(self.index.keys().map(Key::name));
-        for ((key, &id), name) in self.index.iter().zip(names.iter()) {
+        let ids: Vec<u32> = self.services.values().flat_map(ServiceEntry::ids).collect();
+        names.extend(ids.iter().map(|&id| self.slot(id).key.name()));
+        for (&id, name) in ids.iter().zip(names.iter()) {
+            let slot = self.slot(id);
+            let key = &slot.key;
             let Some((stats, lifetime, durations)) =
-                self.slot(id).handle.as_ref().and_then(|h| h.metrics(now))
+                slot.handle.as_ref().and_then(|h| h.metrics(now))
             else {
                 continue;
             };
@@ -1479,14 +1533,8 @@ impl<B: Circuit> Service<B> {
         let mut services = Vec::with_capacity(self.services.len());
         for (name, entry) in &self.services {
             let circuits: Vec<(Option<&str>, State)> = entry
-                .circuits
-                .iter()
-                .filter_map(|(op, &id)| {
-                    Some((
-                        op.as_deref(),
-                        self.slot(id).handle.as_ref()?.facts(now).state,
-                    ))
-                })
+                .entries()
+                .filter_map(|(op, id)| Some((op, self.slot(id).handle.as_ref()?.facts(now).state)))
                 .collect();
             let bulkhead = entry.bulkhead.stats();
             let status = service_health(circuits.iter().map(|(_, s)| *s), bulkhead.saturated);
