@@ -11,7 +11,7 @@ const native = require('./native.js');
 
 const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt } = native;
 const { shared, processNow, queueSuccess, Call, QUIET } = require('./shared.js');
-const { P, internal } = require('./internal.js');
+const { P, internal, live } = require('./internal.js');
 
 const {
   kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
@@ -242,6 +242,7 @@ const DEFAULT_REGISTRY_CAPACITY = 10000;
 const registryIndex = native.evictionNew(DEFAULT_REGISTRY_CAPACITY);
 const slotNames = [];
 const registryEvents = new EventEmitter();
+live.registry = () => breakers;
 
 /**
  * A breaker's activity count (total calls) when it is idle, else -1: open, forced
@@ -1433,3 +1434,7 @@ module.exports = {
 // Seeds 003 and 004's resilience service (CircuitBreakerService, on the core's engine)
 // and seed 000's health checks.
 Object.assign(module.exports, require('./resilience.js'), require('./health.js'));
+
+// Metrics at scrape time (issue 12).
+const { metricsText, metricsContentType } = require('./metrics.js');
+Object.assign(module.exports, { metricsText, metricsContentType });

@@ -24,7 +24,9 @@
 
 mod breaker;
 mod evict;
+mod control;
 mod hot;
+mod metrics;
 mod options;
 mod protocol;
 mod resilience;
