@@ -23,8 +23,8 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod breaker;
-mod evict;
 mod control;
+mod evict;
 mod hot;
 mod metrics;
 mod options;

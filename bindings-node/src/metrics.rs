@@ -33,10 +33,7 @@ pub(crate) fn with_snapshot<R>(
     version: &str,
     f: impl FnOnce(&Snapshot<'_>, u64) -> R,
 ) -> Result<R> {
-    if ids.len() != names.len()
-        || ids.len() != nows.len()
-        || services.len() != service_nows.len()
-    {
+    if ids.len() != names.len() || ids.len() != nows.len() || services.len() != service_nows.len() {
         return Err(Error::new(
             Status::InvalidArg,
             "metrics: the lists differ in length",
@@ -60,7 +57,11 @@ pub(crate) fn with_snapshot<R>(
             if svc.is_pristine() {
                 continue;
             }
-            svc.metrics(instant(service_nows[position], process), names, &mut snapshot);
+            svc.metrics(
+                instant(service_nows[position], process),
+                names,
+                &mut snapshot,
+            );
             held.extend(svc.circuits().map(|(_, _, handle)| handle.0));
         }
         for ((&id, name), &now) in ids.iter().zip(names).zip(nows) {

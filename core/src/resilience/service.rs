@@ -1435,7 +1435,6 @@ impl<B: Circuit> Service<B> {
         self.index.is_empty() && self.services.is_empty() && self.dead_letters_enqueued == 0
     }
 
-
     /// Adds this engine's breakers, services and dead-letter queue to a metrics
     /// snapshot (`names` holds the breakers' names, made here: pass an empty vector
     /// that outlives the snapshot).
@@ -1563,13 +1562,14 @@ mod tests {
 
     #[test]
     fn an_unused_engine_is_pristine() {
-        let mut s = engine(10);
+        let s = engine(10);
         assert!(s.is_pristine());
         let mut s = engine(10);
         make(&mut s, "db", "query");
         assert!(!s.is_pristine(), "a breaker was made");
         let mut s = engine(10);
-        s.update("db", &ServiceUpdate::new(Unit::Millis), 0).unwrap();
+        s.update("db", &ServiceUpdate::new(Unit::Millis), 0)
+            .unwrap();
         assert!(!s.is_pristine(), "a service was configured");
     }
 
