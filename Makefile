@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm \
-        demo demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
+        demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
 
 all: test
 
@@ -56,6 +56,12 @@ test-wasm: setup-wasm
 demo: setup-node
 	TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
 	node bindings-node/demo.mjs
+
+# A service with traffic, the control API on loopback with a random token, and the
+# dashboard's URL (token in the fragment). Ctrl-C stops it; TRIPWIRE_DEMO_SECONDS=n too.
+demo-ops: setup-node
+	TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
+	node bindings-node/demo-ops.mjs
 
 # The same job from Rust, with the core's SyncBreaker.
 demo-rust: setup-core

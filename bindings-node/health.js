@@ -4,8 +4,6 @@
 // → unhealthy; only non-critical ones failing → degraded.
 'use strict';
 
-const http = require('node:http');
-const https = require('node:https');
 const v8 = require('node:v8');
 const { performance } = require('node:perf_hooks');
 const native = require('./native.js');
@@ -274,7 +272,8 @@ function createHttpHealthCheck(url, options = {}) {
       : Array.isArray(expectedStatus)
         ? expectedStatus.includes(status)
         : status === expectedStatus;
-  const client = target.protocol === 'https:' ? https : http;
+  // Loaded on first use: the package's main entry does not load node:http.
+  const client = target.protocol === 'https:' ? require('node:https') : require('node:http');
   return {
     name,
     critical,

@@ -72,6 +72,13 @@ export interface CircuitBreakerOptions<T = any> {
   slowCallDuration?: number;
   /** If set (0..1), the slow-call rate alone trips the circuit. */
   slowCallRateThreshold?: number;
+  /**
+   * Opt-in OpenTelemetry tracing through `@opentelemetry/api` (an optional peer,
+   * loaded only when set): `'events'` adds rejections and transitions as events on the
+   * active span; `'spans'` also runs each guarded call in a span of its own. Off by
+   * default (a span costs more than the whole guarded call).
+   */
+  tracing?: 'events' | 'spans' | false | null;
   /** Exponential open duration: growth per consecutive trip (≥ 1). */
   backoffMultiplier?: number;
   /** Cap of the exponential open duration, ms. */
@@ -730,3 +737,18 @@ export declare function createHttpHealthCheck(
     critical?: boolean;
   },
 ): HealthCheck;
+
+// ---- issue 12: metrics at scrape time ------------------------------------------------
+
+/** The exposition formats of `metricsText`. */
+export type MetricsFormat = 'prometheus' | 'openmetrics';
+
+/**
+ * Every breaker's and service's metrics now (the registry's breakers and every live
+ * `CircuitBreakerService`, each breaker once), rendered by the core: Prometheus text
+ * 0.0.4 (default) or OpenMetrics 1.0. Read at scrape time: nothing is counted per call.
+ */
+export declare function metricsText(options?: { format?: MetricsFormat }): string;
+
+/** The `Content-Type` of a format's text. */
+export declare function metricsContentType(format?: MetricsFormat): string;

@@ -11,7 +11,7 @@ const native = require('./native.js');
 
 const { nowMs: nativeNowMs, acquireAt, recordAt, recordQuietAt } = native;
 const { shared, processNow, queueSuccess, Call, QUIET } = require('./shared.js');
-const { P, internal } = require('./internal.js');
+const { P, internal, live } = require('./internal.js');
 
 const {
   kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
@@ -242,6 +242,7 @@ const DEFAULT_REGISTRY_CAPACITY = 10000;
 const registryIndex = native.evictionNew(DEFAULT_REGISTRY_CAPACITY);
 const slotNames = [];
 const registryEvents = new EventEmitter();
+live.registry = () => breakers;
 
 /**
  * A breaker's activity count (total calls) when it is idle, else -1: open, forced
@@ -485,6 +486,8 @@ class CircuitBreaker extends EventEmitter {
     if (logger !== undefined && logger !== null && typeof logger !== 'object') {
       throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
     }
+    // Opt-in tracing (tripwire/otel loads @opentelemetry/api only when asked).
+    const tracing = options.tracing === undefined || options.tracing === null || options.tracing === false ? null : require('./otel.js').tracingMode(options.tracing);
     const restore = options[kRestore];
     const adopt = options[kAdopt];
     const now = clock === null ? processNow() : readOwnClock(clock);
@@ -503,6 +506,7 @@ class CircuitBreaker extends EventEmitter {
     this._pending = 0;
     this._regSlot = -1;
     register(name, this);
+    if (tracing !== null) require('./otel.js').traceBreaker(this, tracing);
   }
 
   /** Builds a breaker from `toJSON()` output (a warm start); `options` adds functions, a clock... */
@@ -1346,7 +1350,7 @@ class CircuitBreakerFactory {
   }
 }
 
-/** Reports every breaker of a factory to a metric streamer, on demand or on an interval. */
+/** Reports every breaker (its factory's and the registry's) to a metric streamer, on demand or on an interval. */
 class CircuitBreakerMonitor {
   /**
    * @param {CircuitBreakerFactory} factory
@@ -1362,11 +1366,22 @@ class CircuitBreakerMonitor {
     this._interval = null;
   }
 
-  /** The metrics of every breaker now (one CircuitBreakerMetric event per breaker). */
+  /**
+   * The metrics of every breaker now (one CircuitBreakerMetric event per breaker): the
+   * factory's, then every other breaker of the registry (services' included), each once.
+   */
   collectMetrics() {
     const timestamp = Date.now();
     const metrics = [];
-    this._factory.getAll().forEach((breaker, name) => {
+    const all = new Map();
+    const seen = new Set();
+    for (const [name, breaker] of this._factory.getAll()) {
+      all.set(name, breaker);
+      seen.add(breaker);
+    }
+    const others = [];
+    for (const [name, breaker] of breakers) if (!seen.has(breaker)) others.push([name, breaker]);
+    const report = (breaker, name) => {
       const stats = breaker.getStats();
       metrics.push({
         eventType: 'CircuitBreakerMetric',
@@ -1382,7 +1397,9 @@ class CircuitBreakerMonitor {
         failureRate: stats.totalCalls > 0 ? (stats.totalFailures / stats.totalCalls) * 100 : 0,
         successRate: stats.totalCalls > 0 ? (stats.totalSuccesses / stats.totalCalls) * 100 : 0,
       });
-    });
+    };
+    all.forEach(report);
+    for (const [name, breaker] of others) report(breaker, name);
     return metrics;
   }
 
@@ -1433,3 +1450,7 @@ module.exports = {
 // Seeds 003 and 004's resilience service (CircuitBreakerService, on the core's engine)
 // and seed 000's health checks.
 Object.assign(module.exports, require('./resilience.js'), require('./health.js'));
+
+// Metrics at scrape time (issue 12).
+const { metricsText, metricsContentType } = require('./metrics.js');
+Object.assign(module.exports, { metricsText, metricsContentType });

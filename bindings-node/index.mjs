@@ -18,6 +18,8 @@ export const {
   getAllCircuitBreakerStats,
   CircuitBreakerFactory,
   CircuitBreakerMonitor,
+  metricsText,
+  metricsContentType,
   CircuitBreakerService,
   circuitBreakerService,
   BulkheadRejectedError,

@@ -65,4 +65,11 @@ const internal = Object.freeze({
   kOnTimeout: Symbol('tripwire.onTimeout'),
 });
 
-module.exports = { P, internal };
+/**
+ * What scrapes read (metrics.js): the registry's entries (set by index.js: a function
+ * returning its Map of name → CircuitBreaker) and every live CircuitBreakerService
+ * (resilience.js adds each, weakly: id → WeakRef).
+ */
+const live = { registry: () => new Map(), services: new Map() };
+
+module.exports = { P, internal, live };

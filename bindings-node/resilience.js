@@ -16,7 +16,7 @@ const native = require('./native.js');
 // index.js requires this module after setting its exports: the breaker is there.
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = require('./index.js');
 const { shared, processNow, Call } = require('./shared.js');
-const { P, internal } = require('./internal.js');
+const { P, internal, live } = require('./internal.js');
 
 const {
   kAdopt, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
@@ -398,6 +398,7 @@ class CircuitBreakerService {
     // Unknown names (with "did you mean"), maxBreakers, deadLetterQueueSize, seed: the engine's.
     this._id = native.serviceCreate(options);
     releaser.register(this, ['serviceRelease', this._id]);
+    live.services.set(this._id, new WeakRef(this));
     this._clock = clock;
     this._setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimeout;
     this._clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimeout;

@@ -13,3 +13,5 @@ TRIPWIRE_NODE_PROFILE=release node bindings-node/build.js
 mkdir -p target/bench-node
 cp bindings-node/tripwire.node target/bench-node/tripwire.node
 TRIPWIRE_NODE_ADDON="$PWD/target/bench-node/tripwire.node" node bindings-node/bench/run.mjs
+# Scraping 10,000 breakers: metricsText() beside prom-client + opossum-prometheus.
+TRIPWIRE_NODE_ADDON="$PWD/target/bench-node/tripwire.node" node bindings-node/bench/scrape.mjs

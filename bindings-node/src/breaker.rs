@@ -529,6 +529,22 @@ pub(crate) fn facts(id: u32, now: u64) -> Facts {
     })
 }
 
+/// What metrics show of breaker `id` at `now`, or `None` once it is freed.
+pub(crate) fn sample(
+    id: u32,
+    now: u64,
+) -> Option<(Stats, tripwire_core::Lifetime, tripwire_core::Durations)> {
+    with_slab(|slab| {
+        slab.get_mut(id).map(|e| {
+            (
+                e.breaker.stats(now),
+                e.breaker.lifetime(),
+                e.breaker.durations(),
+            )
+        })
+    })
+}
+
 /// Adds a breaker the service engine configured; returns its id.
 pub(crate) fn adopt(breaker: Breaker, now: u64) -> u32 {
     insert(breaker, now)

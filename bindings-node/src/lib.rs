@@ -23,8 +23,10 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod breaker;
+mod control;
 mod evict;
 mod hot;
+mod metrics;
 mod options;
 mod protocol;
 mod resilience;

@@ -21,6 +21,7 @@ pub(crate) const FACADE_OPTIONS: &[&str] = &[
     "isFailureResult",
     "clock",
     "logger",
+    "tracing",
 ];
 
 /// Builds the core configuration from a JS options object (camelCase, milliseconds).

@@ -32,7 +32,7 @@ use tripwire_core::resilience::{
     After, Alert, Attempt, Begin, CallId, CallPlan, Circuit, CircuitId, DeadLetterError, Ended,
     Facts, Lookup, Refusal, Retry, RetryUpdate, Section, Service, ServiceUpdate, Settings, Waited,
 };
-use tripwire_core::{Breaker, ConfigError, OptionValue, Unit};
+use tripwire_core::{Breaker, ConfigError, Durations, Lifetime, OptionValue, Stats, Unit};
 
 use crate::breaker::{self, state_code, NativeSettings};
 use crate::hot::{args, double, export_raw, finish, uint, Callback};
@@ -43,12 +43,30 @@ use crate::slab::Slab;
 use crate::{millis, nanos, now_nanos};
 
 /// A native breaker, by its id in this thread's slab.
-pub(crate) struct Handle(u32);
+pub(crate) struct Handle(pub(crate) u32);
 
 impl Circuit for Handle {
     fn facts(&self, now: u64) -> Facts {
         breaker::facts(self.0, now)
     }
+
+    fn metrics(&self, now: u64) -> Option<(Stats, Lifetime, Durations)> {
+        breaker::sample(self.0, now)
+    }
+}
+
+/// Every service engine of this thread, by id (for metrics and the dashboard).
+pub(crate) fn with_engines<R>(f: impl FnOnce(&[(u32, &Service<Handle>)]) -> R) -> R {
+    ENGINES.with_borrow(|slab| {
+        let engines: Vec<(u32, &Service<Handle>)> =
+            slab.iter().map(|(id, e)| (id, &e.service)).collect();
+        f(&engines)
+    })
+}
+
+/// Runs `f` on service `id`'s engine (read only).
+pub(crate) fn with_service<R>(id: u32, f: impl FnOnce(&Service<Handle>) -> Result<R>) -> Result<R> {
+    engine(id, |e| f(&e.service))
 }
 
 /// One service: the engine and the call retry policies JS holds by id.

@@ -59,6 +59,14 @@ impl<T> Slab<T> {
         self.entries.len() - self.free.len()
     }
 
+    /// The values alive, with their ids.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(id, v)| Some((id as u32, v.as_ref()?)))
+    }
+
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.entries.iter_mut().flatten()
     }

@@ -26,11 +26,13 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MUTATION_BURST: u32 = 20;
 /// Mutations allowed per second after a burst.
 pub const MUTATIONS_PER_SECOND: u32 = 5;
-/// The files of the dashboard served under `/dashboard/`.
-pub const DASHBOARD_ASSETS: [&str; 3] = [
+/// The files of the dashboard served under `/dashboard/` (`dashboard.css` is the page's
+/// own stylesheet: `index.html` links it, and the CSP allows no inline style).
+pub const DASHBOARD_ASSETS: [&str; 4] = [
     "tripwire-dashboard.js",
     "uPlot.iife.min.js",
     "uPlot.min.css",
+    "dashboard.css",
 ];
 
 /// What a request asks for.
@@ -571,6 +573,14 @@ mod tests {
             status(&c.route(&get("/api/circuit-breaker/dashboard/evil.js"), 0)),
             404
         );
+        for asset in DASHBOARD_ASSETS {
+            let path = format!("/api/circuit-breaker/dashboard/{asset}");
+            assert_eq!(
+                c.route(&get(&path), 0),
+                Decision::Handle(Route::Asset(asset)),
+                "every asset the page links is served"
+            );
+        }
     }
 
     #[test]

@@ -1485,6 +1485,14 @@ impl<B: Circuit> Service<B> {
 
     // ---- metrics ------------------------------------------------------------------------
 
+    /// Whether the engine was never used: no breaker held, no service configured or
+    /// seen, no dead letter ever queued. A binding gathering "every service" for
+    /// metrics skips such an engine, so that a package's default instance, unused,
+    /// adds nothing (its dead-letter capacity would otherwise be summed in).
+    pub fn is_pristine(&self) -> bool {
+        self.index.is_empty() && self.services.is_empty() && self.dead_letters_enqueued == 0
+    }
+
     /// Adds this engine's breakers, services and dead-letter queue to a metrics
     /// snapshot (`names` holds the breakers' names, made here: pass an empty vector
     /// that outlives the snapshot).
@@ -1605,6 +1613,19 @@ mod tests {
         assert!(e.to_string().contains("did you mean `maxBreakers`"), "{e}");
         let e = Settings::unknown("clok", &["clock"]);
         assert!(e.to_string().contains("`clock`"), "{e}");
+    }
+
+    #[test]
+    fn an_unused_engine_is_pristine() {
+        let s = engine(10);
+        assert!(s.is_pristine());
+        let mut s = engine(10);
+        make(&mut s, "db", "query");
+        assert!(!s.is_pristine(), "a breaker was made");
+        let mut s = engine(10);
+        s.update("db", &ServiceUpdate::new(Unit::Millis), 0)
+            .unwrap();
+        assert!(!s.is_pristine(), "a service was configured");
     }
 
     #[test]

@@ -1,0 +1,70 @@
+// Metrics at scrape time: one snapshot of every breaker in circuitBreakerRegistry and
+// of every live CircuitBreakerService, rendered by the core (core/src/metrics.rs) as
+// Prometheus text 0.0.4 or OpenMetrics 1.0. Nothing is counted per call for this:
+// the core's counters are read when scraped.
+'use strict';
+
+const native = require('./native.js');
+const { live } = require('./internal.js');
+const { version } = require('../package.json');
+
+const FORMATS = ['prometheus', 'openmetrics'];
+const [PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE] = native.metricsContentTypes();
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return typeof value;
+}
+
+/** `options.format` checked: 'prometheus' (default) or 'openmetrics'. */
+function formatOf(options, where = 'metricsText') {
+  if (options === undefined || options === null) return 'prometheus';
+  if (typeof options !== 'object') throw new TypeError(`${where}() options must be an object, not ${describe(options)}`);
+  const { format = 'prometheus' } = options;
+  if (typeof format !== 'string') throw new TypeError(`invalid option \`format\`: must be 'prometheus' or 'openmetrics', not ${describe(format)}`);
+  if (!FORMATS.includes(format)) throw new RangeError(`invalid option \`format\`: must be 'prometheus' or 'openmetrics', not ${JSON.stringify(format)}`);
+  return format;
+}
+
+/** The registry's breakers and the live services, as the native renderer takes them. */
+function gather() {
+  const ids = [];
+  const names = [];
+  const nows = [];
+  for (const [name, breaker] of live.registry()) {
+    ids.push(breaker._id);
+    names.push(name);
+    // NaN: the process clock, read once natively.
+    nows.push(breaker._profile.clock === null ? NaN : breaker._now());
+  }
+  const services = [];
+  const serviceNows = [];
+  for (const [id, ref] of live.services) {
+    const svc = ref.deref();
+    if (svc === undefined || svc._id !== id) {
+      if (svc === undefined) live.services.delete(id);
+      continue;
+    }
+    services.push(id);
+    serviceNows.push(svc._clock === null ? NaN : svc._clock.now());
+  }
+  return [ids, names, nows, services, serviceNows];
+}
+
+/**
+ * Every breaker's and service's metrics now, as Prometheus text (`format:
+ * 'prometheus'`, the default) or OpenMetrics (`'openmetrics'`). A breaker both in the
+ * registry and a service appears once, with its service's labels.
+ */
+function metricsText(options = undefined) {
+  const format = formatOf(options);
+  return native.metricsText(format === 'openmetrics', ...gather(), version);
+}
+
+/** The `Content-Type` of a format's text. */
+function metricsContentType(format = 'prometheus') {
+  return formatOf({ format }, 'metricsContentType') === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+}
+
+module.exports = { metricsText, metricsContentType, version };
