@@ -100,12 +100,25 @@ pub struct Snapshot<'a> {
 /// Renders `snapshot` in `format`.
 pub fn render(snapshot: &Snapshot<'_>, format: Format) -> String {
     let mut out = Out {
-        text: String::new(),
+        text: String::with_capacity(snapshot.breakers.len() * 3000),
         format,
-        seen: BTreeSet::new(),
         current: String::new(),
     };
-    let breakers = &snapshot.breakers;
+    // Each breaker and service once (the first sample of a name wins), so that every
+    // series is written once without checking series one by one.
+    let mut seen = BTreeSet::new();
+    let breakers: Vec<&BreakerSample<'_>> = snapshot
+        .breakers
+        .iter()
+        .filter(|b| seen.insert((b.labels.name, b.labels.service, b.labels.operation)))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let services: Vec<&ServiceSample<'_>> = snapshot
+        .services
+        .iter()
+        .filter(|s| seen.insert(s.name))
+        .collect();
+    let breakers = &breakers;
     let states = [
         ("closed", State::Closed, false, false),
         ("open", State::Open, false, false),
@@ -230,7 +243,7 @@ pub fn render(snapshot: &Snapshot<'_>, format: Format) -> String {
         }
     }
 
-    let services = &snapshot.services;
+    let services = &services;
     out.family(
         "tripwire_bulkhead_max_allowed_concurrent_calls",
         Kind::Gauge,
@@ -395,8 +408,6 @@ enum Kind {
 struct Out {
     text: String,
     format: Format,
-    /// (family + suffix, labels) already written.
-    seen: BTreeSet<String>,
     /// The family being written.
     current: String,
 }
@@ -430,8 +441,7 @@ impl Out {
         self.current = String::from(name);
     }
 
-    fn series(&mut self, suffix: &str, labels: &Labels<'_>, extra: &[(&str, &str)]) -> bool {
-        let start = self.text.len();
+    fn series(&mut self, suffix: &str, labels: &Labels<'_>, extra: &[(&str, &str)]) {
         let _ = write!(self.text, "{}{suffix}{{name=\"", self.current);
         escape(&mut self.text, labels.name);
         self.text.push_str("\",service=\"");
@@ -445,33 +455,24 @@ impl Out {
             self.text.push('"');
         }
         self.text.push_str("} ");
-        if self.seen.insert(String::from(&self.text[start..])) {
-            true
-        } else {
-            self.text.truncate(start);
-            false
-        }
     }
 
     fn sample(&mut self, suffix: &str, labels: &Labels<'_>, extra: &[(&str, &str)], value: u64) {
-        if self.series(suffix, labels, extra) {
-            let _ = writeln!(self.text, "{value}");
-        }
+        self.series(suffix, labels, extra);
+        let _ = writeln!(self.text, "{value}");
     }
 
     fn sample_seconds(&mut self, suffix: &str, labels: &Labels<'_>, nanos: u128) {
-        if self.series(suffix, labels, &[]) {
-            nanos_as_seconds(&mut self.text, nanos);
-            self.text.push('\n');
-        }
+        self.series(suffix, labels, &[]);
+        nanos_as_seconds(&mut self.text, nanos);
+        self.text.push('\n');
     }
 
     fn sample_ratio(&mut self, suffix: &str, labels: &Labels<'_>, ratio: f64) {
-        if self.series(suffix, labels, &[]) {
-            // Rust prints the shortest text that reads back as the same number, never
-            // with an exponent: the same bytes in every runtime that calls this.
-            let _ = writeln!(self.text, "{ratio}");
-        }
+        self.series(suffix, labels, &[]);
+        // Rust prints the shortest text that reads back as the same number, never with
+        // an exponent: the same bytes in every runtime that calls this.
+        let _ = writeln!(self.text, "{ratio}");
     }
 }
 

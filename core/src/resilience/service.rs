@@ -1490,7 +1490,7 @@ impl<B: Circuit> Service<B> {
     /// metrics skips such an engine, so that a package's default instance, unused,
     /// adds nothing (its dead-letter capacity would otherwise be summed in).
     pub fn is_pristine(&self) -> bool {
-        self.index.is_empty() && self.services.is_empty() && self.dead_letters_enqueued == 0
+        self.eviction.is_empty() && self.services.is_empty() && self.dead_letters_enqueued == 0
     }
 
     /// Adds this engine's breakers, services and dead-letter queue to a metrics
