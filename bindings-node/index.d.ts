@@ -89,13 +89,22 @@ export interface CircuitBreakerOptions<T = any> {
   seed?: number;
   /** Answers refusals, failures and timeouts; receives the error. */
   fallback?: (error: unknown) => T | PromiseLike<T>;
-  onStateChange?: (from: CircuitState, to: CircuitState) => void;
+  /** Every change of state, with the breaker's name. */
+  onStateChange?: (from: CircuitState, to: CircuitState, name: string) => void;
   onOpen?: () => void;
   onClose?: () => void;
+  onHalfOpen?: () => void;
   /** `true`: the error is not the upstream's fault (not counted; still thrown). */
   errorFilter?: (error: unknown) => boolean;
-  /** `true`: a returned value counts as a failure (it is still returned). */
+  /**
+   * `true`: a returned value counts as a failure (it is still returned). Without it, a
+   * fetch `Response` with status ≥ 500 or 429 counts as a failure (and still resolves).
+   */
   isFailureResult?: (result: unknown) => boolean;
+  /** Whether a fetch `Response` counts as a failure (default: status ≥ 500 or 429). */
+  isFailureResponse?: (response: Response) => boolean;
+  /** `breaker.fetch` only: the fetch to guard (default `globalThis.fetch`). */
+  fetch?: typeof fetch;
   /** The clock (ms); a ManualClock makes tests sleep-free. */
   clock?: Clock;
 }
@@ -208,6 +217,10 @@ export declare class Permit {
   private constructor();
   /** OPEN → HALF_OPEN when this acquire caused it. */
   readonly transition: Transition | null;
+  /** Whether this is a half-open trial call. */
+  readonly trial: boolean;
+  /** When it was issued, in ms of the breaker's clock. */
+  readonly issuedAt: number;
   success(): Transition | null;
   failure(error?: unknown): Transition | null;
   timeout(): Transition | null;
@@ -232,13 +245,24 @@ export interface CircuitBreakerEvents {
 
 export declare class CircuitBreaker<T = any> extends EventEmitter {
   constructor(options?: CircuitBreakerOptions<T>, logger?: Logger);
+  constructor(name: string, options?: CircuitBreakerOptions<T>, logger?: Logger);
   readonly name: string;
+  /** The name (as the errors' `breakerName`). */
+  readonly breakerName: string;
   /** Runs `fn` unless the circuit refuses it; its result, or the fallback's answer. */
   execute<R = T>(fn: (ctx: CallContext) => R | PromiseLike<R>): Promise<R>;
+  /**
+   * `fetch` under the breaker: network errors and timeouts fail, so do responses with
+   * status ≥ 500 or 429 (which still resolve); the timeout aborts the request.
+   */
+  fetch(input: string | URL | Request, init?: RequestInit | null): Promise<Response>;
   /** The effective state (HALF_OPEN once the open duration has passed). */
   getState(): CircuitState;
+  readonly state: CircuitState;
   readonly opened: boolean;
   getStats(): CircuitBreakerStats;
+  /** The same as getStats(). */
+  stats(): CircuitBreakerStats;
   getOptions(): ResolvedOptions;
   open(): Transition;
   close(): Transition;
@@ -247,6 +271,13 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
   enable(): Transition;
   /** A permit, or the refusal (returned, not thrown). */
   tryAcquire(): Permit | CircuitBreakerOpenError;
+  /** A permit, or throws the CircuitBreakerOpenError. */
+  acquire(): Permit;
+  /** Ends a permit of this breaker; the transition it caused, if any. */
+  record(permit: Permit, outcome: 'success' | 'failure' | 'timeout' | 'ignored' | 'cancelled'): Transition | undefined;
+  /** The whole state as JSON text, for `CircuitBreaker.restore`. */
+  snapshot(): string;
+  static restore<T = any>(name: string, options: CircuitBreakerOptions<T> | undefined, snapshot: string): CircuitBreaker<T>;
   toJSON(): { name: string; state: CircuitState; options: Record<string, unknown>; snapshot: unknown };
   /**
    * A breaker from `toJSON()` output (warm start). `options` adds what JSON cannot
@@ -293,6 +324,21 @@ export declare const circuitBreakerRegistry: {
   clear(): void;
   readonly size: number;
 };
+
+/** `fetch` guarded by one breaker per origin (as the browser package's). */
+export interface GuardedFetch {
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  breakerFor(origin: string | URL): CircuitBreaker<Response>;
+  readonly capacity: number;
+  readonly evictions: number;
+  readonly size: number;
+  on(type: 'evict', listener: (event: RegistryEvictEvent) => void): GuardedFetch;
+  once(type: 'evict', listener: (event: RegistryEvictEvent) => void): GuardedFetch;
+  off(type: 'evict', listener: (event: RegistryEvictEvent) => void): GuardedFetch;
+}
+
+/** One breaker per origin, at most `maxOrigins` (default 1,000; idle ones are evicted). */
+export declare function guardFetch(options?: CircuitBreakerOptions<Response> & { maxOrigins?: number }): GuardedFetch;
 
 /** The registered breaker for `name`, or a new one with `options`. */
 export declare function createCircuitBreaker<T = any>(name: string, options?: CircuitBreakerOptions<T>): CircuitBreaker<T>;

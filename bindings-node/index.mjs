@@ -18,6 +18,7 @@ export const {
   getAllCircuitBreakerStats,
   CircuitBreakerFactory,
   CircuitBreakerMonitor,
+  guardFetch,
   metricsText,
   metricsContentType,
   CircuitBreakerService,

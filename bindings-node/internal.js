@@ -33,37 +33,8 @@ for (const [name, value] of Object.entries(HARD_CODED)) {
   }
 }
 
-/** The symbols of a CircuitBreaker's internal interface (see index.js). */
-const internal = Object.freeze({
-  /** Options key: wrap this native breaker id instead of making one. */
-  kAdopt: Symbol('tripwire.adopt'),
-  /** The native breaker id. */
-  kId: Symbol('tripwire.id'),
-  /** Whether the breaker has facade hooks (fallback, errorFilter, isFailureResult, logger). */
-  kHooked: Symbol('tripwire.hooked'),
-  /** The call timeout (ms) or null. */
-  kTimeoutMs: Symbol('tripwire.timeoutMs'),
-  /** (code) → the transition's events and callbacks. */
-  kTransition: Symbol('tripwire.transition'),
-  /** (code) → the CircuitBreakerOpenError of a refused permit code (emits callRejected). */
-  kRefusal: Symbol('tripwire.refusal'),
-  /** (call) → watch a call's deadline; (call) → stop watching it. */
-  kTrack: Symbol('tripwire.track'),
-  kUntrack: Symbol('tripwire.untrack'),
-  /** (start) → a success's events; (call, error) → a failure's (and lastError). */
-  kSucceeded: Symbol('tripwire.succeeded'),
-  kFailed: Symbol('tripwire.failed'),
-  /** Whether a success needs reporting (a listener or a logger). */
-  kReportsSuccess: Symbol('tripwire.reportsSuccess'),
-  /** () → re-read the options after the native breaker was reconfigured. */
-  kRefresh: Symbol('tripwire.refresh'),
-  /** () → drop the idle timeout timer (the breaker leaves a service). */
-  kRelease: Symbol('tripwire.release'),
-  /** A function called after every transition (the service's observer), or undefined. */
-  kOnTransition: Symbol('tripwire.onTransition'),
-  /** A Call's handler of its own timeout (the service records it with the engine). */
-  kOnTimeout: Symbol('tripwire.onTimeout'),
-});
+/** The symbols of a CircuitBreaker's internal interface (js/tripwire.js, shared with the browser). */
+const { internal } = require('../js/tripwire.js');
 
 /**
  * What scrapes read (metrics.js): the registry's entries (set by index.js: a function

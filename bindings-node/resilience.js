@@ -384,6 +384,17 @@ function fallbackOf(value) {
  * 1000), `services` (`{ name: presetName | { preset, config, bulkhead, retryPolicy } }`),
  * `onAlert(alert)`, `seed` (the retry jitter's stream; default random).
  */
+
+/** A dead-letter item id of the wrong type: a TypeError naming the argument. */
+function deadLetterIdError(method, itemId) {
+  const what = itemId === null ? 'null' : Array.isArray(itemId) ? 'an array' : typeof itemId === 'object' ? 'an object' : `a ${typeof itemId}`;
+  return new TypeError(`${method}(itemId): \`itemId\` must be a number (an id from getDeadLetterQueue()), not ${what}`);
+}
+
+/** Whether a number can be a dead-letter item id (ids are whole numbers the engine hands out). */
+function isItemId(itemId) {
+  return Number.isSafeInteger(itemId) && itemId >= 0;
+}
 class CircuitBreakerService {
   constructor(options = {}) {
     options = checkOptions('options', options);
@@ -928,7 +939,8 @@ class CircuitBreakerService {
    * failure the item stays, with the new error and its attempts added.
    */
   retryDeadLetterItem(itemId) {
-    if (typeof itemId !== 'number') return Promise.reject(new RangeError(`no dead-letter item ${String(itemId)}`));
+    if (typeof itemId !== 'number') return Promise.reject(deadLetterIdError('retryDeadLetterItem', itemId));
+    if (!isItemId(itemId)) return Promise.reject(new RangeError(`no dead-letter item ${String(itemId)}`));
     const payload = this._letters.get(itemId);
     let run;
     const report = { attempts: 0 };
@@ -957,7 +969,8 @@ class CircuitBreakerService {
 
   /** Removes one item without running it; whether it was there. */
   removeDeadLetterItem(itemId) {
-    if (typeof itemId !== 'number') return false;
+    if (typeof itemId !== 'number') throw deadLetterIdError('removeDeadLetterItem', itemId);
+    if (!isItemId(itemId)) return false;
     const removed = native.serviceRemoveDeadLetter(this._id, itemId);
     this._letters.delete(itemId);
     if (cell[CELL_ALERTS] !== 0) this._takeAlerts();

@@ -59,34 +59,7 @@ function queueSuccess(id, generation, start, end) {
   ring[0] = runs + 1;
 }
 
-// The slot of a call admitted while its breaker was quiet (it holds no permit).
-const QUIET = -1;
-
-/**
- * One in-flight call: the context passed to the protected function (`ctx.signal`)
- * and the facade's bookkeeping (slot or QUIET, the generation a quiet call was
- * admitted in, its start, and what a timeout needs). The AbortController is made
- * only if `signal` is read.
- */
-class Call {
-  constructor(slot, generation, start) {
-    this._slot = slot;
-    this._generation = generation;
-    this._start = start;
-    this._settled = false;
-    this._resolve = null;
-    this._reject = null;
-    this._prev = null;
-    this._next = null;
-    this._deadline = 0;
-    this._controller = null;
-  }
-
-  /** Aborted when the call times out. */
-  get signal() {
-    if (this._controller === null) this._controller = new AbortController();
-    return this._controller.signal;
-  }
-}
+// The per-call context and the quiet slot: the shared facade's (js/tripwire.js).
+const { Call, QUIET } = require('../js/tripwire.js');
 
 module.exports = { shared, processNow, queueSuccess, Call, QUIET };

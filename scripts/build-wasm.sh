@@ -22,20 +22,30 @@ pkg=bindings-wasm/pkg
 pkg_node=bindings-wasm/pkg-node
 rm -rf "$pkg" "$pkg_node"
 cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile"
-wasm-bindgen --target web --out-dir "$pkg" "$wasm"
+wasm-bindgen --target web --out-name engine --out-dir "$pkg" "$wasm"
 cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile" --features snapshot
-wasm-bindgen --target nodejs --out-dir "$pkg_node" "$wasm"
+wasm-bindgen --target nodejs --out-name engine --out-dir "$pkg_node" "$wasm"
 
 if [ "$profile" = release-wasm ]; then
   # binaryen from npm: Debian's wasm-opt (v108) breaks wasm-bindgen 0.2.130 output.
   opt=bindings-wasm/node_modules/.bin/wasm-opt
-  for out in "$pkg/tripwire_wasm_bg.wasm" "$pkg_node/tripwire_wasm_bg.wasm"; do
+  for out in "$pkg/engine_bg.wasm" "$pkg_node/engine_bg.wasm"; do
     "$opt" -Os --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
       --enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext \
       -o "$out.opt" "$out"
     mv "$out.opt" "$out"
   done
 fi
+
+# The API is the JavaScript facade shared with the Node package (js/tripwire.js),
+# over the engine wasm-bindgen made (engine.js): the entry files come from
+# bindings-wasm/js/, the facade is copied as it is (ESM; .mjs in the CommonJS pkg-node/).
+cp js/tripwire.js "$pkg/tripwire.js"
+cp bindings-wasm/js/tripwire_wasm.js "$pkg/tripwire_wasm.js"
+cp bindings-wasm/js/tripwire_wasm.d.ts "$pkg/tripwire_wasm.d.ts"
+cp js/tripwire.js "$pkg_node/tripwire.mjs"
+cp bindings-wasm/js/tripwire_wasm.cjs "$pkg_node/tripwire_wasm.js"
+cp bindings-wasm/js/tripwire_wasm.d.ts "$pkg_node/tripwire_wasm.d.ts"
 
 version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
 cat > "$pkg/package.json" <<JSON
@@ -50,14 +60,15 @@ cat > "$pkg/package.json" <<JSON
   "types": "tripwire_wasm.d.ts",
   "exports": {
     ".": { "types": "./tripwire_wasm.d.ts", "import": "./tripwire_wasm.js" },
-    "./tripwire_wasm_bg.wasm": "./tripwire_wasm_bg.wasm"
+    "./engine_bg.wasm": "./engine_bg.wasm"
   },
-  "files": ["tripwire_wasm.js", "tripwire_wasm.d.ts", "tripwire_wasm_bg.wasm", "tripwire_wasm_bg.wasm.d.ts", "snippets/"],
-  "sideEffects": ["./snippets/*"]
+  "files": ["tripwire_wasm.js", "tripwire_wasm.d.ts", "tripwire.js", "engine.js", "engine.d.ts", "engine_bg.wasm", "engine_bg.wasm.d.ts"],
+  "sideEffects": false
 }
 JSON
 # CommonJS output: no "type": "module" here (TOOLCHAIN.md pitfall 4).
 cat > "$pkg_node/package.json" <<JSON
 { "name": "tripwire-wasm-node", "version": "$version", "private": true, "main": "tripwire_wasm.js", "types": "tripwire_wasm.d.ts" }
 JSON
-echo "build-wasm: $pkg ($profile): $(wc -c < "$pkg/tripwire_wasm_bg.wasm") bytes wasm, $(wc -c < "$pkg/tripwire_wasm.js") bytes JS"
+js_bytes=$(cat "$pkg/engine.js" "$pkg/tripwire.js" "$pkg/tripwire_wasm.js" | wc -c)
+echo "build-wasm: $pkg ($profile): $(wc -c < "$pkg/engine_bg.wasm") bytes wasm, $js_bytes bytes JS"

@@ -289,7 +289,7 @@ impl Entry {
             Err(Rejected {
                 retry_after: Some(wait),
                 ..
-            }) => REJECTED_OPEN - millis(wait),
+            }) => REJECTED_OPEN - millis(wait).ceil(),
         }
     }
 
@@ -609,4 +609,15 @@ pub(crate) fn settings_of(config: &Config) -> NativeSettings {
         backoff_jitter,
         seed: config.seed as f64,
     }
+}
+
+/// Whether the permit in `slot` is a half-open trial (`undefined` if not outstanding).
+#[napi]
+pub fn permit_trial(id: u32, slot: u32) -> Result<Option<bool>> {
+    with(id, |e| {
+        e.permits
+            .as_mut()
+            .and_then(|permits| permits.get_mut(slot))
+            .map(|permit| permit.is_trial())
+    })
 }

@@ -71,3 +71,10 @@ pub(crate) fn at(now_ms: Option<f64>) -> u64 {
 pub fn now_ms() -> f64 {
     millis(now_nanos())
 }
+
+/// Whether a response with `status` counts as a failure: the core's one rule
+/// (status ≥ 500 or 429), shared with the browser and Python.
+#[napi]
+pub fn http_failure(status: f64) -> bool {
+    tripwire_core::http_status_is_failure(status)
+}

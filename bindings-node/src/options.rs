@@ -17,11 +17,14 @@ pub(crate) const FACADE_OPTIONS: &[&str] = &[
     "onStateChange",
     "onOpen",
     "onClose",
+    "onHalfOpen",
     "errorFilter",
     "isFailureResult",
+    "isFailureResponse",
     "clock",
     "logger",
     "tracing",
+    "fetch",
 ];
 
 /// Builds the core configuration from a JS options object (camelCase, milliseconds).
@@ -42,11 +45,9 @@ pub(crate) fn options_from_js(env: &Env, options: &Object) -> Result<Options> {
         let value = option_value(&value)?;
         match core.set(&name, value) {
             Ok(true) => {}
-            Ok(false) => {
-                if let Some(error) = core.unknown(&name, FACADE_OPTIONS) {
-                    return Err(throw(env, &error));
-                }
-            }
+            // Strict: any other key is a TypeError naming it (a typo gets "did you
+            // mean", another library's name the tripwire option that does its job).
+            Ok(false) => return Err(throw(env, &core.reject(&name, FACADE_OPTIONS))),
             Err(error) => return Err(throw(env, &error)),
         }
     }

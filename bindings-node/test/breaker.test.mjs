@@ -116,9 +116,31 @@ describe('options', () => {
     });
   }
 
-  test('a typo gets a suggestion; an unrelated unknown name is left alone', () => {
+  test('strict options: a typo gets a suggestion, any other unknown key is a TypeError naming it', () => {
     assert.throws(() => new CircuitBreaker({ sucessThreshold: 2 }), /did you mean `successThreshold`/);
-    assert.doesNotThrow(() => new CircuitBreaker({ name: 'x', description: 'not an option of ours' }));
+    assert.throws(() => new CircuitBreaker({ name: 'x', description: 'not an option of ours' }), {
+      name: 'TypeError',
+      message: 'invalid option `description`: unknown option',
+    });
+    assert.equal(circuitBreakerRegistry.get('x'), undefined);
+  });
+
+  test("opossum's option names name the tripwire option that does that job", () => {
+    const cases = {
+      errorThresholdPercentage: '`failureThreshold`',
+      volumeThreshold: '`minimumRequests`',
+      rollingCountTimeout: '`monitoringWindow`',
+      rollingCountBuckets: '`windowBuckets`',
+      capacity: '`maxConcurrent`',
+    };
+    for (const [key, hint] of Object.entries(cases)) {
+      assert.throws(() => new CircuitBreaker({ [key]: 50 }), (error) => {
+        assert.equal(error.name, 'TypeError');
+        assert.ok(error.message.startsWith(`invalid option \`${key}\`: is not a tripwire option`), error.message);
+        assert.ok(error.message.includes(hint), error.message);
+        return true;
+      });
+    }
   });
 
   test('options must be an object; a bad options object registers nothing', () => {

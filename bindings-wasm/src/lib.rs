@@ -1,33 +1,37 @@
-//! tripwire in the browser: the core breaker behind wasm-bindgen, plus fetch guarding.
+//! tripwire in the browser: the core breaker behind wasm-bindgen, as an engine.
 //!
-//! The binding converts JS values to core options, reads the clock, drives promises
-//! and maps the core's answers to JS errors; every rule lives in `tripwire-core`.
-//! The crate is empty on non-wasm targets so host builds of the workspace pass.
+//! The browser package's API (`CircuitBreaker`, `execute`, `fetch`, `guardFetch`,
+//! errors, events, registries) is the JS facade shared with the Node package
+//! (`js/tripwire.js`); this crate is the engine under it, the same small interface
+//! the Node addon implements: breakers by id, `acquireAt` / `recordAt` with numeric
+//! codes (declared once, in `protocol.rs`), `stats`, `settings`, `control`, and the
+//! core's eviction index. It converts values and maps errors; every rule lives in
+//! `tripwire-core`. The crate is empty on non-wasm targets so host builds pass.
 #![cfg(target_family = "wasm")]
 
-mod breaker;
-mod clock;
-mod errors;
-mod fetch;
+mod engine;
+mod evict;
 mod options;
+mod protocol;
 #[cfg(feature = "snapshot")]
 mod snapshot;
-mod stats;
-
-pub use breaker::{CircuitBreaker, Permit};
-pub use fetch::guard_fetch;
 
 use wasm_bindgen::prelude::*;
 
-/// Runs once when the module is instantiated: puts `execute` and `fetch` (JS, in
-/// settle.js) on `CircuitBreaker`. In debug builds, a panic becomes a JS `Error`
-/// carrying the panic message instead of a bare `unreachable` trap. Release builds
-/// are panic-free on bad input (every conversion returns an error).
+/// Runs once when the module is instantiated. In debug builds, a panic becomes a JS
+/// `Error` carrying the panic message instead of a bare `unreachable` trap. Release
+/// builds are panic-free on bad input (every conversion returns an error).
 #[wasm_bindgen(start, skip_typescript)]
 fn start() {
     #[cfg(debug_assertions)]
     std::panic::set_hook(Box::new(|info| {
         wasm_bindgen::throw_str(&format!("tripwire panicked: {info}"));
     }));
-    breaker::install_methods();
+}
+
+/// Whether a response with `status` counts as a failure (the core's one rule:
+/// status ≥ 500 or 429).
+#[wasm_bindgen(js_name = httpFailure, skip_typescript)]
+pub fn http_failure(status: f64) -> bool {
+    tripwire_core::http_status_is_failure(status)
 }

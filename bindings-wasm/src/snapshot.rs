@@ -4,41 +4,31 @@ use tripwire_core::{Breaker, Snapshot};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::breaker::{check_name, CircuitBreaker, Inner};
-use crate::errors;
-use crate::options::BreakerOptions;
+use crate::engine::{config_of, insert, with};
+use crate::options::{range_error, type_error};
 
-#[wasm_bindgen]
-impl CircuitBreaker {
-    /// The whole state now as compact bytes, to restore later with
-    /// `CircuitBreaker.restore` (warm starts); calls in flight are not carried.
-    pub fn snapshot(&self) -> Result<Vec<u8>, JsValue> {
-        let now = self.inner.clock.now()?;
-        let snapshot = self.inner.core.borrow().snapshot(now);
-        postcard::to_allocvec(&snapshot).map_err(|_| errors::type_error("snapshot: cannot encode"))
-    }
+/// The whole state of breaker `id` at `now_ms` as compact bytes, for [`restore`].
+#[wasm_bindgen(skip_typescript)]
+pub fn snapshot(id: u32, now_ms: f64) -> Result<Vec<u8>, JsValue> {
+    with(id, |e| {
+        let snapshot = e.breaker.snapshot((now_ms * 1e6) as u64);
+        postcard::to_allocvec(&snapshot).map_err(|_| type_error("snapshot: cannot encode"))
+    })
+}
 
-    /// A breaker with `options` in the state `snapshot` (from `snapshot()`) describes.
-    /// Throws a `TypeError` on bytes that are not a snapshot, a `RangeError` on one
-    /// that does not fit the options.
-    pub fn restore(
-        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-        options: Option<BreakerOptions>,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] snapshot: JsValue,
-    ) -> Result<CircuitBreaker, JsValue> {
-        let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-        let inner = Inner::new(check_name(&name)?, &options)?;
-        let bytes = snapshot
-            .dyn_into::<js_sys::Uint8Array>()
-            .map_err(|_| errors::type_error("restore: the snapshot must be a Uint8Array"))?
-            .to_vec();
-        let snapshot: Snapshot = postcard::from_bytes(&bytes)
-            .map_err(|_| errors::type_error("restore: not a tripwire snapshot"))?;
-        let config = *inner.core.borrow().config();
-        let now = inner.clock.now()?;
-        let restored = Breaker::restore(config, &snapshot, now)
-            .map_err(|e| errors::range_error(&e.to_string()))?;
-        *inner.core.borrow_mut() = restored;
-        Ok(CircuitBreaker { inner })
-    }
+/// A breaker with `options` in the state `bytes` (from [`snapshot`]) describes; its id.
+/// A `TypeError` on bytes that are not a snapshot, a `RangeError` on one that does not
+/// fit the options.
+#[wasm_bindgen(skip_typescript)]
+pub fn restore(options: JsValue, bytes: JsValue, now_ms: f64) -> Result<u32, JsValue> {
+    let config = config_of(&options)?;
+    let bytes = bytes
+        .dyn_into::<js_sys::Uint8Array>()
+        .map_err(|_| type_error("restore: the snapshot must be a Uint8Array"))?
+        .to_vec();
+    let snapshot: Snapshot =
+        postcard::from_bytes(&bytes).map_err(|_| type_error("restore: not a tripwire snapshot"))?;
+    let breaker = Breaker::restore(config, &snapshot, (now_ms * 1e6) as u64)
+        .map_err(|e| range_error(&e.to_string()))?;
+    Ok(insert(breaker))
 }

@@ -175,8 +175,10 @@ test('options: errors name the option, as TypeError or RangeError with .option',
   }
   const error = (() => { try { new CircuitBreaker('x', { retryDelay: -1 }); } catch (e) { return e; } })();
   assert.equal(error.option, 'retryDelay');
-  // Unknown names that look like nothing we know are left alone (other libraries' options).
-  assert.equal(new CircuitBreaker('ok', { somethingElse: 1, timeout: false }).state, 'CLOSED');
+  // Strict, as the Node and Python packages: any unknown name is a TypeError naming it,
+  // and another library's name says which tripwire option does that job.
+  assert.throws(() => new CircuitBreaker('bad', { somethingElse: 1 }), { name: 'TypeError', message: 'invalid option `somethingElse`: unknown option' });
+  assert.throws(() => new CircuitBreaker('bad', { volumeThreshold: 5 }), (e) => e instanceof TypeError && /`minimumRequests`/.test(e.message));
 });
 
 test('snapshot/restore through bytes; garbage is refused with an error', async () => {

@@ -30,6 +30,7 @@ pub mod control;
 pub mod dashboard;
 mod evict;
 mod histogram;
+mod http;
 pub mod metrics;
 mod options;
 #[cfg(feature = "std")]
@@ -53,7 +54,8 @@ pub use clock::{Clock, ManualClock};
 pub use config::ConfigShare;
 pub use config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
 pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
-pub use options::{OptionValue, Options, Unit, JS_TIMER_LIMIT_MS};
+pub use http::http_status_is_failure;
+pub use options::{OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS};
 #[cfg(feature = "std")]
 pub use registry::Registry;
 #[doc(hidden)]

@@ -155,6 +155,56 @@ const _: () = {
 /// `TimeoutOverflowWarning`). The JS bindings pass it to [`Options::timer_limit`].
 pub const JS_TIMER_LIMIT_MS: f64 = 2_147_483_647.0;
 
+/// Other circuit-breaker libraries' option names (opossum, Hystrix, pybreaker), with the
+/// tripwire option that does that job: every binding answers them with this message
+/// (`{name}` is a tripwire option, spelled in the runtime's style). Matched ignoring
+/// case and `_`, so `error_threshold_percentage` finds `errorThresholdPercentage`.
+pub const FOREIGN_OPTIONS: &[(&str, &str)] = &[
+    (
+        "errorThresholdPercentage",
+        "use {failureThreshold} with a rate below 1 (50 % is 0.5)",
+    ),
+    (
+        "volumeThreshold",
+        "use {minimumRequests} (calls in the window before any rule applies)",
+    ),
+    ("allowWarmUp", "use {minimumRequests}"),
+    (
+        "rollingCountTimeout",
+        "use {monitoringWindow} (the time window, in the runtime's unit)",
+    ),
+    (
+        "rollingCountBuckets",
+        "use {windowBuckets} (the buckets of the time window)",
+    ),
+    (
+        "capacity",
+        "a breaker does not limit concurrency: use the resilience service's bulkhead ({maxConcurrent}); {halfOpenMaxCalls} limits half-open trials",
+    ),
+    (
+        "rollingPercentilesEnabled",
+        "latency percentiles are always kept (stats: latencyP50, latencyP90, latencyP99)",
+    ),
+    ("enabled", "call disable() / enable() on the breaker"),
+    (
+        "abortController",
+        "the guarded function receives a context whose `signal` aborts on timeout",
+    ),
+    (
+        "autoRenewAbortController",
+        "the guarded function receives a fresh `signal` on every call",
+    ),
+    ("cache", "tripwire does not cache results: answer refusals with {fallback}"),
+    ("cacheTTL", "tripwire does not cache results: answer refusals with {fallback}"),
+    (
+        "errorThreshold",
+        "use {failureThreshold} (< 1 a rate, ≥ 1 consecutive failures)",
+    ),
+    ("resetTimeoutMs", "use {recoveryTimeout}"),
+    ("halfOpenAfter", "use {recoveryTimeout}"),
+    ("maxFailures", "use {failureThreshold} (consecutive failures when ≥ 1)"),
+];
+
 /// Collects options one by one, then builds a validated [`Config`].
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -315,10 +365,64 @@ impl Options {
         closest(name, candidates).map(|c| c.to_string())
     }
 
-    /// The error for an unknown option that looks like a typo of a known one.
+    /// The error for an unknown option that is another library's name for a tripwire
+    /// option ([`FOREIGN_OPTIONS`]) or looks like a typo of a known one; `None` when
+    /// neither (see [`Options::reject`] for an error in every case).
     pub fn unknown(&self, name: &str, extra: &[&str]) -> Option<ConfigError> {
+        if let Some(reason) = self.foreign(name) {
+            return Some(type_error(name, reason));
+        }
         self.suggest(name, extra)
             .map(|s| type_error(name, format!("unknown option (did you mean `{s}`?)")))
+    }
+
+    /// The error for any unknown option: another library's name, a typo, or plainly
+    /// unknown. Strict bindings (Node, the browser, Python) raise it for every key
+    /// that neither the core nor the binding knows.
+    pub fn reject(&self, name: &str, extra: &[&str]) -> ConfigError {
+        self.unknown(name, extra)
+            .unwrap_or_else(|| type_error(name, "unknown option".to_string()))
+    }
+
+    /// What to use instead of another library's option `name`, in this runtime's
+    /// spelling (camelCase for milliseconds, snake_case for seconds).
+    pub fn foreign(&self, name: &str) -> Option<String> {
+        let folded = |s: &str| -> String {
+            s.chars()
+                .filter(|c| *c != '_')
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let wanted = folded(name);
+        let (_, hint) = FOREIGN_OPTIONS.iter().find(|(n, _)| folded(n) == wanted)?;
+        let styled = |camel: &str| -> String {
+            if self.unit == Unit::Millis {
+                return camel.to_string();
+            }
+            let mut out = String::new();
+            for c in camel.chars() {
+                if c.is_ascii_uppercase() {
+                    out.push('_');
+                    out.push(c.to_ascii_lowercase());
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        // Option names in the hint are written `{camelCase}`: styled for the runtime.
+        let mut reason = String::from("is not a tripwire option: ");
+        let mut rest = *hint;
+        while let Some(open) = rest.find('{') {
+            reason.push_str(&rest[..open]);
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+            reason.push('`');
+            reason.push_str(&styled(&rest[open + 1..close]));
+            reason.push('`');
+            rest = rest.get(close + 1..).unwrap_or("");
+        }
+        reason.push_str(rest);
+        Some(reason)
     }
 
     /// The validated configuration; a range error names the option as spelled.
@@ -731,5 +835,37 @@ mod tests {
         assert_eq!(options.suggest("somethingElse", &[]), None);
         let err = options.unknown("sucessThreshold", &[]).unwrap();
         assert!(err.to_string().contains("successThreshold"));
+        assert_eq!(
+            options.reject("somethingElse", &[]).to_string(),
+            "invalid option `somethingElse`: unknown option"
+        );
+    }
+
+    #[test]
+    fn other_libraries_names_name_the_tripwire_option() {
+        let node = Options::new(Unit::Millis);
+        let e = node.reject("errorThresholdPercentage", &[]);
+        assert_eq!(e.kind, ErrorKind::Type);
+        assert!(e.to_string().contains("`failureThreshold`"), "{e}");
+        assert!(node
+            .reject("volumeThreshold", &[])
+            .to_string()
+            .contains("`minimumRequests`"));
+        assert!(node
+            .reject("rollingCountTimeout", &[])
+            .to_string()
+            .contains("`monitoringWindow`"));
+        assert!(node
+            .reject("rollingCountBuckets", &[])
+            .to_string()
+            .contains("`windowBuckets`"));
+        assert!(node
+            .reject("capacity", &[])
+            .to_string()
+            .contains("`maxConcurrent`"));
+        let python = Options::new(Unit::Seconds);
+        let e = python.reject("error_threshold_percentage", &[]);
+        assert!(e.to_string().contains("`failure_threshold`"), "{e}");
+        assert!(e.to_string().contains("error_threshold_percentage"), "{e}");
     }
 }

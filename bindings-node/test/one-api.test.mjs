@@ -1,0 +1,129 @@
+// The API Node shares with the browser package (one JS facade, js/tripwire.js): the
+// constructor forms, names, events and callbacks, whole-millisecond retryAfter, HTTP
+// responses counted as the browser counts them (a real local server), fetch, and
+// argument errors that name the argument.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import {
+  CircuitBreaker,
+  CircuitBreakerService,
+  ManualClock,
+  withCircuitBreaker,
+  guardFetch,
+} from '../index.mjs';
+
+/** A local HTTP server answering `/ok` 200, `/down` 503, `/busy` 429, `/missing` 404. */
+async function withServer(fn) {
+  const server = createServer((req, res) => {
+    const status = { '/ok': 200, '/down': 503, '/busy': 429, '/missing': 404 }[req.url] ?? 500;
+    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(String(status));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    return await fn(base);
+  } finally {
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+test('new CircuitBreaker(name, options) and new CircuitBreaker(options) name the same breaker', () => {
+  const a = new CircuitBreaker('one-api-a', { failureThreshold: 3 });
+  const b = new CircuitBreaker({ name: 'one-api-b', failureThreshold: 3 });
+  assert.equal(a.name, 'one-api-a');
+  assert.equal(a.breakerName, 'one-api-a');
+  assert.equal(b.name, 'one-api-b');
+  assert.equal(a.state, 'CLOSED');
+  assert.equal(a.getState(), 'CLOSED');
+  assert.deepEqual(Object.keys(a.stats()), Object.keys(a.getStats()));
+  assert.throws(() => new CircuitBreaker('x', { name: 'y' }), TypeError);
+});
+
+test('onHalfOpen is called, retryAfter is whole milliseconds, events are the same', async () => {
+  const clock = new ManualClock(0.25);
+  const seen = [];
+  const breaker = new CircuitBreaker('one-api-half', {
+    failureThreshold: 1,
+    recoveryTimeout: 60000,
+    timeout: false,
+    clock,
+    onHalfOpen: () => seen.push('onHalfOpen'),
+    onStateChange: (from, to, name) => seen.push(`${from}->${to}@${name}`),
+  });
+  breaker.on('halfOpen', () => seen.push('halfOpen event'));
+  await assert.rejects(breaker.execute(() => Promise.reject(new Error('boom'))));
+  clock.advance(0.6);
+  const refused = await breaker.execute(() => 1).catch((e) => e);
+  assert.equal(refused.name, 'CircuitBreakerOpenError');
+  assert.ok(Number.isInteger(refused.retryAfter), `retryAfter ${refused.retryAfter}`);
+  assert.equal(refused.retryAfter, 60000);
+  clock.advance(60000);
+  assert.equal(await breaker.execute(() => 'trial'), 'trial');
+  assert.deepEqual(seen, ['CLOSED->OPEN@one-api-half', 'OPEN->HALF_OPEN@one-api-half', 'halfOpen event', 'onHalfOpen']);
+});
+
+test('withCircuitBreaker(name, () => fetch(url)) opens on 503s from a real server; responses still resolve', async () => {
+  await withServer(async (base) => {
+    const options = { failureThreshold: 3, timeout: false };
+    for (let i = 0; i < 3; i++) {
+      const res = await withCircuitBreaker('one-api-http', () => fetch(`${base}/down`), options);
+      assert.equal(res.status, 503);
+      await res.text();
+    }
+    const refused = await withCircuitBreaker('one-api-http', () => fetch(`${base}/ok`), options).catch((e) => e);
+    assert.equal(refused.name, 'CircuitBreakerOpenError');
+    assert.equal(refused.retryAfter, 60000);
+  });
+});
+
+test('429 fails, other 4xx do not; isFailureResult overrides; breaker.fetch and guardFetch count the same', async () => {
+  await withServer(async (base) => {
+    const busy = new CircuitBreaker('one-api-429', { failureThreshold: 100, timeout: false });
+    assert.equal((await busy.execute(() => fetch(`${base}/busy`))).status, 429);
+    assert.equal((await busy.execute(() => fetch(`${base}/missing`))).status, 404);
+    assert.equal((await busy.execute(() => fetch(`${base}/ok`))).status, 200);
+    assert.deepEqual([busy.stats().failureCount, busy.stats().successCount], [1, 2]);
+    assert.equal(busy.stats().lastError, 'HTTP 429');
+
+    const lenient = new CircuitBreaker('one-api-override', { failureThreshold: 1, timeout: false, isFailureResult: () => false });
+    assert.equal((await lenient.execute(() => fetch(`${base}/down`))).status, 503);
+    assert.equal(lenient.state, 'CLOSED');
+
+    const direct = new CircuitBreaker('one-api-fetch', { failureThreshold: 2, timeout: 5000 });
+    assert.equal((await direct.fetch(`${base}/down`)).status, 503);
+    assert.equal((await direct.fetch(`${base}/down`)).status, 503);
+    assert.equal((await direct.fetch(`${base}/ok`).catch((e) => e)).name, 'CircuitBreakerOpenError');
+
+    const guarded = guardFetch({ failureThreshold: 1, timeout: false });
+    assert.equal((await guarded(`${base}/down`)).status, 503);
+    assert.equal(guarded.breakerFor(base).state, 'OPEN');
+  });
+});
+
+test('plain objects with a status are values, not responses, outside fetch()', async () => {
+  const breaker = new CircuitBreaker('one-api-plain', { failureThreshold: 1, timeout: false });
+  assert.deepEqual(await breaker.execute(() => ({ status: 503 })), { status: 503 });
+  assert.equal(breaker.state, 'CLOSED');
+});
+
+test('low-level permits as in the browser: acquire() and record(permit, outcome)', () => {
+  const a = new CircuitBreaker('one-api-permit-a', { failureThreshold: 1 });
+  const b = new CircuitBreaker('one-api-permit-b', { failureThreshold: 1 });
+  const permit = a.acquire();
+  assert.equal(permit.trial, false);
+  assert.throws(() => a.record(permit, 'sucess'), TypeError);
+  assert.throws(() => b.record(permit, 'success'), /belongs to breaker 'one-api-permit-a'/);
+  assert.equal(a.record(permit, 'success'), undefined);
+  assert.throws(() => a.record(permit, 'success'), /already recorded/);
+});
+
+test('removeDeadLetterItem / retryDeadLetterItem: a non-number is a TypeError naming the argument', async () => {
+  const svc = new CircuitBreakerService();
+  assert.throws(() => svc.removeDeadLetterItem('abc'), { name: 'TypeError', message: /`itemId` must be a number/ });
+  assert.equal(svc.removeDeadLetterItem(-1), false);
+  assert.equal(svc.removeDeadLetterItem(1.5), false);
+  await assert.rejects(svc.retryDeadLetterItem('abc'), { name: 'TypeError', message: /`itemId`/ });
+});
