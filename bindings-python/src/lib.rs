@@ -21,6 +21,7 @@ mod types;
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_http_status_is_failure, m)?)?;
     m.add_class::<breaker::Breaker>()?;
     m.add_class::<breaker::Permit>()?;
     m.add_class::<breaker::Guarded>()?;
@@ -37,4 +38,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     resilience::register(m)?;
     service::register(m)?;
     Ok(())
+}
+
+/// Whether an HTTP status counts as a failure: the core's one rule (≥ 500 or 429),
+/// shared with Node and the browser. `tripwire.http_failure` reads the status.
+#[pyfunction]
+fn _http_status_is_failure(status: f64) -> bool {
+    tripwire_core::http_status_is_failure(status)
 }

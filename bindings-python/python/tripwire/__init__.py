@@ -57,6 +57,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitBreakerError",
     "CircuitBreakerListener",
+    "http_failure",
     "CircuitBreakerOpenError",
     "CircuitBreakerRegistry",
     "CircuitBreakerService",
@@ -564,3 +565,20 @@ from tripwire.service import (  # noqa: E402
     DeadLetterItem,
     circuit_breaker_service,
 )
+
+
+def http_failure(response: Any) -> bool:
+    """Whether an HTTP response counts as a failure of the upstream, by the rule every
+    tripwire runtime uses (the core's): status >= 500 or 429; other statuses, 4xx
+    included, do not. Reads ``status_code`` (httpx, requests) or ``status`` (aiohttp).
+    Opt-in: raise on it inside a guarded call, e.g. ``if tripwire.http_failure(r):
+    r.raise_for_status()``, so that the breaker counts the failure.
+    """
+    status = getattr(response, "status_code", None)
+    if status is None:
+        status = getattr(response, "status", None)
+    if not isinstance(status, int) or isinstance(status, bool):
+        raise TypeError(
+            f"http_failure() needs a response with an int `status_code` or `status` (httpx, requests, aiohttp), got {type(response).__name__}"
+        )
+    return _core._http_status_is_failure(float(status))
