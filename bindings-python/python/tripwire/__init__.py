@@ -68,6 +68,8 @@ __all__ = [
     "HealthCheckHandlers",
     "HealthCheckManager",
     "ManualClock",
+    "OPENMETRICS_CONTENT_TYPE",
+    "PROMETHEUS_CONTENT_TYPE",
     "Permit",
     "Transition",
     "__version__",
@@ -77,6 +79,8 @@ __all__ = [
     "create_health_check_handler",
     "create_http_health_check",
     "create_memory_health_check",
+    "metrics_content_type",
+    "metrics_text",
     "registry",
     "with_circuit_breaker",
 ]
@@ -563,4 +567,13 @@ from tripwire.service import (  # noqa: E402
     CircuitBreakerService,
     DeadLetterItem,
     circuit_breaker_service,
+)
+
+# Issue 12: metrics at scrape time (tripwire.prometheus, tripwire.otel and
+# tripwire.control are imported on demand: the main module loads no HTTP server).
+from tripwire._metrics import (  # noqa: E402
+    OPENMETRICS_CONTENT_TYPE,
+    PROMETHEUS_CONTENT_TYPE,
+    metrics_content_type,
+    metrics_text,
 )
