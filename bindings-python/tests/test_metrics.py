@@ -73,13 +73,13 @@ def busy() -> CircuitBreakerService:
     with pytest.raises(ValueError):
         b.call(lambda: (_ for _ in ()).throw(ValueError("x")))
     svc = CircuitBreakerService(clock=clock, dead_letter_queue_size=3)
-    svc.update_service_config("db", config={"failure_threshold": 2}, retry_policy={"max_attempts": 1})
+    svc.update_service_config("mdb", config={"failure_threshold": 2}, retry_policy={"max_attempts": 1})
 
     def fail() -> None:
         raise OSError("down")
 
-    svc.execute_with_circuit_breaker("db", "query", lambda: "ok")
-    svc.execute_with_circuit_breaker("db", "write", fail, fallback_options={"queue": True, "fallback_value": None})
+    svc.execute_with_circuit_breaker("mdb", "query", lambda: "ok")
+    svc.execute_with_circuit_breaker("mdb", "write", fail, fallback_options={"queue": True, "fallback_value": None})
     return svc
 
 
@@ -106,7 +106,7 @@ def test_prometheus_client_parses_the_openmetrics() -> None:
         (s.labels["name"], s.labels["state"]): s.value
         for s in families["tripwire_circuitbreaker_state"].samples
     }
-    assert state[("db:query", "closed")] == 1
+    assert state[("mdb:query", "closed")] == 1
     assert state[("promtool-standalone", "open")] == 1
     assert svc is not None
 

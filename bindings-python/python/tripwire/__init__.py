@@ -201,13 +201,15 @@ class CircuitBreaker(_core.Breaker):
         if on_state_change is not None and not callable(on_state_change):
             raise TypeError("invalid option `on_state_change`: must be callable (old, new) -> None")
         self._tracer: Any = None
-        if tracing is not None and tracing is not False:
+        if tracing is not None:
             # Opt-in (a span costs more than a guarded call): tripwire.otel and the
             # OpenTelemetry API are imported only here.
             from tripwire import otel
 
-            self._tracer = otel.Tracer(self.name, otel.tracing_mode(tracing))
-            self.__class__ = _traced_class(type(self))
+            mode = otel.tracing_mode(tracing)
+            if mode is not None:
+                self._tracer = otel.Tracer(self.name, mode)
+                self.__class__ = _traced_class(type(self))
         self._on_state_change = on_state_change
         try:
             self._listeners: Tuple[Any, ...] = tuple(listeners)
@@ -619,8 +621,8 @@ class _Traced:
     def _update_hooks(self) -> None:
         super()._update_hooks()  # type: ignore[misc]
         # Transitions are traced: the state-change hook always runs.
-        self._hooked = True
-        self._slow = True
+        self._hooked = True  # type: ignore[misc]
+        self._slow = True  # type: ignore[misc]
         self._set_hooks(True)  # type: ignore[attr-defined]
 
     def _hook_state_change(self, old: CircuitState, new: CircuitState) -> None:

@@ -355,7 +355,7 @@ class _ControlCore:
         """Answers a request on this thread (WSGI, ``serve``); None outside the base path."""
         decided = self.decide(request)
         if decided is None or not isinstance(decided[0], str):
-            return decided  # type: ignore[return-value]
+            return decided
         route = decided
         body = None
         if route[2]:
@@ -371,7 +371,7 @@ class _ControlCore:
         """Answers a request in the event loop (ASGI); None outside the base path."""
         decided = self.decide(request)
         if decided is None or not isinstance(decided[0], str):
-            return decided  # type: ignore[return-value]
+            return decided
         route = decided
         body = None
         if route[2]:

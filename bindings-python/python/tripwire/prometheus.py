@@ -13,7 +13,7 @@ unless you register it::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, List
+from typing import TYPE_CHECKING, Any, Iterator, List
 
 from tripwire._metrics import metrics_text
 
@@ -39,7 +39,8 @@ def _parse(text: str) -> List[Metric]:
         raise ImportError(
             "tripwire.prometheus needs prometheus_client: pip install 'tripwire[prometheus]'"
         ) from error
-    return list(text_string_to_metric_families(text))
+    parse: Any = text_string_to_metric_families
+    return list(parse(text))
 
 
 class TripwireCollector:
