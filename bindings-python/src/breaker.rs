@@ -503,13 +503,8 @@ impl Breaker {
         tripwire_core::Lifetime,
         tripwire_core::Durations,
     ) {
-        self.core.with(|b, own| {
-            (
-                b.stats(now.unwrap_or(own)),
-                b.lifetime(),
-                b.durations(),
-            )
-        })
+        self.core
+            .with(|b, own| (b.stats(now.unwrap_or(own)), b.lifetime(), b.durations()))
     }
 
     /// Runs on `config` from now on, keeping the state (the service's configuration changed).

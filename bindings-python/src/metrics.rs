@@ -13,7 +13,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
-use tripwire_core::control::{Control as CoreControl, ControlConfig, Decision, Request, Response, Route};
+use tripwire_core::control::{
+    Control as CoreControl, ControlConfig, Decision, Request, Response, Route,
+};
 use tripwire_core::dashboard::{self, DeadLetterView, Feed, FeedItem, History};
 use tripwire_core::metrics::{render, BreakerSample, Format, Labels, Snapshot};
 use tripwire_core::Clock;
@@ -322,12 +324,17 @@ impl Control {
         let services = [service];
         // The control's lock is taken inside the snapshot, after the engine's (the
         // control never locks an engine while holding its own lock).
-        Ok(with_snapshot(py, &services, version, |snapshot, process| {
-            let mut state = self.state();
-            let state = &mut *state;
-            state.history.observe(snapshot, process, epoch_ms);
-            dashboard::render(snapshot, &views, &state.feed, &state.history, now, epoch_ms)
-        }))
+        Ok(with_snapshot(
+            py,
+            &services,
+            version,
+            |snapshot, process| {
+                let mut state = self.state();
+                let state = &mut *state;
+                state.history.observe(snapshot, process, epoch_ms);
+                dashboard::render(snapshot, &views, &state.feed, &state.history, now, epoch_ms)
+            },
+        ))
     }
 }
 
