@@ -23,12 +23,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from tripwire._metrics import metrics_text
-
-if TYPE_CHECKING:
-    from tripwire import CircuitBreaker
 
 __all__ = ["Instrumentation", "instrument"]
 
@@ -208,7 +205,3 @@ class Tracer:
 
         if isinstance(error, CircuitBreakerError):
             span.set_attribute("tripwire.rejected", True)
-
-
-def _unused(breaker: CircuitBreaker) -> None:  # pragma: no cover - typing anchor
-    pass
