@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 VENV="${TRIPWIRE_PY_VENV:-target/venv-python}"
 PYTHON="${PYTHON:-python3}"
 # fastapi and httpx2 (its TestClient): the README's ASGI recipe runs in test_readme.py.
-PINS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 fastapi==0.163.2 httpx2==2.16.2)
+# prometheus-client (TripwireCollector, and its OpenMetrics parser checks the exposition),
+# opentelemetry-api and -sdk (tripwire.otel: instruments read by an in-memory reader,
+# spans by an in-memory exporter).
+PINS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 fastapi==0.163.2 httpx2==2.16.2
+  prometheus-client==0.26.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2)
 
 have_pins() {
   [ -x "$VENV/bin/python" ] || return 1
