@@ -43,7 +43,8 @@ test-core: setup-core
 proptest-long:
 	PROPTEST_CASES=1000 TRIPWIRE_MODEL_STEPS=1000 $(CARGO) test -p tripwire-core --release --all-features --test model -- --nocapture
 
-test-node: setup-node
+# The Node tests run under moto (scripts/with-moto.sh), from the Python tool venv.
+test-node: setup-node setup-python
 	bash scripts/test-node.sh
 test-python: setup-python
 	bash scripts/test-python.sh

@@ -18,8 +18,10 @@ PROFILE="${TRIPWIRE_PY_PROFILE:-dev}"
 
 # Run from outside the checkout so that `import tripwire` can only find the
 # installed package, never the source tree.
+# Under moto's local AWS server (a free loopback port, stopped by pid): tripwire.aws's
+# tests (test_aws.py) need it; the others ignore it.
 cd bindings-python/tests
-"$PY" -m pytest -q -p no:cacheprovider .
+TRIPWIRE_PY_VENV="$VENV" bash ../../scripts/with-moto.sh "$PY" -m pytest -q -p no:cacheprovider .
 # The installed package's own annotations and stub, strictly.
 "$PY" -m mypy --strict --no-incremental -p tripwire
 cd ../..
