@@ -226,7 +226,8 @@ struct Run {
 struct TransitionArg {
     state: State,
     mode: Mode,
-    open_for_us: u64,
+    // Aligned local instant; sent as the duration left at send time.
+    open_until: Option<u64>,
     trips: u32,
     flags: u8,
 }
@@ -283,6 +284,7 @@ pub struct FleetBreaker {
     events: Vec<LinkEvent>,
     fleet_totals: Tally,
     news: bool,
+    joined_generation: u64,
 }
 
 /// The trip-rule options as text, one `name=value` per option: what the store keeps
@@ -442,6 +444,7 @@ impl FleetBreaker {
             events: Vec::new(),
             fleet_totals: Tally::default(),
             news: false,
+            joined_generation: 0,
         })
     }
 
@@ -459,6 +462,11 @@ impl FleetBreaker {
     /// [`FleetBreaker::request_sync`].
     pub fn channel(&self) -> String {
         format!("{}:events", self.keys[0])
+    }
+
+    /// The store generation this process's state belongs to (`None` before the join).
+    pub fn generation(&self) -> Option<u64> {
+        self.generation
     }
 
     /// Sharing or deciding alone.
@@ -664,7 +672,12 @@ impl FleetBreaker {
     /// store; the transition (if any) is this process's decision, from the fleet's
     /// totals plus its unflushed outcomes, compared-and-set by the next flush.
     pub fn record(&mut self, permit: Permit, outcome: Outcome, now: u64) -> Recorded {
-        let a = self.aligned(now);
+        // A permit issued before the join was issued on the unshifted clock.
+        let a = if permit.generation < self.joined_generation {
+            now
+        } else {
+            self.aligned(now)
+        };
         let config = &self.engine.config;
         let duration = a.saturating_sub(permit.issued_at);
         let outcome = match (outcome, config.call_timeout) {
@@ -786,15 +799,12 @@ impl FleetBreaker {
             return;
         }
         let e = &self.engine;
-        let open_for = if e.state == State::Open && e.mode == Mode::Normal {
-            micros_up(e.open_until.saturating_sub(a))
-        } else {
-            0
-        };
+        let _ = a;
+        let open_until = (e.state == State::Open && e.mode == Mode::Normal).then_some(e.open_until);
         let transition = TransitionArg {
             state: e.state,
             mode: e.mode,
-            open_for_us: open_for,
+            open_until,
             trips: e.trips,
             flags,
         };
@@ -929,7 +939,8 @@ impl FleetBreaker {
             format!(
                 "{} {state} {mode} {} {} {}",
                 generation.map_or(-1, |g| g as i64),
-                t.open_for_us,
+                t.open_until
+                    .map_or(0, |u| micros_up(u.saturating_sub(self.aligned(now)))),
                 t.trips,
                 t.flags
             )
@@ -1087,6 +1098,9 @@ impl FleetBreaker {
             self.born = Some(r.born);
             self.sealed.clear();
             self.adopt(r, a, true, out);
+            if self.joined_generation == 0 {
+                self.joined_generation = self.engine.generation;
+            }
         } else {
             let base = self
                 .sealed
@@ -1096,8 +1110,9 @@ impl FleetBreaker {
                 (Some(_), 1) if self.sealed.is_empty() => self.refresh(r, a),
                 (Some(_), 1) => {}
                 (Some(_), _) => {
+                    // Refused: this process's generation numbers were tentative.
                     self.sealed.clear();
-                    self.adopt(r, a, false, out);
+                    self.adopt(r, a, true, out);
                 }
                 (None, _) if Some(r.generation) == base => {
                     if self.sealed.is_empty() {
@@ -1106,8 +1121,9 @@ impl FleetBreaker {
                 }
                 (None, _) if base.is_some_and(|b| r.generation < b) => {}
                 (None, _) => {
+                    let tentative = !self.sealed.is_empty();
                     self.sealed.clear();
-                    self.adopt(r, a, false, out);
+                    self.adopt(r, a, tentative, out);
                 }
             }
         }
