@@ -33,7 +33,8 @@
 //!   open until its own `open_until`.
 //!
 //! The scripts are [`Script::source`]; [`MemoryStore`] is their reference semantics.
-//! `core/FLEET.md` describes the protocol for binding authors.
+//! The protocol for binding authors (API, wire shapes, guarantees):
+#![doc = include_str!("../../FLEET.md")]
 
 mod memory;
 mod wire;
