@@ -37,7 +37,7 @@ struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
     entries: BTreeMap<String, Entry>,
-    /// The store's clock in µs, used when a call does not inject `now` (ARGV[1] = '').
+    /// The store's clock in µs, used when a call does not inject `now` (`ARGV[1]` empty).
     pub now: u64,
     /// Every `PUBLISH` made, as (channel, message).
     pub published: Vec<(String, String)>,
