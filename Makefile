@@ -6,16 +6,19 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
 
-.PHONY: all setup setup-core setup-node setup-python setup-wasm \
+.PHONY: all setup setup-core setup-redis setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm \
         demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
 
 all: test
 
-setup: setup-core setup-node setup-python setup-wasm
+setup: setup-core setup-redis setup-node setup-python setup-wasm
 
 setup-core:
 	bash scripts/setup-core.sh
+# redis-server for the fleet store's tests against real Redis.
+setup-redis:
+	bash scripts/setup-redis.sh
 setup-node:
 	bash scripts/setup-node.sh
 setup-python:
@@ -31,7 +34,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	$(CARGO) clippy -p tripwire-wasm --target wasm32-unknown-unknown -- -D warnings
 
-test-core: setup-core
+test-core: setup-core setup-redis
 	$(CARGO) test -p tripwire-core --all-features
 	bash scripts/setup-promtool.sh
 	for f in tests/vectors/metrics/*.prom; do target/tools/promtool check metrics < "$$f"; done
@@ -42,8 +45,10 @@ test-core: setup-core
 
 proptest-long:
 	PROPTEST_CASES=1000 TRIPWIRE_MODEL_STEPS=1000 $(CARGO) test -p tripwire-core --release --all-features --test model -- --nocapture
+	PROPTEST_CASES=1000 TRIPWIRE_MODEL_STEPS=1000 $(CARGO) test -p tripwire-core --release --all-features --test fleet_model -- --nocapture
 
-test-node: setup-node
+# The Node tests run under moto (scripts/with-moto.sh), from the Python tool venv.
+test-node: setup-node setup-python
 	bash scripts/test-node.sh
 test-python: setup-python
 	bash scripts/test-python.sh

@@ -133,9 +133,13 @@ class RetryPolicy {
   }
 }
 
-/** Readable bulkhead stats from the native ones. */
-function bulkheadStats(id) {
-  const s = native.bulkheadStats(id);
+/** A native object's absent optional field as null. */
+function nullable(value) {
+  return value === undefined ? null : value;
+}
+
+/** Readable bulkhead stats from the native ones (absent optional fields are null). */
+function bulkheadOf(s) {
   return {
     running: s.running,
     queued: s.queued,
@@ -147,7 +151,7 @@ function bulkheadStats(id) {
     saturated: s.saturated,
     maxConcurrent: s.maxConcurrent,
     queueSize: s.queueSize,
-    maxQueueWait: s.maxQueueWait ?? null,
+    maxQueueWait: nullable(s.maxQueueWait),
   };
 }
 
@@ -189,7 +193,7 @@ class Bulkhead {
   }
 
   stats() {
-    return bulkheadStats(this._id);
+    return bulkheadOf(native.bulkheadStats(this._id));
   }
 }
 
@@ -335,25 +339,6 @@ class ServiceCall extends Call {
   }
 }
 
-function nullable(value) {
-  return value === undefined ? null : value;
-}
-
-function bulkheadOf(s) {
-  return {
-    running: s.running,
-    queued: s.queued,
-    rejected: s.rejected,
-    admitted: s.admitted,
-    peakRunning: s.peakRunning,
-    meanWait: s.meanWait,
-    maxWait: s.maxWait,
-    saturated: s.saturated,
-    maxConcurrent: s.maxConcurrent,
-    queueSize: s.queueSize,
-    maxQueueWait: nullable(s.maxQueueWait),
-  };
-}
 
 function seed003Stats(breaker) {
   const s = breaker.getStats();

@@ -493,6 +493,20 @@ impl Breaker {
             .with(|b, _| tripwire_core::resilience::Circuit::facts(&*b, now))
     }
 
+    /// What metrics show of this breaker: its stats at `now` (its own clock's reading
+    /// when `None`), lifetime counters and durations.
+    pub(crate) fn sample(
+        &self,
+        now: Option<u64>,
+    ) -> (
+        tripwire_core::Stats,
+        tripwire_core::Lifetime,
+        tripwire_core::Durations,
+    ) {
+        self.core
+            .with(|b, own| (b.stats(now.unwrap_or(own)), b.lifetime(), b.durations()))
+    }
+
     /// Runs on `config` from now on, keeping the state (the service's configuration changed).
     pub(crate) fn reconfigure(
         &self,

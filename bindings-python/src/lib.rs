@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 mod breaker;
 mod clock;
 mod errors;
+mod metrics;
 mod options;
 mod registry;
 mod resilience;
@@ -37,6 +38,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::_registry_set_capacity, m)?)?;
     resilience::register(m)?;
     service::register(m)?;
+    metrics::register(m)?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub(crate) const BINDING_OPTIONS: &[&str] = &[
     "on_state_change",
     "listeners",
     "clock",
+    "tracing",
 ];
 
 /// Every spelling of the call timeout: Python's default is no timeout, the core's 30 s.
@@ -185,7 +186,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
                     }
                 }
                 // Checked by the Python facade, which calls them.
-                "on_state_change" | "listeners" => {}
+                "on_state_change" | "listeners" | "tracing" => {}
                 _ => {
                     timeout_given |= TIMEOUT_SPELLINGS.contains(&name);
                     if !set(&mut options, name, &value)? {

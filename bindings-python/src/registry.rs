@@ -147,3 +147,12 @@ pub(crate) fn remove_if(py: Python<'_>, name: &str, breaker: &Py<Breaker>) {
         drop(_registry_remove(py, name));
     }
 }
+
+/// Every registered breaker with its name (a copy: the registry is not locked after).
+pub(crate) fn entries(py: Python<'_>) -> Vec<(String, Py<Breaker>)> {
+    registry()
+        .entries
+        .iter()
+        .map(|(k, (_, b))| (k.clone(), b.clone_ref(py)))
+        .collect()
+}

@@ -53,10 +53,28 @@ impl Circuit for Handle {
     fn facts(&self, now: u64) -> Facts {
         self.0.get().facts(now)
     }
+
+    fn metrics(
+        &self,
+        now: u64,
+    ) -> Option<(
+        tripwire_core::Stats,
+        tripwire_core::Lifetime,
+        tripwire_core::Durations,
+    )> {
+        Some(self.0.get().sample(Some(now)))
+    }
 }
 
-struct Inner {
-    engine: Engine<Handle>,
+impl Handle {
+    /// The Python breaker.
+    pub(crate) fn breaker(&self) -> &Py<Breaker> {
+        &self.0
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine<Handle>,
     /// The wakers of calls waiting in a bulkhead queue, by call.
     wakers: HashMap<u32, Py<PyAny>>,
 }
@@ -319,7 +337,7 @@ type Begun = (Option<(CallId, Py<Breaker>)>, Py<PyAny>);
 
 impl Service {
     /// The engine, locked; waits for it without the GIL when another thread has it.
-    fn lock(&self, py: Python<'_>) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self, py: Python<'_>) -> MutexGuard<'_, Inner> {
         loop {
             match self.inner.try_lock() {
                 Ok(g) => return g,
@@ -338,7 +356,7 @@ impl Service {
             .ok_or_else(|| PyRuntimeError::new_err("the service was cleared"))
     }
 
-    fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         self.clock.now()
     }
 

@@ -103,7 +103,7 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def replay(vector: Dict[str, Any]) -> None:
+async def replay(vector: Dict[str, Any]) -> CircuitBreakerService:
     clock = ManualClock(0)
     svc = CircuitBreakerService(clock=clock, **options(vector.get("settings", {})))
     alerts: List[List[Optional[str]]] = []
@@ -261,6 +261,7 @@ async def replay(vector: Dict[str, Any]) -> None:
     for record in calls.values():
         if record.task is not None and not record.task.done():
             record.task.cancel()
+    return svc
 
 
 def check_service(svc: CircuitBreakerService, expect: Dict[str, Any], alerts: List[Any], where: str) -> None:

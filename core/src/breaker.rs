@@ -84,10 +84,10 @@ pub struct Transition {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a permit must be handed back with `record`, or a half-open slot leaks"]
 pub struct Permit {
-    generation: u64,
-    issued_at: u64,
-    trial: bool,
-    opened_half: bool,
+    pub(crate) generation: u64,
+    pub(crate) issued_at: u64,
+    pub(crate) trial: bool,
+    pub(crate) opened_half: bool,
 }
 
 impl Permit {
@@ -705,7 +705,7 @@ impl Breaker {
         }
     }
 
-    fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
+    pub(crate) fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
         self.totals.rejected += 1;
         Rejected { state, retry_after }
     }
@@ -734,23 +734,16 @@ impl Breaker {
             .record_n(duration, n);
     }
 
-    fn rules_trip(&self, now: u64) -> bool {
-        let window = self.window.counts(now);
-        if window.calls < self.minimum_requests {
-            return false;
-        }
-        let on_failures = match self.config.failure_threshold {
-            Threshold::Count(count) => self.consecutive_failures >= count,
-            Threshold::Rate(rate) => window.rate(window.failures) >= rate,
-        };
-        on_failures
-            || self
-                .config
-                .slow_call_rate_threshold
-                .is_some_and(|rate| window.rate(window.slow) >= rate)
+    pub(crate) fn rules_trip(&self, now: u64) -> bool {
+        rules_trip(
+            &self.config,
+            self.minimum_requests,
+            self.window.counts(now),
+            self.consecutive_failures,
+        )
     }
 
-    fn trip(&mut self, now: u64, from: State, cause: Cause) -> Transition {
+    pub(crate) fn trip(&mut self, now: u64, from: State, cause: Cause) -> Transition {
         self.trips = self.trips.saturating_add(1);
         let duration = self.open_duration(self.trips);
         self.open_until = now.saturating_add(duration);
@@ -796,7 +789,7 @@ impl Breaker {
     /// Enters `state` in a new generation with fresh counters. An open circuit keeps
     /// the window that tripped it, so its stats still say why it opened; half-open
     /// and closed start a fresh one.
-    fn enter(&mut self, state: State) {
+    pub(crate) fn enter(&mut self, state: State) {
         if state != self.state {
             let history = self.history.get_or_insert_with(Default::default);
             history.transitions[self.state.index()][state.index()] += 1;
@@ -821,6 +814,29 @@ impl Breaker {
             cause,
         }
     }
+}
+
+/// The trip rules, as one pure function of the window's counts and the consecutive
+/// failures: what [`Breaker`] checks after a counted outcome while closed, and what
+/// the fleet protocol checks on the fleet's totals plus a process's unflushed outcomes.
+#[inline]
+pub(crate) fn rules_trip(
+    config: &Config,
+    minimum_requests: u32,
+    window: Counts,
+    consecutive_failures: u32,
+) -> bool {
+    if window.calls < minimum_requests {
+        return false;
+    }
+    let on_failures = match config.failure_threshold {
+        Threshold::Count(count) => consecutive_failures >= count,
+        Threshold::Rate(rate) => window.rate(window.failures) >= rate,
+    };
+    on_failures
+        || config
+            .slow_call_rate_threshold
+            .is_some_and(|rate| window.rate(window.slow) >= rate)
 }
 
 #[cfg(test)]

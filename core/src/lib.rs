@@ -29,6 +29,7 @@ mod config;
 pub mod control;
 pub mod dashboard;
 mod evict;
+pub mod fleet;
 mod histogram;
 mod http;
 pub mod metrics;
@@ -60,6 +61,7 @@ pub use options::{OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS
 pub use registry::Registry;
 #[doc(hidden)]
 pub use rng::Rng;
+pub use window::Counts;
 
 /// What only tripwire's own bindings use: sharing configurations between breakers made
 /// alike, the seeded jitter stream, and (on [`Breaker`], hidden from these docs) the

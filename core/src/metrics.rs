@@ -16,6 +16,9 @@ use core::fmt::Write;
 use crate::breaker::{Durations, Lifetime, State, Stats, DURATION_EDGES};
 use crate::resilience::{BulkheadConfig, BulkheadStats, DeadLetterStats, Health, RetryCounters};
 
+/// A family with one sample per breaker or service: its name, help and value.
+type Family<T, V> = (&'static str, &'static str, fn(&T) -> V);
+
 fn service_labels<'a>(s: &ServiceSample<'a>) -> Labels<'a> {
     Labels {
         name: s.name,
@@ -158,21 +161,23 @@ pub fn render(snapshot: &Snapshot<'_>, format: Format) -> String {
             out.sample("_total", &b.labels, &[("kind", kind)], n);
         }
     }
-    out.family(
-        "tripwire_circuitbreaker_not_permitted_calls",
-        Kind::Counter,
-        "Calls the breaker refused.",
-    );
-    for b in breakers {
-        out.sample("_total", &b.labels, &[], b.lifetime.not_permitted);
-    }
-    out.family(
-        "tripwire_circuitbreaker_slow_calls",
-        Kind::Counter,
-        "Calls slower than the slow-call duration.",
-    );
-    for b in breakers {
-        out.sample("_total", &b.labels, &[], b.lifetime.slow);
+    let counters: [Family<Lifetime, u64>; 2] = [
+        (
+            "tripwire_circuitbreaker_not_permitted_calls",
+            "Calls the breaker refused.",
+            |l| l.not_permitted,
+        ),
+        (
+            "tripwire_circuitbreaker_slow_calls",
+            "Calls slower than the slow-call duration.",
+            |l| l.slow,
+        ),
+    ];
+    for (name, help, value) in counters {
+        out.family(name, Kind::Counter, help);
+        for b in breakers {
+            out.sample("_total", &b.labels, &[], value(&b.lifetime));
+        }
     }
     out.family(
         "tripwire_circuitbreaker_call_duration_seconds",
@@ -190,21 +195,23 @@ pub fn render(snapshot: &Snapshot<'_>, format: Format) -> String {
         out.sample("_count", &b.labels, &[], d.count);
         out.sample_seconds("_sum", &b.labels, d.sum);
     }
-    out.family(
-        "tripwire_circuitbreaker_failure_ratio",
-        Kind::Gauge,
-        "Failures over calls in the breaker's window (0..1).",
-    );
-    for b in breakers {
-        out.sample_ratio("", &b.labels, b.stats.failure_rate);
-    }
-    out.family(
-        "tripwire_circuitbreaker_slow_call_ratio",
-        Kind::Gauge,
-        "Slow calls over calls in the breaker's window (0..1).",
-    );
-    for b in breakers {
-        out.sample_ratio("", &b.labels, b.stats.slow_call_rate);
+    let ratios: [Family<Stats, f64>; 2] = [
+        (
+            "tripwire_circuitbreaker_failure_ratio",
+            "Failures over calls in the breaker's window (0..1).",
+            |s| s.failure_rate,
+        ),
+        (
+            "tripwire_circuitbreaker_slow_call_ratio",
+            "Slow calls over calls in the breaker's window (0..1).",
+            |s| s.slow_call_rate,
+        ),
+    ];
+    for (name, help, value) in ratios {
+        out.family(name, Kind::Gauge, help);
+        for b in breakers {
+            out.sample_ratio("", &b.labels, value(&b.stats));
+        }
     }
     out.family(
         "tripwire_circuitbreaker_buffered_calls",
@@ -244,52 +251,33 @@ pub fn render(snapshot: &Snapshot<'_>, format: Format) -> String {
     }
 
     let services = &services;
-    out.family(
-        "tripwire_bulkhead_max_allowed_concurrent_calls",
-        Kind::Gauge,
-        "Calls a service's bulkhead runs at once.",
-    );
-    for s in services {
-        out.sample(
-            "",
-            &service_labels(s),
-            &[],
-            u64::from(s.bulkhead.1.max_concurrent),
-        );
-    }
-    out.family(
-        "tripwire_bulkhead_available_concurrent_calls",
-        Kind::Gauge,
-        "Free slots of a service's bulkhead.",
-    );
-    for s in services {
-        let free = s
-            .bulkhead
-            .1
-            .max_concurrent
-            .saturating_sub(s.bulkhead.0.running);
-        out.sample("", &service_labels(s), &[], u64::from(free));
-    }
-    out.family(
-        "tripwire_bulkhead_queue_depth",
-        Kind::Gauge,
-        "Calls waiting for a slot.",
-    );
-    for s in services {
-        out.sample("", &service_labels(s), &[], u64::from(s.bulkhead.0.queued));
-    }
-    out.family(
-        "tripwire_bulkhead_queue_capacity",
-        Kind::Gauge,
-        "Calls that may wait for a slot.",
-    );
-    for s in services {
-        out.sample(
-            "",
-            &service_labels(s),
-            &[],
-            u64::from(s.bulkhead.1.queue_size),
-        );
+    let gauges: [Family<(BulkheadStats, BulkheadConfig), u32>; 4] = [
+        (
+            "tripwire_bulkhead_max_allowed_concurrent_calls",
+            "Calls a service's bulkhead runs at once.",
+            |(_, c)| c.max_concurrent,
+        ),
+        (
+            "tripwire_bulkhead_available_concurrent_calls",
+            "Free slots of a service's bulkhead.",
+            |(b, c)| c.max_concurrent.saturating_sub(b.running),
+        ),
+        (
+            "tripwire_bulkhead_queue_depth",
+            "Calls waiting for a slot.",
+            |(b, _)| b.queued,
+        ),
+        (
+            "tripwire_bulkhead_queue_capacity",
+            "Calls that may wait for a slot.",
+            |(_, c)| c.queue_size,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        out.family(name, Kind::Gauge, help);
+        for s in services {
+            out.sample("", &service_labels(s), &[], u64::from(value(&s.bulkhead)));
+        }
     }
     out.family(
         "tripwire_bulkhead_calls",

@@ -208,6 +208,47 @@ impl Window {
         }
     }
 
+    /// Refills the window with runs of outcomes alike, oldest first, as `(flags, count)`
+    /// (flags: 1 failed, 2 slow), all recorded at `now`: a fleet store's count window.
+    pub(crate) fn load_runs(&mut self, runs: &[(u8, u32)], now: u64) {
+        self.clear();
+        for &(flags, n) in runs {
+            self.record_n(now, flags & FAILED != 0, flags & SLOW != 0, n);
+        }
+    }
+
+    /// Refills a time window with buckets by age (0: the bucket of `now`): a fleet
+    /// store's time window. Ages beyond the window are dropped; a count window is
+    /// left empty.
+    pub(crate) fn load_buckets(&mut self, buckets: &[(u32, Counts)], now: u64) {
+        self.clear();
+        self.allocate();
+        if let Window::Time {
+            width,
+            head,
+            slots,
+            totals,
+            ..
+        } = self
+        {
+            let epoch = now / *width;
+            let n = slots.len() as u64;
+            *head = epoch;
+            for (i, slot) in slots.iter_mut().enumerate() {
+                let back = (epoch % n + n - i as u64) % n;
+                *slot = (epoch.saturating_sub(back), Counts::default());
+            }
+            for (age, c) in buckets {
+                if u64::from(*age) >= n || u64::from(*age) > epoch {
+                    continue;
+                }
+                let e = epoch - u64::from(*age);
+                slots[(e % n) as usize].1.add(*c);
+                totals.add(*c);
+            }
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
         match self {
             Window::Count {

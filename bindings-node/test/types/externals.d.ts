@@ -6,6 +6,7 @@ declare const myService: { call(data: unknown): Promise<string> };
 declare function getCachedData(): Promise<string>;
 declare function getBackupData(): Promise<string>;
 declare function queuePaymentForManualProcessing(data: unknown): Promise<void>;
+declare const db: { query(sql: string): Promise<unknown> };
 declare const logger: {
   debug(message: string, meta?: unknown): void;
   info(message: string, meta?: unknown): void;

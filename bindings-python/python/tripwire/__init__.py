@@ -69,6 +69,8 @@ __all__ = [
     "HealthCheckHandlers",
     "HealthCheckManager",
     "ManualClock",
+    "OPENMETRICS_CONTENT_TYPE",
+    "PROMETHEUS_CONTENT_TYPE",
     "Permit",
     "Transition",
     "__version__",
@@ -78,6 +80,8 @@ __all__ = [
     "create_health_check_handler",
     "create_http_health_check",
     "create_memory_health_check",
+    "metrics_content_type",
+    "metrics_text",
     "registry",
     "with_circuit_breaker",
 ]
@@ -170,7 +174,7 @@ class CircuitBreaker(_core.Breaker):
     error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
     """
 
-    __slots__ = ("_on_state_change", "_listeners", "_timeout", "_hooked", "_slow", "__weakref__")
+    __slots__ = ("_on_state_change", "_listeners", "_timeout", "_hooked", "_slow", "_tracer", "__weakref__")
 
     def __init__(
         self,
@@ -190,12 +194,23 @@ class CircuitBreaker(_core.Breaker):
         on_state_change: Optional[StateListener] = None,
         listeners: Iterable[Any] = (),
         clock: Optional[ManualClock] = None,
+        tracing: Optional[str] = None,
         **options: Any,
     ) -> None:
         # The options were read and checked by `_core.Breaker.__new__`; only the
-        # listeners are the facade's.
+        # listeners and tracing are the facade's.
         if on_state_change is not None and not callable(on_state_change):
             raise TypeError("invalid option `on_state_change`: must be callable (old, new) -> None")
+        self._tracer: Any = None
+        if tracing is not None:
+            # Opt-in (a span costs more than a guarded call): tripwire.otel and the
+            # OpenTelemetry API are imported only here.
+            from tripwire import otel
+
+            mode = otel.tracing_mode(tracing)
+            if mode is not None:
+                self._tracer = otel.Tracer(self.name, mode)
+                self.__class__ = _traced_class(type(self))
         self._on_state_change = on_state_change
         try:
             self._listeners: Tuple[Any, ...] = tuple(listeners)
@@ -547,6 +562,91 @@ def with_circuit_breaker(name: str, fn: Callable[[], Any], options: Optional[Dic
     return breaker.call(fn)
 
 
+class _Traced:
+    """What a breaker made with ``tracing=`` adds (mixed in before its class; no slot
+    of its own, so that the class of a breaker can be swapped in ``__init__``)."""
+
+    __slots__ = ()
+
+    def call(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        tracer = self._tracer  # type: ignore[attr-defined]
+        if tracer.spans:
+            with tracer.span() as span:
+                try:
+                    return super().call(func, *args, **kwargs)  # type: ignore[misc]
+                except BaseException as error:
+                    self._traced_error(tracer, span, error)
+                    raise
+        try:
+            return super().call(func, *args, **kwargs)  # type: ignore[misc]
+        except CircuitBreakerError:
+            tracer.rejected(self.state.value)  # type: ignore[attr-defined]
+            raise
+
+    async def call_async(self, func: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
+        tracer = self._tracer  # type: ignore[attr-defined]
+        if tracer.spans:
+            with tracer.span() as span:
+                try:
+                    return await super().call_async(func, *args, **kwargs)  # type: ignore[misc]
+                except BaseException as error:
+                    self._traced_error(tracer, span, error)
+                    raise
+        try:
+            return await super().call_async(func, *args, **kwargs)  # type: ignore[misc]
+        except CircuitBreakerError:
+            tracer.rejected(self.state.value)  # type: ignore[attr-defined]
+            raise
+
+    def _traced_error(self, tracer: Any, span: Any, error: BaseException) -> None:
+        if isinstance(error, CircuitBreakerError):
+            tracer.rejected(self.state.value)  # type: ignore[attr-defined]
+        tracer.failed(span, error)
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # Every decorated call goes through call / call_async, and so is traced.
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def traced_async(*args: Any, **kwargs: Any) -> Any:
+                return await self.call_async(func, *args, **kwargs)
+
+            return traced_async
+
+        @functools.wraps(func)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            return self.call(func, *args, **kwargs)
+
+        return traced
+
+    def _update_hooks(self) -> None:
+        super()._update_hooks()  # type: ignore[misc]
+        # Transitions are traced: the state-change hook always runs.
+        self._hooked = True  # type: ignore[misc]
+        self._slow = True  # type: ignore[misc]
+        self._set_hooks(True)  # type: ignore[attr-defined]
+
+    def _hook_state_change(self, old: CircuitState, new: CircuitState) -> None:
+        self._tracer.transition(old.value, new.value)  # type: ignore[attr-defined]
+        super()._hook_state_change(old, new)  # type: ignore[misc]
+
+
+_traced_classes: Dict[type, type] = {}
+_traced_lock = threading.Lock()
+
+
+def _traced_class(cls: type) -> type:
+    """``cls`` with tracing mixed in (made once per class)."""
+    if issubclass(cls, _Traced):
+        return cls
+    with _traced_lock:
+        traced = _traced_classes.get(cls)
+        if traced is None:
+            traced = type(f"Traced{cls.__name__}", (_Traced, cls), {"__slots__": (), "__module__": cls.__module__})
+            _traced_classes[cls] = traced
+        return traced
+
+
 # Seed 004's resilience service and seed 000's health checks (issue 6). Imported last:
 # they build on the breaker above.
 from tripwire.health import (  # noqa: E402
@@ -582,3 +682,13 @@ def http_failure(response: Any) -> bool:
             f"http_failure() needs a response with an int `status_code` or `status` (httpx, requests, aiohttp), got {type(response).__name__}"
         )
     return _core._http_status_is_failure(float(status))
+
+
+# Issue 12: metrics at scrape time (tripwire.prometheus, tripwire.otel and
+# tripwire.control are imported on demand: the main module loads no HTTP server).
+from tripwire._metrics import (  # noqa: E402
+    OPENMETRICS_CONTENT_TYPE,
+    PROMETHEUS_CONTENT_TYPE,
+    metrics_content_type,
+    metrics_text,
+)

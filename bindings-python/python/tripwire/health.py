@@ -223,7 +223,13 @@ def create_health_check_handler(manager: HealthCheckManager) -> HealthCheckHandl
                     return
         if scope["type"] != "http":
             return
-        handler = routes.get(scope.get("path", "").rstrip("/") or "/")
+        # Below the mount point: Starlette's Mount (and uvicorn's --root-path) keep the
+        # full path in `path` and the mount point in `root_path`.
+        path = scope.get("path", "") or ""
+        root = scope.get("root_path", "") or ""
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        handler = routes.get(path.rstrip("/") or "/")
         if handler is None:
             response = respond(404, {"error": "not found"})
         elif scope.get("method", "GET") not in ("GET", "HEAD"):

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional, Tuple
 
@@ -112,6 +113,18 @@ class Alert:
 
 
 AlertListener = Callable[[Alert], Any]
+
+_live: weakref.WeakSet[CircuitBreakerService] = weakref.WeakSet()
+"""Every CircuitBreakerService not yet collected (``tripwire.metrics_text`` reads them)."""
+
+
+def _live_services() -> List[CircuitBreakerService]:
+    """The live services, a copy (another thread may make one meanwhile)."""
+    while True:
+        try:
+            return list(_live)
+        except RuntimeError:  # pragma: no cover - the set changed size while copied
+            continue
 
 
 def _breaker_class() -> Any:
@@ -248,6 +261,7 @@ class CircuitBreakerService:
         self._last_bulkhead: Dict[str, Mapping[str, Any]] = {}
         for name, preset in (services or {}).items():
             self.apply_preset(name, preset)
+        _live.add(self)
 
     @property
     def evictions(self) -> int:

@@ -513,6 +513,16 @@ enum Phase {
     Running,
 }
 
+/// Where a queued call stands ([`Service::wait_over`], [`Service::abandon`]).
+enum Wait {
+    /// Refused, or never was.
+    Over,
+    /// Holds a slot now.
+    Admitted,
+    /// Still in the queue (its ticket, its service).
+    Waiting(Ticket, String),
+}
+
 struct CallState {
     circuit: u32,
     attempts: u32,
@@ -1069,18 +1079,11 @@ impl<B: Circuit> Service<B> {
     /// how long), or refused because it waited longer than `maxQueueWait` (the call is
     /// then over).
     pub fn wait_over(&mut self, call: CallId, now: u64) -> Waited {
-        let Some(state) = self.call(call) else {
-            return Waited::Refused;
+        let (ticket, service) = match self.wait_state(call) {
+            Wait::Over => return Waited::Refused,
+            Wait::Admitted => return Waited::Admitted,
+            Wait::Waiting(ticket, service) => (ticket, service),
         };
-        let ticket = match state.phase {
-            Phase::Running => return Waited::Admitted,
-            Phase::Expired => {
-                self.end_waiting(call.0);
-                return Waited::Refused;
-            }
-            Phase::Waiting(ticket) => ticket,
-        };
-        let service = self.slot(state.circuit).key.service.clone();
         let entry = self
             .services
             .get_mut(&service)
@@ -1118,18 +1121,11 @@ impl<B: Circuit> Service<B> {
     /// waiting (it is over now), `false` if it was admitted meanwhile: it holds a slot
     /// and must run, or end with [`Attempt::Cancelled`].
     pub fn abandon(&mut self, call: CallId) -> bool {
-        let Some(state) = self.call(call) else {
-            return true;
+        let (ticket, service) = match self.wait_state(call) {
+            Wait::Over => return true,
+            Wait::Admitted => return false,
+            Wait::Waiting(ticket, service) => (ticket, service),
         };
-        let ticket = match state.phase {
-            Phase::Running => return false,
-            Phase::Expired => {
-                self.end_waiting(call.0);
-                return true;
-            }
-            Phase::Waiting(ticket) => ticket,
-        };
-        let service = self.slot(state.circuit).key.service.clone();
         let entry = self
             .services
             .get_mut(&service)
@@ -1138,6 +1134,23 @@ impl<B: Circuit> Service<B> {
         entry.waiting.remove(&ticket);
         self.end_waiting(call.0);
         true
+    }
+
+    /// Where a queued call stands; a call whose wait expired is ended here.
+    fn wait_state(&mut self, call: CallId) -> Wait {
+        let Some(state) = self.call(call) else {
+            return Wait::Over;
+        };
+        match state.phase {
+            Phase::Running => Wait::Admitted,
+            Phase::Expired => {
+                self.end_waiting(call.0);
+                Wait::Over
+            }
+            Phase::Waiting(ticket) => {
+                Wait::Waiting(ticket, self.slot(state.circuit).key.service.clone())
+            }
+        }
     }
 
     fn end_waiting(&mut self, id: u32) {

@@ -1,0 +1,234 @@
+//! Replays every breaker vector in `tests/vectors/` in shared mode: one process's
+//! `FleetBreaker` and the in-memory store (the scripts' reference semantics), with
+//! the store's clock injected from the manual clock and every pending store call
+//! sent after every operation (`flushInterval: 0`). The result must be the local one.
+//!
+//! Not replayed: the five `snapshot_restore` vectors (046–050). A snapshot is one
+//! process's whole state, restored into a new breaker; in a fleet the state lives in
+//! the store and a restarted process joins (adopts) it instead, so "restore" has no
+//! meaning of its own there (the join is covered by `tests/fleet.rs`).
+
+use std::collections::HashMap;
+mod common;
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use tripwire_core::fleet::{Acquire, FleetBreaker, FleetOptions, MemoryStore};
+use tripwire_core::{Config, OptionValue, Options, Outcome, Permit, Stats, Transition, Unit};
+
+const NS_PER_MS: f64 = 1e6;
+
+fn config(json: &Map<String, Value>) -> Config {
+    let mut options = Options::new(Unit::Millis);
+    for (key, value) in json {
+        let name = key.strip_suffix("_ms").unwrap_or(key);
+        let value = match value {
+            Value::Number(n) => OptionValue::Number(n.as_f64().unwrap()),
+            Value::Bool(b) => OptionValue::Bool(*b),
+            Value::Null => OptionValue::Missing,
+            _ => OptionValue::Other("other"),
+        };
+        assert!(
+            options.set(name, value).expect("valid option"),
+            "unknown option {key}"
+        );
+    }
+    options.build().expect("valid config")
+}
+
+fn outcome(name: &str) -> Outcome {
+    match name {
+        "success" => Outcome::Success,
+        "failure" => Outcome::Failure,
+        "timeout" => Outcome::Timeout,
+        "ignore" => Outcome::Ignored,
+        "cancel" => Outcome::Cancelled,
+        other => panic!("unknown outcome {other}"),
+    }
+}
+
+fn ms(ns: Option<u64>) -> Value {
+    ns.map_or(Value::Null, |ns| serde_json::json!(ns as f64 / NS_PER_MS))
+}
+
+fn stat(stats: &Stats, key: &str) -> Value {
+    use serde_json::json;
+    match key {
+        "requests" => json!(stats.requests),
+        "successes" => json!(stats.successes),
+        "failures" => json!(stats.failures),
+        "timeouts" => json!(stats.timeouts),
+        "slow_calls" => json!(stats.slow_calls),
+        "rejected" => json!(stats.rejected),
+        "ignored" => json!(stats.ignored),
+        "consecutive_failures" => json!(stats.consecutive_failures),
+        "consecutive_successes" => json!(stats.consecutive_successes),
+        "window_calls" => json!(stats.window_calls),
+        "window_failures" => json!(stats.window_failures),
+        "failure_rate" => json!(stats.failure_rate),
+        "slow_call_rate" => json!(stats.slow_call_rate),
+        "trips" => json!(stats.trips),
+        "next_attempt_ms" => ms(stats.next_attempt_at),
+        "last_success_ms" => ms(stats.last_success_at),
+        "last_failure_ms" => ms(stats.last_failure_at),
+        other => panic!("unknown stat {other}"),
+    }
+}
+
+fn same(expected: &Value, actual: &Value) -> bool {
+    match (expected.as_f64(), actual.as_f64()) {
+        (Some(e), Some(a)) => (e - a).abs() <= 1e-9,
+        _ => expected == actual,
+    }
+}
+
+/// What one step produced, to compare with its `expect`.
+#[derive(Default)]
+struct Seen {
+    permit: Option<bool>,
+    rejected: Option<(&'static str, Option<u64>)>,
+    transition: Option<Option<Transition>>,
+}
+
+fn replay(path: &Path) {
+    replay_json(&std::fs::read_to_string(path).unwrap());
+}
+
+fn replay_json(json: &str) {
+    let vector: Value = serde_json::from_str(json).unwrap();
+    let name = vector["name"].as_str().unwrap_or("?");
+    let config = config(vector["config"].as_object().expect("config"));
+    if vector["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["op"] == "snapshot_restore")
+    {
+        return;
+    }
+    let mut store = MemoryStore::new();
+    let mut options = FleetOptions::new("vector");
+    options.inject_now = true;
+    let mut breaker = FleetBreaker::new(config, options).unwrap();
+    sync(&mut breaker, &mut store, 0);
+    let mut permits: HashMap<String, Permit> = HashMap::new();
+    let mut clock = 0u64;
+    for (i, step) in vector["steps"].as_array().unwrap().iter().enumerate() {
+        let at = (step["at"].as_f64().expect("at") * NS_PER_MS) as u64;
+        assert!(at >= clock, "{name}: step {i} goes back in time");
+        clock = at;
+        let op = step["op"].as_str().unwrap();
+        let mut seen = Seen::default();
+        let acquire = |breaker: &mut FleetBreaker,
+                       store: &mut MemoryStore,
+                       seen: &mut Seen,
+                       now| match acquire(breaker, store, now) {
+            Ok(permit) => {
+                seen.permit = Some(true);
+                seen.transition = Some(permit.transition());
+                Some(permit)
+            }
+            Err(rejected) => {
+                seen.permit = Some(false);
+                seen.rejected = Some((rejected.state.as_str(), rejected.retry_after));
+                seen.transition = Some(None);
+                None
+            }
+        };
+        match op {
+            "acquire" => {
+                if let Some(permit) = acquire(&mut breaker, &mut store, &mut seen, clock) {
+                    if let Some(id) = step["id"].as_str() {
+                        permits.insert(id.to_owned(), permit);
+                    }
+                }
+            }
+            "success" | "failure" | "timeout" | "ignore" | "cancel" => {
+                let id = step["id"].as_str().expect("id");
+                let permit = permits
+                    .remove(id)
+                    .unwrap_or_else(|| panic!("{name}: no permit {id}"));
+                seen.transition = Some(breaker.record(permit, outcome(op), clock).transition);
+            }
+            "call" => {
+                if let Some(permit) = acquire(&mut breaker, &mut store, &mut seen, clock) {
+                    clock += (step["duration"].as_f64().unwrap_or(0.0) * NS_PER_MS) as u64;
+                    let t = breaker
+                        .record(permit, outcome(step["outcome"].as_str().unwrap()), clock)
+                        .transition;
+                    seen.transition = Some(t.or(seen.transition.flatten()));
+                }
+            }
+            "force_open" => seen.transition = Some(Some(breaker.force_open(clock))),
+            "close" => seen.transition = Some(Some(breaker.close(clock))),
+            "reset" => seen.transition = Some(Some(breaker.reset(clock))),
+            "disable" => seen.transition = Some(Some(breaker.disable(clock))),
+            "enable" => seen.transition = Some(Some(breaker.enable(clock))),
+            "check" => {}
+            other => panic!("{name}: unknown op {other}"),
+        }
+        sync(&mut breaker, &mut store, clock);
+        let ctx = format!("{name} (step {i}: {op} at {})", step["at"]);
+        let Some(expect) = step.get("expect").and_then(Value::as_object) else {
+            continue;
+        };
+        for (key, want) in expect {
+            let got = match key.as_str() {
+                "permit" => {
+                    serde_json::json!(seen.permit.unwrap_or_else(|| panic!("{ctx}: no acquire")))
+                }
+                "rejected" => serde_json::json!(seen.rejected.map(|r| r.0)),
+                "retry_after_ms" => ms(seen.rejected.and_then(|r| r.1)),
+                "transition" => {
+                    let t = seen
+                        .transition
+                        .unwrap_or_else(|| panic!("{ctx}: step reports no transition"));
+                    t.map_or(Value::Null, |t| {
+                        format!("{}->{}", t.from.as_str(), t.to.as_str()).into()
+                    })
+                }
+                "state" => breaker.state(clock).as_str().into(),
+                "stats" => {
+                    let stats = breaker.stats(clock);
+                    for (k, v) in want.as_object().unwrap() {
+                        let got = stat(&stats, k);
+                        assert!(same(v, &got), "{ctx}: stats.{k} expected {v}, got {got}");
+                    }
+                    continue;
+                }
+                other => panic!("{ctx}: unknown expectation {other}"),
+            };
+            assert!(same(want, &got), "{ctx}: {key} expected {want}, got {got}");
+        }
+    }
+}
+
+/// Sends every pending store call and hands the replies back.
+fn sync(breaker: &mut FleetBreaker, store: &mut MemoryStore, now: u64) {
+    while let Some(call) = breaker.flush_request(now) {
+        let reply = store.call(&call).unwrap();
+        breaker.complete(Ok(&reply), now).unwrap();
+    }
+}
+
+/// `try_acquire`, with the lease round trip when one is needed.
+fn acquire(
+    breaker: &mut FleetBreaker,
+    store: &mut MemoryStore,
+    now: u64,
+) -> Result<Permit, tripwire_core::Rejected> {
+    match breaker.try_acquire(now) {
+        Acquire::Permit(p) => Ok(p),
+        Acquire::Rejected(r) => Err(r),
+        Acquire::Lease(lease) => {
+            let reply = store.call(&lease.call).unwrap();
+            breaker.lease_reply(lease.ticket, Ok(&reply), now)
+        }
+    }
+}
+
+#[test]
+fn every_vector_replays_in_shared_mode() {
+    common::replay_all("", 40, replay);
+}
