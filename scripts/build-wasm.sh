@@ -3,7 +3,9 @@
 # and a Node-loadable copy into bindings-wasm/pkg-node/ (--target nodejs, for the
 # vector replay).
 #   scripts/build-wasm.sh            lean debug build (tests; panics become JS errors)
-#   scripts/build-wasm.sh --release  size-optimised: opt-level s, LTO, panic=abort, wasm-opt -Os
+#   scripts/build-wasm.sh --release  what ships: opt-level s, LTO, panic=abort, wasm-opt -Os,
+#                                    the JavaScript minified (terser); its size is a test
+#                                    (bindings-wasm/test/size.test.mjs)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -46,6 +48,17 @@ cp bindings-wasm/js/tripwire_wasm.d.ts "$pkg/tripwire_wasm.d.ts"
 cp js/tripwire.js "$pkg_node/tripwire.mjs"
 cp bindings-wasm/js/tripwire_wasm.cjs "$pkg_node/tripwire_wasm.js"
 cp bindings-wasm/js/tripwire_wasm.d.ts "$pkg_node/tripwire_wasm.d.ts"
+
+if [ "$profile" = release-wasm ]; then
+  # What ships is minified (terser from npm, a devDependency of bindings-wasm); the
+  # readable sources stay in js/ and bindings-wasm/js/. Class names are kept (errors
+  # and stack traces name them).
+  terser=bindings-wasm/node_modules/.bin/terser
+  for js in tripwire.js engine.js tripwire_wasm.js; do
+    "$terser" "$pkg/$js" --module --ecma 2020 --compress passes=2 --mangle --keep-classnames -o "$pkg/$js.min"
+    mv "$pkg/$js.min" "$pkg/$js"
+  done
+fi
 
 version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
 cat > "$pkg/package.json" <<JSON

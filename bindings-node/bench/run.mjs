@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const libs = ['tripwire', 'tripwire-notimeout', 'cockatiel', 'cockatiel-timeout', 'opossum'];
-const scenarios = ['success', 'failure', 'failure-full', 'reject', 'memory', 'timers', 'crossing'];
-const perCall = ['success', 'failure', 'failure-full', 'reject'];
+// `-gc`: a full gc() before every timed loop (the breaker in V8's old generation).
+const scenarios = ['success', 'failure', 'failure-full', 'reject', 'success-gc', 'failure-gc', 'failure-full-gc', 'memory', 'timers', 'crossing'];
+const perCall = ['success', 'failure', 'failure-full', 'reject', 'success-gc', 'failure-gc', 'failure-full-gc'];
 
 const results = {};
 for (const scenario of scenarios) {
@@ -37,12 +38,21 @@ console.log(`node ${process.version}, ${process.platform}-${process.arch}`);
 console.log('\nns per call, overhead over the bare call (median of 5 rounds)');
 console.log('like for like: tripwire (30 s call timeout, its default) / cockatiel wrap(timeout(30 s), circuitBreaker);');
 console.log('               tripwire timeout: false / cockatiel circuitBreaker alone');
-console.log(`${'scenario'.padEnd(14)}${libs.map((l) => l.padStart(20)).join('')}   timed ratio  untimed ratio`);
+console.log(`${'scenario'.padEnd(16)}${libs.map((l) => l.padStart(20)).join('')}   timed ratio  untimed ratio`);
 for (const scenario of perCall) {
   const row = results[scenario];
   console.log(
-    `${scenario.padEnd(14)}${libs.map((l) => f(row[l].overhead).padStart(20)).join('')}   ${ratio(row.tripwire.overhead, row['cockatiel-timeout'].overhead).padStart(11)}  ${ratio(row['tripwire-notimeout'].overhead, row.cockatiel.overhead).padStart(13)}`,
+    `${scenario.padEnd(16)}${libs.map((l) => f(row[l].overhead).padStart(20)).join('')}   ${ratio(row.tripwire.overhead, row['cockatiel-timeout'].overhead).padStart(11)}  ${ratio(row['tripwire-notimeout'].overhead, row.cockatiel.overhead).padStart(13)}`,
   );
+}
+{
+  // The issue's goals, in the old-generation loop: tripwire's default (30 s timeout)
+  // against cockatiel's breaker with no timeout at all; `timeout: false` against it.
+  const g = (s, l) => results[s][l].overhead;
+  console.log('\nold generation (-gc rows): tripwire default / cockatiel (no timeout), timeout: false / cockatiel');
+  for (const s of ['success-gc', 'failure-gc', 'failure-full-gc']) {
+    console.log(`  ${s.padEnd(16)} default ${ratio(g(s, 'tripwire'), g(s, 'cockatiel')).padStart(7)}   timeout: false ${ratio(g(s, 'tripwire-notimeout'), g(s, 'cockatiel')).padStart(7)}`);
+  }
 }
 const breakerLibs = libs.filter((l) => l !== 'cockatiel-timeout');
 console.log('\nmemory per breaker (10,000 breakers), bytes; ratio = tripwire / cockatiel');

@@ -2,11 +2,17 @@
 //   node --expose-gc scenario.mjs <tripwire|tripwire-notimeout|cockatiel|cockatiel-timeout|opossum> <scenario>
 // Scenarios: success, failure, failure-full (after 10,000 calls in the window),
 // reject (open circuit), memory (10,000 breakers), timers (1,000 idle breakers),
-// crossing (tripwire only: the cost of the native calls themselves).
+// crossing (tripwire only: the cost of the native calls themselves). A per-call
+// scenario with the suffix `-gc` (success-gc, failure-gc, failure-full-gc) forces a
+// full gc() before every timed loop: the breaker lives in V8's old generation, as
+// one made at a service's start-up does. Every loop awaits each call before making
+// the next (one request at a time).
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const [lib, scenario] = process.argv.slice(2);
+const [lib, scenarioArg] = process.argv.slice(2);
+const forceGc = scenarioArg.endsWith('-gc');
+const scenario = forceGc ? scenarioArg.slice(0, -3) : scenarioArg;
 const NEVER = 4_000_000_000; // a minimum no run reaches: the circuit never trips
 
 function makeFactory() {
@@ -87,7 +93,9 @@ async function perOp(n, body, baselineBody) {
   const rounds = [];
   const bases = [];
   for (let r = 0; r < 5; r++) {
+    if (forceGc) globalThis.gc();
     bases.push(await timeLoop(n, baselineBody));
+    if (forceGc) globalThis.gc();
     rounds.push(await timeLoop(n, body));
   }
   const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
@@ -184,7 +192,7 @@ async function main() {
 
 main().then(
   (result) => {
-    console.log(JSON.stringify({ lib, scenario, ...result }));
+    console.log(JSON.stringify({ lib, scenario: scenarioArg, ...result }));
     process.exit(0);
   },
   (e) => {

@@ -321,7 +321,8 @@ impl Options {
             return Err(ConfigError {
                 field: Cow::Owned(name.to_string()),
                 reason: Cow::Owned(format!(
-                    "must be at most {limit} {unit}, the longest timer this runtime keeps; give `false` for no timeout"
+                    "must be at most {} {unit}, the longest timer this runtime keeps; give `false` for no timeout",
+                    plain(limit)
                 )),
                 kind: ErrorKind::Range,
             });
@@ -387,10 +388,11 @@ impl Options {
     /// What to use instead of another library's option `name`, in this runtime's
     /// spelling (camelCase for milliseconds, snake_case for seconds).
     pub fn foreign(&self, name: &str) -> Option<String> {
+        // ASCII folding only: Unicode case tables would cost the wasm build ~10 KB.
         let folded = |s: &str| -> String {
             s.chars()
                 .filter(|c| *c != '_')
-                .flat_map(char::to_lowercase)
+                .map(|c| c.to_ascii_lowercase())
                 .collect()
         };
         let wanted = folded(name);
@@ -412,16 +414,16 @@ impl Options {
         };
         // Option names in the hint are written `{camelCase}`: styled for the runtime.
         let mut reason = String::from("is not a tripwire option: ");
-        let mut rest = *hint;
-        while let Some(open) = rest.find('{') {
-            reason.push_str(&rest[..open]);
-            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        // Split, not sliced by index: no slicing panic (and its char formatting) linked in.
+        let mut parts = hint.split('{');
+        reason.push_str(parts.next().unwrap_or(""));
+        for part in parts {
+            let (option, text) = part.split_once('}').unwrap_or((part, ""));
             reason.push('`');
-            reason.push_str(&styled(&rest[open + 1..close]));
+            reason.push_str(&styled(option));
             reason.push('`');
-            rest = rest.get(close + 1..).unwrap_or("");
+            reason.push_str(text);
         }
-        reason.push_str(rest);
         Some(reason)
     }
 
@@ -503,6 +505,20 @@ impl Options {
             );
         }
         error
+    }
+}
+
+/// `x` (finite, ≥ 0) written with at most three decimals through integer formatting:
+/// `f64`'s `Display` would link core's float printing (about 20 KB of wasm) into
+/// every binding for this one message.
+fn plain(x: f64) -> String {
+    let thousandths = (x * 1000.0 + 0.5) as u64;
+    let (whole, frac) = (thousandths / 1000, thousandths % 1000);
+    if frac == 0 {
+        format!("{whole}")
+    } else {
+        let digits = format!("{frac:03}");
+        format!("{whole}.{}", digits.trim_end_matches('0'))
     }
 }
 
@@ -652,6 +668,14 @@ fn distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_numbers_without_float_printing() {
+        assert_eq!(super::plain(2_147_483_647.0), "2147483647");
+        assert_eq!(super::plain(2_147_483.647), "2147483.647");
+        assert_eq!(super::plain(0.5), "0.5");
+        assert_eq!(super::plain(0.0), "0");
+    }
+
     use super::*;
     use OptionValue::*;
 
