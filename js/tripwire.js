@@ -138,6 +138,9 @@ function refusal(breakerName, state, retryAfter) {
   return error;
 }
 
+// Kept for its hidden class, like Call.kept (below).
+refusal.kept = refusal('', 'OPEN', 0);
+
 /** A call ran out of time. Not a CircuitBreakerError: the breaker did not refuse it. */
 export class CircuitBreakerTimeoutError extends Error {
   /**
@@ -315,7 +318,7 @@ export class Call {
     this._reject = null;
     this._prev = null;
     this._next = null;
-    this._deadline = 0;
+    this._deadline = start;
     this._controller = null;
     this._theirs = undefined;
   }
@@ -326,6 +329,17 @@ export class Call {
     return this._controller.signal;
   }
 }
+
+// Optimised code embeds the hidden classes (maps) of the objects it makes, and V8
+// holds the transitions to a class weakly: a full GC that finds no live object of a
+// per-call class (no call in flight, as between requests) collects it and
+// deoptimises every function that embedded it, so a long-running service paid a
+// round of re-optimisation (~15 ms here) after every full GC. One instance of each
+// per-call class, kept for the module's lifetime, keeps the classes. Its fields take
+// the kinds real calls give them, or its class would be replaced by the first real
+// call's: the generation and the start (read from a Float64Array or a clock) are
+// doubles, fractional here so that the fields hold doubles from the start.
+Call.kept = new Call(QUIET, 0.5, 0.5);
 
 /**
  * The public API over `engine` (see the top of this file), with `host`'s
@@ -511,12 +525,19 @@ export function createTripwire(engine, host = {}) {
    * for all, so insertion order is deadline order), and the one timer that watches
    * them: referenced only while a call is in flight.
    */
+  /** Tracks between two replacements of a Flight's ends object (see Flight). */
+  const ENDS_REUSE = 64;
+
   class Flight {
     constructor(breaker) {
       const clock = breaker._profile.clock;
       this.breaker = breaker;
-      this.head = null;
-      this.tail = null;
+      // The list's ends, in a small object replaced every ENDS_REUSE tracks: the
+      // Flight lives as long as its breaker (V8's old generation in a service), and
+      // linking each new call into it directly paid V8's old-to-new write barrier
+      // twice a call; the ends object is young while it is used.
+      this.ends = { head: null, tail: null };
+      this.tracks = 0;
       this.timer = null;
       this.refed = false;
       this.idleCheck = false;
@@ -527,15 +548,25 @@ export function createTripwire(engine, host = {}) {
       this.onIdle = () => this.release();
     }
 
+    /** The oldest call in flight, or null. */
+    get head() {
+      return this.ends.head;
+    }
+
     track(call) {
       call._deadline = call._start + this.breaker._profile.timeoutMs;
-      if (this.tail === null) {
-        this.head = call;
-      } else {
-        call._prev = this.tail;
-        this.tail._next = call;
+      let ends = this.ends;
+      if (++this.tracks === ENDS_REUSE) {
+        this.tracks = 0;
+        ends = this.ends = { head: ends.head, tail: ends.tail };
       }
-      this.tail = call;
+      if (ends.tail === null) {
+        ends.head = call;
+      } else {
+        call._prev = ends.tail;
+        ends.tail._next = call;
+      }
+      ends.tail = call;
       if (this.timer === null) {
         this.timer = this.setTimer(this.onTimer, this.breaker._profile.timeoutMs);
         this.refed = true;
@@ -546,16 +577,17 @@ export function createTripwire(engine, host = {}) {
     }
 
     untrack(call) {
-      if (call._prev === null) this.head = call._next;
+      const ends = this.ends;
+      if (call._prev === null) ends.head = call._next;
       else call._prev._next = call._next;
-      if (call._next === null) this.tail = call._prev;
+      if (call._next === null) ends.tail = call._prev;
       else call._next._prev = call._prev;
       call._prev = null;
       call._next = null;
       // Nothing in flight: the pending timer must not keep the process alive. Checked
       // once the current run of promise jobs is over, not per call: ref() and unref()
       // cross into libuv when no other timer holds the loop (~20 ns a call back to back).
-      if (this.head === null && this.refed && !this.idleCheck) {
+      if (ends.head === null && this.refed && !this.idleCheck) {
         this.idleCheck = true;
         nextTick(this.onIdle);
       }
