@@ -378,6 +378,10 @@ export function createTripwire(engine, host = {}) {
 
   // Frees a breaker's engine state once its CircuitBreaker is collected.
   const releaser = new FinalizationRegistry((id) => engine.release(id));
+  // Clears the idle timer of a collected breaker (see Flight).
+  const timers = new FinalizationRegistry((cell) => {
+    if (cell.timer !== null) cell.clearTimer(cell.timer);
+  });
 
   /**
    * A reading of a caller's `clock` option: a finite number of milliseconds, or a
@@ -525,6 +529,19 @@ export function createTripwire(engine, host = {}) {
    * for all, so insertion order is deadline order), and the one timer that watches
    * them: referenced only while a call is in flight.
    */
+  // Timers of the default clock, wrapped: browsers refuse setTimeout called as
+  // another object's method.
+  const setTimer = (fn, ms) => setTimeout(fn, ms);
+  const clearTimer = (timer) => clearTimeout(timer);
+
+  /** A Flight's timer callback: it reaches the Flight only through `cell` (see Flight). */
+  function timerCallback(cell) {
+    return () => {
+      const flight = cell.flight ?? cell.weak.deref();
+      if (flight !== undefined) flight.expire();
+    };
+  }
+
   /** Tracks between two replacements of a Flight's ends object (see Flight). */
   const ENDS_REUSE = 64;
 
@@ -542,10 +559,20 @@ export function createTripwire(engine, host = {}) {
       this.refed = false;
       this.idleCheck = false;
       // Wrapped, not stored: browsers refuse setTimeout called as another object's method.
-      this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : (fn, ms) => setTimeout(fn, ms);
-      this.clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : (timer) => clearTimeout(timer);
-      this.onTimer = () => this.expire();
+      this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimer;
+      this.clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimer;
+      // What the pending timer reaches: this Flight while calls are in flight (a call
+      // must time out even if nothing else holds its breaker), else only a WeakRef.
+      // An idle breaker nobody holds is then collected with its native state, and its
+      // timer cleared (`timers`), instead of living until the timer fires (30 s by
+      // default: a breaker per unit of work piled up millions of breakers).
+      const cell = { flight: null, weak: new WeakRef(this), timer: null, clearTimer: this.clearTimer };
+      this.cell = cell;
+      // Made outside this constructor: a closure made here would share its context,
+      // which holds `this` (onIdle's arrow function uses it).
+      this.onTimer = timerCallback(cell);
       this.onIdle = () => this.release();
+      timers.register(breaker, cell);
     }
 
     /** The oldest call in flight, or null. */
@@ -568,11 +595,13 @@ export function createTripwire(engine, host = {}) {
       }
       ends.tail = call;
       if (this.timer === null) {
-        this.timer = this.setTimer(this.onTimer, this.breaker._profile.timeoutMs);
+        this.timer = this.cell.timer = this.setTimer(this.onTimer, this.breaker._profile.timeoutMs);
         this.refed = true;
+        this.cell.flight = this;
       } else if (!this.refed) {
         if (typeof this.timer.ref === 'function') this.timer.ref();
         this.refed = true;
+        this.cell.flight = this;
       }
     }
 
@@ -598,18 +627,20 @@ export function createTripwire(engine, host = {}) {
       if (this.head === null && this.timer !== null && this.refed) {
         if (typeof this.timer.unref === 'function') this.timer.unref();
         this.refed = false;
+        this.cell.flight = null;
       }
     }
 
     /** Nothing in flight and the breaker goes: its pending timer must not keep it alive. */
     drop() {
       if (this.timer !== null) this.clearTimer(this.timer);
-      this.timer = null;
+      this.timer = this.cell.timer = null;
       this.refed = false;
+      this.cell.flight = null;
     }
 
     expire() {
-      this.timer = null;
+      this.timer = this.cell.timer = null;
       this.refed = false;
       let now;
       try {
@@ -623,6 +654,7 @@ export function createTripwire(engine, host = {}) {
           this.untrack(call);
           this.breaker._timedOut(call, error);
         }
+        this.cell.flight = null;
         return;
       }
       while (this.head !== null && this.head._deadline <= now) {
@@ -632,8 +664,10 @@ export function createTripwire(engine, host = {}) {
         this.breaker._timedOut(call);
       }
       if (this.head !== null) {
-        this.timer = this.setTimer(this.onTimer, Math.max(1, this.head._deadline - now));
+        this.timer = this.cell.timer = this.setTimer(this.onTimer, Math.max(1, this.head._deadline - now));
         this.refed = true;
+      } else {
+        this.cell.flight = null;
       }
     }
   }

@@ -100,6 +100,20 @@ console.log(`  cockatiel wrap(retry, circuitBreaker, timeout(30 s), bulkhead) ${
   console.log(`  RSS growth ${m.rssGrowthMB} MB (peak ${m.peakRssGrowthMB} MB), heap growth ${m.heapGrowthMB} MB, ${m.breakers} breakers live, ${m.evictions} evicted, ${m.seconds} s`);
 }
 
+// Issue 11, item 1: 3,000,000 throwaway breakers, one call each, the event loop turning
+// (goal: peak RSS under 300 MB); churn.mjs.
+{
+  const run = spawnSync(process.execPath, [join(here, 'churn.mjs'), '3000000', 'turning'], { cwd: root, encoding: 'utf8', env: process.env });
+  if (run.status !== 0) {
+    console.error(`churn failed:\n${run.stderr}`);
+    process.exit(1);
+  }
+  results.churn = JSON.parse(run.stdout.trim().split('\n').at(-1));
+  const c = results.churn;
+  console.log(`\nchurn: ${c.breakers} throwaway breakers, one call each (default 30 s timeout), event loop turning every 1,024`);
+  console.log(`  peak RSS ${c.peakRssMB} MB (${c.rssBeforeMB} MB before), ${c.seconds} s`);
+}
+
 mkdirSync(join(root, 'target'), { recursive: true });
 writeFileSync(join(root, 'target', 'bench-node.json'), JSON.stringify({ node: process.version, results }, null, 2));
 console.log('\nwritten: target/bench-node.json');
