@@ -524,11 +524,6 @@ export function createTripwire(engine, host = {}) {
     Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
   }
 
-  /**
-   * The calls of one breaker in flight with a deadline, oldest first (one timeout
-   * for all, so insertion order is deadline order), and the one timer that watches
-   * them: referenced only while a call is in flight.
-   */
   // Timers of the default clock, wrapped: browsers refuse setTimeout called as
   // another object's method.
   const setTimer = (fn, ms) => setTimeout(fn, ms);
@@ -545,6 +540,11 @@ export function createTripwire(engine, host = {}) {
   /** Tracks between two replacements of a Flight's ends object (see Flight). */
   const ENDS_REUSE = 64;
 
+  /**
+   * The calls of one breaker in flight with a deadline, oldest first (one timeout
+   * for all, so insertion order is deadline order), and the one timer that watches
+   * them: referenced only while a call is in flight.
+   */
   class Flight {
     constructor(breaker) {
       const clock = breaker._profile.clock;
@@ -558,7 +558,6 @@ export function createTripwire(engine, host = {}) {
       this.timer = null;
       this.refed = false;
       this.idleCheck = false;
-      // Wrapped, not stored: browsers refuse setTimeout called as another object's method.
       this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimer;
       this.clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimer;
       // What the pending timer reaches: this Flight while calls are in flight (a call
