@@ -115,7 +115,7 @@ export async function launchBrowser() {
     context,
     close: async () => {
       await context.close();
-      await rm(profile, { recursive: true, force: true });
+      await rm(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
@@ -134,7 +134,7 @@ export async function launchPlainBrowser(url) {
     close: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill();
       await exited;
-      await rm(profile, { recursive: true, force: true });
+      await rm(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
