@@ -39,7 +39,7 @@ use std::time::Instant;
 
 use napi_derive::napi;
 
-pub use protocol::{REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
+pub use tripwire_core::bindings::codes::{REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
 
 static ORIGIN: OnceLock<Instant> = OnceLock::new();
 

@@ -6,39 +6,11 @@ use napi::bindgen_prelude::{JsObjectValue, Object};
 use napi::{Env, Result};
 use napi_derive::napi;
 
-/// State codes: CLOSED, OPEN, HALF_OPEN.
-pub(crate) const STATE_CLOSED: u32 = 0;
-pub(crate) const STATE_OPEN: u32 = 1;
-pub(crate) const STATE_HALF_OPEN: u32 = 2;
-/// A transition's code is `TRANSITION_BASE + from * STATES + to`; 0 is no transition.
-pub(crate) const TRANSITION_BASE: u32 = 1;
-pub(crate) const STATES: u32 = 3;
+/// The codes the shared facade and both engines use: declared once, in the core.
+pub(crate) use tripwire_core::bindings::codes::*;
 
-/// Outcome codes of `recordAt` / `recordQuietAt` and the service's `serviceEnd`.
-pub(crate) const OUTCOME_SUCCESS: u32 = 0;
-pub(crate) const OUTCOME_FAILURE: u32 = 1;
-pub(crate) const OUTCOME_TIMEOUT: u32 = 2;
-pub(crate) const OUTCOME_IGNORED: u32 = 3;
-pub(crate) const OUTCOME_CANCELLED: u32 = 4;
 /// The service only: the breaker refused the attempt (nothing to record).
 pub(crate) const OUTCOME_REFUSED: u32 = 5;
-
-/// Permit codes of `acquireAt`: `slot * PERMIT_STRIDE + 1` when the acquire moved
-/// OPEN → HALF_OPEN, `slot * PERMIT_STRIDE` otherwise; or a rejection code.
-pub(crate) const PERMIT_STRIDE: u32 = 2;
-/// Forced open (no retry-after).
-pub const REJECTED_FORCED: f64 = -1.0;
-/// Half-open with every trial slot taken.
-pub const REJECTED_HALF_OPEN: f64 = -2.0;
-/// Open: this minus the retry-after in milliseconds.
-pub const REJECTED_OPEN: f64 = -3.0;
-
-/// Manual operations of `control`.
-pub(crate) const OP_OPEN: u32 = 0;
-pub(crate) const OP_CLOSE: u32 = 1;
-pub(crate) const OP_RESET: u32 = 2;
-pub(crate) const OP_DISABLE: u32 = 3;
-pub(crate) const OP_ENABLE: u32 = 4;
 
 /// Numbers per breaker in the gates array: `[quietUntilMs, generation]`.
 pub(crate) const GATE: usize = 2;
@@ -95,26 +67,7 @@ pub(crate) const WAIT_REFUSED: f64 = -2.0;
 pub fn protocol(env: Env) -> Result<Object<'static>> {
     let mut o = Object::new(&env)?;
     let numbers: &[(&str, f64)] = &[
-        ("STATE_CLOSED", f64::from(STATE_CLOSED)),
-        ("STATE_OPEN", f64::from(STATE_OPEN)),
-        ("STATE_HALF_OPEN", f64::from(STATE_HALF_OPEN)),
-        ("TRANSITION_BASE", f64::from(TRANSITION_BASE)),
-        ("STATES", f64::from(STATES)),
-        ("OUTCOME_SUCCESS", f64::from(OUTCOME_SUCCESS)),
-        ("OUTCOME_FAILURE", f64::from(OUTCOME_FAILURE)),
-        ("OUTCOME_TIMEOUT", f64::from(OUTCOME_TIMEOUT)),
-        ("OUTCOME_IGNORED", f64::from(OUTCOME_IGNORED)),
-        ("OUTCOME_CANCELLED", f64::from(OUTCOME_CANCELLED)),
         ("OUTCOME_REFUSED", f64::from(OUTCOME_REFUSED)),
-        ("PERMIT_STRIDE", f64::from(PERMIT_STRIDE)),
-        ("REJECTED_FORCED", REJECTED_FORCED),
-        ("REJECTED_HALF_OPEN", REJECTED_HALF_OPEN),
-        ("REJECTED_OPEN", REJECTED_OPEN),
-        ("OP_OPEN", f64::from(OP_OPEN)),
-        ("OP_CLOSE", f64::from(OP_CLOSE)),
-        ("OP_RESET", f64::from(OP_RESET)),
-        ("OP_DISABLE", f64::from(OP_DISABLE)),
-        ("OP_ENABLE", f64::from(OP_ENABLE)),
         ("GATE", GATE as f64),
         ("RING_CAPACITY", RING_CAPACITY as f64),
         ("RING_ENTRY", RING_ENTRY as f64),
@@ -147,7 +100,7 @@ pub fn protocol(env: Env) -> Result<Object<'static>> {
         ("WAIT_ADMITTED", WAIT_ADMITTED),
         ("WAIT_REFUSED", WAIT_REFUSED),
     ];
-    for (name, value) in numbers {
+    for (name, value) in ENGINE_CODES.iter().chain(numbers) {
         o.set_named_property(name, *value)?;
     }
     o.freeze()?;

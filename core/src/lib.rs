@@ -71,6 +71,75 @@ pub use window::Counts;
 pub mod bindings {
     pub use crate::config::ConfigShare;
     pub use crate::rng::Rng;
+
+    /// The codes the shared JavaScript facade (`js/tripwire.js`) and its engines (the
+    /// napi addon, the wasm module) exchange as numbers, declared once: each engine
+    /// uses these constants and hands [`codes::ENGINE_CODES`] to the facade, which checks them
+    /// at load.
+    pub mod codes {
+        /// State codes: CLOSED, OPEN, HALF_OPEN.
+        pub const STATE_CLOSED: u32 = 0;
+        /// See [`STATE_CLOSED`].
+        pub const STATE_OPEN: u32 = 1;
+        /// See [`STATE_CLOSED`].
+        pub const STATE_HALF_OPEN: u32 = 2;
+        /// A transition's code is `TRANSITION_BASE + from * STATES + to`; 0 is none.
+        pub const TRANSITION_BASE: u32 = 1;
+        /// See [`TRANSITION_BASE`].
+        pub const STATES: u32 = 3;
+        /// Outcome codes of `recordAt`.
+        pub const OUTCOME_SUCCESS: u32 = 0;
+        /// See [`OUTCOME_SUCCESS`].
+        pub const OUTCOME_FAILURE: u32 = 1;
+        /// See [`OUTCOME_SUCCESS`].
+        pub const OUTCOME_TIMEOUT: u32 = 2;
+        /// See [`OUTCOME_SUCCESS`].
+        pub const OUTCOME_IGNORED: u32 = 3;
+        /// See [`OUTCOME_SUCCESS`].
+        pub const OUTCOME_CANCELLED: u32 = 4;
+        /// Permit codes of `acquireAt`: `slot * PERMIT_STRIDE + 1` when the acquire
+        /// moved OPEN → HALF_OPEN, `slot * PERMIT_STRIDE` otherwise; or a rejection code.
+        pub const PERMIT_STRIDE: u32 = 2;
+        /// Rejected: forced open (no retry-after).
+        pub const REJECTED_FORCED: f64 = -1.0;
+        /// Rejected: half-open with every trial slot taken.
+        pub const REJECTED_HALF_OPEN: f64 = -2.0;
+        /// Rejected: open; this minus the retry-after in whole milliseconds.
+        pub const REJECTED_OPEN: f64 = -3.0;
+        /// Manual operations of `control`.
+        pub const OP_OPEN: u32 = 0;
+        /// See [`OP_OPEN`].
+        pub const OP_CLOSE: u32 = 1;
+        /// See [`OP_OPEN`].
+        pub const OP_RESET: u32 = 2;
+        /// See [`OP_OPEN`].
+        pub const OP_DISABLE: u32 = 3;
+        /// See [`OP_OPEN`].
+        pub const OP_ENABLE: u32 = 4;
+
+        /// Every code above by its JS name, for an engine's `protocol()`.
+        pub const ENGINE_CODES: [(&str, f64); 19] = [
+            ("STATE_CLOSED", STATE_CLOSED as f64),
+            ("STATE_OPEN", STATE_OPEN as f64),
+            ("STATE_HALF_OPEN", STATE_HALF_OPEN as f64),
+            ("TRANSITION_BASE", TRANSITION_BASE as f64),
+            ("STATES", STATES as f64),
+            ("OUTCOME_SUCCESS", OUTCOME_SUCCESS as f64),
+            ("OUTCOME_FAILURE", OUTCOME_FAILURE as f64),
+            ("OUTCOME_TIMEOUT", OUTCOME_TIMEOUT as f64),
+            ("OUTCOME_IGNORED", OUTCOME_IGNORED as f64),
+            ("OUTCOME_CANCELLED", OUTCOME_CANCELLED as f64),
+            ("PERMIT_STRIDE", PERMIT_STRIDE as f64),
+            ("REJECTED_FORCED", REJECTED_FORCED),
+            ("REJECTED_HALF_OPEN", REJECTED_HALF_OPEN),
+            ("REJECTED_OPEN", REJECTED_OPEN),
+            ("OP_OPEN", OP_OPEN as f64),
+            ("OP_CLOSE", OP_CLOSE as f64),
+            ("OP_RESET", OP_RESET as f64),
+            ("OP_DISABLE", OP_DISABLE as f64),
+            ("OP_ENABLE", OP_ENABLE as f64),
+        ];
+    }
 }
 #[cfg(feature = "serde")]
 pub use snapshot::{RestoreError, Snapshot};
