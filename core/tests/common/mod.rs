@@ -1,5 +1,9 @@
 //! What the vector runners share: finding the files and replaying them all.
 
+// Each test binary uses only some of what is here.
+#[allow(dead_code)]
+pub mod breaker_vectors;
+
 use std::path::{Path, PathBuf};
 
 /// Replays every `*.json` in `tests/vectors/<subdir>` (sorted), requiring at least
