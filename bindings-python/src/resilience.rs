@@ -53,7 +53,8 @@ fn clock_of(clock: Option<&Bound<'_, PyAny>>) -> PyResult<AnyClock> {
     }
 }
 
-fn strings(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+/// A list of error codes: an iterable of `str` (a lone `str` is refused, not split).
+pub(crate) fn strings(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if value.is_none() {
         return Ok(Vec::new());
     }

@@ -33,6 +33,7 @@ use tripwire_core::{Clock, Config, OptionValue, Options, Threshold, Unit};
 use crate::breaker::Breaker;
 use crate::clock::{seconds, AnyClock, ManualClock};
 use crate::options::{config_error, set_option, type_name};
+use crate::resilience::strings;
 use crate::{errors, registry, types};
 
 const DONE: u8 = 0;
@@ -143,25 +144,6 @@ fn mapping<'py>(
     Ok(out)
 }
 
-fn codes(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    if value.is_none() {
-        return Ok(Vec::new());
-    }
-    let bad = || {
-        PyTypeError::new_err(format!(
-            "invalid option `{name}`: must be an iterable of str error codes"
-        ))
-    };
-    if value.is_instance_of::<PyString>() {
-        return Err(bad());
-    }
-    value
-        .try_iter()
-        .map_err(|_| bad())?
-        .map(|item| item.and_then(|i| i.extract::<String>().map_err(|_| bad())))
-        .collect()
-}
-
 /// Breaker options from a dict (a section `config`, or a call's own `config`).
 fn set_breaker_option(options: &mut Options, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let known = if value.is_none() && TIMEOUT_SPELLINGS.contains(&name) {
@@ -196,7 +178,7 @@ fn retry_update(what: &str, value: &Bound<'_, PyAny>) -> PyResult<RetryUpdate> {
     let mut update = RetryUpdate::default();
     for (name, v) in mapping(what, value)? {
         if let Some(list) = RetryUpdate::code_list(&name) {
-            update.set_codes(list, codes(&name, &v)?);
+            update.set_codes(list, strings(&name, &v)?);
             continue;
         }
         if name == "seed" && !v.is_none() {
