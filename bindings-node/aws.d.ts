@@ -19,37 +19,8 @@ export interface AwsClientOptions {
 
 // ---- logger --------------------------------------------------------------------
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+// StructuredLogger, createLogger and logger are the main package's (re-exported above).
 
-export interface StructuredLoggerOptions {
-  /** Default: SERVICE_NAME, else AWS_LAMBDA_FUNCTION_NAME, else 'tripwire'. */
-  service?: string;
-  /** Default: LOG_LEVEL (case-insensitive; 'warning' means warn), else 'info'. */
-  level?: LogLevel | Uppercase<LogLevel> | 'warning';
-  /** Added to every line. */
-  fields?: Record<string, unknown>;
-  /** Where lines go (default process.stdout). */
-  destination?: { write(line: string): unknown };
-}
-
-/** One JSON object per line: timestamp, level, message, service, then the fields. */
-export declare class StructuredLogger implements Logger {
-  constructor(options?: StructuredLoggerOptions);
-  readonly service: string;
-  level: LogLevel;
-  isLevelEnabled(level: LogLevel): boolean;
-  /** A logger adding `fields` to every line. */
-  child(fields: Record<string, unknown>): StructuredLogger;
-  /** `fields`: an object (merged), an Error (as `error`), anything else (as `data`). */
-  debug(message: string, fields?: unknown): void;
-  info(message: string, fields?: unknown): void;
-  warn(message: string, fields?: unknown): void;
-  error(message: string, fields?: unknown): void;
-}
-
-export declare function createLogger(options?: StructuredLoggerOptions): StructuredLogger;
-/** The shared logger (made on first use, from LOG_LEVEL and SERVICE_NAME). */
-export declare const logger: StructuredLogger;
 /** Logs a breaker's transitions (OPEN as a warning); returns a function that stops it. */
 export declare function logBreakerTransitions(breaker: CircuitBreaker, logger?: Pick<Logger, 'info' | 'warn'>): () => void;
 

@@ -11,8 +11,10 @@
 const os = require('node:os');
 const http = require('node:http');
 const main = require('./index.js');
+const { metricsText, samples } = require('./metrics.js');
+const { internal } = require('./internal.js');
 
-const { CircuitBreaker, CircuitState, circuitBreakerRegistry, createCircuitBreaker, createExternalServiceCircuitBreaker, getAllCircuitBreakerStats } = main;
+const { CircuitBreaker, CircuitState, circuitBreakerRegistry, createCircuitBreaker, createExternalServiceCircuitBreaker } = main;
 
 function describe(value) {
   if (value === null) return 'null';
@@ -111,132 +113,10 @@ function clientFor(service, options = {}) {
 
 // ---- logger ------------------------------------------------------------------------
 
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
-function levelOf(value, option) {
-  const level = String(value).toLowerCase();
-  if (level === 'warning') return 'warn';
-  if (!Object.prototype.hasOwnProperty.call(LEVELS, level)) throw new RangeError(`\`${option}\` must be one of debug, info, warn, error, silent, not ${JSON.stringify(value)}`);
-  return level;
-}
-
-function envLevel() {
-  try {
-    return levelOf(process.env.LOG_LEVEL || 'info', 'LOG_LEVEL');
-  } catch {
-    return 'info';
-  }
-}
-
-function errorFields(error) {
-  const out = { name: error.name, message: error.message };
-  if (error.code !== undefined) out.code = error.code;
-  if (typeof error.stack === 'string') out.stack = error.stack;
-  return out;
-}
-
-/** JSON.stringify that never throws: cycles, BigInts and errors are written as text. */
-function safeJson(value) {
-  const seen = new WeakSet();
-  return JSON.stringify(value, (key, v) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v instanceof Error) return errorFields(v);
-    if (v !== null && typeof v === 'object') {
-      if (seen.has(v)) return '[Circular]';
-      seen.add(v);
-    }
-    return v;
-  });
-}
-
-/**
- * A structured logger: one JSON object per line (`timestamp`, `level`, `message`,
- * `service`, then the fields). `fields` may be an object (merged), an Error (as
- * `error: { name, message, code, stack }`) or any other value (as `data`).
- */
-class StructuredLogger {
-  constructor(options = {}) {
-    checkObject(options, 'logger options');
-    const { service = process.env.SERVICE_NAME || process.env.AWS_LAMBDA_FUNCTION_NAME || 'tripwire', level, fields = {}, destination = process.stdout } = options;
-    this.service = checkString(service, 'service');
-    // An option is checked; LOG_LEVEL is read leniently (a typo there means info).
-    this._level = level !== undefined ? levelOf(level, 'level') : envLevel();
-    this._fields = { ...checkObject(fields, '`fields`') };
-    if (destination === null || typeof destination !== 'object' || typeof destination.write !== 'function') {
-      throw new TypeError(`\`destination\` must have a write(line) method, not ${describe(destination)}`);
-    }
-    this._destination = destination;
-  }
-
-  get level() {
-    return this._level;
-  }
-
-  set level(value) {
-    this._level = levelOf(value, 'level');
-  }
-
-  /** Whether a line of `level` would be written. */
-  isLevelEnabled(level) {
-    return LEVELS[levelOf(level, 'level')] >= LEVELS[this._level] && this._level !== 'silent';
-  }
-
-  /** A logger that adds `fields` to every line (same destination and level). */
-  child(fields) {
-    const child = new StructuredLogger({ service: this.service, level: this._level, fields: { ...this._fields, ...checkObject(fields, '`fields`') }, destination: this._destination });
-    return child;
-  }
-
-  _write(level, message, fields) {
-    if (LEVELS[level] < LEVELS[this._level]) return;
-    const entry = { timestamp: new Date().toISOString(), level, message: typeof message === 'string' ? message : messageOf(message), service: this.service };
-    const add = (extra) => {
-      // The base keys win over fields of the same name.
-      for (const [k, v] of Object.entries(extra)) if (!Object.prototype.hasOwnProperty.call(entry, k)) entry[k] = v;
-    };
-    add(this._fields);
-    if (fields instanceof Error) entry.error = errorFields(fields);
-    else if (fields !== null && typeof fields === 'object' && !Array.isArray(fields)) add(fields);
-    else if (fields !== undefined) entry.data = fields;
-    try {
-      this._destination.write(`${safeJson(entry)}\n`);
-    } catch {
-      // A logger never breaks the caller.
-    }
-  }
-
-  debug(message, fields) {
-    this._write('debug', message, fields);
-  }
-
-  info(message, fields) {
-    this._write('info', message, fields);
-  }
-
-  warn(message, fields) {
-    this._write('warn', message, fields);
-  }
-
-  error(message, fields) {
-    this._write('error', message, fields);
-  }
-}
-
-function createLogger(options = {}) {
-  return new StructuredLogger(options);
-}
-
-let defaultLogger = null;
-function theLogger() {
-  if (defaultLogger === null) defaultLogger = new StructuredLogger();
-  return defaultLogger;
-}
-
-/** Whether TRIPWIRE_LOG asks tripwire's own components to log through `logger`. */
-function loggingOn() {
-  const v = process.env.TRIPWIRE_LOG;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
+// The structured JSON logger is the main package's (js/log.js): `logger`,
+// `StructuredLogger` and `createLogger` come with `...main`, and TRIPWIRE_LOG=1 makes
+// it the logger of every breaker, store and control API (index.js).
+const theLogger = () => main.logger;
 
 /**
  * Logs `breaker`'s transitions through `log` (default: `logger`): OPEN as a warning,
@@ -509,7 +389,9 @@ class ServiceLocator {
     /** The breaker guarding Cloud Map lookups (shared by locators with the same `breakerName`). */
     const known = circuitBreakerRegistry.has(breakerName);
     this.breaker = createCircuitBreaker(breakerName, { failureThreshold: 0.5, minimumRequests: 5, timeout: 5000, resetTimeout: 30000, ...breakerOptions });
-    if (!known && loggingOn()) logBreakerTransitions(this.breaker, this._log);
+    // Its transitions log through the locator's `logger` when one is given (else
+    // through tripwire's own: setLogger() / TRIPWIRE_LOG).
+    if (!known && options.logger !== undefined) this.breaker[internal.kLogger] = options.logger;
   }
 
   get client() {
@@ -604,13 +486,44 @@ class ServiceLocator {
 // ---- CloudWatch ----------------------------------------------------------------------
 
 const STATE_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
+// The snapshot's state labels as the three states (forced open is open; disabled
+// lets every call through, as closed does).
+const SNAPSHOT_STATE = { closed: 'CLOSED', open: 'OPEN', half_open: 'HALF_OPEN', forced_open: 'OPEN', disabled: 'CLOSED' };
+// The calls that ran, in the snapshot's calls_total kinds (ignored calls do not count).
+const RAN = new Set(['successful', 'failed', 'timeout']);
+
+/**
+ * Each breaker's `{ state, failureRate (0..1), totalRequests }` from the metrics
+ * snapshot (the one metricsText() renders: the registry's breakers and every live
+ * service's), by breaker name.
+ */
+function snapshotStats() {
+  const stats = new Map();
+  const of = (name) => {
+    let s = stats.get(name);
+    if (s === undefined) stats.set(name, (s = { state: 'CLOSED', failureRate: 0, totalRequests: 0 }));
+    return s;
+  };
+  for (const sample of samples(metricsText())) {
+    const { name } = sample.attributes;
+    if (name === undefined) continue;
+    if (sample.name === 'tripwire_circuitbreaker_state') {
+      if (sample.value === 1) of(name).state = SNAPSHOT_STATE[sample.attributes.state] ?? 'CLOSED';
+    } else if (sample.name === 'tripwire_circuitbreaker_failure_ratio') {
+      of(name).failureRate = sample.value;
+    } else if (sample.name === 'tripwire_circuitbreaker_calls_total') {
+      if (RAN.has(sample.attributes.kind)) of(name).totalRequests += sample.value;
+    }
+  }
+  return stats;
+}
 // PutMetricData takes at most 1000 metric data and 1 MB per request.
 const MAX_DATA = 1000;
 const MAX_BYTES = 900 * 1024;
 
 function metricDataOf(stats, extra, timestamp) {
   const data = [];
-  for (const [name, stat] of Object.entries(stats)) {
+  for (const [name, stat] of stats) {
     const service = [{ Name: 'Service', Value: name || '(empty)' }, ...extra];
     data.push(
       { MetricName: 'State', Value: STATE_VALUE[stat.state] ?? 0, Unit: 'None', Dimensions: service, Timestamp: timestamp },
@@ -648,7 +561,7 @@ function batchesOf(data, maxBatchSize) {
 }
 
 /**
- * Publishes every registered breaker's `State` (0 closed, 1 half-open, 2 open),
+ * Publishes every breaker's `State` (0 closed, 1 half-open, 2 open),
  * `FailureRate` (Percent, 0..100; dimensions Service and State, as seed 000) and
  * `TotalRequests` (Count) to CloudWatch. Nothing runs until `start()` or `publish()`.
  */
@@ -683,9 +596,9 @@ class CircuitBreakerMetricsPublisher {
     return this._timer !== null;
   }
 
-  /** The metric data of every registered breaker now. */
+  /** The metric data of every breaker now, from the metrics snapshot (see metricsText()). */
   collect() {
-    return metricDataOf(getAllCircuitBreakerStats(), this._dimensions, new Date());
+    return metricDataOf(snapshotStats(), this._dimensions, new Date());
   }
 
   /** Sends the metrics once now; resolves to `{ metrics, requests }`. */
@@ -764,9 +677,7 @@ function readyMade(name, fallback) {
   return () => {
     const existing = circuitBreakerRegistry.get(name);
     if (existing !== undefined) return existing;
-    const breaker = createExternalServiceCircuitBreaker(name, fallback);
-    if (loggingOn()) logBreakerTransitions(breaker);
-    return breaker;
+    return createExternalServiceCircuitBreaker(name, fallback);
   };
 }
 
@@ -774,16 +685,6 @@ function readyMade(name, fallback) {
 const stripeCircuitBreaker = lazyBreaker(readyMade('stripe'));
 /** Seed 000's weather breaker: the same, with a fallback answering null. */
 const weatherApiCircuitBreaker = lazyBreaker(readyMade('weather-api', async () => null));
-
-const logger = new Proxy(Object.create(StructuredLogger.prototype), {
-  get(_, key) {
-    const l = theLogger();
-    const value = Reflect.get(l, key, l);
-    return typeof value === 'function' ? value.bind(l) : value;
-  },
-  set: (_, key, value) => Reflect.set(theLogger(), key, value),
-  getPrototypeOf: () => StructuredLogger.prototype,
-});
 
 module.exports = {
   ...main,
@@ -793,9 +694,6 @@ module.exports = {
   ServiceLocator,
   CircuitBreakerMetricsPublisher,
   publishCircuitBreakerMetrics,
-  StructuredLogger,
-  createLogger,
-  logger,
   logBreakerTransitions,
   stripeCircuitBreaker,
   weatherApiCircuitBreaker,

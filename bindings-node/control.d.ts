@@ -1,6 +1,6 @@
 // tripwire/control: seed 004's control API (see bindings-node/README.md, "Operating tripwire").
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
-import type { CircuitBreakerService } from './index';
+import type { CircuitBreakerService, Logger } from './index';
 
 export interface ControlOptions {
   /** The service to read and steer (default: the package's `circuitBreakerService`). */
@@ -15,6 +15,8 @@ export interface ControlOptions {
    * the token too.
    */
   loopback?: boolean;
+  /** Logs every mutation (action, breaker, status; never the token). Default: tripwire's own (`setLogger()`, `TRIPWIRE_LOG`). */
+  logger?: Logger;
 }
 
 /** A mutation the API ran (reset, force-open, retry, config). */

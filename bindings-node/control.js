@@ -49,6 +49,7 @@ function errorMessage(error) {
   return String(error);
 }
 
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Whether a bind address is loopback only. */
@@ -72,7 +73,11 @@ function settingsOf(options, where) {
   if (basePath !== '' && !basePath.startsWith('/')) throw new RangeError(`invalid option \`basePath\`: must start with "/", not ${JSON.stringify(basePath)}`);
   const loopback = options.loopback === undefined ? true : options.loopback;
   if (typeof loopback !== 'boolean') throw new TypeError(`invalid option \`loopback\`: must be a boolean, not ${describe(loopback)}`);
-  return { service, token, basePath, loopback };
+  const logger = options.logger ?? null;
+  if (logger !== null && (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function')) {
+    throw new TypeError(`invalid option \`logger\`: must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
+  }
+  return { service, token, basePath, loopback, logger };
 }
 
 /**
@@ -87,6 +92,8 @@ class ControlCore {
   constructor(settings, emitter) {
     this.service = settings.service;
     this.emitter = emitter;
+    // Mutations are logged through it (else tripwire's own: setLogger() / TRIPWIRE_LOG).
+    this.logger = settings.logger;
     this.control = new native.NativeControl(settings.basePath, settings.token ?? undefined, settings.loopback);
     this.common = this.control.headers();
     // The dashboard's alert feed: the service's alerts from now on.
@@ -128,7 +135,11 @@ class ControlCore {
       accept: header('accept'),
     });
     if (decision.kind === 'not-mine') return null;
-    if (decision.kind === 'respond') return this.problem(decision.response);
+    if (decision.kind === 'respond') {
+      // A refused mutation (token, Host, Origin, rate limit...) is logged too.
+      if (MUTATING.has(request.method)) this.log({ action: 'refused', method: request.method, path: request.path, status: decision.response.status, ok: false });
+      return this.problem(decision.response);
+    }
     const route = decision.route;
     let body = null;
     if (route.mutation) {
@@ -162,6 +173,24 @@ class ControlCore {
       this.emitter.emit('control', event);
     } catch (error) {
       process.emitWarning(`tripwire: a 'control' listener threw: ${errorMessage(error)}`);
+    }
+    this.log(event);
+  }
+
+  /** One line per mutation: what, on which breaker, the outcome (never the token). */
+  log(event) {
+    const logger = this.logger ?? tripwire.getLogger();
+    if (logger === null) return;
+    const target = event.path ?? [event.service, event.operation].filter((v) => v !== undefined).join('/');
+    // `service` is the log line's own key (the logging process): the breaker's is `serviceName`.
+    const { timestamp, service, ...fields } = event;
+    if (service !== undefined) fields.serviceName = service;
+    const message = `Control API: ${event.action}${event.method === undefined ? '' : ` ${event.method}`}${target === '' ? '' : ` ${target}`}${event.itemId === undefined ? '' : ` item ${event.itemId}`} answered ${event.status}`;
+    try {
+      if (event.ok) logger.info(message, { event: 'control', ...fields });
+      else logger.warn(message, { event: 'control', ...fields });
+    } catch {
+      // A logger's failure is not the request's.
     }
   }
 
@@ -312,8 +341,9 @@ function emitterOf(target, emitter) {
  * A `(req, res, next?)` handler for node:http and Express/Connect: answers under
  * `basePath` (default `/api/circuit-breaker`, relative to where it is mounted), calls
  * `next()` elsewhere (or answers 404 without `next`). Emits `control` after every
- * mutation it ran (an audit event). Options: `service` (default: the package's
- * `circuitBreakerService`), `token` (default: `TRIPWIRE_CONTROL_TOKEN`), `basePath`,
+ * mutation it ran (an audit event), and logs it (`logger`, default tripwire's own:
+ * setLogger() / TRIPWIRE_LOG). Options: `service` (default: the package's
+ * `circuitBreakerService`), `token` (default: `TRIPWIRE_CONTROL_TOKEN`), `basePath`, `logger`,
  * `loopback` (default true: reads need no token, the Host must be a loopback name;
  * false off loopback, where reads need the token too).
  */

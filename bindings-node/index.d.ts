@@ -340,6 +340,60 @@ export interface GuardedFetch {
 /** One breaker per origin, at most `maxOrigins` (default 1,000; idle ones are evicted). */
 export declare function guardFetch(options?: CircuitBreakerOptions<Response> & { maxOrigins?: number }): GuardedFetch;
 
+// ---- tripwire's own logger -----------------------------------------------------------
+
+/** A store (the fleet store) as logStoreEvents() watches it: an emitter of `storeDown` / `storeUp`. */
+export interface StoreEventSource {
+  name?: string;
+  on(event: 'storeDown' | 'storeUp', listener: (details?: { error?: unknown }) => void): unknown;
+  off(event: 'storeDown' | 'storeUp', listener: (details?: { error?: unknown }) => void): unknown;
+}
+
+/**
+ * Makes `logger` tripwire's own (`null`: off): breaker transitions (`{ event:
+ * 'transition', breaker, from, to, cause }`), store outages (`storeDown` / `storeUp`, one
+ * line per outage) and control-API mutations log through it, unless the breaker,
+ * service or control API has a `logger` of its own. `TRIPWIRE_LOG=1` sets the JSON
+ * `logger` at start-up. Returns the previous one.
+ */
+export declare function setLogger(logger: Logger | null): Logger | null;
+/** The logger of setLogger() or TRIPWIRE_LOG, or null. */
+export declare function getLogger(): Logger | null;
+/** Logs a store's `storeDown` / `storeUp` events, one line per outage; returns a function that stops it. */
+export declare function logStoreEvents(store: StoreEventSource, logger?: Logger): () => void;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface StructuredLoggerOptions {
+  /** Default: SERVICE_NAME, else AWS_LAMBDA_FUNCTION_NAME, else 'tripwire'. */
+  service?: string;
+  /** Default: LOG_LEVEL (case-insensitive; 'warning' means warn), else 'info'. */
+  level?: LogLevel | Uppercase<LogLevel> | 'warning';
+  /** Added to every line. */
+  fields?: Record<string, unknown>;
+  /** Where lines go (default process.stdout; the console where there is none). */
+  destination?: { write(line: string): unknown };
+}
+
+/** One JSON object per line: timestamp, level, message, service, then the fields. */
+export declare class StructuredLogger implements Logger {
+  constructor(options?: StructuredLoggerOptions);
+  readonly service: string;
+  level: LogLevel;
+  isLevelEnabled(level: LogLevel): boolean;
+  /** A logger adding `fields` to every line. */
+  child(fields: Record<string, unknown>): StructuredLogger;
+  /** `fields`: an object (merged), an Error (as `error`), anything else (as `data`). */
+  debug(message: string, fields?: unknown): void;
+  info(message: string, fields?: unknown): void;
+  warn(message: string, fields?: unknown): void;
+  error(message: string, fields?: unknown): void;
+}
+
+export declare function createLogger(options?: StructuredLoggerOptions): StructuredLogger;
+/** The shared JSON logger (made on first use, from LOG_LEVEL and SERVICE_NAME). */
+export declare const logger: StructuredLogger;
+
 /** The registered breaker for `name`, or a new one with `options`. */
 export declare function createCircuitBreaker<T = any>(name: string, options?: CircuitBreakerOptions<T>): CircuitBreaker<T>;
 
@@ -615,6 +669,8 @@ export interface CircuitBreakerServiceOptions {
   /** Services configured up front: a preset name or an update. */
   services?: Record<string, PresetName | ServiceConfigUpdate>;
   onAlert?: (alert: Alert) => void;
+  /** Logs its breakers' transitions (default: tripwire's own, `setLogger()` / `TRIPWIRE_LOG`). */
+  logger?: Logger;
   /** Seeds the retry jitter of services whose policy names no seed (default: random). */
   seed?: number;
 }

@@ -12,6 +12,7 @@ const native = require('./native.js');
 const { shared, processNow, queueSuccess } = require('./shared.js');
 const { live } = require('./internal.js');
 const facade = require('../js/tripwire.js');
+const log = require('../js/log.js');
 
 /** The engine interface of js/tripwire.js, implemented by the addon. */
 const engine = { ...native, now: processNow, queueSuccess, shared };
@@ -25,6 +26,8 @@ const api = facade.createTripwire(engine, {
   },
 });
 live.registry = () => api.breakers;
+// TRIPWIRE_LOG=1: the JSON logger is tripwire's own from the start (setLogger() changes it).
+if (log.loggingRequested()) api.setLogger(log.defaultLogger());
 
 const { CircuitState, CircuitBreakerError, CircuitBreakerOpenError, CircuitBreakerTimeoutError, ManualClock } = facade;
 const {
@@ -48,6 +51,14 @@ module.exports = {
   CircuitBreakerFactory,
   CircuitBreakerMonitor,
   guardFetch: api.guardFetch,
+  // tripwire's own logger (transitions, store outages, control-API mutations) and the
+  // structured JSON logger (js/log.js).
+  setLogger: api.setLogger,
+  getLogger: api.getLogger,
+  logStoreEvents: (store, logger = undefined) => log.logStoreEvents(store, logger, api.getLogger),
+  StructuredLogger: log.StructuredLogger,
+  createLogger: log.createLogger,
+  logger: log.logger,
 };
 
 // Seeds 003 and 004's resilience service (CircuitBreakerService, on the core's engine)

@@ -62,9 +62,37 @@ function metricsText(options = undefined) {
   return native.metricsText(format === 'openmetrics', ...gather(), version);
 }
 
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+const unescape = (v) => v.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+
+/** The samples of the core's Prometheus text (the OpenTelemetry and CloudWatch adapters read them): [{ family, type, help, name, attributes, value }]. */
+function samples(text) {
+  const out = [];
+  let family = null;
+  let type = null;
+  let help = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# HELP ')) {
+      const rest = line.slice(7);
+      family = rest.slice(0, rest.indexOf(' '));
+      help = rest.slice(rest.indexOf(' ') + 1);
+    } else if (line.startsWith('# TYPE ')) {
+      type = line.slice(7).split(' ')[1];
+    } else if (line !== '' && !line.startsWith('#')) {
+      const m = SAMPLE.exec(line);
+      if (m === null) continue;
+      const attributes = {};
+      for (const [, k, v] of (m[2] ?? '').matchAll(LABEL)) attributes[k] = unescape(v);
+      out.push({ family, type, help, name: m[1], attributes, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
+    }
+  }
+  return out;
+}
+
 /** The `Content-Type` of a format's text. */
 function metricsContentType(format = 'prometheus') {
   return formatOf({ format }, 'metricsContentType') === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
 }
 
-module.exports = { metricsText, metricsContentType, version };
+module.exports = { metricsText, metricsContentType, samples, version };

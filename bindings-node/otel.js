@@ -10,7 +10,7 @@
 // `..._count` and `..._sum` (seconds); the queue-wait summary as `_count` and `_sum`.
 'use strict';
 
-const { metricsText } = require('./metrics.js');
+const { metricsText, samples } = require('./metrics.js');
 
 function api() {
   try {
@@ -18,34 +18,6 @@ function api() {
   } catch (error) {
     throw Object.assign(new Error('tripwire: tracing and tripwire/otel need the optional peer dependency @opentelemetry/api (npm install @opentelemetry/api)'), { code: 'ERR_TRIPWIRE_OTEL', cause: error });
   }
-}
-
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-const unescape = (v) => v.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
-
-/** The samples of the core's Prometheus text: [{ family, type, help, name, attributes, value }]. */
-function samples(text) {
-  const out = [];
-  let family = null;
-  let type = null;
-  let help = '';
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# HELP ')) {
-      const rest = line.slice(7);
-      family = rest.slice(0, rest.indexOf(' '));
-      help = rest.slice(rest.indexOf(' ') + 1);
-    } else if (line.startsWith('# TYPE ')) {
-      type = line.slice(7).split(' ')[1];
-    } else if (line !== '' && !line.startsWith('#')) {
-      const m = SAMPLE.exec(line);
-      if (m === null) continue;
-      const attributes = {};
-      for (const [, k, v] of (m[2] ?? '').matchAll(LABEL)) attributes[k] = unescape(v);
-      out.push({ family, type, help, name: m[1], attributes, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
-    }
-  }
-  return out;
 }
 
 /** The OpenTelemetry instrument a sample goes to: [name, kind, unit]. */

@@ -20,7 +20,7 @@ const { P, internal, live } = require('./internal.js');
 
 const {
   kAdopt, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
-  kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout,
+  kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout, kLogger,
 } = internal;
 const { serviceBegin, serviceAcquire, serviceSucceed } = native.serviceHotPath();
 const { bulkheadEnterAt, bulkheadLeaveAt } = native.bulkheadHotPath();
@@ -367,7 +367,8 @@ function fallbackOf(value) {
  * Options: `clock` (ms; a ManualClock makes retries and queue waits sleep-free),
  * `maxBreakers` (cap on idle breakers, default 1000), `deadLetterQueueSize` (default
  * 1000), `services` (`{ name: presetName | { preset, config, bulkhead, retryPolicy } }`),
- * `onAlert(alert)`, `seed` (the retry jitter's stream; default random).
+ * `onAlert(alert)`, `seed` (the retry jitter's stream; default random), `logger` (its
+ * breakers' transitions; default tripwire's own, see setLogger()).
  */
 
 /** A dead-letter item id of the wrong type: a TypeError naming the argument. */
@@ -390,6 +391,10 @@ class CircuitBreakerService {
     if (options.onAlert !== undefined && typeof options.onAlert !== 'function') {
       throw new TypeError(`invalid option \`onAlert\`: must be a function, not ${describe(options.onAlert)}`);
     }
+    const logger = options.logger ?? null;
+    if (logger !== null && (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function')) {
+      throw new TypeError(`invalid option \`logger\`: must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
+    }
     const services = checkOptions('services', options.services);
     // Unknown names (with "did you mean"), maxBreakers, deadLetterQueueSize, seed: the engine's.
     this._id = native.serviceCreate(options);
@@ -405,6 +410,8 @@ class CircuitBreakerService {
     this._letters = new Map();
     this._emitter = new EventEmitter();
     this._onAlert = options.onAlert ?? null;
+    // The logger of its breakers' transitions (else tripwire's own: setLogger()).
+    this._logger = logger;
     for (const [name, spec] of Object.entries(services)) {
       this.updateServiceConfig(name, typeof spec === 'string' ? { preset: spec } : spec);
     }
@@ -508,6 +515,7 @@ class CircuitBreakerService {
     const breaker = new CircuitBreaker({ ...hooks, name: made.name, clock, [kAdopt]: made.breaker });
     const circuit = { id: made.circuit, service, operation, breaker, hooked: breaker[kHooked], clock };
     breaker[kOnTransition] = () => this._observe(circuit);
+    if (this._logger !== null) breaker[kLogger] = this._logger;
     this._circuits[made.circuit] = circuit;
     let ops = this._byService.get(service);
     if (ops === undefined) this._byService.set(service, (ops = new Map()));
@@ -677,7 +685,7 @@ class CircuitBreakerService {
       return this._next(run, breaker[kRefusal](code), end);
     }
     if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
-    if ((code & 1) === 1) breaker[kTransition](OPEN_TO_HALF_OPEN);
+    if ((code & 1) === 1) breaker[kTransition](OPEN_TO_HALF_OPEN, 'resetTimeout');
     return this._attempt(run, code >> 1, start);
   }
 
@@ -744,7 +752,7 @@ class CircuitBreakerService {
     const transition = serviceSucceed(this._id, run.call, call._slot, this._at(run.circuit));
     const admit = cell[CELL_ADMIT];
     const alerts = cell[CELL_ALERTS];
-    if (transition !== 0) breaker[kTransition](transition);
+    if (transition !== 0) breaker[kTransition](transition, 'success');
     if (breaker[kReportsSuccess]) breaker[kSucceeded](call._start);
     if (admit >= 0) this._admit(admit);
     if (alerts !== 0) this._takeAlerts();
@@ -757,7 +765,7 @@ class CircuitBreakerService {
     const [code, status] = errorFacts(error);
     const transition = native.serviceEnd(this._id, run.call, call._slot, outcome, code, status, this._at(run.circuit));
     const end = readEnd();
-    if (transition !== 0) breaker[kTransition](transition);
+    if (transition !== 0) breaker[kTransition](transition, outcome === OUTCOME_TIMEOUT ? 'timeout' : 'failure');
     breaker[kFailed](call, error);
     return this._next(run, error, end);
   }

@@ -61,11 +61,13 @@ export const internal = Object.freeze({
   kOnTimeout: Symbol('tripwire.onTimeout'),
   /** Options key: a snapshot to restore (the engine's format). */
   kRestore: Symbol('tripwire.restore'),
+  /** A logger of this breaker's transitions and store episodes only (a service's `logger`). */
+  kLogger: Symbol('tripwire.logger'),
 });
 
 const {
   kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
-  kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout, kRestore,
+  kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout, kRestore, kLogger,
 } = internal;
 
 // Codes this module's arithmetic hard-codes: an engine that says otherwise is refused.
@@ -343,6 +345,25 @@ export class Call {
 // doubles, fractional here so that the fields hold doubles from the start.
 Call.kept = new Call(QUIET, 0.5, 0.5);
 
+// Whether each store or breaker that reported storeDown is still down.
+const storeDown = new WeakMap();
+
+/**
+ * The hook for the fleet store's `storeDown` / `storeUp` events (on a breaker, or on a
+ * store through Node's logStoreEvents): one line per outage through
+ * `log(level, message, fields)`; `source` (named `source.name`) keeps whether it is down.
+ */
+export function storeEpisode(source, kind, type, details, log) {
+  const down = type === 'storeDown';
+  if (down === (storeDown.get(source) === true)) return;
+  storeDown.set(source, down);
+  const name = source.name ?? '';
+  const fields = { event: type, [kind]: name };
+  if (details !== null && typeof details === 'object' && details.error !== undefined) fields.error = errorMessage(details.error);
+  if (down) log('warn', `tripwire: store unreachable for '${name}', deciding locally`, fields);
+  else log('info', `tripwire: store reachable again for '${name}'`, fields);
+}
+
 /**
  * The public API over `engine` (see the top of this file), with `host`'s
  * EventEmitter (Node's, or Emitter above), `nextTick` and optional `tracing`.
@@ -417,6 +438,38 @@ export function createTripwire(engine, host = {}) {
   function isResponse(value) {
     if (ResponseClass === undefined) ResponseClass = typeof globalThis.Response === 'function' ? globalThis.Response : null;
     return ResponseClass !== null && value instanceof ResponseClass && typeof value.status === 'number';
+  }
+
+  // ---- tripwire's own logger ------------------------------------------------------
+
+  /** The logger of every breaker without one of its own, control API and store: setLogger(). */
+  let processLogger = null;
+
+  function checkLogger(logger, option) {
+    if (logger === undefined || logger === null) return null;
+    if (typeof logger !== 'object' && typeof logger !== 'function') {
+      throw new TypeError(`invalid option \`${option}\`: must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
+    }
+    for (const level of ['info', 'warn']) {
+      if (typeof logger[level] !== 'function') throw new TypeError(`invalid option \`${option}\`: has no ${level}() method`);
+    }
+    return logger;
+  }
+
+  /**
+   * Makes `logger` ({debug, info, warn, error}(message, fields)) tripwire's own, for
+   * everything not given one: breaker transitions, store outages, control-API
+   * mutations. null turns it off. Returns the previous one.
+   */
+  function setLogger(logger) {
+    const previous = processLogger;
+    processLogger = checkLogger(logger, 'logger');
+    return previous;
+  }
+
+  /** The logger of setLogger() (or TRIPWIRE_LOG's), or null. */
+  function getLogger() {
+    return processLogger;
   }
 
   // ---- the registry ---------------------------------------------------------------
@@ -896,7 +949,7 @@ export function createTripwire(engine, host = {}) {
       } else {
         const code = acquireAt(id, start);
         if (code < 0) return this._refuse(code);
-        if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
+        if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN, 'resetTimeout');
         call = new Call(code >> 1, 0, start);
       }
       if (theirs !== undefined) call._theirs = theirs;
@@ -1043,7 +1096,7 @@ export function createTripwire(engine, host = {}) {
       const code = outcome === SUCCESS && call._slot === QUIET
         ? this._quietRecord(call._start, call._generation)
         : this._record(call, outcome);
-      if (code !== 0) this._transition(code);
+      if (code !== 0) this._transition(code, outcome === SUCCESS ? 'success' : 'failure');
       if (outcome === SUCCESS) {
         if (this._profile.hooks.logger !== null || this._listens('success')) this._reportSuccess(call._start);
       } else {
@@ -1059,7 +1112,7 @@ export function createTripwire(engine, host = {}) {
         return this._succeeded(new Call(QUIET, generation, start), value);
       }
       const code = this._quietRecord(start, generation);
-      if (code !== 0) this._transition(code);
+      if (code !== 0) this._transition(code, 'success');
       if (this._listens('success')) this._reportSuccess(start);
       return value;
     }
@@ -1090,7 +1143,7 @@ export function createTripwire(engine, host = {}) {
       }
       const code = this._record(call, FAILURE);
       this._lastError = errorMessage(error);
-      if (code !== 0) this._transition(code);
+      if (code !== 0) this._transition(code, 'failure');
       if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
       return this._profile.hooks.fallback !== null;
     }
@@ -1200,7 +1253,7 @@ export function createTripwire(engine, host = {}) {
       }
       this._lastError = error.message;
       if (call._controller !== null) call._controller.abort(error);
-      if (code !== 0) this._transition(code);
+      if (code !== 0) this._transition(code, 'timeout');
       if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._profile.timeoutMs });
       if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
       if (this._profile.hooks.fallback !== null) call._resolve(this._runFallback(error));
@@ -1255,16 +1308,45 @@ export function createTripwire(engine, host = {}) {
       if (this._listens('failure')) this._emit('failure', { error, responseTime, state: this.getState() });
     }
 
-    /** Turns an engine transition code into events and callbacks; returns the transition. */
-    _transition(code) {
+    /**
+     * A line for tripwire's logger (this breaker's, else its service's, else the one of
+     * setLogger() / TRIPWIRE_LOG): transitions and store episodes, never per call.
+     */
+    _logEvent(level, message, fields) {
+      const logger = this._profile.hooks.logger ?? this[kLogger] ?? processLogger;
+      if (logger === null || logger === undefined || typeof logger[level] !== 'function') return;
+      try {
+        logger[level](message, fields);
+      } catch {
+        // A logger's failure is not the call's.
+      }
+    }
+
+    /**
+     * The store's `storeDown` / `storeUp` events (the fleet store emits them on its
+     * breakers) each log one line per outage, whoever emits them.
+     */
+    emit(type, ...args) {
+      if (type === 'storeDown' || type === 'storeUp') storeEpisode(this, 'breaker', type, args[0], (level, message, fields) => this._logEvent(level, message, fields));
+      return super.emit(type, ...args);
+    }
+
+    /**
+     * Turns an engine transition code into events, callbacks and a log line; returns
+     * the transition. `cause`: what made it ('failure', 'timeout', 'success',
+     * 'resetTimeout', or the manual operation: 'open', 'close', 'reset', ...).
+     */
+    _transition(code, cause = 'unknown') {
       const transition = transitionOf(code);
       const { from, to } = transition;
       if (from === to) return transition;
+      // A success that opens the circuit was slow (slow calls count as failures).
+      const fields = { event: 'transition', breaker: this.name, from, to, cause: cause === 'success' && to === CircuitState.OPEN ? 'slowCall' : cause };
       this._emit('stateChange', from, to);
       if (this[kOnTransition] !== undefined) this[kOnTransition](code);
       this._callback(this._profile.hooks.onStateChange, from, to, this.name);
       if (to === CircuitState.OPEN) {
-        this._log('warn', `Circuit breaker '${this.name}' opened`);
+        this._logEvent('warn', `Circuit breaker '${this.name}' opened`, fields);
         if (this._listens('circuitOpened')) {
           const stats = engine.stats(this._id, this._now());
           this._emit('circuitOpened', {
@@ -1276,14 +1358,14 @@ export function createTripwire(engine, host = {}) {
         }
         this._callback(this._profile.hooks.onOpen);
       } else if (to === CircuitState.CLOSED) {
-        this._log('info', `Circuit breaker '${this.name}' closed`);
+        this._logEvent('info', `Circuit breaker '${this.name}' closed`, fields);
         if (this._listens('circuitClosed')) {
           const stats = engine.stats(this._id, this._now());
           this._emit('circuitClosed', { name: this.name, previousState: from, successCount: stats.successes });
         }
         this._callback(this._profile.hooks.onClose);
       } else {
-        this._log('info', `Circuit breaker '${this.name}' half-open`);
+        this._logEvent('info', `Circuit breaker '${this.name}' half-open`, fields);
         this._emit('halfOpen', { name: this.name, previousState: from });
         this._callback(this._profile.hooks.onHalfOpen);
       }
@@ -1395,23 +1477,23 @@ export function createTripwire(engine, host = {}) {
 
     // ---- manual control -------------------------------------------------------
 
-    _control(op) {
-      return this._transition(engine.control(this._id, op, this._now()));
+    _control(op, cause) {
+      return this._transition(engine.control(this._id, op, this._now()), cause);
     }
 
     /** Opens the circuit until close() or reset(). */
     open() {
-      return this._control(OP_OPEN);
+      return this._control(OP_OPEN, 'open');
     }
 
     /** Closes the circuit and clears its window; totals are kept. */
     close() {
-      return this._control(OP_CLOSE);
+      return this._control(OP_CLOSE, 'close');
     }
 
     /** Back to a new breaker: closed, window and totals cleared. */
     reset() {
-      const transition = this._control(OP_RESET);
+      const transition = this._control(OP_RESET, 'reset');
       this._lastError = undefined;
       this._emit('reset', { name: this.name });
       return transition;
@@ -1419,14 +1501,14 @@ export function createTripwire(engine, host = {}) {
 
     /** Always permits (still counts, never trips) until enable(). */
     disable() {
-      const transition = this._control(OP_DISABLE);
+      const transition = this._control(OP_DISABLE, 'disable');
       this._emit('disabled', { name: this.name });
       return transition;
     }
 
     /** Applies the rules again after disable(). */
     enable() {
-      const transition = this._control(OP_ENABLE);
+      const transition = this._control(OP_ENABLE, 'enable');
       this._emit('enabled', { name: this.name });
       return transition;
     }
@@ -1442,7 +1524,7 @@ export function createTripwire(engine, host = {}) {
       const now = this._now();
       const code = acquireAt(this._id, now);
       if (code < 0) return this._refusal(code);
-      const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
+      const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN, 'resetTimeout') : null;
       return new Permit(this, code >> 1, transition, now);
     }
 
@@ -1489,8 +1571,8 @@ export function createTripwire(engine, host = {}) {
       return this._profile.hooks.logger !== null || this._listens('success');
     }
 
-    [kTransition](code) {
-      return this._transition(code);
+    [kTransition](code, cause) {
+      return this._transition(code, cause);
     }
 
     [kRefusal](code) {
@@ -1545,6 +1627,8 @@ export function createTripwire(engine, host = {}) {
     }
   }
 
+  // A transition's `cause` in log lines, by the outcome that made it.
+  const OUTCOME_CAUSES = { [SUCCESS]: 'success', [FAILURE]: 'failure', [TIMEOUT]: 'timeout', [IGNORED]: 'ignored', [CANCELLED]: 'cancelled' };
   const PERMIT_OUTCOMES = { success: SUCCESS, failure: FAILURE, timeout: TIMEOUT, ignore: IGNORED, cancel: CANCELLED };
   const RECORD_OUTCOMES = { success: SUCCESS, failure: FAILURE, timeout: TIMEOUT, ignored: IGNORED, cancelled: CANCELLED };
 
@@ -1572,7 +1656,7 @@ export function createTripwire(engine, host = {}) {
       if (this._trial === undefined) this._trial = Boolean(engine.permitTrial(this._breaker._id, this._slot));
       this._done = true;
       const code = this._breaker._record(this, outcome);
-      return code === 0 ? null : this._breaker._transition(code);
+      return code === 0 ? null : this._breaker._transition(code, OUTCOME_CAUSES[outcome]);
     }
 
     /** The call succeeded; returns the transition it caused, or null. */
@@ -1947,6 +2031,8 @@ export function createTripwire(engine, host = {}) {
     CircuitBreakerFactory,
     CircuitBreakerMonitor,
     guardFetch,
+    setLogger,
+    getLogger,
     /** The registry's Map of name → CircuitBreaker (Node's metrics read it). */
     breakers,
   };

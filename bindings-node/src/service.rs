@@ -362,10 +362,10 @@ pub fn service_wait_over(svc: u32, call: u32, now_ms: f64) -> Result<f64> {
 // ---- the service ------------------------------------------------------------------
 
 /// Names the JS facade reads itself from the constructor's options.
-const FACADE_SETTINGS: [&str; 3] = ["clock", "services", "onAlert"];
+const FACADE_SETTINGS: [&str; 4] = ["clock", "services", "onAlert", "logger"];
 
 /// A service from the constructor's options (`maxBreakers`, `deadLetterQueueSize`,
-/// `seed`; `clock`, `services` and `onAlert` are the facade's); returns its id. An
+/// `seed`; `clock`, `services`, `onAlert` and `logger` are the facade's); returns its id. An
 /// unknown name is a `TypeError` with "did you mean".
 #[napi]
 pub fn service_create(env: Env, options: Object) -> Result<u32> {

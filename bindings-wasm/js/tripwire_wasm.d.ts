@@ -319,6 +319,13 @@ export declare function createCircuitBreaker(name: string, options?: CircuitBrea
 export declare function withCircuitBreaker<T>(name: string, fn: (ctx: CallContext) => T | PromiseLike<T>, options?: CircuitBreakerOptions): Promise<Awaited<T>>;
 export declare function getAllCircuitBreakerStats(): Record<string, CircuitBreakerStats>;
 export declare function guardFetch(options?: GuardFetchOptions): GuardedFetch;
+/**
+ * Makes `logger` (`console` will do) tripwire's own: every breaker without one of its
+ * own logs its transitions (`{ event: 'transition', breaker, from, to, cause }`)
+ * through it. `null` turns it off. Returns the previous one.
+ */
+export declare function setLogger(logger: Logger | null): Logger | null;
+export declare function getLogger(): Logger | null;
 
 /** Loads the WebAssembly engine; call (and await) it once before the first breaker. */
 export default function init(input?: unknown): Promise<unknown>;

@@ -21,6 +21,8 @@ export let getAllCircuitBreakerStats;
 export let CircuitBreakerFactory;
 export let CircuitBreakerMonitor;
 export let guardFetch;
+export let setLogger;
+export let getLogger;
 
 let api;
 
@@ -30,7 +32,7 @@ function ready() {
   ({
     CircuitBreaker, Permit, circuitBreakerRegistry, createCircuitBreaker, withCircuitBreaker,
     createExternalServiceCircuitBreaker, getAllCircuitBreakerStats, CircuitBreakerFactory, CircuitBreakerMonitor,
-    guardFetch,
+    guardFetch, setLogger, getLogger,
   } = api);
 }
 

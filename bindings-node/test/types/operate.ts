@@ -1,8 +1,13 @@
-// Issue 12 (seed 004's operations): metrics, prom-client, OpenTelemetry, the control API.
+// Issue 12 (seed 004's operations): metrics, prom-client, OpenTelemetry, the control API;
+// issue 16: tripwire's own logger.
 import http from 'node:http';
 import client from 'prom-client';
 import { metrics } from '@opentelemetry/api';
-import { CircuitBreaker, CircuitBreakerService, metricsText, metricsContentType } from 'tripwire';
+import { EventEmitter } from 'node:events';
+import {
+  CircuitBreaker, CircuitBreakerService, metricsText, metricsContentType,
+  StructuredLogger, createLogger, setLogger, getLogger, logger, logStoreEvents, type Logger,
+} from 'tripwire';
 import { createControlHandler, createControlFetchHandler, serve, type ControlEvent } from 'tripwire/control';
 import { registerTripwireMetrics } from 'tripwire/prometheus';
 import { instrumentTripwire } from 'tripwire/otel';
@@ -35,3 +40,14 @@ async function main() {
   await ops.close();
 }
 void [text, type, families, traced, route, main, server];
+
+// tripwire's own logger: the JSON logger, setLogger(), a service's and a control API's `logger`.
+const json: StructuredLogger = createLogger({ service: 'orders', level: 'warn', destination: process.stderr });
+const previous: Logger | null = setLogger(json);
+setLogger(previous);
+const current: Logger | null = getLogger();
+logger.info('ready', { port: 8080 });
+const logged = new CircuitBreakerService({ logger: json });
+const controlled = createControlHandler({ service: logged, logger: json.child({ component: 'control' }) });
+const stopStore: () => void = logStoreEvents(new EventEmitter(), json);
+void [current, controlled, stopStore];
