@@ -685,7 +685,7 @@ class CircuitBreakerService {
       return this._next(run, breaker[kRefusal](code), end);
     }
     if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
-    if ((code & 1) === 1) breaker[kTransition](OPEN_TO_HALF_OPEN, 'resetTimeout');
+    if ((code & 1) === 1) breaker[kTransition](OPEN_TO_HALF_OPEN);
     return this._attempt(run, code >> 1, start);
   }
 

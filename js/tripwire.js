@@ -427,6 +427,18 @@ export function createTripwire(engine, host = {}) {
     return now;
   }
 
+  // The core's cause of a transition (tripwire_core::Cause::name; the transition codes
+  // carry none): a manual operation's, open → half-open on an acquire, else what a
+  // recorded outcome does in the state it left.
+  const MANUAL_CAUSES = { open: 'forcedOpen', close: 'closed', reset: 'reset', disable: 'disabled', enable: 'enabled' };
+  const OUTCOME_NAMES = new Set(['success', 'failure', 'timeout', 'ignored', 'cancelled']);
+  function causeOf(from, to, by) {
+    if (by === undefined) return 'openElapsed';
+    if (!OUTCOME_NAMES.has(by)) return MANUAL_CAUSES[by];
+    if (from === 'CLOSED') return 'tripped';
+    return to === 'CLOSED' ? 'trialsSucceeded' : 'trialFailed';
+  }
+
   function transitionOf(code) {
     if (code === 0) return null;
     const n = code - TRANSITION_BASE;
@@ -949,7 +961,7 @@ export function createTripwire(engine, host = {}) {
       } else {
         const code = acquireAt(id, start);
         if (code < 0) return this._refuse(code);
-        if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN, 'resetTimeout');
+        if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
         call = new Call(code >> 1, 0, start);
       }
       if (theirs !== undefined) call._theirs = theirs;
@@ -1333,15 +1345,17 @@ export function createTripwire(engine, host = {}) {
 
     /**
      * Turns an engine transition code into events, callbacks and a log line; returns
-     * the transition. `cause`: what made it ('failure', 'timeout', 'success',
-     * 'resetTimeout', or the manual operation: 'open', 'close', 'reset', ...).
+     * the transition. `by`: the outcome of the call that made it ('failure',
+     * 'timeout', 'success', ...), a manual operation ('open', 'close', ...), or
+     * undefined for an acquire (open → half-open).
      */
-    _transition(code, cause = 'unknown') {
+    _transition(code, by = undefined) {
       const transition = transitionOf(code);
       const { from, to } = transition;
       if (from === to) return transition;
+      const fields = { event: 'transition', breaker: this.name, from, to, cause: causeOf(from, to, by) };
       // A success that opens the circuit was slow (slow calls count as failures).
-      const fields = { event: 'transition', breaker: this.name, from, to, cause: cause === 'success' && to === CircuitState.OPEN ? 'slowCall' : cause };
+      if (OUTCOME_NAMES.has(by)) fields.outcome = by === 'success' && to === CircuitState.OPEN ? 'slowCall' : by;
       this._emit('stateChange', from, to);
       if (this[kOnTransition] !== undefined) this[kOnTransition](code);
       this._callback(this._profile.hooks.onStateChange, from, to, this.name);
@@ -1524,7 +1538,7 @@ export function createTripwire(engine, host = {}) {
       const now = this._now();
       const code = acquireAt(this._id, now);
       if (code < 0) return this._refusal(code);
-      const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN, 'resetTimeout') : null;
+      const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
       return new Permit(this, code >> 1, transition, now);
     }
 
@@ -1627,7 +1641,7 @@ export function createTripwire(engine, host = {}) {
     }
   }
 
-  // A transition's `cause` in log lines, by the outcome that made it.
+  // A transition's `by` (see _transition), by the outcome that made it.
   const OUTCOME_CAUSES = { [SUCCESS]: 'success', [FAILURE]: 'failure', [TIMEOUT]: 'timeout', [IGNORED]: 'ignored', [CANCELLED]: 'cancelled' };
   const PERMIT_OUTCOMES = { success: SUCCESS, failure: FAILURE, timeout: TIMEOUT, ignore: IGNORED, cancel: CANCELLED };
   const RECORD_OUTCOMES = { success: SUCCESS, failure: FAILURE, timeout: TIMEOUT, ignored: IGNORED, cancelled: CANCELLED };

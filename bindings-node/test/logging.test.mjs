@@ -61,12 +61,12 @@ describe('breaker transitions', () => {
     breaker.open();
     breaker.reset();
     const lines = out.entries();
-    assert.deepEqual(lines.map((l) => [l.level, l.from, l.to, l.cause]), [
-      ['warn', 'CLOSED', 'OPEN', 'failure'],
-      ['info', 'OPEN', 'HALF_OPEN', 'resetTimeout'],
-      ['info', 'HALF_OPEN', 'CLOSED', 'success'],
-      ['warn', 'CLOSED', 'OPEN', 'open'],
-      ['info', 'OPEN', 'CLOSED', 'reset'],
+    assert.deepEqual(lines.map((l) => [l.level, l.from, l.to, l.cause, l.outcome]), [
+      ['warn', 'CLOSED', 'OPEN', 'tripped', 'failure'],
+      ['info', 'OPEN', 'HALF_OPEN', 'openElapsed', undefined],
+      ['info', 'HALF_OPEN', 'CLOSED', 'trialsSucceeded', 'success'],
+      ['warn', 'CLOSED', 'OPEN', 'forcedOpen', undefined],
+      ['info', 'OPEN', 'CLOSED', 'reset', undefined],
     ]);
     for (const l of lines) {
       assert.deepEqual(Object.keys(l).slice(0, 4), ['timestamp', 'level', 'message', 'service']);
@@ -81,7 +81,7 @@ describe('breaker transitions', () => {
     assert.equal(out.lines.length, 5);
   });
 
-  test('timeouts and slow calls are causes too', async () => {
+  test('the outcome that tripped it: a timeout, a slow call; a failed trial', async () => {
     const out = sink();
     setLogger(out.log);
     const timed = new CircuitBreaker({ name: `to-${uid()}`, failureThreshold: 1, timeout: 5 });
@@ -89,7 +89,9 @@ describe('breaker transitions', () => {
     const clock = new ManualClock();
     const slow = new CircuitBreaker({ name: `slow-${uid()}`, failureThreshold: 1, slowCallDuration: 10, timeout: false, clock });
     await slow.execute(async () => clock.advance(50));
-    assert.deepEqual(out.entries().map((l) => [l.breaker, l.cause]), [[timed.name, 'timeout'], [slow.name, 'slowCall']]);
+    clock.advance(60_000);
+    await assert.rejects(slow.execute(fail));
+    assert.deepEqual(out.entries().map((l) => [l.breaker, l.cause, l.outcome]), [[timed.name, 'tripped', 'timeout'], [slow.name, 'tripped', 'slowCall'], [slow.name, 'openElapsed', undefined], [slow.name, 'trialFailed', 'failure']]);
   });
 
   test("a breaker's own logger (seed 002's second argument) wins; its lines carry the same fields", async () => {
@@ -100,7 +102,7 @@ describe('breaker transitions', () => {
     await assert.rejects(breaker.execute(fail));
     assert.equal(global.lines.length, 0);
     const transition = own.entries().find((l) => l.event === 'transition');
-    assert.deepEqual([transition.from, transition.to, transition.cause], ['CLOSED', 'OPEN', 'failure']);
+    assert.deepEqual([transition.from, transition.to, transition.cause], ['CLOSED', 'OPEN', 'tripped']);
   });
 
   test('a logger that throws never breaks the call; a bad logger is a TypeError naming it', async () => {
@@ -122,8 +124,8 @@ describe('breaker transitions', () => {
     assert.equal(on.status, 0, on.stderr);
     const lines = on.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => [l.level, l.to, l.cause, l.service, l.breaker]), [
-      ['warn', 'OPEN', 'failure', 'orders', 'env-logged'],
-      ['info', 'CLOSED', 'close', 'orders', 'env-logged'],
+      ['warn', 'OPEN', 'tripped', 'orders', 'env-logged'],
+      ['info', 'CLOSED', 'closed', 'orders', 'env-logged'],
     ]);
     const warnOnly = run({ TRIPWIRE_LOG: '1', LOG_LEVEL: 'warn' });
     assert.deepEqual(warnOnly.stdout.trim().split('\n').map((l) => JSON.parse(l).to), ['OPEN']);
@@ -139,7 +141,7 @@ describe('CircuitBreakerService', () => {
     await assert.rejects(svc.executeWithCircuitBreaker('pay', 'charge', fail));
     svc.resetCircuitBreaker('pay', 'charge');
     const lines = out.entries().filter((l) => l.event === 'transition');
-    assert.deepEqual(lines.map((l) => [l.from, l.to, l.cause]), [['CLOSED', 'OPEN', 'failure'], ['OPEN', 'CLOSED', 'reset']]);
+    assert.deepEqual(lines.map((l) => [l.from, l.to, l.cause, l.outcome]), [['CLOSED', 'OPEN', 'tripped', 'failure'], ['OPEN', 'CLOSED', 'reset', undefined]]);
     assert.match(lines[0].breaker, /pay/);
     assert.throws(() => new CircuitBreakerService({ loger: out.log }), (e) => e instanceof TypeError && /did you mean `logger`/.test(e.message));
     assert.throws(() => new CircuitBreakerService({ logger: 'stdout' }), (e) => e instanceof TypeError && /`logger`/.test(e.message));

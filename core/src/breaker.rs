@@ -69,6 +69,24 @@ pub enum Cause {
     Enabled,
 }
 
+impl Cause {
+    /// The cause's name in the bindings' log lines (`cause` of a transition line), the
+    /// same in every runtime.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::Tripped => "tripped",
+            Cause::OpenElapsed => "openElapsed",
+            Cause::TrialsSucceeded => "trialsSucceeded",
+            Cause::TrialFailed => "trialFailed",
+            Cause::ForcedOpen => "forcedOpen",
+            Cause::Closed => "closed",
+            Cause::Reset => "reset",
+            Cause::Disabled => "disabled",
+            Cause::Enabled => "enabled",
+        }
+    }
+}
+
 /// A change of state (or a manual operation, where `from` may equal `to`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transition {
