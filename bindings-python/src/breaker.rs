@@ -33,7 +33,10 @@ pub struct Breaker {
     core: SyncBreaker<AnyClock>,
     exclude: Exclude,
     fallback: Option<Py<PyAny>>,
-    /// Whether the facade has listeners: only then are the `_hook_*` methods called.
+    /// `is_failure_result(result)`: a returned value that counts as a failure.
+    is_failure_result: Option<Py<PyAny>>,
+    /// Whether the facade has listeners: only then are the per-call `_hook_*` methods
+    /// called (`_hook_state_change` is called on every transition: tripwire's logger).
     hooks: AtomicBool,
     /// The failure that last opened the circuit: the `__cause__` of rejections.
     last_failure: Mutex<Option<Py<PyAny>>>,
@@ -49,6 +52,16 @@ enum Verdict {
     Ignored,
     /// Not an `Exception` (cancellation, KeyboardInterrupt, SystemExit): not counted.
     Cancelled,
+}
+
+/// The outcome of a success that made a transition: one that opens the circuit was
+/// slow (slow calls count as failures).
+fn success_outcome(t: Transition) -> &'static str {
+    if t.to == State::Open {
+        "slowCall"
+    } else {
+        "success"
+    }
 }
 
 /// What a listener's error does: an `Exception` is reported through
@@ -104,9 +117,18 @@ impl Breaker {
         Verdict::Failure
     }
 
-    /// After any transition: forget the last failure once closed, tell the listeners.
-    /// Errs only with a listener's `KeyboardInterrupt` or `SystemExit`.
-    fn transitioned(&self, slf: &Bound<'_, Self>, transition: Transition) -> PyResult<()> {
+    /// After any transition: forget the last failure once closed, tell the facade
+    /// (listeners and tripwire's logger) what changed, the core's cause of it, and the
+    /// outcome of the call that made it (`"failure"`, `"timeout"`, `"success"`,
+    /// `"slowCall"`; None for an acquire or a manual operation). Transitions are rare:
+    /// the facade hears of each. Errs only with a listener's `KeyboardInterrupt` or
+    /// `SystemExit`.
+    fn transitioned(
+        &self,
+        slf: &Bound<'_, Self>,
+        transition: Transition,
+        outcome: Option<&'static str>,
+    ) -> PyResult<()> {
         if transition.to == State::Closed {
             let old = self
                 .last_failure
@@ -115,12 +137,14 @@ impl Breaker {
                 .take();
             drop(old);
         }
-        if transition.from != transition.to && self.hooks.load(Ordering::Relaxed) {
+        if transition.from != transition.to {
             let py = slf.py();
             let result = (|| {
                 let args = (
                     types::state(py, transition.from)?,
                     types::state(py, transition.to)?,
+                    transition.cause.name(),
+                    outcome,
                 );
                 slf.call_method1(intern!(py, "_hook_state_change"), args)
             })();
@@ -178,7 +202,7 @@ impl Breaker {
                     .replace(error.clone().unbind());
                 drop(old);
             }
-            self.transitioned(slf, t)?;
+            self.transitioned(slf, t, Some("failure"))?;
         }
         if self.hooks.load(Ordering::Relaxed) {
             self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,))?;
@@ -186,10 +210,52 @@ impl Breaker {
         Ok(())
     }
 
+    /// Whether `is_failure_result(value)` counts a returned value as a failure; a
+    /// predicate that raises does not (the error is reported, the value returned).
+    fn failed_value(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> bool {
+        let Some(predicate) = &self.is_failure_result else {
+            return false;
+        };
+        match predicate
+            .bind(py)
+            .call1((value,))
+            .and_then(|r| r.is_truthy())
+        {
+            Ok(failed) => failed,
+            Err(e) => {
+                e.write_unraisable(py, Some(predicate.bind(py)));
+                false
+            }
+        }
+    }
+
+    /// Records a call that returned `value`: a failure when `is_failure_result` says so
+    /// (the listeners' `failure` gets the value), else a success. The value still goes
+    /// to the caller. The sync path (`run`) and the async one (`Permit._resolved`)
+    /// both end here. Returns whether it counted as a failure.
+    fn record_value(
+        &self,
+        slf: &Bound<'_, Self>,
+        permit: tripwire_core::Permit,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        if !self.failed_value(slf.py(), value) {
+            self.record_success(slf, permit)?;
+            return Ok(false);
+        }
+        if let Some(t) = self.core.record(permit, Outcome::Failure) {
+            self.transitioned(slf, t, Some("failure"))?;
+        }
+        if self.hooks.load(Ordering::Relaxed) {
+            self.hook(slf, intern!(slf.py(), "_hook_failure"), (value,))?;
+        }
+        Ok(true)
+    }
+
     /// Records a success (a timeout if it overran `request_timeout`).
     fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
         if let Some(t) = self.core.record(permit, Outcome::Success) {
-            self.transitioned(slf, t)?;
+            self.transitioned(slf, t, Some(success_outcome(t)))?;
         }
         if self.hooks.load(Ordering::Relaxed) {
             self.hook(slf, intern!(slf.py(), "_hook_success"), ())?;
@@ -219,7 +285,7 @@ impl Breaker {
         // not run, and its permit is handed back.
         let before = (|| {
             if let Some(t) = permit.transition() {
-                this.transitioned(slf, t)?;
+                this.transitioned(slf, t, None)?;
             }
             if this.hooks.load(Ordering::Relaxed) {
                 let kw = kwargs.map_or_else(|| PyDict::new(py), Clone::clone);
@@ -236,7 +302,7 @@ impl Breaker {
         this.in_flight.fetch_sub(1, Ordering::AcqRel);
         match result {
             Ok(value) => {
-                this.record_success(slf, permit)?;
+                this.record_value(slf, permit, &value)?;
                 Ok(value.unbind())
             }
             Err(err) => {
@@ -268,7 +334,7 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let t = this.core.with(op);
-        this.transitioned(slf, t)?;
+        this.transitioned(slf, t, None)?;
         Ok(types::transition(slf.py(), t)?.unbind())
     }
 }
@@ -304,6 +370,7 @@ impl Breaker {
             core,
             exclude: parsed.exclude,
             fallback: parsed.fallback,
+            is_failure_result: parsed.is_failure_result,
             hooks: AtomicBool::new(false),
             last_failure: Mutex::new(None),
             in_flight: AtomicU32::new(0),
@@ -332,6 +399,12 @@ impl Breaker {
     #[getter]
     fn fallback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         self.fallback.as_ref().map(|f| f.clone_ref(py))
+    }
+
+    /// The `is_failure_result` predicate, or None.
+    #[getter]
+    fn is_failure_result(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.is_failure_result.as_ref().map(|f| f.clone_ref(py))
     }
 
     /// Counters, rates and timings now, as a `CircuitBreakerStats`.
@@ -461,6 +534,9 @@ impl Breaker {
         if let Some(f) = &self.fallback {
             visit.call(f)?;
         }
+        if let Some(f) = &self.is_failure_result {
+            visit.call(f)?;
+        }
         if let Some(t) = &self.exclude.types {
             visit.call(t)?;
         }
@@ -532,7 +608,7 @@ impl Breaker {
             Ok(permit) => {
                 let transition = permit.transition();
                 if let Some(t) = transition {
-                    if let Err(interrupt) = this.transitioned(slf, t) {
+                    if let Err(interrupt) = this.transitioned(slf, t, None) {
                         this.core.record(permit, Outcome::Cancelled);
                         return Err(interrupt);
                     }
@@ -580,7 +656,14 @@ impl Permit {
         let this = breaker.get();
         let transition = this.core.record(permit, outcome);
         if let Some(t) = transition {
-            this.transitioned(breaker, t)?;
+            let outcome = match outcome {
+                Outcome::Success => success_outcome(t),
+                Outcome::Failure => "failure",
+                Outcome::Timeout => "timeout",
+                Outcome::Ignored => "ignored",
+                Outcome::Cancelled => "cancelled",
+            };
+            this.transitioned(breaker, t, Some(outcome))?;
         }
         transition
             .map(|t| types::transition(py, t).map(Bound::unbind))
@@ -611,7 +694,7 @@ impl Permit {
         let this = breaker.get();
         let transition = this.core.record(permit, Outcome::Success);
         if let Some(t) = transition {
-            this.transitioned(breaker, t)?;
+            this.transitioned(breaker, t, Some(success_outcome(t)))?;
         }
         if this.hooks.load(Ordering::Relaxed) {
             this.hook(breaker, intern!(py, "_hook_success"), ())?;
@@ -619,6 +702,15 @@ impl Permit {
         transition
             .map(|t| types::transition(py, t).map(Bound::unbind))
             .transpose()
+    }
+
+    /// The call returned `value`: a failure if `is_failure_result(value)` says so, else
+    /// a success (the async path's end; `call()` does the same). Returns whether it
+    /// counted as a failure.
+    fn _resolved(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let permit = self.take()?;
+        let breaker = self.breaker.bind(py);
+        breaker.get().record_value(breaker, permit, value)
     }
 
     /// The call failed; returns the transition.

@@ -12,6 +12,8 @@ use crate::clock::{AnyClock, ManualClock};
 pub(crate) const BINDING_OPTIONS: &[&str] = &[
     "exclude",
     "fallback",
+    "is_failure_result",
+    "logger",
     "on_state_change",
     "listeners",
     "clock",
@@ -32,6 +34,8 @@ pub(crate) struct Parsed {
     pub(crate) config: Config,
     pub(crate) exclude: Exclude,
     pub(crate) fallback: Option<Py<PyAny>>,
+    /// `is_failure_result(result)`: a returned value that counts as a failure.
+    pub(crate) is_failure_result: Option<Py<PyAny>>,
     pub(crate) clock: AnyClock,
 }
 
@@ -147,6 +151,20 @@ fn unknown(options: &Options, name: &str) -> PyErr {
     }
 }
 
+/// A function option (`fallback`, `is_failure_result`): None, or a callable.
+fn callable(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    if !value.is_callable() {
+        return Err(PyTypeError::new_err(format!(
+            "invalid option `{name}`: must be callable, not {}",
+            type_name(value)
+        )));
+    }
+    Ok(Some(value.clone().unbind()))
+}
+
 /// Parses the keyword options of `CircuitBreaker(name, **options)`.
 pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
     let mut options = Options::new(Unit::Seconds);
@@ -155,6 +173,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
         predicates: Vec::new(),
     };
     let mut fallback = None;
+    let mut is_failure_result = None;
     let mut clock = AnyClock::Monotonic;
     let mut timeout_given = false;
     if let Some(kwargs) = kwargs {
@@ -163,17 +182,8 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
             let name = key.to_str()?;
             match name {
                 "exclude" => parsed_exclude = exclude(&value)?,
-                "fallback" => {
-                    if !value.is_none() {
-                        if !value.is_callable() {
-                            return Err(PyTypeError::new_err(format!(
-                                "invalid option `fallback`: must be callable, not {}",
-                                type_name(&value)
-                            )));
-                        }
-                        fallback = Some(value.unbind());
-                    }
-                }
+                "fallback" => fallback = callable(name, &value)?,
+                "is_failure_result" => is_failure_result = callable(name, &value)?,
                 "clock" => {
                     if !value.is_none() {
                         let manual = value.cast::<ManualClock>().map_err(|_| {
@@ -186,7 +196,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
                     }
                 }
                 // Checked by the Python facade, which calls them.
-                "on_state_change" | "listeners" | "tracing" => {}
+                "on_state_change" | "listeners" | "tracing" | "logger" => {}
                 _ => {
                     timeout_given |= TIMEOUT_SPELLINGS.contains(&name);
                     if !set(&mut options, name, &value)? {
@@ -206,6 +216,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
         config,
         exclude: parsed_exclude,
         fallback,
+        is_failure_result,
         clock,
     })
 }

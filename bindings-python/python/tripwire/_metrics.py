@@ -5,7 +5,8 @@ counted per call for this: the core's counters are read when scraped."""
 
 from __future__ import annotations
 
-from typing import Tuple
+import re
+from typing import Dict, List, Tuple
 
 from tripwire import _core
 from tripwire.service import _live_services
@@ -43,3 +44,35 @@ def metrics_text(format: str = "prometheus") -> str:
 def metrics_content_type(format: str = "prometheus") -> str:
     """The ``Content-Type`` of ``metrics_text(format)``."""
     return OPENMETRICS_CONTENT_TYPE if _open_metrics(format) else PROMETHEUS_CONTENT_TYPE
+
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(.)")
+
+Sample = Tuple[str, str, str, str, Dict[str, str], float]
+"""``(family, type, help, name, attributes, value)``"""
+
+
+def _unescape(value: str) -> str:
+    return _ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+
+
+def samples(text: str) -> List[Sample]:
+    """The samples of the core's Prometheus text (the OpenTelemetry and CloudWatch
+    adapters read them)."""
+    out: List[Sample] = []
+    family, kind, help = "", "", ""
+    for line in text.split("\n"):
+        if line.startswith("# HELP "):
+            family, _, help = line[7:].partition(" ")
+        elif line.startswith("# TYPE "):
+            kind = line[7:].split(" ")[1]
+        elif line and not line.startswith("#"):
+            m = _SAMPLE.match(line)
+            if m is None:
+                continue
+            attributes = {k: _unescape(v) for k, v in _LABEL.findall(m.group(2) or "")}
+            value = float("inf") if m.group(3) == "+Inf" else float(m.group(3))
+            out.append((family, kind, help, m.group(1), attributes, value))
+    return out

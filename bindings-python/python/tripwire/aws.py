@@ -21,15 +21,16 @@ import os
 import random
 import signal
 import socket
-import sys
 import threading
 import time
 import urllib.request
 from datetime import datetime, timezone
 from types import FrameType
-from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import tripwire as _tw
+from tripwire import _logger as _tw_log
+from tripwire._metrics import metrics_text, samples
 from tripwire import *  # noqa: F401,F403  (the whole main API)
 from tripwire import CircuitBreaker, CircuitBreakerListener, CircuitState, HealthCheck, registry
 
@@ -39,12 +40,9 @@ __all__ = [
     "ServiceDiscoveryManager",
     "ServiceInstance",
     "ServiceLocator",
-    "StructuredLogger",
     "create_dynamodb_health_check",
-    "create_logger",
     "create_service_discovery",
     "log_breaker_transitions",
-    "logger",
     "publish_circuit_breaker_metrics",
 ]
 # `stripe_circuit_breaker` and `weather_api_circuit_breaker` are importable by name but
@@ -122,155 +120,10 @@ def _message_of(error: BaseException) -> str:
 
 # -- logger -------------------------------------------------------------------------------
 
-_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40, "silent": 100}
-
-
-def _level_of(value: Any, option: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"`{option}` must be a str, not {type(value).__name__}")
-    level = value.lower()
-    if level == "warning":
-        level = "warn"
-    if level not in _LEVELS:
-        raise ValueError(f"`{option}` must be one of debug, info, warn, error, silent, not {value!r}")
-    return level
-
-
-def _env_level() -> str:
-    try:
-        return _level_of(os.environ.get("LOG_LEVEL") or "info", "LOG_LEVEL")
-    except ValueError:
-        return "info"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, BaseException):
-        return {"name": type(value).__name__, "message": str(value)}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return repr(value)
-
-
-class StructuredLogger:
-    """One JSON object per line: ``timestamp``, ``level``, ``message``, ``service``, then
-    the fields. ``fields`` may be a mapping (merged), an exception (as ``error``) or any
-    other value (as ``data``). Thread-safe; a failing stream never breaks the caller."""
-
-    def __init__(
-        self,
-        service: Optional[str] = None,
-        *,
-        level: Optional[str] = None,
-        fields: Optional[Mapping[str, Any]] = None,
-        stream: Optional[TextIO] = None,
-    ) -> None:
-        if service is None:
-            service = os.environ.get("SERVICE_NAME") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "tripwire"
-        self.service = _check_str(service, "service")
-        self._level = _env_level() if level is None else _level_of(level, "level")
-        if fields is not None and not isinstance(fields, Mapping):
-            raise TypeError(f"`fields` must be a mapping, not {type(fields).__name__}")
-        self._fields: Dict[str, Any] = dict(fields or {})
-        if stream is not None and not callable(getattr(stream, "write", None)):
-            raise TypeError(f"`stream` must have a write() method, not {type(stream).__name__}")
-        self._stream = stream
-        self._lock = threading.Lock()
-
-    @property
-    def level(self) -> str:
-        return self._level
-
-    @level.setter
-    def level(self, value: str) -> None:
-        self._level = _level_of(value, "level")
-
-    def is_enabled_for(self, level: str) -> bool:
-        return self._level != "silent" and _LEVELS[_level_of(level, "level")] >= _LEVELS[self._level]
-
-    def child(self, **fields: Any) -> StructuredLogger:
-        """A logger adding ``fields`` to every line (same stream and level)."""
-        return StructuredLogger(self.service, level=self._level, fields={**self._fields, **fields}, stream=self._stream)
-
-    def _write(self, level: str, message: Any, fields: Any) -> None:
-        if _LEVELS[level] < _LEVELS[self._level]:
-            return
-        now = datetime.now(timezone.utc)
-        entry: Dict[str, Any] = {
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-            "level": level,
-            "message": message if isinstance(message, str) else str(message),
-            "service": self.service,
-        }
-
-        def add(extra: Mapping[str, Any]) -> None:
-            for k, v in extra.items():
-                entry.setdefault(str(k), v)  # the base keys win
-
-        add(self._fields)
-        if isinstance(fields, BaseException):
-            entry["error"] = {"name": type(fields).__name__, "message": str(fields)}
-        elif isinstance(fields, Mapping):
-            add(fields)
-        elif fields is not None:
-            entry["data"] = fields
-        try:
-            line = json.dumps(entry, default=_json_default)
-        except (TypeError, ValueError):
-            line = json.dumps({k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v) for k, v in entry.items()})
-        stream = self._stream if self._stream is not None else sys.stdout
-        try:
-            with self._lock:
-                stream.write(line + "\n")
-                flush = getattr(stream, "flush", None)
-                if flush is not None:
-                    flush()
-        except Exception:
-            pass
-
-    def debug(self, message: Any, fields: Any = None) -> None:
-        self._write("debug", message, fields)
-
-    def info(self, message: Any, fields: Any = None) -> None:
-        self._write("info", message, fields)
-
-    def warn(self, message: Any, fields: Any = None) -> None:
-        self._write("warn", message, fields)
-
-    warning = warn
-
-    def error(self, message: Any, fields: Any = None) -> None:
-        self._write("error", message, fields)
-
-    exception = error
-
-
-def create_logger(
-    service: Optional[str] = None,
-    *,
-    level: Optional[str] = None,
-    fields: Optional[Mapping[str, Any]] = None,
-    stream: Optional[TextIO] = None,
-) -> StructuredLogger:
-    return StructuredLogger(service, level=level, fields=fields, stream=stream)
-
-
-_default_logger: Optional[StructuredLogger] = None
-_logger_lock = threading.Lock()
-
-
-def _the_logger() -> StructuredLogger:
-    global _default_logger
-    with _logger_lock:
-        if _default_logger is None:
-            _default_logger = StructuredLogger()
-        return _default_logger
-
-
-def _logging_on() -> bool:
-    value = os.environ.get("TRIPWIRE_LOG", "")
-    return value not in ("", "0") and value.lower() != "false"
+# The structured JSON logger is the main package's (tripwire._logger): ``logger``,
+# ``StructuredLogger`` and ``create_logger`` come with ``from tripwire import *``, and
+# TRIPWIRE_LOG=1 makes it the logger of every breaker, service and control API.
+_the_logger = _tw_log.default_logger
 
 
 class _TransitionLogger(CircuitBreakerListener):
@@ -594,7 +447,6 @@ class ServiceLocator:
         self._cache: Dict[Tuple[str, str], Tuple[float, List[ServiceInstance]]] = {}
         self._namespaces: Dict[str, str] = {}
         self._turn: Dict[Tuple[str, str], int] = {}
-        known = breaker_name in registry
         options: Dict[str, Any] = {
             "failure_threshold": 0.5,
             "minimum_requests": 5,
@@ -602,9 +454,10 @@ class ServiceLocator:
             "recovery_timeout": 30.0,
             **(breaker_options or {}),
         }
+        if logger is not None:
+            # Its transitions log through the locator's logger (else tripwire's own).
+            options.setdefault("logger", logger)
         self.breaker: CircuitBreaker = _tw.create_circuit_breaker(breaker_name, **options)
-        if not known and _logging_on():
-            log_breaker_transitions(self.breaker, self._log)
 
     @property
     def client(self) -> Any:
@@ -714,8 +567,37 @@ def _batches(data: List[Dict[str, Any]], max_batch_size: int) -> List[List[Dict[
     return batches
 
 
+# The snapshot's state labels as the three states (forced open is open; disabled lets
+# every call through, as closed does).
+_SNAPSHOT_STATE = {"closed": "CLOSED", "open": "OPEN", "half_open": "HALF_OPEN", "forced_open": "OPEN", "disabled": "CLOSED"}
+# The calls that ran, in the snapshot's calls_total kinds (ignored calls do not count).
+_RAN = frozenset({"successful", "failed", "timeout"})
+# The families read (every breaker has each; others, such as build info, are not breakers).
+_READ = frozenset({"tripwire_circuitbreaker_state", "tripwire_circuitbreaker_failure_ratio", "tripwire_circuitbreaker_calls_total"})
+
+
+def _snapshot_stats() -> Dict[str, Tuple[str, float, float]]:
+    """Each breaker's ``(state, failure rate 0..1, calls that ran)`` from the metrics
+    snapshot (the one ``metrics_text()`` renders: the registry's breakers and every live
+    service's), by breaker name."""
+    stats: Dict[str, List[Any]] = {}
+    for _, _, _, metric, labels, value in samples(metrics_text()):
+        name = labels.get("name")
+        if name is None or metric not in _READ:
+            continue
+        entry = stats.setdefault(name, ["CLOSED", 0.0, 0.0])
+        if metric == "tripwire_circuitbreaker_state":
+            if value == 1:
+                entry[0] = _SNAPSHOT_STATE.get(labels.get("state", ""), "CLOSED")
+        elif metric == "tripwire_circuitbreaker_failure_ratio":
+            entry[1] = value
+        elif metric == "tripwire_circuitbreaker_calls_total" and labels.get("kind") in _RAN:
+            entry[2] += value
+    return {name: (e[0], e[1], e[2]) for name, e in stats.items()}
+
+
 class CircuitBreakerMetricsPublisher:
-    """Publishes every registered breaker's ``State`` (0 closed, 1 half-open, 2 open),
+    """Publishes every breaker's ``State`` (0 closed, 1 half-open, 2 open),
     ``FailureRate`` (Percent, 0..100; dimensions Service and State, as seed 000) and
     ``TotalRequests`` (Count) with ``PutMetricData``. Nothing runs until ``start()``
     (a daemon thread every ``interval`` seconds) or ``publish()``."""
@@ -759,13 +641,12 @@ class CircuitBreakerMetricsPublisher:
         return self._thread is not None
 
     def collect(self) -> List[Dict[str, Any]]:
-        """The metric data of every registered breaker now."""
+        """The metric data of every breaker now, from the metrics snapshot (see ``metrics_text()``)."""
         now = datetime.now(timezone.utc)
         data: List[Dict[str, Any]] = []
-        for name, stats in registry.stats().items():
-            state = str(stats.state)
+        for name, (state, failure_rate, total) in _snapshot_stats().items():
             service = [{"Name": "Service", "Value": name or "(empty)"}, *self._dimensions]
-            rate = stats.failure_rate * 100 if stats.failure_rate == stats.failure_rate else 0.0
+            rate = failure_rate * 100 if failure_rate == failure_rate else 0.0
             data.append({"MetricName": "State", "Value": _STATE_VALUE.get(state, 0.0), "Unit": "None", "Dimensions": service, "Timestamp": now})
             data.append(
                 {
@@ -776,7 +657,7 @@ class CircuitBreakerMetricsPublisher:
                     "Timestamp": now,
                 }
             )
-            data.append({"MetricName": "TotalRequests", "Value": float(stats.total_requests), "Unit": "Count", "Dimensions": service, "Timestamp": now})
+            data.append({"MetricName": "TotalRequests", "Value": total, "Unit": "Count", "Dimensions": service, "Timestamp": now})
         return data
 
     def publish(self) -> Dict[str, int]:
@@ -852,8 +733,6 @@ def _ready_made(name: str, fallback: Optional[Callable[..., Any]]) -> CircuitBre
                 breaker = CircuitBreaker(
                     name, failure_threshold=0.5, minimum_requests=10, request_timeout=30.0, recovery_timeout=60.0, fallback=fallback
                 )
-                if _logging_on():
-                    log_breaker_transitions(breaker)
             _ready[name] = breaker
         return breaker
 
@@ -864,11 +743,8 @@ def __getattr__(name: str) -> Any:
         return _ready_made("stripe", None)
     if name == "weather_api_circuit_breaker":
         return _ready_made("weather-api", _none)
-    if name == "logger":
-        return _the_logger()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 stripe_circuit_breaker: CircuitBreaker
 weather_api_circuit_breaker: CircuitBreaker
-logger: StructuredLogger

@@ -34,7 +34,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from tripwire import _core
+from tripwire import _core, _logger as _tw_log
 from tripwire._metrics import metrics_content_type, metrics_text
 from tripwire.service import Alert, CircuitBreakerService
 
@@ -87,6 +87,9 @@ class ControlEvent:
 
 
 ControlListener = Callable[[ControlEvent], Any]
+
+
+_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _asset(name: str) -> bytes:
@@ -161,8 +164,11 @@ class _ControlCore:
         token: Optional[str],
         base_path: str,
         loopback: bool,
+        logger: Optional[Any] = None,
     ) -> None:
         self.service, token, base_path = _settings(service, token, base_path)
+        # Mutations log through it (else tripwire's own: set_logger() / TRIPWIRE_LOG).
+        self.logger = _tw_log.check_logger(logger)
         self.control = _core.Control(base_path, token, loopback)
         self.common: Headers = list(self.control.headers())
         self.listeners: List[ControlListener] = []
@@ -213,6 +219,9 @@ class _ControlCore:
         if kind == "not-mine":
             return None
         if kind == "respond":
+            if request.method in _MUTATING:
+                # A refused mutation (token, Host, Origin, rate limit...) is logged too.
+                self.log("refused", {"method": request.method, "path": request.path}, value[0], request)
             return self.problem(value)
         route: Tuple[Any, ...] = value
         return route
@@ -345,11 +354,24 @@ class _ControlCore:
             status,
             event.remote_address,
         )
+        target = {k: v for k, v in (("serviceName", event.service), ("operation", event.operation), ("itemId", event.item_id)) if v is not None}
+        self.log(event.action, target, status, request)
         for listener in list(self.listeners):
             try:
                 listener(event)
             except Exception:
                 _log.exception("tripwire.control: an on_control listener raised")
+
+    def log(self, action: str, target: Dict[str, Any], status: int, request: _Request) -> None:
+        """tripwire's line for a mutation: what, on which breaker, the outcome (never the token)."""
+        what = target.get("path") or "/".join(str(target[k]) for k in ("serviceName", "operation") if k in target)
+        item = f" item {target['itemId']}" if "itemId" in target else ""
+        method = f" {target['method']}" if "method" in target else ""
+        fields: Dict[str, Any] = {"event": "control", "action": action, **target, "status": status, "ok": status < 400}
+        if request.remote_address is not None:
+            fields["remoteAddress"] = request.remote_address
+        message = f"Control API: {action}{method}{' ' + what if what else ''}{item} answered {status}"
+        _tw_log.emit(self.logger, "info" if status < 400 else "warn", message, fields)
 
     def handle_sync(self, request: _Request, read_body: Callable[[], Optional[bytes]]) -> Optional[Response]:
         """Answers a request on this thread (WSGI, ``serve``); None outside the base path."""
@@ -442,8 +464,10 @@ class ControlApp(_Audited):
     path answer 404 (mount it where it belongs). ``close()`` stops feeding the
     dashboard's alert feed."""
 
-    def __init__(self, service: Optional[CircuitBreakerService], token: Optional[str], base_path: str, loopback: bool) -> None:
-        self._core = _ControlCore(service, token, base_path, loopback)
+    def __init__(
+        self, service: Optional[CircuitBreakerService], token: Optional[str], base_path: str, loopback: bool, logger: Optional[Any] = None
+    ) -> None:
+        self._core = _ControlCore(service, token, base_path, loopback, logger)
 
     def close(self) -> None:
         """Detaches from the service's alerts."""
@@ -501,6 +525,7 @@ def asgi_app(
     base_path: str = DEFAULT_BASE_PATH,
     *,
     loopback: bool = True,
+    logger: Optional[Any] = None,
 ) -> ControlApp:
     """The control API as an ASGI app, answering under ``base_path`` below where it is
     mounted (``root_path`` honoured: ``Mount("/ops", app)`` answers at
@@ -510,10 +535,11 @@ def asgi_app(
     token mutations need (default ``TRIPWIRE_CONTROL_TOKEN``; none: every mutation is
     refused with 403). ``loopback`` (default True) is for an app reached on loopback
     only: reads need no token and the ``Host`` must be a loopback name; pass False when
-    the app is reachable beyond loopback, and reads need the token too."""
+    the app is reachable beyond loopback, and reads need the token too. ``logger``: logs
+    every mutation, refused ones too (default: tripwire's own, ``set_logger()``)."""
     if not isinstance(loopback, bool):
         raise TypeError(f"invalid option `loopback`: must be a bool, not {type(loopback).__name__}")
-    return ControlApp(service, token, base_path, loopback)
+    return ControlApp(service, token, base_path, loopback, logger)
 
 
 # -- WSGI ----------------------------------------------------------------------------------
@@ -538,8 +564,10 @@ def _wsgi_path(environ: Mapping[str, Any]) -> str:
 class ControlWSGIApp(_Audited):
     """The control API as a WSGI app (made by ``wsgi_app``)."""
 
-    def __init__(self, service: Optional[CircuitBreakerService], token: Optional[str], base_path: str, loopback: bool) -> None:
-        self._core = _ControlCore(service, token, base_path, loopback)
+    def __init__(
+        self, service: Optional[CircuitBreakerService], token: Optional[str], base_path: str, loopback: bool, logger: Optional[Any] = None
+    ) -> None:
+        self._core = _ControlCore(service, token, base_path, loopback, logger)
 
     def close(self) -> None:
         """Detaches from the service's alerts."""
@@ -593,12 +621,13 @@ def wsgi_app(
     base_path: str = DEFAULT_BASE_PATH,
     *,
     loopback: bool = True,
+    logger: Optional[Any] = None,
 ) -> ControlWSGIApp:
     """The control API as a WSGI app, answering under ``base_path`` below its
     ``SCRIPT_NAME``. Options as ``asgi_app``."""
     if not isinstance(loopback, bool):
         raise TypeError(f"invalid option `loopback`: must be a bool, not {type(loopback).__name__}")
-    return ControlWSGIApp(service, token, base_path, loopback)
+    return ControlWSGIApp(service, token, base_path, loopback, logger)
 
 
 # -- serve() -------------------------------------------------------------------------------
@@ -718,6 +747,7 @@ def serve(
     token: Optional[str] = None,
     *,
     base_path: str = DEFAULT_BASE_PATH,
+    logger: Optional[Any] = None,
 ) -> ControlServer:
     """Serves the control API on a thread of its own (the standard library's HTTP
     server): ``host`` (default 127.0.0.1; a non-loopback host needs a token, from the
@@ -731,7 +761,7 @@ def serve(
     if not 0 <= port <= 65535:
         raise ValueError(f"invalid option `port`: must be in 0..65535, not {port}")
     loopback = _is_loopback(host)
-    core = _ControlCore(service, token, base_path, loopback)
+    core = _ControlCore(service, token, base_path, loopback, logger)
     if not loopback and not _has_token(token):
         core.close()
         raise ValueError(

@@ -20,22 +20,13 @@ fails or is refused).
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
-from tripwire._metrics import metrics_text
+from tripwire._metrics import metrics_text, samples as _samples
 
 __all__ = ["Instrumentation", "instrument"]
-
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-_ESCAPE = re.compile(r"\\(.)")
-
-Sample = Tuple[str, str, str, str, Dict[str, str], float]
-"""``(family, type, help, name, attributes, value)``"""
-
 
 def _api() -> Any:
     try:
@@ -45,29 +36,6 @@ def _api() -> Any:
             "tripwire: tracing and tripwire.otel need opentelemetry-api: pip install 'tripwire[otel]'"
         ) from error
     return opentelemetry
-
-
-def _unescape(value: str) -> str:
-    return _ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
-
-
-def _samples(text: str) -> List[Sample]:
-    """The samples of the core's Prometheus text."""
-    out: List[Sample] = []
-    family, kind, help = "", "", ""
-    for line in text.split("\n"):
-        if line.startswith("# HELP "):
-            family, _, help = line[7:].partition(" ")
-        elif line.startswith("# TYPE "):
-            kind = line[7:].split(" ")[1]
-        elif line and not line.startswith("#"):
-            m = _SAMPLE.match(line)
-            if m is None:
-                continue
-            attributes = {k: _unescape(v) for k, v in _LABEL.findall(m.group(2) or "")}
-            value = float("inf") if m.group(3) == "+Inf" else float(m.group(3))
-            out.append((family, kind, help, m.group(1), attributes, value))
-    return out
 
 
 def _instrument_of(kind: str, name: str) -> Tuple[str, str, str]:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping,
 
 from tripwire import _core
 from tripwire._core import ManualClock
+from tripwire._logger import check_logger
 from tripwire._types import CircuitBreakerStats
 
 if TYPE_CHECKING:
@@ -134,10 +135,10 @@ def _breaker_class() -> Any:
     return tripwire.CircuitBreaker
 
 
-def _make_breaker(clock: Optional[ManualClock], name: str) -> Any:
+def _make_breaker(clock: Optional[ManualClock], logger: Optional[Any], name: str) -> Any:
     """The engine's breaker factory: a registered ``CircuitBreaker`` on the service's
-    clock (the engine gives it its options right after)."""
-    return _breaker_class()(name, clock=clock)
+    clock, logging through its logger (the engine gives it its options right after)."""
+    return _breaker_class()(name, clock=clock, logger=logger)
 
 
 def _dispatch(listeners: List[AlertListener], clock: Optional[ManualClock], alerts: List[Tuple[Any, ...]]) -> None:
@@ -232,6 +233,7 @@ class CircuitBreakerService:
     advances it (no one else could); an async call's retry delay and any bulkhead queue
     wait end when the clock is moved past their deadline (``advance`` / ``set``).
     ``seed``: the retry jitter's seed (random by default).
+    ``logger``: logs its breakers' transitions (default: tripwire's own, ``set_logger()``).
     """
 
     def __init__(
@@ -243,13 +245,15 @@ class CircuitBreakerService:
         on_alert: Optional[AlertListener] = None,
         services: Optional[Mapping[str, str]] = None,
         seed: Optional[int] = None,
+        logger: Optional[Any] = None,
     ) -> None:
         if on_alert is not None and not callable(on_alert):
             raise TypeError("invalid option `on_alert`: must be callable (alert) -> None")
+        check_logger(logger)
         self._clock = clock
         self._listeners: List[AlertListener] = [on_alert] if on_alert is not None else []
         self._core = _core.Service(
-            functools.partial(_make_breaker, clock),
+            functools.partial(_make_breaker, clock, logger),
             functools.partial(_dispatch, self._listeners, clock),
             clock=clock,
             max_breakers=max_breakers,

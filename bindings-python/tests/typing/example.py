@@ -9,6 +9,12 @@ from tripwire import CircuitBreaker, CircuitState, ManualClock
 
 breaker = CircuitBreaker("example", failure_threshold=3, recovery_timeout=10.0, clock=ManualClock())
 
+# tripwire's own logger and result judging type-check too.
+json_logger: tripwire.StructuredLogger = tripwire.create_logger("orders", level="warn")
+previous = tripwire.set_logger(json_logger)
+judged = CircuitBreaker("judged", is_failure_result=tripwire.http_failure, logger=tripwire.logger)
+logged_service = tripwire.CircuitBreakerService(logger=json_logger)
+
 
 @breaker
 def get_user(user_id: int, *, verbose: bool = False) -> dict[str, int]:
