@@ -3,7 +3,7 @@
 //! sits behind a short mutex that is never held while Python code runs.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pyo3::call::PyCallArgs;
 use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
@@ -33,8 +33,9 @@ pub struct Breaker {
     core: SyncBreaker<AnyClock>,
     exclude: Exclude,
     fallback: Option<Py<PyAny>>,
-    /// `is_failure_result(result)`: a returned value that counts as a failure.
-    is_failure_result: Option<Py<PyAny>>,
+    /// `is_failure_result(result)`: a returned value that counts as a failure (set at
+    /// construction, or by a service's `config` when it makes the breaker).
+    is_failure_result: OnceLock<Py<PyAny>>,
     /// Whether the facade has listeners: only then are the per-call `_hook_*` methods
     /// called (`_hook_state_change` is called on every transition: tripwire's logger).
     hooks: AtomicBool,
@@ -213,7 +214,7 @@ impl Breaker {
     /// Whether `is_failure_result(value)` counts a returned value as a failure; a
     /// predicate that raises does not (the error is reported, the value returned).
     fn failed_value(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> bool {
-        let Some(predicate) = &self.is_failure_result else {
+        let Some(predicate) = self.is_failure_result.get() else {
             return false;
         };
         match predicate
@@ -370,7 +371,9 @@ impl Breaker {
             core,
             exclude: parsed.exclude,
             fallback: parsed.fallback,
-            is_failure_result: parsed.is_failure_result,
+            is_failure_result: parsed
+                .is_failure_result
+                .map_or_else(OnceLock::new, OnceLock::from),
             hooks: AtomicBool::new(false),
             last_failure: Mutex::new(None),
             in_flight: AtomicU32::new(0),
@@ -404,7 +407,7 @@ impl Breaker {
     /// The `is_failure_result` predicate, or None.
     #[getter]
     fn is_failure_result(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.is_failure_result.as_ref().map(|f| f.clone_ref(py))
+        self.is_failure_result.get().map(|f| f.clone_ref(py))
     }
 
     /// Counters, rates and timings now, as a `CircuitBreakerStats`.
@@ -534,7 +537,7 @@ impl Breaker {
         if let Some(f) = &self.fallback {
             visit.call(f)?;
         }
-        if let Some(f) = &self.is_failure_result {
+        if let Some(f) = self.is_failure_result.get() {
             visit.call(f)?;
         }
         if let Some(t) = &self.exclude.types {
@@ -563,6 +566,13 @@ impl Breaker {
 }
 
 impl Breaker {
+    /// A service's `config` gives a breaker it just made its `is_failure_result` (as in
+    /// Node, hooks apply when the breaker is made).
+    pub(crate) fn judge_results(&self, predicate: Py<PyAny>) {
+        // A breaker the service just made has none: the factory gives no options.
+        let _ = self.is_failure_result.set(predicate);
+    }
+
     /// What the service engine reads of this breaker at `now`.
     pub(crate) fn facts(&self, now: u64) -> tripwire_core::resilience::Facts {
         self.core

@@ -152,7 +152,7 @@ fn unknown(options: &Options, name: &str) -> PyErr {
 }
 
 /// A function option (`fallback`, `is_failure_result`): None, or a callable.
-fn callable(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+pub(crate) fn callable(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
     if value.is_none() {
         return Ok(None);
     }

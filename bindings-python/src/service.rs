@@ -145,6 +145,16 @@ fn mapping<'py>(
 }
 
 /// Breaker options from a dict (a section `config`, or a call's own `config`).
+/// A call's `config`: the core's options, and the facade's `is_failure_result` (given
+/// to the breaker when the service makes it, as Node's hooks are).
+struct BreakerConfig {
+    options: Options,
+    is_failure_result: Option<Py<PyAny>>,
+}
+
+/// The binding's own names in a call's `config` (suggested for near misses).
+const CONFIG_HOOKS: &[&str] = &["is_failure_result"];
+
 fn set_breaker_option(options: &mut Options, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let known = if value.is_none() && TIMEOUT_SPELLINGS.contains(&name) {
         options
@@ -156,22 +166,32 @@ fn set_breaker_option(options: &mut Options, name: &str, value: &Bound<'_, PyAny
     if known {
         Ok(())
     } else {
-        Err(config_error(options.unknown(name, &[]).unwrap_or_else(
-            || tripwire_core::ConfigError {
-                field: name.to_string().into(),
-                reason: "unknown option".into(),
-                kind: tripwire_core::ErrorKind::Type,
-            },
-        )))
+        Err(config_error(
+            options
+                .unknown(name, CONFIG_HOOKS)
+                .unwrap_or_else(|| tripwire_core::ConfigError {
+                    field: name.to_string().into(),
+                    reason: "unknown option".into(),
+                    kind: tripwire_core::ErrorKind::Type,
+                }),
+        ))
     }
 }
 
-fn breaker_options(value: &Bound<'_, PyAny>) -> PyResult<Options> {
+fn breaker_options(value: &Bound<'_, PyAny>) -> PyResult<BreakerConfig> {
     let mut options = Options::new(Unit::Seconds);
+    let mut is_failure_result = None;
     for (name, v) in mapping("config", value)? {
-        set_breaker_option(&mut options, &name, &v)?;
+        if name == "is_failure_result" {
+            is_failure_result = crate::options::callable(&name, &v)?;
+        } else {
+            set_breaker_option(&mut options, &name, &v)?;
+        }
     }
-    Ok(options)
+    Ok(BreakerConfig {
+        options,
+        is_failure_result,
+    })
 }
 
 fn retry_update(what: &str, value: &Bound<'_, PyAny>) -> PyResult<RetryUpdate> {
@@ -377,12 +397,15 @@ impl Service {
         inner: &mut Inner,
         service: &str,
         operation: Option<&str>,
-        config: Option<&Options>,
+        config: Option<&BreakerConfig>,
         fx: &mut Effects,
     ) -> PyResult<(CircuitId, Py<Breaker>)> {
+        let hook = config
+            .and_then(|c| c.is_failure_result.as_ref())
+            .map(|p| p.clone_ref(py));
         match inner
             .engine
-            .circuit(service, operation, config)
+            .circuit(service, operation, config.map(|c| &c.options))
             .map_err(config_error)?
         {
             Lookup::Found(id) => {
@@ -407,6 +430,9 @@ impl Service {
                         )
                     })?;
                     b.get().reconfigure(config).map_err(config_error)?;
+                    if let Some(predicate) = hook {
+                        b.get().judge_results(predicate);
+                    }
                     if forced_open {
                         b.get().force_open_new();
                     }

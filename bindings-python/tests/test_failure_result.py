@@ -144,3 +144,21 @@ def test_http_failure_as_the_predicate_opens_on_503s(base: str) -> None:
             return int(response.status_code)
 
     assert asyncio.run(main()) == 503
+
+
+def test_the_services_config_takes_it_when_it_makes_the_breaker(clock: tripwire.ManualClock) -> None:
+    svc = tripwire.CircuitBreakerService(clock=clock)
+    config = {"failure_threshold": 2, "is_failure_result": _bad}
+    assert svc.execute_with_circuit_breaker("inventory", "stock", lambda: "bad", config=config) == "bad"
+
+    async def answer() -> str:
+        return "bad"
+
+    assert asyncio.run(svc.execute_with_circuit_breaker("inventory", "stock", answer, config=config)) == "bad"
+    breaker = svc.get_circuit_breaker("inventory", "stock")
+    assert breaker.is_failure_result is _bad
+    assert breaker.state == tripwire.CircuitState.OPEN
+    with pytest.raises(TypeError, match="did you mean `is_failure_result`"):
+        svc.execute_with_circuit_breaker("inventory", "other", lambda: 1, config={"is_failure_reslt": _bad})
+    with pytest.raises(TypeError, match="`is_failure_result`: must be callable"):
+        svc.execute_with_circuit_breaker("inventory", "other", lambda: 1, config={"is_failure_result": 3})

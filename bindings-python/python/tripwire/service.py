@@ -341,7 +341,8 @@ class CircuitBreakerService:
         (called with the error, or with nothing if it takes no argument), ``queue``
         (True: the failed call goes to the dead-letter queue). ``retry_policy``
         overrides the service's policy for this call; ``config`` is used when the
-        breaker is first made; ``bulkhead`` changes the service's bulkhead (use
+        breaker is first made (the breaker's options, and ``is_failure_result``: a
+        returned value that counts as a failure, still returned); ``bulkhead`` changes the service's bulkhead (use
         ``update_service_config`` to change the rest later).
         """
         return self._call(service, operation, fn, fallback_options, retry_policy, bulkhead, config, False)
