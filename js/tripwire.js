@@ -1491,8 +1491,8 @@ export function createTripwire(engine, host = {}) {
 
     // ---- manual control -------------------------------------------------------
 
-    _control(op, cause) {
-      return this._transition(engine.control(this._id, op, this._now()), cause);
+    _control(op, by) {
+      return this._transition(engine.control(this._id, op, this._now()), by);
     }
 
     /** Opens the circuit until close() or reset(). */
@@ -1641,8 +1641,8 @@ export function createTripwire(engine, host = {}) {
     }
   }
 
-  // A transition's `by` (see _transition), by the outcome that made it.
-  const OUTCOME_CAUSES = { [SUCCESS]: 'success', [FAILURE]: 'failure', [TIMEOUT]: 'timeout', [IGNORED]: 'ignored', [CANCELLED]: 'cancelled' };
+  // A transition's `by` (see _transition): the name of the outcome that made it.
+  const OUTCOME_BY = { [SUCCESS]: 'success', [FAILURE]: 'failure', [TIMEOUT]: 'timeout', [IGNORED]: 'ignored', [CANCELLED]: 'cancelled' };
   const PERMIT_OUTCOMES = { success: SUCCESS, failure: FAILURE, timeout: TIMEOUT, ignore: IGNORED, cancel: CANCELLED };
   const RECORD_OUTCOMES = { success: SUCCESS, failure: FAILURE, timeout: TIMEOUT, ignored: IGNORED, cancelled: CANCELLED };
 
@@ -1670,7 +1670,7 @@ export function createTripwire(engine, host = {}) {
       if (this._trial === undefined) this._trial = Boolean(engine.permitTrial(this._breaker._id, this._slot));
       this._done = true;
       const code = this._breaker._record(this, outcome);
-      return code === 0 ? null : this._breaker._transition(code, OUTCOME_CAUSES[outcome]);
+      return code === 0 ? null : this._breaker._transition(code, OUTCOME_BY[outcome]);
     }
 
     /** The call succeeded; returns the transition it caused, or null. */

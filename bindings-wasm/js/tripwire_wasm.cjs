@@ -23,4 +23,6 @@ module.exports = {
   CircuitBreakerFactory: api.CircuitBreakerFactory,
   CircuitBreakerMonitor: api.CircuitBreakerMonitor,
   guardFetch: api.guardFetch,
+  setLogger: api.setLogger,
+  getLogger: api.getLogger,
 };

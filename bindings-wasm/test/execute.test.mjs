@@ -250,3 +250,23 @@ test("execute's function gets a signal that the timeout aborts", async () => {
   await breaker.execute(async (ctx) => { quiet = ctx.signal; });
   assert.equal(quiet.aborted, false);
 });
+
+test('setLogger(): the browser package logs transitions through any { info, warn } logger', async () => {
+  const { setLogger, getLogger } = createRequire(import.meta.url)(join(root, 'pkg-node/tripwire_wasm.js'));
+  const lines = [];
+  const log = { info: (message, fields) => lines.push(['info', message, fields]), warn: (message, fields) => lines.push(['warn', message, fields]) };
+  assert.equal(setLogger(log), null);
+  assert.equal(getLogger(), log);
+  try {
+    const breaker = new CircuitBreaker('logged-wasm', { failureThreshold: 1, timeout: false });
+    await rejection(breaker.execute(async () => { throw new Error('down'); }));
+    breaker.close();
+  } finally {
+    setLogger(null);
+  }
+  assert.deepEqual(lines.map(([level, , f]) => [level, f.event, f.breaker, f.from, f.to, f.cause, f.outcome]), [
+    ['warn', 'transition', 'logged-wasm', 'CLOSED', 'OPEN', 'tripped', 'failure'],
+    ['info', 'transition', 'logged-wasm', 'OPEN', 'CLOSED', 'closed', undefined],
+  ]);
+  assert.throws(() => setLogger(42), TypeError);
+});

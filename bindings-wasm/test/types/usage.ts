@@ -3,6 +3,8 @@
 import init, {
   CircuitBreaker,
   guardFetch,
+  setLogger,
+  getLogger,
   type CircuitBreakerOptions,
   type CircuitBreakerStats,
   type CircuitStateName,
@@ -10,6 +12,8 @@ import init, {
 } from '../../pkg/tripwire_wasm.js';
 
 export async function valid(): Promise<void> {
+  const previous = setLogger(console);
+  setLogger(previous ?? getLogger());
   await init();
   const options: CircuitBreakerOptions = {
     failureThreshold: 0.5,
