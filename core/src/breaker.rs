@@ -867,6 +867,32 @@ mod tests {
     }
 
     #[test]
+    fn every_cause_has_a_distinct_name() {
+        let causes = [
+            Cause::Tripped,
+            Cause::OpenElapsed,
+            Cause::TrialsSucceeded,
+            Cause::TrialFailed,
+            Cause::ForcedOpen,
+            Cause::Closed,
+            Cause::Reset,
+            Cause::Disabled,
+            Cause::Enabled,
+        ];
+        let mut names: alloc::vec::Vec<&str> = causes.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), causes.len());
+        let mut b = breaker(Config {
+            failure_threshold: Threshold::Count(1),
+            ..Config::default()
+        });
+        let p = b.try_acquire(0).unwrap();
+        let t = b.record(p, Outcome::Failure, 0).unwrap();
+        assert_eq!(t.cause.name(), "tripped");
+    }
+
+    #[test]
     fn durations_at_exact_edges() {
         assert!(DURATION_EDGES.iter().all(|&e| Histogram::is_edge(e)));
         let mut b = breaker(Config::default());
