@@ -34,13 +34,18 @@ from typing import (
 
 from tripwire import _core
 from tripwire._core import (
-    CircuitBreakerError,
-    CircuitBreakerOpenError,
     ManualClock,
     Permit,
     __version__,
 )
-from tripwire._types import CircuitBreakerStats, CircuitBreakerTimeoutError, CircuitState, Transition
+from tripwire._types import (
+    CircuitBreakerError,
+    CircuitBreakerOpenError,
+    CircuitBreakerStats,
+    CircuitBreakerTimeoutError,
+    CircuitState,
+    Transition,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
