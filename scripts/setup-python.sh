@@ -21,7 +21,8 @@ PINS=(maturin==1.16.0 ziglang==0.17.1 pytest==9.2.0 mypy==2.4.1 fastapi==0.163.2
 have_pins() {
   [ -x "$VENV/bin/python" ] || return 1
   local installed
-  installed="$("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null)" || return 1
+  # pip freeze may spell a name with `_` (prometheus_client): compare with `-`.
+  installed="$("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | tr '_' '-')" || return 1
   for pin in "${PINS[@]}"; do
     # `pip freeze` lists `moto==5.2.1`, not `moto[server]==5.2.1`.
     grep -qix "${pin/\[*\]/}" <<<"$installed" || return 1
