@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-redis setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm dist test-dist \
-        demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
+        demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm bench-install wasm proptest-long
 
 all: test
 
@@ -83,7 +83,7 @@ demo-ops: setup-node
 demo-rust: setup-core
 	$(CARGO) run -q -p tripwire-core --example demo
 
-bench: bench-core bench-node bench-python bench-wasm
+bench: bench-core bench-node bench-python bench-wasm bench-install
 bench-core:
 	$(CARGO) bench -p tripwire-core --bench acquire_record
 bench-node: setup-node
@@ -92,3 +92,6 @@ bench-python: setup-python
 	bash scripts/bench-python.sh
 bench-wasm: setup-wasm
 	bash scripts/bench-wasm.sh
+# Artifact sizes and install times (pip, npm) beside pybreaker's and opossum's.
+bench-install: dist
+	node scripts/bench-install.mjs
