@@ -34,7 +34,7 @@ before(() => {
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { env, encoding: 'utf8', cwd: scratch, ...options });
+  const result = spawnSync(command, args, { env, encoding: 'utf8', cwd: scratch, maxBuffer: 64 << 20, ...options });
   if (result.error) throw result.error;
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
