@@ -7,8 +7,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-redis setup-node setup-python setup-wasm \
-        test lint test-core test-node test-python test-wasm \
-        demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
+        test lint test-core test-node test-python test-wasm dist test-dist \
+        demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm bench-install wasm proptest-long
 
 all: test
 
@@ -26,7 +26,7 @@ setup-python:
 setup-wasm: setup-core
 	bash scripts/setup-wasm.sh
 
-test: setup lint test-core test-node test-python test-wasm
+test: setup lint test-core test-node test-python test-wasm test-dist
 	@echo "make test: every runtime passed"
 
 lint:
@@ -52,10 +52,21 @@ test-node: setup-node setup-python
 	bash scripts/test-node.sh
 test-python: setup-python
 	bash scripts/test-python.sh
+# The browser package as it ships (release build) into bindings-wasm/pkg/;
+# `make wasm WASM_PROFILE=debug` builds the larger debug variant and says so.
+WASM_PROFILE ?= release
 wasm: setup-wasm
-	bash scripts/build-wasm.sh
+	bash scripts/build-wasm.sh $(if $(filter debug,$(WASM_PROFILE)),,--release)
 test-wasm: setup-wasm
 	bash scripts/test-wasm.sh
+
+# The release artifacts, into dist/: the abi3 manylinux2014 wheel and the sdist, the npm
+# packages tripwire, @tripwire/linux-x64-gnu and tripwire-wasm (scripts/dist.sh).
+dist: setup-node setup-python setup-wasm
+	bash scripts/dist.sh
+# Their file lists and versions, and the proof that they install and work with no cargo.
+test-dist: dist
+	bash scripts/test-dist.sh
 
 # The Node package guarding real fetch calls to a flaky local upstream.
 demo: setup-node
@@ -72,7 +83,7 @@ demo-ops: setup-node
 demo-rust: setup-core
 	$(CARGO) run -q -p tripwire-core --example demo
 
-bench: bench-core bench-node bench-python bench-wasm
+bench: bench-core bench-node bench-python bench-wasm bench-install
 bench-core:
 	$(CARGO) bench -p tripwire-core --bench acquire_record
 bench-node: setup-node
@@ -81,3 +92,6 @@ bench-python: setup-python
 	bash scripts/bench-python.sh
 bench-wasm: setup-wasm
 	bash scripts/bench-wasm.sh
+# Artifact sizes and install times (pip, npm) beside pybreaker's and opossum's.
+bench-install: dist
+	node scripts/bench-install.mjs

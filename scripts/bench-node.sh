@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-node.sh
-# A release build, loaded from its own copy: a test run rebuilding the debug addon
-# in bindings-node/ cannot swap it mid-bench.
-TRIPWIRE_NODE_PROFILE=release node bindings-node/build.js
+# The release addon that ships (the one `make dist` packs as @tripwire/linux-x64-gnu:
+# cargo reuses that build), loaded from its own copy: neither a test run rebuilding the
+# debug addon in bindings-node/ nor a `make dist` can swap it mid-bench.
+bash scripts/dist.sh node
 mkdir -p target/bench-node
-cp bindings-node/tripwire.node target/bench-node/tripwire.node
+cp target/dist-stage/npm/linux-x64-gnu/tripwire.linux-x64-gnu.node target/bench-node/tripwire.node
 TRIPWIRE_NODE_ADDON="$PWD/target/bench-node/tripwire.node" node bindings-node/bench/run.mjs
 # Scraping 10,000 breakers: metricsText() beside prom-client + opossum-prometheus.
 TRIPWIRE_NODE_ADDON="$PWD/target/bench-node/tripwire.node" node bindings-node/bench/scrape.mjs

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks the release build of the Python package beside pybreaker,
+# Benchmarks the release wheel of the Python package beside pybreaker,
 # circuitbreaker, aiobreaker and purgatory, and its resilience service beside
 # tenacity + pybreaker (one run, one process per figure set).
 # Uses its own venv (target/venv-python-bench) so the test venv keeps its dev build.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 VENV="$(pwd)/target/venv-python-bench"
 PY="$VENV/bin/python"
 PYTHON="${PYTHON:-python3}"
-PINS=(maturin==1.16.0 pybreaker==1.4.1 circuitbreaker==2.1.3 aiobreaker==1.2.0 purgatory==3.0.1 tenacity==9.2.1)
+PINS=(pybreaker==1.4.1 circuitbreaker==2.1.3 aiobreaker==1.2.0 purgatory==3.0.1 tenacity==9.2.1)
 
 [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
 installed="$("$PY" -m pip freeze --disable-pip-version-check 2>/dev/null || true)"
@@ -21,10 +21,10 @@ for pin in "${PINS[@]}"; do
   fi
 done
 
-# The release profile (LTO): what `pip install <checkout>` gives users.
-export PATH="$VENV/bin:$PATH"
-"$PY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps --no-build-isolation \
-  --config-settings "build-args=--profile release -i $PY" .
+# The release wheel that ships (`make dist`'s; cargo reuses its build): what
+# `pip install tripwire` gives users.
+bash scripts/dist.sh python
+"$PY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps dist/tripwire-*-cp39-abi3-*.whl
 
 cd bindings-python/bench
 "$PY" bench.py "$@"

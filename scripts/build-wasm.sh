@@ -2,7 +2,8 @@
 # Builds the browser package into bindings-wasm/pkg/ (wasm-bindgen --target web)
 # and a Node-loadable copy into bindings-wasm/pkg-node/ (--target nodejs, for the
 # vector replay).
-#   scripts/build-wasm.sh            lean debug build (tests; panics become JS errors)
+#   scripts/build-wasm.sh            lean debug build (panics become JS errors); says loudly
+#                                    that it is not what ships
 #   scripts/build-wasm.sh --release  what ships: opt-level s, LTO, panic=abort, wasm-opt -Os,
 #                                    the JavaScript minified (terser); its size is a test
 #                                    (bindings-wasm/test/size.test.mjs)
@@ -61,10 +62,14 @@ if [ "$profile" = release-wasm ]; then
 fi
 
 version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
+# A debug pkg/ is private: npm refuses to publish it.
+private=""
+[ "$profile" = release-wasm ] || private='
+  "private": true,'
 cat > "$pkg/package.json" <<JSON
 {
   "name": "tripwire-wasm",
-  "version": "$version",
+  "version": "$version",$private
   "description": "tripwire circuit breakers in the browser: WebAssembly engine, guarded fetch",
   "license": "MIT",
   "type": "module",
@@ -84,4 +89,21 @@ cat > "$pkg_node/package.json" <<JSON
 { "name": "tripwire-wasm-node", "version": "$version", "private": true, "main": "tripwire_wasm.js", "types": "tripwire_wasm.d.ts" }
 JSON
 js_bytes=$(cat "$pkg/engine.js" "$pkg/tripwire.js" "$pkg/tripwire_wasm.js" | wc -c)
-echo "build-wasm: $pkg ($profile): $(wc -c < "$pkg/engine_bg.wasm") bytes wasm, $js_bytes bytes JS"
+# What a page loads, each file gzipped (as bindings-wasm/test/size.test.mjs counts it).
+gzipped=0
+for f in engine.js tripwire.js tripwire_wasm.js engine_bg.wasm; do
+  gzipped=$((gzipped + $(gzip -9c "$pkg/$f" | wc -c)))
+done
+echo "build-wasm: $pkg ($profile): $(wc -c < "$pkg/engine_bg.wasm") bytes wasm, $js_bytes bytes JS, $gzipped bytes gzipped"
+if [ "$profile" != release-wasm ]; then
+  # A newcomer once measured a debug pkg/ (130 KB gzipped) as the shipped size.
+  cat >&2 <<MSG
+
+  ************************************************************************************
+  build-wasm: this is the DEBUG build ($gzipped bytes gzipped, unoptimised, private).
+  It is NOT what ships: the browser package is the release build (at most 40 KB
+  gzipped): \`make wasm\` or \`scripts/build-wasm.sh --release\`; \`make dist\` packs it.
+  ************************************************************************************
+
+MSG
+fi

@@ -12,14 +12,17 @@ PYTHON="${PYTHON:-python3}"
 # prometheus-client (TripwireCollector, and its OpenMetrics parser checks the exposition),
 # opentelemetry-api and -sdk (tripwire.otel: instruments read by an in-memory reader,
 # spans by an in-memory exporter).
-PINS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 fastapi==0.163.2 httpx2==2.16.2
+# ziglang: `maturin build --zig` links the release wheel against glibc 2.17 (manylinux2014)
+# from this machine (scripts/dist.sh).
+PINS=(maturin==1.16.0 ziglang==0.17.1 pytest==9.2.0 mypy==2.4.1 fastapi==0.163.2 httpx2==2.16.2
   prometheus-client==0.26.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2
   boto3==1.43.11 "moto[server]==5.2.1")
 
 have_pins() {
   [ -x "$VENV/bin/python" ] || return 1
   local installed
-  installed="$("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null)" || return 1
+  # pip freeze may spell a name with `_` (prometheus_client): compare with `-`.
+  installed="$("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | tr '_' '-')" || return 1
   for pin in "${PINS[@]}"; do
     # `pip freeze` lists `moto==5.2.1`, not `moto[server]==5.2.1`.
     grep -qix "${pin/\[*\]/}" <<<"$installed" || return 1

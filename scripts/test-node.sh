@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-node.sh
-TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
+# `npm run build`, as the README tells contributors (a debug build keeps the tests lean).
+TRIPWIRE_NODE_PROFILE=debug npm run build --silent
 
 # A shell glob, not a directory argument: portable to Node 22+ (TOOLCHAIN.md).
 # Under moto's local AWS server (a free loopback port, stopped by pid): tripwire/aws's

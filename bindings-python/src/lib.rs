@@ -27,8 +27,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<breaker::Permit>()?;
     m.add_class::<breaker::Guarded>()?;
     m.add_class::<clock::ManualClock>()?;
-    m.add_class::<errors::CircuitBreakerError>()?;
-    m.add_class::<errors::CircuitBreakerOpenError>()?;
     m.add_function(wrap_pyfunction!(registry::_register, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_get, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_all, m)?)?;

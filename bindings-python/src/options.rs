@@ -179,7 +179,8 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
             let key = key.cast_into::<PyString>()?;
-            let name = key.to_str()?;
+            let name = key.to_cow()?;
+            let name: &str = &name;
             match name {
                 "exclude" => parsed_exclude = exclude(&value)?,
                 "fallback" => fallback = callable(name, &value)?,

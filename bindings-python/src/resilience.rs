@@ -102,7 +102,8 @@ impl RetryPolicy {
         if let Some(options) = options {
             for (key, value) in options.iter() {
                 let key = key.cast_into::<PyString>()?;
-                let name = key.to_str()?;
+                let name = key.to_cow()?;
+                let name: &str = &name;
                 match name {
                     "retryable_errors" | "retryableErrors" => {
                         classifier.retryable = strings(name, &value)?;
@@ -265,7 +266,7 @@ fn str_attr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> Option<String
     value
         .cast::<PyString>()
         .ok()?
-        .to_str()
+        .to_cow()
         .ok()
         .map(String::from)
 }
@@ -389,7 +390,8 @@ fn bulkhead_config(
     if let Some(options) = options {
         for (key, value) in options.iter() {
             let key = key.cast_into::<PyString>()?;
-            let name = key.to_str()?;
+            let name = key.to_cow()?;
+            let name: &str = &name;
             if matches!(name, "max_queue_wait" | "maxQueueWait") && value.is_none() {
                 config.max_queue_wait = None;
                 continue;
@@ -735,7 +737,7 @@ pub(crate) fn all_circuits_open_alert(states: &Bound<'_, PyAny>, ongoing: bool) 
 pub(crate) fn worst_health(statuses: &Bound<'_, PyAny>) -> PyResult<&'static str> {
     let mut worst = Health::Healthy;
     for s in statuses.try_iter()? {
-        worst = worst.max(parse_health(s?.extract::<&str>()?)?);
+        worst = worst.max(parse_health(&s?.extract::<String>()?)?);
     }
     Ok(health_str(worst))
 }

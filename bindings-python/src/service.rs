@@ -139,7 +139,7 @@ fn mapping<'py>(
                 type_name(&k)
             ))
         })?;
-        out.push((name.to_str()?.to_string(), v));
+        out.push((name.to_cow()?.to_string(), v));
     }
     Ok(out)
 }
@@ -227,7 +227,7 @@ fn service_update(sections: &Bound<'_, PyDict>) -> PyResult<ServiceUpdate> {
         let name = key
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err("section names are str"))?
-            .to_str()?
+            .to_cow()?
             .to_string();
         let section = ServiceUpdate::section(&name).map_err(config_error)?;
         if value.is_none() {
@@ -241,7 +241,7 @@ fn service_update(sections: &Bound<'_, PyDict>) -> PyResult<ServiceUpdate> {
                         type_name(&value)
                     ))
                 })?;
-                update.set_preset(preset.to_str()?).map_err(config_error)?;
+                update.set_preset(&preset.to_cow()?).map_err(config_error)?;
             }
             Section::Config => {
                 update.touch(section);
@@ -582,7 +582,7 @@ impl Service {
     /// Reports a failed attempt (its exception); a cancellation is reported and raised.
     fn report_error(&self, py: Python<'_>, call: CallId, err: PyErr) -> PyResult<Py<PyAny>> {
         let value = err.value(py).clone();
-        if value.is_instance_of::<errors::CircuitBreakerError>() {
+        if value.is_instance(errors::refusal_class(py)?)? {
             return self.report(
                 py,
                 call,
@@ -701,9 +701,10 @@ impl Service {
         operation: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Breaker>> {
-        let service = name_of("service", service)?.to_str()?;
+        let service = name_of("service", service)?.to_cow()?;
+        let service: &str = &service;
         let operation = match operation.filter(|o| !o.is_none()) {
-            Some(o) => Some(name_of("operation", o)?.to_str()?),
+            Some(o) => Some(name_of("operation", o)?.to_cow()?.into_owned()),
             None => None,
         };
         let options = config
@@ -717,7 +718,7 @@ impl Service {
                 py,
                 &mut inner,
                 service,
-                operation,
+                operation.as_deref(),
                 options.as_ref(),
                 &mut fx,
             );
@@ -750,8 +751,10 @@ impl Service {
         dead_letter: bool,
         no_retry: bool,
     ) -> PyResult<Py<PyAny>> {
-        let service = name_of("service", service)?.to_str()?;
-        let operation = name_of("operation", operation)?.to_str()?;
+        let service = name_of("service", service)?.to_cow()?;
+        let service: &str = &service;
+        let operation = name_of("operation", operation)?.to_cow()?;
+        let operation: &str = &operation;
         Ok(self
             .begin_inner(
                 py,
@@ -780,8 +783,10 @@ impl Service {
         dead_letter: bool,
         no_retry: bool,
     ) -> PyResult<Py<PyAny>> {
-        let service = name_of("service", service)?.to_str()?;
-        let operation = name_of("operation", operation)?.to_str()?;
+        let service = name_of("service", service)?.to_cow()?;
+        let service: &str = &service;
+        let operation = name_of("operation", operation)?.to_cow()?;
+        let operation: &str = &operation;
         let (run, step) = self.begin_inner(
             py,
             service,
@@ -822,7 +827,7 @@ impl Service {
             return self.report(py, call, Attempt::Success, Some(value), None);
         }
         let v = value.bind(py);
-        if v.is_instance_of::<errors::CircuitBreakerError>() {
+        if v.is_instance(errors::refusal_class(py)?)? {
             return self.report(py, call, Attempt::Refused, None, Some(value));
         }
         if !v.is_instance_of::<PyException>() {
@@ -892,7 +897,8 @@ impl Service {
         service: &Bound<'_, PyAny>,
         sections: &Bound<'_, PyDict>,
     ) -> PyResult<()> {
-        let service = name_of("service", service)?.to_str()?;
+        let service = name_of("service", service)?.to_cow()?;
+        let service: &str = &service;
         let update = service_update(sections)?;
         let mut fx = Effects::default();
         let r = {

@@ -34,14 +34,19 @@ from typing import (
 
 from tripwire import _core, _logger as _tw_log
 from tripwire._core import (
-    CircuitBreakerError,
-    CircuitBreakerOpenError,
     ManualClock,
     Permit,
     __version__,
 )
 from tripwire._logger import StructuredLogger, create_logger, get_logger, set_logger
-from tripwire._types import CircuitBreakerStats, CircuitBreakerTimeoutError, CircuitState, Transition
+from tripwire._types import (
+    CircuitBreakerError,
+    CircuitBreakerOpenError,
+    CircuitBreakerStats,
+    CircuitBreakerTimeoutError,
+    CircuitState,
+    Transition,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType

@@ -4,7 +4,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from typing_extensions import ParamSpec, disjoint_base
 
-from tripwire._types import CircuitBreakerStats, CircuitState, Transition
+from tripwire._types import CircuitBreakerOpenError, CircuitBreakerStats, CircuitState, Transition
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -22,25 +22,6 @@ class ManualClock:
     def _call_later(self, delay: float, callback: Callable[[], object]) -> int: ...
     def _cancel_timer(self, id: int) -> bool: ...
     def _next_timer(self) -> Optional[float]: ...
-
-@disjoint_base
-class CircuitBreakerError(Exception):
-    """The breaker refused the call: it did not run."""
-
-    def __new__(cls, name: str, state: CircuitState, retry_after: Optional[float] = None) -> CircuitBreakerError: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def state(self) -> CircuitState: ...
-    @property
-    def retry_after(self) -> Optional[float]: ...
-
-class CircuitBreakerOpenError(CircuitBreakerError):
-    """The circuit is open (or half-open with no free trial slot)."""
-
-    def __new__(
-        cls, name: str, state: CircuitState, retry_after: Optional[float] = None
-    ) -> CircuitBreakerOpenError: ...
 
 @final
 class Permit:

@@ -61,6 +61,52 @@ class CircuitBreakerStats:
     disabled: bool
 
 
+class CircuitBreakerError(Exception):
+    """The breaker refused the call: it did not run.
+
+    ``args`` is ``(name, state, retry_after)``: the compiled module raises one without
+    running any Python (``BaseException.__new__`` stores the arguments), and the
+    message is formatted only when someone reads it. Defined here rather than in the
+    compiled module: the abi3 wheel (Python 3.9's stable ABI) cannot subclass
+    ``Exception`` from Rust.
+    """
+
+    __module__ = "tripwire"
+
+    def __init__(self, name: str, state: CircuitState, retry_after: Optional[float] = None) -> None:
+        super().__init__(name, state, retry_after)
+
+    @property
+    def name(self) -> str:
+        """The breaker's name."""
+        name: str = self.args[0]
+        return name
+
+    @property
+    def state(self) -> CircuitState:
+        """The state that refused the call: OPEN, or HALF_OPEN with every trial slot taken."""
+        state: CircuitState = self.args[1]
+        return state
+
+    @property
+    def retry_after(self) -> Optional[float]:
+        """Seconds until a call may be admitted; ``None`` while forced open."""
+        retry_after: Optional[float] = self.args[2]
+        return retry_after
+
+    def __str__(self) -> str:
+        name, state, retry_after = self.args
+        if retry_after is None:
+            return f"circuit breaker '{name}' is {state}: call refused"
+        return f"circuit breaker '{name}' is {state}: call refused (retry after {retry_after:.3f} s)"
+
+
+class CircuitBreakerOpenError(CircuitBreakerError):
+    """The circuit is open (or half-open with no free trial slot): the call was not made."""
+
+    __module__ = "tripwire"
+
+
 class CircuitBreakerTimeoutError(TimeoutError):
     """The call ran past ``request_timeout``: it was cancelled and counted as a failure.
 
