@@ -87,6 +87,21 @@ export interface CircuitBreakerOptions<T = any> {
   backoffJitter?: number;
   /** Seed of the jitter. */
   seed?: number;
+  /**
+   * The state a new breaker starts in (case, `-` and `_` ignored; default `'CLOSED'`).
+   * `'OPEN'` is open as if it had just tripped; `'HALF_OPEN'` admits trials at once.
+   */
+  initialState?: 'CLOSED' | 'OPEN' | 'HALF_OPEN' | 'closed' | 'open' | 'half_open' | 'half-open' | 'halfOpen';
+  /** With `initialState: 'OPEN'`: ms until it half-opens (default: the open duration). */
+  openRemaining?: number;
+  /**
+   * `true`: an ignored outcome (`errorFilter` said so) counts as a success: it closes a
+   * half-open circuit and resets the consecutive failures (opossum, pybreaker). Default
+   * `false`: it is not counted and a half-open trial slot is handed back.
+   */
+  ignoredAsSuccess?: boolean;
+  /** `true`: a rate threshold trips when the rate is above it (`>`, opossum), not at it (`≥`). */
+  strictRateThreshold?: boolean;
   /** Answers refusals, failures and timeouts; receives the error. */
   fallback?: (error: unknown) => T | PromiseLike<T>;
   /** Every change of state, with the breaker's name. */
@@ -122,6 +137,8 @@ export interface ResolvedOptions {
   countWindow: number | null;
   expectedResponseTime: number | null;
   slowCallRateThreshold: number | null;
+  ignoredAsSuccess: boolean;
+  strictRateThreshold: boolean;
 }
 
 /** Counters since construction or the last reset(); instants in epoch ms (the clock's ms with a custom clock). */
@@ -150,6 +167,8 @@ export interface CircuitBreakerStats {
   slowCallRate: number;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
+  /** Consecutive failures that a trip does not reset (a success, close() or reset() ends them). */
+  failureStreak: number;
   windowCalls: number;
   windowFailures: number;
   /** Consecutive trips without closing (drives backoff). */
@@ -264,7 +283,12 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
   /** The same as getStats(). */
   stats(): CircuitBreakerStats;
   getOptions(): ResolvedOptions;
+  /** Opens the circuit until close() or reset() (forced open). */
   open(): Transition;
+  /** Opens the circuit as if it had tripped: it half-opens after the open duration. */
+  trip(): Transition;
+  /** Half-opens the circuit now: the next calls are trials. */
+  forceHalfOpen(): Transition;
   close(): Transition;
   reset(): Transition;
   disable(): Transition;

@@ -359,7 +359,7 @@ export function createTripwire(engine, host = {}) {
   const {
     OUTCOME_SUCCESS: SUCCESS, OUTCOME_FAILURE: FAILURE, OUTCOME_TIMEOUT: TIMEOUT, OUTCOME_IGNORED: IGNORED,
     OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN,
-    OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
+    OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, OP_TRIP, OP_HALF_OPEN, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
   } = P;
   const OPEN_TO_HALF_OPEN = TRANSITION_BASE + P.STATE_OPEN * STATE_COUNT + P.STATE_HALF_OPEN;
   const { acquireAt, recordAt, recordQuietAt, queueSuccess } = engine;
@@ -1331,6 +1331,7 @@ export function createTripwire(engine, host = {}) {
         slowCallRate: s.slowCallRate,
         consecutiveFailures: s.consecutiveFailures,
         consecutiveSuccesses: s.consecutiveSuccesses,
+        failureStreak: s.failureStreak,
         windowCalls: s.windowCalls,
         windowFailures: s.windowFailures,
         trips: s.trips,
@@ -1368,6 +1369,8 @@ export function createTripwire(engine, host = {}) {
         countWindow: s.countWindow ?? null,
         expectedResponseTime: s.expectedResponseTime ?? null,
         slowCallRateThreshold: s.slowCallRateThreshold ?? null,
+        ignoredAsSuccess: s.ignoredAsSuccess,
+        strictRateThreshold: s.strictRateThreshold,
       };
     }
 
@@ -1390,6 +1393,8 @@ export function createTripwire(engine, host = {}) {
       if (s.backoffMultiplier != null) {
         Object.assign(o, { backoffMultiplier: s.backoffMultiplier, maxRecoveryTimeout: s.maxRecoveryTimeout, backoffJitter: s.backoffJitter });
       }
+      if (s.ignoredAsSuccess) o.ignoredAsSuccess = true;
+      if (s.strictRateThreshold) o.strictRateThreshold = true;
       return o;
     }
 
@@ -1402,6 +1407,16 @@ export function createTripwire(engine, host = {}) {
     /** Opens the circuit until close() or reset(). */
     open() {
       return this._control(OP_OPEN);
+    }
+
+    /** Opens the circuit as if it had tripped: it half-opens after the open duration. */
+    trip() {
+      return this._control(OP_TRIP);
+    }
+
+    /** Half-opens the circuit now: the next calls are trials (forced half-open). */
+    forceHalfOpen() {
+      return this._control(OP_HALF_OPEN);
     }
 
     /** Closes the circuit and clears its window; totals are kept. */

@@ -21,9 +21,9 @@ use tripwire_core::resilience::{Circuit, Facts};
 
 use crate::options::config_from_js;
 use crate::protocol::{
-    GATE, OP_CLOSE, OP_DISABLE, OP_ENABLE, OP_OPEN, OP_RESET, OUTCOME_CANCELLED, OUTCOME_FAILURE,
-    OUTCOME_IGNORED, OUTCOME_SUCCESS, OUTCOME_TIMEOUT, PERMIT_STRIDE, STATES, STATE_CLOSED,
-    STATE_HALF_OPEN, STATE_OPEN, TRANSITION_BASE,
+    GATE, OP_CLOSE, OP_DISABLE, OP_ENABLE, OP_HALF_OPEN, OP_OPEN, OP_RESET, OP_TRIP,
+    OUTCOME_CANCELLED, OUTCOME_FAILURE, OUTCOME_IGNORED, OUTCOME_SUCCESS, OUTCOME_TIMEOUT,
+    PERMIT_STRIDE, STATES, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN, TRANSITION_BASE,
 };
 use crate::slab::Slab;
 use crate::{at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
@@ -98,6 +98,10 @@ pub struct NativeSettings {
     pub backoff_jitter: Option<f64>,
     /// Jitter seed (below 2^53, so exact as a JS number).
     pub seed: f64,
+    /// Ignored outcomes count as successes.
+    pub ignored_as_success: bool,
+    /// Rate rules trip above their threshold only.
+    pub strict_rate_threshold: bool,
 }
 
 /// A point-in-time view, instants in the breaker's clock milliseconds.
@@ -127,6 +131,8 @@ pub struct NativeStats {
     pub consecutive_failures: u32,
     /// Consecutive successes in the current state.
     pub consecutive_successes: u32,
+    /// Consecutive failures a trip does not reset.
+    pub failure_streak: u32,
     /// Calls in the window.
     pub window_calls: u32,
     /// Failed or slow calls in the window.
@@ -168,6 +174,7 @@ impl From<Stats> for NativeStats {
             ignored: s.ignored as f64,
             consecutive_failures: s.consecutive_failures,
             consecutive_successes: s.consecutive_successes,
+            failure_streak: s.failure_streak,
             window_calls: s.window_calls,
             window_failures: s.window_failures,
             failure_rate: s.failure_rate,
@@ -401,8 +408,8 @@ fn with<R>(id: u32, f: impl FnOnce(&mut Entry) -> R) -> Result<R> {
 #[napi]
 pub fn create(env: Env, options: Object, now_ms: Option<f64>) -> Result<u32> {
     let config = shared_config(config_from_js(&env, &options)?);
-    let breaker =
-        Breaker::with_shared_config(config).map_err(|e| crate::options::throw(&env, &e))?;
+    let breaker = Breaker::with_shared_config_at(config, at(now_ms))
+        .map_err(|e| crate::options::throw(&env, &e))?;
     external(&env, true);
     Ok(insert(breaker, at(now_ms)))
 }
@@ -460,7 +467,8 @@ pub fn state(id: u32, now_ms: Option<f64>) -> Result<u32> {
     with(id, |e| state_code(e.breaker.state(at(now_ms))))
 }
 
-/// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable.
+/// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable, 5 trip
+/// (timed open), 6 half-open.
 /// Returns the transition code (never 0: a manual operation always reports one).
 /// Permits still outstanding belong to the old generation; their slots stay
 /// valid until recorded.
@@ -474,6 +482,8 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
             OP_RESET => e.breaker.reset(now),
             OP_DISABLE => e.breaker.disable(now),
             OP_ENABLE => e.breaker.enable(now),
+            OP_TRIP => e.breaker.trip(now),
+            OP_HALF_OPEN => e.breaker.half_open(now),
             _ => {
                 return Err(Error::new(
                     Status::InvalidArg,
@@ -608,6 +618,8 @@ pub(crate) fn settings_of(config: &Config) -> NativeSettings {
         max_recovery_timeout,
         backoff_jitter,
         seed: config.seed as f64,
+        ignored_as_success: config.ignored_as_success,
+        strict_rate_threshold: config.strict_rate_threshold,
     }
 }
 

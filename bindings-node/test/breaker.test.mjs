@@ -58,6 +58,8 @@ describe('options', () => {
       countWindow: null,
       expectedResponseTime: null,
       slowCallRateThreshold: null,
+      ignoredAsSuccess: false,
+      strictRateThreshold: false,
     });
     assert.equal(new CircuitBreaker({ failureThreshold: 0.5 }).getOptions().minimumRequests, 10);
   });

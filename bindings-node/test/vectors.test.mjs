@@ -29,6 +29,7 @@ const STATS = {
   ignored: 'ignoredCount',
   consecutive_failures: 'consecutiveFailures',
   consecutive_successes: 'consecutiveSuccesses',
+  failure_streak: 'failureStreak',
   window_calls: 'windowCalls',
   window_failures: 'windowFailures',
   failure_rate: 'failureRate',
@@ -39,7 +40,7 @@ const STATS = {
   last_failure_ms: 'lastFailureTime',
 };
 
-const MANUAL = { force_open: 'open', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
+const MANUAL = { force_open: 'open', trip: 'trip', half_open: 'forceHalfOpen', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
 
 const show = (t) => (t === null ? null : `${t.from}->${t.to}`);
 

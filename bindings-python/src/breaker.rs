@@ -12,7 +12,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::{
-    Breaker as CoreBreaker, ConfigShare, Outcome, Rejected, Snapshot, State, SyncBreaker,
+    Breaker as CoreBreaker, Clock, ConfigShare, Outcome, Rejected, Snapshot, State, SyncBreaker,
     Transition,
 };
 
@@ -297,7 +297,8 @@ impl Breaker {
         }
         let parsed = options::parse(options)?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
-        let breaker = CoreBreaker::with_shared_config(config).map_err(options::config_error)?;
+        let breaker = CoreBreaker::with_shared_config_at(config, parsed.clock.now())
+            .map_err(options::config_error)?;
         let core = SyncBreaker::from_breaker(breaker, parsed.clock);
         Ok(Breaker {
             name: name.clone().unbind(),
@@ -348,6 +349,7 @@ impl Breaker {
         fields.set_item("failure_rate", s.failure_rate)?;
         fields.set_item("consecutive_failures", s.consecutive_failures)?;
         fields.set_item("consecutive_successes", s.consecutive_successes)?;
+        fields.set_item("failure_streak", s.failure_streak)?;
         fields.set_item("timeout_count", s.timeouts)?;
         fields.set_item("rejected_count", s.rejected)?;
         fields.set_item("slow_call_count", s.slow_calls)?;
@@ -399,6 +401,16 @@ impl Breaker {
     /// Opens the circuit until `close()` or `reset()`; returns the transition.
     fn open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Breaker::manual(slf, CoreBreaker::force_open)
+    }
+
+    /// Opens the circuit as if it had tripped: it half-opens after the open duration.
+    fn trip(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::trip)
+    }
+
+    /// Half-opens the circuit now: the next calls are trials.
+    fn half_open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::half_open)
     }
 
     /// Closes the circuit and clears the window (totals are kept).

@@ -27,6 +27,7 @@ STATS: Dict[str, Tuple[str, bool]] = {
     "ignored": ("ignored_count", False),
     "consecutive_failures": ("consecutive_failures", False),
     "consecutive_successes": ("consecutive_successes", False),
+    "failure_streak": ("failure_streak", False),
     "window_calls": ("window_calls", False),
     "window_failures": ("window_failures", False),
     "failure_rate": ("failure_rate", False),
@@ -110,6 +111,8 @@ def replay(path: Path) -> None:
                 seen.transition = record if record is not None else seen.transition
         elif op == "force_open":
             seen.transition = breaker.open()
+        elif op in ("trip", "half_open"):
+            seen.transition = getattr(breaker, op)()
         elif op in ("close", "reset", "disable", "enable"):
             seen.transition = getattr(breaker, op)()
         elif op == "snapshot_restore":

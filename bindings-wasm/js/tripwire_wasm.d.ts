@@ -47,6 +47,21 @@ export interface CircuitBreakerOptions {
   /** Seed of the jitter, for reproducible runs. */
   seed?: number;
   /**
+   * The state a new breaker starts in (case, `-` and `_` ignored; default `'CLOSED'`).
+   * `'OPEN'` is open as if it had just tripped; `'HALF_OPEN'` admits trials at once.
+   */
+  initialState?: 'CLOSED' | 'OPEN' | 'HALF_OPEN' | 'closed' | 'open' | 'half_open' | 'half-open' | 'halfOpen';
+  /** With `initialState: 'OPEN'`: ms until it half-opens (default: the open duration). */
+  openRemaining?: number;
+  /**
+   * `true`: an ignored outcome (`errorFilter` said so) counts as a success: it closes a
+   * half-open circuit and resets the consecutive failures (opossum, pybreaker). Default
+   * `false`: it is not counted and a half-open trial slot is handed back.
+   */
+  ignoredAsSuccess?: boolean;
+  /** `true`: a rate threshold trips when the rate is above it (`>`, opossum), not at it (`≥`). */
+  strictRateThreshold?: boolean;
+  /**
    * Answers refusals, failures and timeouts (not the caller's own abort); receives
    * the error; what it returns (or throws) is the call's result.
    */
@@ -93,6 +108,8 @@ export interface ResolvedOptions {
   countWindow: number | null;
   expectedResponseTime: number | null;
   slowCallRateThreshold: number | null;
+  ignoredAsSuccess: boolean;
+  strictRateThreshold: boolean;
 }
 
 /**
@@ -125,6 +142,8 @@ export interface CircuitBreakerStats {
   slowCallRate: number;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
+  /** Consecutive failures that a trip does not reset (a success, close() or reset() ends them). */
+  failureStreak: number;
   windowCalls: number;
   windowFailures: number;
   /** Consecutive trips without closing (drives backoff). */
@@ -279,7 +298,12 @@ export declare class CircuitBreaker {
   stats(): CircuitBreakerStats;
   getStats(): CircuitBreakerStats;
   getOptions(): ResolvedOptions;
+  /** Opens the circuit until close() or reset() (forced open). */
   open(): Transition;
+  /** Opens the circuit as if it had tripped: it half-opens after the open duration. */
+  trip(): Transition;
+  /** Half-opens the circuit now: the next calls are trials. */
+  forceHalfOpen(): Transition;
   close(): Transition;
   reset(): Transition;
   disable(): Transition;

@@ -99,10 +99,11 @@ fn transition_code(transition: Option<Transition>) -> u32 {
 /// A new breaker with `options` (the facade's own keys skipped; any other unknown key
 /// is a `TypeError`); returns its id.
 #[wasm_bindgen(skip_typescript)]
-pub fn create(options: JsValue, _now_ms: f64) -> Result<u32, JsValue> {
+pub fn create(options: JsValue, now_ms: f64) -> Result<u32, JsValue> {
     let config = config_of(&options)?;
     let config: Arc<Config> = CONFIGS.with_borrow_mut(|configs| configs.share(config));
-    let breaker = Breaker::with_shared_config(config).map_err(options::config_error)?;
+    let breaker =
+        Breaker::with_shared_config_at(config, nanos(now_ms)).map_err(options::config_error)?;
     Ok(insert(breaker))
 }
 
@@ -209,6 +210,8 @@ pub fn control(id: u32, op: u32, now_ms: f64) -> Result<u32, JsValue> {
             OP_RESET => e.breaker.reset(now),
             OP_DISABLE => e.breaker.disable(now),
             OP_ENABLE => e.breaker.enable(now),
+            OP_TRIP => e.breaker.trip(now),
+            OP_HALF_OPEN => e.breaker.half_open(now),
             _ => return Err(type_error("tripwire: unknown operation")),
         };
         Ok(transition_code(Some(transition)))
@@ -259,6 +262,7 @@ pub fn stats(id: u32, now_ms: f64) -> Result<Object, JsValue> {
             "consecutiveSuccesses",
             num(f64::from(s.consecutive_successes)),
         );
+        set(&o, "failureStreak", num(f64::from(s.failure_streak)));
         set(&o, "windowCalls", num(f64::from(s.window_calls)));
         set(&o, "windowFailures", num(f64::from(s.window_failures)));
         set(&o, "failureRate", num(s.failure_rate));
@@ -324,6 +328,16 @@ pub fn settings(id: u32) -> Result<Object, JsValue> {
             set(&o, "backoffJitter", num(jitter));
         }
         set(&o, "seed", num(c.seed as f64));
+        set(
+            &o,
+            "ignoredAsSuccess",
+            JsValue::from_bool(c.ignored_as_success),
+        );
+        set(
+            &o,
+            "strictRateThreshold",
+            JsValue::from_bool(c.strict_rate_threshold),
+        );
         Ok(o)
     })
 }

@@ -25,7 +25,7 @@ const STATS = {
 };
 
 const OUTCOMES = { ignore: 'ignored', cancel: 'cancelled' };
-const MANUAL = { force_open: 'open', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
+const MANUAL = { force_open: 'open', trip: 'trip', half_open: 'forceHalfOpen', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
 
 const transitionName = (t) => (t ? `${t.from}->${t.to}` : null);
 
@@ -87,7 +87,7 @@ export function replay(CircuitBreaker, vector) {
       const stats = breaker.stats();
       const out = {};
       for (const [name, field] of Object.entries(STATS)) out[name] = stats[field];
-      for (const name of ['consecutive_failures', 'consecutive_successes', 'window_calls', 'window_failures', 'failure_rate', 'slow_call_rate', 'trips']) {
+      for (const name of ['consecutive_failures', 'consecutive_successes', 'failure_streak', 'window_calls', 'window_failures', 'failure_rate', 'slow_call_rate', 'trips']) {
         out[name] = stats[camel(name)];
       }
       if (out.next_attempt_ms === 0) out.next_attempt_ms = null;

@@ -2,7 +2,7 @@
 
 use alloc::sync::Arc;
 
-use crate::config::{Backoff, Config, ConfigError, Threshold, WindowKind};
+use crate::config::{Backoff, Config, ConfigError, Start, Threshold, WindowKind};
 use crate::histogram::Histogram;
 use crate::rng::Rng;
 use crate::window::{Counts, Window};
@@ -59,6 +59,10 @@ pub enum Cause {
     TrialFailed,
     /// `force_open`.
     ForcedOpen,
+    /// `trip`: opened as if tripped.
+    Opened,
+    /// `half_open`.
+    HalfOpened,
     /// `close`.
     Closed,
     /// `reset`.
@@ -197,6 +201,10 @@ pub struct Stats {
     pub ignored: u64,
     /// Consecutive failures counted in the current state.
     pub consecutive_failures: u32,
+    /// Consecutive failures that a trip does not reset: a counted success, `close`
+    /// or `reset` ends the streak (pybreaker's `fail_counter`: the failure threshold
+    /// once tripped on a count, one more after a failed trial).
+    pub failure_streak: u32,
     /// Consecutive successes counted in the current state.
     pub consecutive_successes: u32,
     /// Calls in the window.
@@ -237,6 +245,7 @@ pub struct Breaker {
     pub(crate) window: Window,
     pub(crate) consecutive_failures: u32,
     pub(crate) consecutive_successes: u32,
+    pub(crate) failure_streak: u32,
     pub(crate) open_until: u64,
     pub(crate) trips: u32,
     pub(crate) trials_in_flight: u32,
@@ -315,16 +324,30 @@ impl State {
 }
 
 impl Breaker {
-    /// A closed breaker; fails if the configuration is invalid.
+    /// A breaker in the configuration's start state ([`Config::start`]) at instant 0
+    /// (see [`Breaker::new_at`]); fails if the configuration is invalid.
     pub fn new(config: Config) -> Result<Breaker, ConfigError> {
         Self::with_shared_config(Arc::new(config))
     }
 
-    /// A closed breaker with a configuration other breakers may share (each copy
-    /// is about 150 bytes); fails if the configuration is invalid.
+    /// A breaker in the configuration's start state ([`Config::start`]) at `now`: an
+    /// open start half-opens `remaining` after `now`.
+    pub fn new_at(config: Config, now: u64) -> Result<Breaker, ConfigError> {
+        Self::with_shared_config_at(Arc::new(config), now)
+    }
+
+    /// [`Breaker::with_shared_config_at`] at instant 0.
     pub fn with_shared_config(config: Arc<Config>) -> Result<Breaker, ConfigError> {
+        Self::with_shared_config_at(config, 0)
+    }
+
+    /// A breaker with a configuration other breakers may share (each copy is about
+    /// 150 bytes), in the configuration's start state at `now`; fails if the
+    /// configuration is invalid.
+    pub fn with_shared_config_at(config: Arc<Config>, now: u64) -> Result<Breaker, ConfigError> {
         config.validate()?;
-        Ok(Breaker {
+        let start = config.start;
+        let mut breaker = Breaker {
             minimum_requests: config.effective_minimum_requests(),
             window: Window::new(config.window),
             rng: Rng::new(config.seed),
@@ -334,6 +357,7 @@ impl Breaker {
             generation: 0,
             consecutive_failures: 0,
             consecutive_successes: 0,
+            failure_streak: 0,
             open_until: 0,
             trips: 0,
             trials_in_flight: 0,
@@ -342,7 +366,23 @@ impl Breaker {
             last_failure_at: None,
             latencies: None,
             history: None,
-        })
+        };
+        // Not a transition: the breaker is made in that state (one trip counted, so a
+        // backoff continues from there).
+        match start {
+            Start::Closed => {}
+            Start::Open { remaining } => {
+                breaker.state = State::Open;
+                breaker.trips = 1;
+                let remaining = remaining.unwrap_or(breaker.config.open_duration);
+                breaker.open_until = now.saturating_add(remaining);
+            }
+            Start::HalfOpen => {
+                breaker.state = State::HalfOpen;
+                breaker.trips = 1;
+            }
+        }
+        Ok(breaker)
     }
 
     /// The configuration this breaker runs with.
@@ -435,6 +475,10 @@ impl Breaker {
             return None;
         }
         let duration = now.saturating_sub(permit.issued_at);
+        let outcome = match outcome {
+            Outcome::Ignored if self.config.ignored_as_success => Outcome::Success,
+            _ => outcome,
+        };
         let outcome = match (outcome, self.config.call_timeout) {
             (Outcome::Success, Some(limit)) if duration > limit => Outcome::Timeout,
             _ => outcome,
@@ -462,23 +506,25 @@ impl Breaker {
         self.window.record_n(now, failed, slow, n);
         if failed {
             self.consecutive_failures = self.consecutive_failures.saturating_add(n);
+            self.failure_streak = self.failure_streak.saturating_add(n);
             self.consecutive_successes = 0;
         } else {
             self.consecutive_successes = self.consecutive_successes.saturating_add(n);
             self.consecutive_failures = 0;
+            self.failure_streak = 0;
         }
         if self.mode != Mode::Normal {
             return None;
         }
         match self.state {
             State::Closed if self.rules_trip(now) => {
-                Some(self.trip(now, State::Closed, Cause::Tripped))
+                Some(self.trip_from(now, State::Closed, Cause::Tripped))
             }
             State::HalfOpen => {
                 // Saturating: a permit (Copy) recorded twice must not wrap the count.
                 self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
                 if failed {
-                    Some(self.trip(now, State::HalfOpen, Cause::TrialFailed))
+                    Some(self.trip_from(now, State::HalfOpen, Cause::TrialFailed))
                 } else if self.consecutive_successes >= self.config.success_threshold {
                     self.trips = 0;
                     self.enter(State::Closed);
@@ -532,7 +578,8 @@ impl Breaker {
             ..counts
         };
         let trips_on = |part: u32, threshold: Option<f64>| {
-            threshold.is_some_and(|rate| part > 0 && worst.rate(part) >= rate)
+            threshold
+                .is_some_and(|rate| part > 0 && self.config.rate_reaches(worst.rate(part), rate))
         };
         if trips_on(counts.failures, failure_rate) || trips_on(counts.slow, slow_rate) {
             return 0;
@@ -581,15 +628,32 @@ impl Breaker {
         self.manual(now, Mode::ForcedOpen, State::Open, Cause::ForcedOpen)
     }
 
+    /// Opens the circuit as if it had tripped: it half-opens after the open duration
+    /// (backoff included: one more trip is counted), unlike [`Breaker::force_open`].
+    /// Ends `disable` and a forced open.
+    pub fn trip(&mut self, now: u64) -> Transition {
+        let from = self.state(now);
+        self.mode = Mode::Normal;
+        self.trip_from(now, from, Cause::Opened)
+    }
+
+    /// Half-opens the circuit now: the next calls are trials. Ends `disable` and a
+    /// forced open.
+    pub fn half_open(&mut self, now: u64) -> Transition {
+        self.manual(now, Mode::Normal, State::HalfOpen, Cause::HalfOpened)
+    }
+
     /// Closes the circuit and clears the window; totals are kept.
     pub fn close(&mut self, now: u64) -> Transition {
         self.trips = 0;
+        self.failure_streak = 0;
         self.manual(now, Mode::Normal, State::Closed, Cause::Closed)
     }
 
     /// Back to a new breaker's state: closed, window and totals cleared.
     pub fn reset(&mut self, now: u64) -> Transition {
         self.trips = 0;
+        self.failure_streak = 0;
         let cleared = core::mem::take(&mut self.totals);
         let history = &mut self.history.get_or_insert_with(Default::default).cleared;
         history.add(&cleared);
@@ -670,6 +734,7 @@ impl Breaker {
             ignored: self.totals.ignored,
             consecutive_failures: self.consecutive_failures,
             consecutive_successes: self.consecutive_successes,
+            failure_streak: self.failure_streak,
             window_calls: window.calls,
             window_failures: window.failures,
             failure_rate: window.rate(window.failures),
@@ -743,7 +808,7 @@ impl Breaker {
         )
     }
 
-    pub(crate) fn trip(&mut self, now: u64, from: State, cause: Cause) -> Transition {
+    pub(crate) fn trip_from(&mut self, now: u64, from: State, cause: Cause) -> Transition {
         self.trips = self.trips.saturating_add(1);
         let duration = self.open_duration(self.trips);
         self.open_until = now.saturating_add(duration);
@@ -831,12 +896,12 @@ pub(crate) fn rules_trip(
     }
     let on_failures = match config.failure_threshold {
         Threshold::Count(count) => consecutive_failures >= count,
-        Threshold::Rate(rate) => window.rate(window.failures) >= rate,
+        Threshold::Rate(rate) => config.rate_reaches(window.rate(window.failures), rate),
     };
     on_failures
         || config
             .slow_call_rate_threshold
-            .is_some_and(|rate| window.rate(window.slow) >= rate)
+            .is_some_and(|rate| config.rate_reaches(window.rate(window.slow), rate))
 }
 
 #[cfg(test)]

@@ -49,6 +49,24 @@ pub enum Backoff {
     },
 }
 
+/// The state a new breaker starts in ([`Breaker::new_at`](crate::Breaker::new_at)):
+/// a documented value, for starting from another library's stored state without a
+/// tripwire snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Start {
+    /// Closed, as a new breaker (the default).
+    #[default]
+    Closed,
+    /// Open as if it had just tripped (one trip counted), half-opening after
+    /// `remaining` nanoseconds (`None`: the open duration).
+    Open {
+        /// Nanoseconds until a trial is admitted, or `None` for the open duration.
+        remaining: Option<u64>,
+    },
+    /// Half-open: the next calls are trials (one trip counted).
+    HalfOpen,
+}
+
 /// Hands breakers made in a row with equal configurations one shared copy
 /// ([`Breaker::with_shared_config`](crate::Breaker::with_shared_config)): a
 /// configuration is about 150 bytes, and services make many breakers alike.
@@ -94,6 +112,16 @@ pub struct Config {
     /// The per-call timeout the binding enforces; a success recorded after it counts
     /// as a timeout.
     pub call_timeout: Option<u64>,
+    /// The state a new breaker starts in (ignored by `reconfigure`).
+    pub start: Start,
+    /// Whether an ignored outcome (a filtered or excluded error) counts as a success
+    /// (opossum's `errorFilter`, pybreaker's `exclude`): it then closes a half-open
+    /// breaker and resets the consecutive failures. `false`: it is not counted, and a
+    /// half-open slot is handed back.
+    pub ignored_as_success: bool,
+    /// Whether the rate rules trip only above their threshold (`>`, opossum) rather
+    /// than at it (`≥`, the default).
+    pub strict_rate_threshold: bool,
 }
 
 impl Default for Config {
@@ -115,6 +143,9 @@ impl Default for Config {
             slow_call_duration: None,
             slow_call_rate_threshold: None,
             call_timeout: Some(30 * NANOS_PER_SEC),
+            start: Start::Closed,
+            ignored_as_success: false,
+            strict_rate_threshold: false,
         }
     }
 }
@@ -132,6 +163,17 @@ impl Config {
                 Threshold::Count(_) => 1,
                 Threshold::Rate(_) => 10,
             })
+    }
+
+    /// Whether a window rate `rate` reaches the rate threshold `threshold` (`≥`, or
+    /// `>` with [`Config::strict_rate_threshold`]).
+    #[inline]
+    pub fn rate_reaches(&self, rate: f64, threshold: f64) -> bool {
+        if self.strict_rate_threshold {
+            rate > threshold
+        } else {
+            rate >= threshold
+        }
     }
 
     /// The longest success that is neither a timeout nor slow (nanoseconds): the

@@ -53,7 +53,7 @@ pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
 #[doc(hidden)]
 pub use config::ConfigShare;
-pub use config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
+pub use config::{Backoff, Config, ConfigError, ErrorKind, Start, Threshold, WindowKind};
 pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
 pub use http::http_status_is_failure;
 pub use options::{OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS};
@@ -116,9 +116,13 @@ pub mod bindings {
         pub const OP_DISABLE: u32 = 3;
         /// See [`OP_OPEN`].
         pub const OP_ENABLE: u32 = 4;
+        /// See [`OP_OPEN`]: open as if tripped (half-opens after the open duration).
+        pub const OP_TRIP: u32 = 5;
+        /// See [`OP_OPEN`]: half-open now.
+        pub const OP_HALF_OPEN: u32 = 6;
 
         /// Every code above by its JS name, for an engine's `protocol()`.
-        pub const ENGINE_CODES: [(&str, f64); 19] = [
+        pub const ENGINE_CODES: [(&str, f64); 21] = [
             ("STATE_CLOSED", STATE_CLOSED as f64),
             ("STATE_OPEN", STATE_OPEN as f64),
             ("STATE_HALF_OPEN", STATE_HALF_OPEN as f64),
@@ -138,6 +142,8 @@ pub mod bindings {
             ("OP_RESET", OP_RESET as f64),
             ("OP_DISABLE", OP_DISABLE as f64),
             ("OP_ENABLE", OP_ENABLE as f64),
+            ("OP_TRIP", OP_TRIP as f64),
+            ("OP_HALF_OPEN", OP_HALF_OPEN as f64),
         ];
     }
 }

@@ -16,6 +16,10 @@
 //! | slow-call rate | `slowCallRateThreshold`, `slow_call_rate_threshold` | trip on the slow-call rate alone |
 //! | backoff | `backoffMultiplier`, `maxRecoveryTimeout`, `backoffJitter` (and snake_case) | exponential open duration |
 //! | seed | `seed` | jitter seed |
+//! | start state | `initialState`, `initial_state` | `'CLOSED'` (default), `'OPEN'` or `'HALF_OPEN'` (case, `-` and `_` ignored) |
+//! | open remaining | `openRemaining`, `open_remaining` | with `initialState: 'OPEN'`: time until it half-opens (default: the open duration) |
+//! | ignored as success | `ignoredAsSuccess`, `ignored_as_success` | `true`: an ignored (filtered, excluded) outcome counts as a success |
+//! | strict rate | `strictRateThreshold`, `strict_rate_threshold` | `true`: rate rules trip above the threshold (`>`), not at it (`≥`) |
 //!
 //! Durations are milliseconds or seconds, as the binding says ([`Unit`]).
 
@@ -23,7 +27,7 @@ use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use crate::config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
+use crate::config::{Backoff, Config, ConfigError, ErrorKind, Start, Threshold, WindowKind};
 use crate::{NANOS_PER_MILLI, NANOS_PER_SEC};
 
 /// The unit of duration options in a runtime.
@@ -44,6 +48,14 @@ pub enum OptionValue<'a> {
     Bool(bool),
     /// `undefined` / `None` / `null`: the default applies.
     Missing,
+    /// A string (accepted only by the start state), with the runtime's name for its
+    /// type (for the errors of the other options).
+    Text {
+        /// The string.
+        value: &'a str,
+        /// The runtime's name for a string (`a string`, `str`).
+        kind: &'a str,
+    },
     /// Anything else, with the runtime's name for its type.
     Other(&'a str),
 }
@@ -65,9 +77,13 @@ enum Key {
     MaxRecoveryTimeout,
     BackoffJitter,
     Seed,
+    InitialState,
+    OpenRemaining,
+    IgnoredAsSuccess,
+    StrictRateThreshold,
 }
 
-const KEYS: usize = 15;
+const KEYS: usize = 19;
 
 /// Spellings per key: the first is the camelCase name, the second the snake_case one.
 const SPELLINGS: [(Key, &[&str]); KEYS] = [
@@ -135,7 +151,20 @@ const SPELLINGS: [(Key, &[&str]); KEYS] = [
     ),
     (Key::BackoffJitter, &["backoffJitter", "backoff_jitter"]),
     (Key::Seed, &["seed", "seed"]),
+    (Key::InitialState, &["initialState", "initial_state"]),
+    (Key::OpenRemaining, &["openRemaining", "open_remaining"]),
+    (
+        Key::IgnoredAsSuccess,
+        &["ignoredAsSuccess", "ignored_as_success"],
+    ),
+    (
+        Key::StrictRateThreshold,
+        &["strictRateThreshold", "strict_rate_threshold"],
+    ),
 ];
+
+/// The start states `initialState` names, matched ignoring case, `-` and `_`.
+const START_STATES: [&str; 3] = ["closed", "open", "halfopen"];
 
 // `Key as usize` indexes `SPELLINGS` (and `Options::values`): checked at compile time.
 const _: () = {
@@ -285,6 +314,37 @@ impl Options {
             self.timeout_disabled = true;
             return Ok(true);
         }
+        if matches!(key, Key::IgnoredAsSuccess | Key::StrictRateThreshold) {
+            let OptionValue::Bool(flag) = value else {
+                return Err(type_error(
+                    name,
+                    format!("must be a boolean, not {}", kind_of(value)),
+                ));
+            };
+            self.values[index] = Some(if flag { 1.0 } else { 0.0 });
+            return Ok(true);
+        }
+        if key == Key::InitialState {
+            let OptionValue::Text { value: text, .. } = value else {
+                return Err(type_error(
+                    name,
+                    format!(
+                        "must be 'CLOSED', 'OPEN' or 'HALF_OPEN', not {}",
+                        kind_of(value)
+                    ),
+                ));
+            };
+            let folded: String = text
+                .chars()
+                .filter(|c| *c != '_' && *c != '-')
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            let Some(code) = START_STATES.iter().position(|s| *s == folded) else {
+                return Err(range_error(name, "must be 'CLOSED', 'OPEN' or 'HALF_OPEN'"));
+            };
+            self.values[index] = Some(code as f64);
+            return Ok(true);
+        }
         let Some(number) = read(name, value)? else {
             return Ok(true);
         };
@@ -309,8 +369,11 @@ impl Options {
             | Key::RequestTimeout
             | Key::MonitoringWindow
             | Key::SlowCallDuration
-            | Key::MaxRecoveryTimeout => Kind::Duration,
+            | Key::MaxRecoveryTimeout
+            | Key::OpenRemaining => Kind::Duration,
             Key::BackoffMultiplier => Kind::Factor,
+            // Handled above.
+            Key::InitialState | Key::IgnoredAsSuccess | Key::StrictRateThreshold => Kind::Whole,
         };
         check(name, number, kind, self.unit)?;
         if let Some(limit) = self
@@ -470,7 +533,26 @@ impl Options {
         } else {
             Backoff::Fixed
         };
+        // The start state is stored as its index in START_STATES.
+        let state = get(Key::InitialState).map_or(0, |code| code as u8);
+        let start = match (state, nanos(Key::OpenRemaining)) {
+            (1, remaining) => Start::Open { remaining },
+            (_, Some(_)) => {
+                let state = SPELLINGS[Key::InitialState as usize].1[self.style()];
+                return Err(self.named(ConfigError {
+                    field: Cow::Borrowed("open_remaining"),
+                    reason: Cow::Owned(format!("needs `{state}` OPEN")),
+                    kind: ErrorKind::Range,
+                }));
+            }
+            (2, None) => Start::HalfOpen,
+            _ => Start::Closed,
+        };
+        let flag = |key: Key| get(key) == Some(1.0);
         let config = Config {
+            start,
+            ignored_as_success: flag(Key::IgnoredAsSuccess),
+            strict_rate_threshold: flag(Key::StrictRateThreshold),
             failure_threshold,
             minimum_requests: get(Key::MinimumRequests).map(|v| v as u32),
             window,
@@ -493,11 +575,21 @@ impl Options {
         Ok(config)
     }
 
+    /// The index of the runtime's own spelling in `SPELLINGS`: camelCase in
+    /// milliseconds, snake_case in seconds.
+    fn style(&self) -> usize {
+        if self.unit == Unit::Millis {
+            0
+        } else {
+            1
+        }
+    }
+
     /// Renames a canonical (snake_case) field to the caller's spelling, or to the
     /// runtime's own spelling when the caller did not give it.
     fn named(&self, mut error: ConfigError) -> ConfigError {
         if let Some((index, _)) = lookup(&error.field) {
-            let own = SPELLINGS[index].1[if self.unit == Unit::Millis { 0 } else { 1 }];
+            let own = SPELLINGS[index].1[self.style()];
             error.field = Cow::Owned(
                 self.spelled[index]
                     .clone()
@@ -551,7 +643,7 @@ pub(crate) fn read(name: &str, value: OptionValue<'_>) -> Result<Option<f64>, Co
                 "must be a number, not a boolean".to_string(),
             ))
         }
-        OptionValue::Other(kind) => {
+        OptionValue::Other(kind) | OptionValue::Text { kind, .. } => {
             return Err(type_error(name, format!("must be a number, not {kind}")))
         }
     };
@@ -562,6 +654,16 @@ pub(crate) fn read(name: &str, value: OptionValue<'_>) -> Result<Option<f64>, Co
         return Err(range_error(name, "must not be negative"));
     }
     Ok(Some(number))
+}
+
+/// The runtime's name for the type of a value that is not what an option takes.
+fn kind_of(value: OptionValue<'_>) -> &str {
+    match value {
+        OptionValue::Number(_) => "a number",
+        OptionValue::Bool(_) => "a boolean",
+        OptionValue::Missing => "missing",
+        OptionValue::Other(kind) | OptionValue::Text { kind, .. } => kind,
+    }
 }
 
 /// Checks a non-negative finite `number` against its kind.

@@ -18,7 +18,7 @@ fn replay_json(json: &str) {
     let vector: Value = serde_json::from_str(json).unwrap();
     let name = vector["name"].as_str().unwrap_or("?");
     let config = config(vector["config"].as_object().expect("config"));
-    let mut breaker = Breaker::new(config).unwrap();
+    let mut breaker = Breaker::new_at(config, 0).unwrap();
     let mut permits: HashMap<String, Permit> = HashMap::new();
     let mut clock = 0u64;
     for (i, step) in vector["steps"].as_array().unwrap().iter().enumerate() {
@@ -64,6 +64,8 @@ fn replay_json(json: &str) {
                 }
             }
             "force_open" => seen.transition = Some(Some(breaker.force_open(clock))),
+            "trip" => seen.transition = Some(Some(breaker.trip(clock))),
+            "half_open" => seen.transition = Some(Some(breaker.half_open(clock))),
             "close" => seen.transition = Some(Some(breaker.close(clock))),
             "reset" => seen.transition = Some(Some(breaker.reset(clock))),
             "disable" => seen.transition = Some(Some(breaker.disable(clock))),

@@ -12,7 +12,8 @@
 //   execute(outcome, ms)      a call through execute() that succeeds or fails after ms:
 //                             { granted, transition } (+ rejected, retryAfter if refused),
 //                             the transition being the record's, else the acquire's
-//   manual(op)                force_open | close | reset | disable | enable; the transition
+//   manual(op)                force_open | trip | half_open | close | reset | disable | enable;
+//                             the transition
 //   snapshotRestore()         carries on with a breaker restored from a snapshot
 //   state()                   'CLOSED' | 'OPEN' | 'HALF_OPEN'
 //   stats()                   the stats under the vector's names (README, `stats`)
@@ -69,7 +70,7 @@ export async function replayVector(vector, adapter) {
           seen.transition = (await adapter.end(seen.permit, step.outcome)) ?? seen.transition;
         }
         break;
-      case 'force_open': case 'close': case 'reset': case 'disable': case 'enable':
+      case 'force_open': case 'trip': case 'half_open': case 'close': case 'reset': case 'disable': case 'enable':
         seen.transition = await adapter.manual(step.op);
         break;
       case 'snapshot_restore':

@@ -15,6 +15,10 @@ pub fn config(json: &Map<String, Value>) -> Config {
             Value::Number(n) => OptionValue::Number(n.as_f64().unwrap()),
             Value::Bool(b) => OptionValue::Bool(*b),
             Value::Null => OptionValue::Missing,
+            Value::String(text) => OptionValue::Text {
+                value: text,
+                kind: "a string",
+            },
             _ => OptionValue::Other("other"),
         };
         assert!(
@@ -52,6 +56,7 @@ pub fn stat(stats: &Stats, key: &str) -> Value {
         "ignored" => json!(stats.ignored),
         "consecutive_failures" => json!(stats.consecutive_failures),
         "consecutive_successes" => json!(stats.consecutive_successes),
+        "failure_streak" => json!(stats.failure_streak),
         "window_calls" => json!(stats.window_calls),
         "window_failures" => json!(stats.window_failures),
         "failure_rate" => json!(stats.failure_rate),

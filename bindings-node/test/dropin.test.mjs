@@ -1,0 +1,133 @@
+// The core capabilities opossum's and pybreaker's users need (issue 15), through the
+// package: timed open (trip), forced half-open, a start state, the failure streak,
+// ignored outcomes as successes, the strict rate threshold. Manual clocks: no timing.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { CircuitBreaker, CircuitBreakerOpenError, ManualClock, circuitBreakerRegistry } from 'tripwire';
+
+const fail = () => {
+  throw new Error('upstream down');
+};
+const names = (Kind, option, text = '') => (error) => {
+  assert.ok(error instanceof Kind, `${error?.constructor?.name}: ${error?.message}`);
+  assert.match(error.message, new RegExp(`\`${option}\``));
+  assert.ok(error.message.includes(text), error.message);
+  return true;
+};
+
+describe('start state, trip and forced half-open', () => {
+  test("initialState 'OPEN' with openRemaining refuses until then, then admits a trial", async () => {
+    const clock = new ManualClock(1000);
+    const breaker = new CircuitBreaker({ name: 'start-open', clock, initialState: 'OPEN', openRemaining: 300, successThreshold: 1 });
+    assert.equal(breaker.state, 'OPEN');
+    const refusal = await breaker.execute(() => 'no').catch((e) => e);
+    assert.ok(refusal instanceof CircuitBreakerOpenError);
+    assert.equal(refusal.retryAfter, 300);
+    clock.advance(300);
+    assert.equal(breaker.state, 'HALF_OPEN');
+    const seen = [];
+    breaker.on('stateChange', (from, to) => seen.push(`${from}->${to}`));
+    assert.equal(await breaker.execute(() => 'yes'), 'yes');
+    assert.deepEqual(seen, ['OPEN->HALF_OPEN', 'HALF_OPEN->CLOSED']);
+  });
+
+  test("initialState spellings: 'half-open', 'half_open', 'HALF_OPEN', 'halfOpen'; 'closed' is the default", () => {
+    for (const initialState of ['half-open', 'half_open', 'HALF_OPEN', 'halfOpen']) {
+      assert.equal(new CircuitBreaker({ name: 'start-half', initialState }).state, 'HALF_OPEN', initialState);
+    }
+    assert.equal(new CircuitBreaker({ name: 'start-closed', initialState: 'closed' }).state, 'CLOSED');
+  });
+
+  test('bad start options are errors naming the option', () => {
+    assert.throws(() => new CircuitBreaker({ initialState: 'OPENED' }), names(RangeError, 'initialState', "'HALF_OPEN'"));
+    assert.throws(() => new CircuitBreaker({ initialState: 1 }), names(TypeError, 'initialState', 'not a number'));
+    assert.throws(() => new CircuitBreaker({ openRemaining: 5 }), names(RangeError, 'openRemaining', '`initialState` OPEN'));
+    assert.throws(() => new CircuitBreaker({ initialState: 'OPEN', openRemaining: -1 }), names(RangeError, 'openRemaining'));
+    assert.throws(() => new CircuitBreaker({ initalState: 'OPEN' }), names(TypeError, 'initalState', 'did you mean `initialState`'));
+  });
+
+  test('trip() opens for the open duration and emits circuitOpened; open() stays forced', async () => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreaker({ name: 'trip', clock, recoveryTimeout: 1000 });
+    const opened = [];
+    breaker.on('circuitOpened', (e) => opened.push(e.nextAttemptTime));
+    assert.deepEqual(breaker.trip(), { from: 'CLOSED', to: 'OPEN' });
+    assert.deepEqual(opened, [1000]);
+    clock.advance(1000);
+    assert.equal(breaker.state, 'HALF_OPEN');
+    breaker.open();
+    clock.advance(1e6);
+    assert.equal(breaker.state, 'OPEN', 'a forced open never half-opens');
+    assert.equal(breaker.trip().to, 'OPEN');
+    clock.advance(1000);
+    assert.equal(breaker.state, 'HALF_OPEN', 'trip() made the forced open a timed one');
+  });
+
+  test('forceHalfOpen() admits trials now and emits halfOpen', async () => {
+    const breaker = new CircuitBreaker({ name: 'half', clock: new ManualClock(0), successThreshold: 1 });
+    const events = [];
+    breaker.on('halfOpen', (e) => events.push(e.previousState));
+    assert.deepEqual(breaker.forceHalfOpen(), { from: 'CLOSED', to: 'HALF_OPEN' });
+    assert.deepEqual(events, ['CLOSED']);
+    assert.equal(await breaker.execute(() => 1), 1);
+    assert.equal(breaker.state, 'CLOSED');
+  });
+});
+
+describe('the failure streak', () => {
+  test('survives the trip and a failed trial, ends on success, close() and reset(); kept by toJSON()', async () => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreaker({ name: 'streak', clock, failureThreshold: 3, recoveryTimeout: 100 });
+    for (let i = 0; i < 3; i++) await breaker.execute(fail).catch(() => {});
+    assert.equal(breaker.getStats().failureStreak, 3);
+    assert.equal(breaker.getStats().consecutiveFailures, 0, 'the consecutive count starts again when open');
+    clock.advance(100);
+    await breaker.execute(fail).catch(() => {});
+    assert.equal(breaker.getStats().failureStreak, 4);
+    const restored = CircuitBreaker.fromJSON(JSON.parse(JSON.stringify(breaker)), { clock });
+    assert.equal(restored.getStats().failureStreak, 4);
+    restored.close();
+    assert.equal(restored.getStats().failureStreak, 0);
+  });
+});
+
+describe('ignoredAsSuccess', () => {
+  test('a filtered error closes a half-open breaker and resets the consecutive failures; still thrown', async () => {
+    const filtered = new Error('not found');
+    const make = (ignoredAsSuccess) =>
+      new CircuitBreaker({ name: `ignored-${ignoredAsSuccess}`, clock: new ManualClock(0), successThreshold: 1, ignoredAsSuccess, errorFilter: (e) => e === filtered });
+    const counting = make(true);
+    counting.forceHalfOpen();
+    await assert.rejects(counting.execute(() => Promise.reject(filtered)), (e) => e === filtered);
+    assert.equal(counting.state, 'CLOSED');
+    assert.equal(counting.getStats().successCount, 1);
+    const ignoring = make(false);
+    ignoring.forceHalfOpen();
+    await assert.rejects(ignoring.execute(() => Promise.reject(filtered)), (e) => e === filtered);
+    assert.equal(ignoring.state, 'HALF_OPEN', 'by default an ignored outcome hands the trial back');
+    assert.equal(ignoring.getStats().ignoredCount, 1);
+  });
+
+  test('must be a boolean; toJSON() keeps it', () => {
+    assert.throws(() => new CircuitBreaker({ ignoredAsSuccess: 'yes' }), names(TypeError, 'ignoredAsSuccess', 'boolean'));
+    const breaker = new CircuitBreaker({ name: 'ignored-json', ignoredAsSuccess: true, strictRateThreshold: true });
+    const back = CircuitBreaker.fromJSON(JSON.parse(JSON.stringify(breaker)));
+    assert.equal(back.getOptions().ignoredAsSuccess, true);
+    assert.equal(back.getOptions().strictRateThreshold, true);
+  });
+});
+
+describe('strictRateThreshold', () => {
+  test('a rate trips above the threshold only', async () => {
+    const run = async (strictRateThreshold) => {
+      const breaker = new CircuitBreaker({ name: `strict-${strictRateThreshold}`, clock: new ManualClock(0), failureThreshold: 0.5, minimumRequests: 4, strictRateThreshold });
+      for (const ok of [true, false, true, false]) await breaker.execute(ok ? () => 1 : fail).catch(() => {});
+      return breaker.state;
+    };
+    assert.equal(await run(false), 'OPEN', '2 of 4 reaches 50 %');
+    assert.equal(await run(true), 'CLOSED', '2 of 4 is not above 50 %');
+    assert.throws(() => new CircuitBreaker({ strictRateThreshold: 1 }), names(TypeError, 'strictRateThreshold', 'boolean'));
+  });
+});
+
+test.after(() => circuitBreakerRegistry.clear());

@@ -1,0 +1,129 @@
+"""The core capabilities pybreaker's and opossum's users need (issue 15), through the
+installed package: timed open (``trip``), forced ``half_open``, a start state, the
+failure streak, excluded errors as successes, the strict rate threshold. Manual clocks."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+import pytest
+
+from tripwire import CircuitBreaker, CircuitBreakerOpenError, CircuitState, ManualClock
+
+
+def boom() -> None:
+    raise RuntimeError("upstream down")
+
+
+def state(breaker: CircuitBreaker) -> CircuitState:
+    """The state now (a call, so that mypy does not narrow it between reads)."""
+    return breaker.state
+
+
+def attempt(breaker: CircuitBreaker, func: Callable[[], Any]) -> None:
+    try:
+        breaker.call(func)
+    except RuntimeError:
+        pass
+
+
+def test_start_open_with_time_remaining_then_a_trial() -> None:
+    clock = ManualClock(100.0)
+    breaker = CircuitBreaker("py-start-open", clock=clock, initial_state="open", open_remaining=0.3, success_threshold=1)
+    assert state(breaker) is CircuitState.OPEN
+    with pytest.raises(CircuitBreakerOpenError) as refused:
+        breaker.call(lambda: None)
+    assert refused.value.retry_after == pytest.approx(0.3)
+    clock.advance(0.3)
+    assert state(breaker) is CircuitState.HALF_OPEN
+    assert breaker.call(lambda: 7) == 7
+    assert state(breaker) is CircuitState.CLOSED
+
+
+@pytest.mark.parametrize("spelling", ["HALF_OPEN", "half-open", "half_open", "halfOpen"])
+def test_start_half_open_spellings(spelling: str) -> None:
+    assert CircuitBreaker("py-start-half", initial_state=spelling).state is CircuitState.HALF_OPEN
+
+
+@pytest.mark.parametrize(
+    "options, error, named, text",
+    [
+        ({"initial_state": "opened"}, ValueError, "initial_state", "'HALF_OPEN'"),
+        ({"initial_state": 1}, TypeError, "initial_state", "not a number"),
+        ({"open_remaining": 5}, ValueError, "open_remaining", "`initial_state` OPEN"),
+        ({"initial_state": "open", "open_remaining": "5"}, TypeError, "open_remaining", "not str"),
+        ({"ignored_as_success": 1}, TypeError, "ignored_as_success", "boolean"),
+        ({"strict_rate_threshold": "yes"}, TypeError, "strict_rate_threshold", "boolean"),
+        ({"inital_state": "open"}, TypeError, "inital_state", "did you mean `initial_state`"),
+    ],
+)
+def test_bad_options_name_the_option(options: Dict[str, Any], error: type, named: str, text: str) -> None:
+    with pytest.raises(error) as info:
+        CircuitBreaker("py-bad", **options)
+    assert f"`{named}`" in str(info.value)
+    assert text in str(info.value)
+
+
+def test_trip_is_timed_open_is_forced() -> None:
+    clock = ManualClock()
+    seen = []
+    breaker = CircuitBreaker("py-trip", clock=clock, recovery_timeout=1.0, on_state_change=lambda old, new: seen.append((old, new)))
+    transition = breaker.trip()
+    assert (transition.old, transition.new) == (CircuitState.CLOSED, CircuitState.OPEN)
+    assert seen == [(CircuitState.CLOSED, CircuitState.OPEN)]
+    clock.advance(1.0)
+    assert state(breaker) is CircuitState.HALF_OPEN
+    breaker.open()
+    clock.advance(1000.0)
+    assert state(breaker) is CircuitState.OPEN, "a forced open never half-opens"
+
+
+def test_half_open_admits_a_trial_now() -> None:
+    breaker = CircuitBreaker("py-half", clock=ManualClock(), success_threshold=1)
+    assert breaker.half_open().new is CircuitState.HALF_OPEN
+    assert breaker.call(lambda: 1) == 1
+    assert state(breaker) is CircuitState.CLOSED
+
+
+def test_failure_streak_is_pybreakers_fail_counter() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker("py-streak", clock=clock, fail_max=3, reset_timeout=1.0)
+    for _ in range(3):
+        attempt(breaker, boom)
+    assert state(breaker) is CircuitState.OPEN
+    assert breaker.stats.failure_streak == 3, "fail_max once open"
+    clock.advance(1.0)
+    attempt(breaker, boom)
+    assert breaker.stats.failure_streak == 4, "fail_max + 1 after a failed trial"
+    breaker.close()
+    assert breaker.stats.failure_streak == 0
+
+
+@pytest.mark.parametrize("as_success", [True, False])
+def test_an_excluded_error_may_count_as_a_success(as_success: bool) -> None:
+    breaker = CircuitBreaker(
+        "py-excluded", clock=ManualClock(), success_threshold=1, exclude=[KeyError], ignored_as_success=as_success
+    )
+    breaker.half_open()
+
+    def missing() -> None:
+        raise KeyError("k")
+
+    with pytest.raises(KeyError):
+        breaker.call(missing)
+    if as_success:
+        assert state(breaker) is CircuitState.CLOSED
+        assert breaker.stats.success_count == 1
+    else:
+        assert state(breaker) is CircuitState.HALF_OPEN
+        assert breaker.stats.ignored_count == 1
+
+
+@pytest.mark.parametrize("strict, expected", [(False, CircuitState.OPEN), (True, CircuitState.CLOSED)])
+def test_strict_rate_threshold(strict: bool, expected: CircuitState) -> None:
+    breaker = CircuitBreaker(
+        "py-strict", clock=ManualClock(), failure_threshold=0.5, minimum_requests=4, strict_rate_threshold=strict
+    )
+    for ok in (True, False, True, False):
+        attempt(breaker, (lambda: None) if ok else boom)
+    assert state(breaker) is expected
