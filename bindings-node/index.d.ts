@@ -102,6 +102,12 @@ export interface CircuitBreakerOptions<T = any> {
   ignoredAsSuccess?: boolean;
   /** `true`: a rate threshold trips when the rate is above it (`>`, opossum), not at it (`≥`). */
   strictRateThreshold?: boolean;
+  /**
+   * `true`: a timer emits OPEN → HALF_OPEN (`halfOpen`, `stateChange`) when the open
+   * duration ends, as opossum does: one timer per open breaker (unref'd in Node), none
+   * while closed. Default `false`: the next call reports it, no idle timer.
+   */
+  halfOpenTimer?: boolean;
   /** Answers refusals, failures and timeouts; receives the error. */
   fallback?: (error: unknown) => T | PromiseLike<T>;
   /** Every change of state, with the breaker's name. */
@@ -139,6 +145,7 @@ export interface ResolvedOptions {
   slowCallRateThreshold: number | null;
   ignoredAsSuccess: boolean;
   strictRateThreshold: boolean;
+  halfOpenTimer: boolean;
 }
 
 /** Counters since construction or the last reset(); instants in epoch ms (the clock's ms with a custom clock). */

@@ -715,16 +715,21 @@ export function createTripwire(engine, host = {}) {
    * What the facade needs of a breaker's options on every call, shared by breakers
    * made in a row with the same ones (idle breakers stay small): the clock (null for
    * the default clock), the call timeout (ms or null), the longest success a quiet
-   * breaker may queue (ms), the callbacks and logger.
+   * breaker may queue (ms), the callbacks and logger, whether a timer reports
+   * OPEN → HALF_OPEN (`halfOpenTimer`).
    */
   let lastProfile = null;
 
-  function profileOf(clock, timeoutMs, quietLimit, hooks) {
+  function profileOf(clock, timeoutMs, quietLimit, hooks, halfOpenTimer) {
     const p = lastProfile;
-    if (p !== null && p.clock === clock && p.timeoutMs === timeoutMs && p.quietLimit === quietLimit && p.hooks === hooks) return p;
-    lastProfile = Object.freeze({ clock, timeoutMs, quietLimit, hooks });
+    if (p !== null && p.clock === clock && p.timeoutMs === timeoutMs && p.quietLimit === quietLimit && p.hooks === hooks && p.halfOpenTimer === halfOpenTimer) return p;
+    lastProfile = Object.freeze({ clock, timeoutMs, quietLimit, hooks, halfOpenTimer });
     return lastProfile;
   }
+
+  // The pending half-open timer of each breaker made with `halfOpenTimer` that is open
+  // (at most one each, none otherwise): kept here, not on every breaker.
+  const halfOpenTimers = new Map();
 
   /** The `clock` option as an object with now() (a function is its own now), or null. */
   function clockOf(clock) {
@@ -792,7 +797,7 @@ export function createTripwire(engine, host = {}) {
       this.name = name;
       const settings = engine.settings(this._id);
       // Absent optional fields of an engine object are undefined or null: normalise to null.
-      this._profile = profileOf(clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, hooksOf(options, logger || null));
+      this._profile = profileOf(clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, hooksOf(options, logger || null), settings.halfOpenTimer === true);
       this._lastError = undefined;
       // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
       this._flight = null;
@@ -801,6 +806,8 @@ export function createTripwire(engine, host = {}) {
       this._regSlot = -1;
       registry.add(name, this);
       if (tracing !== null) host.tracing(this, tracing);
+      // Made open (a start state, a snapshot): its half-open timer starts now.
+      if (this._profile.halfOpenTimer) this._armHalfOpen();
     }
 
     /** Builds a breaker from `toJSON()` output (a warm start); `options` adds functions, a clock... */
@@ -1258,6 +1265,8 @@ export function createTripwire(engine, host = {}) {
     /** Turns an engine transition code into events and callbacks; returns the transition. */
     _transition(code) {
       const transition = transitionOf(code);
+      // Before the events: a listener may change the state again (and re-arm).
+      if (this._profile.halfOpenTimer || halfOpenTimers.has(this)) this._armHalfOpen();
       const { from, to } = transition;
       if (from === to) return transition;
       this._emit('stateChange', from, to);
@@ -1288,6 +1297,35 @@ export function createTripwire(engine, host = {}) {
         this._callback(this._profile.hooks.onHalfOpen);
       }
       return transition;
+    }
+
+    /**
+     * (Re)sets the half-open timer to when the engine says (`halfOpenAt`): one timer
+     * while open, none otherwise. It fires `elapse`, whose OPEN → HALF_OPEN emits the
+     * usual events; Node's timer is unref'd (an open breaker never holds the process).
+     */
+    _armHalfOpen() {
+      const clock = this._profile.clock;
+      const own = clock !== null && typeof clock.setTimeout === 'function';
+      const pending = halfOpenTimers.get(this);
+      if (pending !== undefined) {
+        halfOpenTimers.delete(this);
+        if (own && typeof clock.clearTimeout === 'function') clock.clearTimeout(pending);
+        else clearTimer(pending);
+      }
+      const due = engine.halfOpenAt(this._id);
+      if (due == null) return;
+      const fire = () => {
+        halfOpenTimers.delete(this);
+        const code = engine.elapse(this._id, this._now());
+        // A timer may fire a little early by this clock: then it is set again.
+        if (code !== 0) this._transition(code);
+        else this._armHalfOpen();
+      };
+      const delay = Math.max(0, due - this._now());
+      const timer = own ? clock.setTimeout(fire, delay) : setTimer(fire, delay);
+      if (typeof timer?.unref === 'function') timer.unref();
+      halfOpenTimers.set(this, timer);
     }
 
     // ---- reading --------------------------------------------------------------
@@ -1371,6 +1409,7 @@ export function createTripwire(engine, host = {}) {
         slowCallRateThreshold: s.slowCallRateThreshold ?? null,
         ignoredAsSuccess: s.ignoredAsSuccess,
         strictRateThreshold: s.strictRateThreshold,
+        halfOpenTimer: s.halfOpenTimer,
       };
     }
 
@@ -1395,6 +1434,7 @@ export function createTripwire(engine, host = {}) {
       }
       if (s.ignoredAsSuccess) o.ignoredAsSuccess = true;
       if (s.strictRateThreshold) o.strictRateThreshold = true;
+      if (s.halfOpenTimer) o.halfOpenTimer = true;
       return o;
     }
 
@@ -1532,7 +1572,8 @@ export function createTripwire(engine, host = {}) {
     [kRefresh]() {
       const settings = engine.settings(this._id);
       const p = this._profile;
-      this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks);
+      this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks, settings.halfOpenTimer === true);
+      this._armHalfOpen();
       if (this._flight !== null && this._flight.head === null) {
         this._flight.drop();
         this._flight = null;

@@ -102,6 +102,8 @@ pub struct NativeSettings {
     pub ignored_as_success: bool,
     /// Rate rules trip above their threshold only.
     pub strict_rate_threshold: bool,
+    /// OPEN → HALF_OPEN is reported from a timer.
+    pub half_open_timer: bool,
 }
 
 /// A point-in-time view, instants in the breaker's clock milliseconds.
@@ -496,6 +498,24 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
     })
 }
 
+/// When the facade's half-open timer should fire (ms), or null for no timer
+/// (`Breaker::half_open_due`).
+#[napi]
+pub fn half_open_at(id: u32) -> Result<Option<f64>> {
+    with(id, |e| e.breaker.half_open_due().map(millis))
+}
+
+/// What the half-open timer does at `now`: the transition code (0 for none).
+#[napi]
+pub fn elapse(id: u32, now_ms: Option<f64>) -> Result<u32> {
+    let now = at(now_ms);
+    with(id, |e| {
+        let transition = e.breaker.elapse(now);
+        e.publish(now);
+        transition_code(transition)
+    })
+}
+
 /// Counters, rates and timings.
 #[napi]
 pub fn stats(id: u32, now_ms: Option<f64>) -> Result<NativeStats> {
@@ -620,6 +640,7 @@ pub(crate) fn settings_of(config: &Config) -> NativeSettings {
         seed: config.seed as f64,
         ignored_as_success: config.ignored_as_success,
         strict_rate_threshold: config.strict_rate_threshold,
+        half_open_timer: config.half_open_timer,
     }
 }
 

@@ -3,6 +3,8 @@
 // ignored outcomes as successes, the strict rate threshold. Manual clocks: no timing.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { CircuitBreaker, CircuitBreakerOpenError, ManualClock, circuitBreakerRegistry } from 'tripwire';
 
 const fail = () => {
@@ -127,6 +129,54 @@ describe('strictRateThreshold', () => {
     assert.equal(await run(false), 'OPEN', '2 of 4 reaches 50 %');
     assert.equal(await run(true), 'CLOSED', '2 of 4 is not above 50 %');
     assert.throws(() => new CircuitBreaker({ strictRateThreshold: 1 }), names(TypeError, 'strictRateThreshold', 'boolean'));
+  });
+});
+
+describe('halfOpenTimer', () => {
+  test('one timer while open, none while closed; it emits halfOpen when the open duration ends', () => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreaker({ name: 'timer', clock, failureThreshold: 1, recoveryTimeout: 1000, halfOpenTimer: true });
+    const seen = [];
+    breaker.on('halfOpen', (e) => seen.push([clock.now(), e.previousState]));
+    assert.equal(clock.pendingTimers, 0, 'closed: no timer');
+    breaker.execute(fail).catch(() => {});
+    assert.equal(breaker.state, 'OPEN');
+    assert.equal(clock.pendingTimers, 1);
+    breaker.trip();
+    assert.equal(clock.pendingTimers, 1, 'a new open duration replaces the timer');
+    clock.advance(999);
+    assert.deepEqual(seen, []);
+    clock.advance(1);
+    assert.deepEqual(seen, [[1000, 'OPEN']]);
+    assert.equal(clock.pendingTimers, 0, 'half-open: no timer');
+    breaker.open();
+    assert.equal(clock.pendingTimers, 0, 'forced open: no timer');
+    breaker.trip();
+    breaker.close();
+    assert.equal(clock.pendingTimers, 0, 'closed again: no timer');
+    assert.equal(breaker.getOptions().halfOpenTimer, true);
+  });
+
+  test('off by default: no timer, the next call reports the transition', () => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreaker({ name: 'no-timer', clock, failureThreshold: 1, recoveryTimeout: 1000 });
+    breaker.trip();
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  test('a breaker made open starts its timer; the default clock fires it', async () => {
+    const breaker = new CircuitBreaker({ name: 'timer-real', initialState: 'OPEN', openRemaining: 5, halfOpenTimer: true });
+    const [event] = await once(breaker, 'halfOpen');
+    assert.equal(event.previousState, 'OPEN');
+    assert.equal(breaker.state, 'HALF_OPEN');
+  });
+
+  test("the timer is unref'd: a process with an open breaker exits", () => {
+    const code = `const { CircuitBreaker } = require('tripwire');
+      new CircuitBreaker({ name: 'idle', halfOpenTimer: true }).trip(); // 60 s open duration`;
+    const child = spawnSync(process.execPath, ['-e', code], { cwd: new URL('../..', import.meta.url), timeout: 20_000 });
+    assert.equal(child.signal, null, 'the process had to be killed: the timer held it');
+    assert.equal(child.status, 0, String(child.stderr));
   });
 });
 

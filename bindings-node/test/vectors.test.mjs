@@ -51,7 +51,18 @@ function adapter(vector) {
   let breaker = new CircuitBreaker(options);
   return {
     now: () => clock.now(),
-    setTime: (ms) => clock.set(ms),
+    // The ManualClock fires the breaker's timers (the half-open timer) on the way.
+    setTime(ms) {
+      const changes = [];
+      const onStateChange = (from, to) => changes.push(`${from}->${to}`);
+      breaker.on('stateChange', onStateChange);
+      try {
+        clock.set(ms);
+      } finally {
+        breaker.off('stateChange', onStateChange);
+      }
+      return changes;
+    },
     acquire() {
       const got = breaker.tryAcquire();
       if (got instanceof Permit) return { granted: true, permit: got, transition: show(got.transition) };

@@ -128,6 +128,10 @@ impl Breaker {
                 return listener_error(py, e, slf.as_any());
             }
         }
+        // Every transition (OPEN -> OPEN too: a trip ends a forced open) re-sets it.
+        if self.core.with(|b, _| b.config().half_open_timer) {
+            slf.call_method0(intern!(slf.py(), "_arm_half_open"))?;
+        }
         Ok(())
     }
 
@@ -411,6 +415,30 @@ impl Breaker {
     /// Half-opens the circuit now: the next calls are trials.
     fn half_open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Breaker::manual(slf, CoreBreaker::half_open)
+    }
+
+    /// Whether OPEN -> HALF_OPEN is reported from a timer (`half_open_timer`).
+    fn _has_half_open_timer(&self) -> bool {
+        self.core.with(|b, _| b.config().half_open_timer)
+    }
+
+    /// Seconds until the half-open timer should fire (0 if due), or None for no timer.
+    fn _half_open_delay(&self) -> Option<f64> {
+        self.core.with(|b, now| {
+            b.half_open_due()
+                .map(|due| seconds(due.saturating_sub(now)))
+        })
+    }
+
+    /// What the half-open timer does: OPEN -> HALF_OPEN once the open duration has
+    /// ended (listeners told); whether it moved.
+    fn _elapse(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        let this = slf.get();
+        let Some(t) = this.core.with(|b, now| b.elapse(now)) else {
+            return Ok(false);
+        };
+        this.transitioned(slf, t)?;
+        Ok(true)
     }
 
     /// Closes the circuit and clears the window (totals are kept).

@@ -4,7 +4,10 @@ failure streak, excluded errors as successes, the strict rate threshold. Manual 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+import subprocess
+import sys
+import threading
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
@@ -127,3 +130,58 @@ def test_strict_rate_threshold(strict: bool, expected: CircuitState) -> None:
     for ok in (True, False, True, False):
         attempt(breaker, (lambda: None) if ok else boom)
     assert state(breaker) is expected
+
+
+def test_half_open_timer_one_timer_while_open_none_while_closed() -> None:
+    clock = ManualClock()
+    seen: List[Tuple[float, CircuitState]] = []
+    breaker = CircuitBreaker(
+        "py-timer",
+        clock=clock,
+        fail_max=1,
+        reset_timeout=1.0,
+        half_open_timer=True,
+        on_state_change=lambda old, new: seen.append((clock.now(), new)),
+    )
+    assert clock._next_timer() is None, "closed: no timer"
+    attempt(breaker, boom)
+    assert clock._next_timer() == pytest.approx(1.0)
+    clock.advance(0.5)
+    breaker.trip()
+    assert clock._next_timer() == pytest.approx(1.0), "a new open duration replaces the timer"
+    clock.advance(1.0)
+    assert seen[-1][1] is CircuitState.HALF_OPEN
+    assert seen[-1][0] == pytest.approx(1.5), "at the end of the open duration"
+
+    assert clock._next_timer() is None, "half-open: no timer"
+    breaker.open()
+    assert clock._next_timer() is None, "forced open: no timer"
+    breaker.trip()
+    breaker.close()
+    assert clock._next_timer() is None, "closed again: no timer"
+
+
+def test_no_half_open_timer_by_default() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker("py-no-timer", clock=clock, reset_timeout=1.0)
+    breaker.trip()
+    assert clock._next_timer() is None
+
+
+def test_half_open_timer_on_the_real_clock_from_a_start_state() -> None:
+    moved = threading.Event()
+    breaker = CircuitBreaker(
+        "py-timer-real",
+        initial_state="OPEN",
+        open_remaining=0.005,
+        half_open_timer=True,
+        on_state_change=lambda old, new: moved.set() if new is CircuitState.HALF_OPEN else None,
+    )
+    assert moved.wait(30), "the timer thread never half-opened the breaker"
+    assert state(breaker) is CircuitState.HALF_OPEN
+
+
+def test_half_open_timer_thread_does_not_keep_the_process() -> None:
+    code = "import tripwire; tripwire.CircuitBreaker('idle', half_open_timer=True).trip()  # 60 s open"
+    done = subprocess.run([sys.executable, "-c", code], timeout=30, capture_output=True)
+    assert done.returncode == 0, done.stderr

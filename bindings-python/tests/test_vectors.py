@@ -79,10 +79,21 @@ def replay(path: Path) -> None:
     name = vector["name"]
     config = options(vector["config"])
     clock = ManualClock()
-    breaker = CircuitBreaker(path.stem, clock=clock, **config)
+    # What timers (the half-open timer) report while the clock moves to a step.
+    timers: List[str] = []
+    moving = [False]
+
+    def on_state_change(old: tripwire.CircuitState, new: tripwire.CircuitState) -> None:
+        if moving[0]:
+            timers.append(f"{old.value}->{new.value}")
+
+    breaker = CircuitBreaker(path.stem, clock=clock, on_state_change=on_state_change, **config)
     permits: Dict[str, Permit] = {}
     for i, step in enumerate(vector["steps"]):
+        timers.clear()
+        moving[0] = True
         clock.set(step["at"] / 1000)
+        moving[0] = False
         assert math.isclose(clock.now() * 1000, step["at"], abs_tol=1e-6), f"{name}: step {i} goes back in time"
         op = step["op"]
         seen = Seen()
@@ -117,7 +128,7 @@ def replay(path: Path) -> None:
             seen.transition = getattr(breaker, op)()
         elif op == "snapshot_restore":
             snapshot = json.loads(json.dumps(breaker.snapshot()))
-            breaker = CircuitBreaker(path.stem, clock=clock, **config)
+            breaker = CircuitBreaker(path.stem, clock=clock, on_state_change=on_state_change, **config)
             breaker.restore(snapshot)
             # Permits of the old breaker are dropped (and so cancelled there).
             permits.clear()
@@ -136,6 +147,8 @@ def replay(path: Path) -> None:
             elif key == "transition":
                 assert seen.transition != "none reported", f"{ctx}: step reports no transition"
                 got = arrow(seen.transition)
+            elif key == "timer":
+                got = timers[-1] if timers else None
             elif key == "state":
                 got = breaker.state.value
                 assert isinstance(breaker.state, tripwire.CircuitState)

@@ -62,6 +62,12 @@ export interface CircuitBreakerOptions {
   /** `true`: a rate threshold trips when the rate is above it (`>`, opossum), not at it (`≥`). */
   strictRateThreshold?: boolean;
   /**
+   * `true`: a timer emits OPEN → HALF_OPEN (`halfOpen`, `stateChange`) when the open
+   * duration ends, as opossum does: one timer per open breaker (unref'd in Node), none
+   * while closed. Default `false`: the next call reports it, no idle timer.
+   */
+  halfOpenTimer?: boolean;
+  /**
    * Answers refusals, failures and timeouts (not the caller's own abort); receives
    * the error; what it returns (or throws) is the call's result.
    */
@@ -110,6 +116,7 @@ export interface ResolvedOptions {
   slowCallRateThreshold: number | null;
   ignoredAsSuccess: boolean;
   strictRateThreshold: boolean;
+  halfOpenTimer: boolean;
 }
 
 /**

@@ -218,6 +218,18 @@ pub fn control(id: u32, op: u32, now_ms: f64) -> Result<u32, JsValue> {
     })
 }
 
+/// When the facade's half-open timer should fire (ms), or null for no timer.
+#[wasm_bindgen(js_name = halfOpenAt, skip_typescript)]
+pub fn half_open_at(id: u32) -> Result<Option<f64>, JsValue> {
+    with(id, |e| Ok(e.breaker.half_open_due().map(millis)))
+}
+
+/// What the half-open timer does at `now`: the transition code (0 for none).
+#[wasm_bindgen(skip_typescript)]
+pub fn elapse(id: u32, now_ms: f64) -> Result<u32, JsValue> {
+    with(id, |e| Ok(transition_code(e.breaker.elapse(nanos(now_ms)))))
+}
+
 /// Permits handed out and not yet recorded.
 #[wasm_bindgen(skip_typescript)]
 pub fn outstanding(id: u32) -> Result<u32, JsValue> {
@@ -338,6 +350,7 @@ pub fn settings(id: u32) -> Result<Object, JsValue> {
             "strictRateThreshold",
             JsValue::from_bool(c.strict_rate_threshold),
         );
+        set(&o, "halfOpenTimer", JsValue::from_bool(c.half_open_timer));
         Ok(o)
     })
 }

@@ -285,7 +285,7 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
             continue;
           }
           try {
-            await replay(window.tripwire.CircuitBreaker, vector);
+            await replay(window.tripwire, vector);
             out.ran++;
           } catch (e) {
             out.failures.push(`${vector.file}: ${e.message}`);

@@ -29,11 +29,12 @@ const MANUAL = { force_open: 'open', trip: 'trip', half_open: 'forceHalfOpen', c
 
 const transitionName = (t) => (t ? `${t.from}->${t.to}` : null);
 
-export function replay(CircuitBreaker, vector) {
-  let now = 0;
+/** Replays `vector` through the package `api` (its CircuitBreaker and ManualClock). */
+export function replay({ CircuitBreaker, ManualClock }, vector) {
+  const clock = new ManualClock(0);
   let changes = [];
   const options = {
-    clock: () => now,
+    clock,
     onStateChange: (from, to) => changes.push(`${from}->${to}`),
   };
   for (const [key, value] of Object.entries(vector.config)) options[camel(key.replace(/_ms$/, ''))] = value;
@@ -43,9 +44,12 @@ export function replay(CircuitBreaker, vector) {
     return { granted: false, rejected: error.state, retryAfter: error.retryAfter, transition: null };
   };
   return replayVector(vector, {
-    now: () => now,
+    now: () => clock.now(),
+    // The ManualClock fires the breaker's timers (the half-open timer) on the way.
     setTime(ms) {
-      now = ms;
+      changes = [];
+      clock.set(ms);
+      return [...changes]; // a copy: later steps' transitions go to `changes` too
     },
     acquire() {
       try {
@@ -63,7 +67,7 @@ export function replay(CircuitBreaker, vector) {
       try {
         const value = await breaker.execute(async () => {
           ran = true;
-          now += ms;
+          clock.advance(ms);
           if (outcome === 'failure') throw marker;
           return 'value';
         });

@@ -628,6 +628,30 @@ impl Breaker {
         self.manual(now, Mode::ForcedOpen, State::Open, Cause::ForcedOpen)
     }
 
+    /// When a binding's half-open timer should fire ([`Config::half_open_timer`]): the
+    /// end of the open duration while OPEN (not forced); `None` otherwise (no timer:
+    /// closed, half-open, forced open, disabled, or the option off). Ask again after
+    /// every transition: at most one timer per breaker, only while it is open.
+    pub fn half_open_due(&self) -> Option<u64> {
+        (self.config.half_open_timer && self.mode == Mode::Normal && self.state == State::Open)
+            .then_some(self.open_until)
+    }
+
+    /// Half-opens an OPEN breaker whose open duration has ended at `now` (what a
+    /// half-open timer does; an acquire would do it too): the OPEN → HALF_OPEN
+    /// transition, or `None` when there is nothing to do (not open, forced, or early).
+    pub fn elapse(&mut self, now: u64) -> Option<Transition> {
+        if self.mode != Mode::Normal || self.state != State::Open || now < self.open_until {
+            return None;
+        }
+        self.enter(State::HalfOpen);
+        Some(Transition {
+            from: State::Open,
+            to: State::HalfOpen,
+            cause: Cause::OpenElapsed,
+        })
+    }
+
     /// Opens the circuit as if it had tripped: it half-opens after the open duration
     /// (backoff included: one more trip is counted), unlike [`Breaker::force_open`].
     /// Ends `disable` and a forced open.

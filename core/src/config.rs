@@ -122,6 +122,11 @@ pub struct Config {
     /// Whether the rate rules trip only above their threshold (`>`, opossum) rather
     /// than at it (`≥`, the default).
     pub strict_rate_threshold: bool,
+    /// Whether the binding reports OPEN → HALF_OPEN when the open duration ends, from
+    /// a timer ([`Breaker::half_open_due`](crate::Breaker::half_open_due) says when,
+    /// [`Breaker::elapse`](crate::Breaker::elapse) moves it), as opossum's `halfOpen`
+    /// event does; `false` (the default): on the next acquire, no idle timer.
+    pub half_open_timer: bool,
 }
 
 impl Default for Config {
@@ -146,6 +151,7 @@ impl Default for Config {
             start: Start::Closed,
             ignored_as_success: false,
             strict_rate_threshold: false,
+            half_open_timer: false,
         }
     }
 }

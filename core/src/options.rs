@@ -20,6 +20,7 @@
 //! | open remaining | `openRemaining`, `open_remaining` | with `initialState: 'OPEN'`: time until it half-opens (default: the open duration) |
 //! | ignored as success | `ignoredAsSuccess`, `ignored_as_success` | `true`: an ignored (filtered, excluded) outcome counts as a success |
 //! | strict rate | `strictRateThreshold`, `strict_rate_threshold` | `true`: rate rules trip above the threshold (`>`), not at it (`≥`) |
+//! | half-open timer | `halfOpenTimer`, `half_open_timer` | `true`: OPEN → HALF_OPEN is reported by a timer when the open duration ends |
 //!
 //! Durations are milliseconds or seconds, as the binding says ([`Unit`]).
 
@@ -81,9 +82,10 @@ enum Key {
     OpenRemaining,
     IgnoredAsSuccess,
     StrictRateThreshold,
+    HalfOpenTimer,
 }
 
-const KEYS: usize = 19;
+const KEYS: usize = 20;
 
 /// Spellings per key: the first is the camelCase name, the second the snake_case one.
 const SPELLINGS: [(Key, &[&str]); KEYS] = [
@@ -161,6 +163,7 @@ const SPELLINGS: [(Key, &[&str]); KEYS] = [
         Key::StrictRateThreshold,
         &["strictRateThreshold", "strict_rate_threshold"],
     ),
+    (Key::HalfOpenTimer, &["halfOpenTimer", "half_open_timer"]),
 ];
 
 /// The start states `initialState` names, matched ignoring case, `-` and `_`.
@@ -314,7 +317,10 @@ impl Options {
             self.timeout_disabled = true;
             return Ok(true);
         }
-        if matches!(key, Key::IgnoredAsSuccess | Key::StrictRateThreshold) {
+        if matches!(
+            key,
+            Key::IgnoredAsSuccess | Key::StrictRateThreshold | Key::HalfOpenTimer
+        ) {
             let OptionValue::Bool(flag) = value else {
                 return Err(type_error(
                     name,
@@ -373,7 +379,10 @@ impl Options {
             | Key::OpenRemaining => Kind::Duration,
             Key::BackoffMultiplier => Kind::Factor,
             // Handled above.
-            Key::InitialState | Key::IgnoredAsSuccess | Key::StrictRateThreshold => Kind::Whole,
+            Key::InitialState
+            | Key::IgnoredAsSuccess
+            | Key::StrictRateThreshold
+            | Key::HalfOpenTimer => Kind::Whole,
         };
         check(name, number, kind, self.unit)?;
         if let Some(limit) = self
@@ -553,6 +562,7 @@ impl Options {
             start,
             ignored_as_success: flag(Key::IgnoredAsSuccess),
             strict_rate_threshold: flag(Key::StrictRateThreshold),
+            half_open_timer: flag(Key::HalfOpenTimer),
             failure_threshold,
             minimum_requests: get(Key::MinimumRequests).map(|v| v as u32),
             window,

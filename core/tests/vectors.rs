@@ -27,6 +27,10 @@ fn replay_json(json: &str) {
         clock = at;
         let op = step["op"].as_str().unwrap();
         let mut seen = Seen::default();
+        // The binding's half-open timer: due on the way to `at`, it fires at its instant.
+        if let Some(due) = breaker.half_open_due().filter(|due| *due <= at) {
+            seen.timer = breaker.elapse(due);
+        }
         let acquire = |breaker: &mut Breaker, seen: &mut Seen, now| match breaker.try_acquire(now) {
             Ok(permit) => {
                 seen.permit = Some(true);
@@ -98,6 +102,9 @@ fn replay_json(json: &str) {
                         format!("{}->{}", t.from.as_str(), t.to.as_str()).into()
                     })
                 }
+                "timer" => seen.timer.map_or(Value::Null, |t| {
+                    format!("{}->{}", t.from.as_str(), t.to.as_str()).into()
+                }),
                 "state" => breaker.state(clock).as_str().into(),
                 "stats" => {
                     let stats = breaker.stats(clock);

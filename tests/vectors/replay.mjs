@@ -4,7 +4,8 @@
 // and in Chromium). A plain ES module without imports, so that it runs in a page.
 //
 // Each package passes an adapter over its own API (may return promises):
-//   now(), setTime(ms)        its manual clock, in milliseconds
+//   now(), setTime(ms)        its manual clock, in milliseconds; setTime returns the
+//                             transitions timers reported on the way ('FROM->TO'[])
 //   acquire()                 { granted: true, permit, transition }, or
 //                             { granted: false, rejected, retryAfter, transition: null }
 //   end(permit, outcome)      outcome: success | failure | timeout | ignore | cancel;
@@ -45,7 +46,7 @@ export async function replayVector(vector, adapter) {
   for (const [i, step] of vector.steps.entries()) {
     const ctx = `${vector.name} (step ${i}: ${step.op} at ${step.at})`;
     check.ok(step.at >= adapter.now(), `${ctx}: goes back in time`);
-    await adapter.setTime(step.at);
+    const timers = (await adapter.setTime(step.at)) ?? [];
     let seen = {};
     switch (step.op) {
       case 'acquire':
@@ -97,6 +98,9 @@ export async function replayVector(vector, adapter) {
         case 'transition':
           check.ok('transition' in seen, `${ctx}: step reports no transition`);
           check.equal(seen.transition, want, `${ctx}: transition`);
+          break;
+        case 'timer':
+          check.equal(timers.at(-1) ?? null, want, `${ctx}: timer`);
           break;
         case 'state':
           check.equal(await adapter.state(), want, `${ctx}: state`);

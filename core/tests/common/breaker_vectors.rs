@@ -82,4 +82,6 @@ pub struct Seen {
     pub permit: Option<bool>,
     pub rejected: Option<(&'static str, Option<u64>)>,
     pub transition: Option<Option<Transition>>,
+    /// What a half-open timer reported while the clock moved to the step's instant.
+    pub timer: Option<Transition>,
 }
