@@ -108,6 +108,12 @@ export interface CircuitBreakerOptions<T = any> {
    * while closed. Default `false`: the next call reports it, no idle timer.
    */
   halfOpenTimer?: boolean;
+  /**
+   * `true`: a call that finds every half-open trial slot taken waits for the trial
+   * (cockatiel): it runs once the trial closed the circuit, or is refused if the trial
+   * reopened it. Default `false`: refused at once. `tryAcquire()` never waits.
+   */
+  halfOpenWait?: boolean;
   /** Answers refusals, failures and timeouts; receives the error. */
   fallback?: (error: unknown) => T | PromiseLike<T>;
   /** Every change of state, with the breaker's name. */
@@ -146,6 +152,7 @@ export interface ResolvedOptions {
   ignoredAsSuccess: boolean;
   strictRateThreshold: boolean;
   halfOpenTimer: boolean;
+  halfOpenWait: boolean;
 }
 
 /** Counters since construction or the last reset(); instants in epoch ms (the clock's ms with a custom clock). */

@@ -71,7 +71,7 @@ const {
 // Codes this module's arithmetic hard-codes: an engine that says otherwise is refused.
 const HARD_CODED = {
   STATE_CLOSED: 0, STATE_OPEN: 1, STATE_HALF_OPEN: 2, PERMIT_STRIDE: 2,
-  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, GATE: 2,
+  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, REJECTED_HALF_OPEN_WAIT: -2.5, GATE: 2,
 };
 
 /** Builds an error without capturing a stack: refusals are values on the hot path. */
@@ -358,7 +358,7 @@ export function createTripwire(engine, host = {}) {
   }
   const {
     OUTCOME_SUCCESS: SUCCESS, OUTCOME_FAILURE: FAILURE, OUTCOME_TIMEOUT: TIMEOUT, OUTCOME_IGNORED: IGNORED,
-    OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN,
+    OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN, REJECTED_HALF_OPEN_WAIT,
     OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, OP_TRIP, OP_HALF_OPEN, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
   } = P;
   const OPEN_TO_HALF_OPEN = TRANSITION_BASE + P.STATE_OPEN * STATE_COUNT + P.STATE_HALF_OPEN;
@@ -731,6 +731,17 @@ export function createTripwire(engine, host = {}) {
   // (at most one each, none otherwise): kept here, not on every breaker.
   const halfOpenTimers = new Map();
 
+  // Calls waiting for a half-open trial (`halfOpenWait`), by breaker: each asks again
+  // when a call of that breaker ends or its state changes (the engine decides).
+  const trialWaiters = new Map();
+
+  function wakeTrialWaiters(breaker) {
+    const waiting = trialWaiters.get(breaker);
+    if (waiting === undefined) return;
+    trialWaiters.delete(breaker);
+    for (const wake of waiting) wake();
+  }
+
   /** The `clock` option as an object with now() (a function is its own now), or null. */
   function clockOf(clock) {
     if (clock === undefined || clock === null) return null;
@@ -902,7 +913,7 @@ export function createTripwire(engine, host = {}) {
         call = new Call(QUIET, generation, start);
       } else {
         const code = acquireAt(id, start);
-        if (code < 0) return this._refuse(code);
+        if (code < 0) return code === REJECTED_HALF_OPEN_WAIT ? this._waitForTrial(fn, theirs) : this._refuse(code);
         if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
         call = new Call(code >> 1, 0, start);
       }
@@ -914,6 +925,15 @@ export function createTripwire(engine, host = {}) {
         return this._thrown(call, error);
       }
       return this._settle(call, result);
+    }
+
+    /** Waits for the half-open trial in flight, then asks for a permit again. */
+    _waitForTrial(fn, theirs) {
+      return new Promise((resolve) => {
+        const waiting = trialWaiters.get(this);
+        if (waiting === undefined) trialWaiters.set(this, [resolve]);
+        else waiting.push(resolve);
+      }).then(() => this._run(fn, theirs));
     }
 
     /**
@@ -1121,8 +1141,12 @@ export function createTripwire(engine, host = {}) {
 
     /** Hands `call`'s permit back as cancelled, dated at its start (when no clock can be read). */
     _cancelAtStart(call) {
-      if (call._slot === QUIET) recordQuietAt(this._id, call._generation, call._start, CANCELLED, call._start);
-      else recordAt(this._id, call._slot, CANCELLED, call._start);
+      if (call._slot === QUIET) {
+        recordQuietAt(this._id, call._generation, call._start, CANCELLED, call._start);
+        return;
+      }
+      recordAt(this._id, call._slot, CANCELLED, call._start);
+      if (trialWaiters.size !== 0) wakeTrialWaiters(this);
     }
 
     /** Records `call`'s outcome now; returns the transition code. */
@@ -1136,15 +1160,18 @@ export function createTripwire(engine, host = {}) {
         this._cancelAtStart(call);
         throw error;
       }
-      return call._slot === QUIET
-        ? recordQuietAt(this._id, call._generation, call._start, outcome, now)
-        : recordAt(this._id, call._slot, outcome, now);
+      if (call._slot === QUIET) return recordQuietAt(this._id, call._generation, call._start, outcome, now);
+      const code = recordAt(this._id, call._slot, outcome, now);
+      // A trial may have ended: callers waiting for it ask again.
+      if (trialWaiters.size !== 0) wakeTrialWaiters(this);
+      return code;
     }
 
     /** The CircuitBreakerOpenError of a refusal code (emits callRejected). */
     _refusal(code) {
-      const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
-      const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
+      const halfOpen = code === REJECTED_HALF_OPEN || code === REJECTED_HALF_OPEN_WAIT;
+      const state = halfOpen ? CircuitState.HALF_OPEN : CircuitState.OPEN;
+      const retryAfter = code === REJECTED_FORCED ? null : halfOpen ? 0 : REJECTED_OPEN - code;
       const error = refusal(this.name, state, retryAfter);
       if (this._listens('callRejected')) this._emit('callRejected', { error, state });
       return error;
@@ -1267,6 +1294,7 @@ export function createTripwire(engine, host = {}) {
       const transition = transitionOf(code);
       // Before the events: a listener may change the state again (and re-arm).
       if (this._profile.halfOpenTimer || halfOpenTimers.has(this)) this._armHalfOpen();
+      if (trialWaiters.size !== 0) wakeTrialWaiters(this);
       const { from, to } = transition;
       if (from === to) return transition;
       this._emit('stateChange', from, to);
@@ -1410,6 +1438,7 @@ export function createTripwire(engine, host = {}) {
         ignoredAsSuccess: s.ignoredAsSuccess,
         strictRateThreshold: s.strictRateThreshold,
         halfOpenTimer: s.halfOpenTimer,
+        halfOpenWait: s.halfOpenWait,
       };
     }
 
@@ -1435,6 +1464,7 @@ export function createTripwire(engine, host = {}) {
       if (s.ignoredAsSuccess) o.ignoredAsSuccess = true;
       if (s.strictRateThreshold) o.strictRateThreshold = true;
       if (s.halfOpenTimer) o.halfOpenTimer = true;
+      if (s.halfOpenWait) o.halfOpenWait = true;
       return o;
     }
 

@@ -26,7 +26,10 @@ use crate::protocol::{
     PERMIT_STRIDE, STATES, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN, TRANSITION_BASE,
 };
 use crate::slab::Slab;
-use crate::{at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
+use crate::{
+    at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_HALF_OPEN_WAIT,
+    REJECTED_OPEN,
+};
 
 pub(crate) use crate::protocol::{RING_CAPACITY, RING_ENTRY};
 
@@ -104,6 +107,8 @@ pub struct NativeSettings {
     pub strict_rate_threshold: bool,
     /// OPEN → HALF_OPEN is reported from a timer.
     pub half_open_timer: bool,
+    /// Callers may wait for a half-open trial.
+    pub half_open_wait: bool,
 }
 
 /// A point-in-time view, instants in the breaker's clock milliseconds.
@@ -288,6 +293,7 @@ impl Entry {
                 self.publish(now);
                 f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
             }
+            Err(Rejected { may_wait: true, .. }) => REJECTED_HALF_OPEN_WAIT,
             Err(Rejected {
                 state: State::HalfOpen,
                 ..
@@ -641,6 +647,7 @@ pub(crate) fn settings_of(config: &Config) -> NativeSettings {
         ignored_as_success: config.ignored_as_success,
         strict_rate_threshold: config.strict_rate_threshold,
         half_open_timer: config.half_open_timer,
+        half_open_wait: config.half_open_wait,
     }
 }
 

@@ -60,6 +60,8 @@ describe('options', () => {
       slowCallRateThreshold: null,
       ignoredAsSuccess: false,
       strictRateThreshold: false,
+      halfOpenTimer: false,
+      halfOpenWait: false,
     });
     assert.equal(new CircuitBreaker({ failureThreshold: 0.5 }).getOptions().minimumRequests, 10);
   });

@@ -180,4 +180,50 @@ describe('halfOpenTimer', () => {
   });
 });
 
+describe('halfOpenWait', () => {
+  const make = (name, halfOpenWait) => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreaker({ name, clock, recoveryTimeout: 1000, successThreshold: 1, halfOpenWait });
+    breaker.forceHalfOpen();
+    let end;
+    const trial = breaker.execute(() => new Promise((resolve, reject) => { end = { resolve, reject }; }));
+    return { breaker, trial, end: () => end };
+  };
+
+  test('callers behind the trial run once it closes the circuit, in order', async () => {
+    const { breaker, trial, end } = make('wait-close', true);
+    const order = [];
+    const waiting = [1, 2, 3].map((n) => breaker.execute(() => order.push(n)));
+    assert.equal(breaker.getStats().rejectedCount, 0, 'waiting is not a rejection');
+    end().resolve('trial');
+    assert.equal(await trial, 'trial');
+    await Promise.all(waiting);
+    assert.deepEqual(order, [1, 2, 3]);
+    assert.equal(breaker.state, 'CLOSED');
+  });
+
+  test('callers behind a failed trial are refused (OPEN, with the retry-after)', async () => {
+    const { breaker, trial, end } = make('wait-fail', true);
+    const behind = breaker.execute(() => 'never runs');
+    end().reject(new Error('trial failed'));
+    await assert.rejects(trial, /trial failed/);
+    const refusal = await behind.catch((e) => e);
+    assert.ok(refusal instanceof CircuitBreakerOpenError);
+    assert.equal(refusal.state, 'OPEN');
+    assert.equal(refusal.retryAfter, 1000);
+    assert.equal(breaker.getStats().rejectedCount, 1);
+  });
+
+  test('off by default: refused at once; tryAcquire() never waits', async () => {
+    const { breaker, end } = make('no-wait', false);
+    const refusal = await breaker.execute(() => 'no').catch((e) => e);
+    assert.equal(refusal.state, 'HALF_OPEN');
+    end().resolve();
+    const { breaker: waiting } = make('wait-try', true);
+    const got = waiting.tryAcquire();
+    assert.ok(got instanceof CircuitBreakerOpenError);
+    assert.equal(got.state, 'HALF_OPEN');
+  });
+});
+
 test.after(() => circuitBreakerRegistry.clear());

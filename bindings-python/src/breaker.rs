@@ -39,6 +39,17 @@ pub struct Breaker {
     last_failure: Mutex<Option<Py<PyAny>>>,
     /// Calls in flight: permits out and calls running (the registry's idle check).
     in_flight: AtomicU32,
+    /// With `half_open_wait`: where callers wait for a half-open trial.
+    gate: Option<Box<TrialGate>>,
+}
+
+/// Callers waiting for a half-open trial (`half_open_wait`) sleep here until a call
+/// ends or the state is changed by hand (`ended` counts those), then ask the core
+/// again: it decides who runs.
+#[derive(Default)]
+struct TrialGate {
+    ended: Mutex<u64>,
+    changed: std::sync::Condvar,
 }
 
 /// How the breaker sees an exception raised by a protected call.
@@ -173,7 +184,7 @@ impl Breaker {
         permit: tripwire_core::Permit,
         error: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        if let Some(t) = self.core.record(permit, Outcome::Failure) {
+        if let Some(t) = self.record(permit, Outcome::Failure) {
             if t.to == State::Open {
                 let old = self
                     .last_failure
@@ -192,13 +203,57 @@ impl Breaker {
 
     /// Records a success (a timeout if it overran `request_timeout`).
     fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
-        if let Some(t) = self.core.record(permit, Outcome::Success) {
+        if let Some(t) = self.record(permit, Outcome::Success) {
             self.transitioned(slf, t)?;
         }
         if self.hooks.load(Ordering::Relaxed) {
             self.hook(slf, intern!(slf.py(), "_hook_success"), ())?;
         }
         Ok(())
+    }
+
+    /// Records a permit's outcome; callers waiting for a trial ask again.
+    fn record(&self, permit: tripwire_core::Permit, outcome: Outcome) -> Option<Transition> {
+        let transition = self.core.record(permit, outcome);
+        self.ended();
+        transition
+    }
+
+    /// A call ended or the state was changed: wakes the callers waiting for a trial.
+    fn ended(&self) {
+        if let Some(gate) = &self.gate {
+            *gate.ended.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            gate.changed.notify_all();
+        }
+    }
+
+    /// How many calls have ended (the gate's count), or None without `half_open_wait`.
+    fn epoch(&self) -> Option<u64> {
+        self.gate
+            .as_ref()
+            .map(|gate| *gate.ended.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Waits, without the GIL, until a call ends after `seen` (see `epoch`). Signals
+    /// (Ctrl-C) are checked every 50 ms.
+    fn wait_trial(&self, py: Python<'_>, seen: u64) -> PyResult<()> {
+        let Some(gate) = &self.gate else {
+            return Ok(());
+        };
+        loop {
+            let moved = py.detach(|| {
+                let ended = gate.ended.lock().unwrap_or_else(PoisonError::into_inner);
+                let (ended, _) = gate
+                    .changed
+                    .wait_timeout_while(ended, std::time::Duration::from_millis(50), |n| *n == seen)
+                    .unwrap_or_else(PoisonError::into_inner);
+                *ended != seen
+            });
+            if moved {
+                return Ok(());
+            }
+            py.check_signals()?;
+        }
     }
 
     /// Runs `func(*args, **kwargs)` under the breaker: the sync hot path.
@@ -210,13 +265,20 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let py = slf.py();
-        let permit = match this.core.try_acquire() {
-            Ok(permit) => permit,
-            Err(rejected) => {
-                return match &this.fallback {
-                    Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
-                    None => Err(this.refusal(py, rejected)?),
-                };
+        let permit = loop {
+            // Read before asking: a call that ends in between still wakes this one.
+            let seen = this.epoch();
+            match this.core.try_acquire() {
+                Ok(permit) => break permit,
+                Err(rejected) if rejected.may_wait && seen.is_some() => {
+                    this.wait_trial(py, seen.unwrap_or_default())?;
+                }
+                Err(rejected) => {
+                    return match &this.fallback {
+                        Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
+                        None => Err(this.refusal(py, rejected)?),
+                    };
+                }
             }
         };
         // A listener's KeyboardInterrupt / SystemExit before the call: the call does
@@ -232,7 +294,7 @@ impl Breaker {
             Ok(())
         })();
         if let Err(interrupt) = before {
-            this.core.record(permit, Outcome::Cancelled);
+            this.record(permit, Outcome::Cancelled);
             return Err(interrupt);
         }
         this.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -254,11 +316,11 @@ impl Breaker {
                         }
                     }
                     Verdict::Ignored => {
-                        this.core.record(permit, Outcome::Ignored);
+                        this.record(permit, Outcome::Ignored);
                         Err(err)
                     }
                     Verdict::Cancelled => {
-                        this.core.record(permit, Outcome::Cancelled);
+                        this.record(permit, Outcome::Cancelled);
                         Err(err)
                     }
                 }
@@ -272,6 +334,7 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let t = this.core.with(op);
+        this.ended();
         this.transitioned(slf, t)?;
         Ok(types::transition(slf.py(), t)?.unbind())
     }
@@ -312,6 +375,10 @@ impl Breaker {
             hooks: AtomicBool::new(false),
             last_failure: Mutex::new(None),
             in_flight: AtomicU32::new(0),
+            gate: parsed
+                .config
+                .half_open_wait
+                .then(|| Box::new(TrialGate::default())),
         })
     }
 
@@ -415,6 +482,17 @@ impl Breaker {
     /// Half-opens the circuit now: the next calls are trials.
     fn half_open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Breaker::manual(slf, CoreBreaker::half_open)
+    }
+
+    /// How many calls have ended, for `_wait_trial`; None without `half_open_wait`.
+    fn _trial_epoch(&self) -> Option<u64> {
+        self.epoch()
+    }
+
+    /// Blocks (without the GIL) until a call ends after `seen` (`_trial_epoch`): what
+    /// `call_async` runs in an executor to wait for a half-open trial.
+    fn _wait_trial(&self, py: Python<'_>, seen: u64) -> PyResult<()> {
+        self.wait_trial(py, seen)
     }
 
     /// Whether OPEN -> HALF_OPEN is reported from a timer (`half_open_timer`).
@@ -573,7 +651,7 @@ impl Breaker {
                 let transition = permit.transition();
                 if let Some(t) = transition {
                     if let Err(interrupt) = this.transitioned(slf, t) {
-                        this.core.record(permit, Outcome::Cancelled);
+                        this.record(permit, Outcome::Cancelled);
                         return Err(interrupt);
                     }
                 }
@@ -618,7 +696,7 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let transition = this.core.record(permit, outcome);
+        let transition = this.record(permit, outcome);
         if let Some(t) = transition {
             this.transitioned(breaker, t)?;
         }
@@ -649,7 +727,7 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let transition = this.core.record(permit, Outcome::Success);
+        let transition = this.record(permit, Outcome::Success);
         if let Some(t) = transition {
             this.transitioned(breaker, t)?;
         }
@@ -696,7 +774,7 @@ impl Permit {
             Verdict::Ignored => Outcome::Ignored,
             Verdict::Cancelled => Outcome::Cancelled,
         };
-        this.core.record(permit, outcome);
+        this.record(permit, outcome);
         Ok(false)
     }
 
@@ -714,7 +792,6 @@ impl Drop for Permit {
                 self.breaker
                     .bind(py)
                     .get()
-                    .core
                     .record(self.permit, Outcome::Cancelled)
             });
         }

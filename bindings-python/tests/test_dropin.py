@@ -185,3 +185,72 @@ def test_half_open_timer_thread_does_not_keep_the_process() -> None:
     code = "import tripwire; tripwire.CircuitBreaker('idle', half_open_timer=True).trip()  # 60 s open"
     done = subprocess.run([sys.executable, "-c", code], timeout=30, capture_output=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_half_open_wait_sync_callers_run_after_the_trial_closes() -> None:
+    breaker = CircuitBreaker("py-wait", success_threshold=1, half_open_wait=True)
+    breaker.half_open()
+    trial_running = threading.Event()
+    finish_trial = threading.Event()
+    results: List[str] = []
+
+    def trial() -> str:
+        trial_running.set()
+        assert finish_trial.wait(30)
+        return "trial"
+
+    first = threading.Thread(target=lambda: results.append(breaker.call(trial)))
+    first.start()
+    assert trial_running.wait(30)
+    waiters = [threading.Thread(target=lambda: results.append(breaker.call(lambda: "behind"))) for _ in range(3)]
+    for t in waiters:
+        t.start()
+    assert breaker.stats.rejected_count == 0, "nobody was refused"
+    finish_trial.set()
+    for t in [first, *waiters]:
+        t.join(30)
+    assert sorted(results) == ["behind", "behind", "behind", "trial"]
+    assert breaker.stats.rejected_count == 0
+    assert state(breaker) is CircuitState.CLOSED
+
+
+def test_half_open_wait_async_callers_are_refused_when_the_trial_fails() -> None:
+    import asyncio
+
+    async def scenario() -> Tuple[object, int]:
+        breaker = CircuitBreaker("py-wait-async", recovery_timeout=10, half_open_wait=True)
+        breaker.half_open()
+        gate = asyncio.Event()
+
+        async def trial() -> None:
+            await gate.wait()
+            raise RuntimeError("trial failed")
+
+        async def behind() -> str:
+            return "never"
+
+        first = asyncio.ensure_future(breaker.call_async(trial))
+        await asyncio.sleep(0)
+        waiting = asyncio.ensure_future(breaker.call_async(behind))
+        await asyncio.sleep(0.01)
+        assert not waiting.done(), "the second caller waits for the trial"
+        gate.set()
+        with pytest.raises(RuntimeError):
+            await first
+        refusal = await asyncio.gather(waiting, return_exceptions=True)
+        return refusal[0], breaker.stats.rejected_count
+
+    error, rejected = asyncio.run(scenario())
+    assert isinstance(error, CircuitBreakerOpenError)
+    assert error.state is CircuitState.OPEN
+    assert rejected == 1
+
+
+def test_half_open_wait_is_off_by_default() -> None:
+    breaker = CircuitBreaker("py-no-wait")
+    breaker.half_open()
+    permit = breaker.acquire()
+    with pytest.raises(CircuitBreakerOpenError) as refused:
+        breaker.call(lambda: None)
+    assert refused.value.state is CircuitState.HALF_OPEN
+    permit.cancel()

@@ -68,6 +68,12 @@ export interface CircuitBreakerOptions {
    */
   halfOpenTimer?: boolean;
   /**
+   * `true`: a call that finds every half-open trial slot taken waits for the trial
+   * (cockatiel): it runs once the trial closed the circuit, or is refused if the trial
+   * reopened it. Default `false`: refused at once. `tryAcquire()` never waits.
+   */
+  halfOpenWait?: boolean;
+  /**
    * Answers refusals, failures and timeouts (not the caller's own abort); receives
    * the error; what it returns (or throws) is the call's result.
    */
@@ -117,6 +123,7 @@ export interface ResolvedOptions {
   ignoredAsSuccess: boolean;
   strictRateThreshold: boolean;
   halfOpenTimer: boolean;
+  halfOpenWait: boolean;
 }
 
 /**

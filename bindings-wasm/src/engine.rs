@@ -140,6 +140,7 @@ pub fn acquire_at(id: u32, now_ms: f64) -> Result<f64, JsValue> {
                 e.out += 1;
                 f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
             }
+            Err(Rejected { may_wait: true, .. }) => REJECTED_HALF_OPEN_WAIT,
             Err(Rejected {
                 state: State::HalfOpen,
                 ..
@@ -351,6 +352,7 @@ pub fn settings(id: u32) -> Result<Object, JsValue> {
             JsValue::from_bool(c.strict_rate_threshold),
         );
         set(&o, "halfOpenTimer", JsValue::from_bool(c.half_open_timer));
+        set(&o, "halfOpenWait", JsValue::from_bool(c.half_open_wait));
         Ok(o)
     })
 }

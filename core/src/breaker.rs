@@ -122,6 +122,9 @@ pub struct Rejected {
     pub state: State,
     /// Nanoseconds until a call may be admitted; `None` while forced open.
     pub retry_after: Option<u64>,
+    /// The caller may wait for the half-open trial in flight and ask again when a call
+    /// ends, instead of failing ([`Config::half_open_wait`]); not counted as rejected.
+    pub may_wait: bool,
 }
 
 impl core::fmt::Display for Rejected {
@@ -429,6 +432,12 @@ impl Breaker {
         if self.trials_in_flight < self.config.half_open_max_calls {
             self.trials_in_flight += 1;
             Ok(self.permit(now, true, opened_half))
+        } else if self.config.half_open_wait {
+            Err(Rejected {
+                state: State::HalfOpen,
+                retry_after: Some(0),
+                may_wait: true,
+            })
         } else {
             Err(self.reject(State::HalfOpen, Some(0)))
         }
@@ -796,7 +805,11 @@ impl Breaker {
 
     pub(crate) fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
         self.totals.rejected += 1;
-        Rejected { state, retry_after }
+        Rejected {
+            state,
+            retry_after,
+            may_wait: false,
+        }
     }
 
     fn count_totals(&mut self, outcome: Outcome, slow: bool, duration: u64, now: u64, n: u32) {

@@ -127,6 +127,11 @@ pub struct Config {
     /// [`Breaker::elapse`](crate::Breaker::elapse) moves it), as opossum's `halfOpen`
     /// event does; `false` (the default): on the next acquire, no idle timer.
     pub half_open_timer: bool,
+    /// Whether a call refused because every half-open trial slot is taken may wait for
+    /// the trial instead ([`Rejected::may_wait`](crate::Rejected::may_wait), as
+    /// cockatiel queues callers): the binding asks again once a call ends; such a
+    /// refusal is not counted. `false` (the default): refused.
+    pub half_open_wait: bool,
 }
 
 impl Default for Config {
@@ -152,6 +157,7 @@ impl Default for Config {
             ignored_as_success: false,
             strict_rate_threshold: false,
             half_open_timer: false,
+            half_open_wait: false,
         }
     }
 }

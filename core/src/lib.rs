@@ -106,6 +106,10 @@ pub mod bindings {
         pub const REJECTED_HALF_OPEN: f64 = -2.0;
         /// Rejected: open; this minus the retry-after in whole milliseconds.
         pub const REJECTED_OPEN: f64 = -3.0;
+        /// Half-open with every trial slot taken, and the caller may wait for the trial
+        /// (`Rejected::may_wait`): between [`REJECTED_OPEN`] and [`REJECTED_HALF_OPEN`],
+        /// so that it is neither a retry-after nor another refusal.
+        pub const REJECTED_HALF_OPEN_WAIT: f64 = -2.5;
         /// Manual operations of `control`.
         pub const OP_OPEN: u32 = 0;
         /// See [`OP_OPEN`].
@@ -122,7 +126,7 @@ pub mod bindings {
         pub const OP_HALF_OPEN: u32 = 6;
 
         /// Every code above by its JS name, for an engine's `protocol()`.
-        pub const ENGINE_CODES: [(&str, f64); 21] = [
+        pub const ENGINE_CODES: [(&str, f64); 22] = [
             ("STATE_CLOSED", STATE_CLOSED as f64),
             ("STATE_OPEN", STATE_OPEN as f64),
             ("STATE_HALF_OPEN", STATE_HALF_OPEN as f64),
@@ -137,6 +141,7 @@ pub mod bindings {
             ("REJECTED_FORCED", REJECTED_FORCED),
             ("REJECTED_HALF_OPEN", REJECTED_HALF_OPEN),
             ("REJECTED_OPEN", REJECTED_OPEN),
+            ("REJECTED_HALF_OPEN_WAIT", REJECTED_HALF_OPEN_WAIT),
             ("OP_OPEN", OP_OPEN as f64),
             ("OP_CLOSE", OP_CLOSE as f64),
             ("OP_RESET", OP_RESET as f64),

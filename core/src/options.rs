@@ -20,6 +20,7 @@
 //! | open remaining | `openRemaining`, `open_remaining` | with `initialState: 'OPEN'`: time until it half-opens (default: the open duration) |
 //! | ignored as success | `ignoredAsSuccess`, `ignored_as_success` | `true`: an ignored (filtered, excluded) outcome counts as a success |
 //! | strict rate | `strictRateThreshold`, `strict_rate_threshold` | `true`: rate rules trip above the threshold (`>`), not at it (`≥`) |
+//! | half-open wait | `halfOpenWait`, `half_open_wait` | `true`: a call finding every trial slot taken waits for the trial instead of being refused |
 //! | half-open timer | `halfOpenTimer`, `half_open_timer` | `true`: OPEN → HALF_OPEN is reported by a timer when the open duration ends |
 //!
 //! Durations are milliseconds or seconds, as the binding says ([`Unit`]).
@@ -83,9 +84,10 @@ enum Key {
     IgnoredAsSuccess,
     StrictRateThreshold,
     HalfOpenTimer,
+    HalfOpenWait,
 }
 
-const KEYS: usize = 20;
+const KEYS: usize = 21;
 
 /// Spellings per key: the first is the camelCase name, the second the snake_case one.
 const SPELLINGS: [(Key, &[&str]); KEYS] = [
@@ -164,6 +166,7 @@ const SPELLINGS: [(Key, &[&str]); KEYS] = [
         &["strictRateThreshold", "strict_rate_threshold"],
     ),
     (Key::HalfOpenTimer, &["halfOpenTimer", "half_open_timer"]),
+    (Key::HalfOpenWait, &["halfOpenWait", "half_open_wait"]),
 ];
 
 /// The start states `initialState` names, matched ignoring case, `-` and `_`.
@@ -319,7 +322,10 @@ impl Options {
         }
         if matches!(
             key,
-            Key::IgnoredAsSuccess | Key::StrictRateThreshold | Key::HalfOpenTimer
+            Key::IgnoredAsSuccess
+                | Key::StrictRateThreshold
+                | Key::HalfOpenTimer
+                | Key::HalfOpenWait
         ) {
             let OptionValue::Bool(flag) = value else {
                 return Err(type_error(
@@ -382,7 +388,8 @@ impl Options {
             Key::InitialState
             | Key::IgnoredAsSuccess
             | Key::StrictRateThreshold
-            | Key::HalfOpenTimer => Kind::Whole,
+            | Key::HalfOpenTimer
+            | Key::HalfOpenWait => Kind::Whole,
         };
         check(name, number, kind, self.unit)?;
         if let Some(limit) = self
@@ -563,6 +570,7 @@ impl Options {
             ignored_as_success: flag(Key::IgnoredAsSuccess),
             strict_rate_threshold: flag(Key::StrictRateThreshold),
             half_open_timer: flag(Key::HalfOpenTimer),
+            half_open_wait: flag(Key::HalfOpenWait),
             failure_threshold,
             minimum_requests: get(Key::MinimumRequests).map(|v| v as u32),
             window,

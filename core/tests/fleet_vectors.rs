@@ -4,7 +4,7 @@
 //! sent after every operation (`flushInterval: 0`). The result must be the local one.
 //!
 //! Not replayed: vectors of what a fleet breaker does not have (a start state, a
-//! half-open timer, the
+//! half-open timer or wait, the
 //! `trip` and `half_open` operations, the failure streak: a fleet's state and counts
 //! are the store's), and the five `snapshot_restore` vectors (046–050). A snapshot is one
 //! process's whole state, restored into a new breaker; in a fleet the state lives in
@@ -37,7 +37,7 @@ fn replay_json(json: &str) {
             Some("snapshot_restore" | "trip" | "half_open")
         ) || s["expect"]["stats"].get("failure_streak").is_some()
     });
-    let local = ["initial_state", "half_open_timer"];
+    let local = ["initial_state", "half_open_timer", "half_open_wait"];
     if unshared || local.iter().any(|k| vector["config"].get(k).is_some()) {
         return;
     }

@@ -255,6 +255,7 @@ class CircuitBreaker(_core.Breaker):
         ignored_as_success: bool = False,
         strict_rate_threshold: bool = False,
         half_open_timer: bool = False,
+        half_open_wait: bool = False,
         exclude: Iterable[ExcludeItem] = (),
         fallback: Optional[Callable[..., Any]] = None,
         on_state_change: Optional[StateListener] = None,
@@ -430,6 +431,8 @@ class CircuitBreaker(_core.Breaker):
         kwargs: Dict[str, Any],
     ) -> Any:
         """call_async with a refusal, a timeout or listeners to handle."""
+        if not isinstance(permit, Permit) and permit.state is CircuitState.HALF_OPEN:
+            permit = await self._wait_for_trial(permit)
         if not isinstance(permit, Permit):
             fallback = self.fallback
             if fallback is not None:
@@ -466,6 +469,19 @@ class CircuitBreaker(_core.Breaker):
             raise
         permit.success()
         return result
+
+    async def _wait_for_trial(self, refusal: CircuitBreakerOpenError) -> Union[Permit, CircuitBreakerOpenError]:
+        """With ``half_open_wait``: waits (in an executor thread, without the GIL) until a
+        call ends, then asks again, until admitted or refused for good."""
+        permit: Union[Permit, CircuitBreakerOpenError] = refusal
+        while not isinstance(permit, Permit) and permit.state is CircuitState.HALF_OPEN:
+            seen = self._trial_epoch()
+            if seen is None:
+                break  # no half_open_wait: refused
+            permit = self._try_acquire()
+            if not isinstance(permit, Permit) and permit.state is CircuitState.HALF_OPEN:
+                await asyncio.get_running_loop().run_in_executor(None, self._wait_trial, seen)
+        return permit
 
     # -- with / async with ----------------------------------------------------
 
