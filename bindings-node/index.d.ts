@@ -114,6 +114,12 @@ export interface CircuitBreakerOptions<T = any> {
    * reopened it. Default `false`: refused at once. `tryAcquire()` never waits.
    */
   halfOpenWait?: boolean;
+  /**
+   * `true`: keep windowed statistics (`windowStats()`): per bucket of the time window,
+   * successes, failures, rejects, timeouts, fallbacks and latencies (a latency histogram
+   * per bucket, about 2.7 KB). Needs a time window (not `countWindow`). Default `false`.
+   */
+  windowStats?: boolean;
   /** Answers refusals, failures and timeouts; receives the error. */
   fallback?: (error: unknown) => T | PromiseLike<T>;
   /** Every change of state, with the breaker's name. */
@@ -153,6 +159,25 @@ export interface ResolvedOptions {
   strictRateThreshold: boolean;
   halfOpenTimer: boolean;
   halfOpenWait: boolean;
+  windowStats: boolean;
+}
+
+/** What one bucket of the time window (or the whole window) counted. */
+export interface BucketCounts {
+  successes: number;
+  failures: number;
+  rejects: number;
+  timeouts: number;
+  fallbacks: number;
+}
+
+/** `windowStats()`: the buckets (oldest first) and their sums; durations in ms. */
+export interface WindowStats extends BucketCounts {
+  bucketWidth: number;
+  buckets: BucketCounts[];
+  latencyMean: number;
+  /** Latency at 0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995 and 1 (ms; null without calls). */
+  percentiles: Record<number, number | null>;
 }
 
 /** Counters since construction or the last reset(); instants in epoch ms (the clock's ms with a custom clock). */
@@ -296,6 +321,8 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
   getStats(): CircuitBreakerStats;
   /** The same as getStats(). */
   stats(): CircuitBreakerStats;
+  /** Windowed statistics (`windowStats: true`), or null. */
+  windowStats(): WindowStats | null;
   getOptions(): ResolvedOptions;
   /** Opens the circuit until close() or reset() (forced open). */
   open(): Transition;

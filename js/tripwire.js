@@ -720,10 +720,13 @@ export function createTripwire(engine, host = {}) {
    */
   let lastProfile = null;
 
-  function profileOf(clock, timeoutMs, quietLimit, hooks, halfOpenTimer) {
+  function profileOf(clock, timeoutMs, quietLimit, hooks, settings) {
+    const halfOpenTimer = settings.halfOpenTimer === true;
+    const windowStats = settings.windowStats === true;
     const p = lastProfile;
-    if (p !== null && p.clock === clock && p.timeoutMs === timeoutMs && p.quietLimit === quietLimit && p.hooks === hooks && p.halfOpenTimer === halfOpenTimer) return p;
-    lastProfile = Object.freeze({ clock, timeoutMs, quietLimit, hooks, halfOpenTimer });
+    if (p !== null && p.clock === clock && p.timeoutMs === timeoutMs && p.quietLimit === quietLimit && p.hooks === hooks
+      && p.halfOpenTimer === halfOpenTimer && p.windowStats === windowStats) return p;
+    lastProfile = Object.freeze({ clock, timeoutMs, quietLimit, hooks, halfOpenTimer, windowStats });
     return lastProfile;
   }
 
@@ -808,7 +811,7 @@ export function createTripwire(engine, host = {}) {
       this.name = name;
       const settings = engine.settings(this._id);
       // Absent optional fields of an engine object are undefined or null: normalise to null.
-      this._profile = profileOf(clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, hooksOf(options, logger || null), settings.halfOpenTimer === true);
+      this._profile = profileOf(clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, hooksOf(options, logger || null), settings);
       this._lastError = undefined;
       // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
       this._flight = null;
@@ -1186,6 +1189,7 @@ export function createTripwire(engine, host = {}) {
     }
 
     _runFallback(error) {
+      if (this._profile.windowStats) engine.recordFallback(this._id, this._now());
       if (this._listens('fallback')) this._emit('fallback', { error });
       try {
         return Promise.resolve(this._profile.hooks.fallback.call(this, error));
@@ -1420,6 +1424,21 @@ export function createTripwire(engine, host = {}) {
       return this.getStats();
     }
 
+    /**
+     * The windowed statistics (`windowStats: true`), or null: per bucket of the time
+     * window, oldest first, and summed, the successes, failures, rejects, timeouts and
+     * fallbacks; the mean latency and latency percentiles (ms, keyed 0 … 1) over the
+     * window. Transitions keep them; reset() clears them.
+     */
+    windowStats() {
+      const w = engine.windowStats(this._id, this._now());
+      if (w == null) return null;
+      const percentiles = {};
+      // The fractions are the core's (tripwire_core::PERCENTILES), sent beside the values.
+      w.quantiles.forEach((q, i) => { percentiles[q] = w.percentiles[i] ?? null; });
+      return { bucketWidth: w.bucketWidth, buckets: w.buckets, ...w.total, latencyMean: w.latencyMean, percentiles };
+    }
+
     /** The options in force: what was given (JSON-safe), with every default resolved. */
     getOptions() {
       const s = engine.settings(this._id);
@@ -1439,6 +1458,7 @@ export function createTripwire(engine, host = {}) {
         strictRateThreshold: s.strictRateThreshold,
         halfOpenTimer: s.halfOpenTimer,
         halfOpenWait: s.halfOpenWait,
+        windowStats: s.windowStats,
       };
     }
 
@@ -1465,6 +1485,7 @@ export function createTripwire(engine, host = {}) {
       if (s.strictRateThreshold) o.strictRateThreshold = true;
       if (s.halfOpenTimer) o.halfOpenTimer = true;
       if (s.halfOpenWait) o.halfOpenWait = true;
+      if (s.windowStats) o.windowStats = true;
       return o;
     }
 
@@ -1602,7 +1623,7 @@ export function createTripwire(engine, host = {}) {
     [kRefresh]() {
       const settings = engine.settings(this._id);
       const p = this._profile;
-      this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks, settings.halfOpenTimer === true);
+      this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks, settings);
       this._armHalfOpen();
       if (this._flight !== null && this._flight.head === null) {
         this._flight.drop();

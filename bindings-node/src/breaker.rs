@@ -109,6 +109,47 @@ pub struct NativeSettings {
     pub half_open_timer: bool,
     /// Callers may wait for a half-open trial.
     pub half_open_wait: bool,
+    /// Windowed statistics are kept.
+    pub window_stats: bool,
+}
+
+/// One bucket's (or the window's) counts.
+#[napi(object)]
+pub struct NativeBucket {
+    pub successes: f64,
+    pub failures: f64,
+    pub rejects: f64,
+    pub timeouts: f64,
+    pub fallbacks: f64,
+}
+
+impl From<tripwire_core::BucketCounts> for NativeBucket {
+    fn from(b: tripwire_core::BucketCounts) -> Self {
+        NativeBucket {
+            successes: b.successes as f64,
+            failures: b.failures as f64,
+            rejects: b.rejects as f64,
+            timeouts: b.timeouts as f64,
+            fallbacks: b.fallbacks as f64,
+        }
+    }
+}
+
+/// The windowed statistics (`Breaker::window_stats`), durations in ms.
+#[napi(object)]
+pub struct NativeWindowStats {
+    /// Bucket width (ms).
+    pub bucket_width: f64,
+    /// Buckets, oldest first.
+    pub buckets: Vec<NativeBucket>,
+    /// Their sum.
+    pub total: NativeBucket,
+    /// Mean call duration (ms).
+    pub latency_mean: f64,
+    /// The fractions of `percentiles` (`tripwire_core::PERCENTILES`).
+    pub quantiles: Vec<f64>,
+    /// Durations (ms) at `quantiles`, null without calls.
+    pub percentiles: Vec<Option<f64>>,
 }
 
 /// A point-in-time view, instants in the breaker's clock milliseconds.
@@ -522,6 +563,29 @@ pub fn elapse(id: u32, now_ms: Option<f64>) -> Result<u32> {
     })
 }
 
+/// The windowed statistics, or null without `windowStats`.
+#[napi]
+pub fn window_stats(id: u32, now_ms: Option<f64>) -> Result<Option<NativeWindowStats>> {
+    with(id, |e| {
+        e.breaker
+            .window_stats(at(now_ms))
+            .map(|w| NativeWindowStats {
+                bucket_width: millis(w.bucket_width),
+                buckets: w.buckets.into_iter().map(NativeBucket::from).collect(),
+                total: w.total.into(),
+                latency_mean: w.latency_mean / NANOS_PER_MS,
+                quantiles: tripwire_core::PERCENTILES.to_vec(),
+                percentiles: w.percentiles.iter().map(|p| p.map(millis)).collect(),
+            })
+    })
+}
+
+/// Counts a fallback the facade ran (windowed statistics only).
+#[napi]
+pub fn record_fallback(id: u32, now_ms: Option<f64>) -> Result<()> {
+    with(id, |e| e.breaker.record_fallback(at(now_ms)))
+}
+
 /// Counters, rates and timings.
 #[napi]
 pub fn stats(id: u32, now_ms: Option<f64>) -> Result<NativeStats> {
@@ -648,6 +712,7 @@ pub(crate) fn settings_of(config: &Config) -> NativeSettings {
         strict_rate_threshold: config.strict_rate_threshold,
         half_open_timer: config.half_open_timer,
         half_open_wait: config.half_open_wait,
+        window_stats: config.window_stats,
     }
 }
 

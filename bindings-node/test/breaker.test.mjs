@@ -62,6 +62,7 @@ describe('options', () => {
       strictRateThreshold: false,
       halfOpenTimer: false,
       halfOpenWait: false,
+      windowStats: false,
     });
     assert.equal(new CircuitBreaker({ failureThreshold: 0.5 }).getOptions().minimumRequests, 10);
   });

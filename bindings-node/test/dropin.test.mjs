@@ -227,3 +227,34 @@ describe('halfOpenWait', () => {
 });
 
 test.after(() => circuitBreakerRegistry.clear());
+
+describe('windowStats', () => {
+  test('counts per bucket, fallbacks included; kept across transitions, cleared by reset(); null when off', async () => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreaker({
+      name: 'window-stats', clock, windowStats: true, monitoringWindow: 1000, windowBuckets: 2, failureThreshold: 2, fallback: () => 'fb',
+    });
+    await breaker.execute(() => 1);
+    clock.advance(600);
+    assert.equal(await breaker.execute(fail), 'fb');
+    assert.equal(await breaker.execute(fail), 'fb');
+    assert.equal(breaker.state, 'OPEN');
+    assert.equal(await breaker.execute(() => 1), 'fb', 'refused, answered by the fallback');
+    const w = breaker.windowStats();
+    assert.equal(w.bucketWidth, 500);
+    assert.deepEqual(w.buckets, [
+      { successes: 1, failures: 0, rejects: 0, timeouts: 0, fallbacks: 0 },
+      { successes: 0, failures: 2, rejects: 1, timeouts: 0, fallbacks: 3 },
+    ]);
+    assert.deepEqual(Object.keys(w.percentiles).map(Number).sort((a, b) => a - b), [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 1]);
+    breaker.close();
+    assert.equal(breaker.windowStats().failures, 2, 'a transition keeps them');
+    breaker.reset();
+    assert.equal(breaker.windowStats().failures, 0);
+    assert.equal(new CircuitBreaker({ name: 'no-window-stats' }).windowStats(), null);
+  });
+
+  test('needs a time window', () => {
+    assert.throws(() => new CircuitBreaker({ windowStats: true, countWindow: 10 }), names(RangeError, 'windowStats', 'time window'));
+  });
+});

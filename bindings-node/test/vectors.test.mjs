@@ -42,6 +42,16 @@ const STATS = {
 
 const MANUAL = { force_open: 'open', trip: 'trip', half_open: 'forceHalfOpen', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
 
+/** windowStats() under the vector's names (tests/vectors/README.md). */
+function vectorWindowStats(w) {
+  if (w === null) return null;
+  return {
+    successes: w.successes, failures: w.failures, rejects: w.rejects, timeouts: w.timeouts, fallbacks: w.fallbacks,
+    buckets: w.buckets.map((b) => [b.successes, b.failures, b.rejects, b.timeouts]),
+    percentiles_ms: Object.entries(w.percentiles).sort(([a], [b]) => a - b).map(([, v]) => v),
+  };
+}
+
 const show = (t) => (t === null ? null : `${t.from}->${t.to}`);
 
 function adapter(vector) {
@@ -97,6 +107,7 @@ function adapter(vector) {
       breaker = CircuitBreaker.fromJSON(JSON.parse(JSON.stringify(breaker)), { clock });
     },
     state: () => breaker.getState(),
+    windowStats: () => vectorWindowStats(breaker.windowStats()),
     stats() {
       const stats = breaker.getStats();
       const out = Object.fromEntries(Object.entries(STATS).map(([name, field]) => [name, stats[field]]));

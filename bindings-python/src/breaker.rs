@@ -275,7 +275,10 @@ impl Breaker {
                 }
                 Err(rejected) => {
                     return match &this.fallback {
-                        Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
+                        Some(fallback) => {
+                            this.core.with(|b, now| b.record_fallback(now));
+                            Ok(fallback.bind(py).call(args, kwargs)?.unbind())
+                        }
                         None => Err(this.refusal(py, rejected)?),
                     };
                 }
@@ -311,7 +314,10 @@ impl Breaker {
                     Verdict::Failure => {
                         this.record_failure(slf, permit, error)?;
                         match &this.fallback {
-                            Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
+                            Some(fallback) => {
+                                this.core.with(|b, now| b.record_fallback(now));
+                                Ok(fallback.bind(py).call(args, kwargs)?.unbind())
+                            }
                             None => Err(err),
                         }
                     }
@@ -482,6 +488,45 @@ impl Breaker {
     /// Half-opens the circuit now: the next calls are trials.
     fn half_open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Breaker::manual(slf, CoreBreaker::half_open)
+    }
+
+    /// The windowed statistics (`window_stats=True`) as a dict, or None: per bucket of
+    /// the time window (oldest first) and summed, successes, failures, rejects,
+    /// timeouts and fallbacks; `latency_mean` and `percentiles` (fraction -> seconds).
+    #[getter]
+    fn window_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(w) = self.core.with(|b, now| b.window_stats(now)) else {
+            return Ok(None);
+        };
+        let counts = |b: &tripwire_core::BucketCounts, d: &Bound<'py, PyDict>| -> PyResult<()> {
+            d.set_item("successes", b.successes)?;
+            d.set_item("failures", b.failures)?;
+            d.set_item("rejects", b.rejects)?;
+            d.set_item("timeouts", b.timeouts)?;
+            d.set_item("fallbacks", b.fallbacks)
+        };
+        let out = PyDict::new(py);
+        out.set_item("bucket_width", seconds(w.bucket_width))?;
+        let buckets = pyo3::types::PyList::empty(py);
+        for b in &w.buckets {
+            let d = PyDict::new(py);
+            counts(b, &d)?;
+            buckets.append(d)?;
+        }
+        out.set_item("buckets", buckets)?;
+        counts(&w.total, &out)?;
+        out.set_item("latency_mean", w.latency_mean / 1e9)?;
+        let percentiles = PyDict::new(py);
+        for (q, p) in tripwire_core::PERCENTILES.iter().zip(w.percentiles) {
+            percentiles.set_item(q, p.map(seconds))?;
+        }
+        out.set_item("percentiles", percentiles)?;
+        Ok(Some(out))
+    }
+
+    /// Counts a fallback the facade ran (windowed statistics only).
+    fn _record_fallback(&self) {
+        self.core.with(|b, now| b.record_fallback(now));
     }
 
     /// How many calls have ended, for `_wait_trial`; None without `half_open_wait`.

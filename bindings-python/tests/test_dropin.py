@@ -254,3 +254,50 @@ def test_half_open_wait_is_off_by_default() -> None:
         breaker.call(lambda: None)
     assert refused.value.state is CircuitState.HALF_OPEN
     permit.cancel()
+
+
+def test_window_stats_per_bucket_with_fallbacks() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker(
+        "py-window-stats",
+        clock=clock,
+        window_stats=True,
+        monitoring_window=1.0,
+        window_buckets=2,
+        fail_max=2,
+        fallback=lambda: "fb",
+    )
+    assert breaker.call(lambda: 1) == 1
+    clock.advance(0.6)
+    assert breaker.call(boom) == "fb"
+    assert breaker.call(boom) == "fb"
+    refused: object = breaker.call(lambda: 1)
+    assert refused == "fb", "refused, answered by the fallback"
+    w = breaker.window_stats
+    assert w is not None
+    assert w["bucket_width"] == pytest.approx(0.5)
+    assert [(b["successes"], b["failures"], b["rejects"], b["fallbacks"]) for b in w["buckets"]] == [(1, 0, 0, 0), (0, 2, 1, 3)]
+    assert list(w["percentiles"]) == [0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 1.0]
+    breaker.reset()
+    w = breaker.window_stats
+    assert w is not None and w["failures"] == 0
+    assert CircuitBreaker("py-no-window-stats").window_stats is None
+
+
+def test_window_stats_async_fallback_is_counted() -> None:
+    import asyncio
+
+    breaker = CircuitBreaker("py-window-async", window_stats=True, fallback=lambda: "fb")
+    breaker.open()
+
+    async def never() -> str:
+        return "no"
+
+    assert asyncio.run(breaker.call_async(never)) == "fb"
+    w = breaker.window_stats
+    assert w is not None and (w["rejects"], w["fallbacks"]) == (1, 1)
+
+
+def test_window_stats_needs_a_time_window() -> None:
+    with pytest.raises(ValueError, match="`window_stats`"):
+        CircuitBreaker("py-window-count", window_stats=True, count_window=10)

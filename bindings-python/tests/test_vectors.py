@@ -147,6 +147,23 @@ def replay(path: Path) -> None:
             elif key == "transition":
                 assert seen.transition != "none reported", f"{ctx}: step reports no transition"
                 got = arrow(seen.transition)
+            elif key == "window_stats":
+                w = breaker.window_stats
+                if want is None or w is None:
+                    assert w is want, f"{ctx}: window_stats expected {want}, got {w}"
+                    continue
+                got_stats: Dict[str, Any] = {k: w[k] for k in ("successes", "failures", "rejects", "timeouts", "fallbacks")}
+                got_stats["buckets"] = [[b["successes"], b["failures"], b["rejects"], b["timeouts"]] for b in w["buckets"]]
+                got_stats["percentiles_ms"] = [ms(p) for p in w["percentiles"].values()]
+                for name, value in want.items():
+                    actual_value = got_stats[name]
+                    if isinstance(value, list):
+                        assert len(value) == len(actual_value) and all(
+                            same(a, b) if not isinstance(a, list) else a == b for a, b in zip(value, actual_value)
+                        ), f"{ctx}: window_stats.{name} expected {value}, got {actual_value}"
+                    else:
+                        assert same(value, actual_value), f"{ctx}: window_stats.{name} expected {value}, got {actual_value}"
+                continue
             elif key == "timer":
                 got = timers[-1] if timers else None
             elif key == "state":

@@ -74,6 +74,12 @@ export interface CircuitBreakerOptions {
    */
   halfOpenWait?: boolean;
   /**
+   * `true`: keep windowed statistics (`windowStats()`): per bucket of the time window,
+   * successes, failures, rejects, timeouts, fallbacks and latencies (a latency histogram
+   * per bucket, about 2.7 KB). Needs a time window (not `countWindow`). Default `false`.
+   */
+  windowStats?: boolean;
+  /**
    * Answers refusals, failures and timeouts (not the caller's own abort); receives
    * the error; what it returns (or throws) is the call's result.
    */
@@ -124,6 +130,25 @@ export interface ResolvedOptions {
   strictRateThreshold: boolean;
   halfOpenTimer: boolean;
   halfOpenWait: boolean;
+  windowStats: boolean;
+}
+
+/** What one bucket of the time window (or the whole window) counted. */
+export interface BucketCounts {
+  successes: number;
+  failures: number;
+  rejects: number;
+  timeouts: number;
+  fallbacks: number;
+}
+
+/** `windowStats()`: the buckets (oldest first) and their sums; durations in ms. */
+export interface WindowStats extends BucketCounts {
+  bucketWidth: number;
+  buckets: BucketCounts[];
+  latencyMean: number;
+  /** Latency at 0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995 and 1 (ms; null without calls). */
+  percentiles: Record<number, number | null>;
 }
 
 /**
@@ -310,6 +335,8 @@ export declare class CircuitBreaker {
   getState(): CircuitStateName;
   readonly opened: boolean;
   stats(): CircuitBreakerStats;
+  /** Windowed statistics (`windowStats: true`), or null. */
+  windowStats(): WindowStats | null;
   getStats(): CircuitBreakerStats;
   getOptions(): ResolvedOptions;
   /** Opens the circuit until close() or reset() (forced open). */

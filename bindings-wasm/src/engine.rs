@@ -231,6 +231,55 @@ pub fn elapse(id: u32, now_ms: f64) -> Result<u32, JsValue> {
     with(id, |e| Ok(transition_code(e.breaker.elapse(nanos(now_ms)))))
 }
 
+fn bucket(b: &tripwire_core::BucketCounts) -> Object {
+    let o = Object::new();
+    set(&o, "successes", num(b.successes as f64));
+    set(&o, "failures", num(b.failures as f64));
+    set(&o, "rejects", num(b.rejects as f64));
+    set(&o, "timeouts", num(b.timeouts as f64));
+    set(&o, "fallbacks", num(b.fallbacks as f64));
+    o
+}
+
+/// The windowed statistics (the Node addon's `windowStats` fields), or null.
+#[wasm_bindgen(js_name = windowStats, skip_typescript)]
+pub fn window_stats(id: u32, now_ms: f64) -> Result<JsValue, JsValue> {
+    with(id, |e| {
+        let Some(w) = e.breaker.window_stats(nanos(now_ms)) else {
+            return Ok(JsValue::NULL);
+        };
+        let o = Object::new();
+        set(&o, "bucketWidth", num(millis(w.bucket_width)));
+        let buckets = js_sys::Array::new();
+        for b in &w.buckets {
+            buckets.push(&bucket(b));
+        }
+        set(&o, "buckets", buckets.into());
+        set(&o, "total", bucket(&w.total).into());
+        set(&o, "latencyMean", num(w.latency_mean / NANOS_PER_MS));
+        let percentiles = js_sys::Array::new();
+        for p in w.percentiles {
+            percentiles.push(&opt(p.map(millis)));
+        }
+        set(&o, "percentiles", percentiles.into());
+        let quantiles = js_sys::Array::new();
+        for q in tripwire_core::PERCENTILES {
+            quantiles.push(&num(q));
+        }
+        set(&o, "quantiles", quantiles.into());
+        Ok(o.into())
+    })
+}
+
+/// Counts a fallback the facade ran (windowed statistics only).
+#[wasm_bindgen(js_name = recordFallback, skip_typescript)]
+pub fn record_fallback(id: u32, now_ms: f64) -> Result<(), JsValue> {
+    with(id, |e| {
+        e.breaker.record_fallback(nanos(now_ms));
+        Ok(())
+    })
+}
+
 /// Permits handed out and not yet recorded.
 #[wasm_bindgen(skip_typescript)]
 pub fn outstanding(id: u32) -> Result<u32, JsValue> {
@@ -353,6 +402,7 @@ pub fn settings(id: u32) -> Result<Object, JsValue> {
         );
         set(&o, "halfOpenTimer", JsValue::from_bool(c.half_open_timer));
         set(&o, "halfOpenWait", JsValue::from_bool(c.half_open_wait));
+        set(&o, "windowStats", JsValue::from_bool(c.window_stats));
         Ok(o)
     })
 }

@@ -87,6 +87,15 @@ export function replay({ CircuitBreaker, ManualClock }, vector) {
       breaker = CircuitBreaker.restore(vector.name, options, snapshot);
     },
     state: () => breaker.state,
+    windowStats() {
+      const w = breaker.windowStats();
+      if (w === null) return null;
+      return {
+        successes: w.successes, failures: w.failures, rejects: w.rejects, timeouts: w.timeouts, fallbacks: w.fallbacks,
+        buckets: w.buckets.map((b) => [b.successes, b.failures, b.rejects, b.timeouts]),
+        percentiles_ms: Object.entries(w.percentiles).sort(([a], [b]) => a - b).map(([, v]) => v),
+      };
+    },
     stats() {
       const stats = breaker.stats();
       const out = {};

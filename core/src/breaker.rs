@@ -5,6 +5,7 @@ use alloc::sync::Arc;
 use crate::config::{Backoff, Config, ConfigError, Start, Threshold, WindowKind};
 use crate::histogram::Histogram;
 use crate::rng::Rng;
+use crate::rolling::{Event, Rolling, WindowStats};
 use crate::window::{Counts, Window};
 
 /// The three states every runtime reports.
@@ -260,6 +261,8 @@ pub struct Breaker {
     pub(crate) latencies: Option<Histogram>,
     // Made at the first transition or reset: most breakers never need it.
     pub(crate) history: Option<alloc::boxed::Box<History>>,
+    // With `window_stats`, made at the first call counted.
+    pub(crate) rolling: Option<alloc::boxed::Box<Rolling>>,
 }
 
 /// What [`Breaker::lifetime`] adds to the current totals: the totals `reset()` cleared,
@@ -369,6 +372,7 @@ impl Breaker {
             last_failure_at: None,
             latencies: None,
             history: None,
+            rolling: None,
         };
         // Not a transition: the breaker is made in that state (one trip counted, so a
         // backoff continues from there).
@@ -398,6 +402,9 @@ impl Breaker {
     /// A state change is a new generation, so nothing changes for permits out now.
     pub fn reconfigure(&mut self, config: Arc<Config>) -> Result<(), ConfigError> {
         config.validate()?;
+        if config.window != self.config.window || !config.window_stats {
+            self.rolling = None;
+        }
         if config.window != self.config.window {
             self.window = Window::new(config.window);
         }
@@ -416,12 +423,12 @@ impl Breaker {
         match self.mode {
             Mode::Normal => {}
             Mode::Disabled => return Ok(self.permit(now, false, false)),
-            Mode::ForcedOpen => return Err(self.reject(State::Open, None)),
+            Mode::ForcedOpen => return Err(self.refuse(now, State::Open, None)),
         }
         match self.state {
             State::Closed => return Ok(self.permit(now, false, false)),
             State::Open if now < self.open_until => {
-                return Err(self.reject(State::Open, Some(self.open_until - now)));
+                return Err(self.refuse(now, State::Open, Some(self.open_until - now)));
             }
             State::Open => {
                 self.enter(State::HalfOpen);
@@ -439,7 +446,7 @@ impl Breaker {
                 may_wait: true,
             })
         } else {
-            Err(self.reject(State::HalfOpen, Some(0)))
+            Err(self.refuse(now, State::HalfOpen, Some(0)))
         }
     }
 
@@ -693,6 +700,7 @@ impl Breaker {
         self.last_success_at = None;
         self.last_failure_at = None;
         self.latencies = None;
+        self.rolling = None;
         self.manual(now, Mode::Normal, State::Closed, Cause::Reset)
     }
 
@@ -803,6 +811,46 @@ impl Breaker {
         }
     }
 
+    /// A refusal at `now`, counted (and in the windowed statistics).
+    fn refuse(&mut self, now: u64, state: State, retry_after: Option<u64>) -> Rejected {
+        if self.config.window_stats {
+            self.rolling(now, Event::Reject, 1);
+        }
+        self.reject(state, retry_after)
+    }
+
+    /// Counts `n` events alike in the windowed statistics (made on first use).
+    fn rolling(&mut self, now: u64, event: Event, n: u32) {
+        if let WindowKind::Time { duration, buckets } = self.config.window {
+            self.rolling
+                .get_or_insert_with(|| alloc::boxed::Box::new(Rolling::new(duration, buckets)))
+                .record(now, event, n);
+        }
+    }
+
+    /// Counts a fallback the binding ran at `now` in the windowed statistics
+    /// ([`Config::window_stats`]; nothing without it). No rule reads it.
+    pub fn record_fallback(&mut self, now: u64) {
+        if self.config.window_stats {
+            self.rolling(now, Event::Fallback, 1);
+        }
+    }
+
+    /// The windowed statistics at `now` ([`Config::window_stats`]), or `None` without
+    /// them. Changes nothing. Transitions keep them; `reset` clears them.
+    pub fn window_stats(&self, now: u64) -> Option<WindowStats> {
+        let WindowKind::Time { duration, buckets } = self.config.window else {
+            return None;
+        };
+        if !self.config.window_stats {
+            return None;
+        }
+        Some(match &self.rolling {
+            Some(rolling) => rolling.stats(now),
+            None => Rolling::new(duration, buckets).stats(now),
+        })
+    }
+
     pub(crate) fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
         self.totals.rejected += 1;
         Rejected {
@@ -834,6 +882,16 @@ impl Breaker {
         self.latencies
             .get_or_insert_with(Histogram::new)
             .record_n(duration, n);
+        if self.config.window_stats {
+            let event = match outcome {
+                Outcome::Success => Event::Success(duration),
+                _ => Event::Failure {
+                    duration,
+                    timeout: outcome == Outcome::Timeout,
+                },
+            };
+            self.rolling(now, event, n);
+        }
     }
 
     pub(crate) fn rules_trip(&self, now: u64) -> bool {

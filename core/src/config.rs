@@ -132,6 +132,10 @@ pub struct Config {
     /// cockatiel queues callers): the binding asks again once a call ends; such a
     /// refusal is not counted. `false` (the default): refused.
     pub half_open_wait: bool,
+    /// Whether to keep windowed statistics ([`Breaker::window_stats`](crate::Breaker::window_stats)):
+    /// per bucket of the time window, successes, failures, rejections, timeouts,
+    /// fallbacks and latencies. Off by default (a latency histogram per bucket).
+    pub window_stats: bool,
 }
 
 impl Default for Config {
@@ -158,6 +162,7 @@ impl Default for Config {
             strict_rate_threshold: false,
             half_open_timer: false,
             half_open_wait: false,
+            window_stats: false,
         }
     }
 }
@@ -289,6 +294,12 @@ impl Config {
                     "needs slow_call_duration",
                 ));
             }
+        }
+        if self.window_stats && matches!(self.window, WindowKind::Count { .. }) {
+            return Err(ConfigError::range(
+                "window_stats",
+                "needs a time window (monitoring_window), not count_window",
+            ));
         }
         if self.call_timeout == Some(0) {
             return Err(ConfigError::range("request_timeout", "must be positive"));

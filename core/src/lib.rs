@@ -38,6 +38,7 @@ mod options;
 mod registry;
 pub mod resilience;
 mod rng;
+mod rolling;
 #[cfg(feature = "serde")]
 mod snapshot;
 #[cfg(feature = "std")]
@@ -61,6 +62,7 @@ pub use options::{OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS
 pub use registry::Registry;
 #[doc(hidden)]
 pub use rng::Rng;
+pub use rolling::{BucketCounts, WindowStats, PERCENTILES};
 pub use window::Counts;
 
 /// What only tripwire's own bindings use: sharing configurations between breakers made

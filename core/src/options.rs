@@ -21,6 +21,7 @@
 //! | ignored as success | `ignoredAsSuccess`, `ignored_as_success` | `true`: an ignored (filtered, excluded) outcome counts as a success |
 //! | strict rate | `strictRateThreshold`, `strict_rate_threshold` | `true`: rate rules trip above the threshold (`>`), not at it (`≥`) |
 //! | half-open wait | `halfOpenWait`, `half_open_wait` | `true`: a call finding every trial slot taken waits for the trial instead of being refused |
+//! | windowed statistics | `windowStats`, `window_stats` | `true`: keep per-bucket counts and latency percentiles over the time window |
 //! | half-open timer | `halfOpenTimer`, `half_open_timer` | `true`: OPEN → HALF_OPEN is reported by a timer when the open duration ends |
 //!
 //! Durations are milliseconds or seconds, as the binding says ([`Unit`]).
@@ -85,9 +86,10 @@ enum Key {
     StrictRateThreshold,
     HalfOpenTimer,
     HalfOpenWait,
+    WindowStats,
 }
 
-const KEYS: usize = 21;
+const KEYS: usize = 22;
 
 /// Spellings per key: the first is the camelCase name, the second the snake_case one.
 const SPELLINGS: [(Key, &[&str]); KEYS] = [
@@ -167,6 +169,7 @@ const SPELLINGS: [(Key, &[&str]); KEYS] = [
     ),
     (Key::HalfOpenTimer, &["halfOpenTimer", "half_open_timer"]),
     (Key::HalfOpenWait, &["halfOpenWait", "half_open_wait"]),
+    (Key::WindowStats, &["windowStats", "window_stats"]),
 ];
 
 /// The start states `initialState` names, matched ignoring case, `-` and `_`.
@@ -326,6 +329,7 @@ impl Options {
                 | Key::StrictRateThreshold
                 | Key::HalfOpenTimer
                 | Key::HalfOpenWait
+                | Key::WindowStats
         ) {
             let OptionValue::Bool(flag) = value else {
                 return Err(type_error(
@@ -389,7 +393,8 @@ impl Options {
             | Key::IgnoredAsSuccess
             | Key::StrictRateThreshold
             | Key::HalfOpenTimer
-            | Key::HalfOpenWait => Kind::Whole,
+            | Key::HalfOpenWait
+            | Key::WindowStats => Kind::Whole,
         };
         check(name, number, kind, self.unit)?;
         if let Some(limit) = self
@@ -571,6 +576,7 @@ impl Options {
             strict_rate_threshold: flag(Key::StrictRateThreshold),
             half_open_timer: flag(Key::HalfOpenTimer),
             half_open_wait: flag(Key::HalfOpenWait),
+            window_stats: flag(Key::WindowStats),
             failure_threshold,
             minimum_requests: get(Key::MinimumRequests).map(|v| v as u32),
             window,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 mod common;
 
-use common::breaker_vectors::{config, ms, outcome, same, stat, Seen, NS_PER_MS};
+use common::breaker_vectors::{config, ms, outcome, same, stat, window_stats, Seen, NS_PER_MS};
 
 use std::path::Path;
 
@@ -101,6 +101,21 @@ fn replay_json(json: &str) {
                     t.map_or(Value::Null, |t| {
                         format!("{}->{}", t.from.as_str(), t.to.as_str()).into()
                     })
+                }
+                "window_stats" => {
+                    let got = window_stats(breaker.window_stats(clock));
+                    if want.is_null() || got.is_null() {
+                        assert_eq!(want, &got, "{ctx}: window_stats");
+                        continue;
+                    }
+                    for (k, v) in want.as_object().unwrap() {
+                        assert!(
+                            same(v, &got[k]),
+                            "{ctx}: window_stats.{k} expected {v}, got {}",
+                            got[k]
+                        );
+                    }
+                    continue;
                 }
                 "timer" => seen.timer.map_or(Value::Null, |t| {
                     format!("{}->{}", t.from.as_str(), t.to.as_str()).into()

@@ -18,6 +18,8 @@
 //   snapshotRestore()         carries on with a breaker restored from a snapshot
 //   state()                   'CLOSED' | 'OPEN' | 'HALF_OPEN'
 //   stats()                   the stats under the vector's names (README, `stats`)
+//   windowStats()             the windowed statistics under the vector's names
+//                             (README, `window_stats`), or null
 // Transitions are 'FROM->TO' strings or null. A mismatch throws an Error naming the
 // vector, the step and the field.
 
@@ -32,8 +34,9 @@ const check = {
   },
 };
 
-/** Rates compare with a tolerance of 1e-9, everything else exactly. */
+/** Rates compare with a tolerance of 1e-9, everything else exactly; lists item by item. */
 function same(want, got) {
+  if (Array.isArray(want)) return Array.isArray(got) && want.length === got.length && want.every((w, i) => same(w, got[i]));
   return typeof want === 'number' && typeof got === 'number' ? Math.abs(want - got) <= 1e-9 : want === got;
 }
 
@@ -99,6 +102,17 @@ export async function replayVector(vector, adapter) {
           check.ok('transition' in seen, `${ctx}: step reports no transition`);
           check.equal(seen.transition, want, `${ctx}: transition`);
           break;
+        case 'window_stats': {
+          const got = await adapter.windowStats();
+          if (want === null || got === null) {
+            check.equal(got, want, `${ctx}: window_stats`);
+            break;
+          }
+          for (const [name, value] of Object.entries(want)) {
+            check.ok(same(value, got[name]), `${ctx}: window_stats.${name} expected ${JSON.stringify(value)}, got ${JSON.stringify(got[name])}`);
+          }
+          break;
+        }
         case 'timer':
           check.equal(timers.at(-1) ?? null, want, `${ctx}: timer`);
           break;

@@ -256,6 +256,7 @@ class CircuitBreaker(_core.Breaker):
         strict_rate_threshold: bool = False,
         half_open_timer: bool = False,
         half_open_wait: bool = False,
+        window_stats: bool = False,
         exclude: Iterable[ExcludeItem] = (),
         fallback: Optional[Callable[..., Any]] = None,
         on_state_change: Optional[StateListener] = None,
@@ -389,7 +390,7 @@ class CircuitBreaker(_core.Breaker):
                     if permit.fail(exc):
                         fallback = self.fallback
                         if fallback is not None:
-                            return await _resolve(fallback(*args, **kwargs))
+                            return await self._run_fallback(fallback, args, kwargs)
                     raise
                 permit.success()
                 return result
@@ -417,7 +418,7 @@ class CircuitBreaker(_core.Breaker):
             if permit.fail(exc):
                 fallback = self.fallback
                 if fallback is not None:
-                    result = await _resolve(fallback(*args, **kwargs))
+                    result = await self._run_fallback(fallback, args, kwargs)
                     return result
             raise
         permit.success()
@@ -436,7 +437,7 @@ class CircuitBreaker(_core.Breaker):
         if not isinstance(permit, Permit):
             fallback = self.fallback
             if fallback is not None:
-                return await _resolve(fallback(*args, **kwargs))
+                return await self._run_fallback(fallback, args, kwargs)
             raise permit
         if self._hooked:
             self._hook_before_call(func, args, kwargs)
@@ -458,17 +459,22 @@ class CircuitBreaker(_core.Breaker):
                     self._hook_failure(error)
                 fallback = self.fallback
                 if fallback is not None:
-                    result = await _resolve(fallback(*args, **kwargs))
+                    result = await self._run_fallback(fallback, args, kwargs)
                     return result
                 raise error from None
             if permit.fail(exc):
                 fallback = self.fallback
                 if fallback is not None:
-                    result = await _resolve(fallback(*args, **kwargs))
+                    result = await self._run_fallback(fallback, args, kwargs)
                     return result
             raise
         permit.success()
         return result
+
+    async def _run_fallback(self, fallback: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+        """The fallback's answer (counted in the windowed statistics)."""
+        self._record_fallback()
+        return await _resolve(fallback(*args, **kwargs))
 
     async def _wait_for_trial(self, refusal: CircuitBreakerOpenError) -> Union[Permit, CircuitBreakerOpenError]:
         """With ``half_open_wait``: waits (in an executor thread, without the GIL) until a

@@ -374,6 +374,12 @@ impl FleetBreaker {
                 "a fleet breaker joins the store's state: give no start state",
             ));
         }
+        if config.window_stats {
+            return Err(ConfigError::range(
+                "window_stats",
+                "not kept by a fleet breaker (its window is the store's)",
+            ));
+        }
         let mut config = config;
         let (window_arg, time_width, window_span, count_size) = match config.window {
             WindowKind::Count { size } => (format!("c {size}"), None, 0, size),
