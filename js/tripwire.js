@@ -1431,6 +1431,8 @@ export function createTripwire(engine, host = {}) {
      * window. Transitions keep them; reset() clears them.
      */
     windowStats() {
+      // Not built into the browser package (the option is refused there).
+      if (typeof engine.windowStats !== 'function') return null;
       const w = engine.windowStats(this._id, this._now());
       if (w == null) return null;
       const percentiles = {};

@@ -52,7 +52,7 @@ def test_start_half_open_spellings(spelling: str) -> None:
     "options, error, named, text",
     [
         ({"initial_state": "opened"}, ValueError, "initial_state", "'HALF_OPEN'"),
-        ({"initial_state": 1}, TypeError, "initial_state", "not a number"),
+        ({"initial_state": 1}, TypeError, "initial_state", "'HALF_OPEN'"),
         ({"open_remaining": 5}, ValueError, "open_remaining", "`initial_state` OPEN"),
         ({"initial_state": "open", "open_remaining": "5"}, TypeError, "open_remaining", "not str"),
         ({"ignored_as_success": 1}, TypeError, "ignored_as_success", "boolean"),

@@ -231,6 +231,7 @@ pub fn elapse(id: u32, now_ms: f64) -> Result<u32, JsValue> {
     with(id, |e| Ok(transition_code(e.breaker.elapse(nanos(now_ms)))))
 }
 
+#[cfg(feature = "window-stats")]
 fn bucket(b: &tripwire_core::BucketCounts) -> Object {
     let o = Object::new();
     set(&o, "successes", num(b.successes as f64));
@@ -242,6 +243,7 @@ fn bucket(b: &tripwire_core::BucketCounts) -> Object {
 }
 
 /// The windowed statistics (the Node addon's `windowStats` fields), or null.
+#[cfg(feature = "window-stats")]
 #[wasm_bindgen(js_name = windowStats, skip_typescript)]
 pub fn window_stats(id: u32, now_ms: f64) -> Result<JsValue, JsValue> {
     with(id, |e| {
@@ -272,6 +274,7 @@ pub fn window_stats(id: u32, now_ms: f64) -> Result<JsValue, JsValue> {
 }
 
 /// Counts a fallback the facade ran (windowed statistics only).
+#[cfg(feature = "window-stats")]
 #[wasm_bindgen(js_name = recordFallback, skip_typescript)]
 pub fn record_fallback(id: u32, now_ms: f64) -> Result<(), JsValue> {
     with(id, |e| {

@@ -4,9 +4,9 @@
 // runs it in Node against pkg-node/, browser.test.mjs in Chromium against pkg/.
 // Calls that end in success or failure go through `execute` (the public path); the
 // others through `acquire` / `record`.
-import { replayVector, needsSnapshot } from '../../tests/vectors/replay.mjs';
+import { replayVector, leftOutOfBrowser } from '../../tests/vectors/replay.mjs';
 
-export { needsSnapshot };
+export { leftOutOfBrowser };
 
 const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 

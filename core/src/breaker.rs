@@ -5,7 +5,9 @@ use alloc::sync::Arc;
 use crate::config::{Backoff, Config, ConfigError, Start, Threshold, WindowKind};
 use crate::histogram::Histogram;
 use crate::rng::Rng;
-use crate::rolling::{Event, Rolling, WindowStats};
+use crate::rolling::WindowStats;
+#[cfg(feature = "window-stats")]
+use crate::rolling::{Event, Rolling};
 use crate::window::{Counts, Window};
 
 /// The three states every runtime reports.
@@ -262,6 +264,7 @@ pub struct Breaker {
     // Made at the first transition or reset: most breakers never need it.
     pub(crate) history: Option<alloc::boxed::Box<History>>,
     // With `window_stats`, made at the first call counted.
+    #[cfg(feature = "window-stats")]
     pub(crate) rolling: Option<alloc::boxed::Box<Rolling>>,
 }
 
@@ -372,6 +375,7 @@ impl Breaker {
             last_failure_at: None,
             latencies: None,
             history: None,
+            #[cfg(feature = "window-stats")]
             rolling: None,
         };
         // Not a transition: the breaker is made in that state (one trip counted, so a
@@ -402,6 +406,7 @@ impl Breaker {
     /// A state change is a new generation, so nothing changes for permits out now.
     pub fn reconfigure(&mut self, config: Arc<Config>) -> Result<(), ConfigError> {
         config.validate()?;
+        #[cfg(feature = "window-stats")]
         if config.window != self.config.window || !config.window_stats {
             self.rolling = None;
         }
@@ -700,7 +705,10 @@ impl Breaker {
         self.last_success_at = None;
         self.last_failure_at = None;
         self.latencies = None;
-        self.rolling = None;
+        #[cfg(feature = "window-stats")]
+        {
+            self.rolling = None;
+        }
         self.manual(now, Mode::Normal, State::Closed, Cause::Reset)
     }
 
@@ -812,7 +820,9 @@ impl Breaker {
     }
 
     /// A refusal at `now`, counted (and in the windowed statistics).
+    #[cfg_attr(not(feature = "window-stats"), allow(unused_variables))]
     fn refuse(&mut self, now: u64, state: State, retry_after: Option<u64>) -> Rejected {
+        #[cfg(feature = "window-stats")]
         if self.config.window_stats {
             self.rolling(now, Event::Reject, 1);
         }
@@ -820,6 +830,7 @@ impl Breaker {
     }
 
     /// Counts `n` events alike in the windowed statistics (made on first use).
+    #[cfg(feature = "window-stats")]
     fn rolling(&mut self, now: u64, event: Event, n: u32) {
         if let WindowKind::Time { duration, buckets } = self.config.window {
             self.rolling
@@ -830,7 +841,9 @@ impl Breaker {
 
     /// Counts a fallback the binding ran at `now` in the windowed statistics
     /// ([`Config::window_stats`]; nothing without it). No rule reads it.
+    #[cfg_attr(not(feature = "window-stats"), allow(unused_variables))]
     pub fn record_fallback(&mut self, now: u64) {
+        #[cfg(feature = "window-stats")]
         if self.config.window_stats {
             self.rolling(now, Event::Fallback, 1);
         }
@@ -838,17 +851,18 @@ impl Breaker {
 
     /// The windowed statistics at `now` ([`Config::window_stats`]), or `None` without
     /// them. Changes nothing. Transitions keep them; `reset` clears them.
+    #[cfg_attr(not(feature = "window-stats"), allow(unused_variables))]
     pub fn window_stats(&self, now: u64) -> Option<WindowStats> {
-        let WindowKind::Time { duration, buckets } = self.config.window else {
-            return None;
-        };
-        if !self.config.window_stats {
-            return None;
+        #[cfg(feature = "window-stats")]
+        if let (true, WindowKind::Time { duration, buckets }) =
+            (self.config.window_stats, self.config.window)
+        {
+            return Some(match &self.rolling {
+                Some(rolling) => rolling.stats(now),
+                None => Rolling::new(duration, buckets).stats(now),
+            });
         }
-        Some(match &self.rolling {
-            Some(rolling) => rolling.stats(now),
-            None => Rolling::new(duration, buckets).stats(now),
-        })
+        None
     }
 
     pub(crate) fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
@@ -882,6 +896,7 @@ impl Breaker {
         self.latencies
             .get_or_insert_with(Histogram::new)
             .record_n(duration, n);
+        #[cfg(feature = "window-stats")]
         if self.config.window_stats {
             let event = match outcome {
                 Outcome::Success => Event::Success(duration),

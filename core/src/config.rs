@@ -295,6 +295,12 @@ impl Config {
                 ));
             }
         }
+        if self.window_stats && !cfg!(feature = "window-stats") {
+            return Err(ConfigError::range(
+                "window_stats",
+                "windowed statistics are not built into this package",
+            ));
+        }
         if self.window_stats && matches!(self.window, WindowKind::Count { .. }) {
             return Err(ConfigError::range(
                 "window_stats",

@@ -270,6 +270,14 @@ pub(crate) fn type_error(field: &str, reason: String) -> ConfigError {
     }
 }
 
+fn static_type_error(field: &str, reason: &'static str) -> ConfigError {
+    ConfigError {
+        field: Cow::Owned(field.to_string()),
+        reason: Cow::Borrowed(reason),
+        kind: ErrorKind::Type,
+    }
+}
+
 pub(crate) fn range_error(field: &str, reason: &'static str) -> ConfigError {
     ConfigError {
         field: Cow::Owned(field.to_string()),
@@ -331,32 +339,25 @@ impl Options {
                 | Key::HalfOpenWait
                 | Key::WindowStats
         ) {
+            // Static messages: this module's formatting is linked into the browser build.
             let OptionValue::Bool(flag) = value else {
-                return Err(type_error(
-                    name,
-                    format!("must be a boolean, not {}", kind_of(value)),
-                ));
+                return Err(static_type_error(name, "must be a boolean"));
             };
             self.values[index] = Some(if flag { 1.0 } else { 0.0 });
             return Ok(true);
         }
         if key == Key::InitialState {
+            const STATES: &str = "must be 'CLOSED', 'OPEN' or 'HALF_OPEN'";
             let OptionValue::Text { value: text, .. } = value else {
-                return Err(type_error(
-                    name,
-                    format!(
-                        "must be 'CLOSED', 'OPEN' or 'HALF_OPEN', not {}",
-                        kind_of(value)
-                    ),
-                ));
+                return Err(static_type_error(name, STATES));
             };
-            let folded: String = text
-                .chars()
-                .filter(|c| *c != '_' && *c != '-')
-                .map(|c| c.to_ascii_lowercase())
-                .collect();
-            let Some(code) = START_STATES.iter().position(|s| *s == folded) else {
-                return Err(range_error(name, "must be 'CLOSED', 'OPEN' or 'HALF_OPEN'"));
+            let folded = || {
+                text.bytes()
+                    .filter(|c| *c != b'_' && *c != b'-')
+                    .map(|c| c.to_ascii_lowercase())
+            };
+            let Some(code) = START_STATES.iter().position(|s| s.bytes().eq(folded())) else {
+                return Err(range_error(name, STATES));
             };
             self.values[index] = Some(code as f64);
             return Ok(true);
@@ -559,12 +560,12 @@ impl Options {
         let start = match (state, nanos(Key::OpenRemaining)) {
             (1, remaining) => Start::Open { remaining },
             (_, Some(_)) => {
-                let state = SPELLINGS[Key::InitialState as usize].1[self.style()];
-                return Err(self.named(ConfigError {
-                    field: Cow::Borrowed("open_remaining"),
-                    reason: Cow::Owned(format!("needs `{state}` OPEN")),
-                    kind: ErrorKind::Range,
-                }));
+                let reason = if self.unit == Unit::Millis {
+                    "needs `initialState` OPEN"
+                } else {
+                    "needs `initial_state` OPEN"
+                };
+                return Err(self.named(ConfigError::range("open_remaining", reason)));
             }
             (2, None) => Start::HalfOpen,
             _ => Start::Closed,
@@ -599,21 +600,11 @@ impl Options {
         Ok(config)
     }
 
-    /// The index of the runtime's own spelling in `SPELLINGS`: camelCase in
-    /// milliseconds, snake_case in seconds.
-    fn style(&self) -> usize {
-        if self.unit == Unit::Millis {
-            0
-        } else {
-            1
-        }
-    }
-
     /// Renames a canonical (snake_case) field to the caller's spelling, or to the
     /// runtime's own spelling when the caller did not give it.
     fn named(&self, mut error: ConfigError) -> ConfigError {
         if let Some((index, _)) = lookup(&error.field) {
-            let own = SPELLINGS[index].1[self.style()];
+            let own = SPELLINGS[index].1[if self.unit == Unit::Millis { 0 } else { 1 }];
             error.field = Cow::Owned(
                 self.spelled[index]
                     .clone()
@@ -678,16 +669,6 @@ pub(crate) fn read(name: &str, value: OptionValue<'_>) -> Result<Option<f64>, Co
         return Err(range_error(name, "must not be negative"));
     }
     Ok(Some(number))
-}
-
-/// The runtime's name for the type of a value that is not what an option takes.
-fn kind_of(value: OptionValue<'_>) -> &str {
-    match value {
-        OptionValue::Number(_) => "a number",
-        OptionValue::Bool(_) => "a boolean",
-        OptionValue::Missing => "missing",
-        OptionValue::Other(kind) | OptionValue::Text { kind, .. } => kind,
-    }
 }
 
 /// Checks a non-negative finite `number` against its kind.

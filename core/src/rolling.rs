@@ -1,3 +1,4 @@
+#![cfg_attr(not(feature = "window-stats"), allow(dead_code))]
 //! Windowed statistics ([`Config::window_stats`](crate::Config::window_stats)): per
 //! bucket of the time window, the calls' successes, failures, rejections, timeouts and
 //! fallbacks, and a latency histogram, for dashboards (opossum's `status`, `stats` and

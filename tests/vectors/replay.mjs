@@ -40,8 +40,12 @@ function same(want, got) {
   return typeof want === 'number' && typeof got === 'number' ? Math.abs(want - got) <= 1e-9 : want === got;
 }
 
-/** Whether replaying `vector` needs snapshots (left out of the browser build). */
-export const needsSnapshot = (vector) => vector.steps.some((step) => step.op === 'snapshot_restore');
+/**
+ * Whether replaying `vector` needs what the browser build leaves out: snapshots, or
+ * windowed statistics.
+ */
+export const leftOutOfBrowser = (vector) =>
+  vector.steps.some((step) => step.op === 'snapshot_restore') || vector.config.window_stats === true;
 
 /** Replays `vector` through `adapter`; resolves when every step matched. */
 export async function replayVector(vector, adapter) {
