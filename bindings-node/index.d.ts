@@ -87,6 +87,39 @@ export interface CircuitBreakerOptions<T = any> {
   backoffJitter?: number;
   /** Seed of the jitter. */
   seed?: number;
+  /**
+   * The state a new breaker starts in (case, `-` and `_` ignored; default `'CLOSED'`).
+   * `'OPEN'` is open as if it had just tripped; `'HALF_OPEN'` admits trials at once.
+   */
+  initialState?: 'CLOSED' | 'OPEN' | 'HALF_OPEN' | 'closed' | 'open' | 'half_open' | 'half-open' | 'halfOpen';
+  /** With `initialState: 'OPEN'`: ms until it half-opens (default: the open duration). */
+  openRemaining?: number;
+  /**
+   * `true`: an ignored outcome (`errorFilter` said so) counts as a success: it closes a
+   * half-open circuit and resets the consecutive failures (opossum, pybreaker). Default
+   * `false`: it is not counted and a half-open trial slot is handed back.
+   */
+  ignoredAsSuccess?: boolean;
+  /** `true`: a rate threshold trips when the rate is above it (`>`, opossum), not at it (`≥`). */
+  strictRateThreshold?: boolean;
+  /**
+   * `true`: a timer emits OPEN → HALF_OPEN (`halfOpen`, `stateChange`) when the open
+   * duration ends, as opossum does: one timer per open breaker (unref'd in Node), none
+   * while closed. Default `false`: the next call reports it, no idle timer.
+   */
+  halfOpenTimer?: boolean;
+  /**
+   * `true`: a call that finds every half-open trial slot taken waits for the trial
+   * (cockatiel): it runs once the trial closed the circuit, or is refused if the trial
+   * reopened it. Default `false`: refused at once. `tryAcquire()` never waits.
+   */
+  halfOpenWait?: boolean;
+  /**
+   * `true`: keep windowed statistics (`windowStats()`): per bucket of the time window,
+   * successes, failures, rejects, timeouts, fallbacks and latencies (a latency histogram
+   * per bucket, about 2.7 KB). Needs a time window (not `countWindow`). Default `false`.
+   */
+  windowStats?: boolean;
   /** Answers refusals, failures and timeouts; receives the error. */
   fallback?: (error: unknown) => T | PromiseLike<T>;
   /** Every change of state, with the breaker's name. */
@@ -122,6 +155,29 @@ export interface ResolvedOptions {
   countWindow: number | null;
   expectedResponseTime: number | null;
   slowCallRateThreshold: number | null;
+  ignoredAsSuccess: boolean;
+  strictRateThreshold: boolean;
+  halfOpenTimer: boolean;
+  halfOpenWait: boolean;
+  windowStats: boolean;
+}
+
+/** What one bucket of the time window (or the whole window) counted. */
+export interface BucketCounts {
+  successes: number;
+  failures: number;
+  rejects: number;
+  timeouts: number;
+  fallbacks: number;
+}
+
+/** `windowStats()`: the buckets (oldest first) and their sums; durations in ms. */
+export interface WindowStats extends BucketCounts {
+  bucketWidth: number;
+  buckets: BucketCounts[];
+  latencyMean: number;
+  /** Latency at 0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995 and 1 (ms; null without calls). */
+  percentiles: Record<number, number | null>;
 }
 
 /** Counters since construction or the last reset(); instants in epoch ms (the clock's ms with a custom clock). */
@@ -150,6 +206,8 @@ export interface CircuitBreakerStats {
   slowCallRate: number;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
+  /** Consecutive failures that a trip does not reset (a success, close() or reset() ends them). */
+  failureStreak: number;
   windowCalls: number;
   windowFailures: number;
   /** Consecutive trips without closing (drives backoff). */
@@ -263,8 +321,15 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
   getStats(): CircuitBreakerStats;
   /** The same as getStats(). */
   stats(): CircuitBreakerStats;
+  /** Windowed statistics (`windowStats: true`), or null. */
+  windowStats(): WindowStats | null;
   getOptions(): ResolvedOptions;
+  /** Opens the circuit until close() or reset() (forced open). */
   open(): Transition;
+  /** Opens the circuit as if it had tripped: it half-opens after the open duration. */
+  trip(): Transition;
+  /** Half-opens the circuit now: the next calls are trials. */
+  forceHalfOpen(): Transition;
   close(): Transition;
   reset(): Transition;
   disable(): Transition;

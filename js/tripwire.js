@@ -73,7 +73,7 @@ const {
 // Codes this module's arithmetic hard-codes: an engine that says otherwise is refused.
 const HARD_CODED = {
   STATE_CLOSED: 0, STATE_OPEN: 1, STATE_HALF_OPEN: 2, PERMIT_STRIDE: 2,
-  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, GATE: 2,
+  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, REJECTED_HALF_OPEN_WAIT: -2.5, GATE: 2,
 };
 
 /** Builds an error without capturing a stack: refusals are values on the hot path. */
@@ -379,8 +379,8 @@ export function createTripwire(engine, host = {}) {
   }
   const {
     OUTCOME_SUCCESS: SUCCESS, OUTCOME_FAILURE: FAILURE, OUTCOME_TIMEOUT: TIMEOUT, OUTCOME_IGNORED: IGNORED,
-    OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN,
-    OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
+    OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN, REJECTED_HALF_OPEN_WAIT,
+    OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, OP_TRIP, OP_HALF_OPEN, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
   } = P;
   const OPEN_TO_HALF_OPEN = TRANSITION_BASE + P.STATE_OPEN * STATE_COUNT + P.STATE_HALF_OPEN;
   const { acquireAt, recordAt, recordQuietAt, queueSuccess } = engine;
@@ -430,7 +430,7 @@ export function createTripwire(engine, host = {}) {
   // The core's cause of a transition (tripwire_core::Cause::name; the transition codes
   // carry none): a manual operation's, open → half-open on an acquire, else what a
   // recorded outcome does in the state it left.
-  const MANUAL_CAUSES = { open: 'forcedOpen', close: 'closed', reset: 'reset', disable: 'disabled', enable: 'enabled' };
+  const MANUAL_CAUSES = { open: 'forcedOpen', trip: 'opened', halfOpen: 'halfOpened', close: 'closed', reset: 'reset', disable: 'disabled', enable: 'enabled' };
   const OUTCOME_NAMES = new Set(['success', 'failure', 'timeout', 'ignored', 'cancelled']);
   function causeOf(from, to, by) {
     if (by === undefined) return 'openElapsed';
@@ -780,15 +780,34 @@ export function createTripwire(engine, host = {}) {
    * What the facade needs of a breaker's options on every call, shared by breakers
    * made in a row with the same ones (idle breakers stay small): the clock (null for
    * the default clock), the call timeout (ms or null), the longest success a quiet
-   * breaker may queue (ms), the callbacks and logger.
+   * breaker may queue (ms), the callbacks and logger, whether a timer reports
+   * OPEN → HALF_OPEN (`halfOpenTimer`).
    */
   let lastProfile = null;
 
-  function profileOf(clock, timeoutMs, quietLimit, hooks) {
+  function profileOf(clock, timeoutMs, quietLimit, hooks, settings) {
+    const halfOpenTimer = settings.halfOpenTimer === true;
+    const windowStats = settings.windowStats === true;
     const p = lastProfile;
-    if (p !== null && p.clock === clock && p.timeoutMs === timeoutMs && p.quietLimit === quietLimit && p.hooks === hooks) return p;
-    lastProfile = Object.freeze({ clock, timeoutMs, quietLimit, hooks });
+    if (p !== null && p.clock === clock && p.timeoutMs === timeoutMs && p.quietLimit === quietLimit && p.hooks === hooks
+      && p.halfOpenTimer === halfOpenTimer && p.windowStats === windowStats) return p;
+    lastProfile = Object.freeze({ clock, timeoutMs, quietLimit, hooks, halfOpenTimer, windowStats });
     return lastProfile;
+  }
+
+  // The pending half-open timer of each breaker made with `halfOpenTimer` that is open
+  // (at most one each, none otherwise): kept here, not on every breaker.
+  const halfOpenTimers = new Map();
+
+  // Calls waiting for a half-open trial (`halfOpenWait`), by breaker: each asks again
+  // when a call of that breaker ends or its state changes (the engine decides).
+  const trialWaiters = new Map();
+
+  function wakeTrialWaiters(breaker) {
+    const waiting = trialWaiters.get(breaker);
+    if (waiting === undefined) return;
+    trialWaiters.delete(breaker);
+    for (const wake of waiting) wake();
   }
 
   /** The `clock` option as an object with now() (a function is its own now), or null. */
@@ -857,7 +876,7 @@ export function createTripwire(engine, host = {}) {
       this.name = name;
       const settings = engine.settings(this._id);
       // Absent optional fields of an engine object are undefined or null: normalise to null.
-      this._profile = profileOf(clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, hooksOf(options, logger || null));
+      this._profile = profileOf(clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, hooksOf(options, logger || null), settings);
       this._lastError = undefined;
       // Calls in flight with a deadline: made on the first such call (idle breakers stay small).
       this._flight = null;
@@ -866,6 +885,8 @@ export function createTripwire(engine, host = {}) {
       this._regSlot = -1;
       registry.add(name, this);
       if (tracing !== null) host.tracing(this, tracing);
+      // Made open (a start state, a snapshot): its half-open timer starts now.
+      if (this._profile.halfOpenTimer) this._armHalfOpen();
     }
 
     /** Builds a breaker from `toJSON()` output (a warm start); `options` adds functions, a clock... */
@@ -960,7 +981,7 @@ export function createTripwire(engine, host = {}) {
         call = new Call(QUIET, generation, start);
       } else {
         const code = acquireAt(id, start);
-        if (code < 0) return this._refuse(code);
+        if (code < 0) return code === REJECTED_HALF_OPEN_WAIT ? this._waitForTrial(fn, theirs) : this._refuse(code);
         if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
         call = new Call(code >> 1, 0, start);
       }
@@ -972,6 +993,15 @@ export function createTripwire(engine, host = {}) {
         return this._thrown(call, error);
       }
       return this._settle(call, result);
+    }
+
+    /** Waits for the half-open trial in flight, then asks for a permit again. */
+    _waitForTrial(fn, theirs) {
+      return new Promise((resolve) => {
+        const waiting = trialWaiters.get(this);
+        if (waiting === undefined) trialWaiters.set(this, [resolve]);
+        else waiting.push(resolve);
+      }).then(() => this._run(fn, theirs));
     }
 
     /**
@@ -1179,8 +1209,12 @@ export function createTripwire(engine, host = {}) {
 
     /** Hands `call`'s permit back as cancelled, dated at its start (when no clock can be read). */
     _cancelAtStart(call) {
-      if (call._slot === QUIET) recordQuietAt(this._id, call._generation, call._start, CANCELLED, call._start);
-      else recordAt(this._id, call._slot, CANCELLED, call._start);
+      if (call._slot === QUIET) {
+        recordQuietAt(this._id, call._generation, call._start, CANCELLED, call._start);
+        return;
+      }
+      recordAt(this._id, call._slot, CANCELLED, call._start);
+      if (trialWaiters.size !== 0) wakeTrialWaiters(this);
     }
 
     /** Records `call`'s outcome now; returns the transition code. */
@@ -1194,15 +1228,18 @@ export function createTripwire(engine, host = {}) {
         this._cancelAtStart(call);
         throw error;
       }
-      return call._slot === QUIET
-        ? recordQuietAt(this._id, call._generation, call._start, outcome, now)
-        : recordAt(this._id, call._slot, outcome, now);
+      if (call._slot === QUIET) return recordQuietAt(this._id, call._generation, call._start, outcome, now);
+      const code = recordAt(this._id, call._slot, outcome, now);
+      // A trial may have ended: callers waiting for it ask again.
+      if (trialWaiters.size !== 0) wakeTrialWaiters(this);
+      return code;
     }
 
     /** The CircuitBreakerOpenError of a refusal code (emits callRejected). */
     _refusal(code) {
-      const state = code === REJECTED_HALF_OPEN ? CircuitState.HALF_OPEN : CircuitState.OPEN;
-      const retryAfter = code === REJECTED_FORCED ? null : code === REJECTED_HALF_OPEN ? 0 : REJECTED_OPEN - code;
+      const halfOpen = code === REJECTED_HALF_OPEN || code === REJECTED_HALF_OPEN_WAIT;
+      const state = halfOpen ? CircuitState.HALF_OPEN : CircuitState.OPEN;
+      const retryAfter = code === REJECTED_FORCED ? null : halfOpen ? 0 : REJECTED_OPEN - code;
       const error = refusal(this.name, state, retryAfter);
       if (this._listens('callRejected')) this._emit('callRejected', { error, state });
       return error;
@@ -1217,6 +1254,7 @@ export function createTripwire(engine, host = {}) {
     }
 
     _runFallback(error) {
+      if (this._profile.windowStats) engine.recordFallback(this._id, this._now());
       if (this._listens('fallback')) this._emit('fallback', { error });
       try {
         return Promise.resolve(this._profile.hooks.fallback.call(this, error));
@@ -1351,6 +1389,9 @@ export function createTripwire(engine, host = {}) {
      */
     _transition(code, by = undefined) {
       const transition = transitionOf(code);
+      // Before the events: a listener may change the state again (and re-arm).
+      if (this._profile.halfOpenTimer || halfOpenTimers.has(this)) this._armHalfOpen();
+      if (trialWaiters.size !== 0) wakeTrialWaiters(this);
       const { from, to } = transition;
       if (from === to) return transition;
       const fields = { event: 'transition', breaker: this.name, from, to, cause: causeOf(from, to, by) };
@@ -1384,6 +1425,35 @@ export function createTripwire(engine, host = {}) {
         this._callback(this._profile.hooks.onHalfOpen);
       }
       return transition;
+    }
+
+    /**
+     * (Re)sets the half-open timer to when the engine says (`halfOpenAt`): one timer
+     * while open, none otherwise. It fires `elapse`, whose OPEN → HALF_OPEN emits the
+     * usual events; Node's timer is unref'd (an open breaker never holds the process).
+     */
+    _armHalfOpen() {
+      const clock = this._profile.clock;
+      const own = clock !== null && typeof clock.setTimeout === 'function';
+      const pending = halfOpenTimers.get(this);
+      if (pending !== undefined) {
+        halfOpenTimers.delete(this);
+        if (own && typeof clock.clearTimeout === 'function') clock.clearTimeout(pending);
+        else clearTimer(pending);
+      }
+      const due = engine.halfOpenAt(this._id);
+      if (due == null) return;
+      const fire = () => {
+        halfOpenTimers.delete(this);
+        const code = engine.elapse(this._id, this._now());
+        // A timer may fire a little early by this clock: then it is set again.
+        if (code !== 0) this._transition(code);
+        else this._armHalfOpen();
+      };
+      const delay = Math.max(0, due - this._now());
+      const timer = own ? clock.setTimeout(fire, delay) : setTimer(fire, delay);
+      if (typeof timer?.unref === 'function') timer.unref();
+      halfOpenTimers.set(this, timer);
     }
 
     // ---- reading --------------------------------------------------------------
@@ -1427,6 +1497,7 @@ export function createTripwire(engine, host = {}) {
         slowCallRate: s.slowCallRate,
         consecutiveFailures: s.consecutiveFailures,
         consecutiveSuccesses: s.consecutiveSuccesses,
+        failureStreak: s.failureStreak,
         windowCalls: s.windowCalls,
         windowFailures: s.windowFailures,
         trips: s.trips,
@@ -1449,6 +1520,23 @@ export function createTripwire(engine, host = {}) {
       return this.getStats();
     }
 
+    /**
+     * The windowed statistics (`windowStats: true`), or null: per bucket of the time
+     * window, oldest first, and summed, the successes, failures, rejects, timeouts and
+     * fallbacks; the mean latency and latency percentiles (ms, keyed 0 … 1) over the
+     * window. Transitions keep them; reset() clears them.
+     */
+    windowStats() {
+      // Not built into the browser package (the option is refused there).
+      if (typeof engine.windowStats !== 'function') return null;
+      const w = engine.windowStats(this._id, this._now());
+      if (w == null) return null;
+      const percentiles = {};
+      // The fractions are the core's (tripwire_core::PERCENTILES), sent beside the values.
+      w.quantiles.forEach((q, i) => { percentiles[q] = w.percentiles[i] ?? null; });
+      return { bucketWidth: w.bucketWidth, buckets: w.buckets, ...w.total, latencyMean: w.latencyMean, percentiles };
+    }
+
     /** The options in force: what was given (JSON-safe), with every default resolved. */
     getOptions() {
       const s = engine.settings(this._id);
@@ -1464,6 +1552,11 @@ export function createTripwire(engine, host = {}) {
         countWindow: s.countWindow ?? null,
         expectedResponseTime: s.expectedResponseTime ?? null,
         slowCallRateThreshold: s.slowCallRateThreshold ?? null,
+        ignoredAsSuccess: s.ignoredAsSuccess,
+        strictRateThreshold: s.strictRateThreshold,
+        halfOpenTimer: s.halfOpenTimer,
+        halfOpenWait: s.halfOpenWait,
+        windowStats: s.windowStats,
       };
     }
 
@@ -1486,6 +1579,11 @@ export function createTripwire(engine, host = {}) {
       if (s.backoffMultiplier != null) {
         Object.assign(o, { backoffMultiplier: s.backoffMultiplier, maxRecoveryTimeout: s.maxRecoveryTimeout, backoffJitter: s.backoffJitter });
       }
+      if (s.ignoredAsSuccess) o.ignoredAsSuccess = true;
+      if (s.strictRateThreshold) o.strictRateThreshold = true;
+      if (s.halfOpenTimer) o.halfOpenTimer = true;
+      if (s.halfOpenWait) o.halfOpenWait = true;
+      if (s.windowStats) o.windowStats = true;
       return o;
     }
 
@@ -1498,6 +1596,16 @@ export function createTripwire(engine, host = {}) {
     /** Opens the circuit until close() or reset(). */
     open() {
       return this._control(OP_OPEN, 'open');
+    }
+
+    /** Opens the circuit as if it had tripped: it half-opens after the open duration. */
+    trip() {
+      return this._control(OP_TRIP, 'trip');
+    }
+
+    /** Half-opens the circuit now: the next calls are trials (forced half-open). */
+    forceHalfOpen() {
+      return this._control(OP_HALF_OPEN, 'halfOpen');
     }
 
     /** Closes the circuit and clears its window; totals are kept. */
@@ -1613,7 +1721,8 @@ export function createTripwire(engine, host = {}) {
     [kRefresh]() {
       const settings = engine.settings(this._id);
       const p = this._profile;
-      this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks);
+      this._profile = profileOf(p.clock, settings.requestTimeout ?? null, settings.quietLimit ?? Infinity, p.hooks, settings);
+      this._armHalfOpen();
       if (this._flight !== null && this._flight.head === null) {
         this._flight.drop();
         this._flight = null;

@@ -19,14 +19,15 @@ if [ "${1:-}" = "--release" ]; then
 fi
 
 # The browser package leaves out snapshot/restore (feature `snapshot`: a quarter of
-# its gzipped size); the Node build has it (the vectors snapshot and restore).
+# its gzipped size) and windowed statistics (`window-stats`); the Node build has them
+# (the vectors use both).
 wasm="target/wasm32-unknown-unknown/$dir/tripwire_wasm.wasm"
 pkg=bindings-wasm/pkg
 pkg_node=bindings-wasm/pkg-node
 rm -rf "$pkg" "$pkg_node"
 cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile"
 wasm-bindgen --target web --out-name engine --out-dir "$pkg" "$wasm"
-cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile" --features snapshot
+cargo build -p tripwire-wasm --target wasm32-unknown-unknown --profile "$profile" --features snapshot,window-stats
 wasm-bindgen --target nodejs --out-name engine --out-dir "$pkg_node" "$wasm"
 
 if [ "$profile" = release-wasm ]; then

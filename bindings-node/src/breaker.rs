@@ -21,12 +21,15 @@ use tripwire_core::resilience::{Circuit, Facts};
 
 use crate::options::config_from_js;
 use crate::protocol::{
-    GATE, OP_CLOSE, OP_DISABLE, OP_ENABLE, OP_OPEN, OP_RESET, OUTCOME_CANCELLED, OUTCOME_FAILURE,
-    OUTCOME_IGNORED, OUTCOME_SUCCESS, OUTCOME_TIMEOUT, PERMIT_STRIDE, STATES, STATE_CLOSED,
-    STATE_HALF_OPEN, STATE_OPEN, TRANSITION_BASE,
+    GATE, OP_CLOSE, OP_DISABLE, OP_ENABLE, OP_HALF_OPEN, OP_OPEN, OP_RESET, OP_TRIP,
+    OUTCOME_CANCELLED, OUTCOME_FAILURE, OUTCOME_IGNORED, OUTCOME_SUCCESS, OUTCOME_TIMEOUT,
+    PERMIT_STRIDE, STATES, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN, TRANSITION_BASE,
 };
 use crate::slab::Slab;
-use crate::{at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
+use crate::{
+    at, millis, nanos, NANOS_PER_MS, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_HALF_OPEN_WAIT,
+    REJECTED_OPEN,
+};
 
 pub(crate) use crate::protocol::{RING_CAPACITY, RING_ENTRY};
 
@@ -98,6 +101,55 @@ pub struct NativeSettings {
     pub backoff_jitter: Option<f64>,
     /// Jitter seed (below 2^53, so exact as a JS number).
     pub seed: f64,
+    /// Ignored outcomes count as successes.
+    pub ignored_as_success: bool,
+    /// Rate rules trip above their threshold only.
+    pub strict_rate_threshold: bool,
+    /// OPEN → HALF_OPEN is reported from a timer.
+    pub half_open_timer: bool,
+    /// Callers may wait for a half-open trial.
+    pub half_open_wait: bool,
+    /// Windowed statistics are kept.
+    pub window_stats: bool,
+}
+
+/// One bucket's (or the window's) counts.
+#[napi(object)]
+pub struct NativeBucket {
+    pub successes: f64,
+    pub failures: f64,
+    pub rejects: f64,
+    pub timeouts: f64,
+    pub fallbacks: f64,
+}
+
+impl From<tripwire_core::BucketCounts> for NativeBucket {
+    fn from(b: tripwire_core::BucketCounts) -> Self {
+        NativeBucket {
+            successes: b.successes as f64,
+            failures: b.failures as f64,
+            rejects: b.rejects as f64,
+            timeouts: b.timeouts as f64,
+            fallbacks: b.fallbacks as f64,
+        }
+    }
+}
+
+/// The windowed statistics (`Breaker::window_stats`), durations in ms.
+#[napi(object)]
+pub struct NativeWindowStats {
+    /// Bucket width (ms).
+    pub bucket_width: f64,
+    /// Buckets, oldest first.
+    pub buckets: Vec<NativeBucket>,
+    /// Their sum.
+    pub total: NativeBucket,
+    /// Mean call duration (ms).
+    pub latency_mean: f64,
+    /// The fractions of `percentiles` (`tripwire_core::PERCENTILES`).
+    pub quantiles: Vec<f64>,
+    /// Durations (ms) at `quantiles`, null without calls.
+    pub percentiles: Vec<Option<f64>>,
 }
 
 /// A point-in-time view, instants in the breaker's clock milliseconds.
@@ -127,6 +179,8 @@ pub struct NativeStats {
     pub consecutive_failures: u32,
     /// Consecutive successes in the current state.
     pub consecutive_successes: u32,
+    /// Consecutive failures a trip does not reset.
+    pub failure_streak: u32,
     /// Calls in the window.
     pub window_calls: u32,
     /// Failed or slow calls in the window.
@@ -168,6 +222,7 @@ impl From<Stats> for NativeStats {
             ignored: s.ignored as f64,
             consecutive_failures: s.consecutive_failures,
             consecutive_successes: s.consecutive_successes,
+            failure_streak: s.failure_streak,
             window_calls: s.window_calls,
             window_failures: s.window_failures,
             failure_rate: s.failure_rate,
@@ -279,6 +334,7 @@ impl Entry {
                 self.publish(now);
                 f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
             }
+            Err(Rejected { may_wait: true, .. }) => REJECTED_HALF_OPEN_WAIT,
             Err(Rejected {
                 state: State::HalfOpen,
                 ..
@@ -401,8 +457,8 @@ fn with<R>(id: u32, f: impl FnOnce(&mut Entry) -> R) -> Result<R> {
 #[napi]
 pub fn create(env: Env, options: Object, now_ms: Option<f64>) -> Result<u32> {
     let config = shared_config(config_from_js(&env, &options)?);
-    let breaker =
-        Breaker::with_shared_config(config).map_err(|e| crate::options::throw(&env, &e))?;
+    let breaker = Breaker::with_shared_config_at(config, at(now_ms))
+        .map_err(|e| crate::options::throw(&env, &e))?;
     external(&env, true);
     Ok(insert(breaker, at(now_ms)))
 }
@@ -460,7 +516,8 @@ pub fn state(id: u32, now_ms: Option<f64>) -> Result<u32> {
     with(id, |e| state_code(e.breaker.state(at(now_ms))))
 }
 
-/// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable.
+/// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable, 5 trip
+/// (timed open), 6 half-open.
 /// Returns the transition code (never 0: a manual operation always reports one).
 /// Permits still outstanding belong to the old generation; their slots stay
 /// valid until recorded.
@@ -474,6 +531,8 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
             OP_RESET => e.breaker.reset(now),
             OP_DISABLE => e.breaker.disable(now),
             OP_ENABLE => e.breaker.enable(now),
+            OP_TRIP => e.breaker.trip(now),
+            OP_HALF_OPEN => e.breaker.half_open(now),
             _ => {
                 return Err(Error::new(
                     Status::InvalidArg,
@@ -484,6 +543,47 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
         e.publish(now);
         Ok(transition_code(Some(transition)))
     })
+}
+
+/// When the facade's half-open timer should fire (ms), or null for no timer
+/// (`Breaker::half_open_due`).
+#[napi]
+pub fn half_open_at(id: u32) -> Result<Option<f64>> {
+    with(id, |e| e.breaker.half_open_due().map(millis))
+}
+
+/// What the half-open timer does at `now`: the transition code (0 for none).
+#[napi]
+pub fn elapse(id: u32, now_ms: Option<f64>) -> Result<u32> {
+    let now = at(now_ms);
+    with(id, |e| {
+        let transition = e.breaker.elapse(now);
+        e.publish(now);
+        transition_code(transition)
+    })
+}
+
+/// The windowed statistics, or null without `windowStats`.
+#[napi]
+pub fn window_stats(id: u32, now_ms: Option<f64>) -> Result<Option<NativeWindowStats>> {
+    with(id, |e| {
+        e.breaker
+            .window_stats(at(now_ms))
+            .map(|w| NativeWindowStats {
+                bucket_width: millis(w.bucket_width),
+                buckets: w.buckets.into_iter().map(NativeBucket::from).collect(),
+                total: w.total.into(),
+                latency_mean: w.latency_mean / NANOS_PER_MS,
+                quantiles: tripwire_core::PERCENTILES.to_vec(),
+                percentiles: w.percentiles.iter().map(|p| p.map(millis)).collect(),
+            })
+    })
+}
+
+/// Counts a fallback the facade ran (windowed statistics only).
+#[napi]
+pub fn record_fallback(id: u32, now_ms: Option<f64>) -> Result<()> {
+    with(id, |e| e.breaker.record_fallback(at(now_ms)))
 }
 
 /// Counters, rates and timings.
@@ -608,6 +708,11 @@ pub(crate) fn settings_of(config: &Config) -> NativeSettings {
         max_recovery_timeout,
         backoff_jitter,
         seed: config.seed as f64,
+        ignored_as_success: config.ignored_as_success,
+        strict_rate_threshold: config.strict_rate_threshold,
+        half_open_timer: config.half_open_timer,
+        half_open_wait: config.half_open_wait,
+        window_stats: config.window_stats,
     }
 }
 

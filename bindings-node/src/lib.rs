@@ -11,7 +11,8 @@
 //! * `acquireAt(id, nowMs)` returns `slot * 2 + 1` when the acquire moved
 //!   OPEN → HALF_OPEN, `slot * 2` otherwise (a non-negative integer), or a rejection
 //!   code: [`REJECTED_FORCED`] (forced open, no retry-after), [`REJECTED_HALF_OPEN`]
-//!   (every trial slot taken), or `REJECTED_OPEN - retryAfterMs` (≤ -3).
+//!   (every trial slot taken), [`REJECTED_HALF_OPEN_WAIT`] (taken, and the caller may
+//!   wait for the trial), or `REJECTED_OPEN - retryAfterMs` (≤ -3).
 //! * `recordAt(id, slot, outcome, nowMs)` returns 0, or a transition code
 //!   `1 + from * 3 + to` with states numbered CLOSED 0, OPEN 1, HALF_OPEN 2.
 //!
@@ -39,7 +40,9 @@ use std::time::Instant;
 
 use napi_derive::napi;
 
-pub use tripwire_core::bindings::codes::{REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN};
+pub use tripwire_core::bindings::codes::{
+    REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_HALF_OPEN_WAIT, REJECTED_OPEN,
+};
 
 static ORIGIN: OnceLock<Instant> = OnceLock::new();
 

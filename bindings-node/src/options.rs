@@ -42,7 +42,18 @@ pub(crate) fn options_from_js(env: &Env, options: &Object) -> Result<Options> {
             continue;
         }
         let value: Unknown = options.get_named_property(&name)?;
-        let value = option_value(&value)?;
+        // Strings are read only here: the one option that takes one (the start state).
+        let text = match value.get_type()? {
+            ValueType::String => Some(options.get_named_property::<String>(&name)?),
+            _ => None,
+        };
+        let value = match &text {
+            Some(text) => OptionValue::Text {
+                value: text,
+                kind: "a string",
+            },
+            None => option_value(&value)?,
+        };
         match core.set(&name, value) {
             Ok(true) => {}
             // Strict: any other key is a TypeError naming it (a typo gets "did you

@@ -461,7 +461,7 @@ pub fn service_circuit(
                 config,
                 forced_open,
             } => {
-                let made = match Breaker::with_shared_config(config) {
+                let made = match Breaker::with_shared_config_at(config, now) {
                     Ok(b) => b,
                     Err(error) => {
                         e.service.discard(id);

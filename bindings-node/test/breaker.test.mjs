@@ -58,6 +58,11 @@ describe('options', () => {
       countWindow: null,
       expectedResponseTime: null,
       slowCallRateThreshold: null,
+      ignoredAsSuccess: false,
+      strictRateThreshold: false,
+      halfOpenTimer: false,
+      halfOpenWait: false,
+      windowStats: false,
     });
     assert.equal(new CircuitBreaker({ failureThreshold: 0.5 }).getOptions().minimumRequests, 10);
   });

@@ -29,6 +29,7 @@ const STATS = {
   ignored: 'ignoredCount',
   consecutive_failures: 'consecutiveFailures',
   consecutive_successes: 'consecutiveSuccesses',
+  failure_streak: 'failureStreak',
   window_calls: 'windowCalls',
   window_failures: 'windowFailures',
   failure_rate: 'failureRate',
@@ -39,7 +40,17 @@ const STATS = {
   last_failure_ms: 'lastFailureTime',
 };
 
-const MANUAL = { force_open: 'open', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
+const MANUAL = { force_open: 'open', trip: 'trip', half_open: 'forceHalfOpen', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
+
+/** windowStats() under the vector's names (tests/vectors/README.md). */
+function vectorWindowStats(w) {
+  if (w === null) return null;
+  return {
+    successes: w.successes, failures: w.failures, rejects: w.rejects, timeouts: w.timeouts, fallbacks: w.fallbacks,
+    buckets: w.buckets.map((b) => [b.successes, b.failures, b.rejects, b.timeouts]),
+    percentiles_ms: Object.entries(w.percentiles).sort(([a], [b]) => a - b).map(([, v]) => v),
+  };
+}
 
 const show = (t) => (t === null ? null : `${t.from}->${t.to}`);
 
@@ -50,7 +61,18 @@ function adapter(vector) {
   let breaker = new CircuitBreaker(options);
   return {
     now: () => clock.now(),
-    setTime: (ms) => clock.set(ms),
+    // The ManualClock fires the breaker's timers (the half-open timer) on the way.
+    setTime(ms) {
+      const changes = [];
+      const onStateChange = (from, to) => changes.push(`${from}->${to}`);
+      breaker.on('stateChange', onStateChange);
+      try {
+        clock.set(ms);
+      } finally {
+        breaker.off('stateChange', onStateChange);
+      }
+      return changes;
+    },
     acquire() {
       const got = breaker.tryAcquire();
       if (got instanceof Permit) return { granted: true, permit: got, transition: show(got.transition) };
@@ -85,6 +107,7 @@ function adapter(vector) {
       breaker = CircuitBreaker.fromJSON(JSON.parse(JSON.stringify(breaker)), { clock });
     },
     state: () => breaker.getState(),
+    windowStats: () => vectorWindowStats(breaker.windowStats()),
     stats() {
       const stats = breaker.getStats();
       const out = Object.fromEntries(Object.entries(STATS).map(([name, field]) => [name, stats[field]]));

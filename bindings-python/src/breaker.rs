@@ -12,7 +12,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::{
-    Breaker as CoreBreaker, ConfigShare, Outcome, Rejected, Snapshot, State, SyncBreaker,
+    Breaker as CoreBreaker, Clock, ConfigShare, Outcome, Rejected, Snapshot, State, SyncBreaker,
     Transition,
 };
 
@@ -43,6 +43,17 @@ pub struct Breaker {
     last_failure: Mutex<Option<Py<PyAny>>>,
     /// Calls in flight: permits out and calls running (the registry's idle check).
     in_flight: AtomicU32,
+    /// With `half_open_wait`: where callers wait for a half-open trial.
+    gate: Option<Box<TrialGate>>,
+}
+
+/// Callers waiting for a half-open trial (`half_open_wait`) sleep here until a call
+/// ends or the state is changed by hand (`ended` counts those), then ask the core
+/// again: it decides who runs.
+#[derive(Default)]
+struct TrialGate {
+    ended: Mutex<u64>,
+    changed: std::sync::Condvar,
 }
 
 /// How the breaker sees an exception raised by a protected call.
@@ -153,6 +164,10 @@ impl Breaker {
                 return listener_error(py, e, slf.as_any());
             }
         }
+        // Every transition (OPEN -> OPEN too: a trip ends a forced open) re-sets it.
+        if self.core.with(|b, _| b.config().half_open_timer) {
+            slf.call_method0(intern!(slf.py(), "_arm_half_open"))?;
+        }
         Ok(())
     }
 
@@ -194,7 +209,7 @@ impl Breaker {
         permit: tripwire_core::Permit,
         error: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        if let Some(t) = self.core.record(permit, Outcome::Failure) {
+        if let Some(t) = self.record(permit, Outcome::Failure) {
             if t.to == State::Open {
                 let old = self
                     .last_failure
@@ -244,7 +259,7 @@ impl Breaker {
             self.record_success(slf, permit)?;
             return Ok(false);
         }
-        if let Some(t) = self.core.record(permit, Outcome::Failure) {
+        if let Some(t) = self.record(permit, Outcome::Failure) {
             self.transitioned(slf, t, Some("failure"))?;
         }
         if self.hooks.load(Ordering::Relaxed) {
@@ -255,13 +270,57 @@ impl Breaker {
 
     /// Records a success (a timeout if it overran `request_timeout`).
     fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
-        if let Some(t) = self.core.record(permit, Outcome::Success) {
+        if let Some(t) = self.record(permit, Outcome::Success) {
             self.transitioned(slf, t, Some(success_outcome(t)))?;
         }
         if self.hooks.load(Ordering::Relaxed) {
             self.hook(slf, intern!(slf.py(), "_hook_success"), ())?;
         }
         Ok(())
+    }
+
+    /// Records a permit's outcome; callers waiting for a trial ask again.
+    fn record(&self, permit: tripwire_core::Permit, outcome: Outcome) -> Option<Transition> {
+        let transition = self.core.record(permit, outcome);
+        self.ended();
+        transition
+    }
+
+    /// A call ended or the state was changed: wakes the callers waiting for a trial.
+    fn ended(&self) {
+        if let Some(gate) = &self.gate {
+            *gate.ended.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            gate.changed.notify_all();
+        }
+    }
+
+    /// How many calls have ended (the gate's count), or None without `half_open_wait`.
+    fn epoch(&self) -> Option<u64> {
+        self.gate
+            .as_ref()
+            .map(|gate| *gate.ended.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Waits, without the GIL, until a call ends after `seen` (see `epoch`). Signals
+    /// (Ctrl-C) are checked every 50 ms.
+    fn wait_trial(&self, py: Python<'_>, seen: u64) -> PyResult<()> {
+        let Some(gate) = &self.gate else {
+            return Ok(());
+        };
+        loop {
+            let moved = py.detach(|| {
+                let ended = gate.ended.lock().unwrap_or_else(PoisonError::into_inner);
+                let (ended, _) = gate
+                    .changed
+                    .wait_timeout_while(ended, std::time::Duration::from_millis(50), |n| *n == seen)
+                    .unwrap_or_else(PoisonError::into_inner);
+                *ended != seen
+            });
+            if moved {
+                return Ok(());
+            }
+            py.check_signals()?;
+        }
     }
 
     /// Runs `func(*args, **kwargs)` under the breaker: the sync hot path.
@@ -273,13 +332,23 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let py = slf.py();
-        let permit = match this.core.try_acquire() {
-            Ok(permit) => permit,
-            Err(rejected) => {
-                return match &this.fallback {
-                    Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
-                    None => Err(this.refusal(py, rejected)?),
-                };
+        let permit = loop {
+            // Read before asking: a call that ends in between still wakes this one.
+            let seen = this.epoch();
+            match this.core.try_acquire() {
+                Ok(permit) => break permit,
+                Err(rejected) if rejected.may_wait && seen.is_some() => {
+                    this.wait_trial(py, seen.unwrap_or_default())?;
+                }
+                Err(rejected) => {
+                    return match &this.fallback {
+                        Some(fallback) => {
+                            this.core.with(|b, now| b.record_fallback(now));
+                            Ok(fallback.bind(py).call(args, kwargs)?.unbind())
+                        }
+                        None => Err(this.refusal(py, rejected)?),
+                    };
+                }
             }
         };
         // A listener's KeyboardInterrupt / SystemExit before the call: the call does
@@ -295,7 +364,7 @@ impl Breaker {
             Ok(())
         })();
         if let Err(interrupt) = before {
-            this.core.record(permit, Outcome::Cancelled);
+            this.record(permit, Outcome::Cancelled);
             return Err(interrupt);
         }
         this.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -312,16 +381,19 @@ impl Breaker {
                     Verdict::Failure => {
                         this.record_failure(slf, permit, error)?;
                         match &this.fallback {
-                            Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
+                            Some(fallback) => {
+                                this.core.with(|b, now| b.record_fallback(now));
+                                Ok(fallback.bind(py).call(args, kwargs)?.unbind())
+                            }
                             None => Err(err),
                         }
                     }
                     Verdict::Ignored => {
-                        this.core.record(permit, Outcome::Ignored);
+                        this.record(permit, Outcome::Ignored);
                         Err(err)
                     }
                     Verdict::Cancelled => {
-                        this.core.record(permit, Outcome::Cancelled);
+                        this.record(permit, Outcome::Cancelled);
                         Err(err)
                     }
                 }
@@ -335,6 +407,7 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let t = this.core.with(op);
+        this.ended();
         this.transitioned(slf, t, None)?;
         Ok(types::transition(slf.py(), t)?.unbind())
     }
@@ -364,7 +437,8 @@ impl Breaker {
         }
         let parsed = options::parse(options)?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
-        let breaker = CoreBreaker::with_shared_config(config).map_err(options::config_error)?;
+        let breaker = CoreBreaker::with_shared_config_at(config, parsed.clock.now())
+            .map_err(options::config_error)?;
         let core = SyncBreaker::from_breaker(breaker, parsed.clock);
         Ok(Breaker {
             name: name.clone().unbind(),
@@ -377,6 +451,10 @@ impl Breaker {
             hooks: AtomicBool::new(false),
             last_failure: Mutex::new(None),
             in_flight: AtomicU32::new(0),
+            gate: parsed
+                .config
+                .half_open_wait
+                .then(|| Box::new(TrialGate::default())),
         })
     }
 
@@ -424,6 +502,7 @@ impl Breaker {
         fields.set_item("failure_rate", s.failure_rate)?;
         fields.set_item("consecutive_failures", s.consecutive_failures)?;
         fields.set_item("consecutive_successes", s.consecutive_successes)?;
+        fields.set_item("failure_streak", s.failure_streak)?;
         fields.set_item("timeout_count", s.timeouts)?;
         fields.set_item("rejected_count", s.rejected)?;
         fields.set_item("slow_call_count", s.slow_calls)?;
@@ -475,6 +554,90 @@ impl Breaker {
     /// Opens the circuit until `close()` or `reset()`; returns the transition.
     fn open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Breaker::manual(slf, CoreBreaker::force_open)
+    }
+
+    /// Opens the circuit as if it had tripped: it half-opens after the open duration.
+    fn trip(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::trip)
+    }
+
+    /// Half-opens the circuit now: the next calls are trials.
+    fn half_open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Breaker::manual(slf, CoreBreaker::half_open)
+    }
+
+    /// The windowed statistics (`window_stats=True`) as a dict, or None: per bucket of
+    /// the time window (oldest first) and summed, successes, failures, rejects,
+    /// timeouts and fallbacks; `latency_mean` and `percentiles` (fraction -> seconds).
+    #[getter]
+    fn window_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(w) = self.core.with(|b, now| b.window_stats(now)) else {
+            return Ok(None);
+        };
+        let counts = |b: &tripwire_core::BucketCounts, d: &Bound<'py, PyDict>| -> PyResult<()> {
+            d.set_item("successes", b.successes)?;
+            d.set_item("failures", b.failures)?;
+            d.set_item("rejects", b.rejects)?;
+            d.set_item("timeouts", b.timeouts)?;
+            d.set_item("fallbacks", b.fallbacks)
+        };
+        let out = PyDict::new(py);
+        out.set_item("bucket_width", seconds(w.bucket_width))?;
+        let buckets = pyo3::types::PyList::empty(py);
+        for b in &w.buckets {
+            let d = PyDict::new(py);
+            counts(b, &d)?;
+            buckets.append(d)?;
+        }
+        out.set_item("buckets", buckets)?;
+        counts(&w.total, &out)?;
+        out.set_item("latency_mean", w.latency_mean / 1e9)?;
+        let percentiles = PyDict::new(py);
+        for (q, p) in tripwire_core::PERCENTILES.iter().zip(w.percentiles) {
+            percentiles.set_item(q, p.map(seconds))?;
+        }
+        out.set_item("percentiles", percentiles)?;
+        Ok(Some(out))
+    }
+
+    /// Counts a fallback the facade ran (windowed statistics only).
+    fn _record_fallback(&self) {
+        self.core.with(|b, now| b.record_fallback(now));
+    }
+
+    /// How many calls have ended, for `_wait_trial`; None without `half_open_wait`.
+    fn _trial_epoch(&self) -> Option<u64> {
+        self.epoch()
+    }
+
+    /// Blocks (without the GIL) until a call ends after `seen` (`_trial_epoch`): what
+    /// `call_async` runs in an executor to wait for a half-open trial.
+    fn _wait_trial(&self, py: Python<'_>, seen: u64) -> PyResult<()> {
+        self.wait_trial(py, seen)
+    }
+
+    /// Whether OPEN -> HALF_OPEN is reported from a timer (`half_open_timer`).
+    fn _has_half_open_timer(&self) -> bool {
+        self.core.with(|b, _| b.config().half_open_timer)
+    }
+
+    /// Seconds until the half-open timer should fire (0 if due), or None for no timer.
+    fn _half_open_delay(&self) -> Option<f64> {
+        self.core.with(|b, now| {
+            b.half_open_due()
+                .map(|due| seconds(due.saturating_sub(now)))
+        })
+    }
+
+    /// What the half-open timer does: OPEN -> HALF_OPEN once the open duration has
+    /// ended (listeners told); whether it moved.
+    fn _elapse(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        let this = slf.get();
+        let Some(t) = this.core.with(|b, now| b.elapse(now)) else {
+            return Ok(false);
+        };
+        this.transitioned(slf, t, None)?;
+        Ok(true)
     }
 
     /// Closes the circuit and clears the window (totals are kept).
@@ -619,7 +782,7 @@ impl Breaker {
                 let transition = permit.transition();
                 if let Some(t) = transition {
                     if let Err(interrupt) = this.transitioned(slf, t, None) {
-                        this.core.record(permit, Outcome::Cancelled);
+                        this.record(permit, Outcome::Cancelled);
                         return Err(interrupt);
                     }
                 }
@@ -664,7 +827,7 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let transition = this.core.record(permit, outcome);
+        let transition = this.record(permit, outcome);
         if let Some(t) = transition {
             let outcome = match outcome {
                 Outcome::Success => success_outcome(t),
@@ -702,7 +865,7 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let transition = this.core.record(permit, Outcome::Success);
+        let transition = this.record(permit, Outcome::Success);
         if let Some(t) = transition {
             this.transitioned(breaker, t, Some(success_outcome(t)))?;
         }
@@ -758,7 +921,7 @@ impl Permit {
             Verdict::Ignored => Outcome::Ignored,
             Verdict::Cancelled => Outcome::Cancelled,
         };
-        this.core.record(permit, outcome);
+        this.record(permit, outcome);
         Ok(false)
     }
 
@@ -776,7 +939,6 @@ impl Drop for Permit {
                 self.breaker
                     .bind(py)
                     .get()
-                    .core
                     .record(self.permit, Outcome::Cancelled)
             });
         }

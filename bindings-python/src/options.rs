@@ -83,6 +83,13 @@ pub(crate) fn set_option(
         OptionValue::Bool(b.is_true())
     } else if let Ok(f) = value.cast::<PyFloat>() {
         OptionValue::Number(f.value())
+    } else if let Ok(text) = value.cast::<PyString>() {
+        // Read only for the one option that takes a string (the start state).
+        kind = text.to_cow()?.into_owned();
+        OptionValue::Text {
+            value: &kind,
+            kind: "str",
+        }
     } else if value.is_instance_of::<PyInt>() {
         match value.extract::<f64>() {
             Ok(n) => OptionValue::Number(n),

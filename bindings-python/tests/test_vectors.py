@@ -27,6 +27,7 @@ STATS: Dict[str, Tuple[str, bool]] = {
     "ignored": ("ignored_count", False),
     "consecutive_failures": ("consecutive_failures", False),
     "consecutive_successes": ("consecutive_successes", False),
+    "failure_streak": ("failure_streak", False),
     "window_calls": ("window_calls", False),
     "window_failures": ("window_failures", False),
     "failure_rate": ("failure_rate", False),
@@ -78,10 +79,21 @@ def replay(path: Path) -> None:
     name = vector["name"]
     config = options(vector["config"])
     clock = ManualClock()
-    breaker = CircuitBreaker(path.stem, clock=clock, **config)
+    # What timers (the half-open timer) report while the clock moves to a step.
+    timers: List[str] = []
+    moving = [False]
+
+    def on_state_change(old: tripwire.CircuitState, new: tripwire.CircuitState) -> None:
+        if moving[0]:
+            timers.append(f"{old.value}->{new.value}")
+
+    breaker = CircuitBreaker(path.stem, clock=clock, on_state_change=on_state_change, **config)
     permits: Dict[str, Permit] = {}
     for i, step in enumerate(vector["steps"]):
+        timers.clear()
+        moving[0] = True
         clock.set(step["at"] / 1000)
+        moving[0] = False
         assert math.isclose(clock.now() * 1000, step["at"], abs_tol=1e-6), f"{name}: step {i} goes back in time"
         op = step["op"]
         seen = Seen()
@@ -110,11 +122,13 @@ def replay(path: Path) -> None:
                 seen.transition = record if record is not None else seen.transition
         elif op == "force_open":
             seen.transition = breaker.open()
+        elif op in ("trip", "half_open"):
+            seen.transition = getattr(breaker, op)()
         elif op in ("close", "reset", "disable", "enable"):
             seen.transition = getattr(breaker, op)()
         elif op == "snapshot_restore":
             snapshot = json.loads(json.dumps(breaker.snapshot()))
-            breaker = CircuitBreaker(path.stem, clock=clock, **config)
+            breaker = CircuitBreaker(path.stem, clock=clock, on_state_change=on_state_change, **config)
             breaker.restore(snapshot)
             # Permits of the old breaker are dropped (and so cancelled there).
             permits.clear()
@@ -133,6 +147,25 @@ def replay(path: Path) -> None:
             elif key == "transition":
                 assert seen.transition != "none reported", f"{ctx}: step reports no transition"
                 got = arrow(seen.transition)
+            elif key == "window_stats":
+                w = breaker.window_stats
+                if want is None or w is None:
+                    assert w is want, f"{ctx}: window_stats expected {want}, got {w}"
+                    continue
+                got_stats: Dict[str, Any] = {k: w[k] for k in ("successes", "failures", "rejects", "timeouts", "fallbacks")}
+                got_stats["buckets"] = [[b["successes"], b["failures"], b["rejects"], b["timeouts"]] for b in w["buckets"]]
+                got_stats["percentiles_ms"] = [ms(p) for p in w["percentiles"].values()]
+                for name, value in want.items():
+                    actual_value = got_stats[name]
+                    if isinstance(value, list):
+                        assert len(value) == len(actual_value) and all(
+                            same(a, b) if not isinstance(a, list) else a == b for a, b in zip(value, actual_value)
+                        ), f"{ctx}: window_stats.{name} expected {value}, got {actual_value}"
+                    else:
+                        assert same(value, actual_value), f"{ctx}: window_stats.{name} expected {value}, got {actual_value}"
+                continue
+            elif key == "timer":
+                got = timers[-1] if timers else None
             elif key == "state":
                 got = breaker.state.value
                 assert isinstance(breaker.state, tripwire.CircuitState)

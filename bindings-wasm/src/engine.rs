@@ -99,10 +99,11 @@ fn transition_code(transition: Option<Transition>) -> u32 {
 /// A new breaker with `options` (the facade's own keys skipped; any other unknown key
 /// is a `TypeError`); returns its id.
 #[wasm_bindgen(skip_typescript)]
-pub fn create(options: JsValue, _now_ms: f64) -> Result<u32, JsValue> {
+pub fn create(options: JsValue, now_ms: f64) -> Result<u32, JsValue> {
     let config = config_of(&options)?;
     let config: Arc<Config> = CONFIGS.with_borrow_mut(|configs| configs.share(config));
-    let breaker = Breaker::with_shared_config(config).map_err(options::config_error)?;
+    let breaker =
+        Breaker::with_shared_config_at(config, nanos(now_ms)).map_err(options::config_error)?;
     Ok(insert(breaker))
 }
 
@@ -139,6 +140,7 @@ pub fn acquire_at(id: u32, now_ms: f64) -> Result<f64, JsValue> {
                 e.out += 1;
                 f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
             }
+            Err(Rejected { may_wait: true, .. }) => REJECTED_HALF_OPEN_WAIT,
             Err(Rejected {
                 state: State::HalfOpen,
                 ..
@@ -209,9 +211,75 @@ pub fn control(id: u32, op: u32, now_ms: f64) -> Result<u32, JsValue> {
             OP_RESET => e.breaker.reset(now),
             OP_DISABLE => e.breaker.disable(now),
             OP_ENABLE => e.breaker.enable(now),
+            OP_TRIP => e.breaker.trip(now),
+            OP_HALF_OPEN => e.breaker.half_open(now),
             _ => return Err(type_error("tripwire: unknown operation")),
         };
         Ok(transition_code(Some(transition)))
+    })
+}
+
+/// When the facade's half-open timer should fire (ms), or null for no timer.
+#[wasm_bindgen(js_name = halfOpenAt, skip_typescript)]
+pub fn half_open_at(id: u32) -> Result<Option<f64>, JsValue> {
+    with(id, |e| Ok(e.breaker.half_open_due().map(millis)))
+}
+
+/// What the half-open timer does at `now`: the transition code (0 for none).
+#[wasm_bindgen(skip_typescript)]
+pub fn elapse(id: u32, now_ms: f64) -> Result<u32, JsValue> {
+    with(id, |e| Ok(transition_code(e.breaker.elapse(nanos(now_ms)))))
+}
+
+#[cfg(feature = "window-stats")]
+fn bucket(b: &tripwire_core::BucketCounts) -> Object {
+    let o = Object::new();
+    set(&o, "successes", num(b.successes as f64));
+    set(&o, "failures", num(b.failures as f64));
+    set(&o, "rejects", num(b.rejects as f64));
+    set(&o, "timeouts", num(b.timeouts as f64));
+    set(&o, "fallbacks", num(b.fallbacks as f64));
+    o
+}
+
+/// The windowed statistics (the Node addon's `windowStats` fields), or null.
+#[cfg(feature = "window-stats")]
+#[wasm_bindgen(js_name = windowStats, skip_typescript)]
+pub fn window_stats(id: u32, now_ms: f64) -> Result<JsValue, JsValue> {
+    with(id, |e| {
+        let Some(w) = e.breaker.window_stats(nanos(now_ms)) else {
+            return Ok(JsValue::NULL);
+        };
+        let o = Object::new();
+        set(&o, "bucketWidth", num(millis(w.bucket_width)));
+        let buckets = js_sys::Array::new();
+        for b in &w.buckets {
+            buckets.push(&bucket(b));
+        }
+        set(&o, "buckets", buckets.into());
+        set(&o, "total", bucket(&w.total).into());
+        set(&o, "latencyMean", num(w.latency_mean / NANOS_PER_MS));
+        let percentiles = js_sys::Array::new();
+        for p in w.percentiles {
+            percentiles.push(&opt(p.map(millis)));
+        }
+        set(&o, "percentiles", percentiles.into());
+        let quantiles = js_sys::Array::new();
+        for q in tripwire_core::PERCENTILES {
+            quantiles.push(&num(q));
+        }
+        set(&o, "quantiles", quantiles.into());
+        Ok(o.into())
+    })
+}
+
+/// Counts a fallback the facade ran (windowed statistics only).
+#[cfg(feature = "window-stats")]
+#[wasm_bindgen(js_name = recordFallback, skip_typescript)]
+pub fn record_fallback(id: u32, now_ms: f64) -> Result<(), JsValue> {
+    with(id, |e| {
+        e.breaker.record_fallback(nanos(now_ms));
+        Ok(())
     })
 }
 
@@ -259,6 +327,7 @@ pub fn stats(id: u32, now_ms: f64) -> Result<Object, JsValue> {
             "consecutiveSuccesses",
             num(f64::from(s.consecutive_successes)),
         );
+        set(&o, "failureStreak", num(f64::from(s.failure_streak)));
         set(&o, "windowCalls", num(f64::from(s.window_calls)));
         set(&o, "windowFailures", num(f64::from(s.window_failures)));
         set(&o, "failureRate", num(s.failure_rate));
@@ -324,6 +393,19 @@ pub fn settings(id: u32) -> Result<Object, JsValue> {
             set(&o, "backoffJitter", num(jitter));
         }
         set(&o, "seed", num(c.seed as f64));
+        set(
+            &o,
+            "ignoredAsSuccess",
+            JsValue::from_bool(c.ignored_as_success),
+        );
+        set(
+            &o,
+            "strictRateThreshold",
+            JsValue::from_bool(c.strict_rate_threshold),
+        );
+        set(&o, "halfOpenTimer", JsValue::from_bool(c.half_open_timer));
+        set(&o, "halfOpenWait", JsValue::from_bool(c.half_open_wait));
+        set(&o, "windowStats", JsValue::from_bool(c.window_stats));
         Ok(o)
     })
 }

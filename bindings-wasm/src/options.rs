@@ -39,6 +39,13 @@ pub(crate) fn range_error(message: &str) -> JsValue {
 fn value_of<'a>(value: &JsValue, kind: &'a mut String) -> OptionValue<'a> {
     if value.is_undefined() || value.is_null() {
         OptionValue::Missing
+    } else if let Some(text) = value.as_string() {
+        // The one option that takes a string (the start state) reads it.
+        *kind = text;
+        OptionValue::Text {
+            value: kind,
+            kind: "a string",
+        }
     } else if let Some(n) = value.as_f64() {
         OptionValue::Number(n)
     } else if let Some(b) = value.as_bool() {

@@ -276,16 +276,17 @@ test('breaker.fetch and guardFetch in Chromium', async (t) => {
       const vectors = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
         .map((f) => ({ file: f, ...JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
       const r = await page.evaluate(async (all) => {
-        const { replay, needsSnapshot } = await import('/test/replay.mjs');
+        const { replay, leftOutOfBrowser } = await import('/test/replay.mjs');
         const out = { ran: 0, skipped: [], failures: [] };
         for (const vector of all) {
-          // pkg/ leaves snapshot/restore out (feature `snapshot`); pkg-node/ replays those.
-          if (needsSnapshot(vector)) {
+          // pkg/ leaves snapshot/restore and windowed statistics out (features `snapshot`,
+          // `window-stats`); pkg-node/ replays those.
+          if (leftOutOfBrowser(vector)) {
             out.skipped.push(vector.file);
             continue;
           }
           try {
-            await replay(window.tripwire.CircuitBreaker, vector);
+            await replay(window.tripwire, vector);
             out.ran++;
           } catch (e) {
             out.failures.push(`${vector.file}: ${e.message}`);

@@ -4,9 +4,9 @@
 // runs it in Node against pkg-node/, browser.test.mjs in Chromium against pkg/.
 // Calls that end in success or failure go through `execute` (the public path); the
 // others through `acquire` / `record`.
-import { replayVector, needsSnapshot } from '../../tests/vectors/replay.mjs';
+import { replayVector, leftOutOfBrowser } from '../../tests/vectors/replay.mjs';
 
-export { needsSnapshot };
+export { leftOutOfBrowser };
 
 const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 
@@ -25,15 +25,16 @@ const STATS = {
 };
 
 const OUTCOMES = { ignore: 'ignored', cancel: 'cancelled' };
-const MANUAL = { force_open: 'open', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
+const MANUAL = { force_open: 'open', trip: 'trip', half_open: 'forceHalfOpen', close: 'close', reset: 'reset', disable: 'disable', enable: 'enable' };
 
 const transitionName = (t) => (t ? `${t.from}->${t.to}` : null);
 
-export function replay(CircuitBreaker, vector) {
-  let now = 0;
+/** Replays `vector` through the package `api` (its CircuitBreaker and ManualClock). */
+export function replay({ CircuitBreaker, ManualClock }, vector) {
+  const clock = new ManualClock(0);
   let changes = [];
   const options = {
-    clock: () => now,
+    clock,
     onStateChange: (from, to) => changes.push(`${from}->${to}`),
   };
   for (const [key, value] of Object.entries(vector.config)) options[camel(key.replace(/_ms$/, ''))] = value;
@@ -43,9 +44,12 @@ export function replay(CircuitBreaker, vector) {
     return { granted: false, rejected: error.state, retryAfter: error.retryAfter, transition: null };
   };
   return replayVector(vector, {
-    now: () => now,
+    now: () => clock.now(),
+    // The ManualClock fires the breaker's timers (the half-open timer) on the way.
     setTime(ms) {
-      now = ms;
+      changes = [];
+      clock.set(ms);
+      return [...changes]; // a copy: later steps' transitions go to `changes` too
     },
     acquire() {
       try {
@@ -63,7 +67,7 @@ export function replay(CircuitBreaker, vector) {
       try {
         const value = await breaker.execute(async () => {
           ran = true;
-          now += ms;
+          clock.advance(ms);
           if (outcome === 'failure') throw marker;
           return 'value';
         });
@@ -83,11 +87,20 @@ export function replay(CircuitBreaker, vector) {
       breaker = CircuitBreaker.restore(vector.name, options, snapshot);
     },
     state: () => breaker.state,
+    windowStats() {
+      const w = breaker.windowStats();
+      if (w === null) return null;
+      return {
+        successes: w.successes, failures: w.failures, rejects: w.rejects, timeouts: w.timeouts, fallbacks: w.fallbacks,
+        buckets: w.buckets.map((b) => [b.successes, b.failures, b.rejects, b.timeouts]),
+        percentiles_ms: Object.entries(w.percentiles).sort(([a], [b]) => a - b).map(([, v]) => v),
+      };
+    },
     stats() {
       const stats = breaker.stats();
       const out = {};
       for (const [name, field] of Object.entries(STATS)) out[name] = stats[field];
-      for (const name of ['consecutive_failures', 'consecutive_successes', 'window_calls', 'window_failures', 'failure_rate', 'slow_call_rate', 'trips']) {
+      for (const name of ['consecutive_failures', 'consecutive_successes', 'failure_streak', 'window_calls', 'window_failures', 'failure_rate', 'slow_call_rate', 'trips']) {
         out[name] = stats[camel(name)];
       }
       if (out.next_attempt_ms === 0) out.next_attempt_ms = null;

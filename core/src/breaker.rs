@@ -2,9 +2,12 @@
 
 use alloc::sync::Arc;
 
-use crate::config::{Backoff, Config, ConfigError, Threshold, WindowKind};
+use crate::config::{Backoff, Config, ConfigError, Start, Threshold, WindowKind};
 use crate::histogram::Histogram;
 use crate::rng::Rng;
+use crate::rolling::WindowStats;
+#[cfg(feature = "window-stats")]
+use crate::rolling::{Event, Rolling};
 use crate::window::{Counts, Window};
 
 /// The three states every runtime reports.
@@ -59,6 +62,10 @@ pub enum Cause {
     TrialFailed,
     /// `force_open`.
     ForcedOpen,
+    /// `trip`: opened as if tripped.
+    Opened,
+    /// `half_open`.
+    HalfOpened,
     /// `close`.
     Closed,
     /// `reset`.
@@ -79,6 +86,8 @@ impl Cause {
             Cause::TrialsSucceeded => "trialsSucceeded",
             Cause::TrialFailed => "trialFailed",
             Cause::ForcedOpen => "forcedOpen",
+            Cause::Opened => "opened",
+            Cause::HalfOpened => "halfOpened",
             Cause::Closed => "closed",
             Cause::Reset => "reset",
             Cause::Disabled => "disabled",
@@ -136,6 +145,9 @@ pub struct Rejected {
     pub state: State,
     /// Nanoseconds until a call may be admitted; `None` while forced open.
     pub retry_after: Option<u64>,
+    /// The caller may wait for the half-open trial in flight and ask again when a call
+    /// ends, instead of failing ([`Config::half_open_wait`]); not counted as rejected.
+    pub may_wait: bool,
 }
 
 impl core::fmt::Display for Rejected {
@@ -215,6 +227,10 @@ pub struct Stats {
     pub ignored: u64,
     /// Consecutive failures counted in the current state.
     pub consecutive_failures: u32,
+    /// Consecutive failures that a trip does not reset: a counted success, `close`
+    /// or `reset` ends the streak (pybreaker's `fail_counter`: the failure threshold
+    /// once tripped on a count, one more after a failed trial).
+    pub failure_streak: u32,
     /// Consecutive successes counted in the current state.
     pub consecutive_successes: u32,
     /// Calls in the window.
@@ -255,6 +271,7 @@ pub struct Breaker {
     pub(crate) window: Window,
     pub(crate) consecutive_failures: u32,
     pub(crate) consecutive_successes: u32,
+    pub(crate) failure_streak: u32,
     pub(crate) open_until: u64,
     pub(crate) trips: u32,
     pub(crate) trials_in_flight: u32,
@@ -266,6 +283,9 @@ pub struct Breaker {
     pub(crate) latencies: Option<Histogram>,
     // Made at the first transition or reset: most breakers never need it.
     pub(crate) history: Option<alloc::boxed::Box<History>>,
+    // With `window_stats`, made at the first call counted.
+    #[cfg(feature = "window-stats")]
+    pub(crate) rolling: Option<alloc::boxed::Box<Rolling>>,
 }
 
 /// What [`Breaker::lifetime`] adds to the current totals: the totals `reset()` cleared,
@@ -333,16 +353,30 @@ impl State {
 }
 
 impl Breaker {
-    /// A closed breaker; fails if the configuration is invalid.
+    /// A breaker in the configuration's start state ([`Config::start`]) at instant 0
+    /// (see [`Breaker::new_at`]); fails if the configuration is invalid.
     pub fn new(config: Config) -> Result<Breaker, ConfigError> {
         Self::with_shared_config(Arc::new(config))
     }
 
-    /// A closed breaker with a configuration other breakers may share (each copy
-    /// is about 150 bytes); fails if the configuration is invalid.
+    /// A breaker in the configuration's start state ([`Config::start`]) at `now`: an
+    /// open start half-opens `remaining` after `now`.
+    pub fn new_at(config: Config, now: u64) -> Result<Breaker, ConfigError> {
+        Self::with_shared_config_at(Arc::new(config), now)
+    }
+
+    /// [`Breaker::with_shared_config_at`] at instant 0.
     pub fn with_shared_config(config: Arc<Config>) -> Result<Breaker, ConfigError> {
+        Self::with_shared_config_at(config, 0)
+    }
+
+    /// A breaker with a configuration other breakers may share (each copy is about
+    /// 150 bytes), in the configuration's start state at `now`; fails if the
+    /// configuration is invalid.
+    pub fn with_shared_config_at(config: Arc<Config>, now: u64) -> Result<Breaker, ConfigError> {
         config.validate()?;
-        Ok(Breaker {
+        let start = config.start;
+        let mut breaker = Breaker {
             minimum_requests: config.effective_minimum_requests(),
             window: Window::new(config.window),
             rng: Rng::new(config.seed),
@@ -352,6 +386,7 @@ impl Breaker {
             generation: 0,
             consecutive_failures: 0,
             consecutive_successes: 0,
+            failure_streak: 0,
             open_until: 0,
             trips: 0,
             trials_in_flight: 0,
@@ -360,7 +395,25 @@ impl Breaker {
             last_failure_at: None,
             latencies: None,
             history: None,
-        })
+            #[cfg(feature = "window-stats")]
+            rolling: None,
+        };
+        // Not a transition: the breaker is made in that state (one trip counted, so a
+        // backoff continues from there).
+        match start {
+            Start::Closed => {}
+            Start::Open { remaining } => {
+                breaker.state = State::Open;
+                breaker.trips = 1;
+                let remaining = remaining.unwrap_or(breaker.config.open_duration);
+                breaker.open_until = now.saturating_add(remaining);
+            }
+            Start::HalfOpen => {
+                breaker.state = State::HalfOpen;
+                breaker.trips = 1;
+            }
+        }
+        Ok(breaker)
     }
 
     /// The configuration this breaker runs with.
@@ -373,6 +426,10 @@ impl Breaker {
     /// A state change is a new generation, so nothing changes for permits out now.
     pub fn reconfigure(&mut self, config: Arc<Config>) -> Result<(), ConfigError> {
         config.validate()?;
+        #[cfg(feature = "window-stats")]
+        if config.window != self.config.window || !config.window_stats {
+            self.rolling = None;
+        }
         if config.window != self.config.window {
             self.window = Window::new(config.window);
         }
@@ -391,12 +448,12 @@ impl Breaker {
         match self.mode {
             Mode::Normal => {}
             Mode::Disabled => return Ok(self.permit(now, false, false)),
-            Mode::ForcedOpen => return Err(self.reject(State::Open, None)),
+            Mode::ForcedOpen => return Err(self.refuse(now, State::Open, None)),
         }
         match self.state {
             State::Closed => return Ok(self.permit(now, false, false)),
             State::Open if now < self.open_until => {
-                return Err(self.reject(State::Open, Some(self.open_until - now)));
+                return Err(self.refuse(now, State::Open, Some(self.open_until - now)));
             }
             State::Open => {
                 self.enter(State::HalfOpen);
@@ -407,8 +464,14 @@ impl Breaker {
         if self.trials_in_flight < self.config.half_open_max_calls {
             self.trials_in_flight += 1;
             Ok(self.permit(now, true, opened_half))
+        } else if self.config.half_open_wait {
+            Err(Rejected {
+                state: State::HalfOpen,
+                retry_after: Some(0),
+                may_wait: true,
+            })
         } else {
-            Err(self.reject(State::HalfOpen, Some(0)))
+            Err(self.refuse(now, State::HalfOpen, Some(0)))
         }
     }
 
@@ -453,6 +516,10 @@ impl Breaker {
             return None;
         }
         let duration = now.saturating_sub(permit.issued_at);
+        let outcome = match outcome {
+            Outcome::Ignored if self.config.ignored_as_success => Outcome::Success,
+            _ => outcome,
+        };
         let outcome = match (outcome, self.config.call_timeout) {
             (Outcome::Success, Some(limit)) if duration > limit => Outcome::Timeout,
             _ => outcome,
@@ -480,23 +547,25 @@ impl Breaker {
         self.window.record_n(now, failed, slow, n);
         if failed {
             self.consecutive_failures = self.consecutive_failures.saturating_add(n);
+            self.failure_streak = self.failure_streak.saturating_add(n);
             self.consecutive_successes = 0;
         } else {
             self.consecutive_successes = self.consecutive_successes.saturating_add(n);
             self.consecutive_failures = 0;
+            self.failure_streak = 0;
         }
         if self.mode != Mode::Normal {
             return None;
         }
         match self.state {
             State::Closed if self.rules_trip(now) => {
-                Some(self.trip(now, State::Closed, Cause::Tripped))
+                Some(self.trip_from(now, State::Closed, Cause::Tripped))
             }
             State::HalfOpen => {
                 // Saturating: a permit (Copy) recorded twice must not wrap the count.
                 self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
                 if failed {
-                    Some(self.trip(now, State::HalfOpen, Cause::TrialFailed))
+                    Some(self.trip_from(now, State::HalfOpen, Cause::TrialFailed))
                 } else if self.consecutive_successes >= self.config.success_threshold {
                     self.trips = 0;
                     self.enter(State::Closed);
@@ -550,7 +619,8 @@ impl Breaker {
             ..counts
         };
         let trips_on = |part: u32, threshold: Option<f64>| {
-            threshold.is_some_and(|rate| part > 0 && worst.rate(part) >= rate)
+            threshold
+                .is_some_and(|rate| part > 0 && self.config.rate_reaches(worst.rate(part), rate))
         };
         if trips_on(counts.failures, failure_rate) || trips_on(counts.slow, slow_rate) {
             return 0;
@@ -599,21 +669,66 @@ impl Breaker {
         self.manual(now, Mode::ForcedOpen, State::Open, Cause::ForcedOpen)
     }
 
+    /// When a binding's half-open timer should fire ([`Config::half_open_timer`]): the
+    /// end of the open duration while OPEN (not forced); `None` otherwise (no timer:
+    /// closed, half-open, forced open, disabled, or the option off). Ask again after
+    /// every transition: at most one timer per breaker, only while it is open.
+    pub fn half_open_due(&self) -> Option<u64> {
+        (self.config.half_open_timer && self.mode == Mode::Normal && self.state == State::Open)
+            .then_some(self.open_until)
+    }
+
+    /// Half-opens an OPEN breaker whose open duration has ended at `now` (what a
+    /// half-open timer does; an acquire would do it too): the OPEN → HALF_OPEN
+    /// transition, or `None` when there is nothing to do (not open, forced, or early).
+    pub fn elapse(&mut self, now: u64) -> Option<Transition> {
+        if self.mode != Mode::Normal || self.state != State::Open || now < self.open_until {
+            return None;
+        }
+        self.enter(State::HalfOpen);
+        Some(Transition {
+            from: State::Open,
+            to: State::HalfOpen,
+            cause: Cause::OpenElapsed,
+        })
+    }
+
+    /// Opens the circuit as if it had tripped: it half-opens after the open duration
+    /// (backoff included: one more trip is counted), unlike [`Breaker::force_open`].
+    /// Ends `disable` and a forced open.
+    pub fn trip(&mut self, now: u64) -> Transition {
+        let from = self.state(now);
+        self.mode = Mode::Normal;
+        self.trip_from(now, from, Cause::Opened)
+    }
+
+    /// Half-opens the circuit now: the next calls are trials. Ends `disable` and a
+    /// forced open.
+    pub fn half_open(&mut self, now: u64) -> Transition {
+        self.manual(now, Mode::Normal, State::HalfOpen, Cause::HalfOpened)
+    }
+
     /// Closes the circuit and clears the window; totals are kept.
     pub fn close(&mut self, now: u64) -> Transition {
         self.trips = 0;
+        self.failure_streak = 0;
         self.manual(now, Mode::Normal, State::Closed, Cause::Closed)
     }
 
     /// Back to a new breaker's state: closed, window and totals cleared.
     pub fn reset(&mut self, now: u64) -> Transition {
         self.trips = 0;
+        self.failure_streak = 0;
         let cleared = core::mem::take(&mut self.totals);
         let history = &mut self.history.get_or_insert_with(Default::default).cleared;
         history.add(&cleared);
         self.last_success_at = None;
         self.last_failure_at = None;
         self.latencies = None;
+        #[cfg(feature = "window-stats")]
+        {
+            self.rolling = None;
+        }
         self.manual(now, Mode::Normal, State::Closed, Cause::Reset)
     }
 
@@ -688,6 +803,7 @@ impl Breaker {
             ignored: self.totals.ignored,
             consecutive_failures: self.consecutive_failures,
             consecutive_successes: self.consecutive_successes,
+            failure_streak: self.failure_streak,
             window_calls: window.calls,
             window_failures: window.failures,
             failure_rate: window.rate(window.failures),
@@ -723,9 +839,59 @@ impl Breaker {
         }
     }
 
+    /// A refusal at `now`, counted (and in the windowed statistics).
+    #[cfg_attr(not(feature = "window-stats"), allow(unused_variables))]
+    fn refuse(&mut self, now: u64, state: State, retry_after: Option<u64>) -> Rejected {
+        #[cfg(feature = "window-stats")]
+        if self.config.window_stats {
+            self.rolling(now, Event::Reject, 1);
+        }
+        self.reject(state, retry_after)
+    }
+
+    /// Counts `n` events alike in the windowed statistics (made on first use).
+    #[cfg(feature = "window-stats")]
+    fn rolling(&mut self, now: u64, event: Event, n: u32) {
+        if let WindowKind::Time { duration, buckets } = self.config.window {
+            self.rolling
+                .get_or_insert_with(|| alloc::boxed::Box::new(Rolling::new(duration, buckets)))
+                .record(now, event, n);
+        }
+    }
+
+    /// Counts a fallback the binding ran at `now` in the windowed statistics
+    /// ([`Config::window_stats`]; nothing without it). No rule reads it.
+    #[cfg_attr(not(feature = "window-stats"), allow(unused_variables))]
+    pub fn record_fallback(&mut self, now: u64) {
+        #[cfg(feature = "window-stats")]
+        if self.config.window_stats {
+            self.rolling(now, Event::Fallback, 1);
+        }
+    }
+
+    /// The windowed statistics at `now` ([`Config::window_stats`]), or `None` without
+    /// them. Changes nothing. Transitions keep them; `reset` clears them.
+    #[cfg_attr(not(feature = "window-stats"), allow(unused_variables))]
+    pub fn window_stats(&self, now: u64) -> Option<WindowStats> {
+        #[cfg(feature = "window-stats")]
+        if let (true, WindowKind::Time { duration, buckets }) =
+            (self.config.window_stats, self.config.window)
+        {
+            return Some(match &self.rolling {
+                Some(rolling) => rolling.stats(now),
+                None => Rolling::new(duration, buckets).stats(now),
+            });
+        }
+        None
+    }
+
     pub(crate) fn reject(&mut self, state: State, retry_after: Option<u64>) -> Rejected {
         self.totals.rejected += 1;
-        Rejected { state, retry_after }
+        Rejected {
+            state,
+            retry_after,
+            may_wait: false,
+        }
     }
 
     fn count_totals(&mut self, outcome: Outcome, slow: bool, duration: u64, now: u64, n: u32) {
@@ -750,6 +916,17 @@ impl Breaker {
         self.latencies
             .get_or_insert_with(Histogram::new)
             .record_n(duration, n);
+        #[cfg(feature = "window-stats")]
+        if self.config.window_stats {
+            let event = match outcome {
+                Outcome::Success => Event::Success(duration),
+                _ => Event::Failure {
+                    duration,
+                    timeout: outcome == Outcome::Timeout,
+                },
+            };
+            self.rolling(now, event, n);
+        }
     }
 
     pub(crate) fn rules_trip(&self, now: u64) -> bool {
@@ -761,7 +938,7 @@ impl Breaker {
         )
     }
 
-    pub(crate) fn trip(&mut self, now: u64, from: State, cause: Cause) -> Transition {
+    pub(crate) fn trip_from(&mut self, now: u64, from: State, cause: Cause) -> Transition {
         self.trips = self.trips.saturating_add(1);
         let duration = self.open_duration(self.trips);
         self.open_until = now.saturating_add(duration);
@@ -849,12 +1026,12 @@ pub(crate) fn rules_trip(
     }
     let on_failures = match config.failure_threshold {
         Threshold::Count(count) => consecutive_failures >= count,
-        Threshold::Rate(rate) => window.rate(window.failures) >= rate,
+        Threshold::Rate(rate) => config.rate_reaches(window.rate(window.failures), rate),
     };
     on_failures
         || config
             .slow_call_rate_threshold
-            .is_some_and(|rate| window.rate(window.slow) >= rate)
+            .is_some_and(|rate| config.rate_reaches(window.rate(window.slow), rate))
 }
 
 #[cfg(test)]
@@ -874,6 +1051,8 @@ mod tests {
             Cause::TrialsSucceeded,
             Cause::TrialFailed,
             Cause::ForcedOpen,
+            Cause::Opened,
+            Cause::HalfOpened,
             Cause::Closed,
             Cause::Reset,
             Cause::Disabled,

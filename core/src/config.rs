@@ -49,6 +49,24 @@ pub enum Backoff {
     },
 }
 
+/// The state a new breaker starts in ([`Breaker::new_at`](crate::Breaker::new_at)):
+/// a documented value, for starting from another library's stored state without a
+/// tripwire snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Start {
+    /// Closed, as a new breaker (the default).
+    #[default]
+    Closed,
+    /// Open as if it had just tripped (one trip counted), half-opening after
+    /// `remaining` nanoseconds (`None`: the open duration).
+    Open {
+        /// Nanoseconds until a trial is admitted, or `None` for the open duration.
+        remaining: Option<u64>,
+    },
+    /// Half-open: the next calls are trials (one trip counted).
+    HalfOpen,
+}
+
 /// Hands breakers made in a row with equal configurations one shared copy
 /// ([`Breaker::with_shared_config`](crate::Breaker::with_shared_config)): a
 /// configuration is about 150 bytes, and services make many breakers alike.
@@ -94,6 +112,30 @@ pub struct Config {
     /// The per-call timeout the binding enforces; a success recorded after it counts
     /// as a timeout.
     pub call_timeout: Option<u64>,
+    /// The state a new breaker starts in (ignored by `reconfigure`).
+    pub start: Start,
+    /// Whether an ignored outcome (a filtered or excluded error) counts as a success
+    /// (opossum's `errorFilter`, pybreaker's `exclude`): it then closes a half-open
+    /// breaker and resets the consecutive failures. `false`: it is not counted, and a
+    /// half-open slot is handed back.
+    pub ignored_as_success: bool,
+    /// Whether the rate rules trip only above their threshold (`>`, opossum) rather
+    /// than at it (`≥`, the default).
+    pub strict_rate_threshold: bool,
+    /// Whether the binding reports OPEN → HALF_OPEN when the open duration ends, from
+    /// a timer ([`Breaker::half_open_due`](crate::Breaker::half_open_due) says when,
+    /// [`Breaker::elapse`](crate::Breaker::elapse) moves it), as opossum's `halfOpen`
+    /// event does; `false` (the default): on the next acquire, no idle timer.
+    pub half_open_timer: bool,
+    /// Whether a call refused because every half-open trial slot is taken may wait for
+    /// the trial instead ([`Rejected::may_wait`](crate::Rejected::may_wait), as
+    /// cockatiel queues callers): the binding asks again once a call ends; such a
+    /// refusal is not counted. `false` (the default): refused.
+    pub half_open_wait: bool,
+    /// Whether to keep windowed statistics ([`Breaker::window_stats`](crate::Breaker::window_stats)):
+    /// per bucket of the time window, successes, failures, rejections, timeouts,
+    /// fallbacks and latencies. Off by default (a latency histogram per bucket).
+    pub window_stats: bool,
 }
 
 impl Default for Config {
@@ -115,6 +157,12 @@ impl Default for Config {
             slow_call_duration: None,
             slow_call_rate_threshold: None,
             call_timeout: Some(30 * NANOS_PER_SEC),
+            start: Start::Closed,
+            ignored_as_success: false,
+            strict_rate_threshold: false,
+            half_open_timer: false,
+            half_open_wait: false,
+            window_stats: false,
         }
     }
 }
@@ -132,6 +180,17 @@ impl Config {
                 Threshold::Count(_) => 1,
                 Threshold::Rate(_) => 10,
             })
+    }
+
+    /// Whether a window rate `rate` reaches the rate threshold `threshold` (`≥`, or
+    /// `>` with [`Config::strict_rate_threshold`]).
+    #[inline]
+    pub fn rate_reaches(&self, rate: f64, threshold: f64) -> bool {
+        if self.strict_rate_threshold {
+            rate > threshold
+        } else {
+            rate >= threshold
+        }
     }
 
     /// The longest success that is neither a timeout nor slow (nanoseconds): the
@@ -235,6 +294,18 @@ impl Config {
                     "needs slow_call_duration",
                 ));
             }
+        }
+        if self.window_stats && !cfg!(feature = "window-stats") {
+            return Err(ConfigError::range(
+                "window_stats",
+                "windowed statistics are not built into this package",
+            ));
+        }
+        if self.window_stats && matches!(self.window, WindowKind::Count { .. }) {
+            return Err(ConfigError::range(
+                "window_stats",
+                "needs a time window (monitoring_window), not count_window",
+            ));
         }
         if self.call_timeout == Some(0) {
             return Err(ConfigError::range("request_timeout", "must be positive"));

@@ -52,6 +52,14 @@ impl Histogram {
 
     /// How many values are at most each of `edges`, which must be bucket upper bounds
     /// in increasing order (then the counts are exact).
+    /// Adds `other`'s recorded values to these.
+    pub(crate) fn add(&mut self, other: &Histogram) {
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *mine += theirs;
+        }
+        self.total += other.total;
+    }
+
     pub(crate) fn cumulative<const N: usize>(&self, edges: &[u64; N]) -> [u64; N] {
         let mut out = [0; N];
         let mut seen = 0;

@@ -38,6 +38,7 @@ mod options;
 mod registry;
 pub mod resilience;
 mod rng;
+mod rolling;
 #[cfg(feature = "serde")]
 mod snapshot;
 #[cfg(feature = "std")]
@@ -53,7 +54,7 @@ pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
 #[doc(hidden)]
 pub use config::ConfigShare;
-pub use config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
+pub use config::{Backoff, Config, ConfigError, ErrorKind, Start, Threshold, WindowKind};
 pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
 pub use http::http_status_is_failure;
 pub use options::{OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS};
@@ -61,6 +62,7 @@ pub use options::{OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS
 pub use registry::Registry;
 #[doc(hidden)]
 pub use rng::Rng;
+pub use rolling::{BucketCounts, WindowStats, PERCENTILES};
 pub use window::Counts;
 
 /// What only tripwire's own bindings use: sharing configurations between breakers made
@@ -106,6 +108,10 @@ pub mod bindings {
         pub const REJECTED_HALF_OPEN: f64 = -2.0;
         /// Rejected: open; this minus the retry-after in whole milliseconds.
         pub const REJECTED_OPEN: f64 = -3.0;
+        /// Half-open with every trial slot taken, and the caller may wait for the trial
+        /// (`Rejected::may_wait`): between [`REJECTED_OPEN`] and [`REJECTED_HALF_OPEN`],
+        /// so that it is neither a retry-after nor another refusal.
+        pub const REJECTED_HALF_OPEN_WAIT: f64 = -2.5;
         /// Manual operations of `control`.
         pub const OP_OPEN: u32 = 0;
         /// See [`OP_OPEN`].
@@ -116,9 +122,13 @@ pub mod bindings {
         pub const OP_DISABLE: u32 = 3;
         /// See [`OP_OPEN`].
         pub const OP_ENABLE: u32 = 4;
+        /// See [`OP_OPEN`]: open as if tripped (half-opens after the open duration).
+        pub const OP_TRIP: u32 = 5;
+        /// See [`OP_OPEN`]: half-open now.
+        pub const OP_HALF_OPEN: u32 = 6;
 
         /// Every code above by its JS name, for an engine's `protocol()`.
-        pub const ENGINE_CODES: [(&str, f64); 19] = [
+        pub const ENGINE_CODES: [(&str, f64); 22] = [
             ("STATE_CLOSED", STATE_CLOSED as f64),
             ("STATE_OPEN", STATE_OPEN as f64),
             ("STATE_HALF_OPEN", STATE_HALF_OPEN as f64),
@@ -133,11 +143,14 @@ pub mod bindings {
             ("REJECTED_FORCED", REJECTED_FORCED),
             ("REJECTED_HALF_OPEN", REJECTED_HALF_OPEN),
             ("REJECTED_OPEN", REJECTED_OPEN),
+            ("REJECTED_HALF_OPEN_WAIT", REJECTED_HALF_OPEN_WAIT),
             ("OP_OPEN", OP_OPEN as f64),
             ("OP_CLOSE", OP_CLOSE as f64),
             ("OP_RESET", OP_RESET as f64),
             ("OP_DISABLE", OP_DISABLE as f64),
             ("OP_ENABLE", OP_ENABLE as f64),
+            ("OP_TRIP", OP_TRIP as f64),
+            ("OP_HALF_OPEN", OP_HALF_OPEN as f64),
         ];
     }
 }

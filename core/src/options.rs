@@ -16,6 +16,13 @@
 //! | slow-call rate | `slowCallRateThreshold`, `slow_call_rate_threshold` | trip on the slow-call rate alone |
 //! | backoff | `backoffMultiplier`, `maxRecoveryTimeout`, `backoffJitter` (and snake_case) | exponential open duration |
 //! | seed | `seed` | jitter seed |
+//! | start state | `initialState`, `initial_state` | `'CLOSED'` (default), `'OPEN'` or `'HALF_OPEN'` (case, `-` and `_` ignored) |
+//! | open remaining | `openRemaining`, `open_remaining` | with `initialState: 'OPEN'`: time until it half-opens (default: the open duration) |
+//! | ignored as success | `ignoredAsSuccess`, `ignored_as_success` | `true`: an ignored (filtered, excluded) outcome counts as a success |
+//! | strict rate | `strictRateThreshold`, `strict_rate_threshold` | `true`: rate rules trip above the threshold (`>`), not at it (`≥`) |
+//! | half-open wait | `halfOpenWait`, `half_open_wait` | `true`: a call finding every trial slot taken waits for the trial instead of being refused |
+//! | windowed statistics | `windowStats`, `window_stats` | `true`: keep per-bucket counts and latency percentiles over the time window |
+//! | half-open timer | `halfOpenTimer`, `half_open_timer` | `true`: OPEN → HALF_OPEN is reported by a timer when the open duration ends |
 //!
 //! Durations are milliseconds or seconds, as the binding says ([`Unit`]).
 
@@ -23,7 +30,7 @@ use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use crate::config::{Backoff, Config, ConfigError, ErrorKind, Threshold, WindowKind};
+use crate::config::{Backoff, Config, ConfigError, ErrorKind, Start, Threshold, WindowKind};
 use crate::{NANOS_PER_MILLI, NANOS_PER_SEC};
 
 /// The unit of duration options in a runtime.
@@ -44,6 +51,14 @@ pub enum OptionValue<'a> {
     Bool(bool),
     /// `undefined` / `None` / `null`: the default applies.
     Missing,
+    /// A string (accepted only by the start state), with the runtime's name for its
+    /// type (for the errors of the other options).
+    Text {
+        /// The string.
+        value: &'a str,
+        /// The runtime's name for a string (`a string`, `str`).
+        kind: &'a str,
+    },
     /// Anything else, with the runtime's name for its type.
     Other(&'a str),
 }
@@ -65,9 +80,16 @@ enum Key {
     MaxRecoveryTimeout,
     BackoffJitter,
     Seed,
+    InitialState,
+    OpenRemaining,
+    IgnoredAsSuccess,
+    StrictRateThreshold,
+    HalfOpenTimer,
+    HalfOpenWait,
+    WindowStats,
 }
 
-const KEYS: usize = 15;
+const KEYS: usize = 22;
 
 /// Spellings per key: the first is the camelCase name, the second the snake_case one.
 const SPELLINGS: [(Key, &[&str]); KEYS] = [
@@ -135,7 +157,23 @@ const SPELLINGS: [(Key, &[&str]); KEYS] = [
     ),
     (Key::BackoffJitter, &["backoffJitter", "backoff_jitter"]),
     (Key::Seed, &["seed", "seed"]),
+    (Key::InitialState, &["initialState", "initial_state"]),
+    (Key::OpenRemaining, &["openRemaining", "open_remaining"]),
+    (
+        Key::IgnoredAsSuccess,
+        &["ignoredAsSuccess", "ignored_as_success"],
+    ),
+    (
+        Key::StrictRateThreshold,
+        &["strictRateThreshold", "strict_rate_threshold"],
+    ),
+    (Key::HalfOpenTimer, &["halfOpenTimer", "half_open_timer"]),
+    (Key::HalfOpenWait, &["halfOpenWait", "half_open_wait"]),
+    (Key::WindowStats, &["windowStats", "window_stats"]),
 ];
+
+/// The start states `initialState` names, matched ignoring case, `-` and `_`.
+const START_STATES: [&str; 3] = ["closed", "open", "halfopen"];
 
 // `Key as usize` indexes `SPELLINGS` (and `Options::values`): checked at compile time.
 const _: () = {
@@ -232,6 +270,14 @@ pub(crate) fn type_error(field: &str, reason: String) -> ConfigError {
     }
 }
 
+fn static_type_error(field: &str, reason: &'static str) -> ConfigError {
+    ConfigError {
+        field: Cow::Owned(field.to_string()),
+        reason: Cow::Borrowed(reason),
+        kind: ErrorKind::Type,
+    }
+}
+
 pub(crate) fn range_error(field: &str, reason: &'static str) -> ConfigError {
     ConfigError {
         field: Cow::Owned(field.to_string()),
@@ -285,6 +331,37 @@ impl Options {
             self.timeout_disabled = true;
             return Ok(true);
         }
+        if matches!(
+            key,
+            Key::IgnoredAsSuccess
+                | Key::StrictRateThreshold
+                | Key::HalfOpenTimer
+                | Key::HalfOpenWait
+                | Key::WindowStats
+        ) {
+            // Static messages: this module's formatting is linked into the browser build.
+            let OptionValue::Bool(flag) = value else {
+                return Err(static_type_error(name, "must be a boolean"));
+            };
+            self.values[index] = Some(if flag { 1.0 } else { 0.0 });
+            return Ok(true);
+        }
+        if key == Key::InitialState {
+            const STATES: &str = "must be 'CLOSED', 'OPEN' or 'HALF_OPEN'";
+            let OptionValue::Text { value: text, .. } = value else {
+                return Err(static_type_error(name, STATES));
+            };
+            let folded = || {
+                text.bytes()
+                    .filter(|c| *c != b'_' && *c != b'-')
+                    .map(|c| c.to_ascii_lowercase())
+            };
+            let Some(code) = START_STATES.iter().position(|s| s.bytes().eq(folded())) else {
+                return Err(range_error(name, STATES));
+            };
+            self.values[index] = Some(code as f64);
+            return Ok(true);
+        }
         let Some(number) = read(name, value)? else {
             return Ok(true);
         };
@@ -309,8 +386,16 @@ impl Options {
             | Key::RequestTimeout
             | Key::MonitoringWindow
             | Key::SlowCallDuration
-            | Key::MaxRecoveryTimeout => Kind::Duration,
+            | Key::MaxRecoveryTimeout
+            | Key::OpenRemaining => Kind::Duration,
             Key::BackoffMultiplier => Kind::Factor,
+            // Handled above.
+            Key::InitialState
+            | Key::IgnoredAsSuccess
+            | Key::StrictRateThreshold
+            | Key::HalfOpenTimer
+            | Key::HalfOpenWait
+            | Key::WindowStats => Kind::Whole,
         };
         check(name, number, kind, self.unit)?;
         if let Some(limit) = self
@@ -470,7 +555,29 @@ impl Options {
         } else {
             Backoff::Fixed
         };
+        // The start state is stored as its index in START_STATES.
+        let state = get(Key::InitialState).map_or(0, |code| code as u8);
+        let start = match (state, nanos(Key::OpenRemaining)) {
+            (1, remaining) => Start::Open { remaining },
+            (_, Some(_)) => {
+                let reason = if self.unit == Unit::Millis {
+                    "needs `initialState` OPEN"
+                } else {
+                    "needs `initial_state` OPEN"
+                };
+                return Err(self.named(ConfigError::range("open_remaining", reason)));
+            }
+            (2, None) => Start::HalfOpen,
+            _ => Start::Closed,
+        };
+        let flag = |key: Key| get(key) == Some(1.0);
         let config = Config {
+            start,
+            ignored_as_success: flag(Key::IgnoredAsSuccess),
+            strict_rate_threshold: flag(Key::StrictRateThreshold),
+            half_open_timer: flag(Key::HalfOpenTimer),
+            half_open_wait: flag(Key::HalfOpenWait),
+            window_stats: flag(Key::WindowStats),
             failure_threshold,
             minimum_requests: get(Key::MinimumRequests).map(|v| v as u32),
             window,
@@ -551,7 +658,7 @@ pub(crate) fn read(name: &str, value: OptionValue<'_>) -> Result<Option<f64>, Co
                 "must be a number, not a boolean".to_string(),
             ))
         }
-        OptionValue::Other(kind) => {
+        OptionValue::Other(kind) | OptionValue::Text { kind, .. } => {
             return Err(type_error(name, format!("must be a number, not {kind}")))
         }
     };

@@ -35,6 +35,9 @@ pub struct Snapshot {
     generation: u64,
     consecutive_failures: u32,
     consecutive_successes: u32,
+    /// Absent from snapshots taken before it was kept: no streak.
+    #[serde(default)]
+    failure_streak: u32,
     /// Nanoseconds left of the open duration.
     open_remaining: u64,
     trips: u32,
@@ -68,6 +71,7 @@ impl Breaker {
             generation: self.generation,
             consecutive_failures: self.consecutive_failures,
             consecutive_successes: self.consecutive_successes,
+            failure_streak: self.failure_streak,
             open_remaining: self.open_until.saturating_sub(now),
             trips: self.trips,
             rng: self.rng,
@@ -106,6 +110,7 @@ impl Breaker {
         breaker.generation = snapshot.generation.wrapping_add(1);
         breaker.consecutive_failures = snapshot.consecutive_failures;
         breaker.consecutive_successes = snapshot.consecutive_successes;
+        breaker.failure_streak = snapshot.failure_streak;
         breaker.open_until = now.saturating_add(snapshot.open_remaining);
         breaker.trips = snapshot.trips;
         breaker.rng = snapshot.rng;

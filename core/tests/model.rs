@@ -313,6 +313,8 @@ fn config() -> impl Strategy<Value = Config> {
                 slow_call_duration: slow,
                 slow_call_rate_threshold: (slow.is_some() && slow_rate).then_some(0.5),
                 call_timeout,
+                // The opossum / pybreaker rule variants are covered by vectors.
+                ..Config::default()
             },
         )
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 mod common;
 
-use common::breaker_vectors::{config, ms, outcome, same, stat, Seen, NS_PER_MS};
+use common::breaker_vectors::{config, ms, outcome, same, stat, window_stats, Seen, NS_PER_MS};
 
 use std::path::Path;
 
@@ -18,7 +18,7 @@ fn replay_json(json: &str) {
     let vector: Value = serde_json::from_str(json).unwrap();
     let name = vector["name"].as_str().unwrap_or("?");
     let config = config(vector["config"].as_object().expect("config"));
-    let mut breaker = Breaker::new(config).unwrap();
+    let mut breaker = Breaker::new_at(config, 0).unwrap();
     let mut permits: HashMap<String, Permit> = HashMap::new();
     let mut clock = 0u64;
     for (i, step) in vector["steps"].as_array().unwrap().iter().enumerate() {
@@ -27,6 +27,10 @@ fn replay_json(json: &str) {
         clock = at;
         let op = step["op"].as_str().unwrap();
         let mut seen = Seen::default();
+        // The binding's half-open timer: due on the way to `at`, it fires at its instant.
+        if let Some(due) = breaker.half_open_due().filter(|due| *due <= at) {
+            seen.timer = breaker.elapse(due);
+        }
         let acquire = |breaker: &mut Breaker, seen: &mut Seen, now| match breaker.try_acquire(now) {
             Ok(permit) => {
                 seen.permit = Some(true);
@@ -64,6 +68,8 @@ fn replay_json(json: &str) {
                 }
             }
             "force_open" => seen.transition = Some(Some(breaker.force_open(clock))),
+            "trip" => seen.transition = Some(Some(breaker.trip(clock))),
+            "half_open" => seen.transition = Some(Some(breaker.half_open(clock))),
             "close" => seen.transition = Some(Some(breaker.close(clock))),
             "reset" => seen.transition = Some(Some(breaker.reset(clock))),
             "disable" => seen.transition = Some(Some(breaker.disable(clock))),
@@ -96,6 +102,24 @@ fn replay_json(json: &str) {
                         format!("{}->{}", t.from.as_str(), t.to.as_str()).into()
                     })
                 }
+                "window_stats" => {
+                    let got = window_stats(breaker.window_stats(clock));
+                    if want.is_null() || got.is_null() {
+                        assert_eq!(want, &got, "{ctx}: window_stats");
+                        continue;
+                    }
+                    for (k, v) in want.as_object().unwrap() {
+                        assert!(
+                            same(v, &got[k]),
+                            "{ctx}: window_stats.{k} expected {v}, got {}",
+                            got[k]
+                        );
+                    }
+                    continue;
+                }
+                "timer" => seen.timer.map_or(Value::Null, |t| {
+                    format!("{}->{}", t.from.as_str(), t.to.as_str()).into()
+                }),
                 "state" => breaker.state(clock).as_str().into(),
                 "stats" => {
                     let stats = breaker.stats(clock);

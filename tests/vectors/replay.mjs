@@ -4,7 +4,8 @@
 // and in Chromium). A plain ES module without imports, so that it runs in a page.
 //
 // Each package passes an adapter over its own API (may return promises):
-//   now(), setTime(ms)        its manual clock, in milliseconds
+//   now(), setTime(ms)        its manual clock, in milliseconds; setTime returns the
+//                             transitions timers reported on the way ('FROM->TO'[])
 //   acquire()                 { granted: true, permit, transition }, or
 //                             { granted: false, rejected, retryAfter, transition: null }
 //   end(permit, outcome)      outcome: success | failure | timeout | ignore | cancel;
@@ -12,10 +13,13 @@
 //   execute(outcome, ms)      a call through execute() that succeeds or fails after ms:
 //                             { granted, transition } (+ rejected, retryAfter if refused),
 //                             the transition being the record's, else the acquire's
-//   manual(op)                force_open | close | reset | disable | enable; the transition
+//   manual(op)                force_open | trip | half_open | close | reset | disable | enable;
+//                             the transition
 //   snapshotRestore()         carries on with a breaker restored from a snapshot
 //   state()                   'CLOSED' | 'OPEN' | 'HALF_OPEN'
 //   stats()                   the stats under the vector's names (README, `stats`)
+//   windowStats()             the windowed statistics under the vector's names
+//                             (README, `window_stats`), or null
 // Transitions are 'FROM->TO' strings or null. A mismatch throws an Error naming the
 // vector, the step and the field.
 
@@ -30,13 +34,18 @@ const check = {
   },
 };
 
-/** Rates compare with a tolerance of 1e-9, everything else exactly. */
+/** Rates compare with a tolerance of 1e-9, everything else exactly; lists item by item. */
 function same(want, got) {
+  if (Array.isArray(want)) return Array.isArray(got) && want.length === got.length && want.every((w, i) => same(w, got[i]));
   return typeof want === 'number' && typeof got === 'number' ? Math.abs(want - got) <= 1e-9 : want === got;
 }
 
-/** Whether replaying `vector` needs snapshots (left out of the browser build). */
-export const needsSnapshot = (vector) => vector.steps.some((step) => step.op === 'snapshot_restore');
+/**
+ * Whether replaying `vector` needs what the browser build leaves out: snapshots, or
+ * windowed statistics.
+ */
+export const leftOutOfBrowser = (vector) =>
+  vector.steps.some((step) => step.op === 'snapshot_restore') || vector.config.window_stats === true;
 
 /** Replays `vector` through `adapter`; resolves when every step matched. */
 export async function replayVector(vector, adapter) {
@@ -44,7 +53,7 @@ export async function replayVector(vector, adapter) {
   for (const [i, step] of vector.steps.entries()) {
     const ctx = `${vector.name} (step ${i}: ${step.op} at ${step.at})`;
     check.ok(step.at >= adapter.now(), `${ctx}: goes back in time`);
-    await adapter.setTime(step.at);
+    const timers = (await adapter.setTime(step.at)) ?? [];
     let seen = {};
     switch (step.op) {
       case 'acquire':
@@ -69,7 +78,7 @@ export async function replayVector(vector, adapter) {
           seen.transition = (await adapter.end(seen.permit, step.outcome)) ?? seen.transition;
         }
         break;
-      case 'force_open': case 'close': case 'reset': case 'disable': case 'enable':
+      case 'force_open': case 'trip': case 'half_open': case 'close': case 'reset': case 'disable': case 'enable':
         seen.transition = await adapter.manual(step.op);
         break;
       case 'snapshot_restore':
@@ -96,6 +105,20 @@ export async function replayVector(vector, adapter) {
         case 'transition':
           check.ok('transition' in seen, `${ctx}: step reports no transition`);
           check.equal(seen.transition, want, `${ctx}: transition`);
+          break;
+        case 'window_stats': {
+          const got = await adapter.windowStats();
+          if (want === null || got === null) {
+            check.equal(got, want, `${ctx}: window_stats`);
+            break;
+          }
+          for (const [name, value] of Object.entries(want)) {
+            check.ok(same(value, got[name]), `${ctx}: window_stats.${name} expected ${JSON.stringify(value)}, got ${JSON.stringify(got[name])}`);
+          }
+          break;
+        }
+        case 'timer':
+          check.equal(timers.at(-1) ?? null, want, `${ctx}: timer`);
           break;
         case 'state':
           check.equal(await adapter.state(), want, `${ctx}: state`);

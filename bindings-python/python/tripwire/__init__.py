@@ -14,6 +14,7 @@ import inspect
 import logging
 import sys
 import threading
+import weakref
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -175,6 +176,57 @@ _ACTIVE: contextvars.ContextVar[Tuple[Tuple[CircuitBreaker, Permit, Any], ...]] 
 )
 
 
+class _HalfOpenTimer:
+    """The half-open timer of a breaker made with ``half_open_timer=True``: one timer while
+    it is open (the core says until when), none otherwise. On a ``ManualClock`` the timer
+    is the clock's; else a daemon ``threading.Timer``, so it never keeps the process
+    alive. It holds the breaker weakly."""
+
+    __slots__ = ("_breaker", "_clock", "_lock", "_handle", "_seq")
+
+    def __init__(self, breaker: "CircuitBreaker", clock: Optional[ManualClock]) -> None:
+        self._breaker = weakref.ref(breaker)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._handle: Any = None
+        self._seq = 0
+
+    def arm(self) -> None:
+        """Sets the timer to when the core says, or none."""
+        breaker = self._breaker()
+        delay = None if breaker is None else breaker._half_open_delay()
+        with self._lock:
+            self._cancel()
+            if delay is None:
+                return
+            self._seq += 1
+            seq = self._seq
+            if self._clock is not None:
+                self._handle = self._clock._call_later(delay, lambda: self._fire(seq))
+            else:
+                timer = threading.Timer(delay, self._fire, (seq,))
+                timer.daemon = True
+                timer.start()
+                self._handle = timer
+
+    def _cancel(self) -> None:
+        handle, self._handle = self._handle, None
+        if isinstance(handle, threading.Timer):
+            handle.cancel()
+        elif handle is not None and self._clock is not None:
+            self._clock._cancel_timer(handle)
+
+    def _fire(self, seq: int) -> None:
+        with self._lock:
+            if seq != self._seq or self._handle is None:
+                return  # replaced or cancelled meanwhile
+            self._handle = None
+        breaker = self._breaker()
+        # A timer may fire a little early by the breaker's clock: then it is set again.
+        if breaker is not None and not breaker._elapse():
+            self.arm()
+
+
 class CircuitBreaker(_core.Breaker):
     """A circuit breaker; every instance is registered under its name.
 
@@ -185,7 +237,17 @@ class CircuitBreaker(_core.Breaker):
     error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
     """
 
-    __slots__ = ("_on_state_change", "_listeners", "_timeout", "_hooked", "_slow", "_tracer", "_logger", "__weakref__")
+    __slots__ = (
+        "_on_state_change",
+        "_listeners",
+        "_timeout",
+        "_hooked",
+        "_slow",
+        "_tracer",
+        "_logger",
+        "_half_open",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -200,6 +262,13 @@ class CircuitBreaker(_core.Breaker):
         slow_call_duration: Optional[float] = None,
         slow_call_rate_threshold: Optional[float] = None,
         half_open_max_calls: int = 1,
+        initial_state: str = "CLOSED",
+        open_remaining: Optional[float] = None,
+        ignored_as_success: bool = False,
+        strict_rate_threshold: bool = False,
+        half_open_timer: bool = False,
+        half_open_wait: bool = False,
+        window_stats: bool = False,
         exclude: Iterable[ExcludeItem] = (),
         fallback: Optional[Callable[..., Any]] = None,
         is_failure_result: Optional[Callable[[Any], bool]] = None,
@@ -236,6 +305,9 @@ class CircuitBreaker(_core.Breaker):
         evicted = _core._register(self)
         if evicted:
             registry._evicted(evicted)
+        # Made open (a start state), its half-open timer starts now.
+        self._half_open = _HalfOpenTimer(self, clock) if self._has_half_open_timer() else None
+        self._arm_half_open()
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
@@ -270,6 +342,18 @@ class CircuitBreaker(_core.Breaker):
         # result to judge.
         self._slow = self._hooked or self._timeout is not None or self.is_failure_result is not None
         self._set_hooks(self._hooked)
+
+    def restore(self, snapshot: Dict[str, Any]) -> None:
+        """Takes the state of ``snapshot()`` output (a warm start); an open one starts its
+        half-open timer."""
+        super().restore(snapshot)
+        self._arm_half_open()
+
+    def _arm_half_open(self) -> None:
+        # getattr: a transition may come before __init__ has set it (never with a timer).
+        timer = getattr(self, "_half_open", None)
+        if timer is not None:
+            timer.arm()
 
     def _hook_state_change(self, old: CircuitState, new: CircuitState, cause: str = "", outcome: Optional[str] = None) -> None:
         """Every transition: tripwire's log line (the core's ``cause``, and the
@@ -340,7 +424,7 @@ class CircuitBreaker(_core.Breaker):
                     if permit.fail(exc):
                         fallback = self.fallback
                         if fallback is not None:
-                            return await _resolve(fallback(*args, **kwargs))
+                            return await self._run_fallback(fallback, args, kwargs)
                     raise
                 permit.success()
                 return result
@@ -368,7 +452,7 @@ class CircuitBreaker(_core.Breaker):
             if permit.fail(exc):
                 fallback = self.fallback
                 if fallback is not None:
-                    result = await _resolve(fallback(*args, **kwargs))
+                    result = await self._run_fallback(fallback, args, kwargs)
                     return result
             raise
         permit.success()
@@ -382,10 +466,12 @@ class CircuitBreaker(_core.Breaker):
         kwargs: Dict[str, Any],
     ) -> Any:
         """call_async with a refusal, a timeout or listeners to handle."""
+        if not isinstance(permit, Permit) and permit.state is CircuitState.HALF_OPEN:
+            permit = await self._wait_for_trial(permit)
         if not isinstance(permit, Permit):
             fallback = self.fallback
             if fallback is not None:
-                return await _resolve(fallback(*args, **kwargs))
+                return await self._run_fallback(fallback, args, kwargs)
             raise permit
         if self._hooked:
             self._hook_before_call(func, args, kwargs)
@@ -407,18 +493,36 @@ class CircuitBreaker(_core.Breaker):
                     self._hook_failure(error)
                 fallback = self.fallback
                 if fallback is not None:
-                    result = await _resolve(fallback(*args, **kwargs))
+                    result = await self._run_fallback(fallback, args, kwargs)
                     return result
                 raise error from None
             if permit.fail(exc):
                 fallback = self.fallback
                 if fallback is not None:
-                    result = await _resolve(fallback(*args, **kwargs))
+                    result = await self._run_fallback(fallback, args, kwargs)
                     return result
             raise
         # A success, or a failure by is_failure_result (the result still returns).
         permit._resolved(result)
         return result
+
+    async def _run_fallback(self, fallback: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+        """The fallback's answer (counted in the windowed statistics)."""
+        self._record_fallback()
+        return await _resolve(fallback(*args, **kwargs))
+
+    async def _wait_for_trial(self, refusal: CircuitBreakerOpenError) -> Union[Permit, CircuitBreakerOpenError]:
+        """With ``half_open_wait``: waits (in an executor thread, without the GIL) until a
+        call ends, then asks again, until admitted or refused for good."""
+        permit: Union[Permit, CircuitBreakerOpenError] = refusal
+        while not isinstance(permit, Permit) and permit.state is CircuitState.HALF_OPEN:
+            seen = self._trial_epoch()
+            if seen is None:
+                break  # no half_open_wait: refused
+            permit = self._try_acquire()
+            if not isinstance(permit, Permit) and permit.state is CircuitState.HALF_OPEN:
+                await asyncio.get_running_loop().run_in_executor(None, self._wait_trial, seen)
+        return permit
 
     # -- with / async with ----------------------------------------------------
 

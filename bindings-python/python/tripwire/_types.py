@@ -42,6 +42,9 @@ class CircuitBreakerStats:
     failure_rate: float
     consecutive_failures: int
     consecutive_successes: int
+    #: Consecutive failures that a trip does not reset (a success, ``close()`` or
+    #: ``reset()`` ends them): pybreaker's ``fail_counter``.
+    failure_streak: int
     timeout_count: int
     rejected_count: int
     slow_call_count: int

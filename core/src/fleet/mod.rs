@@ -309,7 +309,7 @@ pub fn fingerprint(config: &Config) -> String {
     };
     let opt = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
     let rate = |v: Option<f64>| v.map_or("none".to_string(), |v| v.to_string());
-    format!(
+    let mut print = format!(
         "failure_threshold={threshold};minimum_requests={};window={window};open_duration={};backoff={backoff};half_open_max_calls={};success_threshold={};slow_call_duration={};slow_call_rate_threshold={};call_timeout={}",
         config.effective_minimum_requests(),
         config.open_duration,
@@ -318,7 +318,15 @@ pub fn fingerprint(config: &Config) -> String {
         opt(config.slow_call_duration),
         rate(config.slow_call_rate_threshold),
         opt(config.call_timeout),
-    )
+    );
+    // Rules added later: named only when set, so fleets made before keep their print.
+    if config.strict_rate_threshold {
+        print.push_str(";strict_rate_threshold=true");
+    }
+    if config.ignored_as_success {
+        print.push_str(";ignored_as_success=true");
+    }
+    print
 }
 
 fn mismatch(ours: &str, fleet: &str) -> FleetError {
@@ -359,6 +367,19 @@ impl FleetBreaker {
     /// long (the store's unit); a width that is not is rounded down.
     pub fn new(config: Config, options: FleetOptions) -> Result<FleetBreaker, ConfigError> {
         config.validate()?;
+        if config.start != crate::config::Start::Closed {
+            // A fleet's state is the store's: a process joins it, never starts one.
+            return Err(ConfigError::range(
+                "initial_state",
+                "a fleet breaker joins the store's state: give no start state",
+            ));
+        }
+        if config.window_stats {
+            return Err(ConfigError::range(
+                "window_stats",
+                "not kept by a fleet breaker (its window is the store's)",
+            ));
+        }
         let mut config = config;
         let (window_arg, time_width, window_span, count_size) = match config.window {
             WindowKind::Count { size } => (format!("c {size}"), None, 0, size),
@@ -411,6 +432,7 @@ impl FleetBreaker {
             slow_call_duration: None,
             slow_call_rate_threshold: None,
             call_timeout: None,
+            ..Config::default()
         })?;
         let tag = format!("{{{}:{}}}", options.prefix, options.name);
         Ok(FleetBreaker {
@@ -681,6 +703,10 @@ impl FleetBreaker {
         };
         let config = &self.engine.config;
         let duration = a.saturating_sub(permit.issued_at);
+        let outcome = match outcome {
+            Outcome::Ignored if config.ignored_as_success => Outcome::Success,
+            _ => outcome,
+        };
         let outcome = match (outcome, config.call_timeout) {
             (Outcome::Success, Some(limit)) if duration > limit => Outcome::Timeout,
             _ => outcome,
@@ -1221,9 +1247,9 @@ impl FleetBreaker {
         }
         let e = &mut self.engine;
         let t = match e.state {
-            State::Closed if e.rules_trip(a) => e.trip(a, State::Closed, Cause::Tripped),
+            State::Closed if e.rules_trip(a) => e.trip_from(a, State::Closed, Cause::Tripped),
             State::HalfOpen if e.consecutive_failures > 0 => {
-                e.trip(a, State::HalfOpen, Cause::TrialFailed)
+                e.trip_from(a, State::HalfOpen, Cause::TrialFailed)
             }
             State::HalfOpen if e.consecutive_successes >= e.config.success_threshold => {
                 e.trips = 0;

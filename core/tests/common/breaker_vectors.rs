@@ -15,6 +15,10 @@ pub fn config(json: &Map<String, Value>) -> Config {
             Value::Number(n) => OptionValue::Number(n.as_f64().unwrap()),
             Value::Bool(b) => OptionValue::Bool(*b),
             Value::Null => OptionValue::Missing,
+            Value::String(text) => OptionValue::Text {
+                value: text,
+                kind: "a string",
+            },
             _ => OptionValue::Other("other"),
         };
         assert!(
@@ -52,6 +56,7 @@ pub fn stat(stats: &Stats, key: &str) -> Value {
         "ignored" => json!(stats.ignored),
         "consecutive_failures" => json!(stats.consecutive_failures),
         "consecutive_successes" => json!(stats.consecutive_successes),
+        "failure_streak" => json!(stats.failure_streak),
         "window_calls" => json!(stats.window_calls),
         "window_failures" => json!(stats.window_failures),
         "failure_rate" => json!(stats.failure_rate),
@@ -65,10 +70,33 @@ pub fn stat(stats: &Stats, key: &str) -> Value {
 }
 
 pub fn same(expected: &Value, actual: &Value) -> bool {
-    match (expected.as_f64(), actual.as_f64()) {
-        (Some(e), Some(a)) => (e - a).abs() <= 1e-9,
-        _ => expected == actual,
+    match (expected, actual) {
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(e, a)| same(e, a))
+        }
+        _ => match (expected.as_f64(), actual.as_f64()) {
+            (Some(e), Some(a)) => (e - a).abs() <= 1e-9,
+            _ => expected == actual,
+        },
     }
+}
+
+/// The windowed statistics under the vector's names (README, `window_stats`), or null.
+pub fn window_stats(stats: Option<tripwire_core::WindowStats>) -> Value {
+    use serde_json::json;
+    let Some(w) = stats else {
+        return Value::Null;
+    };
+    let t = w.total;
+    json!({
+        "successes": t.successes,
+        "failures": t.failures,
+        "rejects": t.rejects,
+        "timeouts": t.timeouts,
+        "fallbacks": t.fallbacks,
+        "buckets": w.buckets.iter().map(|b| json!([b.successes, b.failures, b.rejects, b.timeouts])).collect::<Vec<_>>(),
+        "percentiles_ms": w.percentiles.iter().map(|p| ms(*p)).collect::<Vec<_>>(),
+    })
 }
 
 /// What one step produced, to compare with its `expect`.
@@ -77,4 +105,6 @@ pub struct Seen {
     pub permit: Option<bool>,
     pub rejected: Option<(&'static str, Option<u64>)>,
     pub transition: Option<Option<Transition>>,
+    /// What a half-open timer reported while the clock moved to the step's instant.
+    pub timer: Option<Transition>,
 }
