@@ -36,6 +36,7 @@ lint:
 
 test-core: setup-core setup-redis
 	$(CARGO) test -p tripwire-core --all-features
+	$(CARGO) test -p tripwire-store
 	bash scripts/setup-promtool.sh
 	for f in tests/vectors/metrics/*.prom; do target/tools/promtool check metrics < "$$f"; done
 	target/tools/promtool check rules tripwire-alerts.yml

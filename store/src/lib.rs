@@ -4,28 +4,7 @@
 //! ([`tripwire_core::fleet`]): the rules stay in the core, this crate sends, waits and
 //! runs the timers.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use tripwire_core::fleet::FleetOptions;
-//! use tripwire_core::{Config, Outcome};
-//! use tripwire_store::{Admit, RedisStore, StoreOptions};
-//!
-//! let store = RedisStore::new(StoreOptions::new("redis://127.0.0.1:6379/0"), None)?;
-//! let breaker = store.register(Config::default(), FleetOptions::new("payments"), None)?;
-//! let permit = match breaker.try_acquire() {
-//!     Admit::Permit(p) => Some(p),           // closed: no I/O
-//!     Admit::Rejected(_) => None,            // open: no I/O
-//!     Admit::Lease(lease) => lease.wait().ok(), // half-open: the one round trip
-//! };
-//! if let Some(permit) = permit {
-//!     breaker.record(permit, Outcome::Success); // queued; flushed in the background
-//! }
-//! store.close();
-//! # Ok::<(), tripwire_core::ConfigError>(())
-//! ```
-//!
-//! The contract for binding authors (threads, callbacks, fork) is in the
-//! [README](https://example.invalid/tripwire/store/README.md), included below.
+//! The contract for binding authors (API, threads, callbacks, fork) follows.
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -319,9 +298,7 @@ impl Inner {
 
     fn process_id(&self) -> u64 {
         let seq = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut h = RandomState::new().build_hasher();
-        (self.process.load(Ordering::Relaxed), seq).hash(&mut h);
-        h.finish()
+        RandomState::new().hash_one((self.process.load(Ordering::Relaxed), seq))
     }
 
     fn wake(&self) {
