@@ -442,8 +442,9 @@ impl RedisStore {
     /// deciding alone. Idempotent.
     pub fn close(&self) {
         let inner = &self.inner;
-        inner.ensure();
         inner.closed.store(true, Ordering::Release);
+        // In a fork child, forgets the parent's threads (never joined here); starts none.
+        inner.ensure();
         let io = {
             let mut rt = lock(&inner.runtime);
             if let Some(t) = &rt.io_thread {
