@@ -72,19 +72,29 @@ fn episode(url: String, fault: &mut dyn FnMut(), heal: &mut dyn FnMut(), lost: b
     let b = store
         .register(config, FleetOptions::new("fault"), Some(events.clone()))
         .unwrap();
-    wait_until("joined", || b.fleet_view().joined);
+    // A second breaker: its outage is the same episode.
+    let other = store
+        .register(config, FleetOptions::new("fault-2"), None)
+        .unwrap();
+    wait_until("joined", || {
+        b.fleet_view().joined && other.fleet_view().joined
+    });
     calls(&b, 100);
     wait_until("flushed", || total(&b) == 100);
 
     fault();
     calls_during_fault(&b, 200, heal);
-    // The flushes of those outcomes fail until the breaker around the store opens.
-    wait_until("store down", || events.downs() == 1);
-    assert_eq!(b.fleet_view().link, Link::Local);
+    calls_during_fault(&other, 10, heal);
+    // The flushes of those outcomes fail until the breakers around the store open.
+    wait_until("both breakers local", || {
+        b.fleet_view().link == Link::Local && other.fleet_view().link == Link::Local
+    });
+    assert_eq!(events.downs(), 1, "one store_down for the episode");
     calls_during_fault(&b, 100, heal);
     heal();
     wait_until("store up", || events.ups() == 1);
     assert_eq!(b.fleet_view().link, Link::Shared);
+    assert_eq!(other.fleet_view().link, Link::Shared);
 
     if lost {
         // Everything since the state was lost, exactly: the store adopted its totals
