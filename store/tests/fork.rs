@@ -7,11 +7,13 @@
 mod common;
 
 use std::os::raw::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::wait_until;
 use tripwire_core::fleet::FleetOptions;
-use tripwire_core::{Config, Outcome, Threshold};
+use tripwire_core::{Config, Outcome, Threshold, WindowKind};
 use tripwire_store::{Admit, BreakerHandle, RedisStore, StoreOptions};
 use tripwire_testkit::RedisServer;
 
@@ -36,23 +38,24 @@ fn calls(b: &BreakerHandle, n: u64, outcome: Outcome) -> bool {
     })
 }
 
-fn total(b: &BreakerHandle) -> u64 {
+/// (the parent's calls, the children's) in the fleet's totals.
+fn totals(b: &BreakerHandle) -> (u64, u64) {
     let t = b.fleet_view().fleet_totals;
-    t.successes + t.failures
+    (t.successes + t.failures, t.ignored)
 }
 
 /// The child's whole life: use the inherited store, see its outcomes reach the fleet
-/// (`successes`: the children's so far, its own included), exit without returning to
-/// the test harness.
-fn child(b: &BreakerHandle, successes: u64) -> ! {
+/// (ignored calls, which only children make: `ignored` is the children's so far, its
+/// own included), exit without returning to the test harness.
+fn child(b: &BreakerHandle, ignored: u64) -> ! {
     let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        if !calls(b, CHILD_CALLS, Outcome::Success) {
+        if !calls(b, CHILD_CALLS, Outcome::Ignored) {
             return false;
         }
         let end = Instant::now() + Duration::from_secs(20);
         while Instant::now() < end {
             let v = b.fleet_view();
-            if v.joined && v.fleet_totals.successes >= successes {
+            if v.joined && v.fleet_totals.ignored >= ignored {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -116,10 +119,73 @@ fn children_restart_the_store_and_the_totals_stay_exact() {
         }
         assert_eq!(reap(pid), 0, "the child's outcomes reached the fleet");
     }
-    let want = parent_calls + CHILDREN * CHILD_CALLS;
-    wait_until("every outcome flushed", || total(&b) >= want);
+    let want = (parent_calls, CHILDREN * CHILD_CALLS);
+    wait_until("every outcome flushed", || {
+        let t = totals(&b);
+        t.0 >= want.0 && t.1 >= want.1
+    });
     assert_eq!(
-        total(&b),
+        totals(&b),
+        want,
+        "exact: no child flushed the parent's outcomes"
+    );
+    store.close();
+}
+
+/// Another thread keeps calling the breaker (and waking the I/O thread) while the
+/// forks happen: the fork handler holds every lock across the fork, so no child
+/// inherits one held by a thread it does not have (a free-threaded Python, or a
+/// native thread).
+#[test]
+fn children_forked_while_another_thread_calls_never_hang() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let mut o = StoreOptions::new(server.url());
+    o.flush_interval = Duration::from_millis(5);
+    let store = RedisStore::new(o, None).unwrap();
+    // Alternating outcomes never reach a 100 % rate: no trip, however many calls.
+    let config = Config {
+        failure_threshold: Threshold::Rate(1.0),
+        minimum_requests: Some(10),
+        window: WindowKind::Count { size: 100 },
+        ..Config::default()
+    };
+    let b = store
+        .register(config, FleetOptions::new("busy"), None)
+        .unwrap();
+    wait_until("joined", || b.fleet_view().joined);
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let (b, stop) = (b.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                assert!(calls(&b, 1, Outcome::Success));
+                assert!(calls(&b, 1, Outcome::Failure));
+                n += 2;
+            }
+            n
+        })
+    };
+    const CHILDREN: u64 = 12;
+    for i in 1..=CHILDREN {
+        // SAFETY: the child only runs `child`, which ends in `_exit`.
+        let pid = unsafe { fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            child(&b, i * CHILD_CALLS);
+        }
+        assert_eq!(reap(pid), 0, "the child's outcomes reached the fleet");
+    }
+    stop.store(true, Ordering::SeqCst);
+    let want = (busy.join().unwrap(), CHILDREN * CHILD_CALLS);
+    wait_until("every outcome flushed", || {
+        let t = totals(&b);
+        t.0 >= want.0 && t.1 >= want.1
+    });
+    assert_eq!(
+        totals(&b),
         want,
         "exact: no child flushed the parent's outcomes"
     );
