@@ -2,72 +2,16 @@
 //! sequences run on the scripts and on the in-memory reference store, and every reply
 //! must be the same. The test starts its own redis-server on a free loopback port
 //! (no persistence) and stops it by its pid; without `redis-server` on the PATH it
-//! says so and passes (`make test` installs it: scripts/setup-redis.sh).
+//! says so and passes (`make test` installs it: scripts/setup-redis.sh). The server
+//! starter is shared with the store's tests: `tripwire-testkit`.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tripwire_core::fleet::{
     Acquire, Control, FleetBreaker, FleetOptions, MemoryStore, Reply, Script, StoreCall, Value,
 };
 use tripwire_core::{Config, Outcome, Permit, State, Threshold, WindowKind, NANOS_PER_MILLI};
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // By pid: the child we started, nothing else.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Option<Server> {
-    if Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_err()
-    {
-        eprintln!("SKIPPED: redis-server is not installed (scripts/setup-redis.sh installs it)");
-        return None;
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let server = Server { child, port };
-    // Wait until it answers (a bound on the wait, not a timing assertion).
-    for _ in 0..500 {
-        if let Ok(mut c) = server.connect() {
-            if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                return Some(server);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("redis-server on port {} did not answer", server.port);
-}
-
-impl Server {
-    fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?;
-        let c = client.get_connection_with_timeout(Duration::from_secs(5))?;
-        c.set_read_timeout(Some(Duration::from_secs(5)))?;
-        Ok(c)
-    }
-}
+use tripwire_testkit::RedisServer;
 
 fn flat(v: redis::Value) -> Vec<Value> {
     match v {
@@ -207,7 +151,9 @@ fn configs() -> Vec<Config> {
 /// scripts equals the reference's, and the fleet behaves (trips propagate, leases cap).
 #[test]
 fn scripts_agree_with_the_reference_store() {
-    let Some(server) = start() else { return };
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
     let mut twin = Twin {
         redis: Scripts {
             con: server.connect().unwrap(),
@@ -287,7 +233,9 @@ fn scripts_agree_with_the_reference_store() {
 /// transition is published, and EVALSHA falls back to EVAL after SCRIPT FLUSH.
 #[test]
 fn real_clock_ttls_publish_and_noscript() {
-    let Some(server) = start() else { return };
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
     let mut scripts = Scripts {
         con: server.connect().unwrap(),
         fallbacks: 0,
