@@ -112,6 +112,7 @@ impl Lease {
         rx.recv().unwrap_or(Err(Rejected {
             state: State::HalfOpen,
             retry_after: Some(0),
+            may_wait: false,
         }))
     }
 }
