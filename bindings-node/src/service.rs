@@ -153,9 +153,16 @@ fn apply_quiet(slab: &mut Slab<Engine>) {
             get(CELL_Q_RETRY),
         );
         if let Some((e, circuit, plan)) = target {
-            if let Begin::Run(call) = e.service.begin(circuit, plan, nanos(get(CELL_Q_START))) {
-                put(CELL_Q_CALL, f64::from(call.0));
-                put(CELL_Q_STATE, QUIET_TOLD);
+            match e.service.begin(circuit, plan, nanos(get(CELL_Q_START))) {
+                Begin::Run(call) => {
+                    put(CELL_Q_CALL, f64::from(call.0));
+                    put(CELL_Q_STATE, QUIET_TOLD);
+                }
+                // Only if JS broke the rule: leave no waiting call behind.
+                Begin::Queued(call, _) => {
+                    e.service.abandon(call);
+                }
+                Begin::Refused(_) => {}
             }
         }
         put(CELL_EPOCH, get(CELL_EPOCH) + 1.0);
@@ -530,6 +537,8 @@ pub fn service_create(env: Env, options: Object) -> Result<u32> {
     }
     let service = Service::new(settings).map_err(|e| throw(&env, &e))?;
     Ok(ENGINES.with_borrow_mut(|s| {
+        // An id may be reused: the quiet calls of the last holder go first.
+        apply_quiet(s);
         s.insert(Engine {
             service,
             retries: Slab::new(),
@@ -540,7 +549,10 @@ pub fn service_create(env: Env, options: Object) -> Result<u32> {
 /// Frees service `id` (its breakers stay with whoever holds them). Unknown ids are ignored.
 #[napi]
 pub fn service_release(id: u32) {
-    let gone = ENGINES.with_borrow_mut(|s| s.remove(id));
+    let gone = ENGINES.with_borrow_mut(|s| {
+        apply_quiet(s);
+        s.remove(id)
+    });
     drop(gone);
 }
 

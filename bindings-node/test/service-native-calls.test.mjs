@@ -136,3 +136,19 @@ test('a failing quiet call with one retry makes 3 native calls and is counted as
   assert.equal(breaker.totalFailures, 2);
   assert.equal(svc.getBulkheadStats('s').admitted, 2);
 });
+
+test('a breaker with a quiet call in flight is never evicted', async () => {
+  const clock = new ManualClock();
+  const svc = new CircuitBreakerService({ clock, maxBreakers: 2 });
+  svc.updateServiceConfig('s', { config: { timeout: false } });
+  await svc.executeWithCircuitBreaker('s', 'held', async () => 0);
+  const held = svc.getCircuitBreaker('s', 'held');
+  let release;
+  const call = svc.executeWithCircuitBreaker('s', 'held', () => new Promise((resolve) => { release = resolve; }));
+  for (let i = 0; i < 10; i++) await svc.executeWithCircuitBreaker('other', `op${i}`, async () => i);
+  assert.equal(svc.getCircuitBreaker('s', 'held'), held, 'still the same breaker');
+  release('done');
+  assert.equal(await call, 'done');
+  assert.equal(held.getStats().totalSuccesses, 2);
+  assert.equal(svc.getBulkheadStats('s').running, 0);
+});
