@@ -57,6 +57,8 @@ pub(crate) const CELL_RING: usize = 18;
 pub(crate) const CELL_RING_ENTRY: usize = 5;
 pub(crate) const CELL_RING_CAPACITY: usize = 64;
 pub(crate) const CELL_LEN: usize = CELL_RING + 1 + CELL_RING_ENTRY * CELL_RING_CAPACITY;
+/// The call id JS gives the engine for the quiet call in flight.
+pub(crate) const QUIET_CALL: f64 = -1.0;
 /// `CELL_Q_STATE` values.
 pub(crate) const QUIET_NONE: f64 = 0.0;
 pub(crate) const QUIET_STARTED: f64 = 1.0;
@@ -122,6 +124,7 @@ pub fn protocol(env: Env) -> Result<Object<'static>> {
         ("CELL_RING_ENTRY", CELL_RING_ENTRY as f64),
         ("CELL_RING_CAPACITY", CELL_RING_CAPACITY as f64),
         ("CELL_LEN", CELL_LEN as f64),
+        ("QUIET_CALL", QUIET_CALL),
         ("QUIET_NONE", QUIET_NONE),
         ("QUIET_STARTED", QUIET_STARTED),
         ("QUIET_TOLD", QUIET_TOLD),

@@ -26,7 +26,8 @@
 //! no alert episode) and the breaker itself is quiet, JS admits one call at a time
 //! itself and queues its success in the cell's ring (the breaker's part goes to the
 //! breakers' ring). [`apply_quiet`] tells the engines, in order, before anything
-//! else reads or changes one; a failing quiet call ends with `serviceEnd(svc, -1, ...)`.
+//! else reads or changes one; a failing quiet call ends with
+//! `serviceEnd(svc, QUIET_CALL, ...)`.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
@@ -265,15 +266,20 @@ impl Engine {
         Ok(CallPlan { retry, dead_letter })
     }
 
-    /// A call id from JS: `-1` is the quiet call in flight (told to the engine by now).
+    /// A call id from JS: `QUIET_CALL` is the quiet call in flight (told to the engine
+    /// by now).
     fn peek(call: f64) -> CallId {
-        CallId(if call >= 0.0 { call } else { get(CELL_Q_CALL) } as u32)
+        CallId(if call == QUIET_CALL {
+            get(CELL_Q_CALL)
+        } else {
+            call
+        } as u32)
     }
 
     /// As [`Engine::peek`]; the quiet call is no longer in flight after this step (its
     /// id goes to `CELL_CALL`, for a retry).
     fn call_of(call: f64) -> Result<CallId> {
-        if call < 0.0 {
+        if call == QUIET_CALL {
             if get(CELL_Q_STATE) != QUIET_TOLD {
                 return Err(bad("no quiet call in flight"));
             }
@@ -329,7 +335,8 @@ impl Engine {
     /// Records an attempt's outcome on its breaker (unless `slot` is negative: the
     /// facade recorded it, or nothing ran) and reports it to the engine. Returns the
     /// breaker's transition code.
-    /// `call` -1: the quiet call (its outcome is recorded on its breaker's quiet permit).
+    /// `call` `QUIET_CALL`: the quiet call (its outcome is recorded on its breaker's
+    /// quiet permit).
     fn end(
         &mut self,
         call: f64,
@@ -338,7 +345,7 @@ impl Engine {
         attempt: Attempt<'_>,
         now: u64,
     ) -> Result<u32> {
-        let quiet = call < 0.0;
+        let quiet = call == QUIET_CALL;
         let call = Self::call_of(call)?;
         let transition = if outcome == OUTCOME_REFUSED {
             0
@@ -448,8 +455,7 @@ pub fn service_hot_path(env: Env) -> Result<Object<'static>> {
 }
 
 /// Any outcome but a plain success: `outcome` is a breaker outcome code (recorded on
-/// permit `slot` when `slot` ≥ 0, on the quiet permit when `call` is -1, the quiet
-/// call) or `OUTCOME_REFUSED`; `code` and `status` are the
+/// permit `slot` when `slot` ≥ 0, on the quiet permit when `call` is `QUIET_CALL`) or `OUTCOME_REFUSED`; `code` and `status` are the
 /// error's, for the retry classification. Returns the breaker's transition code; what
 /// follows goes to the cell.
 #[napi]
