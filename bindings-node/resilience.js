@@ -15,18 +15,20 @@ const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 // index.js requires this module after setting its exports: the breaker is there.
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = require('./index.js');
-const { shared, processNow, Call } = require('./shared.js');
+const { shared, processNow, Call, QUIET } = require('./shared.js');
 const { P, internal, live } = require('./internal.js');
 
 const {
-  kAdopt, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
+  kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kQuietRecord, kSucceeded, kFailed,
   kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout, kLogger,
 } = internal;
-const { serviceBegin, serviceAcquire, serviceSucceed } = native.serviceHotPath();
+const { serviceBegin, serviceAcquire, serviceSucceed, serviceFlush } = native.serviceHotPath();
 const { bulkheadEnterAt, bulkheadLeaveAt } = native.bulkheadHotPath();
 const cell = shared.service;
 const {
   CELL_BEGIN, CELL_CALL, CELL_WAIT, CELL_AFTER, CELL_VALUE, CELL_LETTER, CELL_DROPPED, CELL_ADMIT, CELL_ALERTS,
+  CELL_EPOCH, CELL_QUIET, CELL_Q_STATE, CELL_Q_SVC, CELL_Q_CIRCUIT, CELL_Q_RETRY, CELL_Q_START, CELL_Q_GENERATION,
+  CELL_RING, CELL_RING_ENTRY, CELL_RING_CAPACITY, QUIET_CALL, QUIET_NONE, QUIET_STARTED, GATE,
   BEGIN_RUN, BEGIN_QUEUED, REFUSED_QUEUE_TIMEOUT, AFTER_RETRY, AFTER_FAILED, RETRY_SERVICE, RETRY_NONE,
   WAIT_ADMITTED, WAIT_REFUSED, OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_TIMEOUT, OUTCOME_REFUSED,
   TRANSITION_BASE, STATES: STATE_COUNT, STATE_OPEN, STATE_HALF_OPEN,
@@ -308,6 +310,22 @@ function readEnd() {
   };
 }
 
+/** Queues a quiet call's success for the engine (told before anything else reads it). */
+function queueQuietCall(svc, circuit, retry, start, end) {
+  let n = cell[CELL_RING];
+  if (n === CELL_RING_CAPACITY) {
+    serviceFlush();
+    n = 0;
+  }
+  const at = CELL_RING + 1 + CELL_RING_ENTRY * n;
+  cell[at] = svc;
+  cell[at + 1] = circuit;
+  cell[at + 2] = retry;
+  cell[at + 3] = start;
+  cell[at + 4] = end;
+  cell[CELL_RING] = n + 1;
+}
+
 /** A call's own retry policy in the engine, freed once nothing holds it. */
 class RetryHandle {
   constructor(svc, id) {
@@ -513,7 +531,8 @@ class CircuitBreakerService {
     for (const id of made.evicted) this._forget(id);
     if (!made.isNew) throw new Error(`tripwire: the service lost the facade of circuit ${made.circuit}`);
     const breaker = new CircuitBreaker({ ...hooks, name: made.name, clock, [kAdopt]: made.breaker });
-    const circuit = { id: made.circuit, service, operation, breaker, hooked: breaker[kHooked], clock };
+    // `quiet`: the engine epoch in which a call on this breaker may be quiet (-1: none yet).
+    const circuit = { id: made.circuit, service, operation, breaker, hooked: breaker[kHooked], clock, quiet: -1 };
     breaker[kOnTransition] = () => this._observe(circuit);
     if (this._logger !== null) breaker[kLogger] = this._logger;
     this._circuits[made.circuit] = circuit;
@@ -661,6 +680,23 @@ class CircuitBreakerService {
   _start(run, deadLetter) {
     const { circuit } = run;
     const start = this._at(circuit);
+    if (circuit.quiet === cell[CELL_EPOCH] && cell[CELL_Q_STATE] === QUIET_NONE && !deadLetter) {
+      // The engine said a call may start quietly, and nothing changed it since: if the
+      // breaker is quiet too, run without a crossing (one such call at a time).
+      const { breaker } = circuit;
+      const gate = GATE * breaker[kId];
+      const gates = shared.gates;
+      if (start < gates[gate] && breaker[kTimeoutMs] === null) {
+        cell[CELL_Q_SVC] = this._id;
+        cell[CELL_Q_CIRCUIT] = circuit.id;
+        cell[CELL_Q_RETRY] = run.retry;
+        cell[CELL_Q_START] = start;
+        cell[CELL_Q_GENERATION] = gates[gate + 1];
+        cell[CELL_Q_STATE] = QUIET_STARTED;
+        run.call = QUIET_CALL;
+        return this._attempt(run, QUIET, start);
+      }
+    }
     const code = serviceBegin(this._id, circuit.id, run.retry, deadLetter ? 1 : 0, circuit.hooked ? 0 : 1, start);
     const begin = cell[CELL_BEGIN];
     run.call = cell[CELL_CALL];
@@ -748,10 +784,21 @@ class CircuitBreakerService {
 
   /** A success: recorded on the breaker and the call ended, in one native call. */
   _succeeded(run, call, value) {
-    const { breaker } = run.circuit;
-    const transition = serviceSucceed(this._id, run.call, call._slot, this._at(run.circuit));
+    const { circuit } = run;
+    const { breaker } = circuit;
+    if (run.call === QUIET_CALL && cell[CELL_Q_STATE] === QUIET_STARTED) {
+      // The engine has not heard of the call: queue its success (and the breaker's).
+      cell[CELL_Q_STATE] = QUIET_NONE;
+      const code = breaker[kQuietRecord](call._start, cell[CELL_Q_GENERATION]);
+      queueQuietCall(this._id, circuit.id, run.retry, call._start, this._at(circuit));
+      if (code !== 0) breaker[kTransition](code, 'success');
+      if (breaker[kReportsSuccess]) breaker[kSucceeded](call._start);
+      return value;
+    }
+    const transition = serviceSucceed(this._id, run.call, call._slot, this._at(circuit));
     const admit = cell[CELL_ADMIT];
     const alerts = cell[CELL_ALERTS];
+    if (cell[CELL_QUIET] === 1 && !circuit.hooked) circuit.quiet = cell[CELL_EPOCH];
     if (transition !== 0) breaker[kTransition](transition, 'success');
     if (breaker[kReportsSuccess]) breaker[kSucceeded](call._start);
     if (admit >= 0) this._admit(admit);
@@ -764,6 +811,8 @@ class CircuitBreakerService {
     const { breaker } = run.circuit;
     const [code, status] = errorFacts(error);
     const transition = native.serviceEnd(this._id, run.call, call._slot, outcome, code, status, this._at(run.circuit));
+    // The quiet call now has its engine call id (a retry asks with it).
+    if (run.call === QUIET_CALL) run.call = cell[CELL_CALL];
     const end = readEnd();
     if (transition !== 0) breaker[kTransition](transition, outcome === OUTCOME_TIMEOUT ? 'timeout' : 'failure');
     breaker[kFailed](call, error);

@@ -46,6 +46,8 @@ export const internal = Object.freeze({
   /** (call) → watch a call's deadline; (call) → stop watching it. */
   kTrack: Symbol('tripwire.track'),
   kUntrack: Symbol('tripwire.untrack'),
+  /** (start, generation) → records a quiet call's success (queued or not); the transition code. */
+  kQuietRecord: Symbol('tripwire.quietRecord'),
   /** (start) → a success's events; (call, error) → a failure's (and lastError). */
   kSucceeded: Symbol('tripwire.succeeded'),
   kFailed: Symbol('tripwire.failed'),
@@ -66,7 +68,7 @@ export const internal = Object.freeze({
 });
 
 const {
-  kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kSucceeded, kFailed,
+  kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kQuietRecord, kSucceeded, kFailed,
   kReportsSuccess, kRefresh, kRelease, kOnTransition, kOnTimeout, kRestore, kLogger,
 } = internal;
 
@@ -1707,6 +1709,10 @@ export function createTripwire(engine, host = {}) {
 
     [kUntrack](call) {
       this._untrack(call);
+    }
+
+    [kQuietRecord](start, generation) {
+      return this._quietRecord(start, generation);
     }
 
     [kSucceeded](start) {

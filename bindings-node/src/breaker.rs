@@ -666,6 +666,18 @@ pub(crate) fn acquire(id: u32, now: u64) -> Result<f64> {
     with_entry(id, |e| Ok(e.acquire(now)))
 }
 
+/// Records the outcome of a call admitted while breaker `id` was quiet, in
+/// `generation` at `start`; the transition code.
+pub(crate) fn record_quiet(
+    id: u32,
+    generation: u64,
+    start: u64,
+    outcome_code: u32,
+    now: u64,
+) -> Result<u32> {
+    with_entry(id, |e| e.record_quiet(generation, start, outcome_code, now))
+}
+
 /// Records permit `slot`'s outcome on breaker `id`; the transition code.
 pub(crate) fn record(id: u32, slot: u32, outcome_code: u32, now: u64) -> Result<u32> {
     with_entry(id, |e| e.record(slot, outcome_code, now))

@@ -35,7 +35,34 @@ pub(crate) const CELL_LETTER: usize = 5;
 pub(crate) const CELL_DROPPED: usize = 6;
 pub(crate) const CELL_ADMIT: usize = 7;
 pub(crate) const CELL_ALERTS: usize = 8;
-pub(crate) const CELL_LEN: usize = 9;
+/// The quiet service calls (`Service::quiet_start`): JS admits one at a time without
+/// a crossing and the engine hears of it before anything else touches an engine.
+/// `CELL_EPOCH` changes whenever an engine may have; `CELL_QUIET` is 1 when, after
+/// `serviceSucceed`, its breaker may take a quiet call (until the epoch changes).
+pub(crate) const CELL_EPOCH: usize = 9;
+pub(crate) const CELL_QUIET: usize = 10;
+/// The quiet call in flight: `CELL_Q_STATE` (none; started, the engine not told yet;
+/// told, `CELL_Q_CALL` is its call), its service, circuit, retry (as `serviceBegin`'s),
+/// start (ms) and breaker generation.
+pub(crate) const CELL_Q_STATE: usize = 11;
+pub(crate) const CELL_Q_SVC: usize = 12;
+pub(crate) const CELL_Q_CIRCUIT: usize = 13;
+pub(crate) const CELL_Q_RETRY: usize = 14;
+pub(crate) const CELL_Q_START: usize = 15;
+pub(crate) const CELL_Q_GENERATION: usize = 16;
+pub(crate) const CELL_Q_CALL: usize = 17;
+/// The quiet calls that succeeded before the engine heard of them, in order:
+/// `[count, (svc, circuit, retry, startMs, endMs) × CELL_RING_CAPACITY]` from here.
+pub(crate) const CELL_RING: usize = 18;
+pub(crate) const CELL_RING_ENTRY: usize = 5;
+pub(crate) const CELL_RING_CAPACITY: usize = 64;
+pub(crate) const CELL_LEN: usize = CELL_RING + 1 + CELL_RING_ENTRY * CELL_RING_CAPACITY;
+/// The call id JS gives the engine for the quiet call in flight.
+pub(crate) const QUIET_CALL: f64 = -1.0;
+/// `CELL_Q_STATE` values.
+pub(crate) const QUIET_NONE: f64 = 0.0;
+pub(crate) const QUIET_STARTED: f64 = 1.0;
+pub(crate) const QUIET_TOLD: f64 = 2.0;
 
 /// `CELL_BEGIN`: run now (`CELL_CALL` is the call), wait (`CELL_WAIT` ms at most, -1
 /// none), or refused (`CELL_CALL` is the refusal).
@@ -84,7 +111,23 @@ pub fn protocol(env: Env) -> Result<Object<'static>> {
         ("CELL_DROPPED", CELL_DROPPED as f64),
         ("CELL_ADMIT", CELL_ADMIT as f64),
         ("CELL_ALERTS", CELL_ALERTS as f64),
+        ("CELL_EPOCH", CELL_EPOCH as f64),
+        ("CELL_QUIET", CELL_QUIET as f64),
+        ("CELL_Q_STATE", CELL_Q_STATE as f64),
+        ("CELL_Q_SVC", CELL_Q_SVC as f64),
+        ("CELL_Q_CIRCUIT", CELL_Q_CIRCUIT as f64),
+        ("CELL_Q_RETRY", CELL_Q_RETRY as f64),
+        ("CELL_Q_START", CELL_Q_START as f64),
+        ("CELL_Q_GENERATION", CELL_Q_GENERATION as f64),
+        ("CELL_Q_CALL", CELL_Q_CALL as f64),
+        ("CELL_RING", CELL_RING as f64),
+        ("CELL_RING_ENTRY", CELL_RING_ENTRY as f64),
+        ("CELL_RING_CAPACITY", CELL_RING_CAPACITY as f64),
         ("CELL_LEN", CELL_LEN as f64),
+        ("QUIET_CALL", QUIET_CALL),
+        ("QUIET_NONE", QUIET_NONE),
+        ("QUIET_STARTED", QUIET_STARTED),
+        ("QUIET_TOLD", QUIET_TOLD),
         ("BEGIN_RUN", BEGIN_RUN),
         ("BEGIN_QUEUED", BEGIN_QUEUED),
         ("BEGIN_REFUSED", BEGIN_REFUSED),

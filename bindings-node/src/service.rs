@@ -14,11 +14,20 @@
 //! * `serviceBegin(svc, circuit, retry, deadLetter, acquire, nowMs)`: the bulkhead's
 //!   admission and, when the call runs and `acquire` is 1, the breaker's permit code;
 //! * `serviceAcquire(svc, call, nowMs)`: the permit of a retry or an admitted call;
-//! * `serviceSucceed(svc, call, slot, nowMs)`: records the success and ends the call;
+//! * `serviceSucceed(svc, call, slot, nowMs)`: records the success and ends the call,
+//!   and says (`CELL_QUIET`) whether the breaker's next call may be quiet;
 //! * `serviceEnd(svc, call, slot, outcome, code, status, nowMs)`: records any other
 //!   outcome and asks the engine what follows (retry after a delay, or the end).
 //!
 //! A refused permit is reported to the engine in the same crossing that asked for it.
+//!
+//! Most calls of a one-request-at-a-time caller make no crossing: while the engine
+//! says a breaker may take a *quiet* call (`Service::quiet_start`: its bulkhead idle,
+//! no alert episode) and the breaker itself is quiet, JS admits one call at a time
+//! itself and queues its success in the cell's ring (the breaker's part goes to the
+//! breakers' ring). [`apply_quiet`] tells the engines, in order, before anything
+//! else reads or changes one; a failing quiet call ends with
+//! `serviceEnd(svc, QUIET_CALL, ...)`.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
@@ -57,7 +66,8 @@ impl Circuit for Handle {
 
 /// Every service engine of this thread, by id (for metrics and the dashboard).
 pub(crate) fn with_engines<R>(f: impl FnOnce(&[(u32, &Service<Handle>)]) -> R) -> R {
-    ENGINES.with_borrow(|slab| {
+    ENGINES.with_borrow_mut(|slab| {
+        apply_quiet(slab);
         let engines: Vec<(u32, &Service<Handle>)> =
             slab.iter().map(|(id, e)| (id, &e.service)).collect();
         f(&engines)
@@ -86,6 +96,15 @@ pub(crate) fn bind_cell(cell: *mut f64) {
     CELL.set(cell);
 }
 
+fn get(index: usize) -> f64 {
+    let cell = CELL.get();
+    if cell.is_null() || index >= CELL_LEN {
+        return 0.0;
+    }
+    // SAFETY: as in `put`.
+    unsafe { *cell.add(index) }
+}
+
 fn put(index: usize, value: f64) {
     let cell = CELL.get();
     if !cell.is_null() && index < CELL_LEN {
@@ -95,10 +114,75 @@ fn put(index: usize, value: f64) {
 }
 
 fn engine<R>(id: u32, f: impl FnOnce(&mut Engine) -> Result<R>) -> Result<R> {
-    ENGINES.with_borrow_mut(|slab| match slab.get_mut(id) {
-        Some(e) => f(e),
-        None => Err(Error::new(Status::InvalidArg, format!("no service {id}"))),
+    ENGINES.with_borrow_mut(|slab| {
+        apply_quiet(slab);
+        // Whatever `f` does may change what `Service::quiet_start` says.
+        put(CELL_EPOCH, get(CELL_EPOCH) + 1.0);
+        match slab.get_mut(id) {
+            Some(e) => f(e),
+            None => Err(Error::new(Status::InvalidArg, format!("no service {id}"))),
+        }
     })
+}
+
+/// Tells the engines of the quiet calls JS admitted without a crossing
+/// (`Service::quiet_start`): those that succeeded meanwhile, in the order they ended,
+/// then the one still running, which gets its call id. Runs before anything else reads
+/// or changes an engine, so none sees a count, a bulkhead or a breaker in use other
+/// than as it stands. The calls that ended change nothing `quiet_start` said; the one
+/// still running does (the epoch moves).
+fn apply_quiet(slab: &mut Slab<Engine>) {
+    if CELL.get().is_null() {
+        return;
+    }
+    let ring = (get(CELL_RING) as usize).min(CELL_RING_CAPACITY);
+    for k in 0..ring {
+        let at = CELL_RING + 1 + k * CELL_RING_ENTRY;
+        let [svc, circuit, retry, start, end] = [0, 1, 2, 3, 4].map(|i| get(at + i));
+        if let Some((e, circuit, plan)) = quiet_target(slab, svc, circuit, retry) {
+            // False only if JS broke the rule; the engine then holds no trace of it.
+            e.service
+                .quiet_call(circuit, plan, nanos(start), nanos(end));
+        }
+    }
+    put(CELL_RING, 0.0);
+    if get(CELL_Q_STATE) == QUIET_STARTED {
+        let target = quiet_target(
+            slab,
+            get(CELL_Q_SVC),
+            get(CELL_Q_CIRCUIT),
+            get(CELL_Q_RETRY),
+        );
+        if let Some((e, circuit, plan)) = target {
+            match e.service.begin(circuit, plan, nanos(get(CELL_Q_START))) {
+                Begin::Run(call) => {
+                    put(CELL_Q_CALL, f64::from(call.0));
+                    put(CELL_Q_STATE, QUIET_TOLD);
+                }
+                // Only if JS broke the rule: leave no waiting call behind.
+                Begin::Queued(call, _) => {
+                    e.service.abandon(call);
+                }
+                Begin::Refused(_) => {}
+            }
+        }
+        put(CELL_EPOCH, get(CELL_EPOCH) + 1.0);
+    }
+}
+
+/// The engine, live circuit and plan of a quiet call (none if either is gone: an
+/// engine hears of its quiet calls before it is freed or evicts, so never in use).
+fn quiet_target(
+    slab: &mut Slab<Engine>,
+    svc: f64,
+    circuit: f64,
+    retry: f64,
+) -> Option<(&mut Engine, CircuitId, CallPlan)> {
+    let e = slab.get_mut(svc as u32)?;
+    let circuit = CircuitId(circuit as u32);
+    e.service.handle(circuit)?;
+    let plan = e.plan(retry, false).ok()?;
+    Some((e, circuit, plan))
 }
 
 fn bad(what: &str) -> Error {
@@ -165,16 +249,8 @@ impl Engine {
         Ok(code)
     }
 
-    fn begin(
-        &mut self,
-        circuit: u32,
-        retry: f64,
-        dead_letter: bool,
-        acquire: bool,
-        now: u64,
-    ) -> Result<f64> {
-        let circuit = CircuitId(circuit);
-        self.circuit_handle(circuit)?;
+    /// A call's plan from `serviceBegin`'s `retry` and `deadLetter`.
+    fn plan(&mut self, retry: f64, dead_letter: bool) -> Result<CallPlan> {
         let retry = if retry == RETRY_SERVICE {
             None
         } else if retry == RETRY_NONE {
@@ -187,7 +263,43 @@ impl Engine {
                     .clone(),
             )
         };
-        let plan = CallPlan { retry, dead_letter };
+        Ok(CallPlan { retry, dead_letter })
+    }
+
+    /// A call id from JS: `QUIET_CALL` is the quiet call in flight (told to the engine
+    /// by now).
+    fn peek(call: f64) -> CallId {
+        CallId(if call == QUIET_CALL {
+            get(CELL_Q_CALL)
+        } else {
+            call
+        } as u32)
+    }
+
+    /// As [`Engine::peek`]; the quiet call is no longer in flight after this step (its
+    /// id goes to `CELL_CALL`, for a retry).
+    fn call_of(call: f64) -> Result<CallId> {
+        if call == QUIET_CALL {
+            if get(CELL_Q_STATE) != QUIET_TOLD {
+                return Err(bad("no quiet call in flight"));
+            }
+            put(CELL_Q_STATE, QUIET_NONE);
+            put(CELL_CALL, get(CELL_Q_CALL));
+        }
+        Ok(Self::peek(call))
+    }
+
+    fn begin(
+        &mut self,
+        circuit: u32,
+        retry: f64,
+        dead_letter: bool,
+        acquire: bool,
+        now: u64,
+    ) -> Result<f64> {
+        let circuit = CircuitId(circuit);
+        self.circuit_handle(circuit)?;
+        let plan = self.plan(retry, dead_letter)?;
         match self.service.begin(circuit, plan, now) {
             Begin::Run(call) => {
                 put(CELL_BEGIN, BEGIN_RUN);
@@ -223,15 +335,30 @@ impl Engine {
     /// Records an attempt's outcome on its breaker (unless `slot` is negative: the
     /// facade recorded it, or nothing ran) and reports it to the engine. Returns the
     /// breaker's transition code.
+    /// `call` `QUIET_CALL`: the quiet call (its outcome is recorded on its breaker's
+    /// quiet permit).
     fn end(
         &mut self,
-        call: CallId,
+        call: f64,
         slot: f64,
         outcome: u32,
         attempt: Attempt<'_>,
         now: u64,
     ) -> Result<u32> {
-        let transition = if slot >= 0.0 && outcome != OUTCOME_REFUSED {
+        let quiet = call == QUIET_CALL;
+        let call = Self::call_of(call)?;
+        let transition = if outcome == OUTCOME_REFUSED {
+            0
+        } else if quiet {
+            let (generation, start) = (get(CELL_Q_GENERATION), nanos(get(CELL_Q_START)));
+            breaker::record_quiet(
+                self.call_handle(call)?,
+                generation as u64,
+                start,
+                outcome,
+                now,
+            )?
+        } else if slot >= 0.0 {
             breaker::record(self.call_handle(call)?, slot as u32, outcome, now)?
         } else {
             0
@@ -285,26 +412,41 @@ unsafe extern "C" fn service_succeed(
     // SAFETY: Node passes this callback's env and info.
     unsafe {
         let [svc, call, slot, now] = args::<4>(env, info);
-        let (svc, call, slot) = (uint(env, svc), CallId(uint(env, call)), double(env, slot));
+        let (svc, call, slot) = (uint(env, svc), double(env, call), double(env, slot));
         let now = nanos(double(env, now));
         finish(
             env,
             engine(svc, |e| {
-                e.end(call, slot, OUTCOME_SUCCESS, Attempt::Success, now)
-                    .map(f64::from)
+                let circuit = e.service.call_circuit(Engine::peek(call));
+                let transition = e.end(call, slot, OUTCOME_SUCCESS, Attempt::Success, now)?;
+                // Whether the next call on this breaker may be quiet (until the epoch moves).
+                let quiet = circuit.is_some_and(|c| e.service.quiet_start(c));
+                put(CELL_QUIET, f64::from(u8::from(quiet)));
+                Ok(f64::from(transition))
             }),
         )
     }
 }
 
-const HOT: [(&CStr, Callback); 3] = [
+/// `serviceFlush()`: tells the engines of the quiet calls (JS calls it when the cell's
+/// ring is full).
+unsafe extern "C" fn service_flush(
+    _env: sys::napi_env,
+    _info: sys::napi_callback_info,
+) -> sys::napi_value {
+    ENGINES.with_borrow_mut(apply_quiet);
+    ptr::null_mut()
+}
+
+const HOT: [(&CStr, Callback); 4] = [
     (c"serviceBegin", service_begin),
     (c"serviceAcquire", service_acquire),
     (c"serviceSucceed", service_succeed),
+    (c"serviceFlush", service_flush),
 ];
 
-/// The raw per-call steps (`serviceBegin`, `serviceAcquire`, `serviceSucceed`); the
-/// facade asks once.
+/// The raw per-call steps (`serviceBegin`, `serviceAcquire`, `serviceSucceed`,
+/// `serviceFlush`); the facade asks once.
 #[napi]
 pub fn service_hot_path(env: Env) -> Result<Object<'static>> {
     let exports = Object::new(&env)?;
@@ -313,13 +455,13 @@ pub fn service_hot_path(env: Env) -> Result<Object<'static>> {
 }
 
 /// Any outcome but a plain success: `outcome` is a breaker outcome code (recorded on
-/// permit `slot` when `slot` ≥ 0) or `OUTCOME_REFUSED`; `code` and `status` are the
+/// permit `slot` when `slot` ≥ 0, on the quiet permit when `call` is `QUIET_CALL`) or `OUTCOME_REFUSED`; `code` and `status` are the
 /// error's, for the retry classification. Returns the breaker's transition code; what
 /// follows goes to the cell.
 #[napi]
 pub fn service_end(
     svc: u32,
-    call: u32,
+    call: f64,
     slot: f64,
     outcome: u32,
     code: Option<String>,
@@ -339,9 +481,7 @@ pub fn service_end(
         },
         _ => return Err(bad("unknown outcome")),
     };
-    engine(svc, |e| {
-        e.end(CallId(call), slot, outcome, attempt, nanos(now_ms))
-    })
+    engine(svc, |e| e.end(call, slot, outcome, attempt, nanos(now_ms)))
 }
 
 /// A waiting call's timer fired: `WAIT_ADMITTED`, `WAIT_REFUSED` (the call is over), or
@@ -403,6 +543,8 @@ pub fn service_create(env: Env, options: Object) -> Result<u32> {
     }
     let service = Service::new(settings).map_err(|e| throw(&env, &e))?;
     Ok(ENGINES.with_borrow_mut(|s| {
+        // An id may be reused: the quiet calls of the last holder go first.
+        apply_quiet(s);
         s.insert(Engine {
             service,
             retries: Slab::new(),
@@ -413,7 +555,10 @@ pub fn service_create(env: Env, options: Object) -> Result<u32> {
 /// Frees service `id` (its breakers stay with whoever holds them). Unknown ids are ignored.
 #[napi]
 pub fn service_release(id: u32) {
-    let gone = ENGINES.with_borrow_mut(|s| s.remove(id));
+    let gone = ENGINES.with_borrow_mut(|s| {
+        apply_quiet(s);
+        s.remove(id)
+    });
     drop(gone);
 }
 

@@ -21,7 +21,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use pyo3::exceptions::{PyException, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::resilience::{
     After, Alert, Attempt, Begin, BulkheadConfig, BulkheadStats, CallId, CallPlan, Circuit,
@@ -43,6 +44,32 @@ const WAIT: u8 = 3;
 const FAILED: u8 = 4;
 const REFUSED: u8 = 5;
 const CANCELLED: u8 = 6;
+/// `execute`'s answer for a coroutine function: `(ASYNC, step)`, `step` what `begin`
+/// gives (the caller awaits the attempts).
+const ASYNC: u8 = 7;
+
+/// Whether `func` is a coroutine function (`inspect.iscoroutinefunction`), with a
+/// shortcut for plain functions: their code's flag decides, unless their `__dict__`
+/// may hold 3.12's `markcoroutinefunction` mark.
+fn is_async(func: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static FUNCTION_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static IS_COROUTINE_FUNCTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    /// `inspect.CO_COROUTINE`.
+    const CO_COROUTINE: u32 = 0x80;
+    let py = func.py();
+    let function = FUNCTION_TYPE.import(py, "types", "FunctionType")?;
+    if func.get_type().is(function) && func.getattr(intern!(py, "__dict__"))?.len()? == 0 {
+        let flags: u32 = func
+            .getattr(intern!(py, "__code__"))?
+            .getattr(intern!(py, "co_flags"))?
+            .extract()?;
+        return Ok(flags & CO_COROUTINE != 0);
+    }
+    IS_COROUTINE_FUNCTION
+        .import(py, "inspect", "iscoroutinefunction")?
+        .call1((func,))?
+        .is_truthy()
+}
 
 /// Every spelling of the call timeout: `None` there means no timeout.
 const TIMEOUT_SPELLINGS: &[&str] = &["request_timeout", "requestTimeout", "timeout"];
@@ -334,8 +361,12 @@ fn refusal_step(py: Python<'_>, r: Refusal) -> PyResult<Py<PyAny>> {
     Ok((REFUSED, r.as_str()).into_pyobject(py)?.into_any().unbind())
 }
 
-/// What `begin` did: the call to run now (if it may) and its step.
-type Begun = (Option<(CallId, Py<Breaker>)>, Py<PyAny>);
+/// What `begin` did: the call may run now (its step is made only if asked for: the
+/// sync `execute` runs it at once), or another step.
+enum Begun {
+    Run(CallId, Py<Breaker>),
+    Step(Py<PyAny>),
+}
 
 impl Service {
     /// The engine, locked; waits for it without the GIL when another thread has it.
@@ -514,21 +545,14 @@ impl Service {
             };
             let now = self.now();
             let r = match inner.engine.begin(circuit, plan, now) {
-                Begin::Run(call) => Ok((
-                    Some((call, breaker.clone_ref(py))),
-                    (RUN, call.0, breaker)
-                        .into_pyobject(py)?
-                        .into_any()
-                        .unbind(),
-                )),
-                Begin::Queued(call, max_wait) => Ok((
-                    None,
+                Begin::Run(call) => Ok(Begun::Run(call, breaker)),
+                Begin::Queued(call, max_wait) => Ok(Begun::Step(
                     (WAIT, call.0, max_wait.map(seconds))
                         .into_pyobject(py)?
                         .into_any()
                         .unbind(),
                 )),
-                Begin::Refused(r) => Ok((None, refusal_step(py, r)?)),
+                Begin::Refused(r) => Ok(Begun::Step(refusal_step(py, r)?)),
             };
             fx.collect(&mut inner);
             r
@@ -737,39 +761,10 @@ impl Service {
         inner.engine.handle(id).map(|h| h.0.clone_ref(py))
     }
 
-    /// A call asks to run: `(RUN, call, breaker)`, `(WAIT, call, seconds | None)` or
-    /// `(REFUSED, reason)`.
-    #[pyo3(signature = (service, operation, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
-    #[allow(clippy::too_many_arguments)]
-    fn begin(
-        &self,
-        py: Python<'_>,
-        service: &Bound<'_, PyAny>,
-        operation: &Bound<'_, PyAny>,
-        config: Option<&Bound<'_, PyAny>>,
-        retry_policy: Option<&Bound<'_, PyAny>>,
-        dead_letter: bool,
-        no_retry: bool,
-    ) -> PyResult<Py<PyAny>> {
-        let service = name_of("service", service)?.to_cow()?;
-        let service: &str = &service;
-        let operation = name_of("operation", operation)?.to_cow()?;
-        let operation: &str = &operation;
-        Ok(self
-            .begin_inner(
-                py,
-                service,
-                Some(operation),
-                config,
-                retry_policy,
-                dead_letter,
-                no_retry,
-            )?
-            .1)
-    }
-
-    /// `begin`, then the first attempt of a call that may run now, synchronously:
-    /// the step after it (or the step `begin` gave).
+    /// A call asks to run: its first step is `(RUN, call, breaker)`, `(WAIT, call,
+    /// seconds | None)` or `(REFUSED, reason)`. A call that may run now runs its first
+    /// attempt here, synchronously: the answer is then the step after it. For a
+    /// coroutine function nothing runs: `(ASYNC, first step)`.
     #[pyo3(signature = (service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
     #[allow(clippy::too_many_arguments)]
     fn execute(
@@ -787,7 +782,8 @@ impl Service {
         let service: &str = &service;
         let operation = name_of("operation", operation)?.to_cow()?;
         let operation: &str = &operation;
-        let (run, step) = self.begin_inner(
+        let asynchronous = is_async(func)?;
+        let begun = self.begin_inner(
             py,
             service,
             Some(operation),
@@ -796,9 +792,16 @@ impl Service {
             dead_letter,
             no_retry,
         )?;
-        match run {
-            Some((call, breaker)) => self.attempt_inner(py, call, breaker.bind(py), func),
-            None => Ok(step),
+        if asynchronous {
+            let step = match begun {
+                Begun::Run(call, breaker) => (RUN, call.0, breaker).into_pyobject(py)?.into_any(),
+                Begun::Step(step) => step.into_bound(py),
+            };
+            return Ok((ASYNC, step).into_pyobject(py)?.into_any().unbind());
+        }
+        match begun {
+            Begun::Run(call, breaker) => self.attempt_inner(py, call, breaker.bind(py), func),
+            Begun::Step(step) => Ok(step),
         }
     }
 
@@ -1243,5 +1246,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("STEP_FAILED", FAILED)?;
     m.add("STEP_REFUSED", REFUSED)?;
     m.add("STEP_CANCELLED", CANCELLED)?;
+    m.add("STEP_ASYNC", ASYNC)?;
     Ok(())
 }

@@ -195,6 +195,7 @@ STEP_WAIT: int
 STEP_FAILED: int
 STEP_REFUSED: int
 STEP_CANCELLED: int
+STEP_ASYNC: int
 
 @final
 class Service:
@@ -212,15 +213,6 @@ class Service:
     ) -> Service: ...
     def circuit(self, service: str, operation: Optional[str], config: Optional[Mapping[str, Any]] = None) -> Any: ...
     def find(self, service: str, operation: Optional[str]) -> Any: ...
-    def begin(
-        self,
-        service: str,
-        operation: str,
-        config: Optional[Mapping[str, Any]] = None,
-        retry_policy: Optional[Mapping[str, Any]] = None,
-        dead_letter: bool = False,
-        no_retry: bool = False,
-    ) -> Tuple[Any, ...]: ...
     def execute(
         self,
         service: str,

@@ -12,6 +12,8 @@ the alert listeners.
 One driver (``_drive``, a generator) takes a call from step to step for both the
 sync and the async API; ``_run_sync`` and ``_run_async`` only carry out what it asks:
 run an attempt, sleep before a retry, wait for a bulkhead slot, resolve a fallback.
+A call whose first attempt succeeds never needs the driver: a sync one runs in the
+engine's ``execute``, an async one's first attempt is awaited before the driver is made.
 """
 
 from __future__ import annotations
@@ -46,8 +48,6 @@ __all__ = [
 _log = logging.getLogger("tripwire")
 
 _CoroutineType = types.CoroutineType
-_FunctionType = types.FunctionType
-_CO_COROUTINE = inspect.CO_COROUTINE
 
 # The engine's steps (see bindings-python/src/service.rs), and one of the driver's own.
 _DONE = _core.STEP_DONE
@@ -56,8 +56,12 @@ _RETRY = _core.STEP_RETRY
 _WAIT = _core.STEP_WAIT
 _FAILED = _core.STEP_FAILED
 _REFUSED = _core.STEP_REFUSED
+_ASYNC = _core.STEP_ASYNC
 _RESOLVE = -1
 """The driver asks its runner for a fallback's value (awaited when it is awaitable)."""
+
+_NO_RETRY: Mapping[str, Any] = types.MappingProxyType({})
+"""``execute``'s retry policy (seed 003: one attempt), told apart by identity."""
 
 Step = Tuple[Any, ...]
 Driver = Generator[Step, Any, Any]
@@ -166,14 +170,6 @@ def _takes_argument(fn: Callable[..., Any]) -> bool:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
-    # inspect.iscoroutinefunction, with a shortcut for plain functions: their code's
-    # flag decides, unless their __dict__ may hold 3.12's markcoroutinefunction mark.
-    if fn.__class__ is _FunctionType and not fn.__dict__:
-        return bool(fn.__code__.co_flags & _CO_COROUTINE)
-    return inspect.iscoroutinefunction(fn)
 
 
 def _coroutine_returned(result: Any) -> TypeError:
@@ -345,7 +341,30 @@ class CircuitBreakerService:
         returned value that counts as a failure, still returned); ``bulkhead`` changes the service's bulkhead (use
         ``update_service_config`` to change the rest later).
         """
-        return self._call(service, operation, fn, fallback_options, retry_policy, bulkhead, config, False)
+        no_retry = retry_policy is _NO_RETRY
+        if no_retry:
+            retry_policy = None
+        if fallback_options is not None:
+            fallback_options = _fallback_options(fallback_options)
+            queue = bool(fallback_options.get("queue"))
+        else:
+            queue = False
+        if bulkhead is not None and self._last_bulkhead.get(service) is not bulkhead:
+            self.update_service_config(service, bulkhead=bulkhead)
+            self._last_bulkhead[service] = bulkhead
+        # The first attempt of a sync call runs in the engine's `execute`: a call that
+        # succeeds at once never reaches the driver. A coroutine function's call only
+        # begins there (`(ASYNC, step)`): its attempts are awaited here.
+        step = self._core.execute(service, operation, fn, config, retry_policy, queue, no_retry)
+        kind = step[0]
+        if kind == _DONE:
+            result = step[1]
+            if result.__class__ is _CoroutineType:
+                raise _coroutine_returned(result)
+            return result
+        if kind == _ASYNC:
+            return self._run_async(step[1], service, operation, fn, fallback_options, retry_policy)
+        return self._run_sync(self._drive(step, service, operation, fn, fallback_options, retry_policy), fn)
 
     def execute(
         self,
@@ -360,39 +379,9 @@ class CircuitBreakerService:
         the error, or with nothing) answers a failure or a refusal. The service's
         bulkhead applies."""
         fallback_options = {"fallback_function": fallback} if fallback is not None else None
-        return self._call(service, operation, fn, fallback_options, None, None, options, True)
-
-    def _call(
-        self,
-        service: str,
-        operation: str,
-        fn: Callable[[], Any],
-        fallback_options: Optional[Mapping[str, Any]],
-        retry_policy: Optional[Mapping[str, Any]],
-        bulkhead: Optional[Mapping[str, Any]],
-        config: Optional[Mapping[str, Any]],
-        no_retry: bool,
-    ) -> Any:
-        if fallback_options is not None:
-            fallback_options = _fallback_options(fallback_options)
-            queue = bool(fallback_options.get("queue"))
-        else:
-            queue = False
-        if bulkhead is not None and self._last_bulkhead.get(service) is not bulkhead:
-            self.update_service_config(service, bulkhead=bulkhead)
-            self._last_bulkhead[service] = bulkhead
-        if _is_async(fn):
-            step = self._core.begin(service, operation, config, retry_policy, queue, no_retry)
-            return self._run_async(self._drive(step, service, operation, fn, fallback_options, retry_policy), fn)
-        # The first attempt runs in the engine's `execute`: a call that succeeds at once
-        # never reaches the driver.
-        step = self._core.execute(service, operation, fn, config, retry_policy, queue, no_retry)
-        if step[0] == _DONE:
-            result = step[1]
-            if result.__class__ is _CoroutineType:
-                raise _coroutine_returned(result)
-            return result
-        return self._run_sync(self._drive(step, service, operation, fn, fallback_options, retry_policy), fn)
+        return self.execute_with_circuit_breaker(
+            service, operation, fn, fallback_options=fallback_options, retry_policy=_NO_RETRY, config=options
+        )
 
     def _drive(
         self,
@@ -463,10 +452,24 @@ class CircuitBreakerService:
                 raise _coroutine_returned(value) from None
             return value
 
-    async def _run_async(self, driver: Driver, fn: Callable[[], Any]) -> Any:
+    async def _run_async(
+        self,
+        step: Step,
+        service: str,
+        operation: str,
+        fn: Callable[[], Any],
+        fallback_options: Optional[Mapping[str, Any]],
+        retry_policy: Optional[Mapping[str, Any]],
+    ) -> Any:
         core = self._core
+        # A first attempt runs before the driver is made: a call that succeeds at once
+        # never needs it (as a sync call, run in the engine's `execute`).
+        driver: Optional[Driver] = None
+        if step[0] != _RUN:
+            driver = self._drive(step, service, operation, fn, fallback_options, retry_policy)
+        result: Any
         try:
-            op = next(driver)
+            op = step if driver is None else next(driver)
             while True:
                 kind = op[0]
                 if kind == _RUN:
@@ -488,7 +491,13 @@ class CircuitBreakerService:
                     result = op[1]
                     if inspect.isawaitable(result):
                         result = await result
-                op = driver.send(result)
+                if driver is not None:
+                    op = driver.send(result)
+                elif result[0] == _DONE:
+                    return result[1]
+                else:
+                    driver = self._drive(result, service, operation, fn, fallback_options, retry_policy)
+                    op = next(driver)
         except StopIteration as stop:
             return stop.value
 

@@ -1039,6 +1039,49 @@ impl<B: Circuit> Service<B> {
         self.calls.get(call.0 as usize)?.as_ref()
     }
 
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
+    /// Whether a call on `circuit` may start *quietly*: admitted without asking the
+    /// engine, which hears of it later, before anything else reads or changes it —
+    /// through [`Service::begin`] at the call's start while it still runs, or
+    /// [`Service::quiet_call`] once it succeeded. True while the service's bulkhead has
+    /// no call running or waiting (so the call is admitted, and is the only one
+    /// running), and no alert episode of the breaker is open (so its success
+    /// changes nothing but counters). The answer holds until the engine next changes;
+    /// a binding lets at most one quiet call be in flight at a time, and admits it only
+    /// while the breaker itself is quiet (`Breaker::quiet_until`).
+    pub fn quiet_start(&self, circuit: CircuitId) -> bool {
+        let Some(slot) = self.slots.get(circuit.0 as usize).and_then(Option::as_ref) else {
+            return false;
+        };
+        if slot.opened_episode || slot.error_episode || slot.handle.is_none() {
+            return false;
+        }
+        self.services.get(&slot.key.service).is_some_and(|entry| {
+            let b = entry.bulkhead.stats();
+            // Nothing running or waiting: a bulkhead admits at least one call.
+            b.running == 0 && b.queued == 0
+        })
+    }
+
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
+    /// A quiet call ([`Service::quiet_start`]) that started at `start` and succeeded at
+    /// `end` (its breaker already heard): exactly [`Service::begin`] at `start`, then
+    /// [`Service::ended`] with a success at `end`. Returns `false` (and leaves no call
+    /// behind) if the bulkhead did not admit it: the binding broke the rule.
+    pub fn quiet_call(&mut self, circuit: CircuitId, plan: CallPlan, start: u64, end: u64) -> bool {
+        match self.begin(circuit, plan, start) {
+            Begin::Run(call) => {
+                self.ended(call, Attempt::Success, end);
+                true
+            }
+            Begin::Queued(call, _) => {
+                self.abandon(call);
+                false
+            }
+            Begin::Refused(_) => false,
+        }
+    }
+
     /// The breaker a call runs on.
     pub fn call_circuit(&self, call: CallId) -> Option<CircuitId> {
         self.call(call).map(|c| CircuitId(c.circuit))
@@ -1639,6 +1682,30 @@ mod tests {
         s.update("db", &ServiceUpdate::new(Unit::Millis), 0)
             .unwrap();
         assert!(!s.is_pristine(), "a service was configured");
+    }
+
+    #[test]
+    fn a_quiet_call_is_a_begin_and_a_success() {
+        let mut s = engine(10);
+        let c = make(&mut s, "db", "query");
+        let other = make(&mut s, "db", "insert");
+        assert!(s.quiet_start(c));
+        assert!(s.quiet_call(c, CallPlan::default(), 5, 7));
+        let b = s.bulkhead_stats("db").unwrap().0;
+        assert_eq!((b.admitted, b.running, b.peak_running), (1, 0, 1));
+        assert_eq!(s.retry_counters("db").unwrap().successful_without_retry, 1);
+        // A call running on any breaker of the service: no quiet start (the bulkhead is shared).
+        let Begin::Run(call) = s.begin(other, CallPlan::default(), 8) else {
+            panic!("admitted")
+        };
+        assert!(!s.quiet_start(c));
+        s.ended(call, Attempt::Success, 9);
+        assert!(s.quiet_start(c));
+        // An open alert episode: the success must be observed, so no quiet start.
+        s.handle_mut(c).unwrap().force_open(10);
+        s.observe(c, 10);
+        assert!(!s.quiet_start(c));
+        assert!(s.quiet_start(other), "another breaker's episode is its own");
     }
 
     #[test]
