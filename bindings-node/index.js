@@ -12,6 +12,7 @@ const native = require('./native.js');
 const { shared, processNow, queueSuccess } = require('./shared.js');
 const { live } = require('./internal.js');
 const facade = require('../js/tripwire.js');
+const { RedisStore, fleet, breakerEvent, kEvent } = require('./store.js');
 
 /** The engine interface of js/tripwire.js, implemented by the addon. */
 const engine = { ...native, now: processNow, queueSuccess, shared };
@@ -19,12 +20,14 @@ const engine = { ...native, now: processNow, queueSuccess, shared };
 const api = facade.createTripwire(engine, {
   EventEmitter,
   nextTick: process.nextTick,
+  fleet,
   tracing(breaker, option) {
     const otel = require('./otel.js');
     otel.traceBreaker(breaker, otel.tracingMode(option));
   },
 });
 live.registry = () => api.breakers;
+api.CircuitBreaker.prototype[kEvent] = breakerEvent;
 
 const { CircuitState, CircuitBreakerError, CircuitBreakerOpenError, CircuitBreakerTimeoutError, ManualClock } = facade;
 const {
@@ -48,6 +51,7 @@ module.exports = {
   CircuitBreakerFactory,
   CircuitBreakerMonitor,
   guardFetch: api.guardFetch,
+  RedisStore,
 };
 
 // Seeds 003 and 004's resilience service (CircuitBreakerService, on the core's engine)

@@ -19,6 +19,7 @@ export const {
   CircuitBreakerFactory,
   CircuitBreakerMonitor,
   guardFetch,
+  RedisStore,
   metricsText,
   metricsContentType,
   CircuitBreakerService,

@@ -18,6 +18,7 @@ use tripwire_core::{
 };
 
 use tripwire_core::resilience::{Circuit, Facts};
+use tripwire_store::{Admit, BreakerHandle, Lease, LeaseResult};
 
 use crate::options::config_from_js;
 use crate::protocol::{
@@ -38,7 +39,7 @@ pub(crate) fn state_code(state: State) -> u32 {
     }
 }
 
-fn transition_code(transition: Option<Transition>) -> u32 {
+pub(crate) fn transition_code(transition: Option<Transition>) -> u32 {
     transition.map_or(0, |t| {
         TRANSITION_BASE + state_code(t.from) * STATES + state_code(t.to)
     })
@@ -193,6 +194,64 @@ pub(crate) struct Entry {
     /// Permits handed out and not yet recorded, by slot. Made on the first
     /// permit: calls on a quiet breaker hold none.
     permits: Option<Box<Slab<Permit>>>,
+    /// A shared breaker's engine (then `breaker` only holds its configuration).
+    fleet: Option<Box<Fleet>>,
+}
+
+/// A breaker shared through a store (`fleet.rs`): decided by the handle, on the
+/// store's clock, never quiet (every call crosses; none waits but a trial lease).
+pub(crate) struct Fleet {
+    handle: BreakerHandle,
+    /// The facade's token for this breaker: a lease answered after its id was reused
+    /// must not land in another breaker.
+    token: f64,
+}
+
+/// Nanoseconds to add to an instant of a store's clock to read it on the process clock.
+fn store_to_process(handle: &BreakerHandle) -> i128 {
+    i128::from(crate::now_nanos()) - i128::from(handle.now())
+}
+
+/// Stats of a shared breaker, instants on the process clock.
+fn fleet_stats(handle: &BreakerHandle) -> Stats {
+    let shift = store_to_process(handle);
+    let mut s = handle.stats();
+    let map = |t: Option<u64>| t.map(|t| (i128::from(t) + shift).max(0) as u64);
+    s.last_success_at = map(s.last_success_at);
+    s.last_failure_at = map(s.last_failure_at);
+    s.next_attempt_at = map(s.next_attempt_at);
+    s
+}
+
+/// The permit code of an admission (see `acquireAt`), a refusal's code otherwise.
+#[inline]
+fn refusal_code(rejected: Rejected) -> f64 {
+    match rejected {
+        Rejected {
+            state: State::HalfOpen,
+            ..
+        } => REJECTED_HALF_OPEN,
+        Rejected {
+            retry_after: None, ..
+        } => REJECTED_FORCED,
+        Rejected {
+            retry_after: Some(wait),
+            ..
+        } => REJECTED_OPEN - millis(wait).ceil(),
+    }
+}
+
+/// What `acquire` answers for a lease to send: the hot path then returns a Promise.
+pub(crate) const LEASE: f64 = f64::NAN;
+
+thread_local! {
+    /// The lease `Entry::acquire` asked for, taken by the hot path (`hot::acquire_at`).
+    static PENDING: RefCell<Option<(u32, f64, Lease, BreakerHandle)>> = const { RefCell::new(None) };
+}
+
+/// The lease the last `acquire` returned [`LEASE`] for: (id, token, lease, handle).
+pub(crate) fn take_lease() -> Option<(u32, f64, Lease, BreakerHandle)> {
+    PENDING.take()
 }
 
 thread_local! {
@@ -234,6 +293,12 @@ impl Entry {
         if at + GATE > len {
             return;
         }
+        if self.fleet.is_some() {
+            // Never quiet: a shared breaker's state can change in the background.
+            // SAFETY: as below.
+            unsafe { *gates.add(at) = f64::NEG_INFINITY };
+            return;
+        }
         let until = self.breaker.quiet_until(now);
         // One nanosecond short, so that JS's `nowMs < quietUntilMs` implies the core's
         // `now < until` despite the conversion.
@@ -259,12 +324,21 @@ impl Entry {
         now: u64,
     ) -> Result<u32> {
         let outcome = outcome(outcome_code)?;
+        if self.fleet.is_some() {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "a shared breaker is never quiet",
+            ));
+        }
         let permit = self.breaker.quiet_permit(generation, start);
         Ok(self.end(permit, outcome, now))
     }
 
     /// Records `permit`'s outcome and publishes; returns the transition code.
     fn end(&mut self, permit: Permit, outcome: Outcome, now: u64) -> u32 {
+        if let Some(fleet) = &self.fleet {
+            return transition_code(fleet.handle.record(permit, outcome));
+        }
         let transition = self.breaker.record(permit, outcome, now);
         self.publish(now);
         transition_code(transition)
@@ -272,25 +346,37 @@ impl Entry {
 
     #[inline]
     pub(crate) fn acquire(&mut self, now: u64) -> f64 {
+        if self.fleet.is_some() {
+            return self.acquire_shared();
+        }
         match self.breaker.try_acquire(now) {
             Ok(permit) => {
-                let half_opened = permit.transition().is_some();
-                let slot = self.permits.get_or_insert_with(Box::default).insert(permit);
+                let code = self.permit_code(permit);
                 self.publish(now);
-                f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
+                code
             }
-            Err(Rejected {
-                state: State::HalfOpen,
-                ..
-            }) => REJECTED_HALF_OPEN,
-            Err(Rejected {
-                retry_after: None, ..
-            }) => REJECTED_FORCED,
-            Err(Rejected {
-                retry_after: Some(wait),
-                ..
-            }) => REJECTED_OPEN - millis(wait).ceil(),
+            Err(rejected) => refusal_code(rejected),
         }
+    }
+
+    #[cold]
+    fn acquire_shared(&mut self) -> f64 {
+        let fleet = self.fleet.as_ref().expect("shared");
+        match fleet.handle.try_acquire() {
+            Admit::Permit(permit) => self.permit_code(permit),
+            Admit::Rejected(rejected) => refusal_code(rejected),
+            Admit::Lease(lease) => {
+                PENDING.set(Some((self.id, fleet.token, lease, fleet.handle.clone())));
+                LEASE
+            }
+        }
+    }
+
+    #[inline]
+    fn permit_code(&mut self, permit: Permit) -> f64 {
+        let half_opened = permit.transition().is_some();
+        let slot = self.permits.get_or_insert_with(Box::default).insert(permit);
+        f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
     }
 
     #[inline]
@@ -326,7 +412,7 @@ fn apply_ring(breakers: &mut Slab<Box<Entry>>) {
         *ring = 0.0;
         for k in 0..queued {
             let item = ring.add(1 + k * RING_ENTRY);
-            if let Some(entry) = breakers.get_mut(*item as u32) {
+            if let Some(entry) = breakers.get_mut(*item as u32).filter(|e| e.fleet.is_none()) {
                 entry.breaker.record_quiet_successes(
                     *item.add(1) as u64,
                     nanos(*item.add(2)),
@@ -363,15 +449,54 @@ fn with_slab<R>(f: impl FnOnce(&mut Slab<Box<Entry>>) -> R) -> R {
 }
 
 fn insert(breaker: Breaker, now: u64) -> u32 {
+    insert_entry(breaker, None, now)
+}
+
+fn insert_entry(breaker: Breaker, fleet: Option<Box<Fleet>>, now: u64) -> u32 {
     with_slab(|slab| {
         let mut entry = Box::new(Entry {
             id: slab.vacant(),
             published_at: now,
             breaker,
             permits: None,
+            fleet,
         });
         entry.publish(now);
         slab.insert(entry)
+    })
+}
+
+/// Adds a shared breaker (`fleet::create_shared`); returns its id. Its `breaker` is
+/// a local one with the same configuration, for `settings` only.
+pub(crate) fn insert_shared(handle: BreakerHandle, token: f64) -> u32 {
+    let config = shared_config(*handle.config());
+    let breaker = Breaker::with_shared_config(config).expect("the store accepted this config");
+    insert_entry(
+        breaker,
+        Some(Box::new(Fleet { handle, token })),
+        crate::now_nanos(),
+    )
+}
+
+/// Runs `f` on breaker `id`'s store handle; `None` for a local breaker.
+pub(crate) fn with_handle<R>(id: u32, f: impl FnOnce(&BreakerHandle) -> R) -> Result<Option<R>> {
+    with(id, |e| e.fleet.as_ref().map(|fleet| f(&fleet.handle)))
+}
+
+/// A lease's answer, on the JS thread: a permit code (the permit kept in breaker
+/// `id`'s slab) or a refusal code. A permit whose breaker is gone is cancelled.
+pub(crate) fn place(id: u32, token: f64, handle: &BreakerHandle, result: LeaseResult) -> f64 {
+    let permit = match result {
+        Ok(permit) => permit,
+        Err(rejected) => return refusal_code(rejected),
+    };
+    let placed = with_slab(|slab| match slab.get_mut(id) {
+        Some(e) if e.fleet.as_ref().is_some_and(|f| f.token == token) => Ok(e.permit_code(permit)),
+        _ => Err(permit),
+    });
+    placed.unwrap_or_else(|permit| {
+        let _ = handle.record(permit, Outcome::Cancelled);
+        REJECTED_HALF_OPEN
     })
 }
 
@@ -457,7 +582,10 @@ pub fn release(env: Env, id: u32) {
 /// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
 #[napi]
 pub fn state(id: u32, now_ms: Option<f64>) -> Result<u32> {
-    with(id, |e| state_code(e.breaker.state(at(now_ms))))
+    with(id, |e| match &e.fleet {
+        Some(fleet) => state_code(fleet.handle.state()),
+        None => state_code(e.breaker.state(at(now_ms))),
+    })
 }
 
 /// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable.
@@ -468,6 +596,23 @@ pub fn state(id: u32, now_ms: Option<f64>) -> Result<u32> {
 pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
     let now = at(now_ms);
     with_entry(id, |e| {
+        if let Some(fleet) = &e.fleet {
+            let h = &fleet.handle;
+            let transition = match op {
+                OP_OPEN => h.force_open(),
+                OP_CLOSE => h.close(),
+                OP_RESET => h.reset(),
+                OP_DISABLE => h.disable(),
+                OP_ENABLE => h.enable(),
+                _ => {
+                    return Err(Error::new(
+                        Status::InvalidArg,
+                        format!("unknown operation {op}"),
+                    ))
+                }
+            };
+            return Ok(transition_code(Some(transition)));
+        }
         let transition = match op {
             OP_OPEN => e.breaker.force_open(now),
             OP_CLOSE => e.breaker.close(now),
@@ -489,7 +634,10 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
 /// Counters, rates and timings.
 #[napi]
 pub fn stats(id: u32, now_ms: Option<f64>) -> Result<NativeStats> {
-    with(id, |e| e.breaker.stats(at(now_ms)).into())
+    with(id, |e| match &e.fleet {
+        Some(fleet) => fleet_stats(&fleet.handle).into(),
+        None => e.breaker.stats(at(now_ms)).into(),
+    })
 }
 
 /// Permits handed out and not yet recorded.
@@ -502,6 +650,12 @@ pub fn outstanding(id: u32) -> Result<u32> {
 #[napi]
 pub fn snapshot(id: u32, now_ms: Option<f64>) -> Result<String> {
     with_entry(id, |e| {
+        if e.fleet.is_some() {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "a shared breaker has no snapshot: its state lives in the store",
+            ));
+        }
         serde_json::to_string(&e.breaker.snapshot(at(now_ms)))
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
     })
@@ -536,11 +690,11 @@ pub(crate) fn sample(
 ) -> Option<(Stats, tripwire_core::Lifetime, tripwire_core::Durations)> {
     with_slab(|slab| {
         slab.get_mut(id).map(|e| {
-            (
-                e.breaker.stats(now),
-                e.breaker.lifetime(),
-                e.breaker.durations(),
-            )
+            let stats = match &e.fleet {
+                Some(fleet) => fleet_stats(&fleet.handle),
+                None => e.breaker.stats(now),
+            };
+            (stats, e.breaker.lifetime(), e.breaker.durations())
         })
     })
 }

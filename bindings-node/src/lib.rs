@@ -25,6 +25,7 @@
 mod breaker;
 mod control;
 mod evict;
+mod fleet;
 mod hot;
 mod metrics;
 mod options;
