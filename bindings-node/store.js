@@ -116,7 +116,12 @@ const fleet = {
   /** What getStats() adds for a shared breaker. */
   stats(id) {
     const view = native.fleetView(id);
-    return { mode: view.mode, lastSyncAge: view.lastSyncAge ?? null };
+    const [successes, failures, timeouts, slowCalls, rejected, ignored] = view.fleetTotals;
+    return {
+      mode: view.mode,
+      lastSyncAge: view.lastSyncAge ?? null,
+      fleetTotals: { successes, failures, timeouts, slowCalls, rejected, ignored },
+    };
   },
 };
 

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-node.sh
+# redis-server for the fleet tests (fleet.test.mjs starts its own on a free port).
+bash scripts/setup-redis.sh
 TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
 
 # A shell glob, not a directory argument: portable to Node 22+ (TOOLCHAIN.md).

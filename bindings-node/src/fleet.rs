@@ -350,6 +350,9 @@ pub struct NativeFleet {
     pub last_sync_age: Option<f64>,
     /// Whether the fleet's state was adopted yet.
     pub joined: bool,
+    /// The fleet's lifetime totals at the last reply: successes, failures (timeouts
+    /// included), timeouts, slow calls, rejected, ignored.
+    pub fleet_totals: Vec<f64>,
 }
 
 /// The fleet view of breaker `id`, or null for a local breaker.
@@ -357,6 +360,7 @@ pub struct NativeFleet {
 pub fn fleet_view(id: u32) -> Result<Option<NativeFleet>> {
     crate::breaker::with_handle(id, |h| {
         let v = h.fleet_view();
+        let t = v.fleet_totals;
         NativeFleet {
             mode: match v.link {
                 Link::Shared => "shared".into(),
@@ -364,6 +368,9 @@ pub fn fleet_view(id: u32) -> Result<Option<NativeFleet>> {
             },
             last_sync_age: v.last_sync_age.map(|d| d.as_secs_f64() * 1000.0),
             joined: v.joined,
+            fleet_totals: [t.successes, t.failures, t.timeouts, t.slow, t.rejected, t.ignored]
+                .map(|n| n as f64)
+                .to_vec(),
         }
     })
 }

@@ -2,7 +2,7 @@
 // by JSON lines on stdin ({ id, op, ... }) and answering JSON lines on stdout.
 'use strict';
 const readline = require('node:readline');
-const { CircuitBreaker, CircuitBreakerOpenError, RedisStore } = require('tripwire');
+const { CircuitBreaker, CircuitBreakerOpenError, RedisStore, createCircuitBreaker } = require('tripwire');
 
 const useEnv = process.env.FLEET_WORKER_ENV === '1';
 const store = useEnv ? null : new RedisStore({ url: process.env.FLEET_WORKER_URL, flushInterval: 10, pollInterval: 200, leaseTtl: Number(process.env.FLEET_WORKER_LEASE_TTL || 30000) });
@@ -11,8 +11,9 @@ const held = [];
 const send = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 const ops = {
-  make({ name, options }) {
-    const breaker = new CircuitBreaker({ ...options, name, ...(store === null ? {} : { store }) });
+  make({ name, options, seed }) {
+    // seed: the seeds' own code, unchanged (TRIPWIRE_STORE_URL makes it shared).
+    const breaker = seed ? createCircuitBreaker(name, options) : new CircuitBreaker({ ...options, name, store });
     breaker.on('stateChange', (from, to) => send({ event: 'stateChange', name, from, to }));
     breakers.set(name, breaker);
     return breaker.getStats().mode;
