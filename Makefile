@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-redis setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm \
-        demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
+        demo demo-ops demo-rust bench bench-core bench-node bench-fleet bench-python bench-wasm wasm proptest-long
 
 all: test
 
@@ -77,6 +77,8 @@ bench-core:
 	$(CARGO) bench -p tripwire-core --bench acquire_record
 bench-node: setup-node
 	bash scripts/bench-node.sh
+bench-fleet: setup-node setup-redis
+	bash scripts/bench-fleet.sh
 bench-python: setup-python
 	bash scripts/bench-python.sh
 bench-wasm: setup-wasm
