@@ -36,6 +36,8 @@ function track(target) {
 const kEvent = Symbol('tripwire.fleetEvent');
 const kNative = Symbol('tripwire.nativeStore');
 const kFromEnv = Symbol('tripwire.storeFromEnv');
+// The store's flushInterval (ms): how often the ring is drained for its breakers.
+const kInterval = Symbol('tripwire.flushInterval');
 
 function describe(value) {
   if (value === null) return 'null';
@@ -57,11 +59,14 @@ class RedisStore extends EventEmitter {
       throw new TypeError(`RedisStore: options must be an object like { url: 'redis://127.0.0.1:6379' }, not ${describe(options)}`);
     }
     this[kNative] = new native.NativeStore(options, track(this));
+    this[kInterval] = options.flushInterval ?? 100;
     this._closing = null;
   }
 
   /** Flushes what is pending and stops the store's threads (off the event loop). Breakers keep working, alone. */
   close() {
+    // Quiet successes still queued in the ring go to the engine first.
+    native.flush();
     if (this._closing === null) this._closing = this[kNative].close();
     return this._closing;
   }
@@ -83,6 +88,7 @@ function storeFromEnv() {
       envStore = null;
     } else {
       store[kNative] = made;
+      store[kInterval] = 100;
       store._closing = null;
       envStore = store;
     }
@@ -110,7 +116,9 @@ const fleet = {
 
   /** Registers `breaker` with `store`; its engine id. */
   create(breaker, options, store) {
-    return native.createShared(options, store[kNative], track(breaker));
+    const id = native.createShared(options, store[kNative], track(breaker));
+    drainEvery(store[kInterval]);
+    return id;
   },
 
   /** What getStats() adds for a shared breaker. */
@@ -125,8 +133,24 @@ const fleet = {
   },
 };
 
+// Quiet successes wait in the ring (shared.js) until native code next runs; a shared
+// breaker's must reach its store's flushes. An unref'd timer applies them as often as
+// the most frequent store flushes (none while no shared breaker exists).
+let drainTimer = null;
+let drainMs = Infinity;
+function drainEvery(ms) {
+  const every = Math.max(ms, 1);
+  if (every >= drainMs) return;
+  drainMs = every;
+  if (drainTimer !== null) clearInterval(drainTimer);
+  drainTimer = setInterval(native.flush, every);
+  drainTimer.unref();
+}
+
 // A shared breaker's background events (the facade's CircuitBreaker gets this method).
 function breakerEvent(kind, code, message) {
+  // The state may have changed under the quiet gate: publish it again first.
+  native.republish(this._id);
   if (kind === EVENT_TRANSITION) {
     this._transition(code);
   } else if (kind === EVENT_STORE_DOWN) {

@@ -199,7 +199,9 @@ pub(crate) struct Entry {
 }
 
 /// A breaker shared through a store (`fleet.rs`): decided by the handle, on the
-/// store's clock, never quiet (every call crosses; none waits but a trial lease).
+/// store's clock. Quiet like a local one while closed with no rate rule (a success can
+/// then never change its state: `quiet_until` is unbounded); every other call crosses,
+/// and none waits but a trial lease.
 pub(crate) struct Fleet {
     handle: BreakerHandle,
     /// The facade's token for this breaker: a lease answered after its id was reused
@@ -210,6 +212,11 @@ pub(crate) struct Fleet {
 /// Nanoseconds to add to an instant of a store's clock to read it on the process clock.
 fn store_to_process(handle: &BreakerHandle) -> i128 {
     i128::from(crate::now_nanos()) - i128::from(handle.now())
+}
+
+/// A process-clock instant (ns) on the store's clock.
+fn on_store(handle: &BreakerHandle, process: u64) -> u64 {
+    (i128::from(process) - store_to_process(handle)).max(0) as u64
 }
 
 /// Stats of a shared breaker, instants on the process clock.
@@ -293,13 +300,16 @@ impl Entry {
         if at + GATE > len {
             return;
         }
-        if self.fleet.is_some() {
-            // Never quiet: a shared breaker's state can change in the background.
-            // SAFETY: as below.
-            unsafe { *gates.add(at) = f64::NEG_INFINITY };
-            return;
-        }
-        let until = self.breaker.quiet_until(now);
+        let (until, generation) = match &self.fleet {
+            // Quiet only while unbounded: a bounded horizon (a rate rule) could end
+            // with a sync from the background, and a quiet success must never be the
+            // one that trips (its transition would go unreported).
+            Some(fleet) => match fleet.handle.quiet_until() {
+                (u64::MAX, generation) => (u64::MAX, generation),
+                (_, generation) => (0, generation),
+            },
+            None => (self.breaker.quiet_until(now), self.breaker.generation()),
+        };
         // One nanosecond short, so that JS's `nowMs < quietUntilMs` implies the core's
         // `now < until` despite the conversion.
         let until = if until == u64::MAX {
@@ -310,7 +320,7 @@ impl Entry {
         // SAFETY: `hot::shared` made the array and keeps it alive; `at + 1 < len`.
         unsafe {
             *gates.add(at) = until;
-            *gates.add(at + 1) = self.breaker.generation() as f64;
+            *gates.add(at + 1) = generation as f64;
         }
     }
 
@@ -324,22 +334,24 @@ impl Entry {
         now: u64,
     ) -> Result<u32> {
         let outcome = outcome(outcome_code)?;
-        if self.fleet.is_some() {
-            return Err(Error::new(
-                Status::InvalidArg,
-                "a shared breaker is never quiet",
-            ));
-        }
-        let permit = self.breaker.quiet_permit(generation, start);
+        let permit = match &self.fleet {
+            // The engine's generation now, not the gate's: a sync adopting the fleet's
+            // state moves it without a transition (so without publishing again).
+            Some(fleet) => {
+                let h = &fleet.handle;
+                h.quiet_permit(h.quiet_until().1, on_store(h, start))
+            }
+            None => self.breaker.quiet_permit(generation, start),
+        };
         Ok(self.end(permit, outcome, now))
     }
 
     /// Records `permit`'s outcome and publishes; returns the transition code.
     fn end(&mut self, permit: Permit, outcome: Outcome, now: u64) -> u32 {
-        if let Some(fleet) = &self.fleet {
-            return transition_code(fleet.handle.record(permit, outcome));
-        }
-        let transition = self.breaker.record(permit, outcome, now);
+        let transition = match &self.fleet {
+            Some(fleet) => fleet.handle.record(permit, outcome),
+            None => self.breaker.record(permit, outcome, now),
+        };
         self.publish(now);
         transition_code(transition)
     }
@@ -363,7 +375,11 @@ impl Entry {
     fn acquire_shared(&mut self) -> f64 {
         let fleet = self.fleet.as_ref().expect("shared");
         match fleet.handle.try_acquire() {
-            Admit::Permit(permit) => self.permit_code(permit),
+            Admit::Permit(permit) => {
+                let code = self.permit_code(permit);
+                self.publish(crate::now_nanos());
+                code
+            }
             Admit::Rejected(rejected) => refusal_code(rejected),
             Admit::Lease(lease) => {
                 PENDING.set(Some((self.id, fleet.token, lease, fleet.handle.clone())));
@@ -412,13 +428,25 @@ fn apply_ring(breakers: &mut Slab<Box<Entry>>) {
         *ring = 0.0;
         for k in 0..queued {
             let item = ring.add(1 + k * RING_ENTRY);
-            if let Some(entry) = breakers.get_mut(*item as u32).filter(|e| e.fleet.is_none()) {
-                entry.breaker.record_quiet_successes(
-                    *item.add(1) as u64,
-                    nanos(*item.add(2)),
-                    nanos(*item.add(3)),
-                    *item.add(4) as u32,
-                );
+            if let Some(entry) = breakers.get_mut(*item as u32) {
+                let (start, end) = (nanos(*item.add(2)), nanos(*item.add(3)));
+                let count = *item.add(4) as u32;
+                match &entry.fleet {
+                    // Unbounded quiet (see `publish`): no transition to report.
+                    Some(fleet) => {
+                        let h = &fleet.handle;
+                        let _ =
+                            h.record_quiet_successes(on_store(h, start), on_store(h, end), count);
+                    }
+                    None => {
+                        entry.breaker.record_quiet_successes(
+                            *item.add(1) as u64,
+                            start,
+                            end,
+                            count,
+                        );
+                    }
+                }
             }
         }
     }
@@ -476,6 +504,17 @@ pub(crate) fn insert_shared(handle: BreakerHandle, token: f64) -> u32 {
         Some(Box::new(Fleet { handle, token })),
         crate::now_nanos(),
     )
+}
+
+/// Publishes breaker `id`'s quiet horizon again (after a transition found in the
+/// background). Unknown ids are ignored.
+#[napi]
+pub fn republish(id: u32) {
+    with_slab(|slab| {
+        if let Some(e) = slab.get_mut(id) {
+            e.publish(crate::now_nanos());
+        }
+    });
 }
 
 /// Runs `f` on breaker `id`'s store handle; `None` for a local breaker.
@@ -611,6 +650,7 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
                     ))
                 }
             };
+            e.publish(now);
             return Ok(transition_code(Some(transition)));
         }
         let transition = match op {

@@ -368,9 +368,16 @@ pub fn fleet_view(id: u32) -> Result<Option<NativeFleet>> {
             },
             last_sync_age: v.last_sync_age.map(|d| d.as_secs_f64() * 1000.0),
             joined: v.joined,
-            fleet_totals: [t.successes, t.failures, t.timeouts, t.slow, t.rejected, t.ignored]
-                .map(|n| n as f64)
-                .to_vec(),
+            fleet_totals: [
+                t.successes,
+                t.failures,
+                t.timeouts,
+                t.slow,
+                t.rejected,
+                t.ignored,
+            ]
+            .map(|n| n as f64)
+            .to_vec(),
         }
     })
 }

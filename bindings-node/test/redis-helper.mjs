@@ -84,13 +84,12 @@ export class RedisServer {
     process.kill(this.child.pid, 'SIGCONT');
   }
 
-  /** kill -9, then a new server on the same port: state and script cache gone. */
-  async crashAndRestart() {
+  /** kill -9: state and script cache gone (`launch()` starts a new one on the same port). */
+  async crash() {
     const child = this.child;
     const exited = once(child, 'exit');
     process.kill(child.pid, 'SIGKILL');
     await exited;
-    await this.launch();
   }
 
   async stop() {
