@@ -9,10 +9,15 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RedisServer, redisAvailable, until } from './redis-helper.mjs';
 
 const require = createRequire(import.meta.url);
-const { CircuitBreaker, CircuitBreakerOpenError, RedisStore, createCircuitBreaker } = require('tripwire');
+const { CircuitBreaker, CircuitBreakerOpenError, RedisStore, createCircuitBreaker, circuitBreakerRegistry } = require('tripwire');
+const native = require('../native.js');
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
 const WORKER = fileURLToPath(new URL('./fleet-worker.cjs', import.meta.url));
 const skip = redisAvailable ? false : 'redis-server is not installed (bash scripts/setup-redis.sh)';
 
@@ -251,6 +256,33 @@ test('a fleet whose trip rules differ: an error naming the option, the breaker s
   assert.match(error.message, /failureThreshold/);
   assert.equal(second.getStats().mode, 'local');
   await Promise.all([s1.close(), s2.close()]);
+});
+
+test('shared breakers nobody holds are collected and leave the store, with listeners attached: memory follows the live names', { skip }, async () => {
+  // The registry holds breakers by name up to its capacity: a small one evicts them.
+  const capacity = circuitBreakerRegistry.capacity;
+  circuitBreakerRegistry.capacity = 50;
+  const store = new RedisStore({ url: server.url, flushInterval: 10 });
+  const storeSize = () => Object.getOwnPropertySymbols(store).map((k) => store[k]).find((v) => v instanceof native.NativeStore).size();
+  const live = native.liveBreakers();
+  const names = fresh('many');
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 500; i++) {
+      const breaker = new CircuitBreaker({ name: `${names}-${round}-${i}`, store, failureThreshold: 3 });
+      // Listeners and a call: the background event path must not keep it alive.
+      breaker.on('stateChange', () => {});
+      breaker.on('storeDown', () => {});
+      await breaker.execute(async () => 1);
+    }
+    // Collected, released (native), and gone from the store at its next flush round.
+    await until(async () => {
+      gc();
+      await new Promise((r) => setImmediate(r));
+      return native.liveBreakers() <= live + 50 && storeSize() <= 50;
+    }, 20);
+  }
+  circuitBreakerRegistry.capacity = capacity;
+  await store.close();
 });
 
 test('bad store options are errors naming the option', { skip }, () => {
