@@ -82,8 +82,8 @@ let envStore;
 
 function storeFromEnv() {
   if (envStore === undefined) {
-    // Unset or empty: local breakers, nothing native made.
-    if (!process.env.TRIPWIRE_STORE_URL?.trim()) return null;
+    // Unset or empty: local breakers, nothing native made (read once per process).
+    if (!process.env.TRIPWIRE_STORE_URL?.trim()) return (envStore = null);
     const store = new RedisStore(kFromEnv);
     const made = native.storeFromEnv(track(store));
     if (made === null) {
