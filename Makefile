@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-redis setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm dist test-dist \
-        demo demo-ops demo-rust bench bench-core bench-store bench-node bench-python bench-wasm bench-install wasm proptest-long
+        demo demo-ops demo-rust bench bench-core bench-store bench-node bench-fleet bench-python bench-wasm bench-install wasm proptest-long
 
 all: test
 
@@ -92,6 +92,8 @@ bench-store: setup-redis
 	$(CARGO) bench -p tripwire-store --bench call_path
 bench-node: setup-node
 	bash scripts/bench-node.sh
+bench-fleet: setup-node setup-redis
+	bash scripts/bench-fleet.sh
 bench-python: setup-python
 	bash scripts/bench-python.sh
 bench-wasm: setup-wasm

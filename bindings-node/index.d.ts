@@ -138,8 +138,56 @@ export interface CircuitBreakerOptions<T = any> {
   isFailureResponse?: (response: Response) => boolean;
   /** `breaker.fetch` only: the fetch to guard (default `globalThis.fetch`). */
   fetch?: typeof fetch;
-  /** The clock (ms); a ManualClock makes tests sleep-free. */
+  /** The clock (ms); a ManualClock makes tests sleep-free. Not with `store`. */
   clock?: Clock;
+  /**
+   * Share this breaker's state with every process using the same Redis and name (Node
+   * only). Default: the store of `TRIPWIRE_STORE_URL` when set (and no `clock`); `null`:
+   * local even then.
+   */
+  store?: RedisStore | null;
+}
+
+/** `new RedisStore(options)`: durations in milliseconds. */
+export interface RedisStoreOptions {
+  /** `redis://[user[:password]@]host[:port][/db]`, `valkey://…` or `unix:///path` (no TLS). */
+  url: string;
+  /** Key prefix (default `tw`). */
+  prefix?: string;
+  /** How often pending outcomes are flushed (default 100; 0: after every outcome). */
+  flushInterval?: number;
+  /** Every store operation's timeout, no retry (default 100). */
+  timeout?: number;
+  /** A half-open trial's lease (default: the call timeout + 1 s, 31 s without one). */
+  leaseTtl?: number;
+  /** The jittered re-read of the fleet's state (default 1000). */
+  pollInterval?: number;
+}
+
+export interface RedisStoreEvents {
+  /** The first breaker of this process went to local mode (one per outage). */
+  storeDown: [{ message: string }];
+  /** Every breaker shares again. */
+  storeUp: [{}];
+}
+
+/** A process's connection to Redis or Valkey, shared by the breakers made with it. */
+export declare class RedisStore extends EventEmitter {
+  constructor(options: RedisStoreOptions);
+  /** Flushes what is pending and stops the store's threads; the breakers go on alone. */
+  close(): Promise<void>;
+  on<E extends keyof RedisStoreEvents>(event: E, listener: (...args: RedisStoreEvents[E]) => void): this;
+  once<E extends keyof RedisStoreEvents>(event: E, listener: (...args: RedisStoreEvents[E]) => void): this;
+}
+
+/** The fleet's lifetime totals at the last sync (a shared breaker's getStats()). */
+export interface FleetTotals {
+  successes: number;
+  failures: number;
+  timeouts: number;
+  slowCalls: number;
+  rejected: number;
+  ignored: number;
 }
 
 /** The options in force, defaults resolved. */
@@ -225,6 +273,12 @@ export interface CircuitBreakerStats {
   forcedOpen: boolean;
   disabled: boolean;
   options: ResolvedOptions;
+  /** Shared breakers only: `shared`, or `local` while the store is unreachable (or refused this process). */
+  mode?: 'shared' | 'local';
+  /** Shared breakers only: milliseconds since the last reply from the store, or null. */
+  lastSyncAge?: number | null;
+  /** Shared breakers only: the fleet's totals at the last sync. */
+  fleetTotals?: FleetTotals;
 }
 
 export interface Transition {
@@ -299,6 +353,11 @@ export interface CircuitBreakerEvents {
   reset: [{ name: string }];
   disabled: [{ name: string }];
   enabled: [{ name: string }];
+  /** Shared breakers: this breaker went to local mode / shares again. */
+  storeDown: [{ name: string }];
+  storeUp: [{ name: string }];
+  /** Shared breakers: the fleet's trip rules differ (`code` ERR_TRIPWIRE_FLEET_CONFIG, `option`). */
+  error: [Error & { code: string; option: string }];
 }
 
 export declare class CircuitBreaker<T = any> extends EventEmitter {

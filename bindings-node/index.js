@@ -13,6 +13,7 @@ const { shared, processNow, queueSuccess } = require('./shared.js');
 const { live } = require('./internal.js');
 const facade = require('../js/tripwire.js');
 const log = require('../js/log.js');
+const { RedisStore, fleet, breakerEvent, kEvent } = require('./store.js');
 
 /** The engine interface of js/tripwire.js, implemented by the addon. */
 const engine = { ...native, now: processNow, queueSuccess, shared };
@@ -20,6 +21,7 @@ const engine = { ...native, now: processNow, queueSuccess, shared };
 const api = facade.createTripwire(engine, {
   EventEmitter,
   nextTick: process.nextTick,
+  fleet,
   tracing(breaker, option) {
     const otel = require('./otel.js');
     otel.traceBreaker(breaker, otel.tracingMode(option));
@@ -28,6 +30,7 @@ const api = facade.createTripwire(engine, {
 live.registry = () => api.breakers;
 // TRIPWIRE_LOG=1: the JSON logger is tripwire's own from the start (setLogger() changes it).
 if (log.loggingRequested()) api.setLogger(log.defaultLogger());
+api.CircuitBreaker.prototype[kEvent] = breakerEvent;
 
 const { CircuitState, CircuitBreakerError, CircuitBreakerOpenError, CircuitBreakerTimeoutError, ManualClock } = facade;
 const {
@@ -59,6 +62,7 @@ module.exports = {
   StructuredLogger: log.StructuredLogger,
   createLogger: log.createLogger,
   logger: log.logger,
+  RedisStore,
 };
 
 // Seeds 003 and 004's resilience service (CircuitBreakerService, on the core's engine)

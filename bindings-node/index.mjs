@@ -25,6 +25,7 @@ export const {
   StructuredLogger,
   createLogger,
   logger,
+  RedisStore,
   metricsText,
   metricsContentType,
   CircuitBreakerService,

@@ -409,6 +409,12 @@ export function createTripwire(engine, host = {}) {
   // Options the facade reads itself (the engine skips them), all functions.
   const FACADE_FUNCTIONS = ['fallback', 'onStateChange', 'onOpen', 'onClose', 'onHalfOpen', 'errorFilter', 'isFailureResult', 'isFailureResponse', 'fetch'];
 
+  /** Without a fleet store (the browser): the `store` option is an error. */
+  function noStore(options) {
+    if (options.store !== undefined && options.store !== null) throw new TypeError('invalid option `store`: not available in this runtime');
+    return null;
+  }
+
   // Frees a breaker's engine state once its CircuitBreaker is collected.
   const releaser = new FinalizationRegistry((id) => engine.release(id));
   // Clears the idle timer of a collected breaker (see Flight).
@@ -870,9 +876,13 @@ export function createTripwire(engine, host = {}) {
       if (tracing !== null && host.tracing === undefined) throw new TypeError('invalid option `tracing`: not available in this runtime');
       const restore = options[kRestore];
       const adopt = options[kAdopt];
+      // Fleet-wide (Node): the `store` option, or TRIPWIRE_STORE_URL's store; null: local.
+      const store = host.fleet === undefined ? noStore(options) : host.fleet.storeOf(options, clock, restore !== undefined || adopt !== undefined);
       const now = clock === null ? processNow() : readOwnClock(clock);
       if (adopt !== undefined) this._id = adopt;
+      else if (store !== null) this._id = host.fleet.create(this, options, store);
       else this._id = restore === undefined ? engine.create(options, now) : engine.restore(options, restore, now);
+      this._store = store;
       if (GATE * this._id + GATE > shared.gates.length) engine.growGates(GATE * this._id + GATE);
       releaser.register(this, this._id);
       this.name = name;
@@ -976,17 +986,25 @@ export function createTripwire(engine, host = {}) {
         }
       }
       const gates = shared.gates;
-      let call;
       if (start < gates[GATE * id]) {
         const generation = gates[GATE * id + 1];
         if (profile.timeoutMs === null && theirs === undefined) return this._untimedQuiet(fn, start, generation);
-        call = new Call(QUIET, generation, start);
-      } else {
-        const code = acquireAt(id, start);
-        if (code < 0) return code === REJECTED_HALF_OPEN_WAIT ? this._waitForTrial(fn, theirs) : this._refuse(code);
-        if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
-        call = new Call(code >> 1, 0, start);
+        return this._invoke(new Call(QUIET, generation, start), fn, theirs);
       }
+      const code = acquireAt(id, start);
+      // A shared breaker's half-open trial: a Promise of the code (the fleet's lease).
+      if (typeof code !== 'number') return code.then((leased) => this._admitted(leased, fn, start, theirs));
+      return this._admitted(code, fn, start, theirs);
+    }
+
+    /** Runs a call admitted (or refused) by a permit code. */
+    _admitted(code, fn, start, theirs) {
+      if (code < 0) return code === REJECTED_HALF_OPEN_WAIT ? this._waitForTrial(fn, theirs) : this._refuse(code);
+      if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
+      return this._invoke(new Call(code >> 1, 0, start), fn, theirs);
+    }
+
+    _invoke(call, fn, theirs) {
       if (theirs !== undefined) call._theirs = theirs;
       let result;
       try {
@@ -1514,6 +1532,7 @@ export function createTripwire(engine, host = {}) {
         forcedOpen: s.forcedOpen,
         disabled: s.disabled,
         options: this.getOptions(),
+        ...(this._store === null ? undefined : host.fleet.stats(this._id)),
       };
     }
 
@@ -1646,7 +1665,14 @@ export function createTripwire(engine, host = {}) {
      */
     tryAcquire() {
       const now = this._now();
-      const code = acquireAt(this._id, now);
+      let code = acquireAt(this._id, now);
+      if (typeof code !== 'number') {
+        // A shared breaker's trial needs the fleet's lease, which cannot be awaited
+        // here: refused as a full half-open (execute() awaits it); a granted lease is
+        // handed back.
+        code.then((leased) => leased >= 0 && recordAt(this._id, leased >> 1, CANCELLED, now));
+        code = REJECTED_HALF_OPEN;
+      }
       if (code < 0) return this._refusal(code);
       const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
       return new Permit(this, code >> 1, transition, now);

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-node.sh
+# redis-server for the fleet tests (fleet.test.mjs starts its own on a free port).
+bash scripts/setup-redis.sh
 # `npm run build`, as the README tells contributors (a debug build keeps the tests lean).
 TRIPWIRE_NODE_PROFILE=debug npm run build --silent
 

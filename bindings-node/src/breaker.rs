@@ -18,6 +18,7 @@ use tripwire_core::{
 };
 
 use tripwire_core::resilience::{Circuit, Facts};
+use tripwire_store::{Admit, BreakerHandle, Lease, LeaseResult};
 
 use crate::options::config_from_js;
 use crate::protocol::{
@@ -41,7 +42,7 @@ pub(crate) fn state_code(state: State) -> u32 {
     }
 }
 
-fn transition_code(transition: Option<Transition>) -> u32 {
+pub(crate) fn transition_code(transition: Option<Transition>) -> u32 {
     transition.map_or(0, |t| {
         TRANSITION_BASE + state_code(t.from) * STATES + state_code(t.to)
     })
@@ -248,6 +249,72 @@ pub(crate) struct Entry {
     /// Permits handed out and not yet recorded, by slot. Made on the first
     /// permit: calls on a quiet breaker hold none.
     permits: Option<Box<Slab<Permit>>>,
+    /// A shared breaker's engine (then `breaker` only holds its configuration).
+    fleet: Option<Box<Fleet>>,
+}
+
+/// A breaker shared through a store (`fleet.rs`): decided by the handle, on the
+/// store's clock. Quiet like a local one while closed with no rate rule (a success can
+/// then never change its state: `quiet_until` is unbounded); every other call crosses,
+/// and none waits but a trial lease.
+pub(crate) struct Fleet {
+    handle: BreakerHandle,
+    /// The facade's token for this breaker: a lease answered after its id was reused
+    /// must not land in another breaker.
+    token: f64,
+}
+
+/// Nanoseconds to add to an instant of a store's clock to read it on the process clock.
+fn store_to_process(handle: &BreakerHandle) -> i128 {
+    i128::from(crate::now_nanos()) - i128::from(handle.now())
+}
+
+/// A process-clock instant (ns) on the store's clock.
+fn on_store(handle: &BreakerHandle, process: u64) -> u64 {
+    (i128::from(process) - store_to_process(handle)).max(0) as u64
+}
+
+/// Stats of a shared breaker, instants on the process clock.
+fn fleet_stats(handle: &BreakerHandle) -> Stats {
+    let shift = store_to_process(handle);
+    let mut s = handle.stats();
+    let map = |t: Option<u64>| t.map(|t| (i128::from(t) + shift).max(0) as u64);
+    s.last_success_at = map(s.last_success_at);
+    s.last_failure_at = map(s.last_failure_at);
+    s.next_attempt_at = map(s.next_attempt_at);
+    s
+}
+
+/// The permit code of an admission (see `acquireAt`), a refusal's code otherwise.
+#[inline]
+fn refusal_code(rejected: Rejected) -> f64 {
+    match rejected {
+        Rejected { may_wait: true, .. } => REJECTED_HALF_OPEN_WAIT,
+        Rejected {
+            state: State::HalfOpen,
+            ..
+        } => REJECTED_HALF_OPEN,
+        Rejected {
+            retry_after: None, ..
+        } => REJECTED_FORCED,
+        Rejected {
+            retry_after: Some(wait),
+            ..
+        } => REJECTED_OPEN - millis(wait).ceil(),
+    }
+}
+
+/// What `acquire` answers for a lease to send: the hot path then returns a Promise.
+pub(crate) const LEASE: f64 = f64::NAN;
+
+thread_local! {
+    /// The lease `Entry::acquire` asked for, taken by the hot path (`hot::acquire_at`).
+    static PENDING: RefCell<Option<(u32, f64, Lease, BreakerHandle)>> = const { RefCell::new(None) };
+}
+
+/// The lease the last `acquire` returned [`LEASE`] for: (id, token, lease, handle).
+pub(crate) fn take_lease() -> Option<(u32, f64, Lease, BreakerHandle)> {
+    PENDING.take()
 }
 
 thread_local! {
@@ -289,7 +356,16 @@ impl Entry {
         if at + GATE > len {
             return;
         }
-        let until = self.breaker.quiet_until(now);
+        let (until, generation) = match &self.fleet {
+            // Quiet only while unbounded: a bounded horizon (a rate rule) could end
+            // with a sync from the background, and a quiet success must never be the
+            // one that trips (its transition would go unreported).
+            Some(fleet) => match fleet.handle.quiet_until() {
+                (u64::MAX, generation) => (u64::MAX, generation),
+                (_, generation) => (0, generation),
+            },
+            None => (self.breaker.quiet_until(now), self.breaker.generation()),
+        };
         // One nanosecond short, so that JS's `nowMs < quietUntilMs` implies the core's
         // `now < until` despite the conversion.
         let until = if until == u64::MAX {
@@ -300,7 +376,7 @@ impl Entry {
         // SAFETY: `hot::shared` made the array and keeps it alive; `at + 1 < len`.
         unsafe {
             *gates.add(at) = until;
-            *gates.add(at + 1) = self.breaker.generation() as f64;
+            *gates.add(at + 1) = generation as f64;
         }
     }
 
@@ -314,39 +390,65 @@ impl Entry {
         now: u64,
     ) -> Result<u32> {
         let outcome = outcome(outcome_code)?;
-        let permit = self.breaker.quiet_permit(generation, start);
+        let permit = match &self.fleet {
+            // The engine's generation now, not the gate's: a sync adopting the fleet's
+            // state moves it without a transition (so without publishing again).
+            Some(fleet) => {
+                let h = &fleet.handle;
+                h.quiet_permit(h.quiet_until().1, on_store(h, start))
+            }
+            None => self.breaker.quiet_permit(generation, start),
+        };
         Ok(self.end(permit, outcome, now))
     }
 
     /// Records `permit`'s outcome and publishes; returns the transition code.
     fn end(&mut self, permit: Permit, outcome: Outcome, now: u64) -> u32 {
-        let transition = self.breaker.record(permit, outcome, now);
+        let transition = match &self.fleet {
+            Some(fleet) => fleet.handle.record(permit, outcome),
+            None => self.breaker.record(permit, outcome, now),
+        };
         self.publish(now);
         transition_code(transition)
     }
 
     #[inline]
     pub(crate) fn acquire(&mut self, now: u64) -> f64 {
+        if self.fleet.is_some() {
+            return self.acquire_shared();
+        }
         match self.breaker.try_acquire(now) {
             Ok(permit) => {
-                let half_opened = permit.transition().is_some();
-                let slot = self.permits.get_or_insert_with(Box::default).insert(permit);
+                let code = self.permit_code(permit);
                 self.publish(now);
-                f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
+                code
             }
-            Err(Rejected { may_wait: true, .. }) => REJECTED_HALF_OPEN_WAIT,
-            Err(Rejected {
-                state: State::HalfOpen,
-                ..
-            }) => REJECTED_HALF_OPEN,
-            Err(Rejected {
-                retry_after: None, ..
-            }) => REJECTED_FORCED,
-            Err(Rejected {
-                retry_after: Some(wait),
-                ..
-            }) => REJECTED_OPEN - millis(wait).ceil(),
+            Err(rejected) => refusal_code(rejected),
         }
+    }
+
+    #[cold]
+    fn acquire_shared(&mut self) -> f64 {
+        let fleet = self.fleet.as_ref().expect("shared");
+        match fleet.handle.try_acquire() {
+            Admit::Permit(permit) => {
+                let code = self.permit_code(permit);
+                self.publish(crate::now_nanos());
+                code
+            }
+            Admit::Rejected(rejected) => refusal_code(rejected),
+            Admit::Lease(lease) => {
+                PENDING.set(Some((self.id, fleet.token, lease, fleet.handle.clone())));
+                LEASE
+            }
+        }
+    }
+
+    #[inline]
+    fn permit_code(&mut self, permit: Permit) -> f64 {
+        let half_opened = permit.transition().is_some();
+        let slot = self.permits.get_or_insert_with(Box::default).insert(permit);
+        f64::from(slot) * f64::from(PERMIT_STRIDE) + f64::from(u8::from(half_opened))
     }
 
     #[inline]
@@ -383,12 +485,24 @@ fn apply_ring(breakers: &mut Slab<Box<Entry>>) {
         for k in 0..queued {
             let item = ring.add(1 + k * RING_ENTRY);
             if let Some(entry) = breakers.get_mut(*item as u32) {
-                entry.breaker.record_quiet_successes(
-                    *item.add(1) as u64,
-                    nanos(*item.add(2)),
-                    nanos(*item.add(3)),
-                    *item.add(4) as u32,
-                );
+                let (start, end) = (nanos(*item.add(2)), nanos(*item.add(3)));
+                let count = *item.add(4) as u32;
+                match &entry.fleet {
+                    // Unbounded quiet (see `publish`): no transition to report.
+                    Some(fleet) => {
+                        let h = &fleet.handle;
+                        let _ =
+                            h.record_quiet_successes(on_store(h, start), on_store(h, end), count);
+                    }
+                    None => {
+                        entry.breaker.record_quiet_successes(
+                            *item.add(1) as u64,
+                            start,
+                            end,
+                            count,
+                        );
+                    }
+                }
             }
         }
     }
@@ -419,15 +533,65 @@ fn with_slab<R>(f: impl FnOnce(&mut Slab<Box<Entry>>) -> R) -> R {
 }
 
 fn insert(breaker: Breaker, now: u64) -> u32 {
+    insert_entry(breaker, None, now)
+}
+
+fn insert_entry(breaker: Breaker, fleet: Option<Box<Fleet>>, now: u64) -> u32 {
     with_slab(|slab| {
         let mut entry = Box::new(Entry {
             id: slab.vacant(),
             published_at: now,
             breaker,
             permits: None,
+            fleet,
         });
         entry.publish(now);
         slab.insert(entry)
+    })
+}
+
+/// Adds a shared breaker (`fleet::create_shared`); returns its id. Its `breaker` is
+/// a local one with the same configuration, for `settings` only.
+pub(crate) fn insert_shared(handle: BreakerHandle, token: f64) -> u32 {
+    let config = shared_config(*handle.config());
+    let breaker = Breaker::with_shared_config(config).expect("the store accepted this config");
+    insert_entry(
+        breaker,
+        Some(Box::new(Fleet { handle, token })),
+        crate::now_nanos(),
+    )
+}
+
+/// Publishes breaker `id`'s quiet horizon again (after a transition found in the
+/// background). Unknown ids are ignored.
+#[napi]
+pub fn republish(id: u32) {
+    with_slab(|slab| {
+        if let Some(e) = slab.get_mut(id) {
+            e.publish(crate::now_nanos());
+        }
+    });
+}
+
+/// Runs `f` on breaker `id`'s store handle; `None` for a local breaker.
+pub(crate) fn with_handle<R>(id: u32, f: impl FnOnce(&BreakerHandle) -> R) -> Result<Option<R>> {
+    with(id, |e| e.fleet.as_ref().map(|fleet| f(&fleet.handle)))
+}
+
+/// A lease's answer, on the JS thread: a permit code (the permit kept in breaker
+/// `id`'s slab) or a refusal code. A permit whose breaker is gone is cancelled.
+pub(crate) fn place(id: u32, token: f64, handle: &BreakerHandle, result: LeaseResult) -> f64 {
+    let permit = match result {
+        Ok(permit) => permit,
+        Err(rejected) => return refusal_code(rejected),
+    };
+    let placed = with_slab(|slab| match slab.get_mut(id) {
+        Some(e) if e.fleet.as_ref().is_some_and(|f| f.token == token) => Ok(e.permit_code(permit)),
+        _ => Err(permit),
+    });
+    placed.unwrap_or_else(|permit| {
+        let _ = handle.record(permit, Outcome::Cancelled);
+        REJECTED_HALF_OPEN
     })
 }
 
@@ -513,7 +677,10 @@ pub fn release(env: Env, id: u32) {
 /// The effective state code (0 CLOSED, 1 OPEN, 2 HALF_OPEN).
 #[napi]
 pub fn state(id: u32, now_ms: Option<f64>) -> Result<u32> {
-    with(id, |e| state_code(e.breaker.state(at(now_ms))))
+    with(id, |e| match &e.fleet {
+        Some(fleet) => state_code(fleet.handle.state()),
+        None => state_code(e.breaker.state(at(now_ms))),
+    })
 }
 
 /// Manual control: 0 force open, 1 close, 2 reset, 3 disable, 4 enable, 5 trip
@@ -525,6 +692,30 @@ pub fn state(id: u32, now_ms: Option<f64>) -> Result<u32> {
 pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
     let now = at(now_ms);
     with_entry(id, |e| {
+        if let Some(fleet) = &e.fleet {
+            let h = &fleet.handle;
+            let transition = match op {
+                OP_OPEN => h.force_open(),
+                OP_CLOSE => h.close(),
+                OP_RESET => h.reset(),
+                OP_DISABLE => h.disable(),
+                OP_ENABLE => h.enable(),
+                OP_TRIP | OP_HALF_OPEN => {
+                    return Err(Error::new(
+                        Status::GenericFailure,
+                        "trip() and forceHalfOpen() are not available on a shared breaker (store) yet",
+                    ))
+                }
+                _ => {
+                    return Err(Error::new(
+                        Status::InvalidArg,
+                        format!("unknown operation {op}"),
+                    ))
+                }
+            };
+            e.publish(now);
+            return Ok(transition_code(Some(transition)));
+        }
         let transition = match op {
             OP_OPEN => e.breaker.force_open(now),
             OP_CLOSE => e.breaker.close(now),
@@ -589,7 +780,10 @@ pub fn record_fallback(id: u32, now_ms: Option<f64>) -> Result<()> {
 /// Counters, rates and timings.
 #[napi]
 pub fn stats(id: u32, now_ms: Option<f64>) -> Result<NativeStats> {
-    with(id, |e| e.breaker.stats(at(now_ms)).into())
+    with(id, |e| match &e.fleet {
+        Some(fleet) => fleet_stats(&fleet.handle).into(),
+        None => e.breaker.stats(at(now_ms)).into(),
+    })
 }
 
 /// Permits handed out and not yet recorded.
@@ -602,6 +796,12 @@ pub fn outstanding(id: u32) -> Result<u32> {
 #[napi]
 pub fn snapshot(id: u32, now_ms: Option<f64>) -> Result<String> {
     with_entry(id, |e| {
+        if e.fleet.is_some() {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "a shared breaker has no snapshot: its state lives in the store",
+            ));
+        }
         serde_json::to_string(&e.breaker.snapshot(at(now_ms)))
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
     })
@@ -636,11 +836,11 @@ pub(crate) fn sample(
 ) -> Option<(Stats, tripwire_core::Lifetime, tripwire_core::Durations)> {
     with_slab(|slab| {
         slab.get_mut(id).map(|e| {
-            (
-                e.breaker.stats(now),
-                e.breaker.lifetime(),
-                e.breaker.durations(),
-            )
+            let stats = match &e.fleet {
+                Some(fleet) => fleet_stats(&fleet.handle),
+                None => e.breaker.stats(now),
+            };
+            (stats, e.breaker.lifetime(), e.breaker.durations())
         })
     })
 }

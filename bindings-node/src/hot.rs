@@ -11,7 +11,8 @@
 //! JS admits calls itself and queues their successes in the ring; the slab applies
 //! the ring before anything else touches it (`breaker.rs`). Otherwise:
 //!
-//! * `acquireAt(id, nowMs)`: a permit code (see the crate docs);
+//! * `acquireAt(id, nowMs)`: a permit code (see the crate docs); for a shared
+//!   breaker in half-open, a Promise of one (the trial lease's round trip, `fleet.rs`);
 //! * `recordAt(id, slot, outcome, nowMs)`: a permitted call's transition code;
 //! * `recordQuietAt(id, generation, startMs, outcome, nowMs)`: the same for a call
 //!   admitted while quiet (its failure, or a success too slow to queue);
@@ -116,7 +117,17 @@ unsafe extern "C" fn acquire_at(
     unsafe {
         let [id, now] = args::<2>(env, info);
         let (id, now) = (uint(env, id), nanos(double(env, now)));
-        finish(env, with_entry(id, |e: &mut Entry| Ok(e.acquire(now))))
+        let code = with_entry(id, |e: &mut Entry| Ok(e.acquire(now)));
+        // NaN (`breaker::LEASE`): a shared breaker's lease to send; never a local one.
+        if code.as_ref().is_ok_and(|c| c.is_nan()) {
+            if let Some(lease) = crate::breaker::take_lease() {
+                return match crate::fleet::lease_promise(env, lease) {
+                    Ok(promise) => promise,
+                    Err(error) => throw(env, &error),
+                };
+            }
+        }
+        finish(env, code)
     }
 }
 

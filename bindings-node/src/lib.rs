@@ -26,6 +26,7 @@
 mod breaker;
 mod control;
 mod evict;
+mod fleet;
 mod hot;
 mod metrics;
 mod options;

@@ -25,6 +25,7 @@ pub(crate) const FACADE_OPTIONS: &[&str] = &[
     "logger",
     "tracing",
     "fetch",
+    "store",
 ];
 
 /// Builds the core configuration from a JS options object (camelCase, milliseconds).

@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RedisServer, redisAvailable } from './redis-helper.mjs';
 
 const checkout = resolve(fileURLToPath(import.meta.url), '../../..');
 const LIMIT_MS = 20_000;
@@ -50,10 +51,19 @@ mkdirSync(scratch, { recursive: true });
 const dir = mkdtempSync(join(scratch, 'run-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+// The fleet example's Redis (REDIS_URL): its own server on a free port, stopped by pid.
+let redis = null;
+const redisReady = redisAvailable ? RedisServer.start().then((server) => { redis = server; }) : Promise.resolve();
+after(async () => {
+  await redisReady;
+  if (redis !== null) await redis.stop();
+});
+
 /** Runs one block in its own node process; resolves with { code, signal, output }. */
 function run(file) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = redis === null ? process.env : { ...process.env, REDIS_URL: redis.url };
+    const child = spawn(process.execPath, [file], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => { output += chunk; });
     child.stderr.on('data', (chunk) => { output += chunk; });
@@ -98,6 +108,7 @@ for (const [readme, allowed] of Object.entries(READMES)) {
       const file = join(dir, name);
       // Blank lines first: the block's lines keep their README line numbers.
       writeFileSync(file, '\n'.repeat(line - 1) + code);
+      await redisReady;
       const started = performance.now();
       const { code: exit, signal, output } = await run(file);
       const where = `${readme}:${line} (${relative(checkout, file)})`;

@@ -689,6 +689,13 @@ pub(crate) fn check(name: &str, number: f64, kind: Kind, unit: Unit) -> Result<(
     }
 }
 
+/// The name in `candidates` an unknown `name` is most likely a typo of (case, `_`, or
+/// at most two edits away), if any: the bindings' "did you mean" for option tables of
+/// their own (the fleet store's options).
+pub fn suggest_name<'c>(name: &str, candidates: &'c [&'c str]) -> Option<&'c str> {
+    closest(name, candidates)
+}
+
 /// The candidate an unknown `name` is most likely a typo of (case, `_`, or at most
 /// two edits away), if any.
 pub(crate) fn closest<'c>(

@@ -588,6 +588,22 @@ impl BreakerHandle {
         recorded.transition
     }
 
+    #[doc(hidden)] // The bindings' quiet path (see `Breaker::quiet_until`).
+    /// Until when (the store's clock) calls may be admitted without asking, and the
+    /// generation they belong to; `0` while not quiet. A background transition ends it:
+    /// publish again on [`BreakerEvents::transition`].
+    pub fn quiet_until(&self) -> (u64, u64) {
+        let f = self.fleet();
+        (f.quiet_until(self.inner.now()), f.engine().generation())
+    }
+
+    #[doc(hidden)] // The bindings' quiet path.
+    /// The permit of a call admitted while quiet in `generation` at `issued_at` (the
+    /// store's clock), to [`BreakerHandle::record`] when it did not succeed quietly.
+    pub fn quiet_permit(&self, generation: u64, issued_at: u64) -> Permit {
+        self.fleet().quiet_permit(generation, issued_at)
+    }
+
     fn after(&self, now: bool) {
         if now || self.inner.options.flush_interval.is_zero() {
             self.inner.wake();

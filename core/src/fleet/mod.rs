@@ -759,6 +759,30 @@ impl FleetBreaker {
     }
 
     #[doc(hidden)] // The quiet path of the bindings, as on `Breaker`.
+    /// Until when (on the caller's clock) calls are admitted without asking and no
+    /// success can change the state ([`Breaker::quiet_until`] of this process's view of
+    /// the fleet); `0` while not quiet, including while a trip made alone holds.
+    pub fn quiet_until(&self, now: u64) -> u64 {
+        let a = self.aligned(now);
+        if a < self.local_hold {
+            return 0;
+        }
+        match self.engine.quiet_until(a) {
+            0 => 0,
+            u64::MAX => u64::MAX,
+            until => until.wrapping_sub(self.shift),
+        }
+    }
+
+    #[doc(hidden)] // The quiet path of the bindings, as on `Breaker`.
+    /// The permit a call admitted while quiet in `generation` (the engine's, see
+    /// [`FleetBreaker::engine`]) at `issued_at` (the caller's clock) holds.
+    pub fn quiet_permit(&self, generation: u64, issued_at: u64) -> Permit {
+        self.engine
+            .quiet_permit(generation, self.aligned(issued_at))
+    }
+
+    #[doc(hidden)] // The quiet path of the bindings, as on `Breaker`.
     /// Records `count` quiet successes of calls started at `started` and ended at
     /// `ended` in the engine's current generation (see `Breaker::record_quiet_successes`).
     pub fn record_quiet_successes(&mut self, started: u64, ended: u64, count: u32) -> Recorded {
