@@ -12,13 +12,13 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::{
-    Breaker as CoreBreaker, ConfigShare, Outcome, Rejected, Snapshot, State, SyncBreaker,
-    Transition,
+    Breaker as CoreBreaker, ConfigShare, Outcome, Rejected, Snapshot, State, Transition,
 };
 
-use crate::clock::{seconds, AnyClock};
+use crate::clock::seconds;
 use crate::errors;
 use crate::options::{self, Exclude};
+use crate::store::{Admitted, Engine, LeaseAnswer, Manual};
 use crate::types;
 
 thread_local! {
@@ -30,7 +30,8 @@ thread_local! {
 #[pyclass(subclass, frozen, module = "tripwire._core")]
 pub struct Breaker {
     name: Py<PyString>,
-    core: SyncBreaker<AnyClock>,
+    /// The process's own engine, or the fleet's through a store.
+    pub(crate) engine: Engine,
     exclude: Exclude,
     fallback: Option<Py<PyAny>>,
     /// Whether the facade has listeners: only then are the `_hook_*` methods called.
@@ -70,7 +71,7 @@ impl Breaker {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return tripwire_core::Probe::Busy;
         }
-        let s = self.core.stats();
+        let s = self.engine.stats();
         if s.state != State::Closed || s.forced_open || s.disabled {
             return tripwire_core::Probe::Busy;
         }
@@ -106,7 +107,11 @@ impl Breaker {
 
     /// After any transition: forget the last failure once closed, tell the listeners.
     /// Errs only with a listener's `KeyboardInterrupt` or `SystemExit`.
-    fn transitioned(&self, slf: &Bound<'_, Self>, transition: Transition) -> PyResult<()> {
+    pub(crate) fn transitioned(
+        &self,
+        slf: &Bound<'_, Self>,
+        transition: Transition,
+    ) -> PyResult<()> {
         if transition.to == State::Closed {
             let old = self
                 .last_failure
@@ -169,7 +174,7 @@ impl Breaker {
         permit: tripwire_core::Permit,
         error: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        if let Some(t) = self.core.record(permit, Outcome::Failure) {
+        if let Some(t) = self.engine.record(permit, Outcome::Failure) {
             if t.to == State::Open {
                 let old = self
                     .last_failure
@@ -188,7 +193,7 @@ impl Breaker {
 
     /// Records a success (a timeout if it overran `request_timeout`).
     fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
-        if let Some(t) = self.core.record(permit, Outcome::Success) {
+        if let Some(t) = self.engine.record(permit, Outcome::Success) {
             self.transitioned(slf, t)?;
         }
         if self.hooks.load(Ordering::Relaxed) {
@@ -206,14 +211,18 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let py = slf.py();
-        let permit = match this.core.try_acquire() {
-            Ok(permit) => permit,
-            Err(rejected) => {
-                return match &this.fallback {
-                    Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
-                    None => Err(this.refusal(py, rejected)?),
-                };
-            }
+        let refused = |rejected| match &this.fallback {
+            Some(fallback) => Ok(fallback.bind(py).call(args, kwargs)?.unbind()),
+            None => Err(this.refusal(py, rejected)?),
+        };
+        let permit = match this.engine.try_acquire() {
+            Admitted::Permit(permit) => permit,
+            Admitted::Rejected(rejected) => return refused(rejected),
+            // Half-open, shared: the fleet-wide trial lease, waited for without the GIL.
+            Admitted::Lease(lease) => match py.detach(move || lease.wait()) {
+                Ok(permit) => permit,
+                Err(rejected) => return refused(rejected),
+            },
         };
         // A listener's KeyboardInterrupt / SystemExit before the call: the call does
         // not run, and its permit is handed back.
@@ -228,7 +237,7 @@ impl Breaker {
             Ok(())
         })();
         if let Err(interrupt) = before {
-            this.core.record(permit, Outcome::Cancelled);
+            this.engine.record(permit, Outcome::Cancelled);
             return Err(interrupt);
         }
         this.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -250,11 +259,11 @@ impl Breaker {
                         }
                     }
                     Verdict::Ignored => {
-                        this.core.record(permit, Outcome::Ignored);
+                        this.engine.record(permit, Outcome::Ignored);
                         Err(err)
                     }
                     Verdict::Cancelled => {
-                        this.core.record(permit, Outcome::Cancelled);
+                        this.engine.record(permit, Outcome::Cancelled);
                         Err(err)
                     }
                 }
@@ -262,12 +271,9 @@ impl Breaker {
         }
     }
 
-    fn manual(
-        slf: &Bound<'_, Self>,
-        op: fn(&mut CoreBreaker, u64) -> Transition,
-    ) -> PyResult<Py<PyAny>> {
+    fn manual(slf: &Bound<'_, Self>, op: Manual) -> PyResult<Py<PyAny>> {
         let this = slf.get();
-        let t = this.core.with(op);
+        let t = this.engine.manual(op);
         this.transitioned(slf, t)?;
         Ok(types::transition(slf.py(), t)?.unbind())
     }
@@ -297,11 +303,10 @@ impl Breaker {
         }
         let parsed = options::parse(options)?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
-        let breaker = CoreBreaker::with_shared_config(config).map_err(options::config_error)?;
-        let core = SyncBreaker::from_breaker(breaker, parsed.clock);
+        let engine = Engine::new(name.to_str()?, config, parsed.clock, parsed.store)?;
         Ok(Breaker {
             name: name.clone().unbind(),
-            core,
+            engine,
             exclude: parsed.exclude,
             fallback: parsed.fallback,
             hooks: AtomicBool::new(false),
@@ -319,13 +324,13 @@ impl Breaker {
     /// The effective state now: HALF_OPEN once the open duration has passed.
     #[getter]
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        types::state(py, self.core.state())
+        types::state(py, self.engine.state())
     }
 
     /// The per-call timeout in seconds, or None.
     #[getter]
     fn request_timeout(&self) -> Option<f64> {
-        self.core.with(|b, _| b.config().call_timeout.map(seconds))
+        self.engine.config().call_timeout.map(seconds)
     }
 
     /// The fallback, or None.
@@ -337,9 +342,8 @@ impl Breaker {
     /// Counters, rates and timings now, as a `CircuitBreakerStats`.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let clock = self.core.clock();
-        let s = self.core.stats();
-        let at = |t: Option<u64>| t.map(|t| clock.seconds(t));
+        let s = self.engine.stats();
+        let at = |t: Option<u64>| t.map(|t| self.engine.seconds(t));
         let fields = PyDict::new(py);
         fields.set_item("state", types::state(py, s.state)?)?;
         fields.set_item("failure_count", s.failures)?;
@@ -365,6 +369,7 @@ impl Breaker {
         fields.set_item("latency_p99", s.latency_p99.map(seconds))?;
         fields.set_item("forced_open", s.forced_open)?;
         fields.set_item("disabled", s.disabled)?;
+        self.engine.link_fields(&fields)?;
         types::stats(py, &fields)
     }
 
@@ -381,49 +386,73 @@ impl Breaker {
 
     /// Asks leave to run one call: a `Permit` to end with its outcome, or
     /// `CircuitBreakerOpenError` (raised) when the breaker refuses.
+    /// Half-open in a shared breaker, this waits (without the GIL) for the fleet-wide
+    /// trial lease.
     fn acquire(slf: &Bound<'_, Self>) -> PyResult<Py<Permit>> {
-        match Breaker::try_acquire(slf)? {
-            Ok(permit) => Ok(permit),
-            Err(refusal) => Err(refusal),
+        let admitted = match Breaker::try_acquire(slf)? {
+            Ok(admitted) => admitted,
+            Err(lease) => Breaker::admitted(slf, slf.py().detach(move || lease.wait()))?,
+        };
+        match admitted.cast_into::<Permit>() {
+            Ok(permit) => Ok(permit.unbind()),
+            Err(refusal) => Err(PyErr::from_value(refusal.into_inner())),
         }
     }
 
     /// Like `acquire`, but returns the refusal instead of raising it.
     fn _try_acquire(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Ok(match Breaker::try_acquire(slf)? {
-            Ok(permit) => permit.into_any(),
-            Err(refusal) => refusal.into_value(slf.py()).into_any(),
+            Ok(admitted) => admitted.unbind(),
+            Err(lease) => Breaker::admitted(slf, slf.py().detach(move || lease.wait()))?.unbind(),
         })
+    }
+
+    /// Like `_try_acquire`, but a fleet-wide trial lease is an `asyncio.Future` of the
+    /// running loop, resolved with the permit or the refusal.
+    fn _try_acquire_async(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Ok(match Breaker::try_acquire(slf)? {
+            Ok(admitted) => admitted.unbind(),
+            Err(lease) => LeaseAnswer::future(slf, lease)?.unbind(),
+        })
+    }
+
+    /// Lets the store's background events (transitions found in the background,
+    /// `storeDown` / `storeUp`) reach this breaker; the facade calls it once.
+    fn _bind_store(slf: &Bound<'_, Self>) -> PyResult<()> {
+        slf.get().engine.bind(slf)
     }
 
     /// Opens the circuit until `close()` or `reset()`; returns the transition.
     fn open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::force_open)
+        Breaker::manual(slf, Manual::ForceOpen)
     }
 
     /// Closes the circuit and clears the window (totals are kept).
     fn close(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::close)
+        Breaker::manual(slf, Manual::Close)
     }
 
     /// Back to a new breaker's state: closed, window and totals cleared.
     fn reset(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::reset)
+        Breaker::manual(slf, Manual::Reset)
     }
 
     /// Always permits (still counting) until `enable()`.
     fn disable(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::disable)
+        Breaker::manual(slf, Manual::Disable)
     }
 
     /// Ends `disable()`.
     fn enable(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::enable)
+        Breaker::manual(slf, Manual::Enable)
     }
 
     /// The whole state as a JSON-compatible dict (for warm starts).
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let snapshot = self.core.with(|b, now| b.snapshot(now));
+        let snapshot = self
+            .engine
+            .local("snapshot")?
+            .with(|b, now| b.snapshot(now));
         let text =
             serde_json::to_string(&snapshot).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         py.import(intern!(py, "json"))?
@@ -438,7 +467,8 @@ impl Breaker {
             .extract()?;
         let snapshot: Snapshot = serde_json::from_str(&text)
             .map_err(|e| PyValueError::new_err(format!("cannot restore snapshot: {e}")))?;
-        self.core
+        self.engine
+            .local("restore")?
             .with(|b, now| {
                 CoreBreaker::restore(*b.config(), &snapshot, now).map(|restored| *b = restored)
             })
@@ -489,8 +519,7 @@ impl Breaker {
 impl Breaker {
     /// What the service engine reads of this breaker at `now`.
     pub(crate) fn facts(&self, now: u64) -> tripwire_core::resilience::Facts {
-        self.core
-            .with(|b, _| tripwire_core::resilience::Circuit::facts(&*b, now))
+        self.engine.facts(now)
     }
 
     /// What metrics show of this breaker: its stats at `now` (its own clock's reading
@@ -503,8 +532,7 @@ impl Breaker {
         tripwire_core::Lifetime,
         tripwire_core::Durations,
     ) {
-        self.core
-            .with(|b, own| (b.stats(now.unwrap_or(own)), b.lifetime(), b.durations()))
+        self.engine.sample(now)
     }
 
     /// Runs on `config` from now on, keeping the state (the service's configuration changed).
@@ -512,33 +540,48 @@ impl Breaker {
         &self,
         config: std::sync::Arc<tripwire_core::Config>,
     ) -> Result<(), tripwire_core::ConfigError> {
-        self.core.with(|b, _| b.reconfigure(config))
+        self.engine.reconfigure(config)
     }
 
     /// Forces a breaker the service just made open (its service is forced open): no
     /// listener can be registered on it yet.
     pub(crate) fn force_open_new(&self) {
-        self.core.with(|b, now| {
-            b.force_open(now);
-        });
+        self.engine.manual(Manual::ForceOpen);
     }
 }
 
 impl Breaker {
-    fn try_acquire(slf: &Bound<'_, Self>) -> PyResult<Result<Py<Permit>, PyErr>> {
+    /// Asks leave: the permit or the refusal (as a value), or a fleet-wide trial lease
+    /// to wait for (sync) or to send (async). Both ends go through `admitted`.
+    fn try_acquire<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<Result<Bound<'py, PyAny>, tripwire_store::Lease>> {
+        let result = match slf.get().engine.try_acquire() {
+            Admitted::Permit(permit) => Ok(permit),
+            Admitted::Rejected(rejected) => Err(rejected),
+            Admitted::Lease(lease) => return Ok(Err(lease)),
+        };
+        Breaker::admitted(slf, result).map(Ok)
+    }
+
+    /// A decision as Python sees it: a `Permit`, or the refusal exception (a value).
+    pub(crate) fn admitted<'py>(
+        slf: &Bound<'py, Self>,
+        result: Result<tripwire_core::Permit, Rejected>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let this = slf.get();
         let py = slf.py();
-        match this.core.try_acquire() {
+        match result {
             Ok(permit) => {
                 let transition = permit.transition();
                 if let Some(t) = transition {
                     if let Err(interrupt) = this.transitioned(slf, t) {
-                        this.core.record(permit, Outcome::Cancelled);
+                        this.engine.record(permit, Outcome::Cancelled);
                         return Err(interrupt);
                     }
                 }
                 this.in_flight.fetch_add(1, Ordering::AcqRel);
-                let permit = Py::new(
+                let permit = Bound::new(
                     py,
                     Permit {
                         breaker: slf.clone().unbind(),
@@ -547,9 +590,13 @@ impl Breaker {
                         transition,
                     },
                 )?;
-                Ok(Ok(permit))
+                Ok(permit.into_any())
             }
-            Err(rejected) => Ok(Err(this.refusal(py, rejected)?)),
+            Err(rejected) => Ok(this
+                .refusal(py, rejected)?
+                .into_value(py)
+                .into_bound(py)
+                .into_any()),
         }
     }
 }
@@ -578,7 +625,7 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let transition = this.core.record(permit, outcome);
+        let transition = this.engine.record(permit, outcome);
         if let Some(t) = transition {
             this.transitioned(breaker, t)?;
         }
@@ -609,7 +656,7 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let transition = this.core.record(permit, Outcome::Success);
+        let transition = this.engine.record(permit, Outcome::Success);
         if let Some(t) = transition {
             this.transitioned(breaker, t)?;
         }
@@ -656,7 +703,7 @@ impl Permit {
             Verdict::Ignored => Outcome::Ignored,
             Verdict::Cancelled => Outcome::Cancelled,
         };
-        this.core.record(permit, outcome);
+        this.engine.record(permit, outcome);
         Ok(false)
     }
 
@@ -674,7 +721,7 @@ impl Drop for Permit {
                 self.breaker
                     .bind(py)
                     .get()
-                    .core
+                    .engine
                     .record(self.permit, Outcome::Cancelled)
             });
         }

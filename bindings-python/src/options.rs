@@ -7,6 +7,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
 use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
 
 use crate::clock::{AnyClock, ManualClock};
+use crate::store::StoreChoice;
 
 /// Options the binding handles itself (the rest go to the core).
 pub(crate) const BINDING_OPTIONS: &[&str] = &[
@@ -16,6 +17,7 @@ pub(crate) const BINDING_OPTIONS: &[&str] = &[
     "listeners",
     "clock",
     "tracing",
+    "store",
 ];
 
 /// Every spelling of the call timeout: Python's default is no timeout, the core's 30 s.
@@ -33,6 +35,7 @@ pub(crate) struct Parsed {
     pub(crate) exclude: Exclude,
     pub(crate) fallback: Option<Py<PyAny>>,
     pub(crate) clock: AnyClock,
+    pub(crate) store: StoreChoice,
 }
 
 /// A core configuration error as the Python exception it stands for.
@@ -156,6 +159,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
     };
     let mut fallback = None;
     let mut clock = AnyClock::Monotonic;
+    let mut store = StoreChoice::Default;
     let mut timeout_given = false;
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
@@ -185,6 +189,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
                         clock = AnyClock::Manual(manual.get().inner.clone());
                     }
                 }
+                "store" => store = StoreChoice::parse(&value)?,
                 // Checked by the Python facade, which calls them.
                 "on_state_change" | "listeners" | "tracing" => {}
                 _ => {
@@ -207,5 +212,6 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
         exclude: parsed_exclude,
         fallback,
         clock,
+        store,
     })
 }

@@ -583,8 +583,9 @@ pub(crate) fn check(name: &str, number: f64, kind: Kind, unit: Unit) -> Result<(
 }
 
 /// The candidate an unknown `name` is most likely a typo of (case, `_`, or at most
-/// two edits away), if any.
-pub(crate) fn closest<'c>(
+/// two edits away), if any: the "did you mean" of every option table the bindings
+/// check (the breaker's here, the fleet store's in the bindings).
+pub fn closest<'c>(
     name: &str,
     candidates: impl IntoIterator<Item = &'c &'c str>,
 ) -> Option<&'c str> {

@@ -48,8 +48,8 @@ use tripwire_core::fleet::{
     self, FleetBreaker, FleetError, FleetOptions, LeaseCall, Link, LinkEvent, Tally,
 };
 use tripwire_core::{
-    Clock, Config, ConfigError, ErrorKind, MonotonicClock, Outcome, Permit, Rejected, State, Stats,
-    Transition,
+    Breaker, Clock, Config, ConfigError, ErrorKind, MonotonicClock, Outcome, Permit, Rejected,
+    State, Stats, Transition,
 };
 
 pub use conn::StoreFault;
@@ -319,9 +319,7 @@ impl Inner {
 
     fn process_id(&self) -> u64 {
         let seq = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut h = RandomState::new().build_hasher();
-        (self.process.load(Ordering::Relaxed), seq).hash(&mut h);
-        h.finish()
+        RandomState::new().hash_one((self.process.load(Ordering::Relaxed), seq))
     }
 
     fn wake(&self) {
@@ -550,6 +548,12 @@ impl BreakerHandle {
         if now || self.inner.options.flush_interval.is_zero() {
             self.inner.wake();
         }
+    }
+
+    /// Reads this process's own engine inside the shared breaker under its lock: its
+    /// lifetime counters and call durations, for metrics.
+    pub fn with_engine<R>(&self, f: impl FnOnce(&Breaker) -> R) -> R {
+        f(self.fleet().engine())
     }
 
     /// The effective state.

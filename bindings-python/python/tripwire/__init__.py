@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import (
     TYPE_CHECKING,
+    Literal,
     Any,
     Awaitable,
     Callable,
@@ -38,6 +39,7 @@ from tripwire._core import (
     CircuitBreakerOpenError,
     ManualClock,
     Permit,
+    RedisStore,
     __version__,
 )
 from tripwire._types import CircuitBreakerStats, CircuitBreakerTimeoutError, CircuitState, Transition
@@ -72,6 +74,7 @@ __all__ = [
     "OPENMETRICS_CONTENT_TYPE",
     "PROMETHEUS_CONTENT_TYPE",
     "Permit",
+    "RedisStore",
     "Transition",
     "__version__",
     "circuit_breaker_service",
@@ -109,6 +112,13 @@ class CircuitBreakerListener:
 
     def success(self, cb: CircuitBreaker) -> None:
         """Called when a call succeeds."""
+
+    def store_down(self, cb: CircuitBreaker, error: Optional[BaseException]) -> None:
+        """Called when a shared breaker stops reaching its store (it decides locally
+        until ``store_up``), or its fleet refused it (``error`` names the option)."""
+
+    def store_up(self, cb: CircuitBreaker) -> None:
+        """Called when a shared breaker reaches its store again (and adopts the fleet's state)."""
 
 
 def _notify(what: str, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -195,6 +205,7 @@ class CircuitBreaker(_core.Breaker):
         listeners: Iterable[Any] = (),
         clock: Optional[ManualClock] = None,
         tracing: Optional[str] = None,
+        store: Union[RedisStore, None, Literal[False]] = None,
         **options: Any,
     ) -> None:
         # The options were read and checked by `_core.Breaker.__new__`; only the
@@ -218,6 +229,7 @@ class CircuitBreaker(_core.Breaker):
             raise TypeError("invalid option `listeners`: must be an iterable of listener objects") from None
         self._timeout = self.request_timeout
         self._update_hooks()
+        self._bind_store()
         evicted = _core._register(self)
         if evicted:
             registry._evicted(evicted)
@@ -263,6 +275,21 @@ class CircuitBreaker(_core.Breaker):
             if hook is not None:
                 _notify("state_change", hook, self, old, new)
 
+    def _hook_store_event(self, event: str, error: Optional[BaseException] = None) -> None:
+        """The fleet store's hook (from its thread): ``"storeDown"`` when this breaker
+        stops reaching the store (it then decides locally), ``"storeUp"`` when it shares
+        again, ``"storeError"`` when the fleet refused it (``error`` names the option).
+        The store itself logs one line per outage."""
+        if event == "storeError":
+            _log.error("tripwire: breaker %r: %s", self.name, error)
+        for listener in self._listeners:
+            hook = getattr(listener, "store_up" if event == "storeUp" else "store_down", None)
+            if hook is not None:
+                if event == "storeUp":
+                    _notify("store_up", hook, self)
+                else:
+                    _notify("store_down", hook, self, error)
+
     def _hook_before_call(self, func: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
         for listener in self._listeners:
             hook = getattr(listener, "before_call", None)
@@ -293,7 +320,7 @@ class CircuitBreaker(_core.Breaker):
         """Decorates a function (sync or ``async def``) so every call goes through the breaker."""
         if inspect.iscoroutinefunction(func):
 
-            try_acquire = self._try_acquire
+            try_acquire = self._try_acquire_async
 
             # The fast path of call_async, inlined: one coroutine per call.
             @functools.wraps(func)
@@ -325,7 +352,7 @@ class CircuitBreaker(_core.Breaker):
         With ``request_timeout`` the call is cancelled at the deadline and raises
         ``CircuitBreakerTimeoutError`` (counted as a failure and a timeout).
         """
-        permit = self._try_acquire()
+        permit = self._try_acquire_async()
         if permit.__class__ is not Permit or self._slow:
             result: R = await self._call_async_slow(permit, func, args, kwargs)
             return result
@@ -343,13 +370,16 @@ class CircuitBreaker(_core.Breaker):
 
     async def _call_async_slow(
         self,
-        permit: Union[Permit, CircuitBreakerOpenError],
+        permit: Union[Permit, CircuitBreakerOpenError, asyncio.Future[Union[Permit, CircuitBreakerOpenError]]],
         func: Callable[..., Awaitable[Any]],
         args: Tuple[Any, ...],
         kwargs: Dict[str, Any],
     ) -> Any:
-        """call_async with a refusal, a timeout or listeners to handle."""
-        if not isinstance(permit, Permit):
+        """call_async with a refusal, a fleet-wide trial lease, a timeout or listeners to handle."""
+        if isinstance(permit, asyncio.Future):
+            # Half-open in a shared breaker: the fleet-wide trial lease.
+            permit = await permit
+        if isinstance(permit, CircuitBreakerOpenError):
             fallback = self.fallback
             if fallback is not None:
                 return await _resolve(fallback(*args, **kwargs))
@@ -415,7 +445,13 @@ class CircuitBreaker(_core.Breaker):
             permit.fail(exc)
 
     async def __aenter__(self) -> Self:
-        permit = self.acquire()
+        admitted = self._try_acquire_async()
+        if isinstance(admitted, asyncio.Future):
+            # Half-open in a shared breaker: the fleet-wide trial lease.
+            admitted = await admitted
+        if isinstance(admitted, CircuitBreakerOpenError):
+            raise admitted
+        permit = admitted
         deadline = None
         if self._timeout is not None:
             # The block is cancelled at the deadline, as call_async's call is.

@@ -33,6 +33,13 @@ class CircuitBreakerStats:
     counts calls that ran (successes + failures, timeouts included), not rejected or
     excluded ones. Times are epoch seconds (with a ``ManualClock``: its reading), or
     None; durations are seconds.
+
+    With a store (``store=``), state, window, consecutive counts and rates are the
+    fleet's; totals and latencies this process's own. ``mode`` is ``"shared"`` while
+    the store answers, ``"local"`` without a store or while it is unreachable;
+    ``last_sync_age`` is the seconds since the store's last reply (None: never);
+    ``fleet_*_count`` are the whole fleet's lifetime totals at that reply (None
+    without a store or before the first reply).
     """
 
     state: CircuitState
@@ -59,6 +66,11 @@ class CircuitBreakerStats:
     latency_p99: Optional[float]
     forced_open: bool
     disabled: bool
+    mode: str = "local"
+    last_sync_age: Optional[float] = None
+    fleet_success_count: Optional[int] = None
+    fleet_failure_count: Optional[int] = None
+    fleet_rejected_count: Optional[int] = None
 
 
 class CircuitBreakerTimeoutError(TimeoutError):
