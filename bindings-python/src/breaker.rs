@@ -303,7 +303,13 @@ impl Breaker {
         }
         let parsed = options::parse(options)?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
-        let engine = Engine::new(name.to_str()?, config, parsed.clock, parsed.store)?;
+        let engine = Engine::new(
+            name.to_str()?,
+            config,
+            parsed.clock,
+            parsed.store,
+            parsed.join_later,
+        )?;
         Ok(Breaker {
             name: name.clone().unbind(),
             engine,

@@ -36,6 +36,8 @@ pub(crate) struct Parsed {
     pub(crate) fallback: Option<Py<PyAny>>,
     pub(crate) clock: AnyClock,
     pub(crate) store: StoreChoice,
+    /// A service's breaker: it joins its fleet once the service configured it.
+    pub(crate) join_later: bool,
 }
 
 /// A core configuration error as the Python exception it stands for.
@@ -160,6 +162,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
     let mut fallback = None;
     let mut clock = AnyClock::Monotonic;
     let mut store = StoreChoice::Default;
+    let mut join_later = false;
     let mut timeout_given = false;
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
@@ -190,6 +193,8 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
                     }
                 }
                 "store" => store = StoreChoice::parse(&value)?,
+                // Private: the service's breaker factory (tripwire/service.py).
+                "_join_later" => join_later = value.is_truthy()?,
                 // Checked by the Python facade, which calls them.
                 "on_state_change" | "listeners" | "tracing" => {}
                 _ => {
@@ -213,5 +218,6 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
         fallback,
         clock,
         store,
+        join_later,
     })
 }

@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyWeakrefReference};
 use pyo3::{intern, PyTraverseError, PyVisit};
-use tripwire_core::fleet::{FleetError, FleetOptions, Link, LinkEvent};
+use tripwire_core::fleet::{FleetBreaker, FleetError, FleetOptions, Link, LinkEvent};
 use tripwire_core::{
     Breaker as CoreBreaker, Config, ConfigError, Durations, Lifetime, Outcome, Permit, Rejected,
     State, Stats, SyncBreaker, Transition,
@@ -320,16 +320,51 @@ impl BreakerEvents for Events {
 /// A breaker shared through a store.
 pub(crate) struct Fleet {
     store: tripwire_store::RedisStore,
-    /// Replaced when the service engine reconfigures the breaker (a new member of the
-    /// fleet with the new rules); read on the call path.
-    handle: RwLock<BreakerHandle>,
+    /// The member of the fleet; read on the call path. `None` until the first use for
+    /// a service's breaker (it joins with the options the service gives it right after
+    /// it is made: joining with others would store another fingerprint). Replaced when
+    /// the service reconfigures the breaker (a new member with the new rules).
+    member: RwLock<Member>,
     options: FleetOptions,
     events: Arc<Events>,
 }
 
+struct Member {
+    config: Config,
+    handle: Option<BreakerHandle>,
+}
+
 impl Fleet {
-    fn handle(&self) -> std::sync::RwLockReadGuard<'_, BreakerHandle> {
-        self.handle.read().unwrap_or_else(PoisonError::into_inner)
+    fn join(&self, member: &mut Member) -> Result<BreakerHandle, ConfigError> {
+        let handle = self.store.register(
+            member.config,
+            self.options.clone(),
+            Some(self.events.clone()),
+        )?;
+        member.handle = Some(handle.clone());
+        Ok(handle)
+    }
+
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce(&BreakerHandle) -> R) -> R {
+        {
+            let member = self.member.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(handle) = &member.handle {
+                return f(handle);
+            }
+        }
+        let handle = {
+            let mut member = self.member.write().unwrap_or_else(PoisonError::into_inner);
+            match &member.handle {
+                Some(handle) => handle.clone(),
+                // A service's breaker used before its service configured it (not done
+                // by the service itself): it joins with the options checked when made.
+                None => self
+                    .join(&mut member)
+                    .expect("options checked by Engine::new"),
+            }
+        };
+        f(&handle)
     }
 }
 
@@ -359,12 +394,14 @@ pub(crate) enum Manual {
 
 impl Engine {
     /// The engine for `config`: shared when `store` says so (not with a `ManualClock`:
-    /// a shared breaker runs on the store's clock).
+    /// a shared breaker runs on the store's clock). It joins the fleet at once, or at
+    /// its first use with `join_later` (a service's breaker, configured right after).
     pub(crate) fn new(
         name: &str,
         config: Arc<Config>,
         clock: AnyClock,
         store: StoreChoice,
+        join_later: bool,
     ) -> PyResult<Engine> {
         let manual = matches!(clock, AnyClock::Manual(_));
         if manual && matches!(store, StoreChoice::Given(_)) {
@@ -377,17 +414,23 @@ impl Engine {
             let breaker = CoreBreaker::with_shared_config(config).map_err(config_error)?;
             return Ok(Engine::Local(SyncBreaker::from_breaker(breaker, clock)));
         };
-        let options = FleetOptions::new(name);
-        let events = Arc::new(Events::default());
-        let handle = store
-            .register(*config, options.clone(), Some(events.clone()))
-            .map_err(config_error)?;
-        Ok(Engine::Shared(Fleet {
+        let fleet = Fleet {
             store,
-            handle: RwLock::new(handle),
-            options,
-            events,
-        }))
+            member: RwLock::new(Member {
+                config: *config,
+                handle: None,
+            }),
+            options: FleetOptions::new(name),
+            events: Arc::new(Events::default()),
+        };
+        if join_later {
+            // Checked without joining (no I/O): the service's `reconfigure` joins.
+            FleetBreaker::new(*config, fleet.options.clone()).map_err(config_error)?;
+        } else {
+            let mut member = fleet.member.write().unwrap_or_else(PoisonError::into_inner);
+            fleet.join(&mut member).map_err(config_error)?;
+        }
+        Ok(Engine::Shared(fleet))
     }
 
     /// Lets the store's events reach `breaker` (held weakly).
@@ -406,7 +449,7 @@ impl Engine {
                 Ok(permit) => Admitted::Permit(permit),
                 Err(rejected) => Admitted::Rejected(rejected),
             },
-            Engine::Shared(fleet) => match fleet.handle().try_acquire() {
+            Engine::Shared(fleet) => match fleet.with(BreakerHandle::try_acquire) {
                 Admit::Permit(permit) => Admitted::Permit(permit),
                 Admit::Rejected(rejected) => Admitted::Rejected(rejected),
                 Admit::Lease(lease) => Admitted::Lease(lease),
@@ -418,28 +461,35 @@ impl Engine {
     pub(crate) fn record(&self, permit: Permit, outcome: Outcome) -> Option<Transition> {
         match self {
             Engine::Local(core) => core.record(permit, outcome),
-            Engine::Shared(fleet) => fleet.handle().record(permit, outcome),
+            Engine::Shared(fleet) => fleet.with(|h| h.record(permit, outcome)),
         }
     }
 
     pub(crate) fn state(&self) -> State {
         match self {
             Engine::Local(core) => core.state(),
-            Engine::Shared(fleet) => fleet.handle().state(),
+            Engine::Shared(fleet) => fleet.with(BreakerHandle::state),
         }
     }
 
     pub(crate) fn stats(&self) -> Stats {
         match self {
             Engine::Local(core) => core.stats(),
-            Engine::Shared(fleet) => fleet.handle().stats(),
+            Engine::Shared(fleet) => fleet.with(BreakerHandle::stats),
         }
     }
 
     pub(crate) fn config(&self) -> Config {
         match self {
             Engine::Local(core) => core.with(|b, _| *b.config()),
-            Engine::Shared(fleet) => *fleet.handle().config(),
+            // Not a use: a service's breaker has not joined before its service configures it.
+            Engine::Shared(fleet) => {
+                fleet
+                    .member
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .config
+            }
         }
     }
 
@@ -452,16 +502,13 @@ impl Engine {
                 Manual::Disable => b.disable(now),
                 Manual::Enable => b.enable(now),
             }),
-            Engine::Shared(fleet) => {
-                let h = fleet.handle();
-                match op {
-                    Manual::ForceOpen => h.force_open(),
-                    Manual::Close => h.close(),
-                    Manual::Reset => h.reset(),
-                    Manual::Disable => h.disable(),
-                    Manual::Enable => h.enable(),
-                }
-            }
+            Engine::Shared(fleet) => fleet.with(|h| match op {
+                Manual::ForceOpen => h.force_open(),
+                Manual::Close => h.close(),
+                Manual::Reset => h.reset(),
+                Manual::Disable => h.disable(),
+                Manual::Enable => h.enable(),
+            }),
         }
     }
 
@@ -486,7 +533,7 @@ impl Engine {
         let Engine::Shared(fleet) = self else {
             return fields.set_item("mode", "local");
         };
-        let view = fleet.handle().fleet_view();
+        let view = fleet.with(BreakerHandle::fleet_view);
         let mode = match view.link {
             Link::Shared => "shared",
             Link::Local => "local",
@@ -509,11 +556,10 @@ impl Engine {
             Engine::Local(core) => {
                 core.with(|b, own| (b.stats(now.unwrap_or(own)), b.lifetime(), b.durations()))
             }
-            Engine::Shared(fleet) => {
-                let h = fleet.handle();
+            Engine::Shared(fleet) => fleet.with(|h| {
                 let (lifetime, durations) = h.with_engine(|b| (b.lifetime(), b.durations()));
                 (h.stats(), lifetime, durations)
-            }
+            }),
         }
     }
 
@@ -541,13 +587,9 @@ impl Engine {
         match self {
             Engine::Local(core) => core.with(|b, _| b.reconfigure(config)),
             Engine::Shared(fleet) => {
-                let handle = fleet.store.register(
-                    *config,
-                    fleet.options.clone(),
-                    Some(fleet.events.clone()),
-                )?;
-                *fleet.handle.write().unwrap_or_else(PoisonError::into_inner) = handle;
-                Ok(())
+                let mut member = fleet.member.write().unwrap_or_else(PoisonError::into_inner);
+                member.config = *config;
+                fleet.join(&mut member).map(drop)
             }
         }
     }

@@ -449,3 +449,64 @@ def test_bad_store_on_a_breaker(redis: Redis) -> None:
             CircuitBreaker("x", store=store, clock=tripwire.ManualClock())
         with pytest.raises(ValueError, match="snapshot"):
             CircuitBreaker("x", store=store).snapshot()
+
+
+def test_service_breakers_share_too(redis: Redis, name: str) -> None:
+    # Two services (two members of the fleet, as two processes) with one (service,
+    # operation) breaker: a trip in one is a refusal in the other.
+    config = {"failure_threshold": 2}
+    with RedisStore(redis.url) as one, RedisStore(redis.url) as two:
+        a = tripwire.CircuitBreakerService(store=one)
+        b = tripwire.CircuitBreakerService(store=two)
+        for service in (a, b):
+            assert service.execute(name, "charge", lambda: "ok", options=config) == "ok"
+            breaker = service.get_circuit_breaker(name, "charge")
+            joined(breaker)
+            assert breaker.stats.mode == "shared"
+
+        def boom() -> None:
+            raise ZeroDivisionError
+
+        for _ in range(2):
+            with pytest.raises(ZeroDivisionError):
+                a.execute(name, "charge", boom, options=config)
+        other = b.get_circuit_breaker(name, "charge")
+        eventually(lambda: other.state is CircuitState.OPEN, "the trip reaches the other service")
+        with pytest.raises(CircuitBreakerOpenError):
+            b.execute(name, "charge", lambda: "ran")
+    with pytest.raises(TypeError, match="`store`"):
+        tripwire.CircuitBreakerService(store="redis://x")  # type: ignore[arg-type]
+
+
+def test_the_store_does_not_keep_breakers_alive(redis: Redis, name: str) -> None:
+    import gc
+    import weakref
+
+    with RedisStore(redis.url) as store:
+        b = CircuitBreaker(name, store=store, on_state_change=lambda old, new: None)
+        joined(b)
+        tripwire.registry.remove(name)
+        ref = weakref.ref(b)
+        del b
+        gc.collect()
+        assert ref() is None
+
+
+def test_one_log_line_per_outage(redis: Redis, name: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="tripwire")
+    with RedisStore(redis.url, timeout=0.05) as store:
+        breakers = [CircuitBreaker(f"{name}-{i}", store=store) for i in range(3)]
+        for b in breakers:
+            joined(b)
+        redis.kill()
+        try:
+            for b in breakers:
+                for _ in range(5):
+                    b.call(lambda: 1)
+            eventually(lambda: all(b.stats.mode == "local" for b in breakers), "local mode")
+        finally:
+            redis.start()
+        eventually(lambda: all(b.stats.mode == "shared" for b in breakers), "shared again")
+        lines = [r.getMessage() for r in caplog.records if r.name == "tripwire"]
+        assert len([m for m in lines if "unreachable" in m]) == 1, lines
+        assert len([m for m in lines if "reachable again" in m]) == 1, lines
