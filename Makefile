@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-redis setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm \
-        demo demo-ops demo-rust bench bench-core bench-node bench-python bench-wasm wasm proptest-long
+        demo demo-ops demo-rust bench bench-core bench-store bench-node bench-python bench-wasm wasm proptest-long
 
 all: test
 
@@ -36,6 +36,7 @@ lint:
 
 test-core: setup-core setup-redis
 	$(CARGO) test -p tripwire-core --all-features
+	$(CARGO) test -p tripwire-store
 	bash scripts/setup-promtool.sh
 	for f in tests/vectors/metrics/*.prom; do target/tools/promtool check metrics < "$$f"; done
 	target/tools/promtool check rules tripwire-alerts.yml
@@ -72,9 +73,12 @@ demo-ops: setup-node
 demo-rust: setup-core
 	$(CARGO) run -q -p tripwire-core --example demo
 
-bench: bench-core bench-node bench-python bench-wasm
+bench: bench-core bench-store bench-node bench-python bench-wasm
 bench-core:
 	$(CARGO) bench -p tripwire-core --bench acquire_record
+# The closed path in shared mode beside the local engine (starts its own redis-server).
+bench-store: setup-redis
+	$(CARGO) bench -p tripwire-store --bench call_path
 bench-node: setup-node
 	bash scripts/bench-node.sh
 bench-python: setup-python

@@ -6,9 +6,10 @@
 //! * every lock the store's own threads take is taken inside [`gate`], and they never
 //!   wait on the network or call the binding's code while inside it;
 //! * a `pthread_atfork` *prepare* handler takes the gate before the fork (waiting at
-//!   most for the I/O thread to finish its short section), and the *parent* and *child*
-//!   handlers release it: in the child no lock of the store is held by a thread that
-//!   is gone;
+//!   most for the I/O thread to finish its short section), then every lock a binding's
+//!   thread may hold (every store's, every breaker's: [`crate::hold_all`]; each is held
+//!   for microseconds); the *parent* and *child* handlers release them all: in the
+//!   child no lock of the store is held by a thread that is gone;
 //! * the child handler also bumps [`epoch`], which every handle compares (one atomic
 //!   load) to restart the I/O threads lazily in the child.
 //!
@@ -25,7 +26,8 @@ static INSTALL: Once = Once::new();
 
 thread_local! {
     // The gate held across a fork by the forking thread.
-    static HELD: RefCell<Option<MutexGuard<'static, ()>>> = const { RefCell::new(None) };
+    static HELD: RefCell<Option<(crate::ForkHold, MutexGuard<'static, ()>)>> =
+        const { RefCell::new(None) };
 }
 
 extern "C" {
@@ -38,7 +40,8 @@ extern "C" {
 
 extern "C" fn prepare() {
     let guard = gate();
-    HELD.with(|h| *h.borrow_mut() = Some(guard));
+    let all = crate::hold_all();
+    HELD.with(|h| *h.borrow_mut() = Some((all, guard)));
 }
 
 extern "C" fn parent() {

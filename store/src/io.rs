@@ -238,7 +238,10 @@ fn exec(
 ) -> Vec<Result<Vec<Value>, StoreFault>> {
     let timeout = inner.options.timeout;
     let deadline = Instant::now() + timeout;
-    let fail = |st: &mut IoState, f: StoreFault| {
+    let fail = |st: &mut IoState, mut f: StoreFault| {
+        if f.error == StoreError::Timeout {
+            f.message = format!("{} (timeout {} ms)", f.message, timeout.as_millis());
+        }
         st.conn = None;
         st.last_fault = Some(f.clone());
         vec![Err(f); jobs.len()]

@@ -4,28 +4,7 @@
 //! ([`tripwire_core::fleet`]): the rules stay in the core, this crate sends, waits and
 //! runs the timers.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use tripwire_core::fleet::FleetOptions;
-//! use tripwire_core::{Config, Outcome};
-//! use tripwire_store::{Admit, RedisStore, StoreOptions};
-//!
-//! let store = RedisStore::new(StoreOptions::new("redis://127.0.0.1:6379/0"), None)?;
-//! let breaker = store.register(Config::default(), FleetOptions::new("payments"), None)?;
-//! let permit = match breaker.try_acquire() {
-//!     Admit::Permit(p) => Some(p),           // closed: no I/O
-//!     Admit::Rejected(_) => None,            // open: no I/O
-//!     Admit::Lease(lease) => lease.wait().ok(), // half-open: the one round trip
-//! };
-//! if let Some(permit) = permit {
-//!     breaker.record(permit, Outcome::Success); // queued; flushed in the background
-//! }
-//! store.close();
-//! # Ok::<(), tripwire_core::ConfigError>(())
-//! ```
-//!
-//! The contract for binding authors (threads, callbacks, fork) is in the
-//! [README](https://example.invalid/tripwire/store/README.md), included below.
+//! The contract for binding authors (API, threads, callbacks, fork) follows.
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -35,11 +14,12 @@ mod fork;
 mod io;
 mod options;
 
+use std::any::Any;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -216,6 +196,65 @@ struct Inner {
     next_id: AtomicU64,
 }
 
+/// Every live store, for the fork handler.
+static STORES: Mutex<Vec<Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// Every lock of every store, held across a `fork()` by the forking thread (see
+/// `fork.rs`). Unlocked in reverse order, before the stores and breakers they are in
+/// are released.
+pub(crate) struct ForkHold {
+    guards: Vec<Box<dyn Any>>,
+    _breakers: Vec<Arc<Shared>>,
+    _stores: Vec<Arc<Inner>>,
+}
+
+impl Drop for ForkHold {
+    fn drop(&mut self) {
+        while let Some(g) = self.guards.pop() {
+            drop(g);
+        }
+    }
+}
+
+/// A guard that outlives its borrow's lifetime in the type only.
+///
+/// # Safety
+/// The mutex must stay alive until the guard is dropped.
+unsafe fn unbound<T: 'static>(g: MutexGuard<'_, T>) -> Box<dyn Any> {
+    // SAFETY: only the lifetime changes; the caller keeps the mutex alive.
+    Box::new(unsafe { std::mem::transmute::<MutexGuard<'_, T>, MutexGuard<'static, T>>(g) })
+}
+
+/// Takes, in the crate's lock order (runtime, leases, registry, breaker), every lock a
+/// binding's thread may hold, in every store: after the fork none is held by a thread
+/// that the child does not have. Called by the prepare handler, inside the gate.
+pub(crate) fn hold_all() -> ForkHold {
+    let mut hold = ForkHold {
+        guards: Vec::new(),
+        _breakers: Vec::new(),
+        _stores: Vec::new(),
+    };
+    let stores: Vec<Arc<Inner>> = lock(&STORES).iter().filter_map(Weak::upgrade).collect();
+    for inner in &stores {
+        // SAFETY (each `unbound`): the store and breaker Arcs are kept in `hold`, and
+        // `ForkHold::drop` releases every guard before them.
+        unsafe {
+            hold.guards.push(unbound(lock(&inner.runtime)));
+            hold.guards.push(unbound(lock(&inner.leases)));
+            let registry = lock(&inner.registry);
+            let breakers: Vec<Arc<Shared>> = registry.clone();
+            hold.guards.push(unbound(registry));
+            for shared in &breakers {
+                hold.guards.push(unbound(lock(&shared.fleet)));
+                hold.guards.push(unbound(lock(&shared.error)));
+            }
+            hold._breakers.extend(breakers);
+        }
+    }
+    hold._stores = stores;
+    hold
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -357,31 +396,34 @@ impl RedisStore {
         options.validate()?;
         let info = options.connection_info()?;
         fork::install();
-        Ok(RedisStore {
-            inner: Arc::new(Inner {
-                options,
-                info,
-                clock: MonotonicClock::new(),
-                events,
-                registry: Mutex::new(Vec::new()),
-                channels: AtomicU64::new(0),
-                leases: Mutex::new(Some(Vec::new())),
-                wake: AtomicBool::new(false),
-                running: AtomicU64::new(0),
-                closed: AtomicBool::new(false),
-                runtime: Mutex::new(Runtime {
-                    made: 0,
-                    io: None,
-                    io_thread: None,
-                    fds: [
-                        Arc::new(conn::FdSlot::new(-1)),
-                        Arc::new(conn::FdSlot::new(-1)),
-                    ],
-                }),
-                process: AtomicU64::new(random_u64(0)),
-                next_id: AtomicU64::new(0),
+        let inner = Arc::new(Inner {
+            options,
+            info,
+            clock: MonotonicClock::new(),
+            events,
+            registry: Mutex::new(Vec::new()),
+            channels: AtomicU64::new(0),
+            leases: Mutex::new(Some(Vec::new())),
+            wake: AtomicBool::new(false),
+            running: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            runtime: Mutex::new(Runtime {
+                made: 0,
+                io: None,
+                io_thread: None,
+                fds: [
+                    Arc::new(conn::FdSlot::new(-1)),
+                    Arc::new(conn::FdSlot::new(-1)),
+                ],
             }),
-        })
+            process: AtomicU64::new(random_u64(0)),
+            next_id: AtomicU64::new(0),
+        });
+        let mut stores = lock(&STORES);
+        stores.retain(|w| w.strong_count() > 0);
+        stores.push(Arc::downgrade(&inner));
+        drop(stores);
+        Ok(RedisStore { inner })
     }
 
     /// The options it was made with.
@@ -463,8 +505,9 @@ impl RedisStore {
     /// deciding alone. Idempotent.
     pub fn close(&self) {
         let inner = &self.inner;
-        inner.ensure();
         inner.closed.store(true, Ordering::Release);
+        // In a fork child, forgets the parent's threads (never joined here); starts none.
+        inner.ensure();
         let io = {
             let mut rt = lock(&inner.runtime);
             if let Some(t) = &rt.io_thread {
