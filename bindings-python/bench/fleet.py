@@ -77,7 +77,7 @@ def main() -> None:
     try:
         store = tripwire.RedisStore(url)
         tag = uuid.uuid4().hex[:8]
-        local = tripwire.CircuitBreaker(f"bench-local-{tag}", failure_threshold=10**6, store=False)(ok)
+        local = tripwire.CircuitBreaker(f"bench-local-{tag}", failure_threshold=10**6, store=None)(ok)
         shared_breaker = tripwire.CircuitBreaker(f"bench-shared-{tag}", failure_threshold=10**6, store=store)
         shared = shared_breaker(ok)
         while shared_breaker.stats.last_sync_age is None:

@@ -207,9 +207,9 @@ impl PyRedisStore {
 
 /// What `store=` asked for.
 pub(crate) enum StoreChoice {
-    /// Not given (or None): the `TRIPWIRE_STORE_URL` store if set, else local.
+    /// Not given: the `TRIPWIRE_STORE_URL` store if set, else local.
     Default,
-    /// `store=False`: local, whatever the environment says.
+    /// `store=None`: local, whatever the environment says (Node's `store: null`).
     Local,
     /// A `RedisStore`.
     Given(tripwire_store::RedisStore),
@@ -218,14 +218,11 @@ pub(crate) enum StoreChoice {
 impl StoreChoice {
     pub(crate) fn parse(value: &Bound<'_, PyAny>) -> PyResult<StoreChoice> {
         if value.is_none() {
-            return Ok(StoreChoice::Default);
-        }
-        if value.is_instance_of::<pyo3::types::PyBool>() && !value.is_truthy()? {
             return Ok(StoreChoice::Local);
         }
         let store = value.cast::<PyRedisStore>().map_err(|_| {
             PyTypeError::new_err(format!(
-                "invalid option `store`: must be a tripwire.RedisStore, None (TRIPWIRE_STORE_URL if set) or False (never shared), not {}",
+                "invalid option `store`: must be a tripwire.RedisStore or None (local), not {}",
                 type_name(value)
             ))
         })?;

@@ -392,13 +392,18 @@ def test_tripwire_store_url_is_adopted_by_every_breaker(redis: Redis, name: str)
     import os, time, tripwire
     b = tripwire.CircuitBreaker(os.environ["NAME"])
     s = tripwire.create_circuit_breaker(os.environ["NAME"] + "-2")
-    own = tripwire.CircuitBreaker(os.environ["NAME"] + "-3", store=False)
-    while b.stats.last_sync_age is None or s.stats.last_sync_age is None:
+    own = tripwire.CircuitBreaker(os.environ["NAME"] + "-3", store=None)
+    assert tripwire.with_circuit_breaker(os.environ["NAME"] + "-4", lambda: 1, {"store": None}) == 1
+    w = tripwire.registry.get(os.environ["NAME"] + "-4")
+    svc = tripwire.CircuitBreakerService().get_circuit_breaker(os.environ["NAME"], "op")
+    local_svc = tripwire.CircuitBreakerService(store=None).get_circuit_breaker(os.environ["NAME"] + "-5", "op")
+    shared = (b, s, svc)
+    while any(x.stats.last_sync_age is None for x in shared):
         time.sleep(0.01)
-    print(b.stats.mode, s.stats.mode, own.stats.mode)
+    print(*(x.stats.mode for x in (*shared, own, w, local_svc)))
     """
     proc = child(code, NAME=name, TRIPWIRE_STORE_URL=redis.url)
-    assert expect(proc, "") == "shared shared local"
+    assert expect(proc, "") == "shared shared shared local local local"
     assert proc.wait() == 0
     bad = child("import tripwire\ntripwire.CircuitBreaker('x')\n", TRIPWIRE_STORE_URL="http://nope")
     assert bad.wait() != 0

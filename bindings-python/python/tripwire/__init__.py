@@ -16,7 +16,6 @@ import sys
 import threading
 from typing import (
     TYPE_CHECKING,
-    Literal,
     Any,
     Awaitable,
     Callable,
@@ -42,7 +41,13 @@ from tripwire._core import (
     RedisStore,
     __version__,
 )
-from tripwire._types import CircuitBreakerStats, CircuitBreakerTimeoutError, CircuitState, Transition
+from tripwire._types import (
+    _STORE_FROM_ENV,
+    CircuitBreakerStats,
+    CircuitBreakerTimeoutError,
+    CircuitState,
+    Transition,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -205,7 +210,7 @@ class CircuitBreaker(_core.Breaker):
         listeners: Iterable[Any] = (),
         clock: Optional[ManualClock] = None,
         tracing: Optional[str] = None,
-        store: Union[RedisStore, None, Literal[False]] = None,
+        store: Optional[RedisStore] = _STORE_FROM_ENV,
         **options: Any,
     ) -> None:
         # The options were read and checked by `_core.Breaker.__new__`; only the

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
+
+
+class _StoreFromEnv:
+    """``store=`` not given: the ``TRIPWIRE_STORE_URL`` store if set, else local."""
+
+    def __repr__(self) -> str:
+        return "<TRIPWIRE_STORE_URL if set>"
+
+
+# The default of `store=` as signatures show it (the compiled constructor reads only the
+# keywords given; `store=None` is local).
+_STORE_FROM_ENV: Any = _StoreFromEnv()
 
 
 class CircuitState(str, enum.Enum):

@@ -25,11 +25,11 @@ import time
 import types
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Literal, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional, Tuple
 
 from tripwire import _core
 from tripwire._core import ManualClock, RedisStore
-from tripwire._types import CircuitBreakerStats
+from tripwire._types import _STORE_FROM_ENV, CircuitBreakerStats
 
 if TYPE_CHECKING:
     from tripwire import CircuitBreaker
@@ -134,11 +134,11 @@ def _breaker_class() -> Any:
     return tripwire.CircuitBreaker
 
 
-def _make_breaker(clock: Optional[ManualClock], store: Any, name: str) -> Any:
+def _make_breaker(clock: Optional[ManualClock], store: Dict[str, Any], name: str) -> Any:
     """The engine's breaker factory: a registered ``CircuitBreaker`` on the service's
     clock and store (the engine gives it its options right after; a shared one joins
     its fleet then, with them)."""
-    return _breaker_class()(name, clock=clock, store=store, _join_later=True)
+    return _breaker_class()(name, clock=clock, _join_later=True, **store)
 
 
 def _dispatch(listeners: List[AlertListener], clock: Optional[ManualClock], alerts: List[Tuple[Any, ...]]) -> None:
@@ -234,7 +234,8 @@ class CircuitBreakerService:
     wait end when the clock is moved past their deadline (``advance`` / ``set``).
     ``seed``: the retry jitter's seed (random by default).
     ``store``: a ``RedisStore``: every breaker of the service is shared with the fleet
-    (as ``CircuitBreaker(store=)``; None: ``TRIPWIRE_STORE_URL`` if set, False: never).
+    (as ``CircuitBreaker(store=)``: not given, ``TRIPWIRE_STORE_URL`` if set; None,
+    never).
     """
 
     def __init__(
@@ -246,18 +247,17 @@ class CircuitBreakerService:
         on_alert: Optional[AlertListener] = None,
         services: Optional[Mapping[str, str]] = None,
         seed: Optional[int] = None,
-        store: Union[RedisStore, None, Literal[False]] = None,
+        store: Optional[RedisStore] = _STORE_FROM_ENV,
     ) -> None:
-        if store is not None and store is not False and not isinstance(store, RedisStore):
-            raise TypeError(
-                f"invalid option `store`: must be a tripwire.RedisStore, None (TRIPWIRE_STORE_URL if set) or False, not {type(store).__name__}"
-            )
+        if store is not _STORE_FROM_ENV and store is not None and not isinstance(store, RedisStore):
+            raise TypeError(f"invalid option `store`: must be a tripwire.RedisStore or None (local), not {type(store).__name__}")
         if on_alert is not None and not callable(on_alert):
             raise TypeError("invalid option `on_alert`: must be callable (alert) -> None")
         self._clock = clock
         self._listeners: List[AlertListener] = [on_alert] if on_alert is not None else []
         self._core = _core.Service(
-            functools.partial(_make_breaker, clock, store),
+            # `store=` given or not, as the service was made.
+            functools.partial(_make_breaker, clock, {} if store is _STORE_FROM_ENV else {"store": store}),
             functools.partial(_dispatch, self._listeners, clock),
             clock=clock,
             max_breakers=max_breakers,
