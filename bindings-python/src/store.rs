@@ -134,7 +134,7 @@ impl PyRedisStore {
                     }
                 }
                 other => {
-                    let hint = tripwire_core::closest(other, STORE_OPTIONS)
+                    let hint = tripwire_core::suggest_name(other, STORE_OPTIONS)
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default();
                     return Err(PyTypeError::new_err(format!(

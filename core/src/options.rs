@@ -582,10 +582,16 @@ pub(crate) fn check(name: &str, number: f64, kind: Kind, unit: Unit) -> Result<(
     }
 }
 
+/// The name in `candidates` an unknown `name` is most likely a typo of (case, `_`, or
+/// at most two edits away), if any: the bindings' "did you mean" for option tables of
+/// their own (the fleet store's options).
+pub fn suggest_name<'c>(name: &str, candidates: &'c [&'c str]) -> Option<&'c str> {
+    closest(name, candidates)
+}
+
 /// The candidate an unknown `name` is most likely a typo of (case, `_`, or at most
-/// two edits away), if any: the "did you mean" of every option table the bindings
-/// check (the breaker's here, the fleet store's in the bindings).
-pub fn closest<'c>(
+/// two edits away), if any.
+pub(crate) fn closest<'c>(
     name: &str,
     candidates: impl IntoIterator<Item = &'c &'c str>,
 ) -> Option<&'c str> {
