@@ -10,16 +10,14 @@ built addon or its ``RedisStore`` is missing.
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 from typing import Iterator, List
 
 import pytest
-from test_fleet import PATIENCE, Redis, eventually, expect, fleet_child, joined, tell
+from test_fleet import ASK_FOR_A_TRIAL, Redis, eventually, expect, fleet_child, joined, trials
 
 import tripwire
 from tripwire import CircuitBreaker, CircuitState, RedisStore
@@ -54,8 +52,8 @@ PY_KW = {"failure_threshold": 2, "recovery_timeout": 3.0, "success_threshold": 1
 PY_OPTIONS = ", ".join(f"{k}={v!r}" for k, v in PY_KW.items())
 NODE_OPTIONS = "failureThreshold: 2, resetTimeout: 3000, successThreshold: 1, halfOpenMaxCalls: 1, timeout: 5000"
 
-# Each member: report how its first call after the trip went; after "go", ask for a
-# trial every 10 ms until granted (print "permit", hold it) or told to stop; then "end".
+# Each member reports how its first call after the trip went, then asks for a trial as
+# ASK_FOR_A_TRIAL does (test_fleet.py).
 NODE_MEMBER = """
 const { CircuitBreaker, RedisStore } = require(process.env.TW_ROOT);
 const lines = require('readline').createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -88,7 +86,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 """ % NODE_OPTIONS
 
 PY_MEMBER = """
-import threading
 while b.state == "CLOSED":
     time.sleep(0.005)
 try:
@@ -96,19 +93,7 @@ try:
     print("admitted", flush=True)
 except tripwire.CircuitBreakerOpenError as e:
     print("refused", type(e).__name__, flush=True)
-sys.stdin.readline()
-stop = threading.Event()
-threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
-held = None
-while held is None and not stop.is_set():
-    p = b._try_acquire()
-    if isinstance(p, tripwire.Permit):
-        held = p
-        print("permit", flush=True)
-    time.sleep(0.01)
-stop.wait()
-print("end", flush=True)
-"""
+""" + ASK_FOR_A_TRIAL
 
 
 @pytest.fixture(scope="module")
@@ -148,41 +133,9 @@ def test_two_node_and_two_python_processes_share_one_breaker(redis: Redis) -> No
             assert expect(py, "refused") == "refused CircuitBreakerOpenError"
             for n in node:
                 assert expect(n, "refused") == "refused CircuitBreakerOpenError"
-            # Half-open: all four ask (every 10 ms) until one holds the trial; then
-            # they go on asking for as many rounds again: still one trial fleet-wide.
+            # Half-open: all four keep asking; one trial runs fleet-wide.
             eventually(lambda: b.state is CircuitState.HALF_OPEN, "half-open")
-            for o in others:
-                tell(o, "go")
-            permits, held = 0, None
-            with selectors.DefaultSelector() as sel:
-                for o in others:
-                    assert o.stdout is not None
-                    sel.register(o.stdout, selectors.EVENT_READ)
-                rounds_after_first = 0
-                deadline = time.monotonic() + PATIENCE
-                while rounds_after_first < 100:
-                    if permits:
-                        rounds_after_first += 1
-                    elif time.monotonic() > deadline:
-                        raise AssertionError("no process got the trial")
-                    if held is None:
-                        p = b._try_acquire()
-                        if isinstance(p, tripwire.Permit):
-                            held = p
-                            permits += 1
-                    for key, _ in sel.select(timeout=0.01):
-                        line = key.fileobj.readline().strip()  # type: ignore[union-attr]
-                        assert line == "permit", line
-                        permits += 1
-                        sel.unregister(key.fileobj)
-            assert permits == 1
-            for o in others:
-                tell(o, "stop")
-                assert o.stdin is not None
-                o.stdin.close()  # Node's line reader holds its loop until stdin ends
-            for o in others:
-                assert expect(o, "") == "end"
-                assert o.wait(timeout=PATIENCE) == 0
+            assert trials(b, others) == 1
         finally:
             for o in [py, *node]:
                 if o.poll() is None:
