@@ -578,3 +578,36 @@ def test_one_log_line_per_outage(redis: Redis, name: str, caplog: pytest.LogCapt
         logged = lines()
         assert len([m for m in logged if "unreachable" in m]) == 1, logged
         assert len([m for m in logged if "reachable again" in m]) == 1, logged
+
+
+def test_a_task_cancelled_while_awaiting_its_lease_hands_the_trial_back(redis: Redis, name: str) -> None:
+    async def main() -> None:
+        # The lease outlives this test (31 s by default): a leaked trial would refuse
+        # every later one.
+        with RedisStore(redis.url) as store:
+            b = CircuitBreaker(name, failure_threshold=1, recovery_timeout=0.1, success_threshold=1, store=store)
+            joined(b)
+            with pytest.raises(ZeroDivisionError):
+                b.call(lambda: 1 / 0)
+            while b.state is not CircuitState.HALF_OPEN:
+                await asyncio.sleep(0.01)
+
+            async def ok() -> str:
+                return "ok"
+
+            task = asyncio.ensure_future(b.call_async(ok))
+            await asyncio.sleep(0)  # the task asked for its lease and awaits it
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            deadline = time.monotonic() + PATIENCE
+            while True:
+                try:
+                    assert await b.call_async(ok) == "ok"
+                    break
+                except CircuitBreakerOpenError:
+                    assert time.monotonic() < deadline, "the cancelled task's trial was never handed back"
+                    await asyncio.sleep(0.01)
+            assert b.state is CircuitState.CLOSED
+
+    asyncio.run(main())
