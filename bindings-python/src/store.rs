@@ -47,13 +47,11 @@ fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
             type_name(value)
         )));
     }
-    let s: f64 = value.extract()?;
-    if !s.is_finite() || !(0.0..=1e9).contains(&s) {
-        return Err(PyValueError::new_err(format!(
-            "invalid option `{name}`: must be a finite number of seconds ≥ 0"
-        )));
-    }
-    Ok(Duration::from_secs_f64(s))
+    // Finite and ≥ 0 here; the store checks its own bounds (naming the option).
+    Ok(Duration::from_nanos(crate::clock::nanos(
+        name,
+        value.extract()?,
+    )?))
 }
 
 /// Logs one line per outage episode of a store (logger `"tripwire"`).

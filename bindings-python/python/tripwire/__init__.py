@@ -187,6 +187,10 @@ class CircuitBreaker(_core.Breaker):
     seconds. pybreaker's ``fail_max`` / ``reset_timeout`` and the other spellings of
     the options table are accepted too (giving two spellings of one option is an
     error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
+
+    ``store``: a ``RedisStore`` shares the breaker's state with every process that
+    makes a breaker of this name through the same Redis and prefix (not given: the
+    ``TRIPWIRE_STORE_URL`` store if that is set; None: never shared).
     """
 
     __slots__ = ("_on_state_change", "_listeners", "_timeout", "_hooked", "_slow", "_tracer", "__weakref__")
