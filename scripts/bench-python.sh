@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks the release wheel of the Python package beside pybreaker,
 # circuitbreaker, aiobreaker and purgatory, and its resilience service beside
-# tenacity + pybreaker (one run, one process per figure set).
+# tenacity + pybreaker (one run, one process per figure set); then the fleet store
+# (bench/fleet.py: a redis-server of its own, beside pybreaker's CircuitRedisStorage
+# through the pinned redis client).
 # Uses its own venv (target/venv-python-bench) so the test venv keeps its dev build.
 # Pass --quick for a short smoke run.
 set -euo pipefail
@@ -10,7 +12,7 @@ cd "$(dirname "$0")/.."
 VENV="$(pwd)/target/venv-python-bench"
 PY="$VENV/bin/python"
 PYTHON="${PYTHON:-python3}"
-PINS=(pybreaker==1.4.1 circuitbreaker==2.1.3 aiobreaker==1.2.0 purgatory==3.0.1 tenacity==9.2.1)
+PINS=(pybreaker==1.4.1 circuitbreaker==2.1.3 aiobreaker==1.2.0 purgatory==3.0.1 tenacity==9.2.1 redis==8.1.0)
 
 [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
 installed="$("$PY" -m pip freeze --disable-pip-version-check 2>/dev/null || true)"
@@ -28,3 +30,5 @@ bash scripts/dist.sh python
 
 cd bindings-python/bench
 "$PY" bench.py "$@"
+command -v redis-server >/dev/null || bash ../../scripts/setup-redis.sh
+"$PY" fleet.py "$@"

@@ -4,6 +4,7 @@
 // holders expire, totals are exact, faults leave calls working, TRIPWIRE_STORE_URL
 // adopts seed-style code, bad options name the option.
 import { test, before, after } from 'node:test';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -196,8 +197,12 @@ test('redis SIGSTOP/SIGCONT: calls keep working in local mode, storeDown/storeUp
   const other = new RedisStore({ url: server.url, flushInterval: 10 });
   const elsewhere = new CircuitBreaker({ name, store: other, ...TRIP });
   await until(() => elsewhere.getStats().lastSyncAge !== null);
+  // The 'open' event, not getState(): the store's thread knows first, and the event loop
+  // (which admits calls) from the event on.
+  const opened = once(breaker, 'open');
   for (let i = 0; i < 3; i++) await elsewhere.execute(async () => { throw new Error('boom'); }).catch(() => {});
-  await until(() => breaker.getState() === 'OPEN');
+  await opened;
+  assert.equal(breaker.getState(), 'OPEN');
   assert.ok((await breaker.execute(async () => 1).catch((e) => e)) instanceof CircuitBreakerOpenError);
   await Promise.all([store.close(), other.close()]);
 });

@@ -12,13 +12,13 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::{
-    Breaker as CoreBreaker, Clock, ConfigShare, Outcome, Rejected, Snapshot, State, SyncBreaker,
-    Transition,
+    Breaker as CoreBreaker, ConfigShare, Outcome, Rejected, Snapshot, State, Transition,
 };
 
-use crate::clock::{seconds, AnyClock};
+use crate::clock::seconds;
 use crate::errors;
 use crate::options::{self, Exclude};
+use crate::store::{Admitted, Engine, LeaseAnswer, Manual};
 use crate::types;
 
 thread_local! {
@@ -30,7 +30,8 @@ thread_local! {
 #[pyclass(subclass, frozen, module = "tripwire._core")]
 pub struct Breaker {
     name: Py<PyString>,
-    core: SyncBreaker<AnyClock>,
+    /// The process's own engine, or the fleet's through a store.
+    pub(crate) engine: Engine,
     exclude: Exclude,
     fallback: Option<Py<PyAny>>,
     /// `is_failure_result(result)`: a returned value that counts as a failure (set at
@@ -95,7 +96,7 @@ impl Breaker {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return tripwire_core::Probe::Busy;
         }
-        let s = self.core.stats();
+        let s = self.engine.stats();
         if s.state != State::Closed || s.forced_open || s.disabled {
             return tripwire_core::Probe::Busy;
         }
@@ -132,10 +133,10 @@ impl Breaker {
     /// After any transition: forget the last failure once closed, tell the facade
     /// (listeners and tripwire's logger) what changed, the core's cause of it, and the
     /// outcome of the call that made it (`"failure"`, `"timeout"`, `"success"`,
-    /// `"slowCall"`; None for an acquire or a manual operation). Transitions are rare:
-    /// the facade hears of each. Errs only with a listener's `KeyboardInterrupt` or
-    /// `SystemExit`.
-    fn transitioned(
+    /// `"slowCall"`; None for an acquire, a manual operation or the fleet's state
+    /// adopted). Transitions are rare: the facade hears of each. Errs only with a
+    /// listener's `KeyboardInterrupt` or `SystemExit`.
+    pub(crate) fn transitioned(
         &self,
         slf: &Bound<'_, Self>,
         transition: Transition,
@@ -165,7 +166,7 @@ impl Breaker {
             }
         }
         // Every transition (OPEN -> OPEN too: a trip ends a forced open) re-sets it.
-        if self.core.with(|b, _| b.config().half_open_timer) {
+        if self.engine.config().half_open_timer {
             slf.call_method0(intern!(slf.py(), "_arm_half_open"))?;
         }
         Ok(())
@@ -281,7 +282,7 @@ impl Breaker {
 
     /// Records a permit's outcome; callers waiting for a trial ask again.
     fn record(&self, permit: tripwire_core::Permit, outcome: Outcome) -> Option<Transition> {
-        let transition = self.core.record(permit, outcome);
+        let transition = self.engine.record(permit, outcome);
         self.ended();
         transition
     }
@@ -332,23 +333,27 @@ impl Breaker {
     ) -> PyResult<Py<PyAny>> {
         let this = slf.get();
         let py = slf.py();
+        let refused = |rejected| match &this.fallback {
+            Some(fallback) => {
+                this.engine.record_fallback();
+                Ok(fallback.bind(py).call(args, kwargs)?.unbind())
+            }
+            None => Err(this.refusal(py, rejected)?),
+        };
         let permit = loop {
             // Read before asking: a call that ends in between still wakes this one.
             let seen = this.epoch();
-            match this.core.try_acquire() {
-                Ok(permit) => break permit,
-                Err(rejected) if rejected.may_wait && seen.is_some() => {
+            match this.engine.try_acquire() {
+                Admitted::Permit(permit) => break permit,
+                Admitted::Rejected(rejected) if rejected.may_wait && seen.is_some() => {
                     this.wait_trial(py, seen.unwrap_or_default())?;
                 }
-                Err(rejected) => {
-                    return match &this.fallback {
-                        Some(fallback) => {
-                            this.core.with(|b, now| b.record_fallback(now));
-                            Ok(fallback.bind(py).call(args, kwargs)?.unbind())
-                        }
-                        None => Err(this.refusal(py, rejected)?),
-                    };
-                }
+                Admitted::Rejected(rejected) => return refused(rejected),
+                // Half-open, shared: the fleet-wide trial lease, waited for without the GIL.
+                Admitted::Lease(lease) => match py.detach(move || lease.wait()) {
+                    Ok(permit) => break permit,
+                    Err(rejected) => return refused(rejected),
+                },
             }
         };
         // A listener's KeyboardInterrupt / SystemExit before the call: the call does
@@ -382,7 +387,7 @@ impl Breaker {
                         this.record_failure(slf, permit, error)?;
                         match &this.fallback {
                             Some(fallback) => {
-                                this.core.with(|b, now| b.record_fallback(now));
+                                this.engine.record_fallback();
                                 Ok(fallback.bind(py).call(args, kwargs)?.unbind())
                             }
                             None => Err(err),
@@ -401,12 +406,9 @@ impl Breaker {
         }
     }
 
-    fn manual(
-        slf: &Bound<'_, Self>,
-        op: fn(&mut CoreBreaker, u64) -> Transition,
-    ) -> PyResult<Py<PyAny>> {
+    fn manual(slf: &Bound<'_, Self>, op: Manual) -> PyResult<Py<PyAny>> {
         let this = slf.get();
-        let t = this.core.with(op);
+        let t = this.engine.manual(op)?;
         this.ended();
         this.transitioned(slf, t, None)?;
         Ok(types::transition(slf.py(), t)?.unbind())
@@ -437,12 +439,16 @@ impl Breaker {
         }
         let parsed = options::parse(options)?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
-        let breaker = CoreBreaker::with_shared_config_at(config, parsed.clock.now())
-            .map_err(options::config_error)?;
-        let core = SyncBreaker::from_breaker(breaker, parsed.clock);
+        let engine = Engine::new(
+            &name.to_cow()?,
+            config,
+            parsed.clock,
+            parsed.store,
+            parsed.join_later,
+        )?;
         Ok(Breaker {
             name: name.clone().unbind(),
-            core,
+            engine,
             exclude: parsed.exclude,
             fallback: parsed.fallback,
             is_failure_result: parsed
@@ -467,13 +473,13 @@ impl Breaker {
     /// The effective state now: HALF_OPEN once the open duration has passed.
     #[getter]
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        types::state(py, self.core.state())
+        types::state(py, self.engine.state())
     }
 
     /// The per-call timeout in seconds, or None.
     #[getter]
     fn request_timeout(&self) -> Option<f64> {
-        self.core.with(|b, _| b.config().call_timeout.map(seconds))
+        self.engine.config().call_timeout.map(seconds)
     }
 
     /// The fallback, or None.
@@ -491,9 +497,8 @@ impl Breaker {
     /// Counters, rates and timings now, as a `CircuitBreakerStats`.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let clock = self.core.clock();
-        let s = self.core.stats();
-        let at = |t: Option<u64>| t.map(|t| clock.seconds(t));
+        let s = self.engine.stats();
+        let at = |t: Option<u64>| t.map(|t| self.engine.seconds(t));
         let fields = PyDict::new(py);
         fields.set_item("state", types::state(py, s.state)?)?;
         fields.set_item("failure_count", s.failures)?;
@@ -520,6 +525,7 @@ impl Breaker {
         fields.set_item("latency_p99", s.latency_p99.map(seconds))?;
         fields.set_item("forced_open", s.forced_open)?;
         fields.set_item("disabled", s.disabled)?;
+        self.engine.link_fields(&fields)?;
         types::stats(py, &fields)
     }
 
@@ -536,34 +542,55 @@ impl Breaker {
 
     /// Asks leave to run one call: a `Permit` to end with its outcome, or
     /// `CircuitBreakerOpenError` (raised) when the breaker refuses.
+    /// Half-open in a shared breaker, this waits (without the GIL) for the fleet-wide
+    /// trial lease.
     fn acquire(slf: &Bound<'_, Self>) -> PyResult<Py<Permit>> {
-        match Breaker::try_acquire(slf)? {
-            Ok(permit) => Ok(permit),
-            Err(refusal) => Err(refusal),
+        let admitted = match Breaker::try_acquire(slf)? {
+            Ok(admitted) => admitted,
+            Err(lease) => Breaker::admitted(slf, slf.py().detach(move || lease.wait()))?,
+        };
+        match admitted.cast_into::<Permit>() {
+            Ok(permit) => Ok(permit.unbind()),
+            Err(refusal) => Err(PyErr::from_value(refusal.into_inner())),
         }
     }
 
     /// Like `acquire`, but returns the refusal instead of raising it.
     fn _try_acquire(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Ok(match Breaker::try_acquire(slf)? {
-            Ok(permit) => permit.into_any(),
-            Err(refusal) => refusal.into_value(slf.py()).into_any(),
+            Ok(admitted) => admitted.unbind(),
+            Err(lease) => Breaker::admitted(slf, slf.py().detach(move || lease.wait()))?.unbind(),
         })
+    }
+
+    /// Like `_try_acquire`, but a fleet-wide trial lease is an `asyncio.Future` of the
+    /// running loop, resolved with the permit or the refusal.
+    fn _try_acquire_async(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Ok(match Breaker::try_acquire(slf)? {
+            Ok(admitted) => admitted.unbind(),
+            Err(lease) => LeaseAnswer::future(slf, lease)?.unbind(),
+        })
+    }
+
+    /// Lets the store's background events (transitions found in the background,
+    /// `storeDown` / `storeUp`) reach this breaker; the facade calls it once.
+    fn _bind_store(slf: &Bound<'_, Self>) -> PyResult<()> {
+        slf.get().engine.bind(slf)
     }
 
     /// Opens the circuit until `close()` or `reset()`; returns the transition.
     fn open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::force_open)
+        Breaker::manual(slf, Manual::ForceOpen)
     }
 
     /// Opens the circuit as if it had tripped: it half-opens after the open duration.
     fn trip(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::trip)
+        Breaker::manual(slf, Manual::Trip)
     }
 
     /// Half-opens the circuit now: the next calls are trials.
     fn half_open(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::half_open)
+        Breaker::manual(slf, Manual::HalfOpen)
     }
 
     /// The windowed statistics (`window_stats=True`) as a dict, or None: per bucket of
@@ -571,7 +598,11 @@ impl Breaker {
     /// timeouts and fallbacks; `latency_mean` and `percentiles` (fraction -> seconds).
     #[getter]
     fn window_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(w) = self.core.with(|b, now| b.window_stats(now)) else {
+        let Some(w) = self
+            .engine
+            .local_with(|b, now| b.window_stats(now))
+            .flatten()
+        else {
             return Ok(None);
         };
         let counts = |b: &tripwire_core::BucketCounts, d: &Bound<'py, PyDict>| -> PyResult<()> {
@@ -602,7 +633,7 @@ impl Breaker {
 
     /// Counts a fallback the facade ran (windowed statistics only).
     fn _record_fallback(&self) {
-        self.core.with(|b, now| b.record_fallback(now));
+        self.engine.record_fallback();
     }
 
     /// How many calls have ended, for `_wait_trial`; None without `half_open_wait`.
@@ -618,22 +649,24 @@ impl Breaker {
 
     /// Whether OPEN -> HALF_OPEN is reported from a timer (`half_open_timer`).
     fn _has_half_open_timer(&self) -> bool {
-        self.core.with(|b, _| b.config().half_open_timer)
+        self.engine.config().half_open_timer
     }
 
     /// Seconds until the half-open timer should fire (0 if due), or None for no timer.
     fn _half_open_delay(&self) -> Option<f64> {
-        self.core.with(|b, now| {
-            b.half_open_due()
-                .map(|due| seconds(due.saturating_sub(now)))
-        })
+        self.engine
+            .local_with(|b, now| {
+                b.half_open_due()
+                    .map(|due| seconds(due.saturating_sub(now)))
+            })
+            .flatten()
     }
 
     /// What the half-open timer does: OPEN -> HALF_OPEN once the open duration has
     /// ended (listeners told); whether it moved.
     fn _elapse(slf: &Bound<'_, Self>) -> PyResult<bool> {
         let this = slf.get();
-        let Some(t) = this.core.with(|b, now| b.elapse(now)) else {
+        let Some(t) = this.engine.local_with(|b, now| b.elapse(now)).flatten() else {
             return Ok(false);
         };
         this.transitioned(slf, t, None)?;
@@ -642,27 +675,30 @@ impl Breaker {
 
     /// Closes the circuit and clears the window (totals are kept).
     fn close(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::close)
+        Breaker::manual(slf, Manual::Close)
     }
 
     /// Back to a new breaker's state: closed, window and totals cleared.
     fn reset(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::reset)
+        Breaker::manual(slf, Manual::Reset)
     }
 
     /// Always permits (still counting) until `enable()`.
     fn disable(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::disable)
+        Breaker::manual(slf, Manual::Disable)
     }
 
     /// Ends `disable()`.
     fn enable(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Breaker::manual(slf, CoreBreaker::enable)
+        Breaker::manual(slf, Manual::Enable)
     }
 
     /// The whole state as a JSON-compatible dict (for warm starts).
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let snapshot = self.core.with(|b, now| b.snapshot(now));
+        let snapshot = self
+            .engine
+            .local("snapshot")?
+            .with(|b, now| b.snapshot(now));
         let text =
             serde_json::to_string(&snapshot).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         py.import(intern!(py, "json"))?
@@ -677,7 +713,8 @@ impl Breaker {
             .extract()?;
         let snapshot: Snapshot = serde_json::from_str(&text)
             .map_err(|e| PyValueError::new_err(format!("cannot restore snapshot: {e}")))?;
-        self.core
+        self.engine
+            .local("restore")?
             .with(|b, now| {
                 CoreBreaker::restore(*b.config(), &snapshot, now).map(|restored| *b = restored)
             })
@@ -738,8 +775,7 @@ impl Breaker {
 
     /// What the service engine reads of this breaker at `now`.
     pub(crate) fn facts(&self, now: u64) -> tripwire_core::resilience::Facts {
-        self.core
-            .with(|b, _| tripwire_core::resilience::Circuit::facts(&*b, now))
+        self.engine.facts(now)
     }
 
     /// What metrics show of this breaker: its stats at `now` (its own clock's reading
@@ -752,8 +788,7 @@ impl Breaker {
         tripwire_core::Lifetime,
         tripwire_core::Durations,
     ) {
-        self.core
-            .with(|b, own| (b.stats(now.unwrap_or(own)), b.lifetime(), b.durations()))
+        self.engine.sample(now)
     }
 
     /// Runs on `config` from now on, keeping the state (the service's configuration changed).
@@ -761,23 +796,39 @@ impl Breaker {
         &self,
         config: std::sync::Arc<tripwire_core::Config>,
     ) -> Result<(), tripwire_core::ConfigError> {
-        self.core.with(|b, _| b.reconfigure(config))
+        self.engine.reconfigure(config)
     }
 
     /// Forces a breaker the service just made open (its service is forced open): no
     /// listener can be registered on it yet.
     pub(crate) fn force_open_new(&self) {
-        self.core.with(|b, now| {
-            b.force_open(now);
-        });
+        // A local engine, or a shared one before it joins: never refused.
+        let _ = self.engine.manual(Manual::ForceOpen);
     }
 }
 
 impl Breaker {
-    fn try_acquire(slf: &Bound<'_, Self>) -> PyResult<Result<Py<Permit>, PyErr>> {
+    /// Asks leave: the permit or the refusal (as a value), or a fleet-wide trial lease
+    /// to wait for (sync) or to send (async). Both ends go through `admitted`.
+    fn try_acquire<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<Result<Bound<'py, PyAny>, tripwire_store::Lease>> {
+        let result = match slf.get().engine.try_acquire() {
+            Admitted::Permit(permit) => Ok(permit),
+            Admitted::Rejected(rejected) => Err(rejected),
+            Admitted::Lease(lease) => return Ok(Err(lease)),
+        };
+        Breaker::admitted(slf, result).map(Ok)
+    }
+
+    /// A decision as Python sees it: a `Permit`, or the refusal exception (a value).
+    pub(crate) fn admitted<'py>(
+        slf: &Bound<'py, Self>,
+        result: Result<tripwire_core::Permit, Rejected>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let this = slf.get();
         let py = slf.py();
-        match this.core.try_acquire() {
+        match result {
             Ok(permit) => {
                 let transition = permit.transition();
                 if let Some(t) = transition {
@@ -787,7 +838,7 @@ impl Breaker {
                     }
                 }
                 this.in_flight.fetch_add(1, Ordering::AcqRel);
-                let permit = Py::new(
+                let permit = Bound::new(
                     py,
                     Permit {
                         breaker: slf.clone().unbind(),
@@ -796,9 +847,13 @@ impl Breaker {
                         transition,
                     },
                 )?;
-                Ok(Ok(permit))
+                Ok(permit.into_any())
             }
-            Err(rejected) => Ok(Err(this.refusal(py, rejected)?)),
+            Err(rejected) => Ok(this
+                .refusal(py, rejected)?
+                .into_value(py)
+                .into_bound(py)
+                .into_any()),
         }
     }
 }
@@ -939,6 +994,7 @@ impl Drop for Permit {
                 self.breaker
                     .bind(py)
                     .get()
+                    .engine
                     .record(self.permit, Outcome::Cancelled)
             });
         }

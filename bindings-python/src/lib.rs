@@ -15,6 +15,7 @@ mod options;
 mod registry;
 mod resilience;
 mod service;
+mod store;
 mod types;
 
 /// The compiled module. It holds no global interpreter state of its own beyond
@@ -27,6 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<breaker::Permit>()?;
     m.add_class::<breaker::Guarded>()?;
     m.add_class::<clock::ManualClock>()?;
+    m.add_class::<store::PyRedisStore>()?;
     m.add_function(wrap_pyfunction!(registry::_register, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_get, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_registry_all, m)?)?;

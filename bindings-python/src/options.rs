@@ -7,6 +7,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
 use tripwire_core::{Config, ConfigError, ErrorKind, OptionValue, Options, Unit};
 
 use crate::clock::{AnyClock, ManualClock};
+use crate::store::StoreChoice;
 
 /// Options the binding handles itself (the rest go to the core).
 pub(crate) const BINDING_OPTIONS: &[&str] = &[
@@ -18,6 +19,7 @@ pub(crate) const BINDING_OPTIONS: &[&str] = &[
     "listeners",
     "clock",
     "tracing",
+    "store",
 ];
 
 /// Every spelling of the call timeout: Python's default is no timeout, the core's 30 s.
@@ -37,6 +39,9 @@ pub(crate) struct Parsed {
     /// `is_failure_result(result)`: a returned value that counts as a failure.
     pub(crate) is_failure_result: Option<Py<PyAny>>,
     pub(crate) clock: AnyClock,
+    pub(crate) store: StoreChoice,
+    /// A service's breaker: it joins its fleet once the service configured it.
+    pub(crate) join_later: bool,
 }
 
 /// A core configuration error as the Python exception it stands for.
@@ -182,6 +187,8 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
     let mut fallback = None;
     let mut is_failure_result = None;
     let mut clock = AnyClock::Monotonic;
+    let mut store = StoreChoice::Default;
+    let mut join_later = false;
     let mut timeout_given = false;
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
@@ -203,6 +210,9 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
                         clock = AnyClock::Manual(manual.get().inner.clone());
                     }
                 }
+                "store" => store = StoreChoice::parse(&value)?,
+                // Private: the service's breaker factory (tripwire/service.py).
+                "_join_later" => join_later = value.is_truthy()?,
                 // Checked by the Python facade, which calls them.
                 "on_state_change" | "listeners" | "tracing" | "logger" => {}
                 _ => {
@@ -226,5 +236,7 @@ pub(crate) fn parse(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Parsed> {
         fallback,
         is_failure_result,
         clock,
+        store,
+        join_later,
     })
 }

@@ -8,8 +8,11 @@ front, so that a traceback names its line in the README.
 from __future__ import annotations
 
 import __future__
+import os
 import re
+import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -36,6 +39,24 @@ def fenced_blocks(text: str) -> list[tuple[str, int, str]]:
 
 
 BLOCKS = fenced_blocks(README.read_text())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def redis_url() -> Iterator[None]:
+    """The fleet examples' `REDIS_URL`: a redis-server of the test's own (test_fleet.py)."""
+    if shutil.which("redis-server") is None:
+        yield
+        return
+    from test_fleet import Redis
+
+    server = Redis()
+    os.environ["REDIS_URL"] = server.url
+    try:
+        yield
+    finally:
+        del os.environ["REDIS_URL"]
+        server.kill()
+        shutil.rmtree(server.dir, ignore_errors=True)
 PYTHON = [(line, code) for info, line, code in BLOCKS if info == "python"]
 
 

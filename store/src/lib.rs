@@ -28,8 +28,8 @@ use tripwire_core::fleet::{
     self, FleetBreaker, FleetError, FleetOptions, LeaseCall, Link, LinkEvent, Tally,
 };
 use tripwire_core::{
-    Clock, Config, ConfigError, ErrorKind, MonotonicClock, Outcome, Permit, Rejected, State, Stats,
-    Transition,
+    Breaker, Clock, Config, ConfigError, ErrorKind, MonotonicClock, Outcome, Permit, Rejected,
+    State, Stats, Transition,
 };
 
 pub use conn::StoreFault;
@@ -608,6 +608,12 @@ impl BreakerHandle {
         if now || self.inner.options.flush_interval.is_zero() {
             self.inner.wake();
         }
+    }
+
+    /// Reads this process's own engine inside the shared breaker under its lock: its
+    /// lifetime counters and call durations, for metrics.
+    pub fn with_engine<R>(&self, f: impl FnOnce(&Breaker) -> R) -> R {
+        f(self.fleet().engine())
     }
 
     /// The effective state.

@@ -37,10 +37,12 @@ from tripwire import _core, _logger as _tw_log
 from tripwire._core import (
     ManualClock,
     Permit,
+    RedisStore,
     __version__,
 )
 from tripwire._logger import StructuredLogger, create_logger, get_logger, set_logger
 from tripwire._types import (
+    _STORE_FROM_ENV,
     CircuitBreakerError,
     CircuitBreakerOpenError,
     CircuitBreakerStats,
@@ -79,6 +81,7 @@ __all__ = [
     "OPENMETRICS_CONTENT_TYPE",
     "PROMETHEUS_CONTENT_TYPE",
     "Permit",
+    "RedisStore",
     "StructuredLogger",
     "Transition",
     "__version__",
@@ -121,6 +124,13 @@ class CircuitBreakerListener:
 
     def success(self, cb: CircuitBreaker) -> None:
         """Called when a call succeeds."""
+
+    def store_down(self, cb: CircuitBreaker, error: Optional[BaseException]) -> None:
+        """Called when a shared breaker stops reaching its store (it decides locally
+        until ``store_up``), or its fleet refused it (``error`` names the option)."""
+
+    def store_up(self, cb: CircuitBreaker) -> None:
+        """Called when a shared breaker reaches its store again (and adopts the fleet's state)."""
 
 
 def _notify(what: str, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -235,6 +245,10 @@ class CircuitBreaker(_core.Breaker):
     seconds. pybreaker's ``fail_max`` / ``reset_timeout`` and the other spellings of
     the options table are accepted too (giving two spellings of one option is an
     error). Bad options raise ``TypeError`` / ``ValueError`` naming the option.
+
+    ``store``: a ``RedisStore`` shares the breaker's state with every process that
+    makes a breaker of this name through the same Redis and prefix (not given: the
+    ``TRIPWIRE_STORE_URL`` store if that is set; None: never shared).
     """
 
     __slots__ = (
@@ -277,6 +291,7 @@ class CircuitBreaker(_core.Breaker):
         clock: Optional[ManualClock] = None,
         tracing: Optional[str] = None,
         logger: Optional[Any] = None,
+        store: Optional[RedisStore] = _STORE_FROM_ENV,
         **options: Any,
     ) -> None:
         # The options were read and checked by `_core.Breaker.__new__`; only the
@@ -302,6 +317,7 @@ class CircuitBreaker(_core.Breaker):
             raise TypeError("invalid option `listeners`: must be an iterable of listener objects") from None
         self._timeout = self.request_timeout
         self._update_hooks()
+        self._bind_store()
         evicted = _core._register(self)
         if evicted:
             registry._evicted(evicted)
@@ -375,10 +391,21 @@ class CircuitBreaker(_core.Breaker):
                 _notify("state_change", hook, self, old, new)
 
     def _hook_store_event(self, event: str, error: Optional[BaseException] = None) -> None:
-        """The fleet store's hook: ``"storeDown"`` when it stops reaching the store (this
-        breaker then decides locally), ``"storeUp"`` when it reaches it again. One log
-        line per outage, however often it is called."""
-        _tw_log.store_episode(self._logger, self, "breaker", self.name, event, error)
+        """The fleet store's hook (from its thread): ``"storeDown"`` when this breaker
+        stops reaching the store (it then decides locally), ``"storeUp"`` when it shares
+        again, ``"storeError"`` when the fleet refused it (``error`` names the option).
+        One log line per outage, however often it is called; then the listeners."""
+        if event == "storeError":
+            _tw_log.emit(self._logger, "error", f"tripwire: breaker {self.name!r}: {error}", {"event": event, "breaker": self.name})
+        else:
+            _tw_log.store_episode(self._logger, self, "breaker", self.name, event, error)
+        for listener in self._listeners:
+            hook = getattr(listener, "store_up" if event == "storeUp" else "store_down", None)
+            if hook is not None:
+                if event == "storeUp":
+                    _notify("store_up", hook, self)
+                else:
+                    _notify("store_down", hook, self, error)
 
     def _hook_before_call(self, func: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
         for listener in self._listeners:
@@ -410,7 +437,7 @@ class CircuitBreaker(_core.Breaker):
         """Decorates a function (sync or ``async def``) so every call goes through the breaker."""
         if inspect.iscoroutinefunction(func):
 
-            try_acquire = self._try_acquire
+            try_acquire = self._try_acquire_async
 
             # The fast path of call_async, inlined: one coroutine per call.
             @functools.wraps(func)
@@ -442,7 +469,7 @@ class CircuitBreaker(_core.Breaker):
         With ``request_timeout`` the call is cancelled at the deadline and raises
         ``CircuitBreakerTimeoutError`` (counted as a failure and a timeout).
         """
-        permit = self._try_acquire()
+        permit = self._try_acquire_async()
         if permit.__class__ is not Permit or self._slow:
             result: R = await self._call_async_slow(permit, func, args, kwargs)
             return result
@@ -460,12 +487,15 @@ class CircuitBreaker(_core.Breaker):
 
     async def _call_async_slow(
         self,
-        permit: Union[Permit, CircuitBreakerOpenError],
+        permit: Union[Permit, CircuitBreakerOpenError, asyncio.Future[Union[Permit, CircuitBreakerOpenError]]],
         func: Callable[..., Awaitable[Any]],
         args: Tuple[Any, ...],
         kwargs: Dict[str, Any],
     ) -> Any:
-        """call_async with a refusal, a timeout or listeners to handle."""
+        """call_async with a refusal, a fleet-wide trial lease, a timeout or listeners to handle."""
+        if isinstance(permit, asyncio.Future):
+            # Half-open in a shared breaker: the fleet-wide trial lease.
+            permit = await permit
         if not isinstance(permit, Permit) and permit.state is CircuitState.HALF_OPEN:
             permit = await self._wait_for_trial(permit)
         if not isinstance(permit, Permit):
@@ -553,7 +583,13 @@ class CircuitBreaker(_core.Breaker):
             permit.fail(exc)
 
     async def __aenter__(self) -> Self:
-        permit = self.acquire()
+        admitted = self._try_acquire_async()
+        if isinstance(admitted, asyncio.Future):
+            # Half-open in a shared breaker: the fleet-wide trial lease.
+            admitted = await admitted
+        if isinstance(admitted, CircuitBreakerOpenError):
+            raise admitted
+        permit = admitted
         deadline = None
         if self._timeout is not None:
             # The block is cancelled at the deadline, as call_async's call is.

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
+
+
+class _StoreFromEnv:
+    """``store=`` not given: the ``TRIPWIRE_STORE_URL`` store if set, else local."""
+
+    def __repr__(self) -> str:
+        return "<TRIPWIRE_STORE_URL if set>"
+
+
+# The default of `store=` as signatures show it (the compiled constructor reads only the
+# keywords given; `store=None` is local).
+_STORE_FROM_ENV: Any = _StoreFromEnv()
 
 
 class CircuitState(str, enum.Enum):
@@ -33,6 +45,13 @@ class CircuitBreakerStats:
     counts calls that ran (successes + failures, timeouts included), not rejected or
     excluded ones. Times are epoch seconds (with a ``ManualClock``: its reading), or
     None; durations are seconds.
+
+    With a store (``store=``), state, window, consecutive counts and rates are the
+    fleet's; totals and latencies this process's own. ``mode`` is ``"shared"`` while
+    the store answers, ``"local"`` without a store or while it is unreachable;
+    ``last_sync_age`` is the seconds since the store's last reply (None: never);
+    ``fleet_*_count`` are the whole fleet's lifetime totals at that reply (None
+    without a store or before the first reply).
     """
 
     state: CircuitState
@@ -62,6 +81,11 @@ class CircuitBreakerStats:
     latency_p99: Optional[float]
     forced_open: bool
     disabled: bool
+    mode: str = "local"
+    last_sync_age: Optional[float] = None
+    fleet_success_count: Optional[int] = None
+    fleet_failure_count: Optional[int] = None
+    fleet_rejected_count: Optional[int] = None
 
 
 class CircuitBreakerError(Exception):

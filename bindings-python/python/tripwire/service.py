@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional, Tuple
 
 from tripwire import _core
-from tripwire._core import ManualClock
+from tripwire._core import ManualClock, RedisStore
 from tripwire._logger import check_logger
-from tripwire._types import CircuitBreakerStats
+from tripwire._types import _STORE_FROM_ENV, CircuitBreakerStats
 
 if TYPE_CHECKING:
     from tripwire import CircuitBreaker
@@ -139,10 +139,11 @@ def _breaker_class() -> Any:
     return tripwire.CircuitBreaker
 
 
-def _make_breaker(clock: Optional[ManualClock], logger: Optional[Any], name: str) -> Any:
+def _make_breaker(clock: Optional[ManualClock], logger: Optional[Any], store: Dict[str, Any], name: str) -> Any:
     """The engine's breaker factory: a registered ``CircuitBreaker`` on the service's
-    clock, logging through its logger (the engine gives it its options right after)."""
-    return _breaker_class()(name, clock=clock, logger=logger)
+    clock and store, logging through its logger (the engine gives it its options right
+    after; a shared one joins its fleet then, with them)."""
+    return _breaker_class()(name, clock=clock, logger=logger, _join_later=True, **store)
 
 
 def _dispatch(listeners: List[AlertListener], clock: Optional[ManualClock], alerts: List[Tuple[Any, ...]]) -> None:
@@ -230,6 +231,9 @@ class CircuitBreakerService:
     wait end when the clock is moved past their deadline (``advance`` / ``set``).
     ``seed``: the retry jitter's seed (random by default).
     ``logger``: logs its breakers' transitions (default: tripwire's own, ``set_logger()``).
+    ``store``: a ``RedisStore``: every breaker of the service is shared with the fleet
+    (as ``CircuitBreaker(store=)``: not given, ``TRIPWIRE_STORE_URL`` if set; None,
+    never).
     """
 
     def __init__(
@@ -242,14 +246,18 @@ class CircuitBreakerService:
         services: Optional[Mapping[str, str]] = None,
         seed: Optional[int] = None,
         logger: Optional[Any] = None,
+        store: Optional[RedisStore] = _STORE_FROM_ENV,
     ) -> None:
+        if store is not _STORE_FROM_ENV and store is not None and not isinstance(store, RedisStore):
+            raise TypeError(f"invalid option `store`: must be a tripwire.RedisStore or None (local), not {type(store).__name__}")
         if on_alert is not None and not callable(on_alert):
             raise TypeError("invalid option `on_alert`: must be callable (alert) -> None")
         check_logger(logger)
         self._clock = clock
         self._listeners: List[AlertListener] = [on_alert] if on_alert is not None else []
         self._core = _core.Service(
-            functools.partial(_make_breaker, clock, logger),
+            # `store=` given or not, as the service was made.
+            functools.partial(_make_breaker, clock, logger, {} if store is _STORE_FROM_ENV else {"store": store}),
             functools.partial(_dispatch, self._listeners, clock),
             clock=clock,
             max_breakers=max_breakers,

@@ -1,0 +1,711 @@
+//! The fleet store (issue 13): `tripwire.RedisStore`, and the engine behind a breaker,
+//! local or shared. Conversion and waiting only: the rules are the core's
+//! (`tripwire_core::fleet`), the I/O is `tripwire-store`'s (one client for Node and
+//! Python).
+
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyWeakrefReference};
+use pyo3::{intern, PyTraverseError, PyVisit};
+use tripwire_core::fleet::{FleetBreaker, FleetError, FleetOptions, Link, LinkEvent};
+use tripwire_core::{
+    Breaker as CoreBreaker, Clock, Config, ConfigError, Durations, Lifetime, Outcome, Permit,
+    Rejected, State, Stats, SyncBreaker, Transition,
+};
+use tripwire_store::{Admit, BreakerEvents, BreakerHandle, Lease, StoreEvents, StoreFault};
+
+use crate::breaker::Breaker;
+use crate::clock::{seconds, AnyClock};
+use crate::options::{config_error, type_name};
+
+/// The options of `RedisStore(url, **options)`, as Python spells them.
+const STORE_OPTIONS: &[&str] = &[
+    "prefix",
+    "flush_interval",
+    "timeout",
+    "lease_ttl",
+    "poll_interval",
+];
+
+/// A connection to the fleet store (Redis ≥ 6.2 or Valkey), shared by the breakers made
+/// with `store=`. Nothing connects until the first breaker uses it.
+#[pyclass(subclass, frozen, module = "tripwire._core", name = "RedisStore")]
+pub struct PyRedisStore {
+    pub(crate) inner: tripwire_store::RedisStore,
+}
+
+/// Seconds (an int or float, not a bool) as a `Duration`; the error names `name`.
+fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    if !(value.is_instance_of::<PyFloat>() || value.is_instance_of::<PyInt>())
+        || value.is_instance_of::<pyo3::types::PyBool>()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "invalid option `{name}`: must be a number of seconds, not {}",
+            type_name(value)
+        )));
+    }
+    // Finite and ≥ 0 here; the store checks its own bounds (naming the option).
+    Ok(Duration::from_nanos(crate::clock::nanos(
+        name,
+        value.extract()?,
+    )?))
+}
+
+/// Logs one line per outage episode of a store (logger `"tripwire"`).
+struct LogEvents;
+
+impl StoreEvents for LogEvents {
+    fn store_down(&self, fault: &StoreFault) {
+        log(
+            "warning",
+            format!(
+                "tripwire: fleet store unreachable ({}); breakers decide locally until it answers",
+                fault.message
+            ),
+        );
+    }
+
+    fn store_up(&self) {
+        log(
+            "info",
+            "tripwire: fleet store reachable again; breakers share their state".into(),
+        );
+    }
+}
+
+fn log(level: &str, line: String) {
+    Python::attach(|py| {
+        let logged = py
+            .import(intern!(py, "logging"))
+            .and_then(|m| m.call_method1(intern!(py, "getLogger"), ("tripwire",)))
+            .and_then(|l| l.call_method1(level, (line,)));
+        if let Err(e) = logged {
+            e.write_unraisable(py, None);
+        }
+    });
+}
+
+fn new_store(
+    options: tripwire_store::StoreOptions,
+) -> Result<tripwire_store::RedisStore, ConfigError> {
+    tripwire_store::RedisStore::new(options, Some(Arc::new(LogEvents)))
+}
+
+#[pymethods]
+impl PyRedisStore {
+    #[new]
+    #[pyo3(signature = (url, **options))]
+    fn new(url: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let url = url.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "invalid option `url`: must be a str (redis://host:port/db), not {}",
+                type_name(url)
+            ))
+        })?;
+        let mut parsed = tripwire_store::StoreOptions::new(url.to_cow()?);
+        for (key, value) in options.into_iter().flatten() {
+            let key = key.cast_into::<PyString>()?;
+            match &*key.to_cow()? {
+                "prefix" => {
+                    parsed.prefix = value
+                        .cast::<PyString>()
+                        .map_err(|_| {
+                            PyTypeError::new_err(format!(
+                                "invalid option `prefix`: must be a str, not {}",
+                                type_name(&value)
+                            ))
+                        })?
+                        .to_cow()?
+                        .into_owned();
+                }
+                "flush_interval" => parsed.flush_interval = duration("flush_interval", &value)?,
+                "timeout" => parsed.timeout = duration("timeout", &value)?,
+                "poll_interval" => parsed.poll_interval = duration("poll_interval", &value)?,
+                "lease_ttl" => {
+                    parsed.lease_ttl = if value.is_none() {
+                        None
+                    } else {
+                        Some(duration("lease_ttl", &value)?)
+                    }
+                }
+                other => {
+                    let hint = tripwire_core::suggest_name(other, STORE_OPTIONS)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    return Err(PyTypeError::new_err(format!(
+                        "RedisStore() got an unknown option `{other}`{hint}"
+                    )));
+                }
+            }
+        }
+        Ok(PyRedisStore {
+            inner: new_store(parsed).map_err(config_error)?,
+        })
+    }
+
+    /// Flushes what is pending, answers waiting trials and stops the store's threads
+    /// (blocks about two `timeout`s at most, without the GIL). The breakers keep
+    /// working, deciding locally. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let store = self.inner.clone();
+        py.detach(move || store.close());
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close(py);
+    }
+
+    /// The key prefix.
+    #[getter]
+    fn prefix(&self) -> &str {
+        &self.inner.options().prefix
+    }
+
+    /// Seconds between background flushes.
+    #[getter]
+    fn flush_interval(&self) -> f64 {
+        self.inner.options().flush_interval.as_secs_f64()
+    }
+
+    /// Seconds every store operation may take.
+    #[getter]
+    fn timeout(&self) -> f64 {
+        self.inner.options().timeout.as_secs_f64()
+    }
+
+    /// Seconds a half-open trial's lease lives, or None (the call timeout + 1 s).
+    #[getter]
+    fn lease_ttl(&self) -> Option<f64> {
+        self.inner.options().lease_ttl.map(|d| d.as_secs_f64())
+    }
+
+    /// Seconds between the background polls of the fleet's state (jittered).
+    #[getter]
+    fn poll_interval(&self) -> f64 {
+        self.inner.options().poll_interval.as_secs_f64()
+    }
+
+    fn __repr__(&self) -> String {
+        // Never the URL: it may hold a password.
+        format!(
+            "<RedisStore prefix={:?} breakers={}>",
+            self.inner.options().prefix,
+            self.inner.len()
+        )
+    }
+}
+
+/// What `store=` asked for.
+pub(crate) enum StoreChoice {
+    /// Not given: the `TRIPWIRE_STORE_URL` store if set, else local.
+    Default,
+    /// `store=None`: local, whatever the environment says (Node's `store: null`).
+    Local,
+    /// A `RedisStore`.
+    Given(tripwire_store::RedisStore),
+}
+
+impl StoreChoice {
+    pub(crate) fn parse(value: &Bound<'_, PyAny>) -> PyResult<StoreChoice> {
+        if value.is_none() {
+            return Ok(StoreChoice::Local);
+        }
+        let store = value.cast::<PyRedisStore>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "invalid option `store`: must be a tripwire.RedisStore or None (local), not {}",
+                type_name(value)
+            ))
+        })?;
+        Ok(StoreChoice::Given(store.get().inner.clone()))
+    }
+
+    /// The store to share through, if any.
+    fn resolve(self) -> PyResult<Option<tripwire_store::RedisStore>> {
+        match self {
+            StoreChoice::Local => Ok(None),
+            StoreChoice::Given(store) => Ok(Some(store)),
+            StoreChoice::Default => {
+                // One lazily made store per process; a fork child reuses it (the store
+                // restarts its threads there).
+                static ENV: OnceLock<Option<Result<tripwire_store::RedisStore, ConfigError>>> =
+                    OnceLock::new();
+                match ENV.get_or_init(|| {
+                    tripwire_store::StoreOptions::from_env().map(|o| o.and_then(new_store))
+                }) {
+                    None => Ok(None),
+                    Some(Ok(store)) => Ok(Some(store.clone())),
+                    Some(Err(e)) => Err(config_error(e.clone())),
+                }
+            }
+        }
+    }
+}
+
+/// A shared breaker's events, delivered to the Python breaker through a weak reference
+/// (the store's thread must not keep the breaker alive).
+#[derive(Default)]
+struct Events {
+    target: OnceLock<Py<PyWeakrefReference>>,
+}
+
+impl Events {
+    fn with_breaker(&self, f: impl FnOnce(&Bound<'_, Breaker>) -> PyResult<()>) {
+        let Some(target) = self.target.get() else {
+            return;
+        };
+        Python::attach(|py| {
+            let Some(breaker) = target.bind(py).upgrade() else {
+                return;
+            };
+            if let Ok(breaker) = breaker.cast::<Breaker>() {
+                if let Err(e) = f(breaker) {
+                    e.write_unraisable(py, Some(breaker.as_any()));
+                }
+            }
+        });
+    }
+
+    fn store_event(&self, event: &'static str, error: Option<PyErr>) {
+        self.with_breaker(|b| {
+            let py = b.py();
+            let error = error.map(|e| e.into_value(py));
+            b.call_method1(intern!(py, "_hook_store_event"), (event, error))
+                .map(drop)
+        });
+    }
+}
+
+impl BreakerEvents for Events {
+    fn transition(&self, transition: Transition) {
+        self.with_breaker(|b| b.get().transitioned(b, transition, None));
+    }
+
+    fn link(&self, event: LinkEvent) {
+        // The names the facade's hook expects (and Node's event names).
+        let name = match event {
+            LinkEvent::StoreDown => "storeDown",
+            LinkEvent::StoreUp => "storeUp",
+        };
+        self.store_event(name, None);
+    }
+
+    fn fleet_error(&self, error: &FleetError) {
+        let FleetError::ConfigMismatch {
+            option,
+            ours,
+            fleet,
+        } = error;
+        self.store_event(
+            "storeError",
+            Some(PyValueError::new_err(format!(
+                "invalid option `{option}`: this process has {ours}, the fleet sharing this breaker has {fleet}; the breaker decides locally"
+            ))),
+        );
+    }
+}
+
+/// A breaker shared through a store.
+pub(crate) struct Fleet {
+    store: tripwire_store::RedisStore,
+    /// The member of the fleet; read on the call path. `None` until the first use for
+    /// a service's breaker (it joins with the options the service gives it right after
+    /// it is made: joining with others would store another fingerprint). Replaced when
+    /// the service reconfigures the breaker (a new member with the new rules).
+    member: RwLock<Member>,
+    options: FleetOptions,
+    events: Arc<Events>,
+}
+
+struct Member {
+    config: Config,
+    handle: Option<BreakerHandle>,
+}
+
+impl Fleet {
+    fn join(&self, member: &mut Member) -> Result<BreakerHandle, ConfigError> {
+        let handle = self.store.register(
+            member.config,
+            self.options.clone(),
+            Some(self.events.clone()),
+        )?;
+        member.handle = Some(handle.clone());
+        Ok(handle)
+    }
+
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce(&BreakerHandle) -> R) -> R {
+        {
+            let member = self.member.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(handle) = &member.handle {
+                return f(handle);
+            }
+        }
+        let handle = {
+            let mut member = self.member.write().unwrap_or_else(PoisonError::into_inner);
+            match &member.handle {
+                Some(handle) => handle.clone(),
+                // A service's breaker used before its service configured it (not done
+                // by the service itself): it joins with the options checked when made.
+                None => self
+                    .join(&mut member)
+                    .expect("options checked by Engine::new"),
+            }
+        };
+        f(&handle)
+    }
+}
+
+/// The engine behind a `Breaker`: the process's own, or shared with the fleet.
+pub(crate) enum Engine {
+    Local(SyncBreaker<AnyClock>),
+    Shared(Fleet),
+}
+
+/// What asking leave answers.
+pub(crate) enum Admitted {
+    Permit(Permit),
+    Rejected(Rejected),
+    /// Half-open in a shared breaker: the fleet-wide trial lease to wait for.
+    Lease(Lease),
+}
+
+/// A manual operation.
+#[derive(Clone, Copy)]
+pub(crate) enum Manual {
+    ForceOpen,
+    Close,
+    Reset,
+    Disable,
+    Enable,
+    /// Opens as if tripped (local breakers only).
+    Trip,
+    /// Forced half-open (local breakers only).
+    HalfOpen,
+}
+
+impl Engine {
+    /// The engine for `config`: shared when `store` says so (not with a `ManualClock`:
+    /// a shared breaker runs on the store's clock). It joins the fleet at once, or at
+    /// its first use with `join_later` (a service's breaker, configured right after).
+    pub(crate) fn new(
+        name: &str,
+        config: Arc<Config>,
+        clock: AnyClock,
+        store: StoreChoice,
+        join_later: bool,
+    ) -> PyResult<Engine> {
+        let manual = matches!(clock, AnyClock::Manual(_));
+        if manual && matches!(store, StoreChoice::Given(_)) {
+            return Err(PyValueError::new_err(
+                "invalid option `clock`: a breaker with a store runs on the store's clock, not a ManualClock",
+            ));
+        }
+        let store = if manual { None } else { store.resolve()? };
+        let Some(store) = store else {
+            let breaker =
+                CoreBreaker::with_shared_config_at(config, clock.now()).map_err(config_error)?;
+            return Ok(Engine::Local(SyncBreaker::from_breaker(breaker, clock)));
+        };
+        let fleet = Fleet {
+            store,
+            member: RwLock::new(Member {
+                config: *config,
+                handle: None,
+            }),
+            options: FleetOptions::new(name),
+            events: Arc::new(Events::default()),
+        };
+        if join_later {
+            // Checked without joining (no I/O): the service's `reconfigure` joins.
+            FleetBreaker::new(*config, fleet.options.clone()).map_err(config_error)?;
+        } else {
+            let mut member = fleet.member.write().unwrap_or_else(PoisonError::into_inner);
+            fleet.join(&mut member).map_err(config_error)?;
+        }
+        Ok(Engine::Shared(fleet))
+    }
+
+    /// Lets the store's events reach `breaker` (held weakly).
+    pub(crate) fn bind(&self, breaker: &Bound<'_, Breaker>) -> PyResult<()> {
+        if let Engine::Shared(fleet) = self {
+            let weak = PyWeakrefReference::new(breaker)?;
+            let _ = fleet.events.target.set(weak.unbind());
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn try_acquire(&self) -> Admitted {
+        match self {
+            Engine::Local(core) => match core.try_acquire() {
+                Ok(permit) => Admitted::Permit(permit),
+                Err(rejected) => Admitted::Rejected(rejected),
+            },
+            Engine::Shared(fleet) => match fleet.with(BreakerHandle::try_acquire) {
+                Admit::Permit(permit) => Admitted::Permit(permit),
+                Admit::Rejected(rejected) => Admitted::Rejected(rejected),
+                Admit::Lease(lease) => Admitted::Lease(lease),
+            },
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&self, permit: Permit, outcome: Outcome) -> Option<Transition> {
+        match self {
+            Engine::Local(core) => core.record(permit, outcome),
+            Engine::Shared(fleet) => fleet.with(|h| h.record(permit, outcome)),
+        }
+    }
+
+    pub(crate) fn state(&self) -> State {
+        match self {
+            Engine::Local(core) => core.state(),
+            Engine::Shared(fleet) => fleet.with(BreakerHandle::state),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        match self {
+            Engine::Local(core) => core.stats(),
+            Engine::Shared(fleet) => fleet.with(BreakerHandle::stats),
+        }
+    }
+
+    pub(crate) fn config(&self) -> Config {
+        match self {
+            Engine::Local(core) => core.with(|b, _| *b.config()),
+            // Not a use: a service's breaker has not joined before its service configures it.
+            Engine::Shared(fleet) => {
+                fleet
+                    .member
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .config
+            }
+        }
+    }
+
+    pub(crate) fn manual(&self, op: Manual) -> PyResult<Transition> {
+        Ok(match self {
+            Engine::Local(core) => core.with(|b, now| match op {
+                Manual::ForceOpen => b.force_open(now),
+                Manual::Close => b.close(now),
+                Manual::Reset => b.reset(now),
+                Manual::Disable => b.disable(now),
+                Manual::Enable => b.enable(now),
+                Manual::Trip => b.trip(now),
+                Manual::HalfOpen => b.half_open(now),
+            }),
+            Engine::Shared(fleet) => {
+                match op {
+                    Manual::ForceOpen => fleet.with(BreakerHandle::force_open),
+                    Manual::Close => fleet.with(BreakerHandle::close),
+                    Manual::Reset => fleet.with(BreakerHandle::reset),
+                    Manual::Disable => fleet.with(BreakerHandle::disable),
+                    Manual::Enable => fleet.with(BreakerHandle::enable),
+                    Manual::Trip | Manual::HalfOpen => return Err(PyValueError::new_err(
+                        "trip() and half_open() work on local breakers only (not yet with a store)",
+                    )),
+                }
+            }
+        })
+    }
+
+    /// `f` on the local engine at its clock's now; None for a shared breaker (what
+    /// only a process's own engine keeps: windowed statistics, the half-open timer).
+    pub(crate) fn local_with<R>(&self, f: impl FnOnce(&mut CoreBreaker, u64) -> R) -> Option<R> {
+        match self {
+            Engine::Local(core) => Some(core.with(f)),
+            Engine::Shared(_) => None,
+        }
+    }
+
+    /// Counts a fallback run (windowed statistics: local breakers only).
+    pub(crate) fn record_fallback(&self) {
+        self.local_with(|b, now| b.record_fallback(now));
+    }
+
+    /// An instant of this engine's clock as Python reports it (epoch seconds, or a
+    /// `ManualClock`'s reading).
+    pub(crate) fn seconds(&self, at: u64) -> f64 {
+        match self {
+            Engine::Local(core) => core.clock().seconds(at),
+            Engine::Shared(fleet) => {
+                let wall = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                wall - seconds(fleet.store.now().saturating_sub(at))
+                    + seconds(at.saturating_sub(fleet.store.now()))
+            }
+        }
+    }
+
+    /// The stats fields of the link: `mode` (`"shared"` | `"local"`), `last_sync_age`
+    /// (seconds since the store's last reply, or None) and the fleet's totals at it.
+    pub(crate) fn link_fields(&self, fields: &Bound<'_, PyDict>) -> PyResult<()> {
+        let Engine::Shared(fleet) = self else {
+            return fields.set_item("mode", "local");
+        };
+        let view = fleet.with(BreakerHandle::fleet_view);
+        let mode = match view.link {
+            Link::Shared => "shared",
+            Link::Local => "local",
+        };
+        fields.set_item("mode", mode)?;
+        fields.set_item("last_sync_age", view.last_sync_age.map(|d| d.as_secs_f64()))?;
+        if view.joined {
+            let t = view.fleet_totals;
+            fields.set_item("fleet_success_count", t.successes)?;
+            fields.set_item("fleet_failure_count", t.failures)?;
+            fields.set_item("fleet_rejected_count", t.rejected)?;
+        }
+        Ok(())
+    }
+
+    /// What metrics show: stats at `now` (the local clock's reading; a shared breaker
+    /// reads the store's clock), this process's lifetime counters and durations.
+    pub(crate) fn sample(&self, now: Option<u64>) -> (Stats, Lifetime, Durations) {
+        match self {
+            Engine::Local(core) => {
+                core.with(|b, own| (b.stats(now.unwrap_or(own)), b.lifetime(), b.durations()))
+            }
+            Engine::Shared(fleet) => fleet.with(|h| {
+                let (lifetime, durations) = h.with_engine(|b| (b.lifetime(), b.durations()));
+                (h.stats(), lifetime, durations)
+            }),
+        }
+    }
+
+    /// The service engine's question: state and window at `now`.
+    pub(crate) fn facts(&self, now: u64) -> tripwire_core::resilience::Facts {
+        match self {
+            Engine::Local(core) => {
+                core.with(|b, _| tripwire_core::resilience::Circuit::facts(&*b, now))
+            }
+            Engine::Shared(_) => {
+                let s = self.stats();
+                tripwire_core::resilience::Facts {
+                    state: s.state,
+                    forced_open: s.forced_open,
+                    window_calls: s.window_calls,
+                    window_failures: s.window_failures,
+                }
+            }
+        }
+    }
+
+    /// Runs on `config` from now on. A shared breaker joins the fleet again with it
+    /// (and adopts the fleet's state).
+    pub(crate) fn reconfigure(&self, config: Arc<Config>) -> Result<(), ConfigError> {
+        match self {
+            Engine::Local(core) => core.with(|b, _| b.reconfigure(config)),
+            Engine::Shared(fleet) => {
+                let mut member = fleet.member.write().unwrap_or_else(PoisonError::into_inner);
+                member.config = *config;
+                fleet.join(&mut member).map(drop)
+            }
+        }
+    }
+
+    /// The local engine, for what only a process's own state supports (snapshots).
+    pub(crate) fn local(&self, what: &str) -> PyResult<&SyncBreaker<AnyClock>> {
+        match self {
+            Engine::Local(core) => Ok(core),
+            Engine::Shared(_) => Err(PyValueError::new_err(format!(
+                "{what}() works on local breakers only: a shared breaker's state is the fleet's (in its store)"
+            ))),
+        }
+    }
+}
+
+/// A fleet-wide trial lease's answer, handed from the store's thread to the event
+/// loop's (`loop.call_soon_threadsafe(answer, future)`).
+#[pyclass(frozen, module = "tripwire._core")]
+pub(crate) struct LeaseAnswer {
+    breaker: Py<Breaker>,
+    answer: std::sync::Mutex<Option<Result<Permit, Rejected>>>,
+}
+
+impl LeaseAnswer {
+    /// Sends `lease` and resolves a new future of the running loop with its permit or
+    /// refusal (as `_try_acquire` returns them).
+    pub(crate) fn future<'py>(
+        breaker: &Bound<'py, Breaker>,
+        lease: Lease,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = breaker.py();
+        let event_loop = py
+            .import(intern!(py, "asyncio"))?
+            .call_method0(intern!(py, "get_running_loop"))?;
+        let future = event_loop.call_method0(intern!(py, "create_future"))?;
+        let (target, settle) = (breaker.clone().unbind(), future.clone().unbind());
+        let event_loop = event_loop.unbind();
+        lease.send(move |answer| {
+            Python::attach(|py| {
+                // On any error the answer is dropped undelivered, and its drop hands a
+                // granted trial back.
+                let answer = LeaseAnswer {
+                    breaker: target,
+                    answer: std::sync::Mutex::new(Some(answer)),
+                };
+                let _ = Py::new(py, answer).and_then(|a| {
+                    event_loop
+                        .bind(py)
+                        .call_method1(intern!(py, "call_soon_threadsafe"), (a, settle))
+                });
+            });
+        });
+        Ok(future)
+    }
+}
+
+#[pymethods]
+impl LeaseAnswer {
+    fn __call__(&self, py: Python<'_>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        let Some(answer) = self
+            .answer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return Ok(());
+        };
+        let breaker = self.breaker.bind(py);
+        if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+            // The waiting task was cancelled: a granted trial is handed back.
+            if let Ok(permit) = answer {
+                breaker.get().engine.record(permit, Outcome::Cancelled);
+            }
+            return Ok(());
+        }
+        let value = Breaker::admitted(breaker, answer)?;
+        future.call_method1(intern!(py, "set_result"), (value,))?;
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.breaker)
+    }
+}
+
+impl Drop for LeaseAnswer {
+    fn drop(&mut self) {
+        // Never delivered (the loop closed first): a granted trial is handed back.
+        if let Some(Ok(permit)) = self
+            .answer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            self.breaker.get().engine.record(permit, Outcome::Cancelled);
+        }
+    }
+}
