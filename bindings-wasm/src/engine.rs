@@ -3,8 +3,8 @@
 //! `control`, `stats`, `settings`, `outstanding`, `release`. Instants are the
 //! facade's clock readings in milliseconds; the core counts nanoseconds.
 
-use std::cell::RefCell;
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use js_sys::{Object, Reflect};
 use tripwire_core::{
@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::options::{self, type_error};
 use crate::protocol::*;
+use crate::Global;
 
 const NANOS_PER_MS: f64 = 1_000_000.0;
 
@@ -39,11 +40,13 @@ struct Slab {
     free: Vec<u32>,
 }
 
-thread_local! {
-    static SLAB: RefCell<Slab> = const { RefCell::new(Slab { entries: Vec::new(), free: Vec::new() }) };
-    /// Breakers made in a row with equal options share their configuration.
-    static CONFIGS: RefCell<ConfigShare> = RefCell::new(ConfigShare::default());
-}
+static SLAB: Global<Slab> = Global::new(Slab {
+    entries: Vec::new(),
+    free: Vec::new(),
+});
+/// Breakers made in a row with equal options share their configuration (made on the
+/// first `create`: `ConfigShare::default` is not `const`).
+static CONFIGS: Global<Option<ConfigShare>> = Global::new(None);
 
 fn error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
@@ -101,7 +104,11 @@ fn transition_code(transition: Option<Transition>) -> u32 {
 #[wasm_bindgen(skip_typescript)]
 pub fn create(options: JsValue, now_ms: f64) -> Result<u32, JsValue> {
     let config = config_of(&options)?;
-    let config: Arc<Config> = CONFIGS.with_borrow_mut(|configs| configs.share(config));
+    let config: Arc<Config> = CONFIGS.with_borrow_mut(|configs| {
+        configs
+            .get_or_insert_with(ConfigShare::default)
+            .share(config)
+    });
     let breaker =
         Breaker::with_shared_config_at(config, nanos(now_ms)).map_err(options::config_error)?;
     Ok(insert(breaker))
@@ -151,7 +158,8 @@ pub fn acquire_at(id: u32, now_ms: f64) -> Result<f64, JsValue> {
             Err(Rejected {
                 retry_after: Some(wait),
                 ..
-            }) => REJECTED_OPEN - millis(wait).ceil(),
+            // Whole milliseconds, rounded up, in integers (`f64::ceil` is std-only).
+            }) => REJECTED_OPEN - wait.div_ceil(NANOS_PER_MS as u64) as f64,
         })
     })
 }

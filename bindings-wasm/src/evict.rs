@@ -2,15 +2,16 @@
 //! exports it: the facade keeps its registries' maps, this decides which idle entry
 //! goes when one is full.
 
-use std::cell::RefCell;
+use alloc::vec;
+use alloc::vec::Vec;
 
 use js_sys::Function;
 use tripwire_core::{Eviction, Probe};
 use wasm_bindgen::prelude::*;
 
-thread_local! {
-    static INDEXES: RefCell<Vec<Eviction>> = const { RefCell::new(Vec::new()) };
-}
+use crate::Global;
+
+static INDEXES: Global<Vec<Eviction>> = Global::new(Vec::new());
 
 fn with<T>(id: u32, f: impl FnOnce(&mut Eviction) -> T) -> Result<T, JsValue> {
     INDEXES.with_borrow_mut(|indexes| {

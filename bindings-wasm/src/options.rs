@@ -2,6 +2,9 @@
 //! (`tripwire_core::Options`); the facade's own options (callbacks, the clock, the
 //! guard's bound) are skipped here and checked by the facade.
 
+use alloc::format;
+use alloc::string::{String, ToString};
+
 use js_sys::{Object, Reflect};
 use tripwire_core::{
     Config, ConfigError, ErrorKind, OptionValue, Options, Unit, JS_TIMER_LIMIT_MS,

@@ -1,5 +1,8 @@
 //! Snapshot and restore (feature `snapshot`): the core's snapshot as postcard bytes.
 
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
 use tripwire_core::{Breaker, Snapshot};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
