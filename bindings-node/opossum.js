@@ -211,6 +211,29 @@ class Filtered {
   }
 }
 
+// opossum's numeric options: each must be a finite number when given (timeout may be false).
+const NUMERIC_OPTIONS = ['timeout', 'resetTimeout', 'errorThresholdPercentage', 'rollingCountTimeout', 'rollingCountBuckets', 'cacheTTL', 'coalesceTTL'];
+// The core's names of opossum's options, for the core's errors.
+const OPTION_NAMES = {
+  requestTimeout: 'timeout',
+  timeout: 'timeout',
+  recoveryTimeout: 'resetTimeout',
+  resetTimeout: 'resetTimeout',
+  failureThreshold: 'errorThresholdPercentage',
+  minimumRequests: 'volumeThreshold',
+  monitoringWindow: 'rollingCountTimeout',
+  windowBuckets: 'rollingCountBuckets',
+  openRemaining: 'state',
+  initialState: 'state',
+};
+
+/** A core option error, naming opossum's option instead. */
+function renamed(error) {
+  if (!(error instanceof TypeError || error instanceof RangeError)) return error;
+  const message = error.message.replace(/`(\w+)`/g, (whole, name) => (OPTION_NAMES[name] === undefined ? whole : `\`${OPTION_NAMES[name]}\``));
+  return new error.constructor(message);
+}
+
 const nextName = () =>
   'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => {
     const r = (Math.random() * 16) | 0;
@@ -232,6 +255,12 @@ class CircuitBreaker extends EventEmitter {
 
   constructor(action, options = {}) {
     super();
+    for (const name of NUMERIC_OPTIONS) {
+      const value = options[name];
+      if (value === undefined || (name === 'timeout' && value === false)) continue;
+      if (typeof value !== 'number') throw new TypeError(`invalid option \`${name}\`: must be a finite number, not ${typeof value === 'string' ? `'${value}'` : typeof value}`);
+      if (!Number.isFinite(value)) throw new RangeError(`invalid option \`${name}\`: must be a finite number, not ${value}`);
+    }
     this.options = options;
     options.timeout = options.timeout ?? 10000;
     options.resetTimeout = options.resetTimeout ?? 30000;
@@ -302,7 +331,7 @@ class CircuitBreaker extends EventEmitter {
       }
     }
     const rate = options.errorThresholdPercentage / 100;
-    this._breaker = new Breaker({
+    this._breaker = this._engine({
       name: this._name,
       timeout: options.timeout || false,
       resetTimeout: options.resetTimeout,
@@ -311,8 +340,9 @@ class CircuitBreaker extends EventEmitter {
       failureThreshold: rate >= 1 ? 0.5 : Math.max(rate, 1e-9),
       strictRateThreshold: true,
       minimumRequests: rate >= 1 ? NEVER : Math.max(1, this._volumeThreshold),
-      monitoringWindow: options.rollingCountTimeout,
-      windowBuckets: options.rollingCountBuckets,
+      // 0 means the default here, as in opossum's Status.
+      monitoringWindow: options.rollingCountTimeout || 10000,
+      windowBuckets: options.rollingCountBuckets || 10,
       successThreshold: 1,
       halfOpenTimer: true,
       windowStats: true,
@@ -343,6 +373,15 @@ class CircuitBreaker extends EventEmitter {
       this._warmUpTimer.unref();
     }
     if (shutdown) this.shutdown();
+  }
+
+  /** The core breaker behind this one; its option errors name opossum's options. */
+  _engine(options) {
+    try {
+      return new Breaker(options);
+    } catch (error) {
+      throw renamed(error);
+    }
   }
 
   /** The core's transition, as opossum's event (deferred while a call reports its own). */
@@ -452,6 +491,16 @@ class CircuitBreaker extends EventEmitter {
     return this._status;
   }
 
+  /** opossum's semaphore, as far as it is read: `count` is the capacity left. */
+  get semaphore() {
+    const breaker = this;
+    return {
+      get count() {
+        return breaker.options.capacity - breaker._active;
+      },
+    };
+  }
+
   get stats() {
     return this._status.stats;
   }
@@ -528,13 +577,19 @@ class CircuitBreaker extends EventEmitter {
       this._status.increment('coalesceCacheMisses');
       this.emit('coalesceCacheMiss');
     }
-    const promise = this._run(context, args, key);
-    if (options.coalesce) options.coalesceCache.set(key, promise, options.coalesceTTL > 0 ? Date.now() + options.coalesceTTL : 0);
-    return promise;
+    return this._run(context, args, key);
   }
 
   /** One call through the core: the action (or the semaphore's refusal) under execute(). */
   _run(context, args, key) {
+    // Open, or half-open with the trial in flight: the core refuses now (and counts it),
+    // and the refusal is reported before fire() returns, as opossum does.
+    if (this._state === 'OPEN' || (this._state === 'HALF_OPEN' && !this._pendingClose)) {
+      const permit = this._breaker.tryAcquire();
+      if (permit instanceof Error) return this._refused(args, key);
+      // The open duration ended before its timer ran: this call is the trial.
+      permit.cancel();
+    }
     const start = Date.now();
     const action = this.action;
     // The capacity is taken before the action runs (execute() calls it at once).
@@ -555,7 +610,7 @@ class CircuitBreaker extends EventEmitter {
     }
     if (this._pendingClose) this._pendingClose = false;
     if (held) this._active++;
-    return this._breaker.execute(fn).then(
+    const promise = this._breaker.execute(fn).then(
       (value) => {
         if (held) this._active--;
         const latency = Date.now() - start;
@@ -579,6 +634,10 @@ class CircuitBreaker extends EventEmitter {
         return this._failed(error, args, start, key);
       },
     );
+    // Callers with the same key share this call (until it settles, per coalesceResetOn, or coalesceTTL).
+    const options = this.options;
+    if (options.coalesce) options.coalesceCache.set(key, promise, options.coalesceTTL > 0 ? Date.now() + options.coalesceTTL : 0);
+    return promise;
   }
 
   /** The action with errorFilter applied: a filtered error goes to the core as a success. */
@@ -601,12 +660,7 @@ class CircuitBreaker extends EventEmitter {
   }
 
   _failed(error, args, start, key) {
-    if (error instanceof CircuitBreakerOpenError) {
-      const refusal = buildError('Breaker is open', 'EOPENBREAKER');
-      this.emit('reject', refusal);
-      this._resetCoalesce(key);
-      return this._fallback(refusal, args) || Promise.reject(refusal);
-    }
+    if (error instanceof CircuitBreakerOpenError) return this._refused(args, key);
     const latency = Date.now() - start;
     let timedOut = false;
     if (error instanceof CircuitBreakerTimeoutError) {
@@ -620,6 +674,13 @@ class CircuitBreaker extends EventEmitter {
     this._resetCoalesce(key, timedOut ? 'timeout' : 'error');
     if (timedOut && this.options.abortController) this.options.abortController.abort();
     return fallback || Promise.reject(error);
+  }
+
+  _refused(args, key) {
+    const refusal = buildError('Breaker is open', 'EOPENBREAKER');
+    this.emit('reject', refusal);
+    this._resetCoalesce(key);
+    return this._fallback(refusal, args) || Promise.reject(refusal);
   }
 
   _fallback(error, args) {
