@@ -298,7 +298,8 @@ class CircuitBreaker extends EventEmitter {
     this._fallbackFn = null;
     this._active = 0;
     this._pendingClose = false;
-    this._lastTimerAt = undefined;
+    // opossum sets it at construction and when the breaker opens (the restore reads it).
+    this._lastTimerAt = Date.now();
     this._healthChecks = [];
     // Transitions caused by a call, emitted after the call's own events (opossum's order).
     this._deferred = [];
@@ -384,37 +385,41 @@ class CircuitBreaker extends EventEmitter {
     }
   }
 
-  /** The core's transition, as opossum's event (deferred while a call reports its own). */
+  /**
+   * The core's transition, as opossum's state and event. One caused by a call waits
+   * for that call's own events (failure, then open; success, then close), as in
+   * opossum, where the state changes when the event is emitted.
+   */
   _onTransition(to) {
     if (this._state === 'SHUTDOWN') return;
+    if (this._direct > 0 || to === 'HALF_OPEN') {
+      this._enter(to);
+      return;
+    }
+    if (this._deferred.push(to) === 1) setImmediate(() => this._flush());
+  }
+
+  _enter(to) {
     this._state = to;
     if (to === 'OPEN') {
       this._pendingClose = false;
       this._lastTimerAt = Date.now();
       this._status.open();
-    } else {
-      this._pendingClose = to === 'HALF_OPEN';
-      if (to === 'CLOSED') this._status.close();
-      this._renewAbortControllerIfNeeded();
-    }
-    const event = to === 'OPEN' ? 'open' : to === 'CLOSED' ? 'close' : 'halfOpen';
-    if (this._direct > 0 || to === 'HALF_OPEN') {
-      this._emitTransition(event);
+      this.emit('open');
       return;
     }
-    if (this._deferred.push(event) === 1) setImmediate(() => this._flush());
-  }
-
-  _emitTransition(event) {
-    if (event === 'halfOpen') this.emit('halfOpen', this.options.resetTimeout);
-    else this.emit(event);
+    this._pendingClose = to === 'HALF_OPEN';
+    if (to === 'CLOSED') this._status.close();
+    this._renewAbortControllerIfNeeded();
+    if (to === 'CLOSED') this.emit('close');
+    else this.emit('halfOpen', this.options.resetTimeout);
   }
 
   _flush() {
     const deferred = this._deferred;
     if (deferred.length === 0) return;
     this._deferred = [];
-    for (const event of deferred) this._emitTransition(event);
+    for (const to of deferred) if (this._state !== 'SHUTDOWN') this._enter(to);
   }
 
   /** A manual operation on the core: its transition's event is emitted at once. */

@@ -102,8 +102,12 @@ describe('opening, half-open and closing', () => {
   test('a failure above the threshold opens; later calls are refused with EOPENBREAKER; events in order', async () => {
     const b = new CircuitBreaker(passFail, { errorThresholdPercentage: 10, resetTimeout: 60000 });
     const seen = recorder(b, ALL);
+    const during = [];
+    b.on('failure', () => during.push(b.opened));
+    b.on('open', () => during.push(b.opened));
     assert.equal(await b.fire(10), 10);
     await b.fire(-1).catch(() => {});
+    assert.deepEqual(during, [false, true], 'the state changes with the open event, after failure');
     assert.deepEqual(names(seen), ['fire', 'success', 'fire', 'failure', 'open']);
     assert.ok(b.opened);
     const refusal = await b.fire(100).catch((e) => e);
