@@ -23,8 +23,13 @@ const PERCENTILES = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 1];
 // A failure rate no window reaches: errorThresholdPercentage ≥ 100 never trips.
 const NEVER = 4_000_000_000;
 
+// The breaker's own errors are values on the hot path (a refusal, a timeout): made
+// without capturing a stack, whose frames would be the breaker's or a timer's anyway.
 function buildError(message, code) {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const error = new Error(message);
+  Error.stackTraceLimit = limit;
   error.code = code;
   error[OUR_ERROR] = true;
   return error;
@@ -337,7 +342,8 @@ class CircuitBreaker extends EventEmitter {
       timeout: options.timeout || false,
       resetTimeout: options.resetTimeout,
       // opossum trips when the failure percentage is above the threshold, once the
-      // window holds volumeThreshold calls, and closes on one successful trial.
+      // window holds volumeThreshold calls, and closes on one successful trial. No
+      // rate is above 100 %: then no window holds enough calls. 0 % is any failure.
       failureThreshold: rate >= 1 ? 0.5 : Math.max(rate, 1e-9),
       strictRateThreshold: true,
       minimumRequests: rate >= 1 ? NEVER : Math.max(1, this._volumeThreshold),
@@ -544,11 +550,17 @@ class CircuitBreaker extends EventEmitter {
     return this;
   }
 
+  /** Calls the action with `args`; resolves with its result, or the fallback's. */
   fire(...args) {
-    return this.call(this.action, ...args);
+    return this._call(this.action, args);
   }
 
+  /** As fire(), with `context` as the action's `this`. */
   call(context, ...args) {
+    return this._call(context, args);
+  }
+
+  _call(context, args) {
     if (this._state === 'SHUTDOWN') return Promise.reject(buildError('The circuit has been shutdown.', 'ESHUTDOWN'));
     this.emit('fire', args);
     // Disabled: the action alone, no protection, cache or coalescing.
@@ -618,7 +630,8 @@ class CircuitBreaker extends EventEmitter {
     const promise = this._breaker.execute(fn).then(
       (value) => {
         if (held) this._active--;
-        const latency = Date.now() - start;
+        // Read only when someone listens (a clock read is a good part of a success's cost).
+        const latency = this.listenerCount('success') === 0 ? 0 : Date.now() - start;
         if (value instanceof Filtered) {
           this.emit('success', value.error, latency);
           this._flush();
