@@ -214,6 +214,16 @@ describe('timeouts', () => {
     b.shutdown();
   });
 
+  test('the timeout hands the capacity back before the timeout event', async () => {
+    const b = new CircuitBreaker(never, { timeout: 5, capacity: 2 });
+    const counts = [];
+    b.on('timeout', () => counts.push(b.semaphore.count));
+    await b.fire().catch(() => {});
+    assert.deepEqual(counts, [2]);
+    assert.equal(b.getSignal(), undefined, 'no abortController given');
+    b.shutdown();
+  });
+
   test('timeout: false never times out', async () => {
     const b = new CircuitBreaker((ms) => sleep(ms).then(() => 'late'), { timeout: false });
     assert.equal(await b.fire(30), 'late');
@@ -281,7 +291,9 @@ describe('capacity, warm-up, enabled', () => {
   test('capacity: calls beyond it get ESEMLOCKED, semaphoreLocked, and count as failures', async () => {
     const b = new CircuitBreaker((ms) => sleep(ms).then(() => ms), { capacity: 1, errorThresholdPercentage: 100 });
     const seen = recorder(b, ['semaphoreLocked', 'failure']);
+    assert.equal(b.semaphore.count, 1);
     const first = b.fire(20);
+    assert.equal(b.semaphore.count, 0, 'the capacity left');
     const locked = await b.fire(1).catch((e) => e);
     assert.equal(locked.message, 'Semaphore locked');
     assert.equal(locked.code, 'ESEMLOCKED');
