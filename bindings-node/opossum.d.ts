@@ -25,6 +25,8 @@ declare class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> ext
   readonly stats: CircuitBreaker.Stats;
   readonly warmUp: boolean;
   readonly volumeThreshold: number;
+  /** opossum's semaphore as far as it is read: the capacity left. */
+  readonly semaphore: { readonly count: number };
 
   /** Calls the action with `args`; resolves with its result, or the fallback's. */
   fire(...args: TI): Promise<TR>;

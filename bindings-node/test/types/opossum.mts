@@ -61,7 +61,7 @@ restored.close();
 restored.disable();
 restored.enable();
 restored.clearCache();
-console.log(restored.getSignal()?.aborted, restored.getAbortController(), restored.volumeThreshold, restored.group);
+console.log(restored.semaphore.count, restored.getSignal()?.aborted, restored.getAbortController(), restored.volumeThreshold, restored.group);
 restored.shutdown();
 breaker.shutdown();
 
