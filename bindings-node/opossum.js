@@ -71,8 +71,9 @@ class Status extends EventEmitter {
     this.rollingPercentilesEnabled = options.rollingPercentilesEnabled !== false;
     this.enableSnapshots = options.enableSnapshots !== false;
     this.rotateBucketController = options.rotateBucketController;
-    // This module's counts: bucket objects tagged with their time slot (reused in a ring).
-    this._ring = Array.from({ length: this._buckets }, () => ({ slot: -Infinity, counts: bucket(), open: undefined }));
+    // This module's counts: bucket objects tagged with their time slot, in a ring made
+    // on the first count (most breakers never see a cache hit or a semaphore refusal).
+    this._ring = null;
     this._source = null;
     this._snapshots = null;
     this._shut = false;
@@ -94,6 +95,7 @@ class Status extends EventEmitter {
   /** The current bucket of this module's counts. */
   _current() {
     const slot = Math.floor(Date.now() / this._width);
+    if (this._ring === null) this._ring = Array.from({ length: this._buckets }, () => ({ slot: -Infinity, counts: bucket(), open: undefined }));
     const entry = this._ring[slot % this._buckets];
     if (entry.slot !== slot) {
       entry.slot = slot;
@@ -131,8 +133,8 @@ class Status extends EventEmitter {
     const window = [];
     let open = false;
     for (let age = this._buckets - 1; age >= 0; age--) {
-      const entry = this._ring[(slot - age) % this._buckets];
-      const mine = entry.slot === slot - age ? entry : null;
+      const entry = this._ring === null ? null : this._ring[(slot - age) % this._buckets];
+      const mine = entry !== null && entry.slot === slot - age ? entry : null;
       const merged = mine === null ? bucket() : { ...mine.counts, percentiles: {}, latencyTimes: [] };
       const theirs = coreBuckets[coreBuckets.length - 1 - age];
       if (theirs !== undefined) {
