@@ -15,6 +15,6 @@ TRIPWIRE_NODE_PROFILE=debug npm run build --silent
 # tests (aws.test.mjs, seed000-aws.test.mjs) need it; the others ignore it.
 bash scripts/with-moto.sh node --test bindings-node/test/*.test.mjs
 
-# index.d.ts and the seeds' snippets (bindings-node/test/types), strict.
+# index.d.ts, opossum.d.ts and the seeds' snippets (bindings-node/test/types), strict.
 node_modules/.bin/tsc --noEmit --strict -p bindings-node/test/types/tsconfig.json
-echo "test-node: type tests passed (index.d.ts, seeds 000-004 snippets)"
+echo "test-node: type tests passed (index.d.ts, opossum.d.ts, seeds 000-004 snippets)"

@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const libs = ['tripwire', 'tripwire-notimeout', 'cockatiel', 'cockatiel-timeout', 'opossum'];
+// tripwire/opossum runs opossum's bench code with the import changed, right after opossum
+// in each per-call scenario (issue 15: fire() ≤ 0.2× opossum's overhead).
+const opossumPair = ['opossum', 'tripwire-opossum'];
 // `-gc`: a full gc() before every timed loop (the breaker in V8's old generation).
 const scenarios = ['success', 'failure', 'failure-full', 'reject', 'success-gc', 'failure-gc', 'failure-full-gc', 'memory', 'timers', 'crossing'];
 const perCall = ['success', 'failure', 'failure-full', 'reject', 'success-gc', 'failure-gc', 'failure-full-gc'];
@@ -29,6 +32,14 @@ for (const scenario of scenarios) {
     }
     const line = run.stdout.trim().split('\n').at(-1);
     (results[scenario] ??= {})[lib] = JSON.parse(line);
+    if (lib === 'opossum' && perCall.includes(scenario)) {
+      const again = spawnSync(process.execPath, ['--expose-gc', join(here, 'scenario.mjs'), 'tripwire-opossum', scenario], { cwd: root, encoding: 'utf8', env: process.env });
+      if (again.status !== 0) {
+        console.error(`tripwire-opossum ${scenario} failed:\n${again.stderr}`);
+        process.exit(1);
+      }
+      results[scenario]['tripwire-opossum'] = JSON.parse(again.stdout.trim().split('\n').at(-1));
+    }
   }
 }
 
@@ -53,6 +64,12 @@ for (const scenario of perCall) {
   for (const s of ['success-gc', 'failure-gc', 'failure-full-gc']) {
     console.log(`  ${s.padEnd(16)} default ${ratio(g(s, 'tripwire'), g(s, 'cockatiel')).padStart(7)}   timeout: false ${ratio(g(s, 'tripwire-notimeout'), g(s, 'cockatiel')).padStart(7)}`);
   }
+}
+console.log('\ntripwire/opossum beside opossum 9 (the same bench code, the import changed; 30 s timeout), ns overhead per call');
+console.log(`${'scenario'.padEnd(16)}${opossumPair.map((l) => l.padStart(20)).join('')}   ratio (goal ≤ 0.2×)`);
+for (const scenario of perCall) {
+  const row = results[scenario];
+  console.log(`${scenario.padEnd(16)}${opossumPair.map((l) => f(row[l].overhead).padStart(20)).join('')}   ${ratio(row['tripwire-opossum'].overhead, row.opossum.overhead).padStart(8)}`);
 }
 const breakerLibs = libs.filter((l) => l !== 'cockatiel-timeout');
 console.log('\nmemory per breaker (10,000 breakers), bytes; ratio = tripwire / cockatiel');

@@ -1,5 +1,5 @@
 // One benchmark scenario for one library, in its own process; prints one JSON line.
-//   node --expose-gc scenario.mjs <tripwire|tripwire-notimeout|cockatiel|cockatiel-timeout|opossum> <scenario>
+//   node --expose-gc scenario.mjs <tripwire|tripwire-notimeout|cockatiel|cockatiel-timeout|opossum|tripwire-opossum> <scenario>
 // Scenarios: success, failure, failure-full (after 10,000 calls in the window),
 // reject (open circuit), memory (10,000 breakers), timers (1,000 idle breakers),
 // crossing (tripwire only: the cost of the native calls themselves). A per-call
@@ -58,9 +58,11 @@ function makeFactory() {
         },
       };
     }
-    case 'opossum': {
-      const CircuitBreaker = require('opossum');
-      const raw = () => new CircuitBreaker((fn) => fn(), { timeout: 30000, volumeThreshold: NEVER, resetTimeout: 60000 });
+    case 'opossum':
+    case 'tripwire-opossum': {
+      // The same code for both: opossum 9, and tripwire/opossum in its place.
+      const CircuitBreaker = require(lib === 'opossum' ? 'opossum' : 'tripwire/opossum');
+      const raw = () => new CircuitBreaker((fn) => fn(), { name: `o${opossumNames++}`, timeout: 30000, volumeThreshold: NEVER, resetTimeout: 60000 });
       return {
         raw,
         make: () => {
@@ -109,6 +111,8 @@ const catchAll = () => {};
 // opossum's failure path grows with the failures it has seen (about 25 µs per call
 // after 1,000 failures, 200 µs after 8,000, measured here): run it 50× fewer times.
 const failureOps = lib === 'opossum' ? 2_000 : 100_000;
+// tripwire/opossum's breakers are registered by name: a name each, as the others.
+let opossumNames = 0;
 
 async function main() {
   const factory = makeFactory();

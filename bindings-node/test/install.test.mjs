@@ -39,6 +39,17 @@ test('npm run build, then npm install <checkout> into an empty project: require 
     `;
     writeFileSync(join(project, 'main.mjs'), esm);
     assert.equal(execFileSync(process.execPath, ['main.mjs'], { cwd: project, encoding: 'utf8' }).trim(), 'esm-ok');
+    // tripwire/opossum, both ways: opossum's class, the same one.
+    const opossum = `
+      import CircuitBreaker from 'tripwire/opossum';
+      import { createRequire } from 'node:module';
+      const same = createRequire(import.meta.url)('tripwire/opossum') === CircuitBreaker;
+      const b = new CircuitBreaker(async (x) => x * 2);
+      console.log(same && (await b.fire(21)) === 42 && b.closed ? 'opossum-ok' : 'opossum-bad');
+      b.shutdown();
+    `;
+    writeFileSync(join(project, 'opossum.mjs'), opossum);
+    assert.equal(execFileSync(process.execPath, ['opossum.mjs'], { cwd: project, encoding: 'utf8' }).trim(), 'opossum-ok');
   } finally {
     rmSync(project, { recursive: true, force: true });
   }

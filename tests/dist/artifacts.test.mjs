@@ -82,6 +82,13 @@ test('npm tripwire: the JavaScript package, no install script, the platform pack
   assert.ok(Array.isArray(pkg.files));
   assertTypesFirst(pkg);
   for (const entry of [pkg.main, pkg.types]) assert.ok(files.includes(entry), entry);
+  // Every subpath export resolves to a packed file (tripwire/opossum's three included).
+  for (const [key, entry] of Object.entries(pkg.exports)) {
+    for (const target of typeof entry === 'string' ? [entry] : Object.values(entry)) {
+      assert.ok(files.includes(target.replace(/^\.\//, '')), `exports["${key}"] → ${target} is packed`);
+    }
+  }
+  for (const f of ['bindings-node/opossum.js', 'bindings-node/opossum.mjs', 'bindings-node/opossum.d.ts']) assert.ok(files.includes(f), f);
 });
 
 test('npm @tripwire/linux-x64-gnu: the prebuilt addon only, for linux x64 glibc', () => {
