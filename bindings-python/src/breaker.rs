@@ -45,6 +45,11 @@ pub struct Breaker {
     in_flight: AtomicU32,
     /// With `half_open_wait`: where callers wait for a half-open trial.
     gate: Option<Box<TrialGate>>,
+    /// Set by `tripwire.pybreaker` (`_pybreaker(error_class)`): refusals are
+    /// instances of that class, a generator result is guarded until it finishes
+    /// (`_hook_generator`), the failure that trips may be replaced
+    /// (`_hook_tripped`), and listeners hear pybreaker's order.
+    pybreaker: OnceLock<Py<PyType>>,
 }
 
 /// Callers waiting for a half-open trial (`half_open_wait`) sleep here until a call
@@ -88,7 +93,20 @@ fn listener_error(py: Python<'_>, error: PyErr, source: &Bound<'_, PyAny>) -> Py
     }
 }
 
+/// Whether `value` is a generator (`types.GeneratorType`).
+fn is_generator(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static GENERATOR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    Ok(value
+        .get_type()
+        .is(GENERATOR.import(py, "types", "GeneratorType")?))
+}
+
 impl Breaker {
+    /// The name it was made with: its key in the registry.
+    pub(crate) fn key(&self, py: Python<'_>) -> String {
+        self.name.bind(py).to_string()
+    }
+
     /// The registry's question (core `Eviction`): idle (CLOSED, not forced or
     /// disabled, nothing in flight) with its activity count, or busy.
     pub(crate) fn probe(&self) -> tripwire_core::Probe {
@@ -185,7 +203,7 @@ impl Breaker {
 
     /// The refusal as an exception, with the failure that opened the circuit as its cause.
     fn refusal(&self, py: Python<'_>, rejected: Rejected) -> PyResult<PyErr> {
-        let error = errors::open_error(py, &self.name, rejected)?;
+        let error = errors::open_error(py, self.pybreaker.get(), &self.name, rejected)?;
         let cause = self
             .last_failure
             .lock()
@@ -202,14 +220,23 @@ impl Breaker {
         Ok(PyErr::from_value(error.into_any()))
     }
 
-    /// Records a failure outcome and keeps the error if it opened the circuit.
+    /// Records a failure outcome and keeps the error if it opened the circuit. Returns
+    /// the error to raise instead of the call's own, if any (pybreaker's
+    /// `CircuitBreakerError` on the failure that trips: `_hook_tripped`).
     fn record_failure(
         &self,
         slf: &Bound<'_, Self>,
         permit: tripwire_core::Permit,
         error: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
-        if let Some(t) = self.record(permit, Outcome::Failure) {
+    ) -> PyResult<Option<PyErr>> {
+        let transition = self.record(permit, Outcome::Failure);
+        let pybreaker = self.pybreaker.get().is_some();
+        let hooks = self.hooks.load(Ordering::Relaxed);
+        // pybreaker tells the listeners' `failure` before the state change it causes.
+        if hooks && pybreaker {
+            self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,))?;
+        }
+        if let Some(t) = transition {
             if t.to == State::Open {
                 let old = self
                     .last_failure
@@ -220,10 +247,55 @@ impl Breaker {
             }
             self.transitioned(slf, t, Some("failure"))?;
         }
-        if self.hooks.load(Ordering::Relaxed) {
+        if hooks && !pybreaker {
             self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,))?;
         }
+        match transition {
+            Some(t) if pybreaker && t.to == State::Open && t.from != State::Open => {
+                let py = slf.py();
+                let instead = slf.call_method1(
+                    intern!(py, "_hook_tripped"),
+                    (error, types::state(py, t.from)?),
+                )?;
+                Ok((!instead.is_none()).then(|| PyErr::from_value(instead)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Records an excluded error: not counted, or a success with `ignored_as_success`
+    /// (which may close a half-open circuit); pybreaker's listeners hear a success.
+    fn record_ignored(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
+        if let Some(t) = self.record(permit, Outcome::Ignored) {
+            self.transitioned(slf, t, Some("ignored"))?;
+        }
+        if self.pybreaker.get().is_some() && self.hooks.load(Ordering::Relaxed) {
+            self.hook(slf, intern!(slf.py(), "_hook_success"), ())?;
+        }
         Ok(())
+    }
+
+    /// pybreaker's generator functions: the call's outcome is the generator's, recorded
+    /// when it finishes (`_hook_generator` wraps it with the permit).
+    fn guard_generator(
+        slf: &Bound<'_, Self>,
+        permit: tripwire_core::Permit,
+        generator: Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        slf.get().in_flight.fetch_add(1, Ordering::AcqRel);
+        let permit = Py::new(
+            py,
+            Permit {
+                breaker: slf.clone().unbind(),
+                permit,
+                done: AtomicBool::new(false),
+                transition: None,
+            },
+        )?;
+        Ok(slf
+            .call_method1(intern!(py, "_hook_generator"), (permit, generator))?
+            .unbind())
     }
 
     /// Whether `is_failure_result(value)` counts a returned value as a failure; a
@@ -372,6 +444,9 @@ impl Breaker {
         this.in_flight.fetch_sub(1, Ordering::AcqRel);
         match result {
             Ok(value) => {
+                if this.pybreaker.get().is_some() && is_generator(py, &value)? {
+                    return Breaker::guard_generator(slf, permit, value);
+                }
                 this.record_value(slf, permit, &value)?;
                 Ok(value.unbind())
             }
@@ -379,7 +454,9 @@ impl Breaker {
                 let error = err.value(py);
                 match this.verdict(slf, error) {
                     Verdict::Failure => {
-                        this.record_failure(slf, permit, error)?;
+                        if let Some(instead) = this.record_failure(slf, permit, error)? {
+                            return Err(instead);
+                        }
                         match &this.fallback {
                             Some(fallback) => {
                                 this.core.with(|b, now| b.record_fallback(now));
@@ -389,7 +466,7 @@ impl Breaker {
                         }
                     }
                     Verdict::Ignored => {
-                        this.record(permit, Outcome::Ignored);
+                        this.record_ignored(slf, permit)?;
                         Err(err)
                     }
                     Verdict::Cancelled => {
@@ -455,6 +532,7 @@ impl Breaker {
                 .config
                 .half_open_wait
                 .then(|| Box::new(TrialGate::default())),
+            pybreaker: OnceLock::new(),
         })
     }
 
@@ -696,6 +774,29 @@ impl Breaker {
         self.hooks.store(enabled, Ordering::Relaxed);
     }
 
+    /// `tripwire.pybreaker`'s breaker: refusals are `error_class` instances (made as
+    /// `CircuitBreakerOpenError`s are), and pybreaker's rules for generators, the
+    /// tripping failure and the listeners' order apply. Once, at construction.
+    fn _pybreaker(&self, error_class: &Bound<'_, PyType>) -> PyResult<()> {
+        if !error_class.is_subclass(errors::refusal_class(error_class.py())?)? {
+            return Err(PyValueError::new_err(
+                "the refusal class must subclass tripwire.CircuitBreakerError",
+            ));
+        }
+        self.pybreaker
+            .set(error_class.clone().unbind())
+            .map_err(|_| PyRuntimeError::new_err("_pybreaker() was already called"))
+    }
+
+    /// Runs on new options from now on, keeping the state and counts (pybreaker's
+    /// `fail_max = ...`). The options are the constructor's; each must be given again.
+    #[pyo3(signature = (**options))]
+    fn _reconfigure(&self, options: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let parsed = options::parse(options)?;
+        let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
+        self.reconfigure(config).map_err(options::config_error)
+    }
+
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         if let Some(f) = &self.fallback {
             visit.call(f)?;
@@ -708,6 +809,9 @@ impl Breaker {
         }
         for p in &self.exclude.predicates {
             visit.call(p)?;
+        }
+        if let Some(c) = self.pybreaker.get() {
+            visit.call(c)?;
         }
         // The kept failure's traceback may reach back to this breaker.
         if let Ok(last) = self.last_failure.try_lock() {
@@ -913,16 +1017,20 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let outcome = match this.verdict(breaker, exc) {
-            Verdict::Failure => {
-                this.record_failure(breaker, permit, exc)?;
-                return Ok(true);
+        match this.verdict(breaker, exc) {
+            Verdict::Failure => match this.record_failure(breaker, permit, exc)? {
+                Some(instead) => Err(instead),
+                None => Ok(true),
+            },
+            Verdict::Ignored => {
+                this.record_ignored(breaker, permit)?;
+                Ok(false)
             }
-            Verdict::Ignored => Outcome::Ignored,
-            Verdict::Cancelled => Outcome::Cancelled,
-        };
-        this.record(permit, outcome);
-        Ok(false)
+            Verdict::Cancelled => {
+                this.record(permit, Outcome::Cancelled);
+                Ok(false)
+            }
+        }
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
