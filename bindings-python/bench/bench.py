@@ -75,6 +75,11 @@ def make_sync(lib: str, func: Callable[[], Any], *, threshold: int = 10**6) -> O
         import pybreaker
 
         return pybreaker.CircuitBreaker(fail_max=threshold, reset_timeout=3600)(func)
+    if lib == "tripwire.pybreaker":
+        from tripwire import pybreaker as tw_pybreaker
+
+        # pybreaker's code, one import changed.
+        return tw_pybreaker.CircuitBreaker(fail_max=threshold, reset_timeout=3600)(func)
     if lib == "circuitbreaker":
         import circuitbreaker
 
@@ -97,6 +102,10 @@ def make_async(lib: str) -> Optional[Callable[[], Any]]:
         return aok
     if lib == "tripwire":
         return tripwire.CircuitBreaker("bench-async")(aok)
+    if lib == "tripwire.pybreaker":
+        from tripwire import pybreaker as tw_pybreaker
+
+        return tw_pybreaker.CircuitBreaker(fail_max=10**6)(aok)
     if lib == "circuitbreaker":
         import circuitbreaker
 
@@ -114,7 +123,9 @@ def make_async(lib: str) -> Optional[Callable[[], Any]]:
     return None  # pybreaker's async needs tornado
 
 
-LIBS = ["tripwire", "pybreaker", "circuitbreaker", "aiobreaker", "purgatory"]
+# tripwire, its pybreaker-compatible module, then the peers.
+LIBS = ["tripwire", "tripwire.pybreaker", "pybreaker", "circuitbreaker", "aiobreaker", "purgatory"]
+PEERS = LIBS[2:]
 
 
 def sync_success(lib: str) -> Optional[Loop]:
@@ -335,6 +346,9 @@ def make(i):
     if lib == "pybreaker":
         import pybreaker
         return pybreaker.CircuitBreaker()
+    if lib == "tripwire.pybreaker":
+        import tripwire.pybreaker
+        return tripwire.pybreaker.CircuitBreaker()
     if lib == "circuitbreaker":
         import circuitbreaker
         return circuitbreaker.CircuitBreaker()
@@ -411,12 +425,12 @@ def main() -> None:
         "8 threads, ~1 us calls": (lambda lib: threads_shared(lib, work), n // 4),
     }
     print(f"tripwire {tripwire.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; median ns/call")
-    header = f"{'case':<24}{'no breaker':>12}" + "".join(f"{lib:>16}" for lib in LIBS)
+    header = f"{'case':<24}{'no breaker':>12}" + "".join(f"{lib:>20}" for lib in LIBS)
     print(header)
     for case, (make, count) in cases.items():
         row = measure({lib: make(lib) for lib in ["none", *LIBS]}, count)
         results[case] = row
-        cells = "".join(f"{row[lib]:>16.0f}" if row[lib] is not None else f"{'n/a':>16}" for lib in LIBS)
+        cells = "".join(f"{row[lib]:>20.0f}" if row[lib] is not None else f"{'n/a':>20}" for lib in LIBS)
         print(f"{case:<24}{row['none']:>12.0f}{cells}", flush=True)
     service_libs = ["none", "tripwire", "tenacity+pybreaker"]
     service_row = measure({lib: service_success(lib) for lib in service_libs}, n // 4)
@@ -449,7 +463,7 @@ def main() -> None:
     )
     mem = {lib: memory(lib) for lib in LIBS}
     results["bytes per breaker (10,000)"] = {"none": None, **mem}
-    print(f"{'bytes per breaker':<24}{'':>12}" + "".join(f"{mem[lib]:>16.0f}" for lib in LIBS))
+    print(f"{'bytes per breaker':<24}{'':>12}" + "".join(f"{mem[lib]:>20.0f}" for lib in LIBS))
 
     def overhead(case: str, lib: str) -> Optional[float]:
         v, base = results[case][lib], results[case]["none"]
@@ -457,7 +471,7 @@ def main() -> None:
 
     print("\ntripwire against the best peer (goal in brackets):")
     for case, goal in [("sync success", 0.35), ("sync failure", None), ("async success", 0.5)]:
-        peers = {lib: overhead(case, lib) for lib in LIBS[1:]}
+        peers = {lib: overhead(case, lib) for lib in PEERS}
         known = {k: v for k, v in peers.items() if v is not None}
         best = min(known, key=lambda k: known[k])
         mine = overhead(case, "tripwire")
@@ -469,12 +483,27 @@ def main() -> None:
         )
     # A refusal has no "no breaker" twin: compare the whole refused call.
     refused = {lib: results["open rejection"][lib] for lib in LIBS}
-    best = min(LIBS[1:], key=lambda k: refused[k] or float("inf"))
+    best = min(PEERS, key=lambda k: refused[k] or float("inf"))
     mine_r, best_r = refused["tripwire"], refused[best]
     assert mine_r is not None and best_r is not None
     print(
         f"  {'open rejection':<15} refused call, raise and catch: tripwire {mine_r:5.0f} ns, best peer ({best}) "
         f"{best_r:5.0f} ns, ratio {mine_r / best_r:.2f} [<= 0.25]"
+    )
+    # pybreaker's code with one import changed, against pybreaker (issue 15).
+    for case in ["sync success", "sync failure"]:
+        mine_p, theirs = overhead(case, "tripwire.pybreaker"), overhead(case, "pybreaker")
+        assert mine_p is not None and theirs is not None
+        goal = "[<= 0.1]" if case == "sync success" else ""
+        print(
+            f"  {case:<15} overhead over no breaker: tripwire.pybreaker {mine_p:5.0f} ns, pybreaker "
+            f"{theirs:5.0f} ns, ratio {mine_p / theirs:.2f} {goal}"
+        )
+    mine_pr, theirs_r = refused["tripwire.pybreaker"], refused["pybreaker"]
+    assert mine_pr is not None and theirs_r is not None
+    print(
+        f"  {'open rejection':<15} refused call, raise and catch: tripwire.pybreaker {mine_pr:5.0f} ns, "
+        f"pybreaker {theirs_r:5.0f} ns, ratio {mine_pr / theirs_r:.2f}"
     )
     mine_s, peer_s = service_row["tripwire"], service_row["tenacity+pybreaker"]
     assert mine_s is not None and peer_s is not None

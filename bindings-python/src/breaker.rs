@@ -2,7 +2,7 @@
 //! the sync decorator, acquire/record through `Permit`) run here. The core breaker
 //! sits behind a short mutex that is never held while Python code runs.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pyo3::call::PyCallArgs;
@@ -54,10 +54,14 @@ pub struct Breaker {
 
 /// Callers waiting for a half-open trial (`half_open_wait`) sleep here until a call
 /// ends or the state is changed by hand (`ended` counts those), then ask the core
-/// again: it decides who runs.
+/// again: it decides who runs. Counting is one atomic add per call; the mutex and
+/// condition variable are touched only while someone waits (tripwire.pybreaker's
+/// breakers all have a gate: its cost is on every call).
 #[derive(Default)]
 struct TrialGate {
-    ended: Mutex<u64>,
+    ended: AtomicU64,
+    waiting: AtomicU32,
+    lock: Mutex<()>,
     changed: std::sync::Condvar,
 }
 
@@ -361,8 +365,13 @@ impl Breaker {
     /// A call ended or the state was changed: wakes the callers waiting for a trial.
     fn ended(&self) {
         if let Some(gate) = &self.gate {
-            *gate.ended.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-            gate.changed.notify_all();
+            gate.ended.fetch_add(1, Ordering::SeqCst);
+            // A waiter counts itself before it checks `ended` under the lock, and
+            // waits without letting go of it: taking the lock here cannot miss it.
+            if gate.waiting.load(Ordering::SeqCst) > 0 {
+                drop(gate.lock.lock().unwrap_or_else(PoisonError::into_inner));
+                gate.changed.notify_all();
+            }
         }
     }
 
@@ -370,7 +379,7 @@ impl Breaker {
     fn epoch(&self) -> Option<u64> {
         self.gate
             .as_ref()
-            .map(|gate| *gate.ended.lock().unwrap_or_else(PoisonError::into_inner))
+            .map(|gate| gate.ended.load(Ordering::SeqCst))
     }
 
     /// Waits, without the GIL, until a call ends after `seen` (see `epoch`). Signals
@@ -381,12 +390,17 @@ impl Breaker {
         };
         loop {
             let moved = py.detach(|| {
-                let ended = gate.ended.lock().unwrap_or_else(PoisonError::into_inner);
-                let (ended, _) = gate
+                gate.waiting.fetch_add(1, Ordering::SeqCst);
+                let guard = gate.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                let (guard, _) = gate
                     .changed
-                    .wait_timeout_while(ended, std::time::Duration::from_millis(50), |n| *n == seen)
+                    .wait_timeout_while(guard, std::time::Duration::from_millis(50), |()| {
+                        gate.ended.load(Ordering::SeqCst) == seen
+                    })
                     .unwrap_or_else(PoisonError::into_inner);
-                *ended != seen
+                drop(guard);
+                gate.waiting.fetch_sub(1, Ordering::SeqCst);
+                gate.ended.load(Ordering::SeqCst) != seen
             });
             if moved {
                 return Ok(());
