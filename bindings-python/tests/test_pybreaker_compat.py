@@ -579,3 +579,38 @@ def test_half_open_admits_one_trial_and_the_others_wait_for_it() -> None:
         t.join(30)
     assert sorted(results) == ["behind", "behind", "behind", "trial"]
     assert breaker.current_state == "closed" and breaker.stats.rejected_count == 0
+
+
+# -- types --------------------------------------------------------------------
+
+
+def test_a_pybreaker_program_type_checks(tmp_path: Any) -> None:
+    """mypy --strict over pybreaker-style code, the import changed; misuse is caught."""
+    api = pytest.importorskip("mypy.api", reason="mypy is installed by scripts/setup-python.sh")
+    program = tmp_path / "uses_pybreaker.py"
+    program.write_text(
+        "import tripwire.pybreaker as pybreaker\n"
+        "class Log(pybreaker.CircuitBreakerListener):\n"
+        "    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: pybreaker.CircuitBreakerState | None,\n"
+        "                     new_state: pybreaker.CircuitBreakerState) -> None:\n"
+        "        print(cb.name, new_state.name)\n"
+        "breaker = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=30, exclude=[KeyError], listeners=[Log()])\n"
+        "breaker.fail_max = 4\n"
+        "state: str = breaker.current_state\n"
+        "count: int = breaker.fail_counter + breaker.success_counter\n"
+        "tripped: bool = breaker.open()\n"
+        "reveal_type(breaker.call(lambda: 1))\n"
+        "with breaker.calling():\n"
+        "    pass\n"
+        "storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)\n"
+        "pybreaker.CircuitBreaker(state_storage=storage, name='db', throw_new_error_on_trip=False)\n"
+        "try:\n"
+        "    pass\n"
+        "except pybreaker.CircuitBreakerError as error:\n"
+        "    print(error.retry_after)\n"
+    )
+    out, err, status = api.run(["--strict", "--no-incremental", "--python-version", "3.10", str(program)])
+    assert status == 0 and 'Revealed type is "int"' in out, out + err
+    program.write_text("import tripwire.pybreaker as pybreaker\npybreaker.CircuitBreaker(fail_max='3')\n")
+    out, err, status = api.run(["--strict", "--no-incremental", "--python-version", "3.10", str(program)])
+    assert status == 1 and 'incompatible type "str"; expected "int"' in out, out + err
