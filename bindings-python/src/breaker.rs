@@ -54,7 +54,7 @@ pub struct Breaker {
 
 /// Callers waiting for a half-open trial (`half_open_wait`) sleep here until a call
 /// ends or the state is changed by hand (`ended` counts those), then ask the core
-/// again: it decides who runs. Counting is one atomic add per call; the mutex and
+/// again: it decides who runs. Counting is one atomic add per trial; the mutex and
 /// condition variable are touched only while someone waits (tripwire.pybreaker's
 /// breakers all have a gate: its cost is on every call).
 #[derive(Default)]
@@ -357,8 +357,14 @@ impl Breaker {
 
     /// Records a permit's outcome; callers waiting for a trial ask again.
     fn record(&self, permit: tripwire_core::Permit, outcome: Outcome) -> Option<Transition> {
+        let trial = permit.is_trial();
         let transition = self.core.record(permit, outcome);
-        self.ended();
+        // Waiters wait for a trial slot: only a trial's end or a change of state can
+        // free one (a permit of an older generation is not counted). Closed calls
+        // leave the gate alone, so threads sharing a breaker share no counter.
+        if trial || transition.is_some() {
+            self.ended();
+        }
         transition
     }
 
