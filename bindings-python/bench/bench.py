@@ -409,11 +409,35 @@ def memory(lib: str) -> float:
     return float(out.stdout.strip())
 
 
+def pybreaker_ratios(results: Dict[str, Dict[str, Optional[float]]]) -> None:
+    """tripwire.pybreaker against pybreaker, per call, in the same run (issue 15)."""
+    for case in ["sync success", "sync failure"]:
+        row = results[case]
+        mine, theirs, base = row["tripwire.pybreaker"], row["pybreaker"], row["none"]
+        assert mine is not None and theirs is not None and base is not None
+        goal = "[<= 0.1]" if case == "sync success" else ""
+        print(
+            f"  {case:<15} overhead over no breaker: tripwire.pybreaker {mine - base:5.0f} ns, pybreaker "
+            f"{theirs - base:5.0f} ns, ratio {(mine - base) / (theirs - base):.2f} {goal}"
+        )
+    refused = results["open rejection"]
+    mine_r, theirs_r = refused["tripwire.pybreaker"], refused["pybreaker"]
+    assert mine_r is not None and theirs_r is not None
+    print(
+        f"  {'open rejection':<15} refused call, raise and catch: tripwire.pybreaker {mine_r:5.0f} ns, "
+        f"pybreaker {theirs_r:5.0f} ns, ratio {mine_r / theirs_r:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--pybreaker", action="store_true", help="only the per-call cases of tripwire.pybreaker, tripwire and pybreaker"
+    )
     args = parser.parse_args()
+    libs = ["tripwire", "tripwire.pybreaker", "pybreaker"] if args.pybreaker else LIBS
     n = 20_000 if args.quick else 200_000
     results: Dict[str, Dict[str, Optional[float]]] = {}
     cases: Dict[str, Tuple[Callable[[str], Optional[Loop]], int]] = {
@@ -425,13 +449,17 @@ def main() -> None:
         "8 threads, ~1 us calls": (lambda lib: threads_shared(lib, work), n // 4),
     }
     print(f"tripwire {tripwire.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; median ns/call")
-    header = f"{'case':<24}{'no breaker':>12}" + "".join(f"{lib:>20}" for lib in LIBS)
+    header = f"{'case':<24}{'no breaker':>12}" + "".join(f"{lib:>20}" for lib in libs)
     print(header)
     for case, (make, count) in cases.items():
-        row = measure({lib: make(lib) for lib in ["none", *LIBS]}, count)
+        row = measure({lib: make(lib) for lib in ["none", *libs]}, count)
         results[case] = row
-        cells = "".join(f"{row[lib]:>20.0f}" if row[lib] is not None else f"{'n/a':>20}" for lib in LIBS)
+        cells = "".join(f"{row[lib]:>20.0f}" if row[lib] is not None else f"{'n/a':>20}" for lib in libs)
         print(f"{case:<24}{row['none']:>12.0f}{cells}", flush=True)
+    if args.pybreaker:
+        print("\ntripwire.pybreaker (pybreaker's code, one import changed) against pybreaker:")
+        pybreaker_ratios(results)
+        return
     service_libs = ["none", "tripwire", "tenacity+pybreaker"]
     service_row = measure({lib: service_success(lib) for lib in service_libs}, n // 4)
     results["service success (retry + breaker + bulkhead)"] = service_row
@@ -490,21 +518,7 @@ def main() -> None:
         f"  {'open rejection':<15} refused call, raise and catch: tripwire {mine_r:5.0f} ns, best peer ({best}) "
         f"{best_r:5.0f} ns, ratio {mine_r / best_r:.2f} [<= 0.25]"
     )
-    # pybreaker's code with one import changed, against pybreaker (issue 15).
-    for case in ["sync success", "sync failure"]:
-        mine_p, theirs = overhead(case, "tripwire.pybreaker"), overhead(case, "pybreaker")
-        assert mine_p is not None and theirs is not None
-        goal = "[<= 0.1]" if case == "sync success" else ""
-        print(
-            f"  {case:<15} overhead over no breaker: tripwire.pybreaker {mine_p:5.0f} ns, pybreaker "
-            f"{theirs:5.0f} ns, ratio {mine_p / theirs:.2f} {goal}"
-        )
-    mine_pr, theirs_r = refused["tripwire.pybreaker"], refused["pybreaker"]
-    assert mine_pr is not None and theirs_r is not None
-    print(
-        f"  {'open rejection':<15} refused call, raise and catch: tripwire.pybreaker {mine_pr:5.0f} ns, "
-        f"pybreaker {theirs_r:5.0f} ns, ratio {mine_pr / theirs_r:.2f}"
-    )
+    pybreaker_ratios(results)
     mine_s, peer_s = service_row["tripwire"], service_row["tenacity+pybreaker"]
     assert mine_s is not None and peer_s is not None
     print(
