@@ -485,6 +485,12 @@ def test_name_and_the_registry() -> None:
     unnamed = CircuitBreaker()
     assert unnamed.name is None
     assert unnamed in tripwire.registry.all()
+    # Reports key them by their registry names.
+    from tripwire.health import circuit_breaker_report
+
+    keys = set(circuit_breaker_report())
+    assert "db" in keys and len(keys) == 2 and None not in keys
+    assert set(tripwire.registry.stats()) == keys
 
 
 # -- state storage ------------------------------------------------------------
