@@ -620,3 +620,36 @@ def test_a_pybreaker_program_type_checks(tmp_path: Any) -> None:
     program.write_text("import tripwire.pybreaker as pybreaker\npybreaker.CircuitBreaker(fail_max='3')\n")
     out, err, status = api.run(["--strict", "--no-incremental", "--python-version", "3.10", str(program)])
     assert status == 1 and 'incompatible type "str"; expected "int"' in out, out + err
+
+
+def test_acall_awaits_and_refuses_generator_functions() -> None:
+    breaker = CircuitBreaker(fail_max=1, reset_timeout=SHORT)
+
+    async def add(a: int, b: int) -> int:
+        return a + b
+
+    async def broken() -> None:
+        raise Down()
+
+    def rows() -> Iterator[int]:
+        yield 1
+
+    async def stream() -> Any:
+        yield 1
+
+    async def scenario() -> None:
+        assert await breaker.acall(add, 40, 2) == 42
+        with pytest.raises(TypeError, match="acall does not support generator"):
+            await breaker.acall(rows)
+        with pytest.raises(TypeError, match="async generators"):
+            await breaker.acall(stream)
+        with pytest.raises(CircuitBreakerError, match="Failures threshold"):
+            await breaker.acall(broken)
+        with pytest.raises(CircuitBreakerError, match="Timeout not elapsed"):
+            await breaker.acall(add, 1, 1)
+        await asyncio.sleep(2 * SHORT)
+        with pytest.raises(CircuitBreakerError, match="Trial call failed"):
+            await breaker.acall(broken)
+
+    asyncio.run(scenario())
+    assert breaker.fail_counter == 2

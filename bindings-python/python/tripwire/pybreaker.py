@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import inspect
 import itertools
 import threading
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, cast, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Awaitable, cast, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import tripwire
 from tripwire import CircuitState, Permit, _core
@@ -619,6 +620,15 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         if call_args:
             return outer(*call_args)
         return outer
+
+    async def acall(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Awaits ``func(*args, **kwargs)`` through the breaker (the native asyncio call
+        of pybreaker's later releases); generator functions are refused."""
+        if inspect.isasyncgenfunction(func):
+            raise TypeError("acall does not support async generators: iterate them yourself")
+        if inspect.isgeneratorfunction(func):
+            raise TypeError("acall does not support generator functions: use call()")
+        return await self.call_async(func, *args, **kwargs)
 
     @contextlib.contextmanager
     def calling(self) -> Iterator[None]:
