@@ -653,3 +653,24 @@ def test_acall_awaits_and_refuses_generator_functions() -> None:
 
     asyncio.run(scenario())
     assert breaker.fail_counter == 2
+
+
+def test_a_listener_need_not_subclass_nor_define_every_hook() -> None:
+    class OnlyStateChanges:
+        def __init__(self) -> None:
+            self.seen: List[str] = []
+
+        def state_change(self, cb: CircuitBreaker, old_state: Any, new_state: Any) -> None:
+            self.seen.append(new_state.name)
+
+    class OnlyFailures:
+        def __init__(self) -> None:
+            self.seen: List[str] = []
+
+        def failure(self, cb: CircuitBreaker, exc: BaseException) -> None:
+            self.seen.append(type(exc).__name__)
+
+    states, failures = OnlyStateChanges(), OnlyFailures()
+    breaker = CircuitBreaker(fail_max=1, listeners=[states, failures])  # type: ignore[list-item]
+    tripped(breaker)
+    assert states.seen == ["open"] and failures.seen == ["Down"]

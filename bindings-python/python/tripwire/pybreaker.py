@@ -565,7 +565,9 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         old_state, new_state = classes[_NAMES[old]](self), classes[_NAMES[new]](self)
         with self._lock:
             for listener in self._listeners:
-                tripwire._notify("state_change", listener.state_change, self, old_state, new_state)
+                hook = getattr(listener, "state_change", None)
+                if hook is not None:
+                    tripwire._notify("state_change", hook, self, old_state, new_state)
 
     def _hook_state_change(self, old: CircuitState, new: CircuitState, cause: str = "", outcome: Optional[str] = None) -> None:
         if new is CircuitState.OPEN:
