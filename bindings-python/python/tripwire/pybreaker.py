@@ -109,6 +109,8 @@ class CircuitBreakerState:
     ``'half-open'``. The engine makes the transitions and tells the listeners; these
     objects only name the state."""
 
+    __slots__ = ("_breaker", "_name")
+
     def __init__(self, cb: CircuitBreaker, name: str) -> None:
         self._breaker = cb
         self._name = name
@@ -131,6 +133,8 @@ class CircuitBreakerState:
 class CircuitClosedState(CircuitBreakerState):
     """Calls run; ``fail_max`` consecutive failures open the circuit."""
 
+    __slots__ = ()
+
     def __init__(self, cb: CircuitBreaker, prev_state: Optional[CircuitBreakerState] = None, notify: bool = False) -> None:
         super().__init__(cb, STATE_CLOSED)
 
@@ -138,12 +142,16 @@ class CircuitClosedState(CircuitBreakerState):
 class CircuitOpenState(CircuitBreakerState):
     """Calls are refused with ``CircuitBreakerError`` until ``reset_timeout`` has passed."""
 
+    __slots__ = ()
+
     def __init__(self, cb: CircuitBreaker, prev_state: Optional[CircuitBreakerState] = None, notify: bool = False) -> None:
         super().__init__(cb, STATE_OPEN)
 
 
 class CircuitHalfOpenState(CircuitBreakerState):
     """Trial calls run: ``success_threshold`` successes close the circuit, a failure opens it."""
+
+    __slots__ = ()
 
     def __init__(self, cb: CircuitBreaker, prev_state: Optional[CircuitBreakerState] = None, notify: bool = False) -> None:
         super().__init__(cb, STATE_HALF_OPEN)
@@ -176,6 +184,8 @@ class CircuitBreakerStorage:
     """Where a breaker's state lives (pybreaker's base class). tripwire's engine holds
     the state; a storage gives the state a breaker starts in and shows it live once
     the breaker is made (see ``CircuitMemoryStorage``)."""
+
+    __slots__ = ("_name", "__dict__")  # subclasses may keep their own attributes
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -215,6 +225,8 @@ class CircuitMemoryStorage(CircuitBreakerStorage):
     state live; setting ``state`` or ``opened_at`` acts on the breaker. One storage
     serves one breaker.
     """
+
+    __slots__ = ("_state", "_fail_counter", "_success_counter", "_opened_at", "_breaker")
 
     def __init__(self, state: str) -> None:
         super().__init__("memory")
@@ -324,6 +336,21 @@ def _seconds(name: str, value: Any) -> float:
     return value
 
 
+def _engine_options(
+    fail_max: int, reset_timeout: float, success_threshold: int, exclude: List[Callable[[BaseException], bool]]
+) -> Dict[str, Any]:
+    """The engine's options for pybreaker's: a count of consecutive failures, a timed
+    open, excluded errors as successes, half-open callers waiting for the trial."""
+    return {
+        "failure_threshold": fail_max,
+        "recovery_timeout": reset_timeout,
+        "success_threshold": success_threshold,
+        "exclude": exclude,
+        "ignored_as_success": True,
+        "half_open_wait": True,
+    }
+
+
 def _guard(permit: Permit, generator: Generator[Any, Any, T]) -> Generator[Any, Any, T]:
     """A generator function's call: its outcome is recorded when the generator ends."""
     try:
@@ -344,7 +371,7 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     ``exclude`` (types or callables) count as successes and propagate.
     """
 
-    _options: Dict[str, Any]
+    _exclude: List[Callable[[BaseException], bool]]
     _excluded_exceptions: List[Exclusion]
     _fail_max: int
     _reset_timeout: float
@@ -372,21 +399,20 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         if start not in _ENGINE_STATES:
             raise ValueError(f"Unknown state {start!r}, valid states: {', '.join(_ENGINE_STATES)}")
         excluded: List[Exclusion] = list(exclude or [])
-        options: Dict[str, Any] = {
-            "failure_threshold": _positive_int("fail_max", fail_max),
-            "recovery_timeout": _seconds("reset_timeout", reset_timeout),
-            "success_threshold": _positive_int("success_threshold", success_threshold),
-            "exclude": [functools.partial(_is_excluded, excluded)],
-            "ignored_as_success": True,
-            "half_open_wait": True,
-        }
+        exclude_predicate: List[Callable[[BaseException], bool]] = [functools.partial(_is_excluded, excluded)]
+        options = _engine_options(
+            _positive_int("fail_max", fail_max),
+            _seconds("reset_timeout", reset_timeout),
+            _positive_int("success_threshold", success_threshold),
+            exclude_predicate,
+        )
         start_at: Dict[str, Any] = {"initial_state": _ENGINE_STATES[start].value}
         if start == STATE_OPEN:
             start_at["open_remaining"] = _open_remaining(storage.opened_at, reset_timeout)
         engine_name = name if name is not None else f"pybreaker-{next(_unnamed)}"
         self = cast("Self", super().__new__(cls, engine_name, **options, **start_at))
         self._pybreaker(CircuitBreakerError)
-        self._options = options
+        self._exclude = exclude_predicate
         self._excluded_exceptions = excluded
         self._fail_max = fail_max
         self._reset_timeout = reset_timeout
@@ -484,8 +510,15 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     # -- options ----------------------------------------------------------------
 
-    def _reconfigure_engine(self) -> None:
-        self._reconfigure(**self._options)
+    def _reconfigure_or(self, undo: Callable[[], None]) -> None:
+        """The engine takes the options as they are now; if it refuses them, ``undo``."""
+        try:
+            self._reconfigure(
+                **_engine_options(self._fail_max, self._reset_timeout, self._success_threshold, self._exclude)
+            )
+        except BaseException:
+            undo()
+            raise
 
     @property
     def fail_max(self) -> int:
@@ -494,9 +527,8 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     @fail_max.setter
     def fail_max(self, number: int) -> None:
-        self._options["failure_threshold"] = _positive_int("fail_max", number)
-        self._reconfigure_engine()
-        self._fail_max = number
+        old, self._fail_max = self._fail_max, _positive_int("fail_max", number)
+        self._reconfigure_or(lambda: setattr(self, "_fail_max", old))
 
     @property
     def reset_timeout(self) -> float:
@@ -505,9 +537,8 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     @reset_timeout.setter
     def reset_timeout(self, timeout: float) -> None:
-        self._options["recovery_timeout"] = _seconds("reset_timeout", timeout)
-        self._reconfigure_engine()
-        self._reset_timeout = timeout
+        old, self._reset_timeout = self._reset_timeout, _seconds("reset_timeout", timeout)
+        self._reconfigure_or(lambda: setattr(self, "_reset_timeout", old))
 
     @property
     def success_threshold(self) -> int:
@@ -516,9 +547,8 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     @success_threshold.setter
     def success_threshold(self, threshold: int) -> None:
-        self._options["success_threshold"] = _positive_int("success_threshold", threshold)
-        self._reconfigure_engine()
-        self._success_threshold = threshold
+        old, self._success_threshold = self._success_threshold, _positive_int("success_threshold", threshold)
+        self._reconfigure_or(lambda: setattr(self, "_success_threshold", old))
 
     @property  # type: ignore[override]
     def name(self) -> Optional[str]:
