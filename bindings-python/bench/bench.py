@@ -75,6 +75,11 @@ def make_sync(lib: str, func: Callable[[], Any], *, threshold: int = 10**6) -> O
         import pybreaker
 
         return pybreaker.CircuitBreaker(fail_max=threshold, reset_timeout=3600)(func)
+    if lib == "tripwire.pybreaker":
+        from tripwire import pybreaker as tw_pybreaker
+
+        # pybreaker's code, one import changed.
+        return tw_pybreaker.CircuitBreaker(fail_max=threshold, reset_timeout=3600)(func)
     if lib == "circuitbreaker":
         import circuitbreaker
 
@@ -97,6 +102,10 @@ def make_async(lib: str) -> Optional[Callable[[], Any]]:
         return aok
     if lib == "tripwire":
         return tripwire.CircuitBreaker("bench-async")(aok)
+    if lib == "tripwire.pybreaker":
+        from tripwire import pybreaker as tw_pybreaker
+
+        return tw_pybreaker.CircuitBreaker(fail_max=10**6)(aok)
     if lib == "circuitbreaker":
         import circuitbreaker
 
@@ -114,7 +123,9 @@ def make_async(lib: str) -> Optional[Callable[[], Any]]:
     return None  # pybreaker's async needs tornado
 
 
-LIBS = ["tripwire", "pybreaker", "circuitbreaker", "aiobreaker", "purgatory"]
+# tripwire, its pybreaker-compatible module, then the peers.
+LIBS = ["tripwire", "tripwire.pybreaker", "pybreaker", "circuitbreaker", "aiobreaker", "purgatory"]
+PEERS = LIBS[2:]
 
 
 def sync_success(lib: str) -> Optional[Loop]:
@@ -335,6 +346,9 @@ def make(i):
     if lib == "pybreaker":
         import pybreaker
         return pybreaker.CircuitBreaker()
+    if lib == "tripwire.pybreaker":
+        import tripwire.pybreaker
+        return tripwire.pybreaker.CircuitBreaker()
     if lib == "circuitbreaker":
         import circuitbreaker
         return circuitbreaker.CircuitBreaker()
@@ -395,11 +409,35 @@ def memory(lib: str) -> float:
     return float(out.stdout.strip())
 
 
+def pybreaker_ratios(results: Dict[str, Dict[str, Optional[float]]]) -> None:
+    """tripwire.pybreaker against pybreaker, per call, in the same run (issue 15)."""
+    for case in ["sync success", "sync failure"]:
+        row = results[case]
+        mine, theirs, base = row["tripwire.pybreaker"], row["pybreaker"], row["none"]
+        assert mine is not None and theirs is not None and base is not None
+        goal = "[<= 0.1]" if case == "sync success" else ""
+        print(
+            f"  {case:<15} overhead over no breaker: tripwire.pybreaker {mine - base:5.0f} ns, pybreaker "
+            f"{theirs - base:5.0f} ns, ratio {(mine - base) / (theirs - base):.2f} {goal}"
+        )
+    refused = results["open rejection"]
+    mine_r, theirs_r = refused["tripwire.pybreaker"], refused["pybreaker"]
+    assert mine_r is not None and theirs_r is not None
+    print(
+        f"  {'open rejection':<15} refused call, raise and catch: tripwire.pybreaker {mine_r:5.0f} ns, "
+        f"pybreaker {theirs_r:5.0f} ns, ratio {mine_r / theirs_r:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--pybreaker", action="store_true", help="only the per-call cases of tripwire.pybreaker, tripwire and pybreaker"
+    )
     args = parser.parse_args()
+    libs = ["tripwire", "tripwire.pybreaker", "pybreaker"] if args.pybreaker else LIBS
     n = 20_000 if args.quick else 200_000
     results: Dict[str, Dict[str, Optional[float]]] = {}
     cases: Dict[str, Tuple[Callable[[str], Optional[Loop]], int]] = {
@@ -411,13 +449,17 @@ def main() -> None:
         "8 threads, ~1 us calls": (lambda lib: threads_shared(lib, work), n // 4),
     }
     print(f"tripwire {tripwire.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; median ns/call")
-    header = f"{'case':<24}{'no breaker':>12}" + "".join(f"{lib:>16}" for lib in LIBS)
+    header = f"{'case':<24}{'no breaker':>12}" + "".join(f"{lib:>20}" for lib in libs)
     print(header)
     for case, (make, count) in cases.items():
-        row = measure({lib: make(lib) for lib in ["none", *LIBS]}, count)
+        row = measure({lib: make(lib) for lib in ["none", *libs]}, count)
         results[case] = row
-        cells = "".join(f"{row[lib]:>16.0f}" if row[lib] is not None else f"{'n/a':>16}" for lib in LIBS)
+        cells = "".join(f"{row[lib]:>20.0f}" if row[lib] is not None else f"{'n/a':>20}" for lib in libs)
         print(f"{case:<24}{row['none']:>12.0f}{cells}", flush=True)
+    if args.pybreaker:
+        print("\ntripwire.pybreaker (pybreaker's code, one import changed) against pybreaker:")
+        pybreaker_ratios(results)
+        return
     service_libs = ["none", "tripwire", "tenacity+pybreaker"]
     service_row = measure({lib: service_success(lib) for lib in service_libs}, n // 4)
     results["service success (retry + breaker + bulkhead)"] = service_row
@@ -449,7 +491,7 @@ def main() -> None:
     )
     mem = {lib: memory(lib) for lib in LIBS}
     results["bytes per breaker (10,000)"] = {"none": None, **mem}
-    print(f"{'bytes per breaker':<24}{'':>12}" + "".join(f"{mem[lib]:>16.0f}" for lib in LIBS))
+    print(f"{'bytes per breaker':<24}{'':>12}" + "".join(f"{mem[lib]:>20.0f}" for lib in LIBS))
 
     def overhead(case: str, lib: str) -> Optional[float]:
         v, base = results[case][lib], results[case]["none"]
@@ -457,7 +499,7 @@ def main() -> None:
 
     print("\ntripwire against the best peer (goal in brackets):")
     for case, goal in [("sync success", 0.35), ("sync failure", None), ("async success", 0.5)]:
-        peers = {lib: overhead(case, lib) for lib in LIBS[1:]}
+        peers = {lib: overhead(case, lib) for lib in PEERS}
         known = {k: v for k, v in peers.items() if v is not None}
         best = min(known, key=lambda k: known[k])
         mine = overhead(case, "tripwire")
@@ -469,13 +511,14 @@ def main() -> None:
         )
     # A refusal has no "no breaker" twin: compare the whole refused call.
     refused = {lib: results["open rejection"][lib] for lib in LIBS}
-    best = min(LIBS[1:], key=lambda k: refused[k] or float("inf"))
+    best = min(PEERS, key=lambda k: refused[k] or float("inf"))
     mine_r, best_r = refused["tripwire"], refused[best]
     assert mine_r is not None and best_r is not None
     print(
         f"  {'open rejection':<15} refused call, raise and catch: tripwire {mine_r:5.0f} ns, best peer ({best}) "
         f"{best_r:5.0f} ns, ratio {mine_r / best_r:.2f} [<= 0.25]"
     )
+    pybreaker_ratios(results)
     mine_s, peer_s = service_row["tripwire"], service_row["tenacity+pybreaker"]
     assert mine_s is not None and peer_s is not None
     print(

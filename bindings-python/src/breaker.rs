@@ -2,7 +2,7 @@
 //! the sync decorator, acquire/record through `Permit`) run here. The core breaker
 //! sits behind a short mutex that is never held while Python code runs.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pyo3::call::PyCallArgs;
@@ -46,14 +46,23 @@ pub struct Breaker {
     in_flight: AtomicU32,
     /// With `half_open_wait`: where callers wait for a half-open trial.
     gate: Option<Box<TrialGate>>,
+    /// Set by `tripwire.pybreaker` (`_pybreaker(error_class)`): refusals are
+    /// instances of that class, a generator result is guarded until it finishes
+    /// (`_hook_generator`), the failure that trips may be replaced
+    /// (`_hook_tripped`), and listeners hear pybreaker's order.
+    pybreaker: OnceLock<Py<PyType>>,
 }
 
 /// Callers waiting for a half-open trial (`half_open_wait`) sleep here until a call
 /// ends or the state is changed by hand (`ended` counts those), then ask the core
-/// again: it decides who runs.
+/// again: it decides who runs. Counting is one atomic add per trial; the mutex and
+/// condition variable are touched only while someone waits (tripwire.pybreaker's
+/// breakers all have a gate: its cost is on every call).
 #[derive(Default)]
 struct TrialGate {
-    ended: Mutex<u64>,
+    ended: AtomicU64,
+    waiting: AtomicU32,
+    lock: Mutex<()>,
     changed: std::sync::Condvar,
 }
 
@@ -89,7 +98,20 @@ fn listener_error(py: Python<'_>, error: PyErr, source: &Bound<'_, PyAny>) -> Py
     }
 }
 
+/// Whether `value` is a generator (`types.GeneratorType`).
+fn is_generator(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static GENERATOR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    Ok(value
+        .get_type()
+        .is(GENERATOR.import(py, "types", "GeneratorType")?))
+}
+
 impl Breaker {
+    /// The name it was made with: its key in the registry.
+    pub(crate) fn key(&self, py: Python<'_>) -> String {
+        self.name.bind(py).to_string()
+    }
+
     /// The registry's question (core `Eviction`): idle (CLOSED, not forced or
     /// disabled, nothing in flight) with its activity count, or busy.
     pub(crate) fn probe(&self) -> tripwire_core::Probe {
@@ -186,7 +208,7 @@ impl Breaker {
 
     /// The refusal as an exception, with the failure that opened the circuit as its cause.
     fn refusal(&self, py: Python<'_>, rejected: Rejected) -> PyResult<PyErr> {
-        let error = errors::open_error(py, &self.name, rejected)?;
+        let error = errors::open_error(py, self.pybreaker.get(), &self.name, rejected)?;
         let cause = self
             .last_failure
             .lock()
@@ -203,14 +225,23 @@ impl Breaker {
         Ok(PyErr::from_value(error.into_any()))
     }
 
-    /// Records a failure outcome and keeps the error if it opened the circuit.
+    /// Records a failure outcome and keeps the error if it opened the circuit. Returns
+    /// the error to raise instead of the call's own, if any (pybreaker's
+    /// `CircuitBreakerError` on the failure that trips: `_hook_tripped`).
     fn record_failure(
         &self,
         slf: &Bound<'_, Self>,
         permit: tripwire_core::Permit,
         error: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
-        if let Some(t) = self.record(permit, Outcome::Failure) {
+    ) -> PyResult<Option<PyErr>> {
+        let transition = self.record(permit, Outcome::Failure);
+        let pybreaker = self.pybreaker.get().is_some();
+        let hooks = self.hooks.load(Ordering::Relaxed);
+        // pybreaker tells the listeners' `failure` before the state change it causes.
+        if hooks && pybreaker {
+            self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,))?;
+        }
+        if let Some(t) = transition {
             if t.to == State::Open {
                 let old = self
                     .last_failure
@@ -221,10 +252,55 @@ impl Breaker {
             }
             self.transitioned(slf, t, Some("failure"))?;
         }
-        if self.hooks.load(Ordering::Relaxed) {
+        if hooks && !pybreaker {
             self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,))?;
         }
+        match transition {
+            Some(t) if pybreaker && t.to == State::Open && t.from != State::Open => {
+                let py = slf.py();
+                let instead = slf.call_method1(
+                    intern!(py, "_hook_tripped"),
+                    (error, types::state(py, t.from)?),
+                )?;
+                Ok((!instead.is_none()).then(|| PyErr::from_value(instead)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Records an excluded error: not counted, or a success with `ignored_as_success`
+    /// (which may close a half-open circuit); pybreaker's listeners hear a success.
+    fn record_ignored(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
+        if let Some(t) = self.record(permit, Outcome::Ignored) {
+            self.transitioned(slf, t, Some("ignored"))?;
+        }
+        if self.pybreaker.get().is_some() && self.hooks.load(Ordering::Relaxed) {
+            self.hook(slf, intern!(slf.py(), "_hook_success"), ())?;
+        }
         Ok(())
+    }
+
+    /// pybreaker's generator functions: the call's outcome is the generator's, recorded
+    /// when it finishes (`_hook_generator` wraps it with the permit).
+    fn guard_generator(
+        slf: &Bound<'_, Self>,
+        permit: tripwire_core::Permit,
+        generator: Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        slf.get().in_flight.fetch_add(1, Ordering::AcqRel);
+        let permit = Py::new(
+            py,
+            Permit {
+                breaker: slf.clone().unbind(),
+                permit,
+                done: AtomicBool::new(false),
+                transition: None,
+            },
+        )?;
+        Ok(slf
+            .call_method1(intern!(py, "_hook_generator"), (permit, generator))?
+            .unbind())
     }
 
     /// Whether `is_failure_result(value)` counts a returned value as a failure; a
@@ -282,16 +358,27 @@ impl Breaker {
 
     /// Records a permit's outcome; callers waiting for a trial ask again.
     fn record(&self, permit: tripwire_core::Permit, outcome: Outcome) -> Option<Transition> {
+        let trial = permit.is_trial();
         let transition = self.engine.record(permit, outcome);
-        self.ended();
+        // Waiters wait for a trial slot: only a trial's end or a change of state can
+        // free one (a permit of an older generation is not counted). Closed calls
+        // leave the gate alone, so threads sharing a breaker share no counter.
+        if trial || transition.is_some() {
+            self.ended();
+        }
         transition
     }
 
     /// A call ended or the state was changed: wakes the callers waiting for a trial.
     fn ended(&self) {
         if let Some(gate) = &self.gate {
-            *gate.ended.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-            gate.changed.notify_all();
+            gate.ended.fetch_add(1, Ordering::SeqCst);
+            // A waiter counts itself before it checks `ended` under the lock, and
+            // waits without letting go of it: taking the lock here cannot miss it.
+            if gate.waiting.load(Ordering::SeqCst) > 0 {
+                drop(gate.lock.lock().unwrap_or_else(PoisonError::into_inner));
+                gate.changed.notify_all();
+            }
         }
     }
 
@@ -299,7 +386,7 @@ impl Breaker {
     fn epoch(&self) -> Option<u64> {
         self.gate
             .as_ref()
-            .map(|gate| *gate.ended.lock().unwrap_or_else(PoisonError::into_inner))
+            .map(|gate| gate.ended.load(Ordering::SeqCst))
     }
 
     /// Waits, without the GIL, until a call ends after `seen` (see `epoch`). Signals
@@ -310,12 +397,17 @@ impl Breaker {
         };
         loop {
             let moved = py.detach(|| {
-                let ended = gate.ended.lock().unwrap_or_else(PoisonError::into_inner);
-                let (ended, _) = gate
+                gate.waiting.fetch_add(1, Ordering::SeqCst);
+                let guard = gate.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                let (guard, _) = gate
                     .changed
-                    .wait_timeout_while(ended, std::time::Duration::from_millis(50), |n| *n == seen)
+                    .wait_timeout_while(guard, std::time::Duration::from_millis(50), |()| {
+                        gate.ended.load(Ordering::SeqCst) == seen
+                    })
                     .unwrap_or_else(PoisonError::into_inner);
-                *ended != seen
+                drop(guard);
+                gate.waiting.fetch_sub(1, Ordering::SeqCst);
+                gate.ended.load(Ordering::SeqCst) != seen
             });
             if moved {
                 return Ok(());
@@ -377,6 +469,9 @@ impl Breaker {
         this.in_flight.fetch_sub(1, Ordering::AcqRel);
         match result {
             Ok(value) => {
+                if this.pybreaker.get().is_some() && is_generator(py, &value)? {
+                    return Breaker::guard_generator(slf, permit, value);
+                }
                 this.record_value(slf, permit, &value)?;
                 Ok(value.unbind())
             }
@@ -384,7 +479,9 @@ impl Breaker {
                 let error = err.value(py);
                 match this.verdict(slf, error) {
                     Verdict::Failure => {
-                        this.record_failure(slf, permit, error)?;
+                        if let Some(instead) = this.record_failure(slf, permit, error)? {
+                            return Err(instead);
+                        }
                         match &this.fallback {
                             Some(fallback) => {
                                 this.engine.record_fallback();
@@ -394,7 +491,7 @@ impl Breaker {
                         }
                     }
                     Verdict::Ignored => {
-                        this.record(permit, Outcome::Ignored);
+                        this.record_ignored(slf, permit)?;
                         Err(err)
                     }
                     Verdict::Cancelled => {
@@ -461,6 +558,7 @@ impl Breaker {
                 .config
                 .half_open_wait
                 .then(|| Box::new(TrialGate::default())),
+            pybreaker: OnceLock::new(),
         })
     }
 
@@ -733,6 +831,29 @@ impl Breaker {
         self.hooks.store(enabled, Ordering::Relaxed);
     }
 
+    /// `tripwire.pybreaker`'s breaker: refusals are `error_class` instances (made as
+    /// `CircuitBreakerOpenError`s are), and pybreaker's rules for generators, the
+    /// tripping failure and the listeners' order apply. Once, at construction.
+    fn _pybreaker(&self, error_class: &Bound<'_, PyType>) -> PyResult<()> {
+        if !error_class.is_subclass(errors::refusal_class(error_class.py())?)? {
+            return Err(PyValueError::new_err(
+                "the refusal class must subclass tripwire.CircuitBreakerError",
+            ));
+        }
+        self.pybreaker
+            .set(error_class.clone().unbind())
+            .map_err(|_| PyRuntimeError::new_err("_pybreaker() was already called"))
+    }
+
+    /// Runs on new options from now on, keeping the state and counts (pybreaker's
+    /// `fail_max = ...`). The options are the constructor's; each must be given again.
+    #[pyo3(signature = (**options))]
+    fn _reconfigure(&self, options: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let parsed = options::parse(options)?;
+        let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
+        self.reconfigure(config).map_err(options::config_error)
+    }
+
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         if let Some(f) = &self.fallback {
             visit.call(f)?;
@@ -745,6 +866,9 @@ impl Breaker {
         }
         for p in &self.exclude.predicates {
             visit.call(p)?;
+        }
+        if let Some(c) = self.pybreaker.get() {
+            visit.call(c)?;
         }
         // The kept failure's traceback may reach back to this breaker.
         if let Ok(last) = self.last_failure.try_lock() {
@@ -968,16 +1092,20 @@ impl Permit {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();
-        let outcome = match this.verdict(breaker, exc) {
-            Verdict::Failure => {
-                this.record_failure(breaker, permit, exc)?;
-                return Ok(true);
+        match this.verdict(breaker, exc) {
+            Verdict::Failure => match this.record_failure(breaker, permit, exc)? {
+                Some(instead) => Err(instead),
+                None => Ok(true),
+            },
+            Verdict::Ignored => {
+                this.record_ignored(breaker, permit)?;
+                Ok(false)
             }
-            Verdict::Ignored => Outcome::Ignored,
-            Verdict::Cancelled => Outcome::Cancelled,
-        };
-        this.record(permit, outcome);
-        Ok(false)
+            Verdict::Cancelled => {
+                this.record(permit, Outcome::Cancelled);
+                Ok(false)
+            }
+        }
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

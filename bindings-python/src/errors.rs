@@ -22,12 +22,17 @@ pub(crate) fn refusal_class(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 /// A new `CircuitBreakerOpenError` (not raised).
 pub(crate) fn open_error<'py>(
     py: Python<'py>,
+    class: Option<&Py<PyType>>,
     name: &Py<PyString>,
     rejected: tripwire_core::Rejected,
 ) -> PyResult<Bound<'py, PyAny>> {
     static CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     static NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let class = CLASS.import(py, MODULE, "CircuitBreakerOpenError")?;
+    // A breaker of `tripwire.pybreaker` raises that module's class.
+    let class = match class {
+        Some(class) => class.bind(py),
+        None => CLASS.import(py, MODULE, "CircuitBreakerOpenError")?,
+    };
     // `BaseException.__new__` stores the arguments as `args` in C; calling the class
     // would also run its Python `__init__`, a frame on every refusal.
     let new = NEW.get_or_try_init(py, || -> PyResult<_> {

@@ -38,7 +38,8 @@ fn registry() -> MutexGuard<'static, Bounded> {
 #[pyfunction]
 pub(crate) fn _register<'py>(breaker: &Bound<'py, Breaker>) -> PyResult<Bound<'py, PyList>> {
     let py = breaker.py();
-    let name: String = breaker.getattr("name")?.extract()?;
+    // The engine's name, not a subclass's `name` (tripwire.pybreaker's may be None).
+    let name = breaker.get().key(py);
     let mut dropped: Vec<Py<Breaker>> = Vec::new();
     let mut evicted: Vec<(String, Py<Breaker>)> = Vec::new();
     {

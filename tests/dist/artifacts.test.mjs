@@ -39,7 +39,8 @@ test('the wheel: abi3 for CPython 3.9+, manylinux2014, the facade, stubs, py.typ
   ].sort();
   assert.deepEqual(files, expected);
   noLeftovers(files);
-  for (const f of ['tripwire/py.typed', 'tripwire/_core.pyi', 'tripwire/dashboard/vendor/uPlot.iife.min.js']) {
+  // tripwire.pybreaker (pybreaker's API, typed inline) ships in the same wheel.
+  for (const f of ['tripwire/py.typed', 'tripwire/_core.pyi', 'tripwire/pybreaker.py', 'tripwire/dashboard/vendor/uPlot.iife.min.js']) {
     assert.ok(files.includes(f), f);
   }
   const tags = zipRead(wheel, `${info}/WHEEL`).split('\n').filter((l) => l.startsWith('Tag: ')).sort();
@@ -59,7 +60,8 @@ test('the sdist: the Python package and the crates it builds from, nothing built
   const files = tarList(sdist).map((f) => f.slice(`tripwire-${version}/`.length));
   noLeftovers(files);
   for (const f of ['PKG-INFO', 'pyproject.toml', 'Cargo.toml', 'Cargo.lock', 'core/src/lib.rs', 'bindings-python/Cargo.toml',
-    'bindings-python/src/lib.rs', 'bindings-python/python/tripwire/py.typed', 'bindings-python/python/tripwire/_core.pyi']) {
+    'bindings-python/src/lib.rs', 'bindings-python/python/tripwire/py.typed', 'bindings-python/python/tripwire/_core.pyi',
+    'bindings-python/python/tripwire/pybreaker.py']) {
     assert.ok(files.includes(f), `${f} is in the sdist`);
   }
   for (const f of files) assert.doesNotMatch(f, /\.(so|node|wasm|whl|tgz)$|^bindings-(node|wasm)\//, `${f} does not belong in the sdist`);

@@ -102,6 +102,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger("tripwire")
+# A breaker's registry key: its engine's name (a subclass's `name` may differ:
+# tripwire.pybreaker's is None when none was given).
+_key = _core.Breaker.name.__get__
 
 ExcludeItem = Union[Type[BaseException], Callable[[BaseException], bool]]
 StateListener = Callable[[CircuitState, CircuitState], Any]
@@ -374,15 +377,20 @@ class CircuitBreaker(_core.Breaker):
     def _hook_state_change(self, old: CircuitState, new: CircuitState, cause: str = "", outcome: Optional[str] = None) -> None:
         """Every transition: tripwire's log line (the core's ``cause``, and the
         ``outcome`` of the call that made it), then the listeners."""
-        fields: Dict[str, Any] = {"event": "transition", "breaker": self.name, "from": old.value, "to": new.value, "cause": cause}
+        name = _key(self)
+        fields: Dict[str, Any] = {"event": "transition", "breaker": name, "from": old.value, "to": new.value, "cause": cause}
         if outcome is not None:
             fields["outcome"] = outcome
         if new == CircuitState.OPEN:
-            _tw_log.emit(self._logger, "warn", f"Circuit breaker '{self.name}' opened", fields)
+            _tw_log.emit(self._logger, "warn", f"Circuit breaker '{name}' opened", fields)
         else:
-            _tw_log.emit(self._logger, "info", f"Circuit breaker '{self.name}' {'closed' if new == CircuitState.CLOSED else 'half-open'}", fields)
-        if not self._hooked:
-            return
+            _tw_log.emit(self._logger, "info", f"Circuit breaker '{name}' {'closed' if new == CircuitState.CLOSED else 'half-open'}", fields)
+        if self._hooked:
+            self._notify_state_change(old, new)
+
+    def _notify_state_change(self, old: CircuitState, new: CircuitState) -> None:
+        """Tells ``on_state_change`` and the listeners (``tripwire.pybreaker`` tells its
+        listeners in its own shapes)."""
         if self._on_state_change is not None:
             _notify("on_state_change", self._on_state_change, old, new)
         for listener in self._listeners:
@@ -396,9 +404,9 @@ class CircuitBreaker(_core.Breaker):
         again, ``"storeError"`` when the fleet refused it (``error`` names the option).
         One log line per outage, however often it is called; then the listeners."""
         if event == "storeError":
-            _tw_log.emit(self._logger, "error", f"tripwire: breaker {self.name!r}: {error}", {"event": event, "breaker": self.name})
+            _tw_log.emit(self._logger, "error", f"tripwire: breaker {_key(self)!r}: {error}", {"event": event, "breaker": _key(self)})
         else:
-            _tw_log.store_episode(self._logger, self, "breaker", self.name, event, error)
+            _tw_log.store_episode(self._logger, self, "breaker", _key(self), event, error)
         for listener in self._listeners:
             hook = getattr(listener, "store_up" if event == "storeUp" else "store_down", None)
             if hook is not None:
@@ -674,7 +682,7 @@ class CircuitBreakerRegistry:
 
     def stats(self) -> Dict[str, CircuitBreakerStats]:
         """Each breaker's stats by name."""
-        return {b.name: b.stats for b in self.all()}
+        return {_key(b): b.stats for b in self.all()}
 
     def reset_all(self) -> None:
         """Resets every registered breaker."""

@@ -154,7 +154,8 @@ def circuit_breaker_report() -> Dict[str, Dict[str, Any]]:
     report: Dict[str, Dict[str, Any]] = {}
     for breaker in _core._registry_all():
         s = breaker.stats
-        report[breaker.name] = {
+        # The registry's key (a tripwire.pybreaker breaker's `name` may be None).
+        report[_core.Breaker.name.__get__(breaker)] = {
             "state": s.state.value,
             "failure_count": s.failure_count,
             "success_count": s.success_count,

@@ -1,0 +1,672 @@
+"""pybreaker 1.4.1's API over tripwire's engine: ``import tripwire.pybreaker as pybreaker``.
+
+The classes, arguments, listener hooks, exceptions and messages are pybreaker's; the
+breaking decisions are tripwire's core (a count threshold of ``fail_max`` consecutive
+failures, a timed open of ``reset_timeout`` seconds, ``success_threshold`` trial
+successes, excluded errors counted as successes). A ``CircuitBreaker`` here is a
+``tripwire.CircuitBreaker`` too: it is registered, shows in metrics and the dashboard,
+and its calls run on tripwire's hot path. The remaining differences are listed in
+the Python README ("Migrating from pybreaker").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import inspect
+import itertools
+import threading
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Awaitable, cast, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+
+import tripwire
+from tripwire import CircuitState, Permit, _core
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+# pybreaker's flags: `@breaker(__pybreaker_call_async=True)` is for Tornado coroutines.
+HAS_TORNADO_SUPPORT = importlib.util.find_spec("tornado") is not None
+HAS_REDIS_SUPPORT = importlib.util.find_spec("redis") is not None
+
+__all__ = (
+    "CircuitBreaker",
+    "CircuitBreakerListener",
+    "CircuitBreakerError",
+    "CircuitBreakerState",
+    "CircuitBreakerStorage",
+    "CircuitMemoryStorage",
+    "CircuitClosedState",
+    "CircuitOpenState",
+    "CircuitHalfOpenState",
+    "STATE_OPEN",
+    "STATE_CLOSED",
+    "STATE_HALF_OPEN",
+)
+
+STATE_OPEN = "open"
+STATE_CLOSED = "closed"
+STATE_HALF_OPEN = "half-open"
+
+T = TypeVar("T")
+Exclusion = Union[Type[BaseException], Callable[[Any], bool]]
+
+_NAMES = {CircuitState.CLOSED: STATE_CLOSED, CircuitState.OPEN: STATE_OPEN, CircuitState.HALF_OPEN: STATE_HALF_OPEN}
+_ENGINE_STATES = {name: state for state, name in _NAMES.items()}
+_engine_state = _core.Breaker.state.__get__
+_engine_name = _core.Breaker.name.__get__
+_unnamed = itertools.count(1)
+
+_REFUSED = "Timeout not elapsed yet, circuit breaker still open"
+_TRIPPED = "Failures threshold reached, circuit breaker opened"
+_TRIAL_FAILED = "Trial call failed, circuit breaker opened"
+
+
+class CircuitBreakerError(tripwire.CircuitBreakerOpenError):
+    """The breaker refused the call (it did not run), or the failure that opened it.
+
+    Also a ``tripwire.CircuitBreakerOpenError``: ``name``, ``state`` and ``retry_after``
+    are set on the errors the breaker raises. ``CircuitBreakerError("message")`` works
+    as in pybreaker.
+    """
+
+    __module__ = "tripwire.pybreaker"
+
+    def __init__(self, *args: Any) -> None:
+        Exception.__init__(self, *args)
+
+    def _fields(self) -> bool:
+        return len(self.args) >= 3 and isinstance(self.args[1], CircuitState)
+
+    @property
+    def name(self) -> str:
+        """The breaker's registry name ('' on an error made by hand)."""
+        return str(self.args[0]) if self._fields() else ""
+
+    @property
+    def state(self) -> CircuitState:
+        """OPEN."""
+        state: CircuitState = self.args[1] if self._fields() else CircuitState.OPEN
+        return state
+
+    @property
+    def retry_after(self) -> Optional[float]:
+        """Seconds until a trial may run (None on an error made by hand)."""
+        retry_after: Optional[float] = self.args[2] if self._fields() else None
+        return retry_after
+
+    def __str__(self) -> str:
+        if len(self.args) == 4:
+            return str(self.args[3])
+        if self._fields():
+            return _REFUSED
+        return Exception.__str__(self)
+
+
+class CircuitBreakerState:
+    """A state as pybreaker shows it: ``name`` is ``'closed'``, ``'open'`` or
+    ``'half-open'``. The engine makes the transitions and tells the listeners; these
+    objects only name the state."""
+
+    __slots__ = ("_breaker", "_name")
+
+    def __init__(self, cb: CircuitBreaker, name: str) -> None:
+        self._breaker = cb
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """``'closed'``, ``'open'`` or ``'half-open'``."""
+        return self._name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CircuitBreakerState) and other._breaker is self._breaker and other._name == self._name
+
+    def __hash__(self) -> int:
+        return hash((id(self._breaker), self._name))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._name!r}>"
+
+
+class CircuitClosedState(CircuitBreakerState):
+    """Calls run; ``fail_max`` consecutive failures open the circuit."""
+
+    __slots__ = ()
+
+    def __init__(self, cb: CircuitBreaker, prev_state: Optional[CircuitBreakerState] = None, notify: bool = False) -> None:
+        super().__init__(cb, STATE_CLOSED)
+
+
+class CircuitOpenState(CircuitBreakerState):
+    """Calls are refused with ``CircuitBreakerError`` until ``reset_timeout`` has passed."""
+
+    __slots__ = ()
+
+    def __init__(self, cb: CircuitBreaker, prev_state: Optional[CircuitBreakerState] = None, notify: bool = False) -> None:
+        super().__init__(cb, STATE_OPEN)
+
+
+class CircuitHalfOpenState(CircuitBreakerState):
+    """Trial calls run: ``success_threshold`` successes close the circuit, a failure opens it."""
+
+    __slots__ = ()
+
+    def __init__(self, cb: CircuitBreaker, prev_state: Optional[CircuitBreakerState] = None, notify: bool = False) -> None:
+        super().__init__(cb, STATE_HALF_OPEN)
+
+
+def _state_classes() -> Dict[str, Callable[..., CircuitBreakerState]]:
+    # Looked up when called, as pybreaker does (tests patch the module's classes).
+    return {STATE_CLOSED: CircuitClosedState, STATE_OPEN: CircuitOpenState, STATE_HALF_OPEN: CircuitHalfOpenState}
+
+
+class CircuitBreakerListener:
+    """Override what you need; a breaker calls its listeners one at a time, in
+    pybreaker's order. A listener that raises is logged (logger ``"tripwire"``) and
+    the call goes on."""
+
+    def before_call(self, cb: CircuitBreaker, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Called before the breaker runs ``func``."""
+
+    def failure(self, cb: CircuitBreaker, exc: BaseException) -> None:
+        """Called when a call fails (before the state change it causes)."""
+
+    def success(self, cb: CircuitBreaker) -> None:
+        """Called when a call succeeds, or raises an excluded error (after the state change)."""
+
+    def state_change(self, cb: CircuitBreaker, old_state: Optional[CircuitBreakerState], new_state: CircuitBreakerState) -> None:
+        """Called when the state changes."""
+
+
+class CircuitBreakerStorage:
+    """Where a breaker's state lives (pybreaker's base class). tripwire's engine holds
+    the state; a storage gives the state a breaker starts in and shows it live once
+    the breaker is made (see ``CircuitMemoryStorage``)."""
+
+    __slots__ = ("_name", "__dict__")  # subclasses may keep their own attributes
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """``'memory'`` or ``'redis'``."""
+        return self._name
+
+    @property
+    def state(self) -> str:
+        """``'closed'``, ``'open'`` or ``'half-open'``."""
+        raise NotImplementedError
+
+    @property
+    def counter(self) -> int:
+        """The failure counter."""
+        raise NotImplementedError
+
+    @property
+    def success_counter(self) -> int:
+        """The success counter."""
+        raise NotImplementedError
+
+    @property
+    def opened_at(self) -> Optional[datetime]:
+        """When the circuit last opened."""
+        raise NotImplementedError
+
+
+class CircuitMemoryStorage(CircuitBreakerStorage):
+    """The state of one breaker in this process.
+
+    Before a breaker uses it, it holds the state to start in (``state``, ``counter``,
+    ``opened_at``: an open start stays open for what remains of ``reset_timeout``
+    since ``opened_at``, or all of it). Once a breaker uses it, it reads that breaker's
+    state live; setting ``state`` or ``opened_at`` acts on the breaker. One storage
+    serves one breaker.
+    """
+
+    __slots__ = ("_state", "_fail_counter", "_success_counter", "_opened_at", "_breaker")
+
+    def __init__(self, state: str) -> None:
+        super().__init__("memory")
+        self._state = state
+        self._fail_counter = 0
+        self._success_counter = 0
+        self._opened_at: Optional[datetime] = None
+        self._breaker: Optional[CircuitBreaker] = None
+
+    def _attach(self, breaker: CircuitBreaker) -> None:
+        if self._breaker is not None:
+            raise ValueError("this CircuitMemoryStorage already holds another breaker's state: give each breaker its own")
+        self._breaker = breaker
+
+    def _unattached(self, what: str) -> None:
+        if self._breaker is not None:
+            raise TypeError(f"CircuitMemoryStorage.{what}(): the counters belong to the breaker once it uses this storage")
+
+    @property
+    def state(self) -> str:
+        """The breaker's state (``'closed'``, ``'open'``, ``'half-open'``)."""
+        return self._state if self._breaker is None else self._breaker.current_state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        if self._breaker is None:
+            self._state = state
+            return
+        self._breaker.state = state
+
+    def increment_counter(self) -> None:
+        """Adds one to the failure counter the breaker starts with."""
+        self._unattached("increment_counter")
+        self._fail_counter += 1
+
+    def reset_counter(self) -> None:
+        """Sets the failure counter the breaker starts with to 0."""
+        self._unattached("reset_counter")
+        self._fail_counter = 0
+
+    def increment_success_counter(self) -> None:
+        """Adds one to the success counter (before a breaker uses this storage)."""
+        self._unattached("increment_success_counter")
+        self._success_counter += 1
+
+    def reset_success_counter(self) -> None:
+        """Sets the success counter to 0 (before a breaker uses this storage)."""
+        self._unattached("reset_success_counter")
+        self._success_counter = 0
+
+    @property
+    def counter(self) -> int:
+        """The failure counter (the breaker's ``fail_counter``)."""
+        return self._fail_counter if self._breaker is None else self._breaker.fail_counter
+
+    @property
+    def success_counter(self) -> int:
+        """The success counter (the breaker's ``success_counter``)."""
+        return self._success_counter if self._breaker is None else self._breaker.success_counter
+
+    @property
+    def opened_at(self) -> Optional[datetime]:
+        """When the circuit last opened (UTC), or None."""
+        return self._opened_at if self._breaker is None else self._breaker._opened_at
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        if self._breaker is None:
+            self._opened_at = value
+        else:
+            self._breaker._opened_at = value
+
+
+def _is_excluded(exclusions: List[Exclusion], exc: BaseException) -> bool:
+    """pybreaker's rule: an exception of an excluded type (or a subclass), or one for
+    which an excluded callable returns true, is not a system error."""
+    for exclusion in exclusions:
+        if isinstance(exclusion, type):
+            if isinstance(exc, exclusion):
+                return True
+        elif callable(exclusion) and exclusion(exc):
+            return True
+    return False
+
+
+def _open_remaining(opened_at: Optional[datetime], reset_timeout: float) -> float:
+    """What remains of the open duration since ``opened_at`` (all of it if unknown)."""
+    if opened_at is None:
+        return float(reset_timeout)
+    now = datetime.now(opened_at.tzinfo) if opened_at.tzinfo is not None else datetime.now()
+    return max(0.0, float(reset_timeout) - (now - opened_at).total_seconds())
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"invalid option `{name}`: must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"invalid option `{name}`: must be at least 1, got {value}")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"invalid option `{name}`: must be a number of seconds, not {type(value).__name__}")
+    if not value >= 0:
+        raise ValueError(f"invalid option `{name}`: must be ≥ 0 seconds, got {value}")
+    return value
+
+
+def _engine_options(
+    fail_max: int, reset_timeout: float, success_threshold: int, exclude: List[Callable[[BaseException], bool]]
+) -> Dict[str, Any]:
+    """The engine's options for pybreaker's: a count of consecutive failures, a timed
+    open, excluded errors as successes, half-open callers waiting for the trial."""
+    return {
+        "failure_threshold": fail_max,
+        "recovery_timeout": reset_timeout,
+        "success_threshold": success_threshold,
+        "exclude": exclude,
+        "ignored_as_success": True,
+        "half_open_wait": True,
+    }
+
+
+def _guard(permit: Permit, generator: Generator[Any, Any, T]) -> Generator[Any, Any, T]:
+    """A generator function's call: its outcome is recorded when the generator ends."""
+    try:
+        result = yield from generator
+    except BaseException as exc:
+        permit.fail(exc)  # raises pybreaker's CircuitBreakerError instead when it trips
+        raise
+    permit.success()
+    return result
+
+
+class CircuitBreaker(tripwire.CircuitBreaker):
+    """pybreaker's ``CircuitBreaker`` on tripwire's engine.
+
+    ``fail_max`` consecutive failures open the circuit for ``reset_timeout`` seconds;
+    then trial calls run, one at a time (others wait for it, as behind pybreaker's
+    lock), and ``success_threshold`` successes close it. Exceptions matched by
+    ``exclude`` (types or callables) count as successes and propagate.
+    """
+
+    _exclude: List[Callable[[BaseException], bool]]
+    _excluded_exceptions: List[Exclusion]
+    _fail_max: int
+    _reset_timeout: float
+    _success_threshold: int
+    _name: Optional[str]
+    _throw_new_error_on_trip: bool
+    _state_storage: CircuitBreakerStorage
+    _opened_at: Optional[datetime]
+    _lock: threading.RLock
+    _state: CircuitBreakerState
+
+    def __new__(
+        cls,
+        fail_max: int = 5,
+        reset_timeout: float = 60,
+        success_threshold: int = 1,
+        exclude: Optional[Iterable[Exclusion]] = None,
+        listeners: Optional[Sequence[CircuitBreakerListener]] = None,
+        state_storage: Optional[CircuitBreakerStorage] = None,
+        name: Optional[str] = None,
+        throw_new_error_on_trip: bool = True,
+    ) -> Self:
+        storage = state_storage if state_storage is not None else CircuitMemoryStorage(STATE_CLOSED)
+        start = storage.state
+        if start not in _ENGINE_STATES:
+            raise ValueError(f"Unknown state {start!r}, valid states: {', '.join(_ENGINE_STATES)}")
+        excluded: List[Exclusion] = list(exclude or [])
+        exclude_predicate: List[Callable[[BaseException], bool]] = [functools.partial(_is_excluded, excluded)]
+        options = _engine_options(
+            _positive_int("fail_max", fail_max),
+            _seconds("reset_timeout", reset_timeout),
+            _positive_int("success_threshold", success_threshold),
+            exclude_predicate,
+        )
+        start_at: Dict[str, Any] = {"initial_state": _ENGINE_STATES[start].value}
+        if start == STATE_OPEN:
+            start_at["open_remaining"] = _open_remaining(storage.opened_at, reset_timeout)
+        engine_name = name if name is not None else f"pybreaker-{next(_unnamed)}"
+        self = cast("Self", super().__new__(cls, engine_name, **options, **start_at))
+        self._pybreaker(CircuitBreakerError)
+        self._exclude = exclude_predicate
+        self._excluded_exceptions = excluded
+        self._fail_max = fail_max
+        self._reset_timeout = reset_timeout
+        self._success_threshold = success_threshold
+        self._name = name
+        self._throw_new_error_on_trip = throw_new_error_on_trip
+        self._state_storage = storage
+        self._opened_at = storage.opened_at
+        self._lock = threading.RLock()
+        return self
+
+    def __init__(
+        self,
+        fail_max: int = 5,
+        reset_timeout: float = 60,
+        success_threshold: int = 1,
+        exclude: Optional[Iterable[Exclusion]] = None,
+        listeners: Optional[Sequence[CircuitBreakerListener]] = None,
+        state_storage: Optional[CircuitBreakerStorage] = None,
+        name: Optional[str] = None,
+        throw_new_error_on_trip: bool = True,
+    ) -> None:
+        super().__init__(_engine_name(self), listeners=listeners or ())
+        storage = self._state_storage
+        if storage.counter:
+            # A start with failures already counted (pybreaker's storage counter).
+            snapshot = self.snapshot()
+            snapshot["failure_streak"] = storage.counter
+            self.restore(snapshot)
+        if isinstance(storage, CircuitMemoryStorage):
+            storage._attach(self)
+        self._state = self._create_new_state(self.current_state)
+
+    def __repr__(self) -> str:
+        return f"<pybreaker CircuitBreaker {_engine_name(self)!r} {self.current_state}>"
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def current_state(self) -> str:
+        """``'closed'``, ``'open'`` or ``'half-open'`` (half-open as soon as
+        ``reset_timeout`` has passed)."""
+        return _NAMES[_engine_state(self)]
+
+    def _create_new_state(
+        self, new_state: str, prev_state: Optional[CircuitBreakerState] = None, notify: bool = False
+    ) -> CircuitBreakerState:
+        """The state object for ``new_state`` (pybreaker's; the engine tells the listeners)."""
+        classes = _state_classes()
+        if new_state not in classes:
+            raise ValueError(f"Unknown state {new_state!r}, valid states: {', '.join(classes)}")
+        return classes[new_state](self, prev_state=prev_state, notify=notify)
+
+    @property  # type: ignore[override]
+    def state(self) -> CircuitBreakerState:
+        """The state as an object with a ``name`` (``current_state``)."""
+        current = self.current_state
+        if self._state.name != current:
+            self._state = self._create_new_state(current, prev_state=self._state)
+        return self._state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        """Moves to ``state`` as ``open()``, ``close()`` or ``half_open()`` do."""
+        ops = {STATE_OPEN: self.open, STATE_CLOSED: self.close, STATE_HALF_OPEN: self.half_open}
+        new = self._create_new_state(state, prev_state=self._state, notify=True)
+        ops[state]()
+        self._state = new
+
+    @property
+    def fail_counter(self) -> int:
+        """Consecutive failures since the circuit last closed (a trip keeps them)."""
+        return self.stats.failure_streak
+
+    @property
+    def success_counter(self) -> int:
+        """Consecutive successes while half-open (0 otherwise)."""
+        stats = self.stats
+        return stats.consecutive_successes if stats.state is CircuitState.HALF_OPEN else 0
+
+    def open(self) -> bool:  # type: ignore[override]
+        """Opens the circuit for ``reset_timeout`` seconds (then trial calls run).
+        Returns ``throw_new_error_on_trip``."""
+        self.trip()
+        self._opened_at = datetime.now(timezone.utc)
+        return self._throw_new_error_on_trip
+
+    def half_open(self) -> None:  # type: ignore[override]
+        """Lets the next calls run as trials."""
+        super().half_open()
+
+    def close(self) -> None:  # type: ignore[override]
+        """Closes the circuit (the counters start again)."""
+        super().close()
+
+    # -- options ----------------------------------------------------------------
+
+    def _reconfigure_or(self, undo: Callable[[], None]) -> None:
+        """The engine takes the options as they are now; if it refuses them, ``undo``."""
+        try:
+            self._reconfigure(
+                **_engine_options(self._fail_max, self._reset_timeout, self._success_threshold, self._exclude)
+            )
+        except BaseException:
+            undo()
+            raise
+
+    @property
+    def fail_max(self) -> int:
+        """Consecutive failures that open the circuit; setting it reconfigures the breaker."""
+        return self._fail_max
+
+    @fail_max.setter
+    def fail_max(self, number: int) -> None:
+        old, self._fail_max = self._fail_max, _positive_int("fail_max", number)
+        self._reconfigure_or(lambda: setattr(self, "_fail_max", old))
+
+    @property
+    def reset_timeout(self) -> float:
+        """Seconds the circuit stays open before trial calls."""
+        return self._reset_timeout
+
+    @reset_timeout.setter
+    def reset_timeout(self, timeout: float) -> None:
+        old, self._reset_timeout = self._reset_timeout, _seconds("reset_timeout", timeout)
+        self._reconfigure_or(lambda: setattr(self, "_reset_timeout", old))
+
+    @property
+    def success_threshold(self) -> int:
+        """Trial successes that close the circuit."""
+        return self._success_threshold
+
+    @success_threshold.setter
+    def success_threshold(self, threshold: int) -> None:
+        old, self._success_threshold = self._success_threshold, _positive_int("success_threshold", threshold)
+        self._reconfigure_or(lambda: setattr(self, "_success_threshold", old))
+
+    @property  # type: ignore[override]
+    def name(self) -> Optional[str]:
+        """The name given (None if none; the registry knows it as ``pybreaker-N``)."""
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def excluded_exceptions(self) -> Tuple[Exclusion, ...]:
+        """The exception types and callables whose errors are not system errors."""
+        return tuple(self._excluded_exceptions)
+
+    def add_excluded_exception(self, exception: Exclusion) -> None:
+        """Excludes an exception type (or a callable) from now on."""
+        with self._lock:
+            self._excluded_exceptions.append(exception)
+
+    def add_excluded_exceptions(self, *exceptions: Exclusion) -> None:
+        """Excludes several."""
+        for exc in exceptions:
+            self.add_excluded_exception(exc)
+
+    def remove_excluded_exception(self, exception: Exclusion) -> None:
+        """Stops excluding one."""
+        with self._lock:
+            self._excluded_exceptions.remove(exception)
+
+    def is_system_error(self, exception: BaseException) -> bool:
+        """Whether ``exception`` counts as a failure (it is not excluded)."""
+        return not _is_excluded(self._excluded_exceptions, exception)
+
+    # -- listeners --------------------------------------------------------------
+
+    def add_listeners(self, *listeners: CircuitBreakerListener) -> None:
+        """Adds several listeners."""
+        for listener in listeners:
+            self.add_listener(listener)
+
+    def _notify_state_change(self, old: CircuitState, new: CircuitState) -> None:
+        classes = _state_classes()
+        old_state, new_state = classes[_NAMES[old]](self), classes[_NAMES[new]](self)
+        with self._lock:
+            for listener in self._listeners:
+                hook = getattr(listener, "state_change", None)
+                if hook is not None:
+                    tripwire._notify("state_change", hook, self, old_state, new_state)
+
+    def _hook_state_change(self, old: CircuitState, new: CircuitState, cause: str = "", outcome: Optional[str] = None) -> None:
+        if new is CircuitState.OPEN:
+            self._opened_at = datetime.now(timezone.utc)
+        super()._hook_state_change(old, new, cause, outcome)
+
+    # pybreaker calls its listeners under the breaker's lock: one at a time.
+    def _hook_before_call(self, func: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
+        with self._lock:
+            super()._hook_before_call(func, args, kwargs)
+
+    def _hook_success(self) -> None:
+        with self._lock:
+            super()._hook_success()
+
+    def _hook_failure(self, exc: BaseException) -> None:
+        with self._lock:
+            super()._hook_failure(exc)
+
+    def _hook_tripped(self, error: BaseException, old: CircuitState) -> Optional[CircuitBreakerError]:
+        """The engine's question when a failure opens the circuit: what to raise instead."""
+        if not self._throw_new_error_on_trip:
+            return None
+        message = _TRIAL_FAILED if old is CircuitState.HALF_OPEN else _TRIPPED
+        instead = CircuitBreakerError(_engine_name(self), CircuitState.OPEN, float(self._reset_timeout), message)
+        instead.__cause__ = error
+        return instead.with_traceback(error.__traceback__)
+
+    def _hook_generator(self, permit: Permit, generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+        """The engine's call returned a generator: guard it until it ends."""
+        return _guard(permit, generator)
+
+    # -- calling ----------------------------------------------------------------
+
+    def __call__(self, *call_args: Any, **call_kwargs: Any) -> Any:
+        """``@breaker`` (sync, generator or ``async def`` functions), or
+        ``@breaker(__pybreaker_call_async=True)`` for Tornado coroutines."""
+        call_async = call_kwargs.pop("__pybreaker_call_async", False)
+        if call_async and not HAS_TORNADO_SUPPORT:
+            raise ImportError("No module named tornado")
+
+        def outer(func: Callable[..., Any]) -> Callable[..., Any]:
+            if not call_async:
+                return tripwire.CircuitBreaker.__call__(self, func)
+
+            @functools.wraps(func)
+            def inner(*args: Any, **kwargs: Any) -> Any:
+                return self.call_async(func, *args, **kwargs)
+
+            return inner
+
+        if call_args:
+            return outer(*call_args)
+        return outer
+
+    async def acall(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Awaits ``func(*args, **kwargs)`` through the breaker (the native asyncio call
+        of pybreaker's later releases); generator functions are refused."""
+        if inspect.isasyncgenfunction(func):
+            raise TypeError("acall does not support async generators: iterate them yourself")
+        if inspect.isgeneratorfunction(func):
+            raise TypeError("acall does not support generator functions: use call()")
+        return await self.call_async(func, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def calling(self) -> Iterator[None]:
+        """A context manager: the ``with`` block runs as one call through the breaker."""
+
+        def block() -> Generator[None, None, None]:
+            yield
+
+        yield from self.call(block)
