@@ -13,29 +13,9 @@ const http = require('node:http');
 const main = require('./index.js');
 const { metricsText, samples } = require('./metrics.js');
 const { internal } = require('./internal.js');
+const { describe, messageOf, checkObject } = require('../js/log.js');
 
 const { CircuitBreaker, CircuitState, circuitBreakerRegistry, createCircuitBreaker, createExternalServiceCircuitBreaker } = main;
-
-function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  const type = typeof value;
-  return type === 'object' ? 'an object' : `a ${type}`;
-}
-
-function messageOf(error) {
-  if (error !== null && typeof error === 'object') {
-    const name = typeof error.name === 'string' && error.name !== 'Error' ? `${error.name}: ` : '';
-    if (typeof error.message === 'string' && error.message !== '') return name + error.message;
-    if (name !== '') return error.name;
-  }
-  return String(error);
-}
-
-function checkObject(value, what) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${what} must be an object, not ${describe(value)}`);
-  return value;
-}
 
 function checkString(value, option, { optional = false } = {}) {
   if (optional && value === undefined) return undefined;

@@ -13,14 +13,16 @@ const env = (globalThis.process && globalThis.process.env) || {};
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-function describe(value) {
+/** How a bad value is named in an error message ('null', 'an array', 'a number', ...). */
+export function describe(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   const type = typeof value;
   return type === 'object' ? 'an object' : `a ${type}`;
 }
 
-function messageOf(error) {
+/** An error's text for a log line or message: `Name: message`. */
+export function messageOf(error) {
   if (error !== null && typeof error === 'object') {
     const name = typeof error.name === 'string' && error.name !== 'Error' ? `${error.name}: ` : '';
     if (typeof error.message === 'string' && error.message !== '') return name + error.message;
@@ -29,7 +31,8 @@ function messageOf(error) {
   return String(error);
 }
 
-function checkObject(value, what) {
+/** `value` if it is a plain object, else a TypeError naming `what`. */
+export function checkObject(value, what) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${what} must be an object, not ${describe(value)}`);
   return value;
 }

@@ -197,9 +197,9 @@ test('redis SIGSTOP/SIGCONT: calls keep working in local mode, storeDown/storeUp
   const other = new RedisStore({ url: server.url, flushInterval: 10 });
   const elsewhere = new CircuitBreaker({ name, store: other, ...TRIP });
   await until(() => elsewhere.getStats().lastSyncAge !== null);
-  // The 'open' event, not getState(): the store's thread knows first, and the event loop
+  // The 'circuitOpened' event, not getState(): the store's thread knows first, and the event loop
   // (which admits calls) from the event on.
-  const opened = once(breaker, 'open');
+  const opened = once(breaker, 'circuitOpened');
   for (let i = 0; i < 3; i++) await elsewhere.execute(async () => { throw new Error('boom'); }).catch(() => {});
   await opened;
   assert.equal(breaker.getState(), 'OPEN');
