@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { artifacts, checkout, platformPackage, tarList, tarRead, tracked, version, zipList, zipRead } from './common.mjs';
 
@@ -91,6 +92,15 @@ test('npm tripwire: the JavaScript package, no install script, the platform pack
     }
   }
   for (const f of ['bindings-node/opossum.js', 'bindings-node/opossum.mjs', 'bindings-node/opossum.d.ts']) assert.ok(files.includes(f), f);
+  // Every relative require/import of a packed module is packed too (a new module left
+  // out of `files` fails here, not on a user's machine).
+  for (const f of files.filter((name) => /\.(c|m)?js$/.test(name))) {
+    const source = tarRead(tarball, `package/${f}`);
+    for (const [, spec] of source.matchAll(/(?:require\(|from |import\()\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(f), spec));
+      assert.ok(files.includes(target), `${f} loads ${spec}: ${target} is packed`);
+    }
+  }
 });
 
 test('npm @tripwire/linux-x64-gnu: the prebuilt addon only, for linux x64 glibc', () => {
