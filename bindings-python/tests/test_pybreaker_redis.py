@@ -175,16 +175,39 @@ def test_fallback_circuit_state_while_the_store_is_unreachable(namespace: str) -
         shutil.rmtree(server.dir, ignore_errors=True)
 
 
-def test_open_and_half_open_are_refused_close_works(redis: Redis, namespace: str) -> None:
-    b = pybreaker.CircuitBreaker(
-        fail_max=1, state_storage=pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
-    )
+OPENED = """
+import os, time, redis
+import tripwire.pybreaker as pybreaker
+storage = pybreaker.CircuitRedisStorage("closed", redis.Redis(port=int(os.environ["PORT"])), namespace=os.environ["NS"])
+b = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=0.2, state_storage=storage)
+while b.stats.last_sync_age is None:
+    time.sleep(0.01)
+print("joined", b.current_state, flush=True)
+while b.current_state != "open":
+    time.sleep(0.005)
+print("saw", b.current_state, flush=True)
+while b.current_state != "half-open":
+    time.sleep(0.005)
+print("saw", b.current_state, b.call(lambda: "trial"), flush=True)
+"""
+
+
+def test_open_is_timed_for_the_fleet_half_open_is_refused(redis: Redis, namespace: str) -> None:
+    storage = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
+    b = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=0.2, state_storage=storage)
     shared(b)
-    with pytest.raises(ValueError, match=r"open\(\) is not supported yet on a CircuitRedisStorage"):
-        b.open()
-    with pytest.raises(ValueError, match=r"half_open\(\)"):
+    other = child(OPENED, PORT=str(redis.port), NS=namespace)
+    assert expect(other, "joined") == "joined closed"
+    assert b.open() is True and b.current_state == "open"
+    # Another process sees the open, then the half-open after reset_timeout; its
+    # trial closes the circuit for the fleet.
+    assert expect(other, "saw") == "saw open"
+    assert expect(other, "saw") == "saw half-open trial"
+    assert other.wait() == 0
+    eventually(lambda: b.current_state == "closed", "the trial's close reaches this process")
+    with pytest.raises(ValueError, match=r"half_open\(\) is not supported yet on a CircuitRedisStorage"):
         b.half_open()
-    fail(b)
+    b.state = "open"  # as open()
     assert b.current_state == "open"
     b.close()
     assert b.current_state == "closed" and b.fail_counter == 0

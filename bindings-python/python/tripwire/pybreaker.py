@@ -656,22 +656,18 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     def open(self) -> bool:  # type: ignore[override]
         """Opens the circuit for ``reset_timeout`` seconds (then trial calls run).
         Returns ``throw_new_error_on_trip``."""
-        self._local_only("open")
         self.trip()
         self._opened_at = datetime.now(timezone.utc)
         return self._throw_new_error_on_trip
 
     def half_open(self) -> None:  # type: ignore[override]
         """Lets the next calls run as trials."""
-        self._local_only("half_open")
-        super().half_open()
-
-    def _local_only(self, what: str) -> None:
         if self._fallback is not None:
             raise ValueError(
-                f"{what}() is not supported yet on a CircuitRedisStorage breaker: the fleet store has no "
-                "timed open or forced half-open (close() works)"
+                "half_open() is not supported yet on a CircuitRedisStorage breaker: the fleet store has no "
+                "forced half-open (open() and close() work)"
             )
+        super().half_open()
 
     def close(self) -> None:  # type: ignore[override]
         """Closes the circuit (the counters start again)."""
