@@ -385,7 +385,7 @@ pub(crate) enum Manual {
     Reset,
     Disable,
     Enable,
-    /// Opens as if tripped (local breakers only).
+    /// Opens as if tripped (a timed open, fleet-wide on a shared breaker).
     Trip,
     /// Forced half-open (local breakers only).
     HalfOpen,
@@ -504,18 +504,19 @@ impl Engine {
                 Manual::Trip => b.trip(now),
                 Manual::HalfOpen => b.half_open(now),
             }),
-            Engine::Shared(fleet) => {
-                match op {
-                    Manual::ForceOpen => fleet.with(BreakerHandle::force_open),
-                    Manual::Close => fleet.with(BreakerHandle::close),
-                    Manual::Reset => fleet.with(BreakerHandle::reset),
-                    Manual::Disable => fleet.with(BreakerHandle::disable),
-                    Manual::Enable => fleet.with(BreakerHandle::enable),
-                    Manual::Trip | Manual::HalfOpen => return Err(PyValueError::new_err(
-                        "trip() and half_open() work on local breakers only (not yet with a store)",
-                    )),
+            Engine::Shared(fleet) => match op {
+                Manual::ForceOpen => fleet.with(BreakerHandle::force_open),
+                Manual::Close => fleet.with(BreakerHandle::close),
+                Manual::Reset => fleet.with(BreakerHandle::reset),
+                Manual::Disable => fleet.with(BreakerHandle::disable),
+                Manual::Enable => fleet.with(BreakerHandle::enable),
+                Manual::Trip => fleet.with(BreakerHandle::trip),
+                Manual::HalfOpen => {
+                    return Err(PyValueError::new_err(
+                        "half_open() works on local breakers only (not yet with a store)",
+                    ))
                 }
-            }
+            },
         })
     }
 

@@ -79,7 +79,7 @@ class Recorder(CircuitBreakerListener):
 
 
 def test_module_names_are_pybreakers() -> None:
-    for name in ("CircuitBreaker", "CircuitBreakerListener", "CircuitBreakerError", "CircuitMemoryStorage"):
+    for name in ("CircuitBreaker", "CircuitBreakerListener", "CircuitBreakerError", "CircuitMemoryStorage", "CircuitRedisStorage"):
         assert name in pybreaker.__all__
     assert (STATE_OPEN, STATE_CLOSED, STATE_HALF_OPEN) == ("open", "closed", "half-open")
     breaker = CircuitBreaker()
@@ -610,6 +610,9 @@ def test_a_pybreaker_program_type_checks(tmp_path: Any) -> None:
         "    pass\n"
         "storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)\n"
         "pybreaker.CircuitBreaker(state_storage=storage, name='db', throw_new_error_on_trip=False)\n"
+        "def shared(conn: object) -> pybreaker.CircuitBreaker:\n"
+        "    fleet = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, conn, namespace='db', fallback_circuit_state='open', cluster_mode=False)\n"
+        "    return pybreaker.CircuitBreaker(state_storage=fleet)\n"
         "try:\n"
         "    pass\n"
         "except pybreaker.CircuitBreakerError as error:\n"

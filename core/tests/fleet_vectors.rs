@@ -5,7 +5,7 @@
 //!
 //! Not replayed: vectors of what a fleet breaker does not have (a start state, a
 //! half-open timer or wait, the
-//! `trip` and `half_open` operations, the failure streak: a fleet's state and counts
+//! `half_open` operation, the failure streak: a fleet's state and counts
 //! are the store's), and the five `snapshot_restore` vectors (046–050). A snapshot is one
 //! process's whole state, restored into a new breaker; in a fleet the state lives in
 //! the store and a restarted process joins (adopts) it instead, so "restore" has no
@@ -32,10 +32,8 @@ fn replay_json(json: &str) {
     let config = config(vector["config"].as_object().expect("config"));
     let steps = vector["steps"].as_array().unwrap();
     let unshared = steps.iter().any(|s| {
-        matches!(
-            s["op"].as_str(),
-            Some("snapshot_restore" | "trip" | "half_open")
-        ) || s["expect"]["stats"].get("failure_streak").is_some()
+        matches!(s["op"].as_str(), Some("snapshot_restore" | "half_open"))
+            || s["expect"]["stats"].get("failure_streak").is_some()
     });
     let local = [
         "initial_state",
@@ -100,6 +98,7 @@ fn replay_json(json: &str) {
                 }
             }
             "force_open" => seen.transition = Some(Some(breaker.force_open(clock))),
+            "trip" => seen.transition = Some(Some(breaker.trip(clock))),
             "close" => seen.transition = Some(Some(breaker.close(clock))),
             "reset" => seen.transition = Some(Some(breaker.reset(clock))),
             "disable" => seen.transition = Some(Some(breaker.disable(clock))),

@@ -656,6 +656,12 @@ impl BreakerHandle {
         self.manual(FleetBreaker::force_open)
     }
 
+    /// Opens the circuit fleet-wide as if it had tripped (it half-opens after the open
+    /// duration).
+    pub fn trip(&self) -> Transition {
+        self.manual(FleetBreaker::trip)
+    }
+
     /// Closes the circuit fleet-wide (window cleared, totals kept).
     pub fn close(&self) -> Transition {
         self.manual(FleetBreaker::close)

@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import itertools
 import threading
+import urllib.parse
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, cast, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
@@ -37,6 +38,7 @@ __all__ = (
     "CircuitBreakerState",
     "CircuitBreakerStorage",
     "CircuitMemoryStorage",
+    "CircuitRedisStorage",
     "CircuitClosedState",
     "CircuitOpenState",
     "CircuitHalfOpenState",
@@ -300,6 +302,147 @@ class CircuitMemoryStorage(CircuitBreakerStorage):
             self._breaker._opened_at = value
 
 
+_STORES: Dict[Tuple[str, str], tripwire.RedisStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def _redis_url(redis_object: Any) -> str:
+    """The fleet store's URL for the server a ``redis.Redis`` object connects to (its
+    pool's ``connection_kwargs``: host, port, db, username, password, or a socket path)."""
+    pool = getattr(redis_object, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if not isinstance(kwargs, dict):
+        raise TypeError(
+            "invalid argument `redis_object`: must be a redis.Redis (its connection_pool.connection_kwargs "
+            f"names the server), not {type(redis_object).__name__}"
+        )
+    connection = getattr(getattr(pool, "connection_class", None), "__name__", "")
+    if "SSL" in connection or kwargs.get("ssl"):
+        raise ValueError("invalid argument `redis_object`: TLS connections are not supported by tripwire's store")
+    if kwargs.get("credential_provider") is not None:
+        raise ValueError("invalid argument `redis_object`: give username/password, not a credential_provider")
+    quote = functools.partial(urllib.parse.quote, safe="")
+    username, password, db = kwargs.get("username"), kwargs.get("password"), int(kwargs.get("db") or 0)
+    path = kwargs.get("path")
+    if path:
+        query = {"db": str(db), **({"user": username} if username else {}), **({"pass": password} if password else {})}
+        return f"unix://{urllib.parse.quote(path)}?{urllib.parse.urlencode(query)}"
+    auth = ""
+    if username or password:
+        auth = f"{quote(username or '')}{':' + quote(password) if password else ''}@"
+    host = str(kwargs.get("host") or "localhost")
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    return f"redis://{auth}{host}:{int(kwargs.get('port') or 6379)}/{db}"
+
+
+def _store_for(url: str, prefix: str) -> tripwire.RedisStore:
+    """One store per server and prefix, made on first use: every breaker on it shares
+    its connection and threads."""
+    with _STORES_LOCK:
+        store = _STORES.get((url, prefix))
+        if store is None:
+            store = _STORES[(url, prefix)] = tripwire.RedisStore(url, prefix=prefix)
+        return store
+
+
+class CircuitRedisStorage(CircuitBreakerStorage):
+    """A breaker state shared by every process through Redis: tripwire's fleet store
+    (``tripwire.RedisStore``) on the server ``redis_object`` connects to.
+
+    Breakers on storages with the same server and ``namespace`` (the store's key
+    prefix, ``"tw"`` if None) share one state, exactly counted; joining resets nothing.
+    ``state`` is the state to start in when the fleet has none (``'closed'``: a fleet
+    starts closed). While the breaker does not have the fleet's state (the store
+    unreachable, or before its first reply) ``current_state`` reports
+    ``fallback_circuit_state`` and calls are decided by this process alone.
+    ``cluster_mode`` is accepted: tripwire's keys are hash-tagged already.
+    """
+
+    BASE_NAMESPACE = "pybreaker"
+
+    __slots__ = ("_store", "_fallback_circuit_state", "_breaker")
+
+    def __init__(
+        self,
+        state: str,
+        redis_object: Any,
+        namespace: Optional[str] = None,
+        fallback_circuit_state: str = STATE_CLOSED,
+        cluster_mode: bool = False,
+    ) -> None:
+        super().__init__("redis")
+        for arg, value in (("state", state), ("fallback_circuit_state", fallback_circuit_state)):
+            if value not in _ENGINE_STATES:
+                raise ValueError(f"invalid argument `{arg}`: {value!r} is not one of {', '.join(map(repr, _ENGINE_STATES))}")
+        if state != STATE_CLOSED:
+            raise ValueError(
+                f"invalid argument `state`: {state!r}: a fleet's state starts closed (a start state for a fleet "
+                "that has none is not supported yet)"
+            )
+        if namespace is not None and (not isinstance(namespace, str) or not namespace):
+            raise TypeError(f"invalid argument `namespace`: must be a non-empty str or None, not {namespace!r}")
+        if not isinstance(cluster_mode, bool):
+            raise TypeError(f"invalid argument `cluster_mode`: must be a bool, not {type(cluster_mode).__name__}")
+        self._store = _store_for(_redis_url(redis_object), namespace or "tw")
+        self._fallback_circuit_state = fallback_circuit_state
+        self._breaker: Optional[CircuitBreaker] = None
+
+    def _attach(self, breaker: CircuitBreaker) -> None:
+        # Every breaker on it shows the same fleet state: the storage reads the latest.
+        self._breaker = breaker
+
+    @property
+    def fallback_circuit_state(self) -> str:
+        """What ``state`` reports while the fleet's state is not known."""
+        return self._fallback_circuit_state
+
+    @property
+    def state(self) -> str:
+        """The fleet's state, or ``fallback_circuit_state`` while it is not known."""
+        return STATE_CLOSED if self._breaker is None else self._breaker.current_state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        if self._breaker is None:
+            raise TypeError("CircuitRedisStorage.state: the state is the fleet's; set it through a breaker")
+        self._breaker.state = state
+
+    def _counters(self, what: str) -> None:
+        raise TypeError(f"CircuitRedisStorage.{what}(): the counters are the fleet's, counted by its breakers")
+
+    def increment_counter(self) -> None:
+        """Refused (``TypeError``): the fleet's breakers count."""
+        self._counters("increment_counter")
+
+    def reset_counter(self) -> None:
+        """Refused (``TypeError``): ``close()`` the breaker instead."""
+        self._counters("reset_counter")
+
+    def increment_success_counter(self) -> None:
+        """Refused (``TypeError``): the fleet's breakers count."""
+        self._counters("increment_success_counter")
+
+    def reset_success_counter(self) -> None:
+        """Refused (``TypeError``): ``close()`` the breaker instead."""
+        self._counters("reset_success_counter")
+
+    @property
+    def counter(self) -> int:
+        """The fleet's failure counter (a breaker's ``fail_counter``)."""
+        return 0 if self._breaker is None else self._breaker.fail_counter
+
+    @property
+    def success_counter(self) -> int:
+        """The fleet's success counter (a breaker's ``success_counter``)."""
+        return 0 if self._breaker is None else self._breaker.success_counter
+
+    @property
+    def opened_at(self) -> Optional[datetime]:
+        """When the circuit last opened, as this process saw it (UTC), or None."""
+        return None if self._breaker is None else self._breaker._opened_at
+
+
 def _is_excluded(exclusions: List[Exclusion], exc: BaseException) -> bool:
     """pybreaker's rule: an exception of an excluded type (or a subclass), or one for
     which an excluded callable returns true, is not a system error."""
@@ -379,6 +522,7 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     _name: Optional[str]
     _throw_new_error_on_trip: bool
     _state_storage: CircuitBreakerStorage
+    _fallback: Optional[str]
     _opened_at: Optional[datetime]
     _lock: threading.RLock
     _state: CircuitBreakerState
@@ -410,6 +554,13 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         if start == STATE_OPEN:
             start_at["open_remaining"] = _open_remaining(storage.opened_at, reset_timeout)
         engine_name = name if name is not None else f"pybreaker-{next(_unnamed)}"
+        fallback: Optional[str] = None
+        if isinstance(storage, CircuitRedisStorage):
+            # pybreaker shares a state by namespace, whatever the breakers' names: one
+            # fleet breaker per store prefix.
+            start_at["store"] = storage._store
+            engine_name = CircuitRedisStorage.BASE_NAMESPACE
+            fallback = storage._fallback_circuit_state
         self = cast("Self", super().__new__(cls, engine_name, **options, **start_at))
         self._pybreaker(CircuitBreakerError)
         self._exclude = exclude_predicate
@@ -420,6 +571,7 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         self._name = name
         self._throw_new_error_on_trip = throw_new_error_on_trip
         self._state_storage = storage
+        self._fallback = fallback
         self._opened_at = storage.opened_at
         self._lock = threading.RLock()
         return self
@@ -442,7 +594,7 @@ class CircuitBreaker(tripwire.CircuitBreaker):
             snapshot = self.snapshot()
             snapshot["failure_streak"] = storage.counter
             self.restore(snapshot)
-        if isinstance(storage, CircuitMemoryStorage):
+        if isinstance(storage, (CircuitMemoryStorage, CircuitRedisStorage)):
             storage._attach(self)
         self._state = self._create_new_state(self.current_state)
 
@@ -454,7 +606,12 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     @property
     def current_state(self) -> str:
         """``'closed'``, ``'open'`` or ``'half-open'`` (half-open as soon as
-        ``reset_timeout`` has passed)."""
+        ``reset_timeout`` has passed). On a ``CircuitRedisStorage``, its
+        ``fallback_circuit_state`` while the fleet's state is not known."""
+        if self._fallback is not None:
+            stats = self.stats  # the fleet's state is known once joined, while shared
+            if stats.last_sync_age is None or stats.mode != "shared":
+                return self._fallback
         return _NAMES[_engine_state(self)]
 
     def _create_new_state(
@@ -484,8 +641,11 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     @property
     def fail_counter(self) -> int:
-        """Consecutive failures since the circuit last closed (a trip keeps them)."""
-        return self.stats.failure_streak
+        """Consecutive failures since the circuit last closed (a trip keeps them). On a
+        ``CircuitRedisStorage``, the fleet's while closed (the fleet keeps its
+        consecutive failures; the streak that survives a trip is this process's)."""
+        stats = self.stats
+        return max(stats.failure_streak, stats.consecutive_failures)
 
     @property
     def success_counter(self) -> int:
@@ -502,6 +662,11 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     def half_open(self) -> None:  # type: ignore[override]
         """Lets the next calls run as trials."""
+        if self._fallback is not None:
+            raise ValueError(
+                "half_open() is not supported yet on a CircuitRedisStorage breaker: the fleet store has no "
+                "forced half-open (open() and close() work)"
+            )
         super().half_open()
 
     def close(self) -> None:  # type: ignore[override]

@@ -875,6 +875,15 @@ impl FleetBreaker {
         t
     }
 
+    /// Opens the circuit fleet-wide as if it had tripped: it half-opens after the
+    /// open duration (a timed open, beside `force_open`'s forced one).
+    pub fn trip(&mut self, now: u64) -> Transition {
+        let a = self.aligned(now);
+        let t = self.engine.trip(a);
+        self.seal(a, 0);
+        t
+    }
+
     /// Closes the circuit fleet-wide (window cleared, totals kept).
     pub fn close(&mut self, now: u64) -> Transition {
         let a = self.aligned(now);

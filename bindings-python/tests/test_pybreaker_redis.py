@@ -1,0 +1,268 @@
+"""``tripwire.pybreaker.CircuitRedisStorage``: pybreaker's Redis storage over tripwire's
+fleet store, against a real redis-server (test_fleet.py's, on a free loopback port,
+stopped by pid) and real processes. The ``redis`` package is redis-py, as pybreaker's
+users pass it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+from typing import Iterator
+
+import pytest
+import redis as redis_py
+from test_fleet import Redis, child, eventually, expect, tell
+
+import tripwire.pybreaker as pybreaker
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server missing (scripts/setup-redis.sh)")
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[Redis]:
+    server = Redis()
+    try:
+        yield server
+    finally:
+        server.kill()
+        shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"pyb-{uuid.uuid4().hex[:8]}"
+
+
+def connection(server: Redis) -> redis_py.Redis:
+    return redis_py.Redis(host="127.0.0.1", port=server.port, db=0)
+
+
+def shared(b: pybreaker.CircuitBreaker) -> None:
+    eventually(lambda: b.stats.last_sync_age is not None and b.stats.mode == "shared", "the join's reply")
+
+
+def fail(b: pybreaker.CircuitBreaker) -> None:
+    with pytest.raises((ZeroDivisionError, pybreaker.CircuitBreakerError)):
+        b.call(lambda: 1 / 0)
+
+
+# Another process's breaker on the same server and namespace; it reports its
+# fail_counter once joined, then fails once when told to.
+OTHER = """
+import os, sys, time, redis
+import tripwire.pybreaker as pybreaker
+storage = pybreaker.CircuitRedisStorage(
+    pybreaker.STATE_CLOSED, redis.Redis(port=int(os.environ["PORT"])), namespace=os.environ["NS"])
+b = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=storage, name="other")
+while b.stats.last_sync_age is None:
+    time.sleep(0.01)
+print("joined", b.fail_counter, b.current_state, flush=True)
+if sys.stdin.readline().strip() == "when open":
+    while b.current_state != "open":
+        time.sleep(0.005)
+try:
+    b.call(lambda: 1 / 0)
+except ZeroDivisionError:
+    print("failed", b.current_state, flush=True)
+except pybreaker.CircuitBreakerError as e:
+    # Refused before the call ran, or the failure tripped it (then the cause is ours).
+    print("tripped" if isinstance(e.__cause__, ZeroDivisionError) else "refused", b.current_state, flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_trip_in_one_process_is_a_refusal_in_another(redis: Redis, namespace: str) -> None:
+    storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, connection(redis), namespace=namespace)
+    b = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=storage)
+    shared(b)
+    other = child(OTHER, PORT=str(redis.port), NS=namespace)
+    try:
+        assert expect(other, "joined") == "joined 0 closed"
+        fail(b)
+        fail(b)
+        assert b.current_state == "open" and storage.state == "open"
+        tell(other, "when open")
+        # The other process's call is refused before it runs: the fleet is open.
+        assert expect(other, "refused") == "refused open"
+    finally:
+        other.kill()
+        other.wait()
+
+
+REFUSED = """
+import os, time, redis
+import tripwire.pybreaker as pybreaker
+storage = pybreaker.CircuitRedisStorage("closed", redis.Redis(port=int(os.environ["PORT"])), namespace=os.environ["NS"])
+b = pybreaker.CircuitBreaker(fail_max=2, state_storage=storage)
+while b.stats.last_sync_age is None:
+    time.sleep(0.01)
+try:
+    b.call(lambda: "ran")
+    print("admitted", b.current_state)
+except pybreaker.CircuitBreakerError as e:
+    print("refused", b.current_state, str(e))
+"""
+
+
+def test_a_joining_process_is_refused_by_an_open_fleet(redis: Redis, namespace: str) -> None:
+    b = pybreaker.CircuitBreaker(
+        fail_max=2, state_storage=pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
+    )
+    shared(b)
+    fail(b)
+    fail(b)
+    assert b.current_state == "open"
+    other = child(REFUSED, PORT=str(redis.port), NS=namespace)
+    assert expect(other, "refused") == "refused open Timeout not elapsed yet, circuit breaker still open"
+    assert other.wait() == 0
+
+
+def test_joining_keeps_the_fleets_counts(redis: Redis, namespace: str) -> None:
+    storage = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
+    b = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=storage)
+    shared(b)
+    fail(b)
+    assert b.fail_counter == 1 and b.current_state == "closed"
+    eventually(lambda: b.stats.fleet_failure_count == 1, "the failure flushed")
+    other = child(OTHER, PORT=str(redis.port), NS=namespace)
+    try:
+        # The newcomer sees the fleet's failure (no reset on join), and its own one
+        # failure is the fleet's second: it trips for everyone.
+        assert expect(other, "joined") == "joined 1 closed"
+        tell(other, "go")
+        assert expect(other, "tripped") == "tripped open"
+        eventually(lambda: b.current_state == "open", "the trip reaches this process")
+        # Once open, fail_counter is this process's own streak: the fleet keeps the
+        # consecutive failures while closed only (a difference the README lists).
+        assert b.fail_counter == 1 and storage.counter == 1
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_breakers_in_one_process_share_one_store(redis: Redis, namespace: str) -> None:
+    a = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
+    b = pybreaker.CircuitRedisStorage("closed", redis_py.Redis(host="127.0.0.1", port=redis.port), namespace=namespace)
+    c = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace + "-other")
+    assert a._store is b._store and a._store is not c._store
+    assert a._store.prefix == namespace
+    default = pybreaker.CircuitRedisStorage("closed", connection(redis))
+    assert default._store.prefix == "tw" and default.name == "redis"
+
+
+def test_fallback_circuit_state_while_the_store_is_unreachable(namespace: str) -> None:
+    server = Redis()
+    try:
+        storage = pybreaker.CircuitRedisStorage(
+            "closed", connection(server), namespace=namespace, fallback_circuit_state="open"
+        )
+        b = pybreaker.CircuitBreaker(fail_max=5, state_storage=storage)
+        shared(b)
+        assert b.current_state == "closed" and storage.state == "closed"
+        server.signal(signal.SIGSTOP)
+        # Deciding alone meanwhile: the call still runs (as pybreaker's does while its
+        # Redis is down), and the state reported is the fallback.
+        eventually(lambda: b.current_state == "open", "the store down")
+        assert storage.state == "open" and b.state.name == "open"
+        server.signal(signal.SIGCONT)
+        eventually(lambda: b.current_state == "closed", "the store back")
+    finally:
+        server.signal(signal.SIGCONT)
+        server.kill()
+        shutil.rmtree(server.dir, ignore_errors=True)
+
+
+OPENED = """
+import os, time, redis
+import tripwire.pybreaker as pybreaker
+storage = pybreaker.CircuitRedisStorage("closed", redis.Redis(port=int(os.environ["PORT"])), namespace=os.environ["NS"])
+b = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=0.2, state_storage=storage)
+while b.stats.last_sync_age is None:
+    time.sleep(0.01)
+print("joined", b.current_state, flush=True)
+while b.current_state != "open":
+    time.sleep(0.005)
+print("saw", b.current_state, flush=True)
+while b.current_state != "half-open":
+    time.sleep(0.005)
+print("saw", b.current_state, b.call(lambda: "trial"), flush=True)
+"""
+
+
+def test_open_is_timed_for_the_fleet_half_open_is_refused(redis: Redis, namespace: str) -> None:
+    storage = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
+    b = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=0.2, state_storage=storage)
+    shared(b)
+    other = child(OPENED, PORT=str(redis.port), NS=namespace)
+    assert expect(other, "joined") == "joined closed"
+    assert b.open() is True and b.current_state == "open"
+    # Another process sees the open, then the half-open after reset_timeout; its
+    # trial closes the circuit for the fleet.
+    assert expect(other, "saw") == "saw open"
+    assert expect(other, "saw") == "saw half-open trial"
+    assert other.wait() == 0
+    eventually(lambda: b.current_state == "closed", "the trial's close reaches this process")
+    with pytest.raises(ValueError, match=r"half_open\(\) is not supported yet on a CircuitRedisStorage"):
+        b.half_open()
+    b.state = "open"  # as open()
+    assert b.current_state == "open"
+    b.close()
+    assert b.current_state == "closed" and b.fail_counter == 0
+
+
+def test_storage_counters_are_the_fleets(redis: Redis, namespace: str) -> None:
+    storage = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
+    with pytest.raises(TypeError, match="set it through a breaker"):
+        storage.state = "open"
+    for op in (storage.increment_counter, storage.reset_counter, storage.increment_success_counter, storage.reset_success_counter):
+        with pytest.raises(TypeError, match="the counters are the fleet's"):
+            op()
+
+
+def test_bad_arguments_are_named(redis: Redis) -> None:
+    good = connection(redis)
+    with pytest.raises(TypeError, match="`redis_object`: must be a redis.Redis"):
+        pybreaker.CircuitRedisStorage("closed", object())
+    with pytest.raises(ValueError, match="`redis_object`: TLS"):
+        pybreaker.CircuitRedisStorage("closed", redis_py.Redis(port=redis.port, ssl=True))
+    with pytest.raises(ValueError, match="`state`: 'shut' is not one of"):
+        pybreaker.CircuitRedisStorage("shut", good)
+    with pytest.raises(ValueError, match="`state`: 'open': a fleet's state starts closed"):
+        pybreaker.CircuitRedisStorage("open", good)
+    with pytest.raises(ValueError, match="`fallback_circuit_state`"):
+        pybreaker.CircuitRedisStorage("closed", good, fallback_circuit_state="broken")
+    with pytest.raises(TypeError, match="`namespace`"):
+        pybreaker.CircuitRedisStorage("closed", good, namespace=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`cluster_mode`"):
+        pybreaker.CircuitRedisStorage("closed", good, cluster_mode="yes")  # type: ignore[arg-type]
+    assert pybreaker.CircuitRedisStorage("closed", good, cluster_mode=True).name == "redis"
+
+
+def test_a_password_and_a_unix_socket_are_read_from_the_connection(namespace: str) -> None:
+    # A server of its own that asks for a password and also listens on a Unix socket.
+    server = Redis()
+    sock = f"{server.dir}/redis.sock"
+    try:
+        server.kill()  # started again with a password and a socket
+        proc = subprocess.Popen(
+            ["redis-server", "--port", str(server.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", server.dir, "--unixsocket", sock, "--requirepass", "p@ss:word/1"],
+            stdout=subprocess.DEVNULL,
+        )
+        server.pid, server._proc = proc.pid, proc
+        eventually(lambda: os.path.exists(sock), "the socket")
+        for conn in (
+            redis_py.Redis(host="127.0.0.1", port=server.port, password="p@ss:word/1", db=2),
+            redis_py.Redis(unix_socket_path=sock, password="p@ss:word/1", db=3),
+        ):
+            eventually(lambda: bool(conn.ping()), "the server answers")
+            b = pybreaker.CircuitBreaker(state_storage=pybreaker.CircuitRedisStorage("closed", conn, namespace=namespace))
+            shared(b)
+            # The fleet's keys are in the connection's db.
+            assert conn.exists(f"{{{namespace}:pybreaker}}") == 1
+    finally:
+        server.kill()
+        shutil.rmtree(server.dir, ignore_errors=True)
