@@ -8,7 +8,7 @@ CARGO ?= cargo
 
 .PHONY: all setup setup-core setup-redis setup-node setup-python setup-wasm \
         test lint test-core test-node test-python test-wasm dist test-dist \
-        demo demo-ops demo-rust bench bench-core bench-store bench-node bench-fleet bench-python bench-wasm bench-install wasm proptest-long
+        demo demo-ops demo-fleet demo-rust bench bench-core bench-store bench-node bench-fleet bench-python bench-wasm bench-install wasm proptest-long
 
 all: test
 
@@ -79,6 +79,13 @@ demo: setup-node
 demo-ops: setup-node
 	TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
 	node bindings-node/demo-ops.mjs
+
+# A fleet sharing one breaker through Redis (issue 13): its own redis-server, two Node
+# workers and one Python worker over a flaky upstream, each printing its transitions.
+demo-fleet: setup-node setup-python setup-redis
+	TRIPWIRE_NODE_PROFILE=debug node bindings-node/build.js
+	bash scripts/install-python.sh
+	TRIPWIRE_PYTHON=target/venv-python/bin/python node bindings-node/demo-fleet.mjs
 
 # The same job from Rust, with the core's SyncBreaker.
 demo-rust: setup-core

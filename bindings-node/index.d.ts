@@ -797,6 +797,11 @@ export interface CircuitBreakerServiceOptions {
   logger?: Logger;
   /** Seeds the retry jitter of services whose policy names no seed (default: random). */
   seed?: number;
+  /**
+   * Shares every breaker of the service with the fleet (as `CircuitBreaker`'s `store`);
+   * null keeps them local; absent: TRIPWIRE_STORE_URL's store when set.
+   */
+  store?: RedisStore | null;
 }
 
 /** A service's retry outcomes since the service was made (never reset). */

@@ -17,6 +17,7 @@ const native = require('./native.js');
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = require('./index.js');
 const { shared, processNow, Call, QUIET } = require('./shared.js');
 const { P, internal, live } = require('./internal.js');
+const { fleet } = require('./store.js');
 
 const {
   kAdopt, kId, kHooked, kTimeoutMs, kTransition, kRefusal, kTrack, kUntrack, kQuietRecord, kSucceeded, kFailed,
@@ -414,6 +415,11 @@ class CircuitBreakerService {
       throw new TypeError(`invalid option \`logger\`: must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
     }
     const services = checkOptions('services', options.services);
+    // `store` (a RedisStore, null: local, absent: TRIPWIRE_STORE_URL's if set): its
+    // breakers join the fleet as CircuitBreaker({ store }) does (checked here, as for
+    // a breaker on the service's clock; each breaker resolves it again with its own).
+    fleet.storeOf({ store: options.store }, clock, false);
+    this._storeOption = options.store;
     // Unknown names (with "did you mean"), maxBreakers, deadLetterQueueSize, seed: the engine's.
     this._id = native.serviceCreate(options);
     releaser.register(this, ['serviceRelease', this._id]);
@@ -527,12 +533,20 @@ class CircuitBreakerService {
         throw new TypeError('invalid option `clock`: must be an object with a now() method returning milliseconds');
       }
     }
-    const made = native.serviceCircuit(this._id, service, operation, own, clock === null ? processNow() : clock.now());
+    // Shared with the fleet: the service's store (a breaker with a clock of its own stays
+    // local with TRIPWIRE_STORE_URL's, and is an error with an explicit store).
+    const store = fleet.storeOf({ store: this._storeOption }, clock, false);
+    const join = store === null ? null : fleet.reserve(store);
+    const made = native.serviceCircuit(this._id, service, operation, own, clock === null ? processNow() : clock.now(),
+      join?.nativeStore, join?.token ?? 0);
     for (const id of made.evicted) this._forget(id);
     if (!made.isNew) throw new Error(`tripwire: the service lost the facade of circuit ${made.circuit}`);
     const breaker = new CircuitBreaker({ ...hooks, name: made.name, clock, [kAdopt]: made.breaker });
+    if (join !== null) fleet.adopt(breaker, store, join.token);
     // `quiet`: the engine epoch in which a call on this breaker may be quiet (-1: none yet).
-    const circuit = { id: made.circuit, service, operation, breaker, hooked: breaker[kHooked], clock, quiet: -1 };
+    // A shared breaker's attempts go through its facade, which awaits a half-open
+    // trial's lease (the one round trip to the store) before running the function.
+    const circuit = { id: made.circuit, service, operation, breaker, hooked: join !== null || breaker[kHooked], clock, quiet: -1 };
     breaker[kOnTransition] = () => this._observe(circuit);
     if (this._logger !== null) breaker[kLogger] = this._logger;
     this._circuits[made.circuit] = circuit;

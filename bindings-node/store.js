@@ -24,13 +24,23 @@ function dispatch([token, kind, code, message]) {
   if (target !== undefined) target[kEvent](kind, code, message);
 }
 
-/** A token naming `target` in native events (the first one binds the dispatcher). */
-function track(target) {
+/** A new token for native events, bound to no target yet (the first one binds the dispatcher). */
+function reserve() {
   if (nextToken === 0) native.bindFleet(dispatch);
   nextToken += 1;
-  targets.set(nextToken, new WeakRef(target));
-  forget.register(target, nextToken);
   return nextToken;
+}
+
+/** Binds `token` to `target`, held weakly. */
+function bind(token, target) {
+  targets.set(token, new WeakRef(target));
+  forget.register(target, token);
+  return token;
+}
+
+/** A token naming `target` in native events. */
+function track(target) {
+  return bind(reserve(), target);
 }
 
 const kEvent = Symbol('tripwire.fleetEvent');
@@ -121,6 +131,21 @@ const fleet = {
     const id = native.createShared(options, store[kNative], track(breaker));
     drainEvery(store[kInterval]);
     return id;
+  },
+
+  /**
+   * For a service's breaker that joins `store`'s fleet as it is made: the native store
+   * and a token for its events; `adopt(breaker, store, token)` binds the facade then.
+   */
+  reserve(store) {
+    return { nativeStore: store[kNative], token: reserve() };
+  },
+
+  /** The facade of a service's shared breaker (see `reserve`). */
+  adopt(breaker, store, token) {
+    bind(token, breaker);
+    breaker._store = store;
+    drainEvery(store[kInterval]);
   },
 
   /** What getStats() adds for a shared breaker. */

@@ -1,20 +1,13 @@
 #!/usr/bin/env bash
-# Installs the package from this checkout into the tool venv (through pip and the
-# maturin PEP 517 backend, as users do), then runs pytest and mypy against it.
-# The test build uses cargo's `dev` profile: the LTO release build is for benchmarks.
+# Installs the package from this checkout into the tool venv (install-python.sh), then
+# runs pytest and mypy against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV="${TRIPWIRE_PY_VENV:-target/venv-python}"
-[ -x "$VENV/bin/python" ] || TRIPWIRE_PY_VENV="$VENV" bash scripts/setup-python.sh
-VENV="$(cd "$VENV" && pwd)"
+bash scripts/install-python.sh
+VENV="$(cd "${TRIPWIRE_PY_VENV:-target/venv-python}" && pwd)"
 PY="$VENV/bin/python"
-# The maturin backend runs `maturin` by name: the venv's comes first.
-export PATH="$VENV/bin:$PATH"
-
 PROFILE="${TRIPWIRE_PY_PROFILE:-dev}"
-"$PY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps --no-build-isolation \
-  --config-settings "build-args=--profile $PROFILE -i $PY" .
 
 # Run from outside the checkout so that `import tripwire` can only find the
 # installed package, never the source tree.

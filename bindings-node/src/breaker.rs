@@ -18,7 +18,7 @@ use tripwire_core::{
 };
 
 use tripwire_core::resilience::{Circuit, Facts};
-use tripwire_store::{Admit, BreakerHandle, Lease, LeaseResult};
+use tripwire_store::{Admit, BreakerHandle, Lease, LeaseResult, RedisStore};
 
 use crate::options::config_from_js;
 use crate::protocol::{
@@ -262,6 +262,9 @@ pub(crate) struct Fleet {
     /// The facade's token for this breaker: a lease answered after its id was reused
     /// must not land in another breaker.
     token: f64,
+    /// The store it joined, to join again with a new configuration (a service's
+    /// breaker whose service was reconfigured).
+    store: RedisStore,
 }
 
 /// Nanoseconds to add to an instant of a store's clock to read it on the process clock.
@@ -552,12 +555,16 @@ fn insert_entry(breaker: Breaker, fleet: Option<Box<Fleet>>, now: u64) -> u32 {
 
 /// Adds a shared breaker (`fleet::create_shared`); returns its id. Its `breaker` is
 /// a local one with the same configuration, for `settings` only.
-pub(crate) fn insert_shared(handle: BreakerHandle, token: f64) -> u32 {
+pub(crate) fn insert_shared(handle: BreakerHandle, token: f64, store: RedisStore) -> u32 {
     let config = shared_config(*handle.config());
     let breaker = Breaker::with_shared_config(config).expect("the store accepted this config");
     insert_entry(
         breaker,
-        Some(Box::new(Fleet { handle, token })),
+        Some(Box::new(Fleet {
+            handle,
+            token,
+            store,
+        })),
         crate::now_nanos(),
     )
 }
@@ -822,7 +829,22 @@ pub fn live_breakers() -> u32 {
 
 /// What the service engine reads of breaker `id` (a closed, empty breaker once freed).
 pub(crate) fn facts(id: u32, now: u64) -> Facts {
-    with_slab(|slab| slab.get_mut(id).map(|e| e.breaker.facts(now))).unwrap_or(Facts {
+    with_slab(|slab| {
+        slab.get_mut(id).map(|e| match &e.fleet {
+            // The fleet's state and window (`breaker` only holds the configuration).
+            Some(fleet) => {
+                let s = fleet.handle.stats();
+                Facts {
+                    state: s.state,
+                    forced_open: s.forced_open,
+                    window_calls: s.window_calls,
+                    window_failures: s.window_failures,
+                }
+            }
+            None => e.breaker.facts(now),
+        })
+    })
+    .unwrap_or(Facts {
         state: State::Closed,
         forced_open: false,
         window_calls: 0,
@@ -852,8 +874,16 @@ pub(crate) fn adopt(breaker: Breaker, now: u64) -> u32 {
 }
 
 /// Runs breaker `id` on a new configuration, keeping its state (`Breaker::reconfigure`).
+/// A shared breaker joins its fleet again with it, as a new member (the fleet compares
+/// trip rules: the state is the fleet's), as Python's service breakers do.
 pub(crate) fn reconfigure(id: u32, config: Arc<Config>, now: u64) -> Result<()> {
     with_entry(id, |e| {
+        if let Some(fleet) = &mut e.fleet {
+            let name = fleet.handle.name().to_string();
+            fleet.handle = crate::fleet::join(&fleet.store, *config, name, fleet.token, |e| {
+                Error::new(Status::InvalidArg, e.to_string())
+            })?;
+        }
         e.breaker
             .reconfigure(config)
             .map_err(|error| Error::new(Status::InvalidArg, error.to_string()))?;

@@ -19,7 +19,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, JsValue, Result, Status, Task, ValueType};
 use napi_derive::napi;
 use tripwire_core::fleet::{FleetError, FleetOptions, Link, LinkEvent};
-use tripwire_core::{ConfigError, ErrorKind, Transition};
+use tripwire_core::{Config, ConfigError, ErrorKind, Transition};
 use tripwire_store::{
     BreakerEvents, BreakerHandle, LeaseResult, RedisStore, StoreEvents, StoreFault, StoreOptions,
 };
@@ -298,6 +298,10 @@ impl NativeStore {
         Ok(NativeStore { store })
     }
 
+    pub(crate) fn store(&self) -> &RedisStore {
+        &self.store
+    }
+
     /// Flushes what is pending and stops the I/O threads, off the event loop.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close(&self) -> napi::bindgen_prelude::AsyncTask<Close> {
@@ -329,16 +333,31 @@ pub fn create_shared(env: Env, options: Object, store: &NativeStore, token: f64)
     let config = crate::options::config_from_js(&env, &options)?;
     let name: Option<String> = options.get("name")?;
     let name = name.unwrap_or_else(|| "default".into());
+    let handle = join(&store.store, config, name, token, |e| throw(&env, e))?;
+    crate::breaker::external(&env, true);
+    Ok(crate::breaker::insert_shared(
+        handle,
+        token,
+        store.store.clone(),
+    ))
+}
+
+/// Registers breaker `name` with `store`, its background events named by `token`;
+/// `error` maps the store's refusal.
+pub(crate) fn join(
+    store: &RedisStore,
+    config: Config,
+    name: String,
+    token: f64,
+    error: impl FnOnce(&ConfigError) -> Error,
+) -> Result<BreakerHandle> {
     let sink = BreakerSink {
         dispatch: dispatch()?,
         token,
     };
-    let handle = store
-        .store
+    store
         .register(config, FleetOptions::new(name), Some(Arc::new(sink)))
-        .map_err(|e| throw(&env, &e))?;
-    crate::breaker::external(&env, true);
-    Ok(crate::breaker::insert_shared(handle, token))
+        .map_err(|e| error(&e))
 }
 
 /// A shared breaker's link: `mode` and the last sync's age (ms, or null).

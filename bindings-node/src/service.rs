@@ -502,10 +502,10 @@ pub fn service_wait_over(svc: u32, call: u32, now_ms: f64) -> Result<f64> {
 // ---- the service ------------------------------------------------------------------
 
 /// Names the JS facade reads itself from the constructor's options.
-const FACADE_SETTINGS: [&str; 4] = ["clock", "services", "onAlert", "logger"];
+const FACADE_SETTINGS: [&str; 5] = ["clock", "services", "onAlert", "logger", "store"];
 
 /// A service from the constructor's options (`maxBreakers`, `deadLetterQueueSize`,
-/// `seed`; `clock`, `services`, `onAlert` and `logger` are the facade's); returns its id. An
+/// `seed`; `clock`, `services`, `onAlert`, `logger` and `store` are the facade's); returns its id. An
 /// unknown name is a `TypeError` with "did you mean".
 #[napi]
 pub fn service_create(env: Env, options: Object) -> Result<u32> {
@@ -580,7 +580,10 @@ pub struct NativeCircuit {
 
 /// The breaker of (service, operation), made with the service's configuration (then
 /// `config`, a call's own breaker options) if new.
+/// `store` (with `token`, naming the facade in background events): the breaker, when
+/// new, joins that store's fleet (`CircuitBreakerService`'s `store` option).
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn service_circuit(
     env: Env,
     svc: u32,
@@ -588,6 +591,8 @@ pub fn service_circuit(
     operation: String,
     config: Option<Object>,
     now_ms: f64,
+    store: Option<&crate::fleet::NativeStore>,
+    token: f64,
 ) -> Result<NativeCircuit> {
     let own = match config {
         Some(o) => Some(options_from_js(&env, &o)?),
@@ -606,14 +611,27 @@ pub fn service_circuit(
                 config,
                 forced_open,
             } => {
-                let made = match Breaker::with_shared_config_at(config, now) {
-                    Ok(b) => b,
+                let made = match store {
+                    // The service's `store`: a member of the fleet under the breaker's
+                    // name, joining with the configuration the engine just gave it.
+                    Some(store) => {
+                        let name = e.service.key(id).map(|k| k.name()).unwrap_or_default();
+                        crate::fleet::join(store.store(), *config, name, token, |error| {
+                            throw(&env, error)
+                        })
+                        .map(|h| breaker::insert_shared(h, token, store.store().clone()))
+                    }
+                    None => Breaker::with_shared_config_at(config, now)
+                        .map(|b| breaker::adopt(b, now))
+                        .map_err(|error| throw(&env, &error)),
+                };
+                let handle = match made {
+                    Ok(handle) => handle,
                     Err(error) => {
                         e.service.discard(id);
-                        return Err(throw(&env, &error));
+                        return Err(error);
                     }
                 };
-                let handle = breaker::adopt(made, now);
                 breaker::external(&env, true);
                 if forced_open {
                     breaker::control(handle, OP_OPEN, Some(now_ms))?;

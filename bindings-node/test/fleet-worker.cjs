@@ -2,7 +2,7 @@
 // by JSON lines on stdin ({ id, op, ... }) and answering JSON lines on stdout.
 'use strict';
 const readline = require('node:readline');
-const { CircuitBreaker, CircuitBreakerOpenError, RedisStore, createCircuitBreaker } = require('tripwire');
+const { CircuitBreaker, CircuitBreakerOpenError, CircuitBreakerService, RedisStore, createCircuitBreaker } = require('tripwire');
 
 const useEnv = process.env.FLEET_WORKER_ENV === '1';
 const store = useEnv ? null : new RedisStore({ url: process.env.FLEET_WORKER_URL, flushInterval: 10, pollInterval: 200, leaseTtl: Number(process.env.FLEET_WORKER_LEASE_TTL || 30000) });
@@ -10,10 +10,25 @@ const breakers = new Map();
 const held = [];
 const send = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
+function serviceBreaker(name, options) {
+  const service = new CircuitBreakerService({ store });
+  const breaker = service.getCircuitBreaker(name, 'op', options);
+  // The breaker's state and events, its calls through the service.
+  return {
+    execute: (fn) => service.execute(name, 'op', fn),
+    on: (event, listener) => breaker.on(event, listener),
+    getState: () => breaker.getState(),
+    getStats: () => breaker.getStats(),
+  };
+}
+
 const ops = {
-  make({ name, options, seed }) {
+  make({ name, options, seed, service }) {
     // seed: the seeds' own code, unchanged (TRIPWIRE_STORE_URL makes it shared).
-    const breaker = seed ? createCircuitBreaker(name, options) : new CircuitBreaker({ ...options, name, store });
+    // service: the breaker of CircuitBreakerService({ store }) for (name, 'op'), its
+    // calls made through the service.
+    const breaker = service ? serviceBreaker(name, options)
+      : seed ? createCircuitBreaker(name, options) : new CircuitBreaker({ ...options, name, store });
     breaker.on('stateChange', (from, to) => send({ event: 'stateChange', name, from, to }));
     breakers.set(name, breaker);
     return breaker.getStats().mode;

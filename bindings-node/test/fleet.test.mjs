@@ -15,7 +15,7 @@ import { runInNewContext } from 'node:vm';
 import { RedisServer, redisAvailable, until } from './redis-helper.mjs';
 
 const require = createRequire(import.meta.url);
-const { CircuitBreaker, CircuitBreakerOpenError, RedisStore, createCircuitBreaker, circuitBreakerRegistry } = require('tripwire');
+const { CircuitBreaker, CircuitBreakerOpenError, CircuitBreakerService, RedisStore, createCircuitBreaker, circuitBreakerRegistry } = require('tripwire');
 const native = require('../native.js');
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
@@ -144,6 +144,32 @@ test('halfOpenMaxCalls: 1 with both processes asking at once runs exactly one tr
   assert.ok(refusals > 0, 'the dead holder kept its slot until its lease expired');
   assert.equal(await other.ask('state', { name }), 'CLOSED');
   await other.stop();
+});
+
+test('CircuitBreakerService({ store }): a service breaker trips fleet-wide, and exactly one trial runs across processes', { skip }, async () => {
+  const name = fresh('service');
+  const options = { failureThreshold: 2, resetTimeout: 200, halfOpenMaxCalls: 1, successThreshold: 1 };
+  const [a, b] = [worker(), worker()];
+  assert.equal(await a.ask('make', { name, options, service: true }), 'shared');
+  assert.equal(await b.ask('make', { name, options, service: true }), 'shared');
+  assert.deepEqual(await a.ask('run', { name, outcome: 'failure', count: 2 }), { ran: 2, refused: 0 });
+  // The trip made by A's service is a refusal by B's, without B's function running.
+  await until(async () => (await b.ask('state', { name })) === 'OPEN');
+  assert.deepEqual(await b.ask('run', { name, outcome: 'success', count: 1 }), { ran: 0, refused: 1 });
+  await until(async () => (await a.ask('state', { name })) === 'HALF_OPEN' && (await b.ask('state', { name })) === 'HALF_OPEN');
+  // Both services ask at once: one lease fleet-wide.
+  const [ta, tb] = [a.trial(name), b.trial(name)];
+  const started = await Promise.all([ta.started, tb.started]);
+  assert.equal(started.filter(Boolean).length, 1, `exactly one trial ran: ${started}`);
+  const [holder, other] = started[0] ? [a, b] : [b, a];
+  assert.deepEqual(await (started[0] ? tb : ta).done, { ran: false, refused: true });
+  await holder.ask('release');
+  assert.deepEqual(await (started[0] ? ta : tb).done, { ran: true, refused: false });
+  await until(async () => (await other.ask('state', { name })) === 'CLOSED');
+  assert.equal(await holder.ask('state', { name }), 'CLOSED');
+  const stats = await other.ask('stats', { name });
+  assert.equal(stats.mode, 'shared');
+  await Promise.all([a.stop(), b.stop()]);
 });
 
 test('counts after P processes × M outcomes equal the sum exactly', { skip }, async () => {
@@ -305,6 +331,15 @@ test('bad store options are errors naming the option', { skip }, () => {
   const store = new RedisStore({ url });
   assert.throws(() => new CircuitBreaker({ name: 'x', store, clock: () => 0 }), { name: 'TypeError', message: /`clock`/ });
   assert.throws(() => new CircuitBreaker({ name: 'a{b}', store }), { name: 'RangeError', message: /`name`/ });
+  // CircuitBreakerService's `store`: the same checks; a name the store refuses makes no breaker.
+  assert.throws(() => new CircuitBreakerService({ store: 'redis://x' }), { name: 'TypeError', message: /`store`: must be a RedisStore/ });
+  assert.throws(() => new CircuitBreakerService({ stor: store }), { name: 'TypeError', message: /`stor`.*did you mean `store`/ });
+  assert.throws(() => new CircuitBreakerService({ store, clock: { now: () => 0 } }), { name: 'TypeError', message: /`clock`/ });
+  const service = new CircuitBreakerService({ store });
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => service.getCircuitBreaker('a{b}', 'op'), { name: 'RangeError', message: /`name`/ });
+  }
+  assert.deepEqual(service.getAllCircuitBreakerStats(), {});
 });
 
 test('a bad TRIPWIRE_STORE_URL names the variable', { skip }, async () => {

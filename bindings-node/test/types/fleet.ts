@@ -1,5 +1,5 @@
 // The fleet API's types (issue 13), type-checked with tsc --strict.
-import { CircuitBreaker, RedisStore, createCircuitBreaker, withCircuitBreaker } from 'tripwire';
+import { CircuitBreaker, CircuitBreakerService, RedisStore, createCircuitBreaker, withCircuitBreaker } from 'tripwire';
 
 const store = new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'tw', flushInterval: 100, timeout: 100, leaseTtl: 5000, pollInterval: 1000 });
 store.on('storeDown', ({ message }) => console.warn(`store down: ${message}`));
@@ -16,5 +16,10 @@ async function run(): Promise<void> {
 }
 void run;
 void local;
+// Every breaker of the service shares; null: local.
+const service = new CircuitBreakerService({ store, maxBreakers: 100 });
+const localService = new CircuitBreakerService({ store: null });
+void service.execute('inventory-api', 'list', async () => [1, 2]);
+void localService;
 void mode;
 void age;
