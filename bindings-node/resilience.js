@@ -418,7 +418,9 @@ class CircuitBreakerService {
     // `store` (a RedisStore, null: local, absent: TRIPWIRE_STORE_URL's if set): its
     // breakers join the fleet as CircuitBreaker({ store }) does (checked here, as for
     // a breaker on the service's clock; each breaker resolves it again with its own).
-    fleet.storeOf({ store: options.store }, clock, false);
+    // TRIPWIRE_STORE_URL's store is made at the first breaker, never here: the default
+    // service is made when the package loads, and a bad URL must not fail `require`.
+    if (options.store !== undefined) fleet.storeOf({ store: options.store }, clock, false);
     this._storeOption = options.store;
     // Unknown names (with "did you mean"), maxBreakers, deadLetterQueueSize, seed: the engine's.
     this._id = native.serviceCreate(options);
