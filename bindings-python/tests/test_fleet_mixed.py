@@ -14,10 +14,10 @@ import shutil
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 
 import pytest
-from test_fleet import ASK_FOR_A_TRIAL, Redis, eventually, expect, fleet_child, joined, trials
+from test_fleet import ASK_FOR_A_TRIAL, Redis, eventually, expect, fleet_child, joined, trials, redis  # noqa: F401 (the fixture)
 
 import tripwire
 from tripwire import CircuitBreaker, CircuitState, RedisStore
@@ -94,16 +94,6 @@ try:
 except tripwire.CircuitBreakerOpenError as e:
     print("refused", type(e).__name__, flush=True)
 """ + ASK_FOR_A_TRIAL
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[Redis]:
-    server = Redis()
-    try:
-        yield server
-    finally:
-        server.kill()
-        shutil.rmtree(server.dir, ignore_errors=True)
 
 
 def test_two_node_and_two_python_processes_share_one_breaker(redis: Redis) -> None:

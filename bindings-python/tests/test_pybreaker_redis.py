@@ -10,25 +10,14 @@ import shutil
 import signal
 import subprocess
 import uuid
-from typing import Iterator
 
 import pytest
 import redis as redis_py
-from test_fleet import Redis, child, eventually, expect, tell
+from test_fleet import Redis, child, eventually, expect, tell, redis  # noqa: F401 (the fixture)
 
 import tripwire.pybreaker as pybreaker
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server missing (scripts/setup-redis.sh)")
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[Redis]:
-    server = Redis()
-    try:
-        yield server
-    finally:
-        server.kill()
-        shutil.rmtree(server.dir, ignore_errors=True)
 
 
 @pytest.fixture
