@@ -20,7 +20,8 @@ after(async () => {
 
 test('trip() on a shared breaker opens the fleet for resetTimeout; forceHalfOpen() is refused', { skip }, async () => {
   const name = `timed-${process.pid}`;
-  const options = { failureThreshold: 3, resetTimeout: 200, successThreshold: 1 };
+  // Long enough that the refusal below still falls inside the open time on a loaded machine.
+  const options = { failureThreshold: 3, resetTimeout: 2000, successThreshold: 1 };
   const [store, other] = [new RedisStore({ url: server.url, flushInterval: 10 }), new RedisStore({ url: server.url, flushInterval: 10 })];
   try {
     const here = new CircuitBreaker({ name, store, ...options });

@@ -148,7 +148,9 @@ test('halfOpenMaxCalls: 1 with both processes asking at once runs exactly one tr
 
 test('CircuitBreakerService({ store }): a service breaker trips fleet-wide, and exactly one trial runs across processes', { skip }, async () => {
   const name = fresh('service');
-  const options = { failureThreshold: 2, resetTimeout: 200, halfOpenMaxCalls: 1, successThreshold: 1 };
+  // resetTimeout leaves B time to see the trip and be refused on a loaded machine (CI
+  // half-opened a 200 ms breaker before B's call ran).
+  const options = { failureThreshold: 2, resetTimeout: 2000, halfOpenMaxCalls: 1, successThreshold: 1 };
   const [a, b] = [worker(), worker()];
   assert.equal(await a.ask('make', { name, options, service: true }), 'shared');
   assert.equal(await b.ask('make', { name, options, service: true }), 'shared');
