@@ -336,13 +336,14 @@ describe('capacity, warm-up, enabled', () => {
 
 describe('state, toJSON, shutdown, healthCheck', () => {
   test('toJSON(): state and status; a breaker made from it starts in that state', async () => {
-    const b = new CircuitBreaker(passFail, { name: 'exported', errorThresholdPercentage: 1, resetTimeout: 30 });
+    // resetTimeout long enough that `copy`, made from b's open state, is still open on a loaded machine.
+    const b = new CircuitBreaker(passFail, { name: 'exported', errorThresholdPercentage: 1, resetTimeout: 500 });
     await b.fire(-1).catch(() => {});
     const json = b.toJSON();
     assert.deepEqual(Object.keys(json.state), ['name', 'enabled', 'closed', 'open', 'halfOpen', 'warmUp', 'shutdown', 'lastTimerAt']);
     assert.deepEqual([json.state.open, json.state.closed, json.status.failures], [true, false, 1]);
     assert.equal(typeof json.state.lastTimerAt, 'number');
-    const copy = new CircuitBreaker(passFail, { resetTimeout: 30, state: json.state });
+    const copy = new CircuitBreaker(passFail, { resetTimeout: 500, state: json.state });
     assert.ok(copy.opened);
     await held(copy, 'halfOpen');
     assert.equal(await copy.fire(100), 100);
