@@ -587,7 +587,8 @@ class CircuitBreaker extends EventEmitter {
 
   _call(context, args) {
     if (this._state === 'SHUTDOWN') return Promise.reject(buildError('The circuit has been shutdown.', 'ESHUTDOWN'));
-    this.emit('fire', args);
+    // emit() with no listener still costs a call with its arguments: most fires have none.
+    if (this._events.fire !== undefined) this.emit('fire', args);
     // Disabled: the action alone, no protection, cache or coalescing.
     if (!this._enabled) {
       this._status.increment('fires');
@@ -655,8 +656,14 @@ class CircuitBreaker extends EventEmitter {
     const promise = this._breaker.execute(fn).then(
       (value) => {
         if (held) this._active--;
+        const listens = this._events.success !== undefined;
+        // The common success: no listener, no transition waiting, no cache or coalescing.
+        const options = this.options;
+        if (!listens && this._deferred.length === 0 && !options.cache && !options.coalesce && !(value instanceof Filtered)) {
+          return value;
+        }
         // Read only when someone listens (a clock read is a good part of a success's cost).
-        const latency = this.listenerCount('success') === 0 ? 0 : Date.now() - start;
+        const latency = listens ? Date.now() - start : 0;
         if (value instanceof Filtered) {
           this.emit('success', value.error, latency);
           this._flush();
