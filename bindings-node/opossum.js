@@ -6,8 +6,8 @@
 // percentiles, toJSON, open/close/disable/enable/shutdown/healthCheck/clearCache,
 // isOurError and newStatus. Every breaking decision is the core's: a tripwire
 // CircuitBreaker (js/tripwire.js) with opossum's rules selected by options
-// (strictRateThreshold, successThreshold 1, halfOpenTimer, windowStats, a timed
-// open through trip()). This file only gives opossum's shapes: its errors, its events
+// (strictRateThreshold, rejectsInRate, keepWindow, successThreshold 1, halfOpenTimer,
+// windowStats, a timed open through trip()). This file only gives opossum's shapes: its errors, its events
 // in its order, its cache and coalescing of promises, its capacity, its Status.
 // The differences that remain are listed in README.md, "Migrating from opossum".
 'use strict';
@@ -71,6 +71,11 @@ class Status extends EventEmitter {
     this.rollingPercentilesEnabled = options.rollingPercentilesEnabled !== false;
     this.enableSnapshots = options.enableSnapshots !== false;
     this.rotateBucketController = options.rotateBucketController;
+    // The buckets turn with the core's clock, so a 'rotate' event has nothing to move;
+    // the listener is attached, removed and re-attached as opossum's is, so that a
+    // controller shared by many breakers holds one listener per enabled breaker.
+    this.rotateBucket = () => {};
+    this.startListeneningForRotateEvent();
     // This module's counts: bucket objects tagged with their time slot, in a ring made
     // on the first count (most breakers never see a cache hit or a semaphore refusal).
     this._ring = null;
@@ -171,12 +176,19 @@ class Status extends EventEmitter {
     this.removeAllListeners();
     if (this._snapshots !== null) clearInterval(this._snapshots);
     this._snapshots = null;
+    this.removeRotateBucketControllerListener();
   }
 
-  /** opossum's external bucket rotation is not taken: the window is the core's (README). */
-  removeRotateBucketControllerListener() {}
+  /** Detaches this status from the `rotateBucketController` (disable, shutdown). */
+  removeRotateBucketControllerListener() {
+    if (this.rotateBucketController) this.rotateBucketController.removeListener('rotate', this.rotateBucket);
+  }
 
-  startListeneningForRotateEvent() {}
+  /** Attaches this status to the `rotateBucketController`, once (construction, enable). */
+  startListeneningForRotateEvent() {
+    const controller = this.rotateBucketController;
+    if (controller && controller.listeners('rotate').indexOf(this.rotateBucket) === -1) controller.on('rotate', this.rotateBucket);
+  }
 }
 
 /** opossum's MemoryCache: entries with an expiry (0 = never), oldest dropped when full. */
@@ -310,6 +322,7 @@ class CircuitBreaker extends EventEmitter {
     this._healthChecks = [];
     // Transitions caused by a call, emitted after the call's own events (opossum's order).
     this._deferred = [];
+    this._shut = false;
     this._direct = 0;
     this._name = options.name || action.name || nextName();
     this._group = options.group || this._name;
@@ -348,6 +361,10 @@ class CircuitBreaker extends EventEmitter {
       // rate is above 100 %: then no window holds enough calls. 0 % is any failure.
       failureThreshold: rate >= 1 ? 0.5 : Math.max(rate, 1e-9),
       strictRateThreshold: true,
+      // opossum divides its failures by every fire, refused ones included, over a
+      // rolling window that no state change empties.
+      rejectsInRate: true,
+      keepWindow: true,
       minimumRequests: rate >= 1 ? NEVER : Math.max(1, this._volumeThreshold),
       // 0 means the default here, as in opossum's Status.
       monitoringWindow: options.rollingCountTimeout || 10000,
@@ -399,7 +416,12 @@ class CircuitBreaker extends EventEmitter {
    * opossum, where the state changes when the event is emitted.
    */
   _onTransition(to) {
-    if (this._state === 'SHUTDOWN') return;
+    if (this._shut) {
+      // As in opossum, a call in flight at shutdown that trips the breaker still opens
+      // it (opossum's open() runs with every listener gone), and nothing moves it after.
+      if (to === 'OPEN' && this._state === 'SHUTDOWN') this._state = 'OPEN';
+      return;
+    }
     if (this._direct > 0 || to === 'HALF_OPEN') {
       this._enter(to);
       return;
@@ -467,6 +489,7 @@ class CircuitBreaker extends EventEmitter {
     this._healthChecks = [];
     this._status.shutdown();
     this._state = 'SHUTDOWN';
+    this._shut = true;
     this._deferred = [];
     if (circuitBreakerRegistry.get(this._name) === this._breaker) circuitBreakerRegistry.remove(this._name);
     this.clearCache();
@@ -564,7 +587,8 @@ class CircuitBreaker extends EventEmitter {
 
   _call(context, args) {
     if (this._state === 'SHUTDOWN') return Promise.reject(buildError('The circuit has been shutdown.', 'ESHUTDOWN'));
-    this.emit('fire', args);
+    // emit() with no listener still costs a call with its arguments: most fires have none.
+    if (this._events.fire !== undefined) this.emit('fire', args);
     // Disabled: the action alone, no protection, cache or coalescing.
     if (!this._enabled) {
       this._status.increment('fires');
@@ -632,8 +656,14 @@ class CircuitBreaker extends EventEmitter {
     const promise = this._breaker.execute(fn).then(
       (value) => {
         if (held) this._active--;
+        const listens = this._events.success !== undefined;
+        // The common success: no listener, no transition waiting, no cache or coalescing.
+        const options = this.options;
+        if (!listens && this._deferred.length === 0 && !options.cache && !options.coalesce && !(value instanceof Filtered)) {
+          return value;
+        }
         // Read only when someone listens (a clock read is a good part of a success's cost).
-        const latency = this.listenerCount('success') === 0 ? 0 : Date.now() - start;
+        const latency = listens ? Date.now() - start : 0;
         if (value instanceof Filtered) {
           this.emit('success', value.error, latency);
           this._flush();
@@ -747,10 +777,12 @@ class CircuitBreaker extends EventEmitter {
 
   enable() {
     this._enabled = true;
+    this._status.startListeneningForRotateEvent();
   }
 
   disable() {
     this._enabled = false;
+    this._status.removeRotateBucketControllerListener();
   }
 
   getSignal() {

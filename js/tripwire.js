@@ -1575,6 +1575,8 @@ export function createTripwire(engine, host = {}) {
         slowCallRateThreshold: s.slowCallRateThreshold ?? null,
         ignoredAsSuccess: s.ignoredAsSuccess,
         strictRateThreshold: s.strictRateThreshold,
+        rejectsInRate: s.rejectsInRate,
+        keepWindow: s.keepWindow,
         halfOpenTimer: s.halfOpenTimer,
         halfOpenWait: s.halfOpenWait,
         windowStats: s.windowStats,
@@ -1602,6 +1604,8 @@ export function createTripwire(engine, host = {}) {
       }
       if (s.ignoredAsSuccess) o.ignoredAsSuccess = true;
       if (s.strictRateThreshold) o.strictRateThreshold = true;
+      if (s.rejectsInRate) o.rejectsInRate = true;
+      if (s.keepWindow) o.keepWindow = true;
       if (s.halfOpenTimer) o.halfOpenTimer = true;
       if (s.halfOpenWait) o.halfOpenWait = true;
       if (s.windowStats) o.windowStats = true;

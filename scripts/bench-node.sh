@@ -14,5 +14,7 @@ bash scripts/dist.sh node
 mkdir -p target/bench-node
 cp target/dist-stage/npm/linux-x64-gnu/tripwire.linux-x64-gnu.node target/bench-node/tripwire.node
 TRIPWIRE_NODE_ADDON="$PWD/target/bench-node/tripwire.node" node bindings-node/bench/run.mjs
+# tripwire/opossum beside opossum 9 in one process, interleaved, in CPU time.
+TRIPWIRE_NODE_ADDON="$PWD/target/bench-node/tripwire.node" node --expose-gc bindings-node/bench/opossum-same.mjs
 # Scraping 10,000 breakers: metricsText() beside prom-client + opossum-prometheus.
 TRIPWIRE_NODE_ADDON="$PWD/target/bench-node/tripwire.node" node bindings-node/bench/scrape.mjs

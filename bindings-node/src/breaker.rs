@@ -106,6 +106,10 @@ pub struct NativeSettings {
     pub ignored_as_success: bool,
     /// Rate rules trip above their threshold only.
     pub strict_rate_threshold: bool,
+    /// Refused calls count as calls in the window.
+    pub rejects_in_rate: bool,
+    /// The window outlives half-open and close.
+    pub keep_window: bool,
     /// OPEN → HALF_OPEN is reported from a timer.
     pub half_open_timer: bool,
     /// Callers may wait for a half-open trial.
@@ -953,6 +957,8 @@ pub(crate) fn settings_of(config: &Config) -> NativeSettings {
         seed: config.seed as f64,
         ignored_as_success: config.ignored_as_success,
         strict_rate_threshold: config.strict_rate_threshold,
+        rejects_in_rate: config.rejects_in_rate,
+        keep_window: config.keep_window,
         half_open_timer: config.half_open_timer,
         half_open_wait: config.half_open_wait,
         window_stats: config.window_stats,

@@ -60,6 +60,8 @@ describe('options', () => {
       slowCallRateThreshold: null,
       ignoredAsSuccess: false,
       strictRateThreshold: false,
+      rejectsInRate: false,
+      keepWindow: false,
       halfOpenTimer: false,
       halfOpenWait: false,
       windowStats: false,

@@ -1,6 +1,7 @@
 // The core capabilities opossum's and pybreaker's users need (issue 15), through the
 // package: timed open (trip), forced half-open, a start state, the failure streak,
-// ignored outcomes as successes, the strict rate threshold. Manual clocks: no timing.
+// ignored outcomes as successes, the strict rate threshold, opossum's window
+// (rejectsInRate, keepWindow). Manual clocks: no timing.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -129,6 +130,47 @@ describe('strictRateThreshold', () => {
     assert.equal(await run(false), 'OPEN', '2 of 4 reaches 50 %');
     assert.equal(await run(true), 'CLOSED', '2 of 4 is not above 50 %');
     assert.throws(() => new CircuitBreaker({ strictRateThreshold: 1 }), names(TypeError, 'strictRateThreshold', 'boolean'));
+  });
+});
+
+describe("rejectsInRate and keepWindow (opossum's window)", () => {
+  // Trips on one failure (100 %), refuses two calls, closes on a trial, then fails once.
+  const recovery = async (options) => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreaker({
+      name: `window-${JSON.stringify(options)}`, clock, failureThreshold: 0.5, minimumRequests: 1,
+      strictRateThreshold: true, recoveryTimeout: 1000, successThreshold: 1, ...options,
+    });
+    await breaker.execute(fail).catch(() => {});
+    for (let i = 0; i < 2; i++) assert.ok((await breaker.execute(() => 1).catch((e) => e)) instanceof CircuitBreakerOpenError);
+    clock.advance(1000);
+    assert.equal(await breaker.execute(() => 'ok'), 'ok');
+    await breaker.execute(fail).catch(() => {});
+    const { state, windowCalls, windowFailures } = breaker.getStats();
+    return { state, windowCalls, windowFailures };
+  };
+
+  test('both: refused calls are in the rate after a recovery (2 failures in 5 calls stay closed)', async () => {
+    assert.deepEqual(await recovery({ rejectsInRate: true, keepWindow: true }), { state: 'CLOSED', windowCalls: 5, windowFailures: 2 });
+  });
+
+  test('keepWindow alone: the failures before the trip count (2 in 3: open)', async () => {
+    assert.deepEqual(await recovery({ keepWindow: true }), { state: 'OPEN', windowCalls: 3, windowFailures: 2 });
+  });
+
+  test('neither (the default): closing starts a fresh window (1 in 1: open)', async () => {
+    assert.deepEqual(await recovery({}), { state: 'OPEN', windowCalls: 1, windowFailures: 1 });
+  });
+
+  test('must be booleans; getOptions() and toJSON() keep them', () => {
+    assert.throws(() => new CircuitBreaker({ rejectsInRate: 'yes' }), names(TypeError, 'rejectsInRate', 'boolean'));
+    assert.throws(() => new CircuitBreaker({ keepWindow: 1 }), names(TypeError, 'keepWindow', 'boolean'));
+    const breaker = new CircuitBreaker({ name: 'window-json', rejectsInRate: true, keepWindow: true });
+    assert.equal(breaker.getOptions().rejectsInRate, true);
+    const back = CircuitBreaker.fromJSON(JSON.parse(JSON.stringify(breaker)));
+    assert.equal(back.getOptions().rejectsInRate, true);
+    assert.equal(back.getOptions().keepWindow, true);
+    assert.equal(new CircuitBreaker({ name: 'window-default' }).getOptions().keepWindow, false);
   });
 });
 

@@ -138,6 +138,26 @@ describe('opening, half-open and closing', () => {
     for (const b of [strict, volume, never100]) b.shutdown();
   });
 
+  test('refused fires count in the rate, and the window outlives a recovery (opossum divides by every fire)', async () => {
+    const upstream = { up: false };
+    const b = new CircuitBreaker(async () => { if (!upstream.up) throw new Error('down'); return 'ok'; }, { errorThresholdPercentage: 50, resetTimeout: 30 });
+    await b.fire().catch(() => {}); // opens: 1 failure in 1 fire
+    for (let i = 0; i < 3; i++) assert.equal((await b.fire().catch((e) => e)).code, 'EOPENBREAKER');
+    await held(b, 'halfOpen');
+    upstream.up = true;
+    assert.equal(await b.fire(), 'ok'); // the trial closes it
+    upstream.up = false;
+    await b.fire().catch(() => {});
+    await b.fire().catch(() => {});
+    assert.ok(b.closed, '3 failures in 7 fires: 43 %');
+    await b.fire().catch(() => {});
+    assert.ok(b.closed, '4 in 8: 50 % is not above 50 %');
+    await b.fire().catch(() => {});
+    assert.ok(b.opened, '5 in 9');
+    assert.deepEqual([b.stats.fires, b.stats.failures, b.stats.rejects], [9, 5, 3]);
+    b.shutdown();
+  });
+
   test('after resetTimeout: halfOpen(resetTimeout) with no call, one trial, others refused, a success closes', async () => {
     const b = new CircuitBreaker((ms) => sleep(ms).then(() => ms), { errorThresholdPercentage: 1, resetTimeout: 30 });
     const seen = recorder(b, ['halfOpen', 'close', 'reject']);
@@ -356,6 +376,16 @@ describe('state, toJSON, shutdown, healthCheck', () => {
     for (const x of [b, copy, late]) x.shutdown();
   });
 
+  test('a call in flight at shutdown that trips the breaker leaves it open (as opossum)', async () => {
+    const b = new CircuitBreaker(passFail, { errorThresholdPercentage: 1 });
+    const late = b.fire(-1);
+    b.shutdown();
+    assert.ok(b.isShutdown);
+    await late.catch(() => {});
+    assert.ok(b.opened, "opossum's fail() opens it with every listener gone");
+    assert.ok(!b.isShutdown);
+  });
+
   test('shutdown(): the shutdown event, then every call refused with ESHUTDOWN', async () => {
     const b = new CircuitBreaker(passFail);
     let emitted = 0;
@@ -464,6 +494,22 @@ describe('status', () => {
     for (const key of ['successes', 'fires', 'failures', 'fallbacks', 'rejects', 'timeouts']) assert.equal(typeof snapshot[key], 'number', key);
     assert.equal(snapshot.successes, 1);
     b.shutdown();
+  });
+
+  test("rotateBucketController: one 'rotate' listener per enabled breaker, removed by disable() and shutdown()", () => {
+    const { EventEmitter } = require('node:events');
+    const controller = new EventEmitter();
+    const a = new CircuitBreaker(passFail, { rotateBucketController: controller });
+    const b = new CircuitBreaker(passFail, { rotateBucketController: controller });
+    assert.equal(controller.listenerCount('rotate'), 2);
+    a.disable();
+    assert.equal(controller.listenerCount('rotate'), 1);
+    a.enable();
+    a.enable();
+    assert.equal(controller.listenerCount('rotate'), 2);
+    a.shutdown();
+    b.shutdown();
+    assert.equal(controller.listenerCount('rotate'), 0);
   });
 
   test('a Status from newStatus (or plain counts) primes the breaker\'s stats', () => {

@@ -57,6 +57,8 @@ def test_start_half_open_spellings(spelling: str) -> None:
         ({"initial_state": "open", "open_remaining": "5"}, TypeError, "open_remaining", "not str"),
         ({"ignored_as_success": 1}, TypeError, "ignored_as_success", "boolean"),
         ({"strict_rate_threshold": "yes"}, TypeError, "strict_rate_threshold", "boolean"),
+        ({"rejects_in_rate": 1}, TypeError, "rejects_in_rate", "boolean"),
+        ({"keep_window": "yes"}, TypeError, "keep_window", "boolean"),
         ({"inital_state": "open"}, TypeError, "inital_state", "did you mean `initial_state`"),
     ],
 )
@@ -130,6 +132,39 @@ def test_strict_rate_threshold(strict: bool, expected: CircuitState) -> None:
     for ok in (True, False, True, False):
         attempt(breaker, (lambda: None) if ok else boom)
     assert state(breaker) is expected
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({"rejects_in_rate": True, "keep_window": True}, (CircuitState.CLOSED, 5, 2)),
+        ({"keep_window": True}, (CircuitState.OPEN, 3, 2)),
+        ({}, (CircuitState.OPEN, 1, 1)),
+    ],
+)
+def test_rejects_in_rate_and_keep_window(options: Dict[str, Any], expected: Tuple[CircuitState, int, int]) -> None:
+    """opossum's window: one failure trips, two calls are refused, a trial closes, one
+    failure. With both options that is 2 failures in 5 calls (40 %, closed)."""
+    clock = ManualClock()
+    breaker = CircuitBreaker(
+        "py-window",
+        clock=clock,
+        failure_threshold=0.5,
+        minimum_requests=1,
+        strict_rate_threshold=True,
+        recovery_timeout=1.0,
+        success_threshold=1,
+        **options,
+    )
+    attempt(breaker, boom)
+    for _ in range(2):
+        with pytest.raises(CircuitBreakerOpenError):
+            breaker.call(lambda: None)
+    clock.advance(1.0)
+    breaker.call(lambda: None)
+    attempt(breaker, boom)
+    stats = breaker.stats
+    assert (state(breaker), stats.window_calls, stats.window_failures) == expected
 
 
 def test_half_open_timer_one_timer_while_open_none_while_closed() -> None:

@@ -62,6 +62,19 @@ export interface CircuitBreakerOptions {
   /** `true`: a rate threshold trips when the rate is above it (`>`, opossum), not at it (`≥`). */
   strictRateThreshold?: boolean;
   /**
+   * `true`: a refused call counts as a call in the window (in the rate's denominator
+   * and towards `minimumRequests`), as opossum divides its failures by every `fire`.
+   * Refusals happen while open or half-open: with `keepWindow` they weigh on the rate
+   * after a recovery. Default `false`: the window holds the calls that ran.
+   */
+  rejectsInRate?: boolean;
+  /**
+   * `true`: the window outlives half-open and close, as opossum's rolling window does
+   * (only time and `reset()` empty it). Default `false`: half-open and closed start a
+   * fresh window.
+   */
+  keepWindow?: boolean;
+  /**
    * `true`: a timer emits OPEN → HALF_OPEN (`halfOpen`, `stateChange`) when the open
    * duration ends, as opossum does: one timer per open breaker (unref'd in Node), none
    * while closed. Default `false`: the next call reports it, no idle timer.
@@ -128,6 +141,8 @@ export interface ResolvedOptions {
   slowCallRateThreshold: number | null;
   ignoredAsSuccess: boolean;
   strictRateThreshold: boolean;
+  rejectsInRate: boolean;
+  keepWindow: boolean;
   halfOpenTimer: boolean;
   halfOpenWait: boolean;
   windowStats: boolean;

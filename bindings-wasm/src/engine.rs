@@ -411,6 +411,8 @@ pub fn settings(id: u32) -> Result<Object, JsValue> {
             "strictRateThreshold",
             JsValue::from_bool(c.strict_rate_threshold),
         );
+        set(&o, "rejectsInRate", JsValue::from_bool(c.rejects_in_rate));
+        set(&o, "keepWindow", JsValue::from_bool(c.keep_window));
         set(&o, "halfOpenTimer", JsValue::from_bool(c.half_open_timer));
         set(&o, "halfOpenWait", JsValue::from_bool(c.half_open_wait));
         set(&o, "windowStats", JsValue::from_bool(c.window_stats));

@@ -708,7 +708,8 @@ impl Breaker {
         self.manual(now, Mode::Normal, State::HalfOpen, Cause::HalfOpened)
     }
 
-    /// Closes the circuit and clears the window; totals are kept.
+    /// Closes the circuit and clears the window (kept with [`Config::keep_window`]);
+    /// totals are kept.
     pub fn close(&mut self, now: u64) -> Transition {
         self.trips = 0;
         self.failure_streak = 0;
@@ -729,6 +730,8 @@ impl Breaker {
         {
             self.rolling = None;
         }
+        // `keep_window` keeps it across transitions, never across a reset.
+        self.window.clear();
         self.manual(now, Mode::Normal, State::Closed, Cause::Reset)
     }
 
@@ -839,9 +842,12 @@ impl Breaker {
         }
     }
 
-    /// A refusal at `now`, counted (and in the windowed statistics).
-    #[cfg_attr(not(feature = "window-stats"), allow(unused_variables))]
+    /// A refusal at `now`, counted (and in the windowed statistics; and in the window,
+    /// as a call that neither failed nor succeeded, with [`Config::rejects_in_rate`]).
     fn refuse(&mut self, now: u64, state: State, retry_after: Option<u64>) -> Rejected {
+        if self.config.rejects_in_rate {
+            self.window.record_n(now, false, false, 1);
+        }
         #[cfg(feature = "window-stats")]
         if self.config.window_stats {
             self.rolling(now, Event::Reject, 1);
@@ -983,7 +989,7 @@ impl Breaker {
 
     /// Enters `state` in a new generation with fresh counters. An open circuit keeps
     /// the window that tripped it, so its stats still say why it opened; half-open
-    /// and closed start a fresh one.
+    /// and closed start a fresh one, unless [`Config::keep_window`].
     pub(crate) fn enter(&mut self, state: State) {
         if state != self.state {
             let history = self.history.get_or_insert_with(Default::default);
@@ -991,7 +997,7 @@ impl Breaker {
         }
         self.state = state;
         self.generation += 1;
-        if state != State::Open {
+        if state != State::Open && !self.config.keep_window {
             self.window.clear();
         }
         self.consecutive_failures = 0;

@@ -122,6 +122,18 @@ pub struct Config {
     /// Whether the rate rules trip only above their threshold (`>`, opossum) rather
     /// than at it (`≥`, the default).
     pub strict_rate_threshold: bool,
+    /// Whether a refused call counts as a call in the window (neither failure nor
+    /// success): in the rate's denominator and towards `minimum_requests`, as opossum
+    /// divides its failures by every `fire`. Refusals happen while open or half-open,
+    /// so they weigh on a rate once the circuit has closed only with
+    /// [`Config::keep_window`]. `false` (the default): the window holds calls that ran.
+    pub rejects_in_rate: bool,
+    /// Whether the window outlives state changes (half-open, close), as opossum's
+    /// rolling window does: only time (or `reset`) empties it, so a circuit that has
+    /// just closed still weighs the failures that tripped it. `false` (the default):
+    /// half-open and closed start a fresh window (an open circuit keeps the one that
+    /// tripped it either way).
+    pub keep_window: bool,
     /// Whether the binding reports OPEN → HALF_OPEN when the open duration ends, from
     /// a timer ([`Breaker::half_open_due`](crate::Breaker::half_open_due) says when,
     /// [`Breaker::elapse`](crate::Breaker::elapse) moves it), as opossum's `halfOpen`
@@ -160,6 +172,8 @@ impl Default for Config {
             start: Start::Closed,
             ignored_as_success: false,
             strict_rate_threshold: false,
+            rejects_in_rate: false,
+            keep_window: false,
             half_open_timer: false,
             half_open_wait: false,
             window_stats: false,

@@ -20,6 +20,8 @@
 //! | open remaining | `openRemaining`, `open_remaining` | with `initialState: 'OPEN'`: time until it half-opens (default: the open duration) |
 //! | ignored as success | `ignoredAsSuccess`, `ignored_as_success` | `true`: an ignored (filtered, excluded) outcome counts as a success |
 //! | strict rate | `strictRateThreshold`, `strict_rate_threshold` | `true`: rate rules trip above the threshold (`>`), not at it (`≥`) |
+//! | rejects in rate | `rejectsInRate`, `rejects_in_rate` | `true`: refused calls count as calls in the window (the rate's denominator and the minimum) |
+//! | keep window | `keepWindow`, `keep_window` | `true`: the window outlives half-open and close (only time and `reset` empty it) |
 //! | half-open wait | `halfOpenWait`, `half_open_wait` | `true`: a call finding every trial slot taken waits for the trial instead of being refused |
 //! | windowed statistics | `windowStats`, `window_stats` | `true`: keep per-bucket counts and latency percentiles over the time window |
 //! | half-open timer | `halfOpenTimer`, `half_open_timer` | `true`: OPEN → HALF_OPEN is reported by a timer when the open duration ends |
@@ -84,12 +86,14 @@ enum Key {
     OpenRemaining,
     IgnoredAsSuccess,
     StrictRateThreshold,
+    RejectsInRate,
+    KeepWindow,
     HalfOpenTimer,
     HalfOpenWait,
     WindowStats,
 }
 
-const KEYS: usize = 22;
+const KEYS: usize = 24;
 
 /// Spellings per key: the first is the camelCase name, the second the snake_case one.
 const SPELLINGS: [(Key, &[&str]); KEYS] = [
@@ -167,6 +171,8 @@ const SPELLINGS: [(Key, &[&str]); KEYS] = [
         Key::StrictRateThreshold,
         &["strictRateThreshold", "strict_rate_threshold"],
     ),
+    (Key::RejectsInRate, &["rejectsInRate", "rejects_in_rate"]),
+    (Key::KeepWindow, &["keepWindow", "keep_window"]),
     (Key::HalfOpenTimer, &["halfOpenTimer", "half_open_timer"]),
     (Key::HalfOpenWait, &["halfOpenWait", "half_open_wait"]),
     (Key::WindowStats, &["windowStats", "window_stats"]),
@@ -335,6 +341,8 @@ impl Options {
             key,
             Key::IgnoredAsSuccess
                 | Key::StrictRateThreshold
+                | Key::RejectsInRate
+                | Key::KeepWindow
                 | Key::HalfOpenTimer
                 | Key::HalfOpenWait
                 | Key::WindowStats
@@ -393,6 +401,8 @@ impl Options {
             Key::InitialState
             | Key::IgnoredAsSuccess
             | Key::StrictRateThreshold
+            | Key::RejectsInRate
+            | Key::KeepWindow
             | Key::HalfOpenTimer
             | Key::HalfOpenWait
             | Key::WindowStats => Kind::Whole,
@@ -575,6 +585,8 @@ impl Options {
             start,
             ignored_as_success: flag(Key::IgnoredAsSuccess),
             strict_rate_threshold: flag(Key::StrictRateThreshold),
+            rejects_in_rate: flag(Key::RejectsInRate),
+            keep_window: flag(Key::KeepWindow),
             half_open_timer: flag(Key::HalfOpenTimer),
             half_open_wait: flag(Key::HalfOpenWait),
             window_stats: flag(Key::WindowStats),

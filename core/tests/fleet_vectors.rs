@@ -40,6 +40,8 @@ fn replay_json(json: &str) {
         "half_open_timer",
         "half_open_wait",
         "window_stats",
+        "rejects_in_rate",
+        "keep_window",
     ];
     if unshared || local.iter().any(|k| vector["config"].get(k).is_some()) {
         return;

@@ -283,6 +283,8 @@ class CircuitBreaker(_core.Breaker):
         open_remaining: Optional[float] = None,
         ignored_as_success: bool = False,
         strict_rate_threshold: bool = False,
+        rejects_in_rate: bool = False,
+        keep_window: bool = False,
         half_open_timer: bool = False,
         half_open_wait: bool = False,
         window_stats: bool = False,

@@ -380,6 +380,19 @@ impl FleetBreaker {
                 "not kept by a fleet breaker (its window is the store's)",
             ));
         }
+        // The store's window holds the outcomes of calls that ran, and a close
+        // clears it for every process: opossum's window is a local rule.
+        for (set, name) in [
+            (config.rejects_in_rate, "rejects_in_rate"),
+            (config.keep_window, "keep_window"),
+        ] {
+            if set {
+                return Err(ConfigError::range(
+                    name,
+                    "not kept by a fleet breaker (its window is the store's)",
+                ));
+            }
+        }
         let mut config = config;
         let (window_arg, time_width, window_span, count_size) = match config.window {
             WindowKind::Count { size } => (format!("c {size}"), None, 0, size),
