@@ -21,9 +21,9 @@
 //   evictionNew/Admit/Remove/Clear/Stats/SetCapacity   the core's eviction index
 //   shared.gates, growGates(n), recordQuietAt(...), queueSuccess(...)
 //                                   Node's quiet fast path (gates stay empty in wasm)
-// and `host` gives what differs by runtime: { EventEmitter, nextTick, tracing,
-// deferRefusals } (defaults: the Emitter below, a macrotask, none, true unless
-// nextTick is given).
+// and `host` gives what differs by runtime: { EventEmitter, nextTick, beforeExit,
+// tracing, deferRefusals } (defaults: the Emitter below, none, none, none, true
+// unless nextTick is given; Node's beforeExit: (fn) → fn on process 'beforeExit').
 
 /** The three states, as the strings every runtime reports. */
 export const CircuitState = Object.freeze({ CLOSED: 'CLOSED', OPEN: 'OPEN', HALF_OPEN: 'HALF_OPEN' });
@@ -368,7 +368,7 @@ export function storeEpisode(source, kind, type, details, log) {
 
 /**
  * The public API over `engine` (see the top of this file), with `host`'s
- * EventEmitter (Node's, or Emitter above), `nextTick` and optional `tracing`.
+ * EventEmitter (Node's, or Emitter above) and the other hooks named at the top of this file.
  */
 export function createTripwire(engine, host = {}) {
   const P = engine.protocol();
@@ -389,10 +389,9 @@ export function createTripwire(engine, host = {}) {
   const processNow = engine.now;
   const shared = engine.shared;
   const Base = host.EventEmitter ?? Emitter;
-  // When a Flight checks for idleness: once the current run of promise jobs is over
-  // (Node: process.nextTick). Elsewhere a macrotask: a microtask would run after every
-  // call of a loop that awaits each one (~1 µs a call in the browser bench).
-  const nextTick = host.nextTick ?? ((fn) => setTimeout(fn, 0));
+  // Node: (fn) → fn runs whenever the event loop has nothing left to do (process
+  // 'beforeExit'; fn may give it more). See Flight: how a call in flight holds the process.
+  const onLoopEmpty = host.beforeExit ?? null;
   // A refusal rejects one microtask later, once the caller's handler is attached:
   // Chromium then neither tracks an unhandled rejection nor, with DevTools attached,
   // captures a stack for it (refusals 6.2 → 2.1 µs there). Node's immediate
@@ -420,7 +419,21 @@ export function createTripwire(engine, host = {}) {
   // Clears the idle timer of a collected breaker (see Flight).
   const timers = new FinalizationRegistry((cell) => {
     if (cell.timer !== null) cell.clearTimer(cell.timer);
+    armed.delete(cell);
   });
+  // With onLoopEmpty: the cells of the Flights whose timer is pending (see Flight).
+  const armed = new Set();
+  let holding = false;
+  /** The event loop has nothing left: the timers of calls in flight hold the process until they fire. */
+  function holdCallsInFlight() {
+    for (const cell of armed) {
+      const flight = cell.flight;
+      if (flight !== null && !flight.refed && typeof cell.timer.ref === 'function') {
+        cell.timer.ref();
+        flight.refed = true;
+      }
+    }
+  }
 
   /**
    * A reading of a caller's `clock` option: a finite number of milliseconds, or a
@@ -626,7 +639,13 @@ export function createTripwire(engine, host = {}) {
   /**
    * The calls of one breaker in flight with a deadline, oldest first (one timeout
    * for all, so insertion order is deadline order), and the one timer that watches
-   * them: referenced only while a call is in flight.
+   * them. The timer is unref'd: neither an idle breaker nor a call whose own work
+   * holds the process (a socket, a timer) makes it wait. A call in flight must still
+   * time out when nothing else holds the process (a promise that never settles):
+   * only then, when the event loop has nothing left (onLoopEmpty), is its timer
+   * ref'd, until the calls are over. Before, the timer was ref'd as each call started
+   * and unref'd after it (a process.nextTick): one request at a time, as a request
+   * handler makes them, that was two crossings into libuv and a tick per call.
    */
   class Flight {
     constructor(breaker) {
@@ -639,8 +658,8 @@ export function createTripwire(engine, host = {}) {
       this.ends = { head: null, tail: null };
       this.tracks = 0;
       this.timer = null;
+      // Whether the timer holds the process (calls in flight, the loop otherwise empty).
       this.refed = false;
-      this.idleCheck = false;
       this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimer;
       this.clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimer;
       // What the pending timer reaches: this Flight while calls are in flight (a call
@@ -651,9 +670,8 @@ export function createTripwire(engine, host = {}) {
       const cell = { flight: null, weak: new WeakRef(this), timer: null, clearTimer: this.clearTimer };
       this.cell = cell;
       // Made outside this constructor: a closure made here would share its context,
-      // which holds `this` (onIdle's arrow function uses it).
+      // which holds `this`.
       this.onTimer = timerCallback(cell);
-      this.onIdle = () => this.release();
       timers.register(breaker, cell);
     }
 
@@ -671,20 +689,13 @@ export function createTripwire(engine, host = {}) {
       }
       if (ends.tail === null) {
         ends.head = call;
+        this.cell.flight = this;
       } else {
         call._prev = ends.tail;
         ends.tail._next = call;
       }
       ends.tail = call;
-      if (this.timer === null) {
-        this.timer = this.cell.timer = this.setTimer(this.onTimer, this.breaker._profile.timeoutMs);
-        this.refed = true;
-        this.cell.flight = this;
-      } else if (!this.refed) {
-        if (typeof this.timer.ref === 'function') this.timer.ref();
-        this.refed = true;
-        this.cell.flight = this;
-      }
+      if (this.timer === null) this.arm(this.breaker._profile.timeoutMs);
     }
 
     untrack(call) {
@@ -695,35 +706,47 @@ export function createTripwire(engine, host = {}) {
       else call._next._prev = call._prev;
       call._prev = null;
       call._next = null;
-      // Nothing in flight: the pending timer must not keep the process alive. Checked
-      // once the current run of promise jobs is over, not per call: ref() and unref()
-      // cross into libuv when no other timer holds the loop (~20 ns a call back to back).
-      if (ends.head === null && this.refed && !this.idleCheck) {
-        this.idleCheck = true;
-        nextTick(this.onIdle);
+      if (ends.head === null) {
+        this.cell.flight = null;
+        if (this.refed) this.unref();
       }
     }
 
-    release() {
-      this.idleCheck = false;
-      if (this.head === null && this.timer !== null && this.refed) {
-        if (typeof this.timer.unref === 'function') this.timer.unref();
-        this.refed = false;
-        this.cell.flight = null;
+    /** A timer in `ms`, unref'd (see above). */
+    arm(ms) {
+      const timer = this.setTimer(this.onTimer, ms);
+      if (typeof timer?.unref === 'function') timer.unref();
+      this.timer = this.cell.timer = timer;
+      if (onLoopEmpty !== null) {
+        armed.add(this.cell);
+        if (!holding) {
+          holding = true;
+          onLoopEmpty(holdCallsInFlight);
+        }
       }
+    }
+
+    unref() {
+      this.refed = false;
+      if (typeof this.timer?.unref === 'function') this.timer.unref();
+    }
+
+    /** The timer is gone (fired or cleared). */
+    disarm() {
+      this.timer = this.cell.timer = null;
+      this.refed = false;
+      armed.delete(this.cell);
     }
 
     /** Nothing in flight and the breaker goes: its pending timer must not keep it alive. */
     drop() {
       if (this.timer !== null) this.clearTimer(this.timer);
-      this.timer = this.cell.timer = null;
-      this.refed = false;
+      this.disarm();
       this.cell.flight = null;
     }
 
     expire() {
-      this.timer = this.cell.timer = null;
-      this.refed = false;
+      this.disarm();
       let now;
       try {
         now = this.breaker._now();
@@ -736,7 +759,6 @@ export function createTripwire(engine, host = {}) {
           this.untrack(call);
           this.breaker._timedOut(call, error);
         }
-        this.cell.flight = null;
         return;
       }
       while (this.head !== null && this.head._deadline <= now) {
@@ -746,10 +768,12 @@ export function createTripwire(engine, host = {}) {
         this.breaker._timedOut(call);
       }
       if (this.head !== null) {
-        this.timer = this.cell.timer = this.setTimer(this.onTimer, Math.max(1, this.head._deadline - now));
-        this.refed = true;
-      } else {
-        this.cell.flight = null;
+        // A listener may have started a call, arming a timer for its deadline: the head's comes first.
+        if (this.timer !== null) {
+          this.clearTimer(this.timer);
+          this.disarm();
+        }
+        this.arm(Math.max(1, this.head._deadline - now));
       }
     }
   }
