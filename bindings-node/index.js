@@ -21,8 +21,6 @@ const engine = { ...native, now: processNow, queueSuccess, shared };
 const api = facade.createTripwire(engine, {
   EventEmitter,
   nextTick: process.nextTick,
-  // Calls in flight hold the process through their timers only once nothing else does.
-  beforeExit: (fn) => process.on('beforeExit', fn),
   fleet,
   tracing(breaker, option) {
     const otel = require('./otel.js');
