@@ -358,6 +358,18 @@ class ServiceCall extends Call {
   }
 }
 
+// One instance of each per-call class, kept for the module's lifetime (as Call.kept in
+// js/tripwire.js): a full GC that finds no call in flight would otherwise collect their
+// hidden classes and deoptimise the service's call path (`--trace-deopt`: "weak
+// objects"), re-optimised after every full GC; one request at a time in V8's old
+// generation, that doubled an untimed service call's cost. A start, and the engine's
+// call id (read from a Float64Array), are fractional here: those fields then hold
+// doubles from the start, as real calls make them (a field that changes representation
+// replaces the class, and the kept instance would keep the old one).
+ServiceCall.kept = new ServiceCall(QUIET, 0.5);
+Run.kept = new Run(null, null, RETRY_NONE, null, null, null);
+Run.kept.call = 0.5;
+
 
 function seed003Stats(breaker) {
   const s = breaker.getStats();

@@ -2,7 +2,9 @@
 # tripwire vs cockatiel and opossum (devDependencies), each scenario in its own
 # process: success, failure (fresh and with 10,000 calls in the window),
 # open-circuit rejection, memory per breaker, timers per idle breaker, and the
-# cost of the native crossing. Prints ns/op and ratios; writes target/bench-node.json.
+# cost of the native crossing; and one request at a time in the old generation with
+# every contender in one process, in CPU time (bench/one-at-a-time.mjs). Prints ns/op
+# and ratios; writes target/bench-node.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

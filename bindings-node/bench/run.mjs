@@ -1,4 +1,5 @@
-// Runs every scenario for tripwire, cockatiel and opossum, each in its own process,
+// Runs every scenario for tripwire, cockatiel and opossum, each in its own process
+// (and one-at-a-time.mjs: every contender in one process, interleaved),
 // and prints ns/op (overhead over the bare call) and the ratios to cockatiel.
 // Results also go to target/bench-node.json. See scripts/bench-node.sh.
 import { spawnSync } from 'node:child_process';
@@ -84,6 +85,29 @@ console.log(`${''.padEnd(16)}${breakerLibs.map((l) => f(results.timers[l].timers
 console.log('\nthe native crossing (tripwire), ns per call');
 for (const [k, v] of Object.entries(results.crossing.tripwire)) {
   if (typeof v === 'number') console.log(`  ${k.padEnd(32)}${f(v)}`);
+}
+
+// One request at a time in V8's old generation, every contender in one process,
+// interleaved round by round, in CPU time (what the machine's load does not move) and
+// wall time; the calls back to back, and each in its own turn of the event loop as a
+// request handler makes them (one-at-a-time.mjs).
+results.oneAtATime = {};
+{
+  const contenders = ['tripwire', 'tripwire-notimeout', 'cockatiel', 'service', 'service-notimeout', 'cockatiel-stack'];
+  console.log('\none request at a time, old generation, one process: median overhead (ns), CPU / wall');
+  console.log(`${'loop'.padEnd(10)}${contenders.map((l) => l.padStart(20)).join('')}   default/cockatiel  untimed/cockatiel  service untimed/stack (CPU)`);
+  for (const [shape, calls] of [['microtask', '100000'], ['macrotask', '20000']]) {
+    const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'one-at-a-time.mjs'), shape, '9', calls, ...contenders], { cwd: root, encoding: 'utf8', env: process.env });
+    if (run.status !== 0) {
+      console.error(`one-at-a-time ${shape} failed:\n${run.stderr}`);
+      process.exit(1);
+    }
+    const r = (results.oneAtATime[shape] = JSON.parse(run.stdout.trim().split('\n').at(-1)));
+    const cpu = (l) => r[l].cpu;
+    console.log(
+      `${shape.padEnd(10)}${contenders.map((l) => `${r[l].cpu} / ${r[l].wall}`.padStart(20)).join('')}   ${ratio(cpu('tripwire'), cpu('cockatiel')).padStart(17)}  ${ratio(cpu('tripwire-notimeout'), cpu('cockatiel')).padStart(17)}  ${ratio(cpu('service-notimeout'), cpu('cockatiel-stack')).padStart(26)}`,
+    );
+  }
 }
 
 // Issue 6: a successful call through executeWithCircuitBreaker (retry and bulkhead

@@ -98,6 +98,33 @@ test('a process with 1,000 idle breakers (and finished calls) exits on its own',
   assert.equal(child.stdout.trim(), 'done 0', 'no referenced timer once calls finish');
 });
 
+test('a call in flight times out even when nothing else holds the process', () => {
+  // The breaker's timer is unref'd; once the event loop is otherwise empty, the calls
+  // in flight hold the process until their timeout.
+  const child = runChild(`
+    const { CircuitBreaker } = require('./index.js');
+    const breaker = new CircuitBreaker({ name: 'hangs', timeout: 300 });
+    breaker.execute(() => new Promise(() => {})).catch((e) => console.log(e.name + ' ' + breaker.getStats().totalTimeouts));
+  `);
+  assert.equal(child.signal, null, `killed: ${child.stderr}`);
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), 'CircuitBreakerTimeoutError 1');
+});
+
+test('a call that held the process releases it when it ends before its timeout', () => {
+  // The function's own timer is unref'd, so only the call holds the process; once it
+  // resolves, a one-hour call timeout must not keep the process (the spawn guard would kill it).
+  const child = runChild(`
+    const { CircuitBreaker } = require('./index.js');
+    const breaker = new CircuitBreaker({ name: 'slow', timeout: 3600000 });
+    const slow = () => new Promise((resolve) => setTimeout(() => resolve('done'), 100).unref());
+    breaker.execute(slow).then((v) => console.log(v));
+  `);
+  assert.equal(child.signal, null, `killed: ${child.stderr}`);
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), 'done');
+});
+
 test('native breakers are freed when their JS objects are collected', () => {
   const child = runChild(`
     const native = require('./native.js');
