@@ -57,7 +57,9 @@ pub use config::ConfigShare;
 pub use config::{Backoff, Config, ConfigError, ErrorKind, Start, Threshold, WindowKind};
 pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
 pub use http::http_status_is_failure;
-pub use options::{suggest_name, OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS};
+pub use options::{
+    option_name, suggest_name, OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS,
+};
 #[cfg(feature = "std")]
 pub use registry::Registry;
 #[doc(hidden)]
