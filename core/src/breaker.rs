@@ -79,7 +79,7 @@ pub enum Cause {
 impl Cause {
     /// The cause's name in the bindings' log lines (`cause` of a transition line), the
     /// same in every runtime.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Cause::Tripped => "tripped",
             Cause::OpenElapsed => "openElapsed",
