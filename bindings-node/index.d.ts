@@ -13,33 +13,11 @@ import type {
   Clock,
   Logger,
   CallContext,
-  ResolvedOptions,
-  WindowStats,
-  Transition,
-  CircuitBreakerOpenError,
-  Permit,
 } from '../js/tripwire-types.js';
 
-// The facade's shared types (one declaration for this package and tripwire-wasm).
-export type {
-  BoundedBreakers,
-  BucketCounts,
-  CallContext,
-  CallOutcome,
-  CircuitStateName,
-  Clock,
-  Logger,
-  ResolvedOptions,
-  Transition,
-  WindowStats,
-} from '../js/tripwire-types.js';
-export {
-  CircuitBreakerError,
-  CircuitBreakerOpenError,
-  CircuitBreakerTimeoutError,
-  ManualClock,
-  Permit,
-} from '../js/tripwire-types.js';
+// The facade's shared types and classes, declared once for this package and the
+// browser package (js/tripwire-types.d.ts); the ones declared here too extend them.
+export * from '../js/tripwire-types.js';
 
 /** The three states, as the strings every runtime reports. */
 export declare const CircuitState: {

@@ -14,28 +14,9 @@ import type {
   CallContext,
 } from './tripwire-types.js';
 
-// The facade's shared types (one declaration for this package and the Node package's).
-export type {
-  BoundedBreakers,
-  BucketCounts,
-  CallContext,
-  CallOutcome,
-  CircuitBreakerEvents,
-  CircuitBreakerStats,
-  CircuitStateName,
-  Clock,
-  Logger,
-  ResolvedOptions,
-  Transition,
-  WindowStats,
-} from './tripwire-types.js';
-export {
-  CircuitBreakerError,
-  CircuitBreakerOpenError,
-  CircuitBreakerTimeoutError,
-  ManualClock,
-  Permit,
-} from './tripwire-types.js';
+// The facade's shared types and classes, declared once for this package and the
+// Node package (js/tripwire-types.d.ts); the ones declared here too extend them.
+export * from './tripwire-types.js';
 
 /** Options of `new CircuitBreaker(name, options)`: the Node package's names and meanings, in ms. */
 export interface CircuitBreakerOptions extends SharedOptions {

@@ -96,31 +96,17 @@ pub mod bindings {
         /// See [`TRANSITION_BASE`].
         pub const STATES: u32 = 3;
         /// How many causes a transition code may carry (see [`TRANSITION_BASE`]).
-        pub const CAUSES: u32 = 11;
-        // Every cause by its code (`Cause as u32`, checked below).
-        const CAUSE_BY_CODE: [Cause; CAUSES as usize] = [
-            Cause::Tripped,
-            Cause::OpenElapsed,
-            Cause::TrialsSucceeded,
-            Cause::TrialFailed,
-            Cause::ForcedOpen,
-            Cause::Opened,
-            Cause::HalfOpened,
-            Cause::Closed,
-            Cause::Reset,
-            Cause::Disabled,
-            Cause::Enabled,
-        ];
+        pub const CAUSES: u32 = Cause::ALL.len() as u32;
         /// Each cause's [`Cause::name`], by its code: the `cause` of the facade's log lines.
         pub const CAUSE_NAMES: [&str; CAUSES as usize] = {
             let mut names = [""; CAUSES as usize];
             let mut i = 0;
-            while i < CAUSE_BY_CODE.len() {
+            while i < Cause::ALL.len() {
                 assert!(
-                    CAUSE_BY_CODE[i] as usize == i,
-                    "CAUSE_BY_CODE lists the causes in `Cause` order"
+                    Cause::ALL[i] as usize == i,
+                    "Cause::ALL lists the causes in declaration order"
                 );
-                names[i] = CAUSE_BY_CODE[i].name();
+                names[i] = Cause::ALL[i].name();
                 i += 1;
             }
             names
@@ -227,7 +213,7 @@ pub mod bindings {
             #[test]
             fn a_transition_code_carries_its_states_and_cause() {
                 let states = [State::Closed, State::Open, State::HalfOpen];
-                for cause in CAUSE_BY_CODE {
+                for cause in Cause::ALL {
                     for (from, to) in states.iter().flat_map(|f| states.map(|t| (*f, t))) {
                         let n =
                             transition_code(Some(Transition { from, to, cause })) - TRANSITION_BASE;
