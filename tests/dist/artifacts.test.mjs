@@ -99,15 +99,16 @@ test('npm tripwire: the JavaScript package, no install script, the platform pack
 
 /**
  * Every relative require/import of a packed module or declaration file is packed too
- * (a `.d.ts` importing `./x.js` needs `x.d.ts`).
+ * (a `.d.ts` importing `./x.js` or `./x` needs `x.d.ts`).
  */
 function assertImportsPacked(tarball, files) {
   for (const f of files.filter((name) => /\.(c|m)?js$|\.d\.ts$/.test(name))) {
     const source = tarRead(tarball, `package/${f}`);
     for (const [, spec] of source.matchAll(/(?:require\(|from |import\()\s*'(\.{1,2}\/[^']+)'/g)) {
-      let target = path.posix.normalize(path.posix.join(path.posix.dirname(f), spec));
-      if (f.endsWith('.d.ts')) target = target.replace(/\.js$/, '.d.ts');
-      assert.ok(files.includes(target), `${f} loads ${spec}: ${target} is packed`);
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(f), spec));
+      // A declaration's `./x.js` or `./x` is `x.d.ts` (TypeScript's resolution).
+      const candidates = f.endsWith('.d.ts') ? [target.replace(/\.js$/, '.d.ts'), `${target}.d.ts`] : [target];
+      assert.ok(candidates.some((c) => files.includes(c)), `${f} loads ${spec}: ${candidates.join(' or ')} is packed`);
     }
   }
 }
