@@ -2,6 +2,22 @@
 // bindings-node/test/types with `tsc --noEmit --strict`).
 /// <reference types="node" />
 import { EventEmitter } from 'node:events';
+import type {
+  CircuitBreakerEvents as SharedEvents,
+  CircuitBreakerOptions as SharedOptions,
+  CircuitBreakerStats as SharedStats,
+  CircuitBreakerMethods,
+  CircuitBreakerRegistry,
+  EvictEvent,
+  GuardedFetch as SharedGuardedFetch,
+  Clock,
+  Logger,
+  CallContext,
+} from '../js/tripwire-types.js';
+
+// The facade's shared types and classes, declared once for this package and the
+// browser package (js/tripwire-types.d.ts); the ones declared here too extend them.
+export * from '../js/tripwire-types.js';
 
 /** The three states, as the strings every runtime reports. */
 export declare const CircuitState: {
@@ -11,67 +27,11 @@ export declare const CircuitState: {
 };
 export type CircuitState = (typeof CircuitState)[keyof typeof CircuitState];
 
-/** A source of time in milliseconds; `setTimeout`/`clearTimeout` are used for call timeouts when present. */
-export interface Clock {
-  now(): number;
-  setTimeout?(fn: () => void, ms: number): unknown;
-  clearTimeout?(timer: unknown): void;
-}
-
-/** seed 002's logger. */
-export interface Logger {
-  debug?(message: string, ...meta: unknown[]): void;
-  info?(message: string, ...meta: unknown[]): void;
-  warn?(message: string, ...meta: unknown[]): void;
-  error?(message: string, ...meta: unknown[]): void;
-}
-
-/** What the protected function receives. */
-export interface CallContext {
-  /** Aborted (with a CircuitBreakerTimeoutError) when the call times out. */
-  readonly signal: AbortSignal;
-}
-
 /**
- * Options, in every spelling the seeds use. Durations are milliseconds. Giving two
- * spellings of one option is an error; bad values throw TypeError/RangeError naming
- * the option as spelled.
+ * Options, in every spelling the seeds use (the shared ones, js/tripwire-types.d.ts),
+ * and Node's own.
  */
-export interface CircuitBreakerOptions<T = any> {
-  /** Registry name (default `'default'`). */
-  name?: string;
-  /** In (0, 1): a failure rate over the window; a whole number ≥ 1: consecutive failures. Default 5. */
-  failureThreshold?: number;
-  /** Calls in the window before any trip rule applies (default 1 with a count, 10 with a rate). */
-  minimumRequests?: number;
-  /** Alias of `minimumRequests` (seed 003). */
-  minimumRequestCount?: number;
-  /** Per-call timeout in ms (default 30000); `false` disables it. */
-  timeout?: number | false;
-  /** Alias of `timeout` (seed 001). */
-  requestTimeout?: number | false;
-  /** How long the circuit stays open, ms (default 60000). */
-  resetTimeout?: number;
-  /** Alias of `resetTimeout` (seed 001). */
-  recoveryTimeout?: number;
-  /** Alias of `resetTimeout` (seed 002). */
-  retryDelay?: number;
-  /** Trial successes that close a half-open circuit (default 2). */
-  successThreshold?: number;
-  /** Concurrent trial calls while half-open (default 1). */
-  halfOpenMaxCalls?: number;
-  /** Length of the time window for rates, ms (default 60000). */
-  monitoringWindow?: number;
-  /** Buckets of the time window (default 10). */
-  windowBuckets?: number;
-  /** Use the last N calls as the window instead of a time window. */
-  countWindow?: number;
-  /** A call slower than this (ms) counts as a failure and as slow (seed 003). */
-  expectedResponseTime?: number;
-  /** Alias of `expectedResponseTime`. */
-  slowCallDuration?: number;
-  /** If set (0..1), the slow-call rate alone trips the circuit. */
-  slowCallRateThreshold?: number;
+export interface CircuitBreakerOptions<T = any> extends SharedOptions<T> {
   /**
    * Opt-in OpenTelemetry tracing through `@opentelemetry/api` (an optional peer,
    * loaded only when set): `'events'` adds rejections and transitions as events on the
@@ -79,78 +39,6 @@ export interface CircuitBreakerOptions<T = any> {
    * default (a span costs more than the whole guarded call).
    */
   tracing?: 'events' | 'spans' | false | null;
-  /** Exponential open duration: growth per consecutive trip (≥ 1). */
-  backoffMultiplier?: number;
-  /** Cap of the exponential open duration, ms. */
-  maxRecoveryTimeout?: number;
-  /** Random extra fraction (0..1) of the open duration, drawn from `seed`. */
-  backoffJitter?: number;
-  /** Seed of the jitter. */
-  seed?: number;
-  /**
-   * The state a new breaker starts in (case, `-` and `_` ignored; default `'CLOSED'`).
-   * `'OPEN'` is open as if it had just tripped; `'HALF_OPEN'` admits trials at once.
-   */
-  initialState?: 'CLOSED' | 'OPEN' | 'HALF_OPEN' | 'closed' | 'open' | 'half_open' | 'half-open' | 'halfOpen';
-  /** With `initialState: 'OPEN'`: ms until it half-opens (default: the open duration). */
-  openRemaining?: number;
-  /**
-   * `true`: an ignored outcome (`errorFilter` said so) counts as a success: it closes a
-   * half-open circuit and resets the consecutive failures (opossum, pybreaker). Default
-   * `false`: it is not counted and a half-open trial slot is handed back.
-   */
-  ignoredAsSuccess?: boolean;
-  /** `true`: a rate threshold trips when the rate is above it (`>`, opossum), not at it (`≥`). */
-  strictRateThreshold?: boolean;
-  /**
-   * `true`: a refused call counts as a call in the window (in the rate's denominator
-   * and towards `minimumRequests`), as opossum divides its failures by every `fire`.
-   * Refusals happen while open or half-open: with `keepWindow` they weigh on the rate
-   * after a recovery. Default `false`: the window holds the calls that ran.
-   */
-  rejectsInRate?: boolean;
-  /**
-   * `true`: the window outlives half-open and close, as opossum's rolling window does
-   * (only time and `reset()` empty it): a circuit that has just closed still weighs the
-   * failures that tripped it. Default `false`: half-open and closed start a fresh window.
-   */
-  keepWindow?: boolean;
-  /**
-   * `true`: a timer emits OPEN → HALF_OPEN (`halfOpen`, `stateChange`) when the open
-   * duration ends, as opossum does: one timer per open breaker (unref'd in Node), none
-   * while closed. Default `false`: the next call reports it, no idle timer.
-   */
-  halfOpenTimer?: boolean;
-  /**
-   * `true`: a call that finds every half-open trial slot taken waits for the trial
-   * (cockatiel): it runs once the trial closed the circuit, or is refused if the trial
-   * reopened it. Default `false`: refused at once. `tryAcquire()` never waits.
-   */
-  halfOpenWait?: boolean;
-  /**
-   * `true`: keep windowed statistics (`windowStats()`): per bucket of the time window,
-   * successes, failures, rejects, timeouts, fallbacks and latencies (a latency histogram
-   * per bucket, about 2.7 KB). Needs a time window (not `countWindow`). Default `false`.
-   */
-  windowStats?: boolean;
-  /** Answers refusals, failures and timeouts; receives the error. */
-  fallback?: (error: unknown) => T | PromiseLike<T>;
-  /** Every change of state, with the breaker's name. */
-  onStateChange?: (from: CircuitState, to: CircuitState, name: string) => void;
-  onOpen?: () => void;
-  onClose?: () => void;
-  onHalfOpen?: () => void;
-  /** `true`: the error is not the upstream's fault (not counted; still thrown). */
-  errorFilter?: (error: unknown) => boolean;
-  /**
-   * `true`: a returned value counts as a failure (it is still returned). Without it, a
-   * fetch `Response` with status ≥ 500 or 429 counts as a failure (and still resolves).
-   */
-  isFailureResult?: (result: unknown) => boolean;
-  /** Whether a fetch `Response` counts as a failure (default: status ≥ 500 or 429). */
-  isFailureResponse?: (response: Response) => boolean;
-  /** `breaker.fetch` only: the fetch to guard (default `globalThis.fetch`). */
-  fetch?: typeof fetch;
   /** The clock (ms); a ManualClock makes tests sleep-free. Not with `store`. */
   clock?: Clock;
   /**
@@ -203,91 +91,8 @@ export interface FleetTotals {
   ignored: number;
 }
 
-/** The options in force, defaults resolved. */
-export interface ResolvedOptions {
-  name: string;
-  failureThreshold: number;
-  minimumRequests: number;
-  recoveryTimeout: number;
-  requestTimeout: number | null;
-  successThreshold: number;
-  halfOpenMaxCalls: number;
-  monitoringWindow: number | null;
-  countWindow: number | null;
-  expectedResponseTime: number | null;
-  slowCallRateThreshold: number | null;
-  ignoredAsSuccess: boolean;
-  strictRateThreshold: boolean;
-  rejectsInRate: boolean;
-  keepWindow: boolean;
-  halfOpenTimer: boolean;
-  halfOpenWait: boolean;
-  windowStats: boolean;
-}
-
-/** What one bucket of the time window (or the whole window) counted. */
-export interface BucketCounts {
-  successes: number;
-  failures: number;
-  rejects: number;
-  timeouts: number;
-  fallbacks: number;
-}
-
-/** `windowStats()`: the buckets (oldest first) and their sums; durations in ms. */
-export interface WindowStats extends BucketCounts {
-  bucketWidth: number;
-  buckets: BucketCounts[];
-  latencyMean: number;
-  /** Latency at 0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995 and 1 (ms; null without calls). */
-  percentiles: Record<number, number | null>;
-}
-
-/** Counters since construction or the last reset(); instants in epoch ms (the clock's ms with a custom clock). */
-export interface CircuitBreakerStats {
-  name: string;
-  state: CircuitState;
-  /** Calls that failed (timeouts included). */
-  failureCount: number;
-  /** Calls that succeeded. */
-  successCount: number;
-  /** Calls that ran (successes + failures). */
-  totalRequests: number;
-  /** Failure rate over the window, 0..1. */
-  failureRate: number;
-  /** Every call made: ran, ignored or refused. */
-  totalCalls: number;
-  totalFailures: number;
-  totalSuccesses: number;
-  totalTimeouts: number;
-  /** Calls refused. */
-  rejectedCount: number;
-  /** Calls ignored (errorFilter) or cancelled. */
-  ignoredCount: number;
-  /** Calls slower than expectedResponseTime. */
-  slowCallCount: number;
-  slowCallRate: number;
-  consecutiveFailures: number;
-  consecutiveSuccesses: number;
-  /** Consecutive failures that a trip does not reset (a success, close() or reset() ends them). */
-  failureStreak: number;
-  windowCalls: number;
-  windowFailures: number;
-  /** Consecutive trips without closing (drives backoff). */
-  trips: number;
-  /** Mean call duration, ms. */
-  averageResponseTime: number;
-  latencyP50: number | null;
-  latencyP90: number | null;
-  latencyP99: number | null;
-  lastError: string | undefined;
-  lastFailureTime: number | null;
-  lastSuccessTime: number | null;
-  /** When an open circuit admits a trial, or 0. */
-  nextAttemptTime: number;
-  forcedOpen: boolean;
-  disabled: boolean;
-  options: ResolvedOptions;
+/** Counters since construction or the last reset(); a shared breaker's fleet fields too. */
+export interface CircuitBreakerStats extends SharedStats {
   /** Shared breakers only: `shared`, or `local` while the store is unreachable (or refused this process). */
   mode?: 'shared' | 'local';
   /** Shared breakers only: milliseconds since the last reply from the store, or null. */
@@ -296,78 +101,8 @@ export interface CircuitBreakerStats {
   fleetTotals?: FleetTotals;
 }
 
-export interface Transition {
-  from: CircuitState;
-  to: CircuitState;
-}
-
-/** The breaker refused the call. */
-export declare class CircuitBreakerError extends Error {
-  constructor(
-    message: string,
-    details?: { state?: CircuitState; breakerName?: string; code?: string; retryAfter?: number | null },
-  );
-  readonly state: CircuitState;
-  readonly breakerName: string;
-  readonly code: string;
-  /** Milliseconds until a call may pass; null while forced open. */
-  readonly retryAfter: number | null;
-}
-
-/** Raised while OPEN, and while HALF_OPEN with every trial slot taken. `code` is `'EOPENBREAKER'`. */
-export declare class CircuitBreakerOpenError extends CircuitBreakerError {
-  constructor(breakerName: string, state?: CircuitState, retryAfter?: number | null);
-  readonly name: 'CircuitBreakerOpenError';
-}
-
-/** A call ran out of time (`Timeout after <ms>ms`, code `'ETIMEDOUT'`). Not a CircuitBreakerError. */
-export declare class CircuitBreakerTimeoutError extends Error {
-  constructor(timeout: number, breakerName?: string);
-  readonly code: 'ETIMEDOUT';
-  readonly timeout: number;
-  readonly breakerName: string;
-}
-
-/** A clock that moves only when told to; its timers fire as it moves. */
-export declare class ManualClock implements Clock {
-  constructor(start?: number);
-  now(): number;
-  advance(ms: number): void;
-  set(ms: number): void;
-  setTimeout(fn: () => void, ms?: number): unknown;
-  clearTimeout(timer: unknown): void;
-  readonly pendingTimers: number;
-}
-
-/** Leave to run one call (CircuitBreaker#tryAcquire). End it exactly once. */
-export declare class Permit {
-  private constructor();
-  /** OPEN → HALF_OPEN when this acquire caused it. */
-  readonly transition: Transition | null;
-  /** Whether this is a half-open trial call. */
-  readonly trial: boolean;
-  /** When it was issued, in ms of the breaker's clock. */
-  readonly issuedAt: number;
-  success(): Transition | null;
-  failure(error?: unknown): Transition | null;
-  timeout(): Transition | null;
-  ignore(): Transition | null;
-  cancel(): Transition | null;
-}
-
-export interface CircuitBreakerEvents {
-  success: [{ responseTime: number; state: CircuitState }];
-  failure: [{ error: unknown; responseTime: number; state: CircuitState }];
-  timeout: [{ error: CircuitBreakerTimeoutError; timeout: number }];
-  callRejected: [{ error: CircuitBreakerOpenError; state: CircuitState }];
-  fallback: [{ error: unknown }];
-  stateChange: [from: CircuitState, to: CircuitState];
-  circuitOpened: [{ name: string; previousState: CircuitState; failureCount: number; nextAttemptTime: number }];
-  circuitClosed: [{ name: string; previousState: CircuitState; successCount: number }];
-  halfOpen: [{ name: string; previousState: CircuitState }];
-  reset: [{ name: string }];
-  disabled: [{ name: string }];
-  enabled: [{ name: string }];
+/** A breaker's events; a shared breaker's too. */
+export interface CircuitBreakerEvents extends SharedEvents {
   /** Shared breakers: this breaker went to local mode / shares again. */
   storeDown: [{ name: string }];
   storeUp: [{ name: string }];
@@ -375,12 +110,12 @@ export interface CircuitBreakerEvents {
   error: [Error & { code: string; option: string }];
 }
 
+/** A breaker's state, stats and control: the shared declaration (js/tripwire-types.d.ts). */
+export interface CircuitBreaker<T = any> extends CircuitBreakerMethods<CircuitBreakerStats> {}
+
 export declare class CircuitBreaker<T = any> extends EventEmitter {
   constructor(options?: CircuitBreakerOptions<T>, logger?: Logger);
   constructor(name: string, options?: CircuitBreakerOptions<T>, logger?: Logger);
-  readonly name: string;
-  /** The name (as the errors' `breakerName`). */
-  readonly breakerName: string;
   /** Runs `fn` unless the circuit refuses it; its result, or the fallback's answer. */
   execute<R = T>(fn: (ctx: CallContext) => R | PromiseLike<R>): Promise<R>;
   /**
@@ -388,32 +123,6 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
    * status ≥ 500 or 429 (which still resolve); the timeout aborts the request.
    */
   fetch(input: string | URL | Request, init?: RequestInit | null): Promise<Response>;
-  /** The effective state (HALF_OPEN once the open duration has passed). */
-  getState(): CircuitState;
-  readonly state: CircuitState;
-  readonly opened: boolean;
-  getStats(): CircuitBreakerStats;
-  /** The same as getStats(). */
-  stats(): CircuitBreakerStats;
-  /** Windowed statistics (`windowStats: true`), or null. */
-  windowStats(): WindowStats | null;
-  getOptions(): ResolvedOptions;
-  /** Opens the circuit until close() or reset() (forced open). */
-  open(): Transition;
-  /** Opens the circuit as if it had tripped: it half-opens after the open duration. */
-  trip(): Transition;
-  /** Half-opens the circuit now: the next calls are trials. */
-  forceHalfOpen(): Transition;
-  close(): Transition;
-  reset(): Transition;
-  disable(): Transition;
-  enable(): Transition;
-  /** A permit, or the refusal (returned, not thrown). */
-  tryAcquire(): Permit | CircuitBreakerOpenError;
-  /** A permit, or throws the CircuitBreakerOpenError. */
-  acquire(): Permit;
-  /** Ends a permit of this breaker; the transition it caused, if any. */
-  record(permit: Permit, outcome: 'success' | 'failure' | 'timeout' | 'ignored' | 'cancelled'): Transition | undefined;
   /** The whole state as JSON text, for `CircuitBreaker.restore`. */
   snapshot(): string;
   static restore<T = any>(name: string, options: CircuitBreakerOptions<T> | undefined, snapshot: string): CircuitBreaker<T>;
@@ -434,47 +143,17 @@ export declare class CircuitBreaker<T = any> extends EventEmitter {
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
-/** Every breaker by name (seed 001). */
 /** What the registry's `evict` event carries: an idle entry dropped to keep the bound. */
-export interface RegistryEvictEvent {
-  name: string;
-  /** Still usable by whoever holds it; the registry just forgot it. */
-  breaker: CircuitBreaker;
-}
+export type RegistryEvictEvent = EvictEvent<CircuitBreaker>;
 
 /**
  * Every breaker by name. Bounded: past `capacity` names (default 10,000), registering
  * a new name evicts an idle entry (closed, not forced, nothing in flight).
  */
-export declare const circuitBreakerRegistry: {
-  /** Names kept before idle ones are evicted (default 10,000); a whole number ≥ 1. */
-  capacity: number;
-  /** Entries evicted to keep the bound. */
-  readonly evictions: number;
-  on(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
-  once(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
-  off(type: 'evict', listener: (event: RegistryEvictEvent) => void): typeof circuitBreakerRegistry;
-  get(name: string): CircuitBreaker | undefined;
-  has(name: string): boolean;
-  getAll(): CircuitBreaker[];
-  getAllStats(): CircuitBreakerStats[];
-  resetAll(): void;
-  remove(name: string): boolean;
-  clear(): void;
-  readonly size: number;
-};
+export declare const circuitBreakerRegistry: CircuitBreakerRegistry<CircuitBreaker, CircuitBreakerStats>;
 
 /** `fetch` guarded by one breaker per origin (as the browser package's). */
-export interface GuardedFetch {
-  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
-  breakerFor(origin: string | URL): CircuitBreaker<Response>;
-  readonly capacity: number;
-  readonly evictions: number;
-  readonly size: number;
-  on(type: 'evict', listener: (event: RegistryEvictEvent) => void): GuardedFetch;
-  once(type: 'evict', listener: (event: RegistryEvictEvent) => void): GuardedFetch;
-  off(type: 'evict', listener: (event: RegistryEvictEvent) => void): GuardedFetch;
-}
+export type GuardedFetch = SharedGuardedFetch<CircuitBreaker<Response>>;
 
 /** One breaker per origin, at most `maxOrigins` (default 1,000; idle ones are evicted). */
 export declare function guardFetch(options?: CircuitBreakerOptions<Response> & { maxOrigins?: number }): GuardedFetch;

@@ -32,9 +32,8 @@ const {
   CELL_RING, CELL_RING_ENTRY, CELL_RING_CAPACITY, QUIET_CALL, QUIET_NONE, QUIET_STARTED, GATE,
   BEGIN_RUN, BEGIN_QUEUED, REFUSED_QUEUE_TIMEOUT, AFTER_RETRY, AFTER_FAILED, RETRY_SERVICE, RETRY_NONE,
   WAIT_ADMITTED, WAIT_REFUSED, OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_TIMEOUT, OUTCOME_REFUSED,
-  TRANSITION_BASE, STATES: STATE_COUNT, STATE_OPEN, STATE_HALF_OPEN,
+  STATE_OPEN, STATE_HALF_OPEN, OPEN_ELAPSED,
 } = P;
-const OPEN_TO_HALF_OPEN = TRANSITION_BASE + STATE_OPEN * STATE_COUNT + STATE_HALF_OPEN;
 const STATE_NAMES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
 const promiseThen = Promise.prototype.then;
 
@@ -749,7 +748,7 @@ class CircuitBreakerService {
       return this._next(run, breaker[kRefusal](code), end);
     }
     if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
-    if ((code & 1) === 1) breaker[kTransition](OPEN_TO_HALF_OPEN);
+    if ((code & 1) === 1) breaker[kTransition](OPEN_ELAPSED);
     return this._attempt(run, code >> 1, start);
   }
 

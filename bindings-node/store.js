@@ -186,7 +186,7 @@ function breakerEvent(kind, code, message) {
     this._emit('storeUp', { name: this.name });
   } else if (kind === EVENT_FLEET_ERROR) {
     const [option, reason] = message.split('\0');
-    const error = new Error(`tripwire: breaker '${this.name}': option \`${option}\` differs from the fleet's: ${reason}`);
+    const error = new Error(`tripwire: breaker '${this.name}': ${reason}`);
     error.code = 'ERR_TRIPWIRE_FLEET_CONFIG';
     error.option = option;
     // An 'error' event nobody listens to would throw from the event loop.

@@ -383,8 +383,8 @@ export function createTripwire(engine, host = {}) {
     OUTCOME_SUCCESS: SUCCESS, OUTCOME_FAILURE: FAILURE, OUTCOME_TIMEOUT: TIMEOUT, OUTCOME_IGNORED: IGNORED,
     OUTCOME_CANCELLED: CANCELLED, REJECTED_FORCED, REJECTED_HALF_OPEN, REJECTED_OPEN, REJECTED_HALF_OPEN_WAIT,
     OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, OP_TRIP, OP_HALF_OPEN, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
+    OPEN_ELAPSED, CAUSE_NAMES,
   } = P;
-  const OPEN_TO_HALF_OPEN = TRANSITION_BASE + P.STATE_OPEN * STATE_COUNT + P.STATE_HALF_OPEN;
   const { acquireAt, recordAt, recordQuietAt, queueSuccess } = engine;
   const processNow = engine.now;
   const shared = engine.shared;
@@ -431,22 +431,16 @@ export function createTripwire(engine, host = {}) {
     return now;
   }
 
-  // The core's cause of a transition (tripwire_core::Cause::name; the transition codes
-  // carry none): a manual operation's, open → half-open on an acquire, else what a
-  // recorded outcome does in the state it left.
-  const MANUAL_CAUSES = { open: 'forcedOpen', trip: 'opened', halfOpen: 'halfOpened', close: 'closed', reset: 'reset', disable: 'disabled', enable: 'enabled' };
-  const OUTCOME_NAMES = new Set(['success', 'failure', 'timeout', 'ignored', 'cancelled']);
-  function causeOf(from, to, by) {
-    if (by === undefined) return 'openElapsed';
-    if (!OUTCOME_NAMES.has(by)) return MANUAL_CAUSES[by];
-    if (from === 'CLOSED') return 'tripped';
-    return to === 'CLOSED' ? 'trialsSucceeded' : 'trialFailed';
-  }
-
+  // A transition code is TRANSITION_BASE + (cause * STATES + from) * STATES + to
+  // (tripwire_core::bindings::codes): the cause is the core's, named by CAUSE_NAMES.
   function transitionOf(code) {
     if (code === 0) return null;
     const n = code - TRANSITION_BASE;
-    return { from: STATES[(n / STATE_COUNT) | 0], to: STATES[n % STATE_COUNT] };
+    return { from: STATES[((n / STATE_COUNT) | 0) % STATE_COUNT], to: STATES[n % STATE_COUNT] };
+  }
+
+  function causeOf(code) {
+    return CAUSE_NAMES[((code - TRANSITION_BASE) / (STATE_COUNT * STATE_COUNT)) | 0];
   }
 
   /** `Response` (fetch's), read on the first object a call resolves with; null where there is none. */
@@ -994,7 +988,7 @@ export function createTripwire(engine, host = {}) {
     /** Runs a call admitted (or refused) by a permit code. */
     _admitted(code, fn, start, theirs) {
       if (code < 0) return code === REJECTED_HALF_OPEN_WAIT ? this._waitForTrial(fn, theirs) : this._refuse(code);
-      if ((code & 1) === 1) this._transition(OPEN_TO_HALF_OPEN);
+      if ((code & 1) === 1) this._transition(OPEN_ELAPSED);
       return this._invoke(new Call(code >> 1, 0, start), fn, theirs);
     }
 
@@ -1398,8 +1392,7 @@ export function createTripwire(engine, host = {}) {
     /**
      * Turns an engine transition code into events, callbacks and a log line; returns
      * the transition. `by`: the outcome of the call that made it ('failure',
-     * 'timeout', 'success', ...), a manual operation ('open', 'close', ...), or
-     * undefined for an acquire (open → half-open).
+     * 'timeout', 'success', ...), for the log line; undefined for any other.
      */
     _transition(code, by = undefined) {
       const transition = transitionOf(code);
@@ -1408,9 +1401,9 @@ export function createTripwire(engine, host = {}) {
       if (trialWaiters.size !== 0) wakeTrialWaiters(this);
       const { from, to } = transition;
       if (from === to) return transition;
-      const fields = { event: 'transition', breaker: this.name, from, to, cause: causeOf(from, to, by) };
+      const fields = { event: 'transition', breaker: this.name, from, to, cause: causeOf(code) };
       // A success that opens the circuit was slow (slow calls count as failures).
-      if (OUTCOME_NAMES.has(by)) fields.outcome = by === 'success' && to === CircuitState.OPEN ? 'slowCall' : by;
+      if (by !== undefined) fields.outcome = by === 'success' && to === CircuitState.OPEN ? 'slowCall' : by;
       this._emit('stateChange', from, to);
       if (this[kOnTransition] !== undefined) this[kOnTransition](code);
       this._callback(this._profile.hooks.onStateChange, from, to, this.name);
@@ -1608,33 +1601,33 @@ export function createTripwire(engine, host = {}) {
 
     // ---- manual control -------------------------------------------------------
 
-    _control(op, by) {
-      return this._transition(engine.control(this._id, op, this._now()), by);
+    _control(op) {
+      return this._transition(engine.control(this._id, op, this._now()));
     }
 
     /** Opens the circuit until close() or reset(). */
     open() {
-      return this._control(OP_OPEN, 'open');
+      return this._control(OP_OPEN);
     }
 
     /** Opens the circuit as if it had tripped: it half-opens after the open duration. */
     trip() {
-      return this._control(OP_TRIP, 'trip');
+      return this._control(OP_TRIP);
     }
 
     /** Half-opens the circuit now: the next calls are trials (forced half-open). */
     forceHalfOpen() {
-      return this._control(OP_HALF_OPEN, 'halfOpen');
+      return this._control(OP_HALF_OPEN);
     }
 
     /** Closes the circuit and clears its window; totals are kept. */
     close() {
-      return this._control(OP_CLOSE, 'close');
+      return this._control(OP_CLOSE);
     }
 
     /** Back to a new breaker: closed, window and totals cleared. */
     reset() {
-      const transition = this._control(OP_RESET, 'reset');
+      const transition = this._control(OP_RESET);
       this._lastError = undefined;
       this._emit('reset', { name: this.name });
       return transition;
@@ -1642,14 +1635,14 @@ export function createTripwire(engine, host = {}) {
 
     /** Always permits (still counts, never trips) until enable(). */
     disable() {
-      const transition = this._control(OP_DISABLE, 'disable');
+      const transition = this._control(OP_DISABLE);
       this._emit('disabled', { name: this.name });
       return transition;
     }
 
     /** Applies the rules again after disable(). */
     enable() {
-      const transition = this._control(OP_ENABLE, 'enable');
+      const transition = this._control(OP_ENABLE);
       this._emit('enabled', { name: this.name });
       return transition;
     }
@@ -1672,7 +1665,7 @@ export function createTripwire(engine, host = {}) {
         code = REJECTED_HALF_OPEN;
       }
       if (code < 0) return this._refusal(code);
-      const transition = (code & 1) === 1 ? this._transition(OPEN_TO_HALF_OPEN) : null;
+      const transition = (code & 1) === 1 ? this._transition(OPEN_ELAPSED) : null;
       return new Permit(this, code >> 1, transition, now);
     }
 
@@ -1719,8 +1712,8 @@ export function createTripwire(engine, host = {}) {
       return this._profile.hooks.logger !== null || this._listens('success');
     }
 
-    [kTransition](code, cause) {
-      return this._transition(code, cause);
+    [kTransition](code, outcome) {
+      return this._transition(code, outcome);
     }
 
     [kRefusal](code) {

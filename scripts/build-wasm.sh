@@ -47,9 +47,12 @@ fi
 cp js/tripwire.js "$pkg/tripwire.js"
 cp bindings-wasm/js/tripwire_wasm.js "$pkg/tripwire_wasm.js"
 cp bindings-wasm/js/tripwire_wasm.d.ts "$pkg/tripwire_wasm.d.ts"
+# The facade's types, shared with the Node package (tripwire_wasm.d.ts imports them).
+cp js/tripwire-types.d.ts "$pkg/tripwire-types.d.ts"
 cp js/tripwire.js "$pkg_node/tripwire.mjs"
 cp bindings-wasm/js/tripwire_wasm.cjs "$pkg_node/tripwire_wasm.js"
 cp bindings-wasm/js/tripwire_wasm.d.ts "$pkg_node/tripwire_wasm.d.ts"
+cp js/tripwire-types.d.ts "$pkg_node/tripwire-types.d.ts"
 
 if [ "$profile" = release-wasm ]; then
   # What ships is minified (terser from npm, a devDependency of bindings-wasm); the
@@ -81,7 +84,7 @@ cat > "$pkg/package.json" <<JSON
     ".": { "types": "./tripwire_wasm.d.ts", "import": "./tripwire_wasm.js" },
     "./engine_bg.wasm": "./engine_bg.wasm"
   },
-  "files": ["tripwire_wasm.js", "tripwire_wasm.d.ts", "tripwire.js", "engine.js", "engine.d.ts", "engine_bg.wasm", "engine_bg.wasm.d.ts"],
+  "files": ["tripwire_wasm.js", "tripwire_wasm.d.ts", "tripwire-types.d.ts", "tripwire.js", "engine.js", "engine.d.ts", "engine_bg.wasm", "engine_bg.wasm.d.ts"],
   "sideEffects": false
 }
 JSON

@@ -14,17 +14,18 @@ use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use tripwire_core::{
     Backoff, Breaker, Config, ConfigShare, Outcome, Permit, Rejected, Snapshot, State, Stats,
-    Threshold, Transition, WindowKind,
+    Threshold, WindowKind,
 };
 
 use tripwire_core::resilience::{Circuit, Facts};
 use tripwire_store::{Admit, BreakerHandle, Lease, LeaseResult, RedisStore};
 
 use crate::options::config_from_js;
+pub(crate) use crate::protocol::{state_code, transition_code};
 use crate::protocol::{
     GATE, OP_CLOSE, OP_DISABLE, OP_ENABLE, OP_HALF_OPEN, OP_OPEN, OP_RESET, OP_TRIP,
     OUTCOME_CANCELLED, OUTCOME_FAILURE, OUTCOME_IGNORED, OUTCOME_SUCCESS, OUTCOME_TIMEOUT,
-    PERMIT_STRIDE, STATES, STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN, TRANSITION_BASE,
+    PERMIT_STRIDE,
 };
 use crate::slab::Slab;
 use crate::{
@@ -33,20 +34,6 @@ use crate::{
 };
 
 pub(crate) use crate::protocol::{RING_CAPACITY, RING_ENTRY};
-
-pub(crate) fn state_code(state: State) -> u32 {
-    match state {
-        State::Closed => STATE_CLOSED,
-        State::Open => STATE_OPEN,
-        State::HalfOpen => STATE_HALF_OPEN,
-    }
-}
-
-pub(crate) fn transition_code(transition: Option<Transition>) -> u32 {
-    transition.map_or(0, |t| {
-        TRANSITION_BASE + state_code(t.from) * STATES + state_code(t.to)
-    })
-}
 
 fn outcome(code: u32) -> Result<Outcome> {
     Ok(match code {

@@ -19,7 +19,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, JsValue, Result, Status, Task, ValueType};
 use napi_derive::napi;
 use tripwire_core::fleet::{FleetError, FleetOptions, Link, LinkEvent};
-use tripwire_core::{Config, ConfigError, ErrorKind, Transition};
+use tripwire_core::{Config, ConfigError, ErrorKind, Transition, Unit};
 use tripwire_store::{
     BreakerEvents, BreakerHandle, LeaseResult, RedisStore, StoreEvents, StoreFault, StoreOptions,
 };
@@ -174,32 +174,6 @@ struct BreakerSink {
     token: f64,
 }
 
-/// The JS option a fingerprint field stands for (the core names its fields).
-fn js_option(field: &str) -> String {
-    match field {
-        "open_duration" => "recoveryTimeout".into(),
-        "call_timeout" => "requestTimeout".into(),
-        "slow_call_duration" => "expectedResponseTime".into(),
-        "window" => "monitoringWindow/countWindow".into(),
-        "backoff" => "backoffMultiplier".into(),
-        other => {
-            let mut out = String::new();
-            let mut upper = false;
-            for c in other.chars() {
-                if c == '_' {
-                    upper = true;
-                } else if upper {
-                    out.push(c.to_ascii_uppercase());
-                    upper = false;
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-    }
-}
-
 impl BreakerEvents for BreakerSink {
     fn transition(&self, t: Transition) {
         let code = crate::breaker::transition_code(Some(t));
@@ -219,15 +193,11 @@ impl BreakerEvents for BreakerSink {
         send(&self.dispatch, self.token, kind, 0.0, String::new());
     }
     fn fleet_error(&self, error: &FleetError) {
-        let FleetError::ConfigMismatch {
-            option,
-            ours,
-            fleet,
-        } = error;
-        // The option, then the reason (split by the facade).
+        // The option (for the error's `option`), then the core's message.
         let message = format!(
-            "{}\u{0}this process has {ours}, the fleet {fleet}: the breaker stays local",
-            js_option(option)
+            "{}\u{0}{}",
+            error.option(Unit::Millis),
+            error.message(Unit::Millis)
         );
         send(&self.dispatch, self.token, EVENT_FLEET_ERROR, 0.0, message);
     }

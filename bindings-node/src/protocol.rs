@@ -146,6 +146,7 @@ pub fn protocol(env: Env) -> Result<Object<'static>> {
     for (name, value) in ENGINE_CODES.iter().chain(numbers) {
         o.set_named_property(name, *value)?;
     }
+    o.set_named_property("CAUSE_NAMES", CAUSE_NAMES.to_vec())?;
     o.freeze()?;
     Ok(o)
 }

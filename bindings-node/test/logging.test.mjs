@@ -105,6 +105,24 @@ describe('breaker transitions', () => {
     assert.deepEqual([transition.from, transition.to, transition.cause], ['CLOSED', 'OPEN', 'tripped']);
   });
 
+  test('manual operations log the core\'s cause of each (carried by the transition code)', () => {
+    const out = sink();
+    const breaker = new CircuitBreaker({ name: `manual-${uid()}`, failureThreshold: 1, timeout: false }, out.log);
+    breaker.trip();
+    breaker.forceHalfOpen();
+    breaker.close();
+    breaker.open();
+    breaker.reset();
+    const lines = out.entries().filter((l) => l.event === 'transition');
+    assert.deepEqual(lines.map((l) => [l.from, l.to, l.cause, l.outcome]), [
+      ['CLOSED', 'OPEN', 'opened', undefined],
+      ['OPEN', 'HALF_OPEN', 'halfOpened', undefined],
+      ['HALF_OPEN', 'CLOSED', 'closed', undefined],
+      ['CLOSED', 'OPEN', 'forcedOpen', undefined],
+      ['OPEN', 'CLOSED', 'reset', undefined],
+    ]);
+  });
+
   test('a logger that throws never breaks the call; a bad logger is a TypeError naming it', async () => {
     setLogger({ info() { throw new Error('disk full'); }, warn() { throw new Error('disk full'); } });
     const breaker = new CircuitBreaker({ name: `throwing-${uid()}`, failureThreshold: 1, timeout: false });

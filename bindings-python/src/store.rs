@@ -13,7 +13,7 @@ use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::fleet::{FleetBreaker, FleetError, FleetOptions, Link, LinkEvent};
 use tripwire_core::{
     Breaker as CoreBreaker, Clock, Config, ConfigError, Durations, Lifetime, Outcome, Permit,
-    Rejected, State, Stats, SyncBreaker, Transition,
+    Rejected, State, Stats, SyncBreaker, Transition, Unit,
 };
 use tripwire_store::{Admit, BreakerEvents, BreakerHandle, Lease, StoreEvents, StoreFault};
 
@@ -298,17 +298,8 @@ impl BreakerEvents for Events {
     }
 
     fn fleet_error(&self, error: &FleetError) {
-        let FleetError::ConfigMismatch {
-            option,
-            ours,
-            fleet,
-        } = error;
-        self.store_event(
-            "storeError",
-            Some(PyValueError::new_err(format!(
-                "invalid option `{option}`: this process has {ours}, the fleet sharing this breaker has {fleet}; the breaker decides locally"
-            ))),
-        );
+        let message = error.message(Unit::Seconds);
+        self.store_event("storeError", Some(PyValueError::new_err(message)));
     }
 }
 

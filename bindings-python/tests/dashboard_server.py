@@ -1,4 +1,5 @@
-"""The Python side of bindings-python/tests/dashboard-browser.test.mjs: a
+"""The Python side of the dashboard suite (tests/dashboard/browser.suite.mjs, run by
+bindings-python/tests/dashboard-browser.test.mjs): a
 CircuitBreakerService served by ``tripwire.control.serve`` with a token, steered by
 the Node test through JSON lines on stdin (one reply line on stdout each). Stops at
 the end of stdin. Not a pytest module."""

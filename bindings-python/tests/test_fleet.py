@@ -483,7 +483,8 @@ def test_a_fingerprint_mismatch_names_the_option(redis: Redis, name: str) -> Non
         finally:
             other_store.close()
         assert isinstance(errors[0], ValueError)
-        assert "failure_threshold" in str(errors[0])
+        # The core's message, with the option as Python spells it.
+        assert str(errors[0]).startswith("option `failure_threshold` differs from the fleet's: this process has count:3, the fleet count:2;")
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ use alloc::vec::Vec;
 
 use js_sys::{Object, Reflect};
 use tripwire_core::{
-    Backoff, Breaker, Config, ConfigShare, Outcome, Permit, Rejected, State, Threshold, Transition,
-    WindowKind,
+    Backoff, Breaker, Config, ConfigShare, Outcome, Permit, Rejected, State, Threshold, WindowKind,
 };
 use wasm_bindgen::prelude::*;
 
@@ -83,20 +82,6 @@ pub(crate) fn insert(breaker: Breaker) -> u32 {
 
 pub(crate) fn config_of(options: &JsValue) -> Result<Config, JsValue> {
     options::parse(options)
-}
-
-fn state_code(state: State) -> u32 {
-    match state {
-        State::Closed => STATE_CLOSED,
-        State::Open => STATE_OPEN,
-        State::HalfOpen => STATE_HALF_OPEN,
-    }
-}
-
-fn transition_code(transition: Option<Transition>) -> u32 {
-    transition.map_or(0, |t| {
-        TRANSITION_BASE + state_code(t.from) * STATES + state_code(t.to)
-    })
 }
 
 /// A new breaker with `options` (the facade's own keys skipped; any other unknown key

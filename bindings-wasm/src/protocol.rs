@@ -20,5 +20,7 @@ pub fn protocol() -> Object {
     for (name, value) in ENGINE_CODES.iter().chain(numbers) {
         let _ = Reflect::set(&o, &JsValue::from_str(name), &JsValue::from_f64(*value));
     }
+    let causes: js_sys::Array = CAUSE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
+    let _ = Reflect::set(&o, &JsValue::from_str("CAUSE_NAMES"), &causes);
     Object::freeze(&o)
 }

@@ -77,9 +77,25 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Every cause, in declaration order: `Cause::ALL[c as usize] == c` (the bindings'
+    /// transition codes carry `c as u32`).
+    pub const ALL: [Cause; 11] = [
+        Cause::Tripped,
+        Cause::OpenElapsed,
+        Cause::TrialsSucceeded,
+        Cause::TrialFailed,
+        Cause::ForcedOpen,
+        Cause::Opened,
+        Cause::HalfOpened,
+        Cause::Closed,
+        Cause::Reset,
+        Cause::Disabled,
+        Cause::Enabled,
+    ];
+
     /// The cause's name in the bindings' log lines (`cause` of a transition line), the
     /// same in every runtime.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Cause::Tripped => "tripped",
             Cause::OpenElapsed => "openElapsed",
@@ -1051,19 +1067,7 @@ mod tests {
 
     #[test]
     fn every_cause_has_a_distinct_name() {
-        let causes = [
-            Cause::Tripped,
-            Cause::OpenElapsed,
-            Cause::TrialsSucceeded,
-            Cause::TrialFailed,
-            Cause::ForcedOpen,
-            Cause::Opened,
-            Cause::HalfOpened,
-            Cause::Closed,
-            Cause::Reset,
-            Cause::Disabled,
-            Cause::Enabled,
-        ];
+        let causes = Cause::ALL;
         let mut names: alloc::vec::Vec<&str> = causes.iter().map(|c| c.name()).collect();
         names.sort_unstable();
         names.dedup();

@@ -57,7 +57,9 @@ pub use config::ConfigShare;
 pub use config::{Backoff, Config, ConfigError, ErrorKind, Start, Threshold, WindowKind};
 pub use evict::{Eviction, Probe, DEFAULT_ORIGIN_CAPACITY, DEFAULT_REGISTRY_CAPACITY};
 pub use http::http_status_is_failure;
-pub use options::{suggest_name, OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS};
+pub use options::{
+    option_name, suggest_name, OptionValue, Options, Unit, FOREIGN_OPTIONS, JS_TIMER_LIMIT_MS,
+};
 #[cfg(feature = "std")]
 pub use registry::Registry;
 #[doc(hidden)]
@@ -79,16 +81,64 @@ pub mod bindings {
     /// uses these constants and hands [`codes::ENGINE_CODES`] to the facade, which checks them
     /// at load.
     pub mod codes {
+        use crate::breaker::{Cause, State, Transition};
+
         /// State codes: CLOSED, OPEN, HALF_OPEN.
         pub const STATE_CLOSED: u32 = 0;
         /// See [`STATE_CLOSED`].
         pub const STATE_OPEN: u32 = 1;
         /// See [`STATE_CLOSED`].
         pub const STATE_HALF_OPEN: u32 = 2;
-        /// A transition's code is `TRANSITION_BASE + from * STATES + to`; 0 is none.
+        /// A transition's code is `TRANSITION_BASE + (cause * STATES + from) * STATES + to`
+        /// ([`transition_code`]); 0 is none. The cause is [`Cause`] `as u32`, named by
+        /// [`CAUSE_NAMES`].
         pub const TRANSITION_BASE: u32 = 1;
         /// See [`TRANSITION_BASE`].
         pub const STATES: u32 = 3;
+        /// How many causes a transition code may carry (see [`TRANSITION_BASE`]).
+        pub const CAUSES: u32 = Cause::ALL.len() as u32;
+        /// Each cause's [`Cause::name`], by its code: the `cause` of the facade's log lines.
+        pub const CAUSE_NAMES: [&str; CAUSES as usize] = {
+            let mut names = [""; CAUSES as usize];
+            let mut i = 0;
+            while i < Cause::ALL.len() {
+                assert!(
+                    Cause::ALL[i] as usize == i,
+                    "Cause::ALL lists the causes in declaration order"
+                );
+                names[i] = Cause::ALL[i].name();
+                i += 1;
+            }
+            names
+        };
+        /// The code of OPEN → HALF_OPEN when an acquire finds the open duration passed:
+        /// the permit code flags it rather than carrying it (see [`PERMIT_STRIDE`]).
+        pub const OPEN_ELAPSED: u32 = transition_code(Some(Transition {
+            from: State::Open,
+            to: State::HalfOpen,
+            cause: Cause::OpenElapsed,
+        }));
+
+        /// A state's code ([`STATE_CLOSED`]...).
+        pub const fn state_code(state: State) -> u32 {
+            match state {
+                State::Closed => STATE_CLOSED,
+                State::Open => STATE_OPEN,
+                State::HalfOpen => STATE_HALF_OPEN,
+            }
+        }
+
+        /// A transition's code, with its cause (see [`TRANSITION_BASE`]); 0 for none.
+        pub const fn transition_code(transition: Option<Transition>) -> u32 {
+            match transition {
+                None => 0,
+                Some(t) => {
+                    TRANSITION_BASE
+                        + ((t.cause as u32) * STATES + state_code(t.from)) * STATES
+                        + state_code(t.to)
+                }
+            }
+        }
         /// Outcome codes of `recordAt`.
         pub const OUTCOME_SUCCESS: u32 = 0;
         /// See [`OUTCOME_SUCCESS`].
@@ -128,12 +178,15 @@ pub mod bindings {
         pub const OP_HALF_OPEN: u32 = 6;
 
         /// Every code above by its JS name, for an engine's `protocol()`.
-        pub const ENGINE_CODES: [(&str, f64); 22] = [
+        /// [`CAUSE_NAMES`] is handed over beside them, as an array.
+        pub const ENGINE_CODES: [(&str, f64); 24] = [
             ("STATE_CLOSED", STATE_CLOSED as f64),
             ("STATE_OPEN", STATE_OPEN as f64),
             ("STATE_HALF_OPEN", STATE_HALF_OPEN as f64),
             ("TRANSITION_BASE", TRANSITION_BASE as f64),
             ("STATES", STATES as f64),
+            ("CAUSES", CAUSES as f64),
+            ("OPEN_ELAPSED", OPEN_ELAPSED as f64),
             ("OUTCOME_SUCCESS", OUTCOME_SUCCESS as f64),
             ("OUTCOME_FAILURE", OUTCOME_FAILURE as f64),
             ("OUTCOME_TIMEOUT", OUTCOME_TIMEOUT as f64),
@@ -152,6 +205,27 @@ pub mod bindings {
             ("OP_TRIP", OP_TRIP as f64),
             ("OP_HALF_OPEN", OP_HALF_OPEN as f64),
         ];
+
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            #[test]
+            fn a_transition_code_carries_its_states_and_cause() {
+                let states = [State::Closed, State::Open, State::HalfOpen];
+                for cause in Cause::ALL {
+                    for (from, to) in states.iter().flat_map(|f| states.map(|t| (*f, t))) {
+                        let n =
+                            transition_code(Some(Transition { from, to, cause })) - TRANSITION_BASE;
+                        // What the facade decodes (js/tripwire.js transitionOf and causeOf).
+                        assert_eq!(CAUSE_NAMES[(n / (STATES * STATES)) as usize], cause.name());
+                        assert_eq!((n / STATES) % STATES, state_code(from));
+                        assert_eq!(n % STATES, state_code(to));
+                    }
+                }
+                assert_eq!(transition_code(None), 0);
+            }
+        }
     }
 }
 #[cfg(feature = "serde")]

@@ -249,6 +249,45 @@ pub const FOREIGN_OPTIONS: &[(&str, &str)] = &[
     ("maxFailures", "use {failureThreshold} (consecutive failures when ≥ 1)"),
 ];
 
+/// The options a [`Config`] field comes from, by the field's name (as
+/// [`crate::fleet::fingerprint`] writes it): what a message about that field calls it.
+const FIELD_OPTIONS: &[(&str, &[Key])] = &[
+    ("failure_threshold", &[Key::FailureThreshold]),
+    ("minimum_requests", &[Key::MinimumRequests]),
+    ("window", &[Key::MonitoringWindow, Key::CountWindow]),
+    ("open_duration", &[Key::RecoveryTimeout]),
+    ("backoff", &[Key::BackoffMultiplier]),
+    ("half_open_max_calls", &[Key::HalfOpenMaxCalls]),
+    ("success_threshold", &[Key::SuccessThreshold]),
+    ("slow_call_duration", &[Key::SlowCallDuration]),
+    ("slow_call_rate_threshold", &[Key::SlowCallRateThreshold]),
+    ("call_timeout", &[Key::RequestTimeout]),
+    ("strict_rate_threshold", &[Key::StrictRateThreshold]),
+    ("ignored_as_success", &[Key::IgnoredAsSuccess]),
+];
+
+/// What the option behind the [`Config`] field `field` is called in a runtime: its
+/// camelCase name for [`Unit::Millis`] (JavaScript), its snake_case one for
+/// [`Unit::Seconds`] (Python); several options are joined by `/`
+/// (`monitoringWindow/countWindow`). A name that is no field is returned as is.
+pub fn option_name(field: &str, unit: Unit) -> String {
+    let Some((_, keys)) = FIELD_OPTIONS.iter().find(|(f, _)| *f == field) else {
+        return field.to_string();
+    };
+    let spelling = match unit {
+        Unit::Millis => 0,
+        Unit::Seconds => 1,
+    };
+    let mut name = String::new();
+    for key in keys.iter() {
+        if !name.is_empty() {
+            name.push('/');
+        }
+        name.push_str(SPELLINGS[*key as usize].1[spelling]);
+    }
+    name
+}
+
 /// Collects options one by one, then builds a validated [`Config`].
 #[derive(Clone, Debug)]
 pub struct Options {

@@ -5,7 +5,9 @@
 use tripwire_core::fleet::{
     Acquire, FleetBreaker, FleetError, FleetOptions, Link, LinkEvent, MemoryStore, StoreError,
 };
-use tripwire_core::{Config, Outcome, State, Threshold, WindowKind, NANOS_PER_MILLI};
+use tripwire_core::{
+    option_name, Config, Options, Outcome, State, Threshold, Unit, WindowKind, NANOS_PER_MILLI,
+};
 
 const MS: u64 = NANOS_PER_MILLI;
 
@@ -105,6 +107,12 @@ fn a_different_configuration_is_named() {
         ("failure_threshold", "count:4", "count:3")
     );
     assert!(err.to_string().contains("failure_threshold"));
+    // The bindings' message, with the option as each runtime spells it.
+    assert_eq!(err.option(Unit::Millis), "failureThreshold");
+    assert_eq!(
+        err.message(Unit::Seconds),
+        "option `failure_threshold` differs from the fleet's: this process has count:4, the fleet count:3; the breaker decides locally"
+    );
     assert_eq!(b.link(), Link::Local, "a refused process decides alone");
     assert!(b.flush_request(1).is_none());
     // Opting out joins anyway.
@@ -187,4 +195,37 @@ fn local_mode_keeps_outcomes_and_a_local_trip_for_the_recovery() {
     let mut b = FleetBreaker::new(config(), options(2)).unwrap();
     sync(&mut b, &mut s, probe);
     assert_eq!(b.state(probe), State::Open);
+}
+
+#[test]
+fn every_fingerprint_field_names_its_options_in_each_runtime() {
+    let config = Config {
+        strict_rate_threshold: true,
+        ignored_as_success: true,
+        ..config()
+    };
+    let print = tripwire_core::fleet::fingerprint(&config);
+    for field in print.split(';').map(|kv| kv.split('=').next().unwrap()) {
+        let (js, py) = (
+            option_name(field, Unit::Millis),
+            option_name(field, Unit::Seconds),
+        );
+        assert!(
+            Options::is_known(js.split('/').next().unwrap()),
+            "{field}: {js}"
+        );
+        assert!(
+            Options::is_known(py.split('/').next().unwrap()),
+            "{field}: {py}"
+        );
+        assert!(!js.contains('_') && !py.bytes().any(|c| c.is_ascii_uppercase()));
+    }
+    assert_eq!(
+        option_name("window", Unit::Millis),
+        "monitoringWindow/countWindow"
+    );
+    assert_eq!(
+        option_name("open_duration", Unit::Seconds),
+        "recovery_timeout"
+    );
 }

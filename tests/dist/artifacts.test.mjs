@@ -94,14 +94,24 @@ test('npm tripwire: the JavaScript package, no install script, the platform pack
   for (const f of ['bindings-node/opossum.js', 'bindings-node/opossum.mjs', 'bindings-node/opossum.d.ts']) assert.ok(files.includes(f), f);
   // Every relative require/import of a packed module is packed too (a new module left
   // out of `files` fails here, not on a user's machine).
-  for (const f of files.filter((name) => /\.(c|m)?js$/.test(name))) {
+  assertImportsPacked(tarball, files);
+});
+
+/**
+ * Every relative require/import of a packed module or declaration file is packed too
+ * (a `.d.ts` importing `./x.js` or `./x` needs `x.d.ts`).
+ */
+function assertImportsPacked(tarball, files) {
+  for (const f of files.filter((name) => /\.(c|m)?js$|\.d\.ts$/.test(name))) {
     const source = tarRead(tarball, `package/${f}`);
     for (const [, spec] of source.matchAll(/(?:require\(|from |import\()\s*'(\.{1,2}\/[^']+)'/g)) {
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(f), spec));
-      assert.ok(files.includes(target), `${f} loads ${spec}: ${target} is packed`);
+      // A declaration's `./x.js` or `./x` is `x.d.ts` (TypeScript's resolution).
+      const candidates = f.endsWith('.d.ts') ? [target.replace(/\.js$/, '.d.ts'), `${target}.d.ts`] : [target];
+      assert.ok(candidates.some((c) => files.includes(c)), `${f} loads ${spec}: ${candidates.join(' or ')} is packed`);
     }
   }
-});
+}
 
 test('npm @tripwire/linux-x64-gnu: the prebuilt addon only, for linux x64 glibc', () => {
   const tarball = artifacts.npmPlatform();
@@ -121,6 +131,7 @@ test('npm tripwire-wasm: the release build of the browser package, at most 40 KB
   assert.equal(pkg.name, 'tripwire-wasm');
   assert.equal(pkg.version, version);
   assert.deepEqual(tarList(tarball), ['package.json', ...pkg.files].map((f) => `package/${f}`).sort());
+  assertImportsPacked(tarball, pkg.files);
   assertTypesFirst(pkg);
   // What a page loads, each file gzipped at level 9 (as bindings-wasm/test/size.test.mjs).
   const loaded = pkg.files.filter((f) => !f.endsWith('.d.ts'));

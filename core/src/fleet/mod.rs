@@ -52,6 +52,7 @@ pub use wire::{
 
 use crate::breaker::{Breaker, Cause, Mode, Outcome, Permit, Rejected, State, Transition};
 use crate::config::{Backoff, Config, ConfigError, Threshold, WindowKind};
+use crate::options::Unit;
 use crate::{NANOS_PER_MILLI, NANOS_PER_SEC};
 
 const FAILED: u8 = 1;
@@ -197,18 +198,32 @@ pub enum FleetError {
     },
 }
 
+impl FleetError {
+    /// The differing option as a runtime spells it (camelCase for [`Unit::Millis`],
+    /// snake_case for [`Unit::Seconds`]; see [`crate::option_name`]).
+    pub fn option(&self, unit: Unit) -> String {
+        let FleetError::ConfigMismatch { option, .. } = self;
+        crate::options::option_name(option, unit)
+    }
+
+    /// What the bindings tell the user, naming the option as the runtime spells it.
+    pub fn message(&self, unit: Unit) -> String {
+        self.describe(&self.option(unit))
+    }
+
+    fn describe(&self, option: &str) -> String {
+        let FleetError::ConfigMismatch { ours, fleet, .. } = self;
+        format!(
+            "option `{option}` differs from the fleet's: this process has {ours}, the fleet {fleet}; the breaker decides locally"
+        )
+    }
+}
+
+/// The message with the field's own (snake_case) name.
 impl fmt::Display for FleetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FleetError::ConfigMismatch {
-                option,
-                ours,
-                fleet,
-            } => write!(
-                f,
-                "option `{option}` differs from the fleet's: {ours} here, {fleet} in the store"
-            ),
-        }
+        let FleetError::ConfigMismatch { option, .. } = self;
+        f.write_str(&self.describe(option))
     }
 }
 
