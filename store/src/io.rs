@@ -178,15 +178,6 @@ fn round(inner: &Arc<Inner>, st: &mut IoState, slot: &Arc<FdSlot>, poll: bool) {
         let _gate = fork::gate();
         let now = inner.now();
         let queued = lock(&inner.leases).as_mut().map(std::mem::take);
-        let at = Instant::now();
-        for l in queued.into_iter().flatten() {
-            // Waited a whole timeout behind an earlier round: answered without sending.
-            if l.deadline <= at {
-                late.push(Job::Lease(l));
-            } else {
-                jobs.push(Job::Lease(l));
-            }
-        }
         let sync = poll || std::mem::take(&mut st.resync);
         let mut registry = lock(&inner.registry);
         let before = registry.len();
@@ -209,6 +200,17 @@ fn round(inner: &Arc<Inner>, st: &mut IoState, slot: &Arc<FdSlot>, poll: bool) {
         });
         if registry.len() != before {
             inner.channels.fetch_add(1, Ordering::AcqRel);
+        }
+        // Leases after the flushes: a transition this process made (a forced
+        // half-open) reaches the store before the lease of the trial it admits.
+        let at = Instant::now();
+        for l in queued.into_iter().flatten() {
+            // Waited a whole timeout behind an earlier round: answered without sending.
+            if l.deadline <= at {
+                late.push(Job::Lease(l));
+            } else {
+                jobs.push(Job::Lease(l));
+            }
         }
     }
     let mut results: Vec<Result<Vec<Value>, StoreFault>> = Vec::with_capacity(jobs.len());
