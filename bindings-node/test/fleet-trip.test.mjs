@@ -20,6 +20,11 @@ after(async () => {
   if (server) await server.stop();
 });
 
+// No poll within a test (pollInterval 60 s): every change reaches the other member by
+// pub/sub, a transition made right after its join included (the subscription's
+// confirmation makes it read what was published before it).
+const newStore = () => new RedisStore({ url: server.url, flushInterval: 10, pollInterval: 60_000 });
+
 /**
  * Two members of the fleet `name` (one store each, as two processes), joined. `seen`
  * has each member's 'circuitOpened' promise, made before it joins: a refusal is checked
@@ -27,7 +32,7 @@ after(async () => {
  * loop's quiet path admits calls until the event has run).
  */
 async function members(name, options, first = {}) {
-  const stores = [new RedisStore({ url: server.url, flushInterval: 10 }), new RedisStore({ url: server.url, flushInterval: 10 })];
+  const stores = [newStore(), newStore()];
   const here = new CircuitBreaker({ name, store: stores[0], ...options, ...first });
   await until(() => here.getStats().lastSyncAge !== null);
   const elsewhere = new CircuitBreaker({ name, store: stores[1], ...options });
@@ -94,7 +99,7 @@ test('a start state makes the fleet state when there is none; an existing fleet 
   const options = { failureThreshold: 3, resetTimeout: 60_000, successThreshold: 1 };
   // The first member, made open for 60 s, makes the fleet open; a closed joiner adopts it.
   const { here, elsewhere, seen, close } = await members(name, options, { initialState: 'OPEN' });
-  const late = new RedisStore({ url: server.url, flushInterval: 10 });
+  const late = newStore();
   try {
     await seen.elsewhere;
     assert.equal(elsewhere.getState(), 'OPEN');

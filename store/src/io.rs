@@ -425,8 +425,9 @@ fn finish(inner: &Inner, st: &mut IoState) {
 }
 
 /// The subscriber thread: one connection subscribed to every registered breaker's
-/// channel; a message asks its breakers for a read and wakes the I/O thread. After a
-/// reconnect every breaker reads again (messages may have been lost).
+/// channel; a message (or the subscription's confirmation) asks its breakers for a read
+/// and wakes the I/O thread. After a reconnect every breaker reads again (messages may
+/// have been lost).
 pub(crate) fn sub_main(weak: Weak<Inner>, slot: Arc<FdSlot>, io: Thread) {
     let mut conn: Option<Conn> = None;
     let mut subscribed: HashSet<String> = HashSet::new();
@@ -499,7 +500,10 @@ pub(crate) fn sub_main(weak: Weak<Inner>, slot: Arc<FdSlot>, io: Thread) {
                 if let [RedisValue::BulkString(kind), RedisValue::BulkString(channel), _] =
                     &items[..]
                 {
-                    if kind == b"message" {
+                    // A subscription's confirmation too: a transition published
+                    // between a breaker's join and its subscription is read now, not
+                    // at the next poll.
+                    if kind == b"message" || kind == b"subscribe" {
                         let Some(inner) = weak.upgrade() else { return };
                         let mut any = false;
                         {
