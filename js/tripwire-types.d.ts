@@ -214,7 +214,7 @@ export interface CircuitBreakerStats {
   slowCallRate: number;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  /** Consecutive failures that a trip does not reset (a success, close() or reset() ends them). */
+  /** Consecutive failures that a trip does not reset (a success, close() or reset() ends them); the fleet's on a shared breaker. */
   failureStreak: number;
   windowCalls: number;
   windowFailures: number;

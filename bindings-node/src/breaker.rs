@@ -699,12 +699,7 @@ pub fn control(id: u32, op: u32, now_ms: Option<f64>) -> Result<u32> {
                 OP_DISABLE => h.disable(),
                 OP_ENABLE => h.enable(),
                 OP_TRIP => h.trip(),
-                OP_HALF_OPEN => {
-                    return Err(Error::new(
-                        Status::GenericFailure,
-                        "forceHalfOpen() is not available on a shared breaker (store) yet",
-                    ))
-                }
+                OP_HALF_OPEN => h.half_open(),
                 _ => {
                     return Err(Error::new(
                         Status::InvalidArg,

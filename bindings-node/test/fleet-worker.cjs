@@ -23,7 +23,7 @@ function serviceBreaker(name, options) {
 }
 
 const ops = {
-  make({ name, options, seed, service }) {
+  async make({ name, options, seed, service }) {
     // seed: the seeds' own code, unchanged (TRIPWIRE_STORE_URL makes it shared).
     // service: the breaker of CircuitBreakerService({ store }) for (name, 'op'), its
     // calls made through the service.
@@ -31,6 +31,9 @@ const ops = {
       : seed ? createCircuitBreaker(name, options) : new CircuitBreaker({ ...options, name, store });
     breaker.on('stateChange', (from, to) => send({ event: 'stateChange', name, from, to }));
     breakers.set(name, breaker);
+    // Answered once joined: a new member's outcomes before its join count in the
+    // fleet's totals only (README), so a test's first failures would not trip it.
+    while (breaker.getStats().lastSyncAge === null) await new Promise((r) => setTimeout(r, 5));
     return breaker.getStats().mode;
   },
   async run({ name, outcome, count }) {

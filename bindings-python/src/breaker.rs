@@ -505,7 +505,7 @@ impl Breaker {
 
     fn manual(slf: &Bound<'_, Self>, op: Manual) -> PyResult<Py<PyAny>> {
         let this = slf.get();
-        let t = this.engine.manual(op)?;
+        let t = this.engine.manual(op);
         this.ended();
         this.transitioned(slf, t, None)?;
         Ok(types::transition(slf.py(), t)?.unbind())

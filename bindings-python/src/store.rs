@@ -378,7 +378,7 @@ pub(crate) enum Manual {
     Enable,
     /// Opens as if tripped (a timed open, fleet-wide on a shared breaker).
     Trip,
-    /// Forced half-open (local breakers only).
+    /// Forced half-open (fleet-wide on a shared breaker).
     HalfOpen,
 }
 
@@ -484,8 +484,8 @@ impl Engine {
         }
     }
 
-    pub(crate) fn manual(&self, op: Manual) -> PyResult<Transition> {
-        Ok(match self {
+    pub(crate) fn manual(&self, op: Manual) -> Transition {
+        match self {
             Engine::Local(core) => core.with(|b, now| match op {
                 Manual::ForceOpen => b.force_open(now),
                 Manual::Close => b.close(now),
@@ -502,13 +502,9 @@ impl Engine {
                 Manual::Disable => fleet.with(BreakerHandle::disable),
                 Manual::Enable => fleet.with(BreakerHandle::enable),
                 Manual::Trip => fleet.with(BreakerHandle::trip),
-                Manual::HalfOpen => {
-                    return Err(PyValueError::new_err(
-                        "half_open() works on local breakers only (not yet with a store)",
-                    ))
-                }
+                Manual::HalfOpen => fleet.with(BreakerHandle::half_open),
             },
-        })
+        }
     }
 
     /// `f` on the local engine at its clock's now; None for a shared breaker (what

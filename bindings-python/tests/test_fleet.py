@@ -183,6 +183,50 @@ def test_a_trip_in_one_process_is_a_refusal_in_another(redis: Redis, name: str) 
         assert other.wait() == 0
 
 
+# The children's options, as the parent's below.
+MANUAL = "failure_threshold=2, recovery_timeout=60, success_threshold=1, half_open_max_calls=1"
+
+
+def test_a_start_state_forced_half_open_and_the_failure_streak_are_the_fleets(redis: Redis, name: str) -> None:
+    with RedisStore(redis.url, flush_interval=0.01) as store:
+        # Made open, the first member makes the fleet open (the store held no state).
+        b = CircuitBreaker(
+            name, failure_threshold=2, recovery_timeout=60, success_threshold=1, half_open_max_calls=1,
+            store=store, initial_state="OPEN",
+        )
+        joined(b)
+        assert b.state is CircuitState.OPEN
+        # A member made closed adopts it (joining resets nothing); after this process's
+        # half_open() it runs the fleet's one trial, which fails.
+        other = fleet_child(
+            redis,
+            name,
+            """
+            print("state", b.state, flush=True)
+            while b.state != "HALF_OPEN":
+                time.sleep(0.005)
+            try:
+                b.call(lambda: 1 / 0)
+            except ZeroDivisionError:
+                pass
+            print("trial failed", b.state, b.stats.failure_streak, flush=True)
+            while b.state != "CLOSED":
+                time.sleep(0.005)
+            print("closed", b.stats.failure_streak, flush=True)
+            """,
+            options=MANUAL,
+        )
+        assert expect(other, "state") == "state OPEN"
+        b.half_open()
+        assert b.state is CircuitState.HALF_OPEN
+        assert expect(other, "trial failed") == "trial failed OPEN 1"
+        # The failure since the last close is the fleet's: this process sees it too.
+        eventually(lambda: b.state is CircuitState.OPEN and b.stats.failure_streak == 1, "the failed trial")
+        b.close()
+        assert expect(other, "closed") == "closed 0"
+        assert other.wait() == 0
+
+
 # A member's half-open part: after "go", it asks for a trial every 10 ms until granted
 # (it prints "permit" and holds it) or told to stop; then it prints "end".
 ASK_FOR_A_TRIAL = """

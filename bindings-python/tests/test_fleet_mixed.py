@@ -63,8 +63,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const store = new RedisStore({ url: process.env.URL });
   const b = new CircuitBreaker({ name: process.env.NAME, %s, store });
   while (b.getStats().lastSyncAge === null) await sleep(5);
+  // The 'circuitOpened' event, not getState(): the store's thread knows first, and the
+  // event loop's quiet path admits calls until the event has run (fleet.test.mjs).
+  const opened = new Promise((r) => b.once('circuitOpened', r));
   console.log('joined');
-  while (b.getState() === 'CLOSED') await sleep(5);
+  await opened;
   const first = await b.execute(async () => 'ran').catch((e) => e.name);
   console.log(first === 'ran' ? 'admitted' : `refused ${first}`);
   await next();

@@ -5,12 +5,17 @@ users pass it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import traceback
 import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, List
 
+import fakeredis
 import pytest
 import redis as redis_py
 from test_fleet import Redis, child, eventually, expect, tell, redis  # noqa: F401 (the fixture)
@@ -124,9 +129,9 @@ def test_joining_keeps_the_fleets_counts(redis: Redis, namespace: str) -> None:
         tell(other, "go")
         assert expect(other, "tripped") == "tripped open"
         eventually(lambda: b.current_state == "open", "the trip reaches this process")
-        # Once open, fail_counter is this process's own streak: the fleet keeps the
-        # consecutive failures while closed only (a difference the README lists).
-        assert b.fail_counter == 1 and storage.counter == 1
+        # Once open, fail_counter is the fleet's failures since the last close: fail_max.
+        eventually(lambda: b.fail_counter == 2, "the fleet's failure streak")
+        assert storage.counter == 2
     finally:
         other.kill()
         other.wait()
@@ -181,7 +186,7 @@ print("saw", b.current_state, b.call(lambda: "trial"), flush=True)
 """
 
 
-def test_open_is_timed_for_the_fleet_half_open_is_refused(redis: Redis, namespace: str) -> None:
+def test_open_is_timed_for_the_fleet(redis: Redis, namespace: str) -> None:
     storage = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
     b = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=0.2, state_storage=storage)
     shared(b)
@@ -194,8 +199,6 @@ def test_open_is_timed_for_the_fleet_half_open_is_refused(redis: Redis, namespac
     assert expect(other, "saw") == "saw half-open trial"
     assert other.wait() == 0
     eventually(lambda: b.current_state == "closed", "the trial's close reaches this process")
-    with pytest.raises(ValueError, match=r"half_open\(\) is not supported yet on a CircuitRedisStorage"):
-        b.half_open()
     b.state = "open"  # as open()
     assert b.current_state == "open"
     b.close()
@@ -219,8 +222,9 @@ def test_bad_arguments_are_named(redis: Redis) -> None:
         pybreaker.CircuitRedisStorage("closed", redis_py.Redis(port=redis.port, ssl=True))
     with pytest.raises(ValueError, match="`state`: 'shut' is not one of"):
         pybreaker.CircuitRedisStorage("shut", good)
-    with pytest.raises(ValueError, match="`state`: 'open': a fleet's state starts closed"):
-        pybreaker.CircuitRedisStorage("open", good)
+    fake = fakeredis.FakeStrictRedis()
+    with pytest.raises(TypeError, match="`redis_object`: a fakeredis object has no server .* needs a server-backed redis.Redis"):
+        pybreaker.CircuitRedisStorage("closed", fake)
     with pytest.raises(ValueError, match="`fallback_circuit_state`"):
         pybreaker.CircuitRedisStorage("closed", good, fallback_circuit_state="broken")
     with pytest.raises(TypeError, match="`namespace`"):
@@ -255,3 +259,216 @@ def test_a_password_and_a_unix_socket_are_read_from_the_connection(namespace: st
     finally:
         server.kill()
         shutil.rmtree(server.dir, ignore_errors=True)
+
+
+HALF_OPENED = """
+import os, time, redis
+import tripwire.pybreaker as pybreaker
+storage = pybreaker.CircuitRedisStorage("closed", redis.Redis(port=int(os.environ["PORT"])), namespace=os.environ["NS"])
+b = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=storage)
+while b.stats.last_sync_age is None:
+    time.sleep(0.01)
+print("joined", b.current_state, b.fail_counter, flush=True)
+while b.current_state != "half-open":
+    time.sleep(0.005)
+try:
+    b.call(lambda: 1 / 0)
+except pybreaker.CircuitBreakerError as e:
+    print("trial failed", b.current_state, b.fail_counter, flush=True)
+"""
+
+
+def test_half_open_and_fail_counter_are_the_fleets(redis: Redis, namespace: str) -> None:
+    storage = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=namespace)
+    b = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=storage)
+    shared(b)
+    fail(b)
+    fail(b)
+    assert (b.current_state, b.fail_counter) == ("open", 2)
+    other = child(HALF_OPENED, PORT=str(redis.port), NS=namespace)
+    # The newcomer reads the fleet's failures since the last close (fail_max once open).
+    assert expect(other, "joined") == "joined open 2"
+    # half_open() half-opens the fleet (well before reset_timeout); the other process's
+    # trial fails and reopens it: fail_max + 1, in both.
+    b.half_open()
+    assert b.current_state == "half-open"
+    assert expect(other, "trial failed") == "trial failed open 3"
+    assert other.wait() == 0
+    eventually(lambda: (b.current_state, b.fail_counter) == ("open", 3), "the failed trial")
+    b.close()
+    assert (b.current_state, b.fail_counter) == ("closed", 0)
+
+
+STARTED = """
+import os, time, redis
+import tripwire.pybreaker as pybreaker
+storage = pybreaker.CircuitRedisStorage(os.environ["START"], redis.Redis(port=int(os.environ["PORT"])), namespace=os.environ["NS"])
+b = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=storage)
+while b.stats.last_sync_age is None:
+    time.sleep(0.01)
+print("joined", b.current_state, flush=True)
+"""
+
+
+def test_a_start_state_is_the_fleets_when_it_has_none(redis: Redis, namespace: str) -> None:
+    # pybreaker's SETNX: the first storage's state makes the fleet's, open for what
+    # remains of reset_timeout since opened_at; later ones adopt it as it is.
+    storage = pybreaker.CircuitRedisStorage("open", connection(redis), namespace=namespace, fallback_circuit_state="closed")
+    opened_at = datetime.now(timezone.utc) - timedelta(seconds=50)
+    storage.opened_at = opened_at
+    assert (storage.state, storage.opened_at) == ("open", opened_at)
+    b = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=storage)
+    shared(b)
+    assert b.current_state == "open" and storage.state == "open"
+    with pytest.raises(pybreaker.CircuitBreakerError) as refused:
+        b.call(lambda: "ran")
+    assert refused.value.retry_after is not None and 0 < refused.value.retry_after <= 10  # what remained of 60 s
+    with pytest.raises(TypeError, match="opened_at: the fleet's open time is the store's"):
+        storage.opened_at = opened_at
+    other = child(STARTED, PORT=str(redis.port), NS=namespace, START="half-open")
+    assert expect(other, "joined") == "joined open"
+    assert other.wait() == 0
+    b.close()
+    other = child(STARTED, PORT=str(redis.port), NS=namespace, START="open")
+    assert expect(other, "joined") == "joined closed"
+    assert other.wait() == 0
+    # A namespace with no state yet, made half-open: the next call is the trial.
+    half = pybreaker.CircuitRedisStorage("half-open", connection(redis), namespace=namespace + "-half")
+    h = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=half)
+    shared(h)
+    assert h.current_state == "half-open"
+    assert h.call(lambda: "trial") == "trial" and h.current_state == "closed"
+
+
+# pybreaker's own storage-based tests (CircuitBreakerStorageBasedTestCase, which its
+# CircuitBreakerRedisTestCase runs on a fakeredis object) as behaviours of a breaker on
+# a server-backed CircuitRedisStorage: each scenario gets a fresh namespace (a fleet).
+def _err() -> None:
+    raise NotImplementedError
+
+
+def _tripped_at(b: pybreaker.CircuitBreaker, fail_max: int) -> None:
+    for _ in range(fail_max - 1):
+        with pytest.raises(NotImplementedError):
+            b.call(_err)
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        b.call(_err)
+    assert (b.fail_counter, b.current_state) == (fail_max, "open")
+
+
+def test_pybreakers_storage_behaviours_on_a_fleet(redis: Redis) -> None:
+    def breaker(**kwargs: Any) -> pybreaker.CircuitBreaker:
+        storage = pybreaker.CircuitRedisStorage("closed", connection(redis), namespace=f"pyb-{uuid.uuid4().hex[:8]}")
+        b = pybreaker.CircuitBreaker(state_storage=storage, **kwargs)
+        shared(b)
+        return b
+
+    # test_successful_call, test_one_failed_call, test_one_successful_call_after_failed_call
+    b = breaker()
+    assert b.call(lambda: True) and (b.fail_counter, b.current_state) == (0, "closed")
+    with pytest.raises(NotImplementedError):
+        b.call(_err)
+    assert (b.fail_counter, b.current_state) == (1, "closed")
+    assert b.call(lambda: True) and (b.fail_counter, b.current_state) == (0, "closed")
+    # test_several_failed_calls_setting_absent, test_throw_new_error_on_trip_true,
+    # test_traceback_in_circuitbreaker_error, test_close
+    b = breaker(fail_max=3)
+    for _ in range(2):
+        with pytest.raises(NotImplementedError):
+            b.call(_err)
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        try:
+            b.call(_err)
+        except pybreaker.CircuitBreakerError:
+            assert "NotImplementedError" in traceback.format_exc()
+            raise
+    assert (b.fail_counter, b.current_state) == (3, "open")
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        b.call(_err)
+    assert b.fail_counter == 3
+    b.close()
+    assert (b.fail_counter, b.current_state) == (0, "closed")
+    # test_throw_new_error_on_trip_false
+    b = breaker(fail_max=3, throw_new_error_on_trip=False)
+    for _ in range(3):
+        with pytest.raises(NotImplementedError):
+            b.call(_err)
+    assert (b.fail_counter, b.current_state) == (3, "open")
+    # test_failed_call_after_timeout, test_successful_after_timeout
+    b = breaker(fail_max=3, reset_timeout=0.3)
+    _tripped_at(b, 3)
+    eventually(lambda: b.current_state == "half-open", "reset_timeout")
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        b.call(_err)
+    assert (b.fail_counter, b.current_state) == (4, "open")
+    eventually(lambda: b.current_state == "half-open", "reset_timeout")
+    calls = []
+    assert b.call(lambda: calls.append(1) or True)
+    assert (b.fail_counter, b.current_state, len(calls)) == (0, "closed", 1)
+    # test_failed_call_when_halfopen, test_successful_call_when_halfopen
+    for outcome, after in ((_err, ("open", 1)), (lambda: True, ("closed", 0))):
+        b = breaker()
+        b.half_open()
+        assert (b.fail_counter, b.current_state) == (0, "half-open")
+        try:
+            b.call(outcome)
+        except pybreaker.CircuitBreakerError:
+            pass
+        assert (b.current_state, b.fail_counter) == after
+    # test_transition_events
+    seen: List[str] = []
+
+    class Listener(pybreaker.CircuitBreakerListener):
+        def state_change(self, cb: Any, old: Any, new: Any) -> None:
+            seen.append(f"{old.name}->{new.name}")
+
+    b = breaker(listeners=(Listener(),))
+    b.open()
+    b.half_open()
+    b.close()
+    assert seen == ["closed->open", "open->half-open", "half-open->closed"]
+    # test_call_events
+    out: List[str] = []
+
+    class Calls(pybreaker.CircuitBreakerListener):
+        def before_call(self, cb: Any, func: Any, *args: Any, **kwargs: Any) -> None:
+            out.append("-")
+
+        def success(self, cb: Any) -> None:
+            out.append("success")
+
+        def failure(self, cb: Any, exc: BaseException) -> None:
+            out.append("failure")
+
+    b = breaker(listeners=(Calls(),))
+    assert b.call(lambda: True)
+    with pytest.raises(NotImplementedError):
+        b.call(_err)
+    assert "".join(out) == "-success-failure"
+    # test_contextmanager
+    b = breaker()
+
+    @contextlib.contextmanager
+    @b
+    def wrapper() -> Any:
+        try:
+            yield
+        except NotImplementedError:
+            raise ValueError
+
+    with pytest.raises(ValueError):
+        with wrapper():
+            raise NotImplementedError
+    # test_generator
+    b = breaker()
+
+    @b
+    def gen(value: Any) -> Any:
+        x = yield value
+        raise NotImplementedError(x)
+
+    g = gen(True)
+    next(g)
+    with pytest.raises(NotImplementedError):
+        g.send(True)
+    assert b.fail_counter == 1

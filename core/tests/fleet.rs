@@ -1,12 +1,14 @@
 //! The fleet protocol's edges, on the in-memory store: joining adopts and never
-//! resets, a differing configuration is named, leases expire, and local mode keeps
-//! every outcome for the recovery.
+//! resets (a start state makes the fleet's state only when there is none), a
+//! differing configuration is named, leases expire, a forced half-open and the failure
+//! streak are the fleet's, and local mode keeps every outcome for the recovery.
 
 use tripwire_core::fleet::{
     Acquire, FleetBreaker, FleetError, FleetOptions, Link, LinkEvent, MemoryStore, StoreError,
 };
 use tripwire_core::{
-    option_name, Config, Options, Outcome, State, Threshold, Unit, WindowKind, NANOS_PER_MILLI,
+    option_name, Config, Options, Outcome, Start, State, Threshold, Unit, WindowKind,
+    NANOS_PER_MILLI,
 };
 
 const MS: u64 = NANOS_PER_MILLI;
@@ -82,6 +84,113 @@ fn joining_adopts_and_never_resets() {
     let mut c = FleetBreaker::new(config(), options(3)).unwrap();
     sync(&mut c, &mut s, 6 * MS);
     assert_eq!(c.state(6 * MS), State::Open);
+}
+
+#[test]
+fn a_start_state_makes_the_fleet_state_only_when_there_is_none() {
+    let mut s = MemoryStore::new();
+    let open = Config {
+        start: Start::Open {
+            remaining: Some(50 * MS),
+        },
+        ..config()
+    };
+    // The first member, made open with 50 ms left, makes the fleet open...
+    let mut a = FleetBreaker::new_at(open, options(1), 10 * MS).unwrap();
+    assert_eq!(a.state(10 * MS), State::Open, "open before the join too");
+    sync(&mut a, &mut s, 20 * MS);
+    let mut b = FleetBreaker::new(config(), options(2)).unwrap();
+    sync(&mut b, &mut s, 20 * MS);
+    assert_eq!(b.state(20 * MS), State::Open, "a closed joiner adopts it");
+    assert_eq!(b.stats(20 * MS).next_attempt_at, Some(60 * MS));
+    // ...and it half-opens for everyone 50 ms after it was made: trials close it.
+    assert!(!call(&mut b, &mut s, Outcome::Success, 59 * MS));
+    for t in 60..62 {
+        assert!(call(&mut b, &mut s, Outcome::Success, t * MS));
+        sync(&mut b, &mut s, t * MS);
+    }
+    a.request_sync();
+    sync(&mut a, &mut s, 61 * MS);
+    assert_eq!(a.state(61 * MS), State::Closed);
+    // A member made half-open joins the closed fleet as it is: joining resets nothing.
+    let half = Config {
+        start: Start::HalfOpen,
+        ..config()
+    };
+    let mut c = FleetBreaker::new_at(half, options(3), 62 * MS).unwrap();
+    assert_eq!(c.state(62 * MS), State::HalfOpen);
+    sync(&mut c, &mut s, 62 * MS);
+    assert_eq!(c.state(62 * MS), State::Closed);
+    // Nor does one made open (no hold of its own: a start state is not a trip).
+    let mut d = FleetBreaker::new_at(open, options(4), 63 * MS).unwrap();
+    sync(&mut d, &mut s, 63 * MS);
+    assert_eq!(d.state(63 * MS), State::Closed);
+    assert!(call(&mut d, &mut s, Outcome::Success, 64 * MS));
+}
+
+#[test]
+fn a_forced_half_open_and_the_failure_streak_are_the_fleets() {
+    let mut s = MemoryStore::new();
+    let mut a = FleetBreaker::new(config(), options(1)).unwrap();
+    let mut b = FleetBreaker::new(config(), options(2)).unwrap();
+    sync(&mut a, &mut s, 0);
+    sync(&mut b, &mut s, 0);
+    // a and b fail in turn: the streak is the fleet's, and a trip keeps it.
+    for t in 1..=3 {
+        let p = if t % 2 == 1 { &mut a } else { &mut b };
+        p.request_sync();
+        sync(p, &mut s, t * MS);
+        call(p, &mut s, Outcome::Failure, t * MS);
+        sync(p, &mut s, t * MS);
+    }
+    a.request_sync();
+    sync(&mut a, &mut s, 4 * MS);
+    b.request_sync();
+    sync(&mut b, &mut s, 4 * MS);
+    assert_eq!(a.state(4 * MS), State::Open);
+    assert_eq!(
+        (
+            a.stats(4 * MS).failure_streak,
+            b.stats(4 * MS).failure_streak
+        ),
+        (3, 3)
+    );
+    // b half-opens the fleet: a sees it, and exactly one of them gets the trial.
+    let t = b.half_open(5 * MS);
+    assert_eq!((t.from, t.to), (State::Open, State::HalfOpen));
+    sync(&mut b, &mut s, 5 * MS);
+    a.request_sync();
+    sync(&mut a, &mut s, 5 * MS);
+    assert_eq!(
+        a.state(5 * MS),
+        State::HalfOpen,
+        "well before the open time ends"
+    );
+    let Acquire::Lease(l) = a.try_acquire(6 * MS) else {
+        panic!("a trial needs a lease")
+    };
+    let reply = s.call(&l.call).unwrap();
+    let trial = a.lease_reply(l.ticket, Ok(&reply), 6 * MS).unwrap();
+    assert!(
+        !call(&mut b, &mut s, Outcome::Success, 6 * MS),
+        "one trial fleet-wide"
+    );
+    // The failed trial reopens it: the threshold plus one, in both.
+    a.record(trial, Outcome::Failure, 7 * MS);
+    sync(&mut a, &mut s, 7 * MS);
+    b.request_sync();
+    sync(&mut b, &mut s, 7 * MS);
+    assert_eq!(b.state(7 * MS), State::Open);
+    assert_eq!(b.stats(7 * MS).failure_streak, 4);
+    // A close ends the streak fleet-wide.
+    a.close(8 * MS);
+    sync(&mut a, &mut s, 8 * MS);
+    b.request_sync();
+    sync(&mut b, &mut s, 8 * MS);
+    assert_eq!(
+        (b.state(8 * MS), b.stats(8 * MS).failure_streak),
+        (State::Closed, 0)
+    );
 }
 
 #[test]

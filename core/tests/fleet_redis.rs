@@ -10,7 +10,9 @@ use std::time::Duration;
 use tripwire_core::fleet::{
     Acquire, Control, FleetBreaker, FleetOptions, MemoryStore, Reply, Script, StoreCall, Value,
 };
-use tripwire_core::{Config, Outcome, Permit, State, Threshold, WindowKind, NANOS_PER_MILLI};
+use tripwire_core::{
+    Config, Outcome, Permit, Start, State, Threshold, WindowKind, NANOS_PER_MILLI,
+};
 use tripwire_testkit::RedisServer;
 
 fn flat(v: redis::Value) -> Vec<Value> {
@@ -171,7 +173,15 @@ fn scripts_agree_with_the_reference_store() {
                 let mut o = FleetOptions::new(format!("agree-{ci}"));
                 o.inject_now = true;
                 o.process_id = p + 1;
-                FleetBreaker::new(config, o).unwrap()
+                // The first member of every other fleet is made open: its join
+                // makes the fleet's state (the read's start argument).
+                let start = match (p, ci % 2) {
+                    (0, 1) => Start::Open {
+                        remaining: Some(30 * ms),
+                    },
+                    _ => Start::Closed,
+                };
+                FleetBreaker::new_at(Config { start, ..config }, o, now).unwrap()
             })
             .collect();
         let mut permits: Vec<(usize, Permit)> = Vec::new();
@@ -206,6 +216,8 @@ fn scripts_agree_with_the_reference_store() {
                     0 => drop(fleet[p].force_open(now)),
                     1 => drop(fleet[p].close(now)),
                     2 => drop(fleet[p].reset(now)),
+                    3 => drop(fleet[p].trip(now)),
+                    4 => drop(fleet[p].half_open(now)),
                     _ => fleet[p].request_sync(),
                 },
             }

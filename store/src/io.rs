@@ -178,15 +178,6 @@ fn round(inner: &Arc<Inner>, st: &mut IoState, slot: &Arc<FdSlot>, poll: bool) {
         let _gate = fork::gate();
         let now = inner.now();
         let queued = lock(&inner.leases).as_mut().map(std::mem::take);
-        let at = Instant::now();
-        for l in queued.into_iter().flatten() {
-            // Waited a whole timeout behind an earlier round: answered without sending.
-            if l.deadline <= at {
-                late.push(Job::Lease(l));
-            } else {
-                jobs.push(Job::Lease(l));
-            }
-        }
         let sync = poll || std::mem::take(&mut st.resync);
         let mut registry = lock(&inner.registry);
         let before = registry.len();
@@ -209,6 +200,17 @@ fn round(inner: &Arc<Inner>, st: &mut IoState, slot: &Arc<FdSlot>, poll: bool) {
         });
         if registry.len() != before {
             inner.channels.fetch_add(1, Ordering::AcqRel);
+        }
+        // Leases after the flushes: a transition this process made (a forced
+        // half-open) reaches the store before the lease of the trial it admits.
+        let at = Instant::now();
+        for l in queued.into_iter().flatten() {
+            // Waited a whole timeout behind an earlier round: answered without sending.
+            if l.deadline <= at {
+                late.push(Job::Lease(l));
+            } else {
+                jobs.push(Job::Lease(l));
+            }
         }
     }
     let mut results: Vec<Result<Vec<Value>, StoreFault>> = Vec::with_capacity(jobs.len());
@@ -423,8 +425,9 @@ fn finish(inner: &Inner, st: &mut IoState) {
 }
 
 /// The subscriber thread: one connection subscribed to every registered breaker's
-/// channel; a message asks its breakers for a read and wakes the I/O thread. After a
-/// reconnect every breaker reads again (messages may have been lost).
+/// channel; a message (or the subscription's confirmation) asks its breakers for a read
+/// and wakes the I/O thread. After a reconnect every breaker reads again (messages may
+/// have been lost).
 pub(crate) fn sub_main(weak: Weak<Inner>, slot: Arc<FdSlot>, io: Thread) {
     let mut conn: Option<Conn> = None;
     let mut subscribed: HashSet<String> = HashSet::new();
@@ -497,7 +500,10 @@ pub(crate) fn sub_main(weak: Weak<Inner>, slot: Arc<FdSlot>, io: Thread) {
                 if let [RedisValue::BulkString(kind), RedisValue::BulkString(channel), _] =
                     &items[..]
                 {
-                    if kind == b"message" {
+                    // A subscription's confirmation too: a transition published
+                    // between a breaker's join and its subscription is read now, not
+                    // at the next poll.
+                    if kind == b"message" || kind == b"subscribe" {
                         let Some(inner) = weak.upgrade() else { return };
                         let mut any = false;
                         {

@@ -348,7 +348,7 @@ impl Inner {
         for shared in lock(&self.registry).iter() {
             let mut options = shared.options.clone();
             options.process_id = self.process_id();
-            if let Ok(fresh) = FleetBreaker::new(shared.config, options) {
+            if let Ok(fresh) = FleetBreaker::new_at(shared.config, options, self.now()) {
                 *lock(&shared.fleet) = fresh;
             }
             shared.last_sync.store(0, Ordering::Relaxed);
@@ -444,7 +444,9 @@ impl RedisStore {
     /// `options.process_id` (unique per registration), and `options.lease_ttl` when the
     /// breaker has none and the store has one; `inject_now` must stay false. The join
     /// (a read of the fleet's state) is sent at once; until its reply the breaker
-    /// decides alone. Registering the same name twice gives two members of the fleet
+    /// decides alone. A start state in `config` (open, half-open) becomes the fleet's
+    /// state if the store holds none; a fleet that exists is adopted as it is (joining
+    /// never resets anything). Registering the same name twice gives two members of the fleet
     /// (as two processes would be). The breaker leaves the store once every clone of
     /// the handle is dropped and its last outcomes are flushed.
     pub fn register(
@@ -468,7 +470,7 @@ impl RedisStore {
         if options.lease_ttl.is_none() {
             options.lease_ttl = inner.options.lease_ttl.map(|d| d.as_nanos() as u64);
         }
-        let fleet = FleetBreaker::new(config, options.clone())?;
+        let fleet = FleetBreaker::new_at(config, options.clone(), inner.now())?;
         let shared = Arc::new(Shared {
             name: options.name.clone(),
             channel: fleet.channel(),
@@ -660,6 +662,12 @@ impl BreakerHandle {
     /// duration).
     pub fn trip(&self) -> Transition {
         self.manual(FleetBreaker::trip)
+    }
+
+    /// Half-opens the circuit fleet-wide: the next calls are trials, at most
+    /// `half_open_max_calls` across the fleet.
+    pub fn half_open(&self) -> Transition {
+        self.manual(FleetBreaker::half_open)
     }
 
     /// Closes the circuit fleet-wide (window cleared, totals kept).

@@ -62,7 +62,8 @@ class CircuitBreakerStats:
     consecutive_failures: int
     consecutive_successes: int
     #: Consecutive failures that a trip does not reset (a success, ``close()`` or
-    #: ``reset()`` ends them): pybreaker's ``fail_counter``.
+    #: ``reset()`` ends them): pybreaker's ``fail_counter``. The fleet's on a shared
+    #: breaker.
     failure_streak: int
     timeout_count: int
     rejected_count: int

@@ -311,12 +311,21 @@ def _redis_url(redis_object: Any) -> str:
     pool's ``connection_kwargs``: host, port, db, username, password, or a socket path)."""
     pool = getattr(redis_object, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
+    connection_class = getattr(pool, "connection_class", None)
+    if any(getattr(c, "__module__", "").split(".")[0] == "fakeredis" for c in (type(redis_object), connection_class)):
+        # Its data lives in this process, where the store's own connection cannot see
+        # it; its connection parameters would silently name localhost:6379 instead.
+        raise TypeError(
+            "invalid argument `redis_object`: a fakeredis object has no server that tripwire's store can "
+            "connect to; CircuitRedisStorage needs a server-backed redis.Redis (e.g. a redis-server started "
+            "for the tests)"
+        )
     if not isinstance(kwargs, dict):
         raise TypeError(
             "invalid argument `redis_object`: must be a redis.Redis (its connection_pool.connection_kwargs "
             f"names the server), not {type(redis_object).__name__}"
         )
-    connection = getattr(getattr(pool, "connection_class", None), "__name__", "")
+    connection = getattr(connection_class, "__name__", "")
     if "SSL" in connection or kwargs.get("ssl"):
         raise ValueError("invalid argument `redis_object`: TLS connections are not supported by tripwire's store")
     if kwargs.get("credential_provider") is not None:
@@ -352,16 +361,18 @@ class CircuitRedisStorage(CircuitBreakerStorage):
 
     Breakers on storages with the same server and ``namespace`` (the store's key
     prefix, ``"tw"`` if None) share one state, exactly counted; joining resets nothing.
-    ``state`` is the state to start in when the fleet has none (``'closed'``: a fleet
-    starts closed). While the breaker does not have the fleet's state (the store
-    unreachable, or before its first reply) ``current_state`` reports
+    ``state`` is the state the fleet starts in when the store holds none (as pybreaker's
+    ``SETNX``): ``'open'`` for ``reset_timeout`` seconds since ``opened_at`` (set it
+    before a breaker uses the storage; all of it if unset), or ``'half-open'``; a fleet
+    that exists keeps its state. While the breaker does not have the fleet's state (the
+    store unreachable, or before its first reply) ``current_state`` reports
     ``fallback_circuit_state`` and calls are decided by this process alone.
     ``cluster_mode`` is accepted: tripwire's keys are hash-tagged already.
     """
 
     BASE_NAMESPACE = "pybreaker"
 
-    __slots__ = ("_store", "_fallback_circuit_state", "_breaker")
+    __slots__ = ("_store", "_state", "_opened_at", "_fallback_circuit_state", "_breaker")
 
     def __init__(
         self,
@@ -375,16 +386,13 @@ class CircuitRedisStorage(CircuitBreakerStorage):
         for arg, value in (("state", state), ("fallback_circuit_state", fallback_circuit_state)):
             if value not in _ENGINE_STATES:
                 raise ValueError(f"invalid argument `{arg}`: {value!r} is not one of {', '.join(map(repr, _ENGINE_STATES))}")
-        if state != STATE_CLOSED:
-            raise ValueError(
-                f"invalid argument `state`: {state!r}: a fleet's state starts closed (a start state for a fleet "
-                "that has none is not supported yet)"
-            )
         if namespace is not None and (not isinstance(namespace, str) or not namespace):
             raise TypeError(f"invalid argument `namespace`: must be a non-empty str or None, not {namespace!r}")
         if not isinstance(cluster_mode, bool):
             raise TypeError(f"invalid argument `cluster_mode`: must be a bool, not {type(cluster_mode).__name__}")
         self._store = _store_for(_redis_url(redis_object), namespace or "tw")
+        self._state = state
+        self._opened_at: Optional[datetime] = None
         self._fallback_circuit_state = fallback_circuit_state
         self._breaker: Optional[CircuitBreaker] = None
 
@@ -399,8 +407,9 @@ class CircuitRedisStorage(CircuitBreakerStorage):
 
     @property
     def state(self) -> str:
-        """The fleet's state, or ``fallback_circuit_state`` while it is not known."""
-        return STATE_CLOSED if self._breaker is None else self._breaker.current_state
+        """The fleet's state, or ``fallback_circuit_state`` while it is not known
+        (before a breaker uses the storage: the state to start in)."""
+        return self._state if self._breaker is None else self._breaker.current_state
 
     @state.setter
     def state(self, state: str) -> None:
@@ -440,7 +449,13 @@ class CircuitRedisStorage(CircuitBreakerStorage):
     @property
     def opened_at(self) -> Optional[datetime]:
         """When the circuit last opened, as this process saw it (UTC), or None."""
-        return None if self._breaker is None else self._breaker._opened_at
+        return self._opened_at if self._breaker is None else self._breaker._opened_at
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        if self._breaker is not None:
+            raise TypeError("CircuitRedisStorage.opened_at: the fleet's open time is the store's; set it before a breaker uses the storage")
+        self._opened_at = value
 
 
 def _is_excluded(exclusions: List[Exclusion], exc: BaseException) -> bool:
@@ -641,11 +656,10 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     @property
     def fail_counter(self) -> int:
-        """Consecutive failures since the circuit last closed (a trip keeps them). On a
-        ``CircuitRedisStorage``, the fleet's while closed (the fleet keeps its
-        consecutive failures; the streak that survives a trip is this process's)."""
-        stats = self.stats
-        return max(stats.failure_streak, stats.consecutive_failures)
+        """Failures since the circuit last closed (a trip keeps them: ``fail_max``
+        once open, one more after a failed trial). On a ``CircuitRedisStorage``, the
+        fleet's."""
+        return self.stats.failure_streak
 
     @property
     def success_counter(self) -> int:
@@ -661,12 +675,8 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         return self._throw_new_error_on_trip
 
     def half_open(self) -> None:  # type: ignore[override]
-        """Lets the next calls run as trials."""
-        if self._fallback is not None:
-            raise ValueError(
-                "half_open() is not supported yet on a CircuitRedisStorage breaker: the fleet store has no "
-                "forced half-open (open() and close() work)"
-            )
+        """Lets the next calls run as trials (on a ``CircuitRedisStorage``, the
+        fleet's: one trial at a time across it)."""
         super().half_open()
 
     def close(self) -> None:  # type: ignore[override]

@@ -18,6 +18,7 @@ struct Entry {
     tr: u64,
     cf: u64,
     cs: u64,
+    fs: u64,
     b: u64,
     totals: [u64; 6],
     fp: String,
@@ -105,9 +106,9 @@ impl MemoryStore {
             b: now,
             ..Entry::default()
         };
-        let mut e = match self.entries.remove(&key) {
-            Some(e) if e.expires_at > now => e,
-            _ => fresh,
+        let (mut e, made) = match self.entries.remove(&key) {
+            Some(e) if e.expires_at > now => (e, false),
+            _ => (fresh, true),
         };
         let cur = match shape {
             Shape::Time(width, buckets) => {
@@ -122,6 +123,15 @@ impl MemoryStore {
         let result = match call.script {
             Script::Read => {
                 let mine = arg(3)?;
+                let start = numbers(a.get(4).map_or("", String::as_str))?;
+                match start.as_slice() {
+                    [] => {}
+                    [s, open_for, trips] if made => {
+                        self.enter(&mut e, &channel, now, *s, 0, *open_for, *trips, 0, false)
+                    }
+                    [_, _, _] => {}
+                    _ => return Err(MalformedCall("start")),
+                }
                 if e.fp.is_empty() {
                     e.fp = mine.into();
                 }
@@ -156,7 +166,7 @@ impl MemoryStore {
                 let tr = numbers(arg(7)?)?;
                 match tr.as_slice() {
                     [] => 0,
-                    [expected, s, m, open_for, trips, flags] => {
+                    [expected, s, m, open_for, trips, flags, streak] => {
                         if *expected == e.g {
                             let (clear, mode_only) = (flags % 2 == 1, *flags >= 2);
                             if mode_only {
@@ -165,7 +175,10 @@ impl MemoryStore {
                                 let msg = alloc::format!("{} {} {}", e.g, e.s, m);
                                 self.published.push((channel.clone(), msg));
                             } else {
-                                self.enter(&mut e, &channel, now, *s, *m, *open_for, *trips, clear);
+                                self.enter(
+                                    &mut e, &channel, now, *s, *m, *open_for, *trips, *streak,
+                                    clear,
+                                );
                             }
                             1
                         } else {
@@ -183,8 +196,8 @@ impl MemoryStore {
                 let mut granted = 0;
                 if gen == e.g as i64 && e.m == 0 {
                     if e.s == 1 && now >= e.ou {
-                        let trips = e.tr;
-                        self.enter(&mut e, &channel, now, 2, 0, 0, trips, false);
+                        let (trips, streak) = (e.tr, e.fs);
+                        self.enter(&mut e, &channel, now, 2, 0, 0, trips, streak, false);
                     }
                     e.leases.retain(|_, exp| *exp > now);
                     if e.s == 2 && (e.leases.len() as u64) < max {
@@ -211,6 +224,7 @@ impl MemoryStore {
             e.tr,
             e.cf,
             e.cs,
+            e.fs,
             e.leases.len() as u64,
             result,
             e.b
@@ -251,6 +265,7 @@ impl MemoryStore {
         m: u64,
         open_for: u64,
         trips: u64,
+        streak: u64,
         clear_totals: bool,
     ) {
         e.g += 1;
@@ -258,6 +273,7 @@ impl MemoryStore {
         e.m = m;
         e.ou = if s == 1 && m == 0 { now + open_for } else { 0 };
         e.tr = trips;
+        e.fs = streak;
         e.cf = 0;
         e.cs = 0;
         if s != 1 {
@@ -278,10 +294,12 @@ fn add_run(e: &mut Entry, shape: &Shape, now: u64, cur: u64, flags: u64, n: u64,
     let (failed, slow) = (flags % 2 == 1, flags >= 2);
     if failed {
         e.cf += n;
+        e.fs += n;
         e.cs = 0;
     } else {
         e.cs += n;
         e.cf = 0;
+        e.fs = 0;
     }
     match *shape {
         Shape::Time(width, buckets) => {

@@ -246,6 +246,7 @@ struct TransitionArg {
     open_until: Option<u64>,
     trips: u32,
     flags: u8,
+    streak: u32,
 }
 
 #[derive(Debug)]
@@ -376,19 +377,24 @@ fn micros_up(ns: u64) -> u64 {
 }
 
 impl FleetBreaker {
-    /// A process's side of the shared breaker `options.name`, closed and not joined
-    /// yet: until the first reply it decides alone. Send [`FleetBreaker::flush_request`]
-    /// at once (a read: the join). A time window's buckets must be whole microseconds
-    /// long (the store's unit); a width that is not is rounded down.
+    /// [`FleetBreaker::new_at`] at instant 0.
     pub fn new(config: Config, options: FleetOptions) -> Result<FleetBreaker, ConfigError> {
+        Self::new_at(config, options, 0)
+    }
+
+    /// A process's side of the shared breaker `options.name` at `now`, in the
+    /// configuration's start state ([`Config::start`]) and not joined yet: until the
+    /// first reply it decides alone. Send [`FleetBreaker::flush_request`] at once (a
+    /// read: the join). The join makes the fleet's state in this start state if the
+    /// store holds none; a fleet that exists is adopted as it is (joining never resets
+    /// anything). A time window's buckets must be whole microseconds long (the store's
+    /// unit); a width that is not is rounded down.
+    pub fn new_at(
+        config: Config,
+        options: FleetOptions,
+        now: u64,
+    ) -> Result<FleetBreaker, ConfigError> {
         config.validate()?;
-        if config.start != crate::config::Start::Closed {
-            // A fleet's state is the store's: a process joins it, never starts one.
-            return Err(ConfigError::range(
-                "initial_state",
-                "a fleet breaker joins the store's state: give no start state",
-            ));
-        }
         if config.window_stats {
             return Err(ConfigError::range(
                 "window_stats",
@@ -465,7 +471,7 @@ impl FleetBreaker {
         let tag = format!("{{{}:{}}}", options.prefix, options.name);
         Ok(FleetBreaker {
             fingerprint: fingerprint(&config),
-            engine: Breaker::new(config)?,
+            engine: Breaker::new_at(config, now)?,
             store,
             keys: [tag.clone(), format!("{tag}:w"), format!("{tag}:l")],
             window_arg,
@@ -886,6 +892,7 @@ impl FleetBreaker {
             open_until,
             trips: e.trips,
             flags,
+            streak: e.failure_streak,
         };
         self.sealed.push_back(Sealed {
             generation: self.generation,
@@ -908,6 +915,16 @@ impl FleetBreaker {
     pub fn trip(&mut self, now: u64) -> Transition {
         let a = self.aligned(now);
         let t = self.engine.trip(a);
+        self.seal(a, 0);
+        t
+    }
+
+    /// Half-opens the circuit fleet-wide now: the next calls are trials, at most
+    /// `half_open_max_calls` of them across the fleet. Ends `disable` and a forced open.
+    pub fn half_open(&mut self, now: u64) -> Transition {
+        let a = self.aligned(now);
+        self.local_hold = 0;
+        let t = self.engine.half_open(a);
         self.seal(a, 0);
         t
     }
@@ -982,6 +999,17 @@ impl FleetBreaker {
         ];
         if read {
             args.push(self.fingerprint.clone());
+            // The start state, untouched since this process made it: the fleet's state
+            // if the store has none.
+            let e = &self.engine;
+            if !self.joined && e.generation == 0 && e.state != State::Closed {
+                let open_for = match e.state {
+                    State::Open => micros_up(e.open_until.saturating_sub(self.aligned(now))),
+                    _ => 0,
+                };
+                let state = if e.state == State::Open { 1 } else { 2 };
+                args.push(format!("{state} {open_for} {}", e.trips));
+            }
             self.in_flight = Some(InFlight {
                 store_permit,
                 read: true,
@@ -1025,12 +1053,13 @@ impl FleetBreaker {
                 Mode::Disabled => 2,
             };
             format!(
-                "{} {state} {mode} {} {} {}",
+                "{} {state} {mode} {} {} {} {}",
                 generation.map_or(-1, |g| g as i64),
                 t.open_until
                     .map_or(0, |u| micros_up(u.saturating_sub(self.aligned(now)))),
                 t.trips,
-                t.flags
+                t.flags,
+                t.streak
             )
         }));
         self.in_flight = Some(InFlight {
@@ -1179,8 +1208,13 @@ impl FleetBreaker {
         if self.born != Some(r.born) {
             // The join, a recovery, or a store that lost the breaker: adopt it all; a
             // trip made alone keeps this process open until its own open_until.
+            // (A start state is not a trip: generation 0 has made no transition.)
             let e = &self.engine;
-            if e.mode == Mode::Normal && e.state == State::Open && e.open_until > a {
+            if e.mode == Mode::Normal
+                && e.state == State::Open
+                && e.open_until > a
+                && e.generation > 0
+            {
                 self.local_hold = e.open_until;
             }
             self.born = Some(r.born);
@@ -1249,7 +1283,8 @@ impl FleetBreaker {
                 (State::Open, Mode::ForcedOpen) => Cause::ForcedOpen,
                 (State::Open, _) if before == State::HalfOpen => Cause::TrialFailed,
                 (State::Open, _) => Cause::Tripped,
-                (State::HalfOpen, _) => Cause::OpenElapsed,
+                (State::HalfOpen, _) if before == State::Open => Cause::OpenElapsed,
+                (State::HalfOpen, _) => Cause::HalfOpened,
                 (State::Closed, Mode::Disabled) => Cause::Disabled,
                 (State::Closed, _) if before == State::HalfOpen => Cause::TrialsSucceeded,
                 (State::Closed, _) => Cause::Closed,
@@ -1278,6 +1313,7 @@ impl FleetBreaker {
         }
         e.consecutive_failures = r.consecutive_failures;
         e.consecutive_successes = r.consecutive_successes;
+        e.failure_streak = r.failure_streak;
         e.trips = r.trips;
         for run in &self.runs {
             let failed = run.flags & FAILED != 0;
@@ -1286,10 +1322,12 @@ impl FleetBreaker {
                 .record_n(at, failed, run.flags & SLOW != 0, run.count);
             if failed {
                 e.consecutive_failures = e.consecutive_failures.saturating_add(run.count);
+                e.failure_streak = e.failure_streak.saturating_add(run.count);
                 e.consecutive_successes = 0;
             } else {
                 e.consecutive_successes = e.consecutive_successes.saturating_add(run.count);
                 e.consecutive_failures = 0;
+                e.failure_streak = 0;
             }
         }
         let after = (

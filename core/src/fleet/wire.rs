@@ -202,6 +202,10 @@ pub struct Reply {
     pub consecutive_failures: u32,
     /// Consecutive successes in this generation, in flush order.
     pub consecutive_successes: u32,
+    /// Failures since the circuit last closed, in flush order: a trip keeps them, a
+    /// counted success or a close ends them (pybreaker's `fail_counter`). Each
+    /// transition sets it to the value the deciding process's core computed.
+    pub failure_streak: u32,
     /// Live trial leases.
     pub leases: u32,
     /// The operation's answer: read 1 fingerprint matches (or was stored) / 0 differs;
@@ -257,6 +261,7 @@ impl Reply {
         let trips = small(next()?)?;
         let consecutive_failures = small(next()?)?;
         let consecutive_successes = small(next()?)?;
+        let failure_streak = small(next()?)?;
         let leases = small(next()?)?;
         let result = u8::try_from(next()?).map_err(|_| BadReply)?;
         let born = next()?;
@@ -294,7 +299,7 @@ impl Reply {
             }
             WindowImage::Count(runs)
         };
-        let consumed = 16
+        let consumed = 17
             + match &window {
                 WindowImage::Count(r) => 1 + 2 * r.len(),
                 WindowImage::Time { buckets, .. } => 2 + 4 * buckets.len(),
@@ -312,6 +317,7 @@ impl Reply {
             trips,
             consecutive_failures,
             consecutive_successes,
+            failure_streak,
             leases,
             result,
             born,

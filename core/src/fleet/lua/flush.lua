@@ -1,8 +1,9 @@
 -- flush: ARGV[4] the generation the runs were counted in (-1: none), ARGV[5] the runs
 -- 'flags count age_us ...' oldest first, ARGV[6] the totals 'successes failures
 -- timeouts slow rejected ignored', ARGV[7] trial leases to release 'id ...', ARGV[8]
--- a transition '' or 'expected_generation state mode open_for_us trips flags' (flags:
--- 1 clear the totals, 2 change the mode only).
+-- a transition '' or 'expected_generation state mode open_for_us trips flags streak'
+-- (flags: 1 clear the totals, 2 change the mode only; streak: the failure streak after
+-- it).
 -- Runs of another generation count in the totals only. Result: 0 no transition asked,
 -- 1 applied, 2 refused (the generation moved: the caller adopts the reply's state).
 local gen = tonumber(ARGV[4])
@@ -18,7 +19,7 @@ local result = 0
 if ARGV[8] ~= '' then
   local tr = numbers(ARGV[8])
   if tr[1] == st.g then
-    enter(tr[2], tr[3], tr[4], tr[5], tr[6] % 2 == 1, tr[6] >= 2)
+    enter(tr[2], tr[3], tr[4], tr[5], tr[7], tr[6] % 2 == 1, tr[6] >= 2)
     result = 1
   else
     result = 2

@@ -5,7 +5,7 @@
 local gen, id, lttl, max = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local result = 0
 if gen == st.g and st.m == 0 then
-  if st.s == 1 and now >= st.ou then enter(2, 0, 0, st.tr, false) end
+  if st.s == 1 and now >= st.ou then enter(2, 0, 0, st.tr, st.fs, false) end
   if st.s == 2 and live_leases() < max then
     redis.call('ZADD', L, now + lttl, id)
     result = 1

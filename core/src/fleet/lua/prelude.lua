@@ -29,7 +29,7 @@ local raw = redis.call('HGETALL', H)
 local f = {}
 for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
 local function num(k) return tonumber(f[k] or '0') end
-local FIELDS = {'g', 's', 'm', 'ou', 'tr', 'cf', 'cs', 'b', 'ns', 'nf', 'nt', 'nsl', 'nr', 'ni', 'wc', 'wf', 'ws'}
+local FIELDS = {'g', 's', 'm', 'ou', 'tr', 'cf', 'cs', 'fs', 'b', 'ns', 'nf', 'nt', 'nsl', 'nr', 'ni', 'wc', 'wf', 'ws'}
 local st = {}
 for _, k in ipairs(FIELDS) do st[k] = num(k) end
 if f['b'] == nil then st.b = now end
@@ -51,11 +51,15 @@ if wkind == 't' then
   end
 end
 
--- n outcomes alike (flags: 1 failed, 2 slow), `age` µs ago, into the window and the
--- consecutive counts: what one run of a flush request adds.
+-- n outcomes alike (flags: 1 failed, 2 slow), `age` µs ago, into the window, the
+-- consecutive counts and the failure streak: what one run of a flush request adds.
 local function add_run(flags, n, age)
   local failed, slow = flags % 2 == 1, flags >= 2
-  if failed then st.cf = st.cf + n; st.cs = 0 else st.cs = st.cs + n; st.cf = 0 end
+  if failed then
+    st.cf = st.cf + n; st.fs = st.fs + n; st.cs = 0
+  else
+    st.cs = st.cs + n; st.cf = 0; st.fs = 0
+  end
   if wkind == 't' then
     local e = math.floor((now - age) / wa)
     if e + wb <= cur then return end
@@ -94,9 +98,10 @@ end
 
 -- A transition the compare-and-set let through: a new generation with fresh counts;
 -- OPEN keeps the window that opened it, the others start an empty one; every trial
--- lease ends (`mode_only`: only the mode changes, as `enable` does). Published on
--- {prefix:name}:events as 'generation state mode'.
-local function enter(s, m, open_for, trips, clear_totals, mode_only)
+-- lease ends (`mode_only`: only the mode changes, as `enable` does); the failure
+-- streak becomes `streak` (the deciding core's). Published on {prefix:name}:events as
+-- 'generation state mode'.
+local function enter(s, m, open_for, trips, streak, clear_totals, mode_only)
   st.g = st.g + 1
   st.m = m
   if mode_only then
@@ -106,6 +111,7 @@ local function enter(s, m, open_for, trips, clear_totals, mode_only)
   st.s = s
   if s == 1 and m == 0 then st.ou = now + open_for else st.ou = 0 end
   st.tr = trips
+  st.fs = streak
   st.cf = 0
   st.cs = 0
   if s ~= 1 then
@@ -146,7 +152,7 @@ local function finish(result, extra)
   redis.call('PEXPIRE', L, ttl)
   local remaining = 0
   if st.s == 1 and st.m == 0 and st.ou > now then remaining = st.ou - now end
-  local r = {st.g, st.s, st.m, remaining, st.tr, st.cf, st.cs, leases, result, st.b,
+  local r = {st.g, st.s, st.m, remaining, st.tr, st.cf, st.cs, st.fs, leases, result, st.b,
     st.ns, st.nf, st.nt, st.nsl, st.nr, st.ni}
   if wkind == 't' then
     local es = {}
