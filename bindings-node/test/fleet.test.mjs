@@ -287,7 +287,7 @@ test('a fleet whose trip rules differ: an error naming the option, the breaker s
   assert.equal(error.code, 'ERR_TRIPWIRE_FLEET_CONFIG');
   assert.equal(error.option, 'failureThreshold');
   // The core's message, with the option as JS spells it.
-  assert.match(error.message, /^tripwire: breaker '.*': option `failureThreshold` differs from the fleet's: this process has count:4, the fleet count:3;/);
+  assert.match(error.message, /^tripwire: breaker '.*': option `failureThreshold` differs from the fleet's: this process has 4, the fleet 3;/);
   assert.equal(second.getStats().mode, 'local');
   await Promise.all([s1.close(), s2.close()]);
 });

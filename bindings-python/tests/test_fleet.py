@@ -528,7 +528,7 @@ def test_a_fingerprint_mismatch_names_the_option(redis: Redis, name: str) -> Non
             other_store.close()
         assert isinstance(errors[0], ValueError)
         # The core's message, with the option as Python spells it.
-        assert str(errors[0]).startswith("option `failure_threshold` differs from the fleet's: this process has count:3, the fleet count:2;")
+        assert str(errors[0]).startswith("option `failure_threshold` differs from the fleet's: this process has 3, the fleet 2;")
 
 
 @pytest.mark.parametrize(

@@ -194,6 +194,29 @@ fn a_forced_half_open_and_the_failure_streak_are_the_fleets() {
 }
 
 #[test]
+fn a_different_duration_is_written_in_the_runtimes_unit() {
+    let mut s = MemoryStore::new();
+    let mut a = FleetBreaker::new(config(), options(1)).unwrap();
+    sync(&mut a, &mut s, 0);
+    let other = Config {
+        open_duration: 1500 * MS,
+        ..config()
+    };
+    let mut b = FleetBreaker::new(other, options(2)).unwrap();
+    let join = b.flush_request(0).unwrap();
+    let reply = s.call(&join).unwrap();
+    let err = b.complete(Ok(&reply), 0).unwrap_err();
+    assert_eq!(
+        err.message(Unit::Millis),
+        "option `recoveryTimeout` differs from the fleet's: this process has 1500 ms, the fleet 200 ms; the breaker decides locally"
+    );
+    assert_eq!(
+        err.message(Unit::Seconds),
+        "option `recovery_timeout` differs from the fleet's: this process has 1.5 s, the fleet 0.2 s; the breaker decides locally"
+    );
+}
+
+#[test]
 fn a_different_configuration_is_named() {
     let mut s = MemoryStore::new();
     let mut a = FleetBreaker::new(config(), options(1)).unwrap();
@@ -220,7 +243,7 @@ fn a_different_configuration_is_named() {
     assert_eq!(err.option(Unit::Millis), "failureThreshold");
     assert_eq!(
         err.message(Unit::Seconds),
-        "option `failure_threshold` differs from the fleet's: this process has count:4, the fleet count:3; the breaker decides locally"
+        "option `failure_threshold` differs from the fleet's: this process has 4, the fleet 3; the breaker decides locally"
     );
     assert_eq!(b.link(), Link::Local, "a refused process decides alone");
     assert!(b.flush_request(1).is_none());

@@ -206,24 +206,69 @@ impl FleetError {
         crate::options::option_name(option, unit)
     }
 
-    /// What the bindings tell the user, naming the option as the runtime spells it.
+    /// What the bindings tell the user, naming the option and writing its values as the
+    /// runtime spells them (durations in ms for [`Unit::Millis`], in s for
+    /// [`Unit::Seconds`]).
     pub fn message(&self, unit: Unit) -> String {
-        self.describe(&self.option(unit))
-    }
-
-    fn describe(&self, option: &str) -> String {
-        let FleetError::ConfigMismatch { ours, fleet, .. } = self;
-        format!(
-            "option `{option}` differs from the fleet's: this process has {ours}, the fleet {fleet}; the breaker decides locally"
+        let FleetError::ConfigMismatch {
+            option,
+            ours,
+            fleet,
+        } = self;
+        describe(
+            &self.option(unit),
+            &user_value(option, ours, unit),
+            &user_value(option, fleet, unit),
         )
     }
 }
 
-/// The message with the field's own (snake_case) name.
+fn describe(option: &str, ours: &str, fleet: &str) -> String {
+    format!(
+        "option `{option}` differs from the fleet's: this process has {ours}, the fleet {fleet}; the breaker decides locally"
+    )
+}
+
+/// A fingerprint value (see [`fingerprint`]) as a user of `unit` wrote it: a count or a
+/// rate for the failure threshold, durations in the runtime's unit.
+fn user_value(field: &str, value: &str, unit: Unit) -> String {
+    let duration = |ns: &str| -> String {
+        let Ok(ns) = ns.parse::<u64>() else {
+            return ns.to_string(); // "none"
+        };
+        match unit {
+            Unit::Millis => format!("{} ms", ns as f64 / NANOS_PER_MILLI as f64),
+            Unit::Seconds => format!("{} s", ns as f64 / NANOS_PER_SEC as f64),
+        }
+    };
+    match (field, value.split_once(':')) {
+        ("failure_threshold", Some((_, threshold))) => threshold.to_string(),
+        ("window", Some(("count", size))) => format!("the last {size} calls"),
+        ("window", Some(("time", time))) => match time.split_once('/') {
+            Some((span, buckets)) => format!("{} in {buckets} buckets", duration(span)),
+            None => value.to_string(),
+        },
+        ("open_duration" | "slow_call_duration" | "call_timeout", _) => duration(value),
+        ("backoff", Some(("exponential", rest))) => match rest.split(':').collect::<Vec<_>>()[..] {
+            [multiplier, max, jitter] => format!(
+                "exponential (×{multiplier} up to {}, jitter {jitter})",
+                duration(max)
+            ),
+            _ => value.to_string(),
+        },
+        _ => value.to_string(),
+    }
+}
+
+/// The message with the field's own (snake_case) name and the fingerprint's values.
 impl fmt::Display for FleetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let FleetError::ConfigMismatch { option, .. } = self;
-        f.write_str(&self.describe(option))
+        let FleetError::ConfigMismatch {
+            option,
+            ours,
+            fleet,
+        } = self;
+        f.write_str(&describe(option, ours, fleet))
     }
 }
 
