@@ -47,14 +47,34 @@ const CANCELLED: u8 = 6;
 /// `execute`'s answer when the call is not over: its step, for the facade's driver
 /// (always, for a coroutine function: the caller awaits the attempts). A call that is
 /// over answers its value itself: the common call makes no step.
-#[pyclass(frozen, module = "tripwire._core")]
+/// It takes part in garbage collection: a failed call's step holds its error, whose
+/// traceback holds the frame that holds this answer.
+#[pyclass(module = "tripwire._core")]
 pub struct Pending {
-    /// The step (see the module's documentation).
-    #[pyo3(get)]
-    step: Py<PyAny>,
+    step: Option<Py<PyAny>>,
     /// Whether the function is a coroutine function.
     #[pyo3(get)]
     asynchronous: bool,
+}
+
+#[pymethods]
+impl Pending {
+    /// The step (see the module's documentation).
+    #[getter]
+    fn step(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.step.as_ref().map(|s| s.clone_ref(py))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(step) = &self.step {
+            visit.call(step)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.step = None;
+    }
 }
 
 /// Whether `func` is a coroutine function (`inspect.iscoroutinefunction`), with a
@@ -963,7 +983,14 @@ impl Service {
             }
             (Begun::Step(step), _) => step,
         };
-        Ok(Py::new(py, Pending { step, asynchronous })?.into_any())
+        Ok(Py::new(
+            py,
+            Pending {
+                step: Some(step),
+                asynchronous,
+            },
+        )?
+        .into_any())
     }
 
     /// Runs one attempt of `call` through `breaker`, synchronously; the next step.
