@@ -296,3 +296,14 @@ def test_a_service_whose_call_failed_is_collected() -> None:
     del svc
     gc.collect()
     assert ref() is None
+
+
+
+def test_a_finished_calls_value_is_answered_as_is() -> None:
+    # A sync call that is over answers its value itself (no step): any value, a tuple
+    # or the engine's own kind of answer included.
+    svc = CircuitBreakerService(clock=ManualClock())
+    assert svc.execute_with_circuit_breaker("s", "o", lambda: (0, "x")) == (0, "x")
+    pending = tripwire._core.Pending
+    assert svc.execute_with_circuit_breaker("s", "o", lambda: pending) is pending
+    assert svc.execute_with_circuit_breaker("s", "o", lambda: None) is None
