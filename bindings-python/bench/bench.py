@@ -429,6 +429,37 @@ def pybreaker_ratios(results: Dict[str, Dict[str, Optional[float]]]) -> None:
     )
 
 
+def service_ratios(rounds: int) -> None:
+    """The two service rows as many short interleaved rounds (1,000 tripwire calls, then
+    100 of the peer's): on a loaded machine a burst this short mostly runs within one
+    time slice, so the median of the per-round ratios holds where whole-run figures
+    swing. Prints the median ratio, its quartiles and the ratio of the fastest rounds."""
+    for case, make, peer in [
+        ("service success", service_success, "tenacity+pybreaker"),
+        ("service async success", service_async_success, "tenacity+aiobreaker"),
+    ]:
+        mine_loop, peer_loop = make("tripwire"), make(peer)
+        assert mine_loop is not None and peer_loop is not None
+        mine_loop(1000)
+        peer_loop(100)
+        mine: List[float] = []
+        theirs: List[float] = []
+        for _ in range(rounds):
+            for loop, k, out in ((mine_loop, 1000, mine), (peer_loop, 100, theirs)):
+                gc.disable()
+                start = time.perf_counter_ns()
+                loop(k)
+                out.append((time.perf_counter_ns() - start) / k)
+                gc.enable()
+        ratios = sorted(a / b for a, b in zip(mine, theirs))
+        print(
+            f"{case:<24}tripwire / {peer}: median {statistics.median(ratios):.4f} "
+            f"(quartiles {ratios[len(ratios) // 4]:.4f}-{ratios[3 * len(ratios) // 4]:.4f}), "
+            f"fastest rounds {min(mine):.0f} / {min(theirs):.0f} ns = {min(mine) / min(theirs):.4f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
@@ -436,7 +467,13 @@ def main() -> None:
     parser.add_argument(
         "--pybreaker", action="store_true", help="only the per-call cases of tripwire.pybreaker, tripwire and pybreaker"
     )
+    parser.add_argument(
+        "--service-rounds", type=int, metavar="N", help="only the service rows, as N short interleaved rounds"
+    )
     args = parser.parse_args()
+    if args.service_rounds:
+        service_ratios(args.service_rounds)
+        return
     libs = ["tripwire", "tripwire.pybreaker", "pybreaker"] if args.pybreaker else LIBS
     n = 20_000 if args.quick else 200_000
     results: Dict[str, Dict[str, Optional[float]]] = {}

@@ -932,6 +932,36 @@ impl Breaker {
 }
 
 impl Breaker {
+    /// Leave for an attempt that the resilience service awaits itself (its async path),
+    /// asked here in the same crossing as the service's admission, so that the attempt
+    /// needs no `call_async`: a `Permit`, or the refusal (a value). Only when
+    /// `call_async` would do nothing more than ask, await and end the permit: a local
+    /// breaker whose facade takes its fast async path (`_slow` false: no listener,
+    /// call timeout or result predicate), with no fallback, no half-open waiting and no
+    /// pybreaker shapes. None otherwise: the service goes through `call_async`.
+    pub(crate) fn quick_acquire<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let this = slf.get();
+        let plain = matches!(this.engine, Engine::Local(_))
+            && this.fallback.is_none()
+            && this.gate.is_none()
+            && this.pybreaker.get().is_none();
+        if !plain {
+            return Ok(None);
+        }
+        // The facade's own flag (`_update_hooks`); a breaker without it is not quick.
+        match slf.getattr(intern!(slf.py(), "_slow")) {
+            Ok(slow) if !slow.is_truthy()? => {}
+            _ => return Ok(None),
+        }
+        match Breaker::try_acquire(slf)? {
+            Ok(admitted) => Ok(Some(admitted)),
+            // A local engine gives no lease.
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Asks leave: the permit or the refusal (as a value), or a fleet-wide trial lease
     /// to wait for (sync) or to send (async). Both ends go through `admitted`.
     fn try_acquire<'py>(
@@ -1059,7 +1089,7 @@ impl Permit {
     /// The call returned `value`: a failure if `is_failure_result(value)` says so, else
     /// a success (the async path's end; `call()` does the same). Returns whether it
     /// counted as a failure.
-    fn _resolved(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    pub(crate) fn _resolved(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         breaker.get().record_value(breaker, permit, value)
@@ -1088,7 +1118,7 @@ impl Permit {
     /// Ends the call with the exception it raised, judged as `call()` judges it:
     /// excluded → ignored, not an `Exception` → cancelled, else a failure.
     /// Returns True when it was counted as a failure.
-    fn fail(&self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<bool> {
+    pub(crate) fn fail(&self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<bool> {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
         let this = breaker.get();

@@ -8,7 +8,7 @@
 //! waiting calls, and runs a synchronous attempt. The facade waits, sleeps and calls.
 //!
 //! A call is driven by steps, tuples whose first item says what to do:
-//! `(DONE, value)`, `(RUN, call, breaker)`, `(RETRY, call, seconds, breaker)`,
+//! `(DONE, value)`, `(RUN, call, breaker | permit)`, `(RETRY, call, seconds, breaker)`,
 //! `(WAIT, call, seconds | None)`, `(FAILED, error, attempts, dead_letter_id, dropped_id)`,
 //! `(REFUSED, reason)`, `(CANCELLED,)`.
 //!
@@ -31,7 +31,7 @@ use tripwire_core::resilience::{
 };
 use tripwire_core::{Clock, Config, OptionValue, Options, Threshold, Unit};
 
-use crate::breaker::Breaker;
+use crate::breaker::{Breaker, Permit};
 use crate::clock::{seconds, AnyClock, ManualClock};
 use crate::options::{config_error, set_option, type_name};
 use crate::resilience::strings;
@@ -44,9 +44,38 @@ const WAIT: u8 = 3;
 const FAILED: u8 = 4;
 const REFUSED: u8 = 5;
 const CANCELLED: u8 = 6;
-/// `execute`'s answer for a coroutine function: `(ASYNC, step)`, `step` what `begin`
-/// gives (the caller awaits the attempts).
-const ASYNC: u8 = 7;
+/// `execute`'s answer when the call is not over: its step, for the facade's driver
+/// (always, for a coroutine function: the caller awaits the attempts). A call that is
+/// over answers its value itself: the common call makes no step.
+/// It takes part in garbage collection: a failed call's step holds its error, whose
+/// traceback holds the frame that holds this answer.
+#[pyclass(module = "tripwire._core")]
+pub struct Pending {
+    step: Option<Py<PyAny>>,
+    /// Whether the function is a coroutine function.
+    #[pyo3(get)]
+    asynchronous: bool,
+}
+
+#[pymethods]
+impl Pending {
+    /// The step (see the module's documentation).
+    #[getter]
+    fn step(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.step.as_ref().map(|s| s.clone_ref(py))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(step) = &self.step {
+            visit.call(step)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.step = None;
+    }
+}
 
 /// Whether `func` is a coroutine function (`inspect.iscoroutinefunction`), with a
 /// shortcut for plain functions: their code's flag decides, unless their `__dict__`
@@ -56,9 +85,14 @@ fn is_async(func: &Bound<'_, PyAny>) -> PyResult<bool> {
     static IS_COROUTINE_FUNCTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     /// `inspect.CO_COROUTINE`.
     const CO_COROUTINE: u32 = 0x80;
+    static MARKS: PyOnceLock<bool> = PyOnceLock::new();
     let py = func.py();
     let function = FUNCTION_TYPE.import(py, "types", "FunctionType")?;
-    if func.get_type().is(function) && func.getattr(intern!(py, "__dict__"))?.len()? == 0 {
+    // `inspect.markcoroutinefunction` (3.12) marks a function in its `__dict__`.
+    let marks = *MARKS.get_or_init(py, || py.version_info() >= (3, 12));
+    if func.get_type().is(function)
+        && (!marks || func.getattr(intern!(py, "__dict__"))?.len()? == 0)
+    {
         let flags: u32 = func
             .getattr(intern!(py, "__code__"))?
             .getattr(intern!(py, "co_flags"))?
@@ -69,6 +103,12 @@ fn is_async(func: &Bound<'_, PyAny>) -> PyResult<bool> {
         .import(py, "inspect", "iscoroutinefunction")?
         .call1((func,))?
         .is_truthy()
+}
+
+/// `types.CoroutineType`.
+fn coroutine_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    static COROUTINE_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    COROUTINE_TYPE.import(py, "types", "CoroutineType")
 }
 
 /// Every spelling of the call timeout: `None` there means no timeout.
@@ -105,6 +145,61 @@ pub(crate) struct Inner {
     pub(crate) engine: Engine<Handle>,
     /// The wakers of calls waiting in a bulkhead queue, by call.
     wakers: HashMap<u32, Py<PyAny>>,
+    names: Names,
+}
+
+/// Slots of [`Names`] (a power of two).
+const NAME_SLOTS: usize = 64;
+
+/// The breakers that `execute` found lately, by the identity of the two `str` objects
+/// it was called with (held, so that an identity stays theirs): a call with names seen
+/// before reads no string and looks nothing up by name (the abi3 build copies a `str`
+/// to read it). Direct-mapped and small, so memory stays bounded whatever the names;
+/// emptied whenever the engine removes a breaker (its id may be given again).
+struct Names {
+    slots: Vec<Option<NameSlot>>,
+}
+
+/// The service name, the operation name and their breaker.
+type NameSlot = (Py<PyString>, Py<PyString>, CircuitId);
+
+impl Names {
+    fn new() -> Self {
+        Names {
+            slots: (0..NAME_SLOTS).map(|_| None).collect(),
+        }
+    }
+
+    fn slot(service: &Bound<'_, PyString>, operation: &Bound<'_, PyString>) -> usize {
+        let (s, o) = (service.as_ptr() as u64, operation.as_ptr() as u64);
+        let mixed = (s ^ o.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> (64 - NAME_SLOTS.trailing_zeros())) as usize
+    }
+
+    fn get(
+        &self,
+        service: &Bound<'_, PyString>,
+        operation: &Bound<'_, PyString>,
+    ) -> Option<CircuitId> {
+        match &self.slots[Self::slot(service, operation)] {
+            Some((s, o, id)) if s.is(service) && o.is(operation) => Some(*id),
+            _ => None,
+        }
+    }
+
+    fn put(
+        &mut self,
+        service: &Bound<'_, PyString>,
+        operation: &Bound<'_, PyString>,
+        id: CircuitId,
+    ) {
+        self.slots[Self::slot(service, operation)] =
+            Some((service.clone().unbind(), operation.clone().unbind(), id));
+    }
+
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|slot| *slot = None);
+    }
 }
 
 /// What to do once the engine's mutex is released.
@@ -361,6 +456,22 @@ fn refusal_step(py: Python<'_>, r: Refusal) -> PyResult<Py<PyAny>> {
     Ok((REFUSED, r.as_str()).into_pyobject(py)?.into_any().unbind())
 }
 
+/// What reporting an attempt's end gives: the call is over (with its value), or the
+/// next step.
+enum Next {
+    Done(Option<Py<PyAny>>),
+    Step(Py<PyAny>),
+}
+
+impl Next {
+    fn into_step(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self {
+            Next::Done(value) => Ok((DONE, value).into_pyobject(py)?.into_any().unbind()),
+            Next::Step(step) => Ok(step),
+        }
+    }
+}
+
 /// What `begin` did: the call may run now (its step is made only if asked for: the
 /// sync `execute` runs it at once), or another step.
 enum Begun {
@@ -479,6 +590,9 @@ impl Service {
                 fx.reconfigured.push(breaker.clone_ref(py));
                 let now = self.now();
                 let evicted = inner.engine.attach(id, Handle(breaker.clone_ref(py)), now);
+                if !evicted.is_empty() {
+                    inner.names.clear();
+                }
                 fx.evicted.extend(evicted);
                 if forced_open {
                     inner.engine.observe(id, now);
@@ -501,8 +615,8 @@ impl Service {
     fn begin_inner(
         &self,
         py: Python<'_>,
-        service: &str,
-        operation: Option<&str>,
+        service: &Bound<'_, PyString>,
+        operation: &Bound<'_, PyString>,
         config: Option<&Bound<'_, PyAny>>,
         retry_policy: Option<&Bound<'_, PyAny>>,
         dead_letter: bool,
@@ -525,20 +639,31 @@ impl Service {
                 Some(
                     inner
                         .engine
-                        .call_retry(service, update)
+                        .call_retry(&service.to_cow()?, update)
                         .map_err(config_error)?,
                 )
             } else {
                 None
             };
-            let (circuit, breaker) = self.circuit_locked(
-                py,
-                &mut inner,
-                service,
-                operation,
-                options.as_ref(),
-                &mut fx,
-            )?;
+            let known = inner.names.get(service, operation).and_then(|id| {
+                let handle = inner.engine.handle(id)?;
+                Some((id, handle.0.clone_ref(py)))
+            });
+            let (circuit, breaker) = match known {
+                Some(found) => found,
+                None => {
+                    let found = self.circuit_locked(
+                        py,
+                        &mut inner,
+                        &service.to_cow()?,
+                        Some(&operation.to_cow()?),
+                        options.as_ref(),
+                        &mut fx,
+                    )?;
+                    inner.names.put(service, operation, found.0);
+                    found
+                }
+            };
             let plan = CallPlan {
                 retry: plan_retry,
                 dead_letter,
@@ -570,37 +695,58 @@ impl Service {
         value: Option<Py<PyAny>>,
         error: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        self.report_next(py, call, attempt, value, error)?
+            .into_step(py)
+    }
+
+    /// Reports an attempt's end to the engine: the call is over with its value, or
+    /// the next step.
+    fn report_next(
+        &self,
+        py: Python<'_>,
+        call: CallId,
+        attempt: Attempt<'_>,
+        value: Option<Py<PyAny>>,
+        error: Option<Py<PyAny>>,
+    ) -> PyResult<Next> {
         let mut fx = Effects::default();
-        let step = {
+        let next = {
             let mut inner = self.lock(py);
             let now = self.now();
-            let breaker = inner
-                .engine
-                .call_circuit(call)
-                .and_then(|id| inner.engine.handle(id))
-                .map(|h| h.0.clone_ref(py));
+            let circuit = inner.engine.call_circuit(call);
             let ended = inner.engine.ended(call, attempt, now);
             fx.admit(&mut inner, ended.admit);
             fx.collect(&mut inner);
             match ended.after {
-                After::Done => (DONE, value).into_pyobject(py)?.into_any().unbind(),
-                After::Retry { delay } => (RETRY, call.0, seconds(delay), breaker)
-                    .into_pyobject(py)?
-                    .into_any()
-                    .unbind(),
+                After::Done => Next::Done(value),
+                After::Retry { delay } => Next::Step(
+                    (
+                        RETRY,
+                        call.0,
+                        seconds(delay),
+                        circuit
+                            .and_then(|id| inner.engine.handle(id))
+                            .map(|h| h.0.clone_ref(py)),
+                    )
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
+                ),
                 After::Failed {
                     attempts,
                     dead_letter,
                     dropped,
-                } => (FAILED, error, attempts, dead_letter, dropped)
-                    .into_pyobject(py)?
-                    .into_any()
-                    .unbind(),
-                After::Cancelled => (CANCELLED,).into_pyobject(py)?.into_any().unbind(),
+                } => Next::Step(
+                    (FAILED, error, attempts, dead_letter, dropped)
+                        .into_pyobject(py)?
+                        .into_any()
+                        .unbind(),
+                ),
+                After::Cancelled => Next::Step((CANCELLED,).into_pyobject(py)?.into_any().unbind()),
             }
         };
         self.apply(py, fx)?;
-        Ok(step)
+        Ok(next)
     }
 
     /// Reports a failed attempt (its exception); a cancellation is reported and raised.
@@ -632,16 +778,44 @@ impl Service {
         )
     }
 
+    /// The first attempt of an async call the engine admitted: `(RUN, call, permit)`
+    /// when its breaker admitted it too (asked in this crossing: the caller awaits the
+    /// function and reports with the permit), the step after a refusal, or `(RUN, call,
+    /// breaker)` for the caller to go through `call_async`.
+    fn first_async_attempt<'py>(
+        &self,
+        py: Python<'py>,
+        call: CallId,
+        breaker: Py<Breaker>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let admitted = match Breaker::quick_acquire(breaker.bind(py)) {
+            Ok(admitted) => admitted,
+            Err(interrupt) => {
+                self.report(py, call, Attempt::Cancelled, None, None)?;
+                return Err(interrupt);
+            }
+        };
+        match admitted {
+            Some(permit) if permit.is_instance_of::<Permit>() => {
+                Ok((RUN, call.0, permit).into_pyobject(py)?.into_any())
+            }
+            Some(refusal) => Ok(self
+                .report(py, call, Attempt::Refused, None, Some(refusal.unbind()))?
+                .into_bound(py)),
+            None => Ok((RUN, call.0, breaker).into_pyobject(py)?.into_any()),
+        }
+    }
+
     fn attempt_inner(
         &self,
         py: Python<'_>,
         call: CallId,
         breaker: &Bound<'_, Breaker>,
         func: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Next> {
         match Breaker::run(breaker, func, &PyTuple::empty(py), None) {
-            Ok(v) => self.report(py, call, Attempt::Success, Some(v), None),
-            Err(e) => self.report_error(py, call, e),
+            Ok(v) => self.report_next(py, call, Attempt::Success, Some(v), None),
+            Err(e) => self.report_error(py, call, e).map(Next::Step),
         }
     }
 }
@@ -710,6 +884,7 @@ impl Service {
             inner: Mutex::new(Inner {
                 engine,
                 wakers: HashMap::new(),
+                names: Names::new(),
             }),
             clock,
             callbacks: Mutex::new(Some((factory, on_alerts))),
@@ -763,8 +938,9 @@ impl Service {
 
     /// A call asks to run: its first step is `(RUN, call, breaker)`, `(WAIT, call,
     /// seconds | None)` or `(REFUSED, reason)`. A call that may run now runs its first
-    /// attempt here, synchronously: the answer is then the step after it. For a
-    /// coroutine function nothing runs: `(ASYNC, first step)`.
+    /// attempt here, synchronously: the answer is its value if that ended the call,
+    /// else a `Pending` with the step after it. For a coroutine function nothing runs:
+    /// a `Pending` with the first step.
     #[pyo3(signature = (service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
     #[allow(clippy::too_many_arguments)]
     fn execute(
@@ -778,31 +954,43 @@ impl Service {
         dead_letter: bool,
         no_retry: bool,
     ) -> PyResult<Py<PyAny>> {
-        let service = name_of("service", service)?.to_cow()?;
-        let service: &str = &service;
-        let operation = name_of("operation", operation)?.to_cow()?;
-        let operation: &str = &operation;
+        let service = name_of("service", service)?;
+        let operation = name_of("operation", operation)?;
         let asynchronous = is_async(func)?;
         let begun = self.begin_inner(
             py,
             service,
-            Some(operation),
+            operation,
             config,
             retry_policy,
             dead_letter,
             no_retry,
         )?;
-        if asynchronous {
-            let step = match begun {
-                Begun::Run(call, breaker) => (RUN, call.0, breaker).into_pyobject(py)?.into_any(),
-                Begun::Step(step) => step.into_bound(py),
-            };
-            return Ok((ASYNC, step).into_pyobject(py)?.into_any().unbind());
-        }
-        match begun {
-            Begun::Run(call, breaker) => self.attempt_inner(py, call, breaker.bind(py), func),
-            Begun::Step(step) => Ok(step),
-        }
+        let step = match (begun, asynchronous) {
+            (Begun::Run(call, breaker), true) => {
+                self.first_async_attempt(py, call, breaker)?.unbind()
+            }
+            (Begun::Run(call, breaker), false) => {
+                match self.attempt_inner(py, call, breaker.bind(py), func)? {
+                    // A coroutine returned by a plain function goes to the facade (an error).
+                    Next::Done(Some(value))
+                        if !value.bind(py).get_type().is(coroutine_type(py)?) =>
+                    {
+                        return Ok(value)
+                    }
+                    next => next.into_step(py)?,
+                }
+            }
+            (Begun::Step(step), _) => step,
+        };
+        Ok(Py::new(
+            py,
+            Pending {
+                step: Some(step),
+                asynchronous,
+            },
+        )?
+        .into_any())
     }
 
     /// Runs one attempt of `call` through `breaker`, synchronously; the next step.
@@ -813,19 +1001,37 @@ impl Service {
         breaker: &Bound<'_, Breaker>,
         func: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        self.attempt_inner(py, CallId(call), breaker, func)
+        self.attempt_inner(py, CallId(call), breaker, func)?
+            .into_step(py)
     }
 
     /// Reports an attempt run by the caller: `ok` with its value, else the exception
     /// it raised; the next step (`(CANCELLED,)` for a cancellation: re-raise it).
+    /// `via`: what the RUN step gave; a permit is ended first (as `call_async` ends
+    /// it), a breaker was called through and has heard already.
+    #[pyo3(signature = (call, ok, value, via = None))]
     fn report_outcome(
         &self,
         py: Python<'_>,
         call: u32,
         ok: bool,
         value: Py<PyAny>,
+        via: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let call = CallId(call);
+        if let Some(permit) = via.and_then(|v| v.cast::<Permit>().ok()) {
+            let v = value.bind(py);
+            let ended = if ok {
+                permit.get()._resolved(py, v)
+            } else {
+                permit.get().fail(py, v)
+            };
+            if let Err(interrupt) = ended {
+                // A listener's KeyboardInterrupt / SystemExit: the call is over.
+                self.report(py, call, Attempt::Cancelled, None, None)?;
+                return Err(interrupt);
+            }
+        }
         if ok {
             return self.report(py, call, Attempt::Success, Some(value), None);
         }
@@ -1239,6 +1445,7 @@ impl Service {
 /// Registers `_core.Service` and its step kinds.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Service>()?;
+    m.add_class::<Pending>()?;
     m.add("STEP_DONE", DONE)?;
     m.add("STEP_RUN", RUN)?;
     m.add("STEP_RETRY", RETRY)?;
@@ -1246,6 +1453,5 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("STEP_FAILED", FAILED)?;
     m.add("STEP_REFUSED", REFUSED)?;
     m.add("STEP_CANCELLED", CANCELLED)?;
-    m.add("STEP_ASYNC", ASYNC)?;
     Ok(())
 }

@@ -214,3 +214,96 @@ def test_bad_constructor_options_name_the_option() -> None:
         CircuitBreakerService(seed=-1)
     with pytest.raises(TypeError, match="clock"):
         CircuitBreakerService(clock=object())  # type: ignore[arg-type]
+
+
+def test_the_same_name_objects_after_an_eviction_reach_their_own_breaker() -> None:
+    # A call with the same str objects as before is looked up by their identity; an
+    # eviction may give the evicted breaker's slot to another key, which the next call
+    # with the old names must not reach.
+    svc = CircuitBreakerService(clock=ManualClock(), max_breakers=2)
+    service, first, second, third = "s", "a", "b", "c"
+    for operation in (first, second, third):  # `third` evicts (s, a)
+        svc.execute_with_circuit_breaker(service, operation, lambda: 1)
+    assert svc.evictions == 1 and svc.get_circuit_breaker_stats(service, first) is None
+    svc.force_circuit_breaker_open(service, third)
+    # (s, a) again, the same objects: a new breaker, not (s, c) that took its place.
+    assert svc.execute_with_circuit_breaker(service, first, lambda: "a ran") == "a ran"
+    with pytest.raises(CircuitBreakerOpenError):
+        svc.execute_with_circuit_breaker(service, third, lambda: "c ran")
+    stats = svc.get_circuit_breaker_stats(service, first)
+    assert stats is not None and (stats.total_requests, stats.state.value) == (1, "CLOSED")
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_async_attempts_reach_the_breaker_with_or_without_call_async(listened: bool) -> None:
+    # Without a listener the first attempt's permit is asked in `execute`'s crossing and
+    # ended by the engine's report; with one, the attempt goes through `call_async`.
+    # The breaker hears the same either way: the success, the failure that opens it,
+    # then the refusal (and the listener hears them).
+    svc = CircuitBreakerService(clock=ManualClock())
+    svc.update_service_config("s", config={"failure_threshold": 1}, retry_policy={"max_attempts": 1})
+    heard: List[str] = []
+    if listened:
+
+        class Listener:
+            def success(self, breaker: Any) -> None:
+                heard.append("success")
+
+            def failure(self, breaker: Any, error: BaseException) -> None:
+                heard.append("failure")
+
+        svc.get_circuit_breaker("s", "o").add_listener(Listener())
+
+    async def ok() -> str:
+        return "ok"
+
+    async def boom() -> str:
+        raise ValueError("boom")
+
+    async def main() -> None:
+        assert await svc.execute_with_circuit_breaker("s", "o", ok) == "ok"
+        with pytest.raises(ValueError, match="boom"):
+            await svc.execute_with_circuit_breaker("s", "o", boom)
+        with pytest.raises(CircuitBreakerOpenError):
+            await svc.execute_with_circuit_breaker("s", "o", ok)
+        assert await svc.execute_with_circuit_breaker("s", "o", ok, fallback_options={"fallback_value": "fb"}) == "fb"
+
+    asyncio.run(main())
+    stats = svc.get_circuit_breaker_stats("s", "o")
+    assert stats is not None
+    assert (stats.success_count, stats.failure_count, stats.rejected_count, stats.state.value) == (1, 1, 2, "OPEN")
+    assert heard == (["success", "failure"] if listened else [])
+    counts = svc.get_service_stats("s")
+    assert counts is not None and counts["retries"]["successful_without_retry"] == 1
+    assert counts["bulkhead"]["running"] == 0
+
+
+def test_a_service_whose_call_failed_is_collected() -> None:
+    # The failed call's error holds its traceback, whose frames hold the engine's
+    # answer that holds the error: a cycle the garbage collector must see through.
+    import gc
+    import weakref
+
+    svc = CircuitBreakerService(clock=ManualClock())
+    svc.update_service_config("s", retry_policy={"max_attempts": 1})
+
+    def boom() -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        svc.execute_with_circuit_breaker("s", "o", boom)
+    ref = weakref.ref(svc)
+    del svc
+    gc.collect()
+    assert ref() is None
+
+
+
+def test_a_finished_calls_value_is_answered_as_is() -> None:
+    # A sync call that is over answers its value itself (no step): any value, a tuple
+    # or the engine's own kind of answer included.
+    svc = CircuitBreakerService(clock=ManualClock())
+    assert svc.execute_with_circuit_breaker("s", "o", lambda: (0, "x")) == (0, "x")
+    pending = tripwire._core.Pending
+    assert svc.execute_with_circuit_breaker("s", "o", lambda: pending) is pending
+    assert svc.execute_with_circuit_breaker("s", "o", lambda: None) is None

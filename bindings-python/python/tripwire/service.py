@@ -13,7 +13,9 @@ One driver (``_drive``, a generator) takes a call from step to step for both the
 sync and the async API; ``_run_sync`` and ``_run_async`` only carry out what it asks:
 run an attempt, sleep before a retry, wait for a bulkhead slot, resolve a fallback.
 A call whose first attempt succeeds never needs the driver: a sync one runs in the
-engine's ``execute``, an async one's first attempt is awaited before the driver is made.
+engine's ``execute``, an async one's first attempt is awaited before the driver is made
+(its breaker's permit asked in ``execute`` too when ``call_async`` would only ask and
+end it: the success then costs ``execute`` and one ``report_outcome``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional, Tuple
 
 from tripwire import _core
-from tripwire._core import ManualClock, RedisStore
+from tripwire._core import ManualClock, Pending, Permit, RedisStore
 from tripwire._logger import check_logger
 from tripwire._types import _STORE_FROM_ENV, CircuitBreakerStats
 
@@ -56,7 +58,6 @@ _RETRY = _core.STEP_RETRY
 _WAIT = _core.STEP_WAIT
 _FAILED = _core.STEP_FAILED
 _REFUSED = _core.STEP_REFUSED
-_ASYNC = _core.STEP_ASYNC
 _RESOLVE = -1
 """The driver asks its runner for a fallback's value (awaited when it is awaitable)."""
 
@@ -349,30 +350,30 @@ class CircuitBreakerService:
         returned value that counts as a failure, still returned); ``bulkhead`` changes the service's bulkhead (use
         ``update_service_config`` to change the rest later).
         """
-        no_retry = retry_policy is _NO_RETRY
-        if no_retry:
-            retry_policy = None
-        if fallback_options is not None:
-            fallback_options = _fallback_options(fallback_options)
-            queue = bool(fallback_options.get("queue"))
+        if fallback_options is None and retry_policy is None and bulkhead is None:
+            # The common call: no option to check or apply first.
+            result = self._core.execute(service, operation, fn, config)
         else:
-            queue = False
-        if bulkhead is not None and self._last_bulkhead.get(service) is not bulkhead:
-            self.update_service_config(service, bulkhead=bulkhead)
-            self._last_bulkhead[service] = bulkhead
+            no_retry = retry_policy is _NO_RETRY
+            if no_retry:
+                retry_policy = None
+            if fallback_options is not None:
+                fallback_options = _fallback_options(fallback_options)
+                queue = bool(fallback_options.get("queue"))
+            else:
+                queue = False
+            if bulkhead is not None and self._last_bulkhead.get(service) is not bulkhead:
+                self.update_service_config(service, bulkhead=bulkhead)
+                self._last_bulkhead[service] = bulkhead
+            result = self._core.execute(service, operation, fn, config, retry_policy, queue, no_retry)
         # The first attempt of a sync call runs in the engine's `execute`: a call that
-        # succeeds at once never reaches the driver. A coroutine function's call only
-        # begins there (`(ASYNC, step)`): its attempts are awaited here.
-        step = self._core.execute(service, operation, fn, config, retry_policy, queue, no_retry)
-        kind = step[0]
-        if kind == _DONE:
-            result = step[1]
-            if result.__class__ is _CoroutineType:
-                raise _coroutine_returned(result)
+        # succeeds at once answers its value, and never reaches the driver. A coroutine
+        # function's call only begins there (a `Pending`): its attempts are awaited here.
+        if result.__class__ is not Pending:
             return result
-        if kind == _ASYNC:
-            return self._run_async(step[1], service, operation, fn, fallback_options, retry_policy)
-        return self._run_sync(self._drive(step, service, operation, fn, fallback_options, retry_policy), fn)
+        if result.asynchronous:
+            return self._run_async(result.step, service, operation, fn, fallback_options, retry_policy)
+        return self._run_sync(self._drive(result.step, service, operation, fn, fallback_options, retry_policy), fn)
 
     def execute(
         self,
@@ -481,15 +482,18 @@ class CircuitBreakerService:
             while True:
                 kind = op[0]
                 if kind == _RUN:
-                    call = op[1]
+                    call, via = op[1], op[2]
                     try:
-                        value = await op[2].call_async(fn)
+                        # `via` is the breaker, or the permit it gave already (a first
+                        # attempt admitted in `execute`'s crossing): then the function is
+                        # awaited as is, and the permit ended by `report_outcome`.
+                        value = await (fn() if via.__class__ is Permit else via.call_async(fn))
                     except BaseException as error:
-                        result = core.report_outcome(call, False, error)
+                        result = core.report_outcome(call, False, error, via)
                         if result[0] != _FAILED and result[0] != _RETRY:
                             raise
                     else:
-                        result = core.report_outcome(call, True, value)
+                        result = core.report_outcome(call, True, value, via)
                 elif kind == _RETRY:
                     await self._sleep_async(op[2])
                     result = None
