@@ -3,7 +3,8 @@
 //! (`tripwire_core::fleet`), the I/O is `tripwire-store`'s (one client for Node and
 //! Python).
 
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -254,6 +255,8 @@ impl StoreChoice {
 #[derive(Default)]
 struct Events {
     target: OnceLock<Py<PyWeakrefReference>>,
+    /// The breaker's quiet gate (not the breaker: the store must not keep it alive).
+    gate: Arc<Gate>,
 }
 
 impl Events {
@@ -285,10 +288,20 @@ impl Events {
 
 impl BreakerEvents for Events {
     fn transition(&self, transition: Transition) {
-        self.with_breaker(|b| b.get().transitioned(b, transition, None));
+        // Closed at once (no call is admitted without asking from here on), opened
+        // again from the handle's answer once the GIL is held.
+        self.gate.quiet.store(false, Ordering::Release);
+        self.with_breaker(|b| {
+            b.get().engine.publish();
+            b.get().transitioned(b, transition, None)
+        });
     }
 
     fn link(&self, event: LinkEvent) {
+        self.with_breaker(|b| {
+            b.get().engine.publish();
+            Ok(())
+        });
         // The names the facade's hook expects (and Node's event names).
         let name = match event {
             LinkEvent::StoreDown => "storeDown",
@@ -312,6 +325,55 @@ impl BreakerEvents for Events {
     }
 }
 
+/// A shared breaker's quiet gate: whether calls may be admitted without asking the
+/// store's handle (`BreakerHandle::quiet_until`, as Node's gates). Only an unbounded
+/// horizon opens it: a bounded one (a rate rule) could end with a sync from the
+/// background, and a quiet success must never be the one that trips.
+#[derive(Default)]
+struct Gate {
+    quiet: AtomicBool,
+    /// Held while reading the handle's horizon and storing it, so that the last store
+    /// follows the last change.
+    publishing: Mutex<()>,
+}
+
+impl Gate {
+    fn publish(&self, handle: &BreakerHandle) {
+        let _held = self
+            .publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.quiet
+            .store(handle.quiet_until().0 == u64::MAX, Ordering::Release);
+    }
+}
+
+/// A call's leave: the core's permit, or a call a shared breaker admitted while quiet
+/// (without locking anything; its permit is made when its outcome is recorded).
+#[derive(Clone, Copy)]
+pub(crate) enum Ticket {
+    Permit(Permit),
+    /// Started at `start` (the store's clock).
+    Quiet {
+        start: u64,
+    },
+}
+
+impl Ticket {
+    /// The transition the acquire caused (OPEN → HALF_OPEN), if any.
+    pub(crate) fn transition(&self) -> Option<Transition> {
+        match self {
+            Ticket::Permit(p) => p.transition(),
+            Ticket::Quiet { .. } => None,
+        }
+    }
+
+    /// Whether it is a half-open trial.
+    pub(crate) fn is_trial(&self) -> bool {
+        matches!(self, Ticket::Permit(p) if p.is_trial())
+    }
+}
+
 /// A breaker shared through a store.
 pub(crate) struct Fleet {
     store: tripwire_store::RedisStore,
@@ -322,6 +384,8 @@ pub(crate) struct Fleet {
     member: RwLock<Member>,
     options: FleetOptions,
     events: Arc<Events>,
+    /// The longest success the quiet path records as one (`Config::quiet_limit`).
+    quiet_limit: std::sync::atomic::AtomicU64,
 }
 
 struct Member {
@@ -337,7 +401,24 @@ impl Fleet {
             Some(self.events.clone()),
         )?;
         member.handle = Some(handle.clone());
+        self.quiet_limit
+            .store(member.config.quiet_limit(), Ordering::Relaxed);
+        self.events.gate.publish(&handle);
         Ok(handle)
+    }
+
+    /// Records a call admitted while quiet: a success within the quiet limit as one
+    /// (it cannot change the state), anything else with its permit made now, in the
+    /// engine's generation (a sync adopting the fleet's state moves it without a
+    /// transition), as Node's quiet path does.
+    fn record_quiet(&self, h: &BreakerHandle, start: u64, outcome: Outcome) -> Option<Transition> {
+        let end = h.now();
+        if outcome == Outcome::Success
+            && end.saturating_sub(start) <= self.quiet_limit.load(Ordering::Relaxed)
+        {
+            return h.record_quiet_successes(start, end, 1);
+        }
+        h.record(h.quiet_permit(h.quiet_until().1, start), outcome)
     }
 
     #[inline]
@@ -371,7 +452,7 @@ pub(crate) enum Engine {
 
 /// What asking leave answers.
 pub(crate) enum Admitted {
-    Permit(Permit),
+    Permit(Ticket),
     Rejected(Rejected),
     /// Half-open in a shared breaker: the fleet-wide trial lease to wait for.
     Lease(Lease),
@@ -422,6 +503,7 @@ impl Engine {
             }),
             options: FleetOptions::new(name),
             events: Arc::new(Events::default()),
+            quiet_limit: std::sync::atomic::AtomicU64::new(0),
         };
         if join_later {
             // Checked without joining (no I/O): the service's `reconfigure` joins.
@@ -446,11 +528,21 @@ impl Engine {
     pub(crate) fn try_acquire(&self) -> Admitted {
         match self {
             Engine::Local(core) => match core.try_acquire() {
-                Ok(permit) => Admitted::Permit(permit),
+                Ok(permit) => Admitted::Permit(Ticket::Permit(permit)),
                 Err(rejected) => Admitted::Rejected(rejected),
             },
+            Engine::Shared(fleet) if fleet.events.gate.quiet.load(Ordering::Acquire) => {
+                Admitted::Permit(Ticket::Quiet {
+                    start: fleet.store.now(),
+                })
+            }
             Engine::Shared(fleet) => match fleet.with(BreakerHandle::try_acquire) {
-                Admit::Permit(permit) => Admitted::Permit(permit),
+                Admit::Permit(permit) => {
+                    if permit.transition().is_some() {
+                        self.publish();
+                    }
+                    Admitted::Permit(Ticket::Permit(permit))
+                }
                 Admit::Rejected(rejected) => Admitted::Rejected(rejected),
                 Admit::Lease(lease) => Admitted::Lease(lease),
             },
@@ -458,10 +550,29 @@ impl Engine {
     }
 
     #[inline]
-    pub(crate) fn record(&self, permit: Permit, outcome: Outcome) -> Option<Transition> {
-        match self {
-            Engine::Local(core) => core.record(permit, outcome),
-            Engine::Shared(fleet) => fleet.with(|h| h.record(permit, outcome)),
+    pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) -> Option<Transition> {
+        match (self, ticket) {
+            (Engine::Local(core), Ticket::Permit(permit)) => core.record(permit, outcome),
+            // Never made: local engines hand out permits only.
+            (Engine::Local(_), Ticket::Quiet { .. }) => None,
+            (Engine::Shared(fleet), ticket) => {
+                let transition = fleet.with(|h| match ticket {
+                    Ticket::Permit(permit) => h.record(permit, outcome),
+                    Ticket::Quiet { start } => fleet.record_quiet(h, start, outcome),
+                });
+                if transition.is_some() {
+                    self.publish();
+                }
+                transition
+            }
+        }
+    }
+
+    /// Reads a shared breaker's quiet horizon again (after anything that may have
+    /// changed it: a transition, a join, a change of link).
+    pub(crate) fn publish(&self) {
+        if let Engine::Shared(fleet) = self {
+            fleet.with(|h| fleet.events.gate.publish(h));
         }
     }
 
@@ -494,7 +605,7 @@ impl Engine {
     }
 
     pub(crate) fn manual(&self, op: Manual) -> PyResult<Transition> {
-        Ok(match self {
+        let transition = match self {
             Engine::Local(core) => core.with(|b, now| match op {
                 Manual::ForceOpen => b.force_open(now),
                 Manual::Close => b.close(now),
@@ -517,7 +628,9 @@ impl Engine {
                     ))
                 }
             },
-        })
+        };
+        self.publish();
+        Ok(transition)
     }
 
     /// `f` on the local engine at its clock's now; None for a shared breaker (what
@@ -683,11 +796,14 @@ impl LeaseAnswer {
         if future.call_method0(intern!(py, "done"))?.is_truthy()? {
             // The waiting task was cancelled: a granted trial is handed back.
             if let Ok(permit) = answer {
-                breaker.get().engine.record(permit, Outcome::Cancelled);
+                breaker
+                    .get()
+                    .engine
+                    .record(Ticket::Permit(permit), Outcome::Cancelled);
             }
             return Ok(());
         }
-        let value = Breaker::admitted(breaker, answer)?;
+        let value = Breaker::admitted(breaker, answer.map(Ticket::Permit))?;
         future.call_method1(intern!(py, "set_result"), (value,))?;
         Ok(())
     }
@@ -706,7 +822,10 @@ impl Drop for LeaseAnswer {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
         {
-            self.breaker.get().engine.record(permit, Outcome::Cancelled);
+            self.breaker
+                .get()
+                .engine
+                .record(Ticket::Permit(permit), Outcome::Cancelled);
         }
     }
 }
