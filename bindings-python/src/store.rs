@@ -55,34 +55,25 @@ fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     )?))
 }
 
-/// Logs one line per outage episode of a store (logger `"tripwire"`).
+/// Logs one line per outage episode of a store (`tripwire._logger.store_outage`: tripwire's
+/// logger, else the standard library's `"tripwire"`), whatever the number of its breakers.
 struct LogEvents;
 
 impl StoreEvents for LogEvents {
     fn store_down(&self, fault: &StoreFault) {
-        log(
-            "warning",
-            format!(
-                "tripwire: fleet store unreachable ({}); breakers decide locally until it answers",
-                fault.message
-            ),
-        );
+        log("storeDown", Some(&fault.message));
     }
 
     fn store_up(&self) {
-        log(
-            "info",
-            "tripwire: fleet store reachable again; breakers share their state".into(),
-        );
+        log("storeUp", None);
     }
 }
 
-fn log(level: &str, line: String) {
+fn log(event: &str, error: Option<&str>) {
     Python::attach(|py| {
         let logged = py
-            .import(intern!(py, "logging"))
-            .and_then(|m| m.call_method1(intern!(py, "getLogger"), ("tripwire",)))
-            .and_then(|l| l.call_method1(level, (line,)));
+            .import(intern!(py, "tripwire._logger"))
+            .and_then(|m| m.call_method1(intern!(py, "store_outage"), (event, error)));
         if let Err(e) = logged {
             e.write_unraisable(py, None);
         }
