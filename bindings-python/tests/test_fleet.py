@@ -616,6 +616,31 @@ def test_one_log_line_per_outage(redis: Redis, name: str, caplog: pytest.LogCapt
         tripwire.set_logger(previous)
 
 
+def test_outcomes_before_the_first_reply_reach_the_fleet(redis: Redis, name: str) -> None:
+    """Nothing inside the window is lost: failures a process records before its store
+    ever answered (the server SIGSTOPped from the start) count in the fleet's totals and
+    window once it has joined: another process sees them, and one more failure trips
+    the fleet (three in a row)."""
+    redis.signal(signal.SIGSTOP)
+    try:
+        with RedisStore(redis.url, timeout=0.05) as early:
+            a = CircuitBreaker(name, failure_threshold=3, store=early)
+            fail(a)
+            fail(a)
+            assert a.stats.last_sync_age is None
+            redis.signal(signal.SIGCONT)
+            joined(a)
+            eventually(lambda: a.stats.fleet_failure_count == 2, "the failures in the fleet's totals")
+            with RedisStore(redis.url) as late:
+                b = CircuitBreaker(name, failure_threshold=3, store=late)
+                joined(b)
+                assert b.stats.consecutive_failures == 2
+                fail(b)
+                assert b.state is CircuitState.OPEN
+    finally:
+        redis.signal(signal.SIGCONT)
+
+
 def test_a_task_cancelled_while_awaiting_its_lease_hands_the_trial_back(redis: Redis, name: str) -> None:
     async def main() -> None:
         # The lease outlives this test (31 s by default): a leaked trial would refuse
