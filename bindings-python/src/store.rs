@@ -69,8 +69,14 @@ impl StoreEvents for LogEvents {
     }
 }
 
+/// Runs `f` with the GIL from a store thread; nothing once the interpreter is finalizing
+/// (a store still open at exit: its events have no one left to tell).
+fn from_store_thread(f: impl FnOnce(Python<'_>)) {
+    let _ = Python::try_attach(f);
+}
+
 fn log(event: &str, error: Option<&str>) {
-    Python::attach(|py| {
+    from_store_thread(|py| {
         let logged = py
             .import(intern!(py, "tripwire._logger"))
             .and_then(|m| m.call_method1(intern!(py, "store_outage"), (event, error)));
@@ -255,7 +261,7 @@ impl Events {
         let Some(target) = self.target.get() else {
             return;
         };
-        Python::attach(|py| {
+        from_store_thread(|py| {
             let Some(breaker) = target.bind(py).upgrade() else {
                 return;
             };
@@ -754,7 +760,7 @@ impl LeaseAnswer {
         let (target, settle) = (breaker.clone().unbind(), future.clone().unbind());
         let event_loop = event_loop.unbind();
         lease.send(move |answer| {
-            Python::attach(|py| {
+            from_store_thread(|py| {
                 // On any error the answer is dropped undelivered, and its drop hands a
                 // granted trial back.
                 let answer = LeaseAnswer {
