@@ -3,7 +3,7 @@
 //! (`tripwire_core::fleet`), the I/O is `tripwire-store`'s (one client for Node and
 //! Python).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -285,9 +285,7 @@ impl Events {
 
 impl BreakerEvents for Events {
     fn transition(&self, transition: Transition) {
-        // Closed at once (no call is admitted without asking from here on), opened
-        // again from the handle's answer once the GIL is held.
-        self.gate.quiet.store(false, Ordering::Release);
+        // The gate was closed by `changing`; opened again from the handle's answer.
         self.with_breaker(|b| {
             b.get().engine.publish();
             b.get().transitioned(b, transition, None)
@@ -305,6 +303,10 @@ impl BreakerEvents for Events {
             LinkEvent::StoreUp => "storeUp",
         };
         self.store_event(name, None);
+    }
+
+    fn changing(&self) {
+        self.gate.changing();
     }
 
     fn fleet_error(&self, error: &FleetError) {
@@ -326,22 +328,46 @@ impl BreakerEvents for Events {
 /// store's handle (`BreakerHandle::quiet_until`, as Node's gates). Only an unbounded
 /// horizon opens it: a bounded one (a rate rule) could end with a sync from the
 /// background, and a quiet success must never be the one that trips.
+///
+/// One word: a version (bumped by the store's thread when it changes the breaker in the
+/// background, under the breaker's lock: `BreakerEvents::changing`) times two, plus the
+/// quiet bit. A publish stores its answer only if no background change came in between,
+/// so a stale horizon never reopens the gate; admission is one load.
 #[derive(Default)]
 struct Gate {
-    quiet: AtomicBool,
-    /// Held while reading the handle's horizon and storing it, so that the last store
-    /// follows the last change.
+    word: AtomicU64,
+    /// Serialises publishes (a background change is the only other writer).
     publishing: Mutex<()>,
 }
 
 impl Gate {
+    #[inline]
+    fn quiet(&self) -> bool {
+        self.word.load(Ordering::Acquire) & 1 == 1
+    }
+
+    /// Closes the gate and bumps the version (the store's thread, under the breaker's lock).
+    fn changing(&self) {
+        let _ = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| Some((w | 1) + 1));
+    }
+
     fn publish(&self, handle: &BreakerHandle) {
         let _held = self
             .publishing
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.quiet
-            .store(handle.quiet_until().0 == u64::MAX, Ordering::Release);
+        let seen = self.word.load(Ordering::Acquire);
+        let quiet = handle.quiet_until().0 == u64::MAX;
+        // Fails only if a background change came in between: it closed the gate, and its
+        // `transition` or `link` event publishes again.
+        let _ = self.word.compare_exchange(
+            seen,
+            (seen & !1) | u64::from(quiet),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
     }
 }
 
@@ -382,7 +408,7 @@ pub(crate) struct Fleet {
     options: FleetOptions,
     events: Arc<Events>,
     /// The longest success the quiet path records as one (`Config::quiet_limit`).
-    quiet_limit: std::sync::atomic::AtomicU64,
+    quiet_limit: AtomicU64,
 }
 
 struct Member {
@@ -500,7 +526,7 @@ impl Engine {
             }),
             options: FleetOptions::new(name),
             events: Arc::new(Events::default()),
-            quiet_limit: std::sync::atomic::AtomicU64::new(0),
+            quiet_limit: AtomicU64::new(0),
         };
         if join_later {
             // Checked without joining (no I/O): the service's `reconfigure` joins.
@@ -528,11 +554,9 @@ impl Engine {
                 Ok(permit) => Admitted::Permit(Ticket::Permit(permit)),
                 Err(rejected) => Admitted::Rejected(rejected),
             },
-            Engine::Shared(fleet) if fleet.events.gate.quiet.load(Ordering::Acquire) => {
-                Admitted::Permit(Ticket::Quiet {
-                    start: fleet.store.now(),
-                })
-            }
+            Engine::Shared(fleet) if fleet.events.gate.quiet() => Admitted::Permit(Ticket::Quiet {
+                start: fleet.store.now(),
+            }),
             Engine::Shared(fleet) => match fleet.with(BreakerHandle::try_acquire) {
                 Admit::Permit(permit) => {
                     if permit.transition().is_some() {

@@ -64,6 +64,12 @@ pub trait BreakerEvents: Send + Sync {
     fn fleet_error(&self, error: &FleetError) {
         let _ = error;
     }
+    /// The I/O thread has just changed the breaker's state or link in the background
+    /// (`transition` or `link` follows). Called under the breaker's lock, before any
+    /// other thread can see the change: a binding that caches
+    /// [`BreakerHandle::quiet_until`] drops its copy here. Must be quick and must not
+    /// call into the store.
+    fn changing(&self) {}
 }
 
 /// What a lease's completion callback receives: a trial permit, or a refusal.
