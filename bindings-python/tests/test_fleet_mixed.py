@@ -63,8 +63,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const store = new RedisStore({ url: process.env.URL });
   const b = new CircuitBreaker({ name: process.env.NAME, %s, store });
   while (b.getStats().lastSyncAge === null) await sleep(5);
+  // The event, not getState(): the store's thread changes the state first, the event
+  // loop (which admits calls) from the event on.
+  const opened = new Promise((r) => b.once('circuitOpened', r));
   console.log('joined');
-  while (b.getState() === 'CLOSED') await sleep(5);
+  await opened;
   const first = await b.execute(async () => 'ran').catch((e) => e.name);
   console.log(first === 'ran' ? 'admitted' : `refused ${first}`);
   await next();
