@@ -99,7 +99,7 @@ bench-store: setup-redis
 	$(CARGO) bench -p tripwire-store --bench call_path
 bench-node: setup-node
 	bash scripts/bench-node.sh
-bench-fleet: setup-node setup-redis
+bench-fleet: setup-node setup-redis setup-python
 	bash scripts/bench-fleet.sh
 bench-python: setup-python
 	bash scripts/bench-python.sh

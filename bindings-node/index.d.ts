@@ -177,7 +177,10 @@ export interface StoreEventSource {
 export declare function setLogger(logger: Logger | null): Logger | null;
 /** The logger of setLogger() or TRIPWIRE_LOG, or null. */
 export declare function getLogger(): Logger | null;
-/** Logs a store's `storeDown` / `storeUp` events, one line per outage; returns a function that stops it. */
+/**
+ * Logs a store's `storeDown` / `storeUp` events, one line per outage; returns a function
+ * that stops it. Every `RedisStore` already does it through tripwire's logger.
+ */
 export declare function logStoreEvents(store: StoreEventSource, logger?: Logger): () => void;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';

@@ -13,7 +13,7 @@ const { shared, processNow, queueSuccess } = require('./shared.js');
 const { live } = require('./internal.js');
 const facade = require('../js/tripwire.js');
 const log = require('../js/log.js');
-const { RedisStore, fleet, breakerEvent, kEvent } = require('./store.js');
+const { RedisStore, fleet, breakerEvent, kEvent, logging: storeLogging } = require('./store.js');
 
 /** The engine interface of js/tripwire.js, implemented by the addon. */
 const engine = { ...native, now: processNow, queueSuccess, shared };
@@ -31,6 +31,7 @@ live.registry = () => api.breakers;
 // TRIPWIRE_LOG=1: the JSON logger is tripwire's own from the start (setLogger() changes it).
 if (log.loggingRequested()) api.setLogger(log.defaultLogger());
 api.CircuitBreaker.prototype[kEvent] = breakerEvent;
+storeLogging.getLogger = api.getLogger;
 
 const { CircuitState, CircuitBreakerError, CircuitBreakerOpenError, CircuitBreakerTimeoutError, ManualClock } = facade;
 const {

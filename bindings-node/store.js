@@ -8,6 +8,7 @@
 
 const { EventEmitter } = require('node:events');
 const native = require('./native.js');
+const log = require('../js/log.js');
 
 const EVENT_TRANSITION = 0;
 const EVENT_STORE_DOWN = 1;
@@ -49,6 +50,17 @@ const kFromEnv = Symbol('tripwire.storeFromEnv');
 // The store's flushInterval (ms): how often the ring is drained for its breakers.
 const kInterval = Symbol('tripwire.flushInterval');
 
+// tripwire's own logger at the time of an outage (index.js binds the facade's getLogger).
+const logging = { getLogger: () => null };
+
+/** A store's native half and flush interval; it logs its own outages, one line each. */
+function init(store, nativeStore, flushInterval) {
+  store[kNative] = nativeStore;
+  store[kInterval] = flushInterval;
+  store._closing = null;
+  log.logStoreEvents(store, undefined, () => logging.getLogger());
+}
+
 function describe(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -59,7 +71,8 @@ function describe(value) {
  * A process's connection to Redis or Valkey, shared by every breaker made with
  * `{ store }`: `new RedisStore({ url, prefix, flushInterval, timeout, leaseTtl, pollInterval })`
  * (milliseconds). Nothing connects until a breaker uses it. Emits `storeDown`
- * ({ message }) and `storeUp` once per outage episode.
+ * ({ message }) and `storeUp` once per outage episode, and logs each through
+ * tripwire's logger (one line down, one up, however many breakers it serves).
  */
 class RedisStore extends EventEmitter {
   constructor(options) {
@@ -68,9 +81,7 @@ class RedisStore extends EventEmitter {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new TypeError(`RedisStore: options must be an object like { url: 'redis://127.0.0.1:6379' }, not ${describe(options)}`);
     }
-    this[kNative] = new native.NativeStore(options, track(this));
-    this[kInterval] = options.flushInterval ?? 100;
-    this._closing = null;
+    init(this, new native.NativeStore(options, track(this)), options.flushInterval ?? 100);
   }
 
   /** Flushes what is pending and stops the store's threads (off the event loop). Breakers keep working, alone. */
@@ -99,9 +110,7 @@ function storeFromEnv() {
     if (made === null) {
       envStore = null;
     } else {
-      store[kNative] = made;
-      store[kInterval] = 100;
-      store._closing = null;
+      init(store, made, 100);
       envStore = store;
     }
   }
@@ -195,4 +204,4 @@ function breakerEvent(kind, code, message) {
   }
 }
 
-module.exports = { RedisStore, fleet, breakerEvent, kEvent };
+module.exports = { RedisStore, fleet, breakerEvent, kEvent, logging };

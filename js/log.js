@@ -204,8 +204,8 @@ export function logStoreEvents(store, logger = undefined, fallback = () => null)
       // A logger's failure is not the store's.
     }
   };
-  const down = (details) => storeEpisode(store, 'store', 'storeDown', details, log);
-  const up = (details) => storeEpisode(store, 'store', 'storeUp', details, log);
+  const down = (details) => storeEpisode(store, 'storeDown', details, log);
+  const up = (details) => storeEpisode(store, 'storeUp', details, log);
   store.on('storeDown', down);
   store.on('storeUp', up);
   return () => {

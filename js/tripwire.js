@@ -347,23 +347,31 @@ export class Call {
 // doubles, fractional here so that the fields hold doubles from the start.
 Call.kept = new Call(QUIET, 0.5, 0.5);
 
-// Whether each store or breaker that reported storeDown is still down.
+// Whether each store that reported storeDown is still down.
 const storeDown = new WeakMap();
 
 /**
- * The hook for the fleet store's `storeDown` / `storeUp` events (on a breaker, or on a
- * store through Node's logStoreEvents): one line per outage through
- * `log(level, message, fields)`; `source` (named `source.name`) keeps whether it is down.
+ * The hook for a fleet store's `storeDown` / `storeUp` events (Node's logStoreEvents,
+ * which every RedisStore runs on itself): one line per outage of the store, whatever
+ * the number of its breakers, through `log(level, message, fields)`; `source` (named
+ * `source.name`, if it has one) keeps whether it is down. Python's store logs the same
+ * lines (`tripwire._logger.store_outage`).
  */
-export function storeEpisode(source, kind, type, details, log) {
+export function storeEpisode(source, type, details, log) {
   const down = type === 'storeDown';
   if (down === (storeDown.get(source) === true)) return;
   storeDown.set(source, down);
-  const name = source.name ?? '';
-  const fields = { event: type, [kind]: name };
-  if (details !== null && typeof details === 'object' && details.error !== undefined) fields.error = errorMessage(details.error);
-  if (down) log('warn', `tripwire: store unreachable for '${name}', deciding locally`, fields);
-  else log('info', `tripwire: store reachable again for '${name}'`, fields);
+  const name = typeof source.name === 'string' ? source.name : undefined;
+  const fields = { event: type };
+  if (name !== undefined) fields.store = name;
+  const store = name === undefined ? 'fleet store' : `fleet store '${name}'`;
+  if (down) {
+    const cause = details !== null && typeof details === 'object' ? details.error ?? details.message : undefined;
+    if (cause !== undefined) fields.error = errorMessage(cause);
+    log('warn', `tripwire: ${store} unreachable${cause === undefined ? '' : ` (${fields.error})`}; its breakers decide locally until it answers`, fields);
+  } else {
+    log('info', `tripwire: ${store} reachable again; its breakers share their state`, fields);
+  }
 }
 
 /**
@@ -1378,15 +1386,6 @@ export function createTripwire(engine, host = {}) {
       } catch {
         // A logger's failure is not the call's.
       }
-    }
-
-    /**
-     * The store's `storeDown` / `storeUp` events (the fleet store emits them on its
-     * breakers) each log one line per outage, whoever emits them.
-     */
-    emit(type, ...args) {
-      if (type === 'storeDown' || type === 'storeUp') storeEpisode(this, 'breaker', type, args[0], (level, message, fields) => this._logEvent(level, message, fields));
-      return super.emit(type, ...args);
     }
 
     /**

@@ -15,7 +15,7 @@ import { runInNewContext } from 'node:vm';
 import { RedisServer, redisAvailable, until } from './redis-helper.mjs';
 
 const require = createRequire(import.meta.url);
-const { CircuitBreaker, CircuitBreakerOpenError, CircuitBreakerService, RedisStore, createCircuitBreaker, circuitBreakerRegistry } = require('tripwire');
+const { CircuitBreaker, CircuitBreakerOpenError, CircuitBreakerService, RedisStore, createCircuitBreaker, circuitBreakerRegistry, createLogger, setLogger } = require('tripwire');
 const native = require('../native.js');
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
@@ -233,6 +233,36 @@ test('redis SIGSTOP/SIGCONT: calls keep working in local mode, storeDown/storeUp
   assert.equal(breaker.getState(), 'OPEN');
   assert.ok((await breaker.execute(async () => 1).catch((e) => e)) instanceof CircuitBreakerOpenError);
   await Promise.all([store.close(), other.close()]);
+});
+
+test('one log line per outage episode of a store, down and up, however many breakers it serves (redis SIGSTOPped)', { skip }, async () => {
+  const lines = [];
+  const previous = setLogger(createLogger({ service: 'fleet-test', level: 'debug', destination: { write: (l) => lines.push(JSON.parse(l)) } }));
+  const store = new RedisStore({ url: server.url, flushInterval: 10, timeout: 50, pollInterval: 100 });
+  try {
+    const breakers = Array.from({ length: 4 }, (_, i) => new CircuitBreaker({ name: fresh(`log-${i}`), store, ...TRIP }));
+    await until(() => breakers.every((b) => b.getStats().lastSyncAge !== null));
+    const heard = [];
+    for (const b of breakers) b.on('storeDown', () => heard.push(b.name));
+    server.pause();
+    try {
+      while (!breakers.every((b) => b.getStats().mode === 'local')) {
+        for (const b of breakers) assert.equal(await b.execute(async () => 'ok'), 'ok');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      server.resume();
+    }
+    await until(() => breakers.every((b) => b.getStats().mode === 'shared') && lines.some((l) => l.event === 'storeUp'));
+    // Each breaker's listeners heard it; the log has one line each way.
+    await until(() => heard.length === breakers.length);
+    const outage = lines.filter((l) => l.event === 'storeDown' || l.event === 'storeUp');
+    assert.deepEqual(outage.map((l) => [l.level, l.event]), [['warn', 'storeDown'], ['info', 'storeUp']]);
+    assert.match(outage[0].message, /fleet store unreachable \(.*(timed out|timeout).*\)/);
+  } finally {
+    setLogger(previous);
+    await store.close();
+  }
 });
 
 test('redis kill -9 and restart: calls keep working, one storeDown/storeUp, state re-adopted after recovery', { skip }, async () => {

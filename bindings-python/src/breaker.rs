@@ -18,7 +18,7 @@ use tripwire_core::{
 use crate::clock::seconds;
 use crate::errors;
 use crate::options::{self, Exclude};
-use crate::store::{Admitted, Engine, LeaseAnswer, Manual};
+use crate::store::{Admitted, Engine, LeaseAnswer, Manual, Ticket};
 use crate::types;
 
 thread_local! {
@@ -231,7 +231,7 @@ impl Breaker {
     fn record_failure(
         &self,
         slf: &Bound<'_, Self>,
-        permit: tripwire_core::Permit,
+        permit: Ticket,
         error: &Bound<'_, PyAny>,
     ) -> PyResult<Option<PyErr>> {
         let transition = self.record(permit, Outcome::Failure);
@@ -270,7 +270,7 @@ impl Breaker {
 
     /// Records an excluded error: not counted, or a success with `ignored_as_success`
     /// (which may close a half-open circuit); pybreaker's listeners hear a success.
-    fn record_ignored(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
+    fn record_ignored(&self, slf: &Bound<'_, Self>, permit: Ticket) -> PyResult<()> {
         if let Some(t) = self.record(permit, Outcome::Ignored) {
             self.transitioned(slf, t, Some("ignored"))?;
         }
@@ -284,7 +284,7 @@ impl Breaker {
     /// when it finishes (`_hook_generator` wraps it with the permit).
     fn guard_generator(
         slf: &Bound<'_, Self>,
-        permit: tripwire_core::Permit,
+        permit: Ticket,
         generator: Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
@@ -329,7 +329,7 @@ impl Breaker {
     fn record_value(
         &self,
         slf: &Bound<'_, Self>,
-        permit: tripwire_core::Permit,
+        permit: Ticket,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
         if !self.failed_value(slf.py(), value) {
@@ -346,7 +346,7 @@ impl Breaker {
     }
 
     /// Records a success (a timeout if it overran `request_timeout`).
-    fn record_success(&self, slf: &Bound<'_, Self>, permit: tripwire_core::Permit) -> PyResult<()> {
+    fn record_success(&self, slf: &Bound<'_, Self>, permit: Ticket) -> PyResult<()> {
         if let Some(t) = self.record(permit, Outcome::Success) {
             self.transitioned(slf, t, Some(success_outcome(t)))?;
         }
@@ -357,7 +357,7 @@ impl Breaker {
     }
 
     /// Records a permit's outcome; callers waiting for a trial ask again.
-    fn record(&self, permit: tripwire_core::Permit, outcome: Outcome) -> Option<Transition> {
+    fn record(&self, permit: Ticket, outcome: Outcome) -> Option<Transition> {
         let trial = permit.is_trial();
         let transition = self.engine.record(permit, outcome);
         // Waiters wait for a trial slot: only a trial's end or a change of state can
@@ -443,7 +443,7 @@ impl Breaker {
                 Admitted::Rejected(rejected) => return refused(rejected),
                 // Half-open, shared: the fleet-wide trial lease, waited for without the GIL.
                 Admitted::Lease(lease) => match py.detach(move || lease.wait()) {
-                    Ok(permit) => break permit,
+                    Ok(permit) => break Ticket::Permit(permit),
                     Err(rejected) => return refused(rejected),
                 },
             }
@@ -645,7 +645,10 @@ impl Breaker {
     fn acquire(slf: &Bound<'_, Self>) -> PyResult<Py<Permit>> {
         let admitted = match Breaker::try_acquire(slf)? {
             Ok(admitted) => admitted,
-            Err(lease) => Breaker::admitted(slf, slf.py().detach(move || lease.wait()))?,
+            Err(lease) => Breaker::admitted(
+                slf,
+                slf.py().detach(move || lease.wait()).map(Ticket::Permit),
+            )?,
         };
         match admitted.cast_into::<Permit>() {
             Ok(permit) => Ok(permit.unbind()),
@@ -657,7 +660,11 @@ impl Breaker {
     fn _try_acquire(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         Ok(match Breaker::try_acquire(slf)? {
             Ok(admitted) => admitted.unbind(),
-            Err(lease) => Breaker::admitted(slf, slf.py().detach(move || lease.wait()))?.unbind(),
+            Err(lease) => Breaker::admitted(
+                slf,
+                slf.py().detach(move || lease.wait()).map(Ticket::Permit),
+            )?
+            .unbind(),
         })
     }
 
@@ -978,7 +985,7 @@ impl Breaker {
     /// A decision as Python sees it: a `Permit`, or the refusal exception (a value).
     pub(crate) fn admitted<'py>(
         slf: &Bound<'py, Self>,
-        result: Result<tripwire_core::Permit, Rejected>,
+        result: Result<Ticket, Rejected>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let this = slf.get();
         let py = slf.py();
@@ -1018,13 +1025,13 @@ impl Breaker {
 #[pyclass(frozen, freelist = 64, module = "tripwire")]
 pub struct Permit {
     breaker: Py<Breaker>,
-    permit: tripwire_core::Permit,
+    permit: Ticket,
     done: AtomicBool,
     transition: Option<Transition>,
 }
 
 impl Permit {
-    fn take(&self) -> PyResult<tripwire_core::Permit> {
+    fn take(&self) -> PyResult<Ticket> {
         if self.done.swap(true, Ordering::AcqRel) {
             return Err(PyRuntimeError::new_err("this permit has already been used"));
         }

@@ -3,7 +3,8 @@
 //! (`tripwire_core::fleet`), the I/O is `tripwire-store`'s (one client for Node and
 //! Python).
 
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -54,34 +55,31 @@ fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     )?))
 }
 
-/// Logs one line per outage episode of a store (logger `"tripwire"`).
+/// Logs one line per outage episode of a store (`tripwire._logger.store_outage`: tripwire's
+/// logger, else the standard library's `"tripwire"`), whatever the number of its breakers.
 struct LogEvents;
 
 impl StoreEvents for LogEvents {
     fn store_down(&self, fault: &StoreFault) {
-        log(
-            "warning",
-            format!(
-                "tripwire: fleet store unreachable ({}); breakers decide locally until it answers",
-                fault.message
-            ),
-        );
+        log("storeDown", Some(&fault.message));
     }
 
     fn store_up(&self) {
-        log(
-            "info",
-            "tripwire: fleet store reachable again; breakers share their state".into(),
-        );
+        log("storeUp", None);
     }
 }
 
-fn log(level: &str, line: String) {
-    Python::attach(|py| {
+/// Runs `f` with the GIL from a store thread; nothing once the interpreter is finalizing
+/// (a store still open at exit: its events have no one left to tell).
+fn from_store_thread(f: impl FnOnce(Python<'_>)) {
+    let _ = Python::try_attach(f);
+}
+
+fn log(event: &str, error: Option<&str>) {
+    from_store_thread(|py| {
         let logged = py
-            .import(intern!(py, "logging"))
-            .and_then(|m| m.call_method1(intern!(py, "getLogger"), ("tripwire",)))
-            .and_then(|l| l.call_method1(level, (line,)));
+            .import(intern!(py, "tripwire._logger"))
+            .and_then(|m| m.call_method1(intern!(py, "store_outage"), (event, error)));
         if let Err(e) = logged {
             e.write_unraisable(py, None);
         }
@@ -254,6 +252,8 @@ impl StoreChoice {
 #[derive(Default)]
 struct Events {
     target: OnceLock<Py<PyWeakrefReference>>,
+    /// The breaker's quiet gate (not the breaker: the store must not keep it alive).
+    gate: Arc<Gate>,
 }
 
 impl Events {
@@ -261,7 +261,7 @@ impl Events {
         let Some(target) = self.target.get() else {
             return;
         };
-        Python::attach(|py| {
+        from_store_thread(|py| {
             let Some(breaker) = target.bind(py).upgrade() else {
                 return;
             };
@@ -285,10 +285,18 @@ impl Events {
 
 impl BreakerEvents for Events {
     fn transition(&self, transition: Transition) {
-        self.with_breaker(|b| b.get().transitioned(b, transition, None));
+        // The gate was closed by `changing`; opened again from the handle's answer.
+        self.with_breaker(|b| {
+            b.get().engine.publish();
+            b.get().transitioned(b, transition, None)
+        });
     }
 
     fn link(&self, event: LinkEvent) {
+        self.with_breaker(|b| {
+            b.get().engine.publish();
+            Ok(())
+        });
         // The names the facade's hook expects (and Node's event names).
         let name = match event {
             LinkEvent::StoreDown => "storeDown",
@@ -297,9 +305,86 @@ impl BreakerEvents for Events {
         self.store_event(name, None);
     }
 
+    fn changing(&self) {
+        self.gate.changing();
+    }
+
     fn fleet_error(&self, error: &FleetError) {
         let message = error.message(Unit::Seconds);
         self.store_event("storeError", Some(PyValueError::new_err(message)));
+    }
+}
+
+/// A shared breaker's quiet gate: whether calls may be admitted without asking the
+/// store's handle (`BreakerHandle::quiet_until`, as Node's gates). Only an unbounded
+/// horizon opens it: a bounded one (a rate rule) could end with a sync from the
+/// background, and a quiet success must never be the one that trips.
+///
+/// One word: a version (bumped by the store's thread when it changes the breaker in the
+/// background, under the breaker's lock: `BreakerEvents::changing`) times two, plus the
+/// quiet bit. A publish stores its answer only if no background change came in between,
+/// so a stale horizon never reopens the gate; admission is one load.
+#[derive(Default)]
+struct Gate {
+    word: AtomicU64,
+    /// Serialises publishes (a background change is the only other writer).
+    publishing: Mutex<()>,
+}
+
+impl Gate {
+    #[inline]
+    fn quiet(&self) -> bool {
+        self.word.load(Ordering::Acquire) & 1 == 1
+    }
+
+    /// Closes the gate and bumps the version (the store's thread, under the breaker's lock).
+    fn changing(&self) {
+        let _ = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| Some((w | 1) + 1));
+    }
+
+    fn publish(&self, handle: &BreakerHandle) {
+        let _held = self
+            .publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let seen = self.word.load(Ordering::Acquire);
+        let quiet = handle.quiet_until().0 == u64::MAX;
+        // Fails only if a background change came in between: it closed the gate, and its
+        // `transition` or `link` event publishes again.
+        let _ = self.word.compare_exchange(
+            seen,
+            (seen & !1) | u64::from(quiet),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+}
+
+/// A call's leave: the core's permit, or a call a shared breaker admitted while quiet
+/// (without locking anything; its permit is made when its outcome is recorded).
+#[derive(Clone, Copy)]
+pub(crate) enum Ticket {
+    Permit(Permit),
+    /// Started at `start` (the store's clock).
+    Quiet {
+        start: u64,
+    },
+}
+
+impl Ticket {
+    /// The transition the acquire caused (OPEN → HALF_OPEN), if any.
+    pub(crate) fn transition(&self) -> Option<Transition> {
+        match self {
+            Ticket::Permit(p) => p.transition(),
+            Ticket::Quiet { .. } => None,
+        }
+    }
+
+    /// Whether it is a half-open trial.
+    pub(crate) fn is_trial(&self) -> bool {
+        matches!(self, Ticket::Permit(p) if p.is_trial())
     }
 }
 
@@ -313,6 +398,8 @@ pub(crate) struct Fleet {
     member: RwLock<Member>,
     options: FleetOptions,
     events: Arc<Events>,
+    /// The longest success the quiet path records as one (`Config::quiet_limit`).
+    quiet_limit: AtomicU64,
 }
 
 struct Member {
@@ -328,7 +415,24 @@ impl Fleet {
             Some(self.events.clone()),
         )?;
         member.handle = Some(handle.clone());
+        self.quiet_limit
+            .store(member.config.quiet_limit(), Ordering::Relaxed);
+        self.events.gate.publish(&handle);
         Ok(handle)
+    }
+
+    /// Records a call admitted while quiet: a success within the quiet limit as one
+    /// (it cannot change the state), anything else with its permit made now, in the
+    /// engine's generation (a sync adopting the fleet's state moves it without a
+    /// transition), as Node's quiet path does.
+    fn record_quiet(&self, h: &BreakerHandle, start: u64, outcome: Outcome) -> Option<Transition> {
+        let end = h.now();
+        if outcome == Outcome::Success
+            && end.saturating_sub(start) <= self.quiet_limit.load(Ordering::Relaxed)
+        {
+            return h.record_quiet_successes(start, end, 1);
+        }
+        h.record(h.quiet_permit(h.quiet_until().1, start), outcome)
     }
 
     #[inline]
@@ -362,7 +466,7 @@ pub(crate) enum Engine {
 
 /// What asking leave answers.
 pub(crate) enum Admitted {
-    Permit(Permit),
+    Permit(Ticket),
     Rejected(Rejected),
     /// Half-open in a shared breaker: the fleet-wide trial lease to wait for.
     Lease(Lease),
@@ -413,6 +517,7 @@ impl Engine {
             }),
             options: FleetOptions::new(name),
             events: Arc::new(Events::default()),
+            quiet_limit: AtomicU64::new(0),
         };
         if join_later {
             // Checked without joining (no I/O): the service's `reconfigure` joins.
@@ -437,11 +542,19 @@ impl Engine {
     pub(crate) fn try_acquire(&self) -> Admitted {
         match self {
             Engine::Local(core) => match core.try_acquire() {
-                Ok(permit) => Admitted::Permit(permit),
+                Ok(permit) => Admitted::Permit(Ticket::Permit(permit)),
                 Err(rejected) => Admitted::Rejected(rejected),
             },
+            Engine::Shared(fleet) if fleet.events.gate.quiet() => Admitted::Permit(Ticket::Quiet {
+                start: fleet.store.now(),
+            }),
             Engine::Shared(fleet) => match fleet.with(BreakerHandle::try_acquire) {
-                Admit::Permit(permit) => Admitted::Permit(permit),
+                Admit::Permit(permit) => {
+                    if permit.transition().is_some() {
+                        self.publish();
+                    }
+                    Admitted::Permit(Ticket::Permit(permit))
+                }
                 Admit::Rejected(rejected) => Admitted::Rejected(rejected),
                 Admit::Lease(lease) => Admitted::Lease(lease),
             },
@@ -449,10 +562,29 @@ impl Engine {
     }
 
     #[inline]
-    pub(crate) fn record(&self, permit: Permit, outcome: Outcome) -> Option<Transition> {
-        match self {
-            Engine::Local(core) => core.record(permit, outcome),
-            Engine::Shared(fleet) => fleet.with(|h| h.record(permit, outcome)),
+    pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) -> Option<Transition> {
+        match (self, ticket) {
+            (Engine::Local(core), Ticket::Permit(permit)) => core.record(permit, outcome),
+            // Never made: local engines hand out permits only.
+            (Engine::Local(_), Ticket::Quiet { .. }) => None,
+            (Engine::Shared(fleet), ticket) => {
+                let transition = fleet.with(|h| match ticket {
+                    Ticket::Permit(permit) => h.record(permit, outcome),
+                    Ticket::Quiet { start } => fleet.record_quiet(h, start, outcome),
+                });
+                if transition.is_some() {
+                    self.publish();
+                }
+                transition
+            }
+        }
+    }
+
+    /// Reads a shared breaker's quiet horizon again (after anything that may have
+    /// changed it: a transition, a join, a change of link).
+    pub(crate) fn publish(&self) {
+        if let Engine::Shared(fleet) = self {
+            fleet.with(|h| fleet.events.gate.publish(h));
         }
     }
 
@@ -485,7 +617,7 @@ impl Engine {
     }
 
     pub(crate) fn manual(&self, op: Manual) -> Transition {
-        match self {
+        let transition = match self {
             Engine::Local(core) => core.with(|b, now| match op {
                 Manual::ForceOpen => b.force_open(now),
                 Manual::Close => b.close(now),
@@ -504,7 +636,9 @@ impl Engine {
                 Manual::Trip => fleet.with(BreakerHandle::trip),
                 Manual::HalfOpen => fleet.with(BreakerHandle::half_open),
             },
-        }
+        };
+        self.publish();
+        transition
     }
 
     /// `f` on the local engine at its clock's now; None for a shared breaker (what
@@ -637,7 +771,7 @@ impl LeaseAnswer {
         let (target, settle) = (breaker.clone().unbind(), future.clone().unbind());
         let event_loop = event_loop.unbind();
         lease.send(move |answer| {
-            Python::attach(|py| {
+            from_store_thread(|py| {
                 // On any error the answer is dropped undelivered, and its drop hands a
                 // granted trial back.
                 let answer = LeaseAnswer {
@@ -670,11 +804,14 @@ impl LeaseAnswer {
         if future.call_method0(intern!(py, "done"))?.is_truthy()? {
             // The waiting task was cancelled: a granted trial is handed back.
             if let Ok(permit) = answer {
-                breaker.get().engine.record(permit, Outcome::Cancelled);
+                breaker
+                    .get()
+                    .engine
+                    .record(Ticket::Permit(permit), Outcome::Cancelled);
             }
             return Ok(());
         }
-        let value = Breaker::admitted(breaker, answer)?;
+        let value = Breaker::admitted(breaker, answer.map(Ticket::Permit))?;
         future.call_method1(intern!(py, "set_result"), (value,))?;
         Ok(())
     }
@@ -693,7 +830,10 @@ impl Drop for LeaseAnswer {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
         {
-            self.breaker.get().engine.record(permit, Outcome::Cancelled);
+            self.breaker
+                .get()
+                .engine
+                .record(Ticket::Permit(permit), Outcome::Cancelled);
         }
     }
 }

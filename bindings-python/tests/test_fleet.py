@@ -599,30 +599,91 @@ def test_the_store_does_not_keep_breakers_alive(redis: Redis, name: str) -> None
         assert ref() is None
 
 
-def test_one_log_line_per_outage(redis: Redis, name: str, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("fault", ["SIGSTOP", "kill"])
+@pytest.mark.parametrize("own_logger", [False, True])
+def test_one_log_line_per_outage(redis: Redis, name: str, caplog: pytest.LogCaptureFixture, fault: str, own_logger: bool) -> None:
+    """One line when the outage begins and one when it ends, per store, however many
+    breakers it serves: through the standard library's "tripwire" logger, or through
+    tripwire's own logger when one is set (then nothing through the former)."""
     caplog.set_level("INFO", logger="tripwire")
-    with RedisStore(redis.url, timeout=0.05) as store:
-        breakers = [CircuitBreaker(f"{name}-{i}", store=store) for i in range(3)]
-        for b in breakers:
-            joined(b)
-        redis.kill()
-        try:
+    sink: List[Any] = []
+
+    class Own:
+        def info(self, message: str, fields: Any = None) -> None:
+            sink.append(("info", message, fields))
+
+        def warn(self, message: str, fields: Any = None) -> None:
+            sink.append(("warn", message, fields))
+
+    previous = tripwire.set_logger(Own() if own_logger else None)
+    heard: List[str] = []
+
+    class Listener:
+        def store_down(self, cb: CircuitBreaker, error: Any) -> None:
+            heard.append(cb.name)
+
+    try:
+        with RedisStore(redis.url, timeout=0.05) as store:
+            breakers = [CircuitBreaker(f"{name}-{i}", store=store, listeners=[Listener()]) for i in range(3)]
             for b in breakers:
-                for _ in range(5):
-                    b.call(lambda: 1)
-            eventually(lambda: all(b.stats.mode == "local" for b in breakers), "local mode")
-        finally:
-            redis.start()
-        eventually(lambda: all(b.stats.mode == "shared" for b in breakers), "shared again")
+                joined(b)
+            if fault == "kill":
+                redis.kill()
+            else:
+                redis.signal(signal.SIGSTOP)
+            try:
+                while not all(b.stats.mode == "local" for b in breakers):
+                    for b in breakers:
+                        assert b.call(lambda: 1) == 1
+                    time.sleep(0.01)
+            finally:
+                if fault == "kill":
+                    redis.start()
+                else:
+                    redis.signal(signal.SIGCONT)
+            eventually(lambda: all(b.stats.mode == "shared" for b in breakers), "shared again")
 
-        def lines() -> List[str]:
-            return [r.getMessage() for r in caplog.records if r.name == "tripwire"]
+            def lines() -> List[str]:
+                if own_logger:
+                    return [message for _, message, _ in sink]
+                return [r.getMessage() for r in caplog.records if r.name == "tripwire"]
 
-        # The store's event comes from its thread, after the breakers' own.
-        eventually(lambda: any("reachable again" in m for m in lines()), "the recovery's log line")
-        logged = lines()
-        assert len([m for m in logged if "unreachable" in m]) == 1, logged
-        assert len([m for m in logged if "reachable again" in m]) == 1, logged
+            # The store's event comes from its thread, after the breakers' own.
+            eventually(lambda: any("reachable again" in m for m in lines()), "the recovery's log line")
+            eventually(lambda: len(heard) == len(breakers), "every breaker's store_down")
+            logged = lines()
+            assert len([m for m in logged if "unreachable" in m]) == 1, logged
+            assert len([m for m in logged if "reachable again" in m]) == 1, logged
+            if own_logger:
+                assert [(level, fields["event"]) for level, _, fields in sink] == [("warn", "storeDown"), ("info", "storeUp")]
+                assert not [r for r in caplog.records if r.name == "tripwire"]
+    finally:
+        tripwire.set_logger(previous)
+
+
+def test_outcomes_before_the_first_reply_reach_the_fleet(redis: Redis, name: str) -> None:
+    """Nothing inside the window is lost: failures a process records before its store
+    ever answered (the server SIGSTOPped from the start) count in the fleet's totals and
+    window once it has joined: another process sees them, and one more failure trips
+    the fleet (three in a row)."""
+    redis.signal(signal.SIGSTOP)
+    try:
+        with RedisStore(redis.url, timeout=0.05) as early:
+            a = CircuitBreaker(name, failure_threshold=3, store=early)
+            fail(a)
+            fail(a)
+            assert a.stats.last_sync_age is None
+            redis.signal(signal.SIGCONT)
+            joined(a)
+            eventually(lambda: a.stats.fleet_failure_count == 2, "the failures in the fleet's totals")
+            with RedisStore(redis.url) as late:
+                b = CircuitBreaker(name, failure_threshold=3, store=late)
+                joined(b)
+                assert b.stats.consecutive_failures == 2
+                fail(b)
+                assert b.state is CircuitState.OPEN
+    finally:
+        redis.signal(signal.SIGCONT)
 
 
 def test_a_task_cancelled_while_awaiting_its_lease_hands_the_trial_back(redis: Redis, name: str) -> None:

@@ -216,22 +216,33 @@ def test_control_api_mutations_are_logged_without_the_token() -> None:
     assert token not in text and "wrong" not in text
 
 
-def test_store_outages_log_one_line_per_episode() -> None:
+def test_a_breaker_logs_no_store_outage_its_store_does() -> None:
     out = Sink()
     tripwire.set_logger(out.log)
-    breaker = tripwire.CircuitBreaker("shared")
-    breaker._hook_store_event("storeUp")  # up while up: nothing
-    breaker._hook_store_event("storeDown", ConnectionRefusedError("127.0.0.1:6379"))
+    heard: List[str] = []
+
+    class Listener:
+        def store_down(self, cb: Any, error: Any) -> None:
+            heard.append("down")
+
+        def store_up(self, cb: Any) -> None:
+            heard.append("up")
+
+    breaker = tripwire.CircuitBreaker("shared", listeners=[Listener()])
     breaker._hook_store_event("storeDown", ConnectionRefusedError("127.0.0.1:6379"))
     breaker._hook_store_event("storeUp")
-    breaker._hook_store_event("storeUp")
-    breaker._hook_store_event("storeDown")
-    lines = out.entries()
-    assert [(x["level"], x["event"], x["breaker"]) for x in lines] == [
-        ("warn", "storeDown", "shared"),
-        ("info", "storeUp", "shared"),
-        ("warn", "storeDown", "shared"),
-    ]
-    assert "ConnectionRefusedError" in lines[0]["error"]
+    assert heard == ["down", "up"]
+    assert out.entries() == []
     with pytest.raises(ValueError, match="storeDown"):
         breaker._hook_store_event("storeLost")
+    # What a store's thread calls, once per outage episode.
+    from tripwire import _logger
+
+    _logger.store_outage("storeDown", "timed out after 100 ms")
+    _logger.store_outage("storeUp")
+    lines = out.entries()
+    assert [(x["level"], x["event"], x.get("error")) for x in lines] == [
+        ("warn", "storeDown", "timed out after 100 ms"),
+        ("info", "storeUp", None),
+    ]
+    assert "fleet store unreachable (timed out after 100 ms)" in lines[0]["message"]

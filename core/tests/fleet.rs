@@ -360,4 +360,39 @@ fn every_fingerprint_field_names_its_options_in_each_runtime() {
         option_name("open_duration", Unit::Seconds),
         "recovery_timeout"
     );
+fn outcomes_before_the_first_reply_reach_the_fleet() {
+    // "Nothing inside the window is lost": outcomes a process records before its join's
+    // reply (before the join is sent, and while it is out) count in the fleet's totals
+    // and window once it has joined, as if it had joined first.
+    let mut s = MemoryStore::new();
+    let mut a = FleetBreaker::new(config(), options(1)).unwrap();
+    sync(&mut a, &mut s, 0);
+    call(&mut a, &mut s, Outcome::Failure, MS);
+    sync(&mut a, &mut s, MS);
+    let mut b = FleetBreaker::new(config(), options(2)).unwrap();
+    assert!(call(&mut b, &mut s, Outcome::Success, 2 * MS));
+    assert!(call(&mut b, &mut s, Outcome::Failure, 2 * MS));
+    let join = b.flush_request(3 * MS).unwrap();
+    assert!(call(&mut b, &mut s, Outcome::Failure, 3 * MS));
+    let reply = s.call(&join).unwrap();
+    b.complete(Ok(&reply), 4 * MS).unwrap();
+    assert!(b.joined());
+    sync(&mut b, &mut s, 4 * MS);
+    let t = b.fleet_totals();
+    assert_eq!(
+        (t.successes, t.failures),
+        (1, 3),
+        "every outcome in the totals"
+    );
+    // The window: a's failure, then b's success and two failures (b's outcomes came
+    // after a's): two consecutive failures, four calls.
+    let stats = b.stats(4 * MS);
+    assert_eq!(stats.window_calls, 4, "every outcome in the window");
+    assert_eq!(stats.consecutive_failures, 2);
+    a.request_sync();
+    sync(&mut a, &mut s, 5 * MS);
+    assert_eq!(a.stats(5 * MS).window_calls, 4);
+    // One more failure anywhere makes three in a row: the fleet trips.
+    call(&mut a, &mut s, Outcome::Failure, 6 * MS);
+    assert_eq!(a.state(6 * MS), State::Open);
 }

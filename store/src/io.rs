@@ -330,6 +330,11 @@ fn complete(
                 let mut f = lock(&s.fleet);
                 match f.complete(reply, now) {
                     Ok(c) => {
+                        if !c.transitions.is_empty() || c.link.is_some() {
+                            if let Some(ev) = &s.events {
+                                guarded(|| ev.changing());
+                            }
+                        }
                         out.transitions
                             .extend(c.transitions.into_iter().map(|t| (s.clone(), t)));
                         out.links.extend(c.link.map(|l| (s.clone(), l)));
@@ -350,8 +355,13 @@ fn complete(
                 let s = l.shared;
                 let mut f = lock(&s.fleet);
                 let r = f.lease_reply(l.call.ticket, reply, now);
-                out.links
-                    .extend(f.take_link_events().into_iter().map(|e| (s.clone(), e)));
+                let links = f.take_link_events();
+                if !links.is_empty() {
+                    if let Some(ev) = &s.events {
+                        guarded(|| ev.changing());
+                    }
+                }
+                out.links.extend(links.into_iter().map(|e| (s.clone(), e)));
                 if result.is_ok() {
                     s.last_sync.store(now + 1, Ordering::Release);
                 }

@@ -9,17 +9,16 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::net::TcpStream;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{wait_until, Recorder};
 use tripwire_core::fleet::{FleetOptions, Link};
 use tripwire_core::{Config, Outcome, Threshold, WindowKind};
 use tripwire_store::{Admit, BreakerHandle, RedisStore, StoreOptions};
-use tripwire_testkit::RedisServer;
+use tripwire_testkit::{Mode, Proxy, RedisServer};
 
 /// `n` calls, one failure in ten (a flush at once); the breaker never trips.
 fn calls(b: &BreakerHandle, n: u64) {
@@ -201,108 +200,32 @@ fn debug_sleep() {
     );
 }
 
-const PASS: u8 = 0;
-const DELAY: u8 = 1;
-const BLACKHOLE: u8 = 2;
-const RESET: u8 = 3;
-
-/// A TCP proxy in front of the server: passes, delays every chunk by 500 ms (five
-/// timeouts), swallows everything, or cuts every connection (and each new one).
-struct Proxy {
-    port: u16,
-    mode: Arc<AtomicU8>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Proxy {
-    fn start(upstream: u16) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mode = Arc::new(AtomicU8::new(PASS));
-        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (m, cs) = (mode.clone(), conns.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if m.load(Ordering::SeqCst) == RESET {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                let mut list = cs.lock().unwrap();
-                list.push(client.try_clone().unwrap());
-                list.push(server.try_clone().unwrap());
-                drop(list);
-                pump(
-                    client.try_clone().unwrap(),
-                    server.try_clone().unwrap(),
-                    m.clone(),
-                );
-                pump(server, client, m.clone());
-            }
-        });
-        Proxy { port, mode, conns }
-    }
-
-    fn set(&self, mode: u8) {
-        self.mode.store(mode, Ordering::SeqCst);
-        if mode == RESET {
-            for c in self.conns.lock().unwrap().drain(..) {
-                let _ = c.shutdown(Shutdown::Both);
-            }
-        }
-    }
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream, mode: Arc<AtomicU8>) {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            let n = match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            match mode.load(Ordering::SeqCst) {
-                BLACKHOLE => continue,
-                DELAY => std::thread::sleep(Duration::from_millis(500)),
-                RESET => break,
-                _ => {}
-            }
-            if to.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(Shutdown::Both);
-    });
-}
-
-fn through_proxy(mode: u8) {
+fn through_proxy(mode: Mode) {
     let Some(server) = RedisServer::start() else {
         return;
     };
     let proxy = Proxy::start(server.port());
     let proxy = &proxy;
     episode(
-        format!("redis://127.0.0.1:{}/", proxy.port),
+        format!("redis://127.0.0.1:{}/", proxy.port()),
         &mut || proxy.set(mode),
-        &mut || proxy.set(PASS),
+        &mut || proxy.set(Mode::Pass),
         false,
     );
 }
 
 #[test]
 fn proxy_delay() {
-    through_proxy(DELAY);
+    // Every chunk 500 ms late: five timeouts.
+    through_proxy(Mode::Delay(Duration::from_millis(500)));
 }
 
 #[test]
 fn proxy_blackhole() {
-    through_proxy(BLACKHOLE);
+    through_proxy(Mode::Blackhole);
 }
 
 #[test]
 fn proxy_reset() {
-    through_proxy(RESET);
+    through_proxy(Mode::Reset);
 }

@@ -1,7 +1,13 @@
 //! Test support for the workspace: a real `redis-server` started on a free loopback
 //! port with no persistence, controlled and stopped by its pid (never by name).
-//! Used by `core/tests/fleet_redis.rs` and `store/tests/`.
+//! Used by `core/tests/fleet_redis.rs` and `store/tests/`. Also a TCP [`Proxy`] that
+//! delays, blackholes or cuts connections (the store's fault tests; the fleet bench
+//! runs it as the `tripwire-proxy` binary).
 #![deny(missing_docs)]
+
+mod proxy;
+
+pub use proxy::{Mode, Proxy};
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

@@ -403,12 +403,13 @@ class CircuitBreaker(_core.Breaker):
     def _hook_store_event(self, event: str, error: Optional[BaseException] = None) -> None:
         """The fleet store's hook (from its thread): ``"storeDown"`` when this breaker
         stops reaching the store (it then decides locally), ``"storeUp"`` when it shares
-        again, ``"storeError"`` when the fleet refused it (``error`` names the option).
-        One log line per outage, however often it is called; then the listeners."""
+        again, ``"storeError"`` when the fleet refused it (``error`` names the option),
+        logged. The outages are logged by the store, once each (``_logger.store_outage``);
+        the listeners hear every breaker's."""
         if event == "storeError":
             _tw_log.emit(self._logger, "error", f"tripwire: breaker {_key(self)!r}: {error}", {"event": event, "breaker": _key(self)})
-        else:
-            _tw_log.store_episode(self._logger, self, "breaker", _key(self), event, error)
+        elif event not in ("storeDown", "storeUp"):
+            raise ValueError(f"a store event is 'storeDown', 'storeUp' or 'storeError', not {event!r}")
         for listener in self._listeners:
             hook = getattr(listener, "store_up" if event == "storeUp" else "store_down", None)
             if hook is not None:

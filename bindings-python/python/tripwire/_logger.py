@@ -10,9 +10,9 @@ components use for what they do on their own (never per call).
   ``TRIPWIRE_LOG=1`` sets the JSON ``logger`` when tripwire is imported. A
   ``logging.Logger`` works too (the fields go in ``extra``), as does any object with
   ``info`` and ``warn`` / ``warning`` taking ``(message, fields)``.
-* The fleet store reports an outage with ``breaker._hook_store_event("storeDown",
-  error)`` and the recovery with ``("storeUp", None)``; each breaker logs one line per
-  outage, however often it is told.
+* A fleet store logs each of its outages once (``store_outage``): one line when it
+  begins, one when it ends, however many breakers it serves. The breakers' own
+  ``store_down`` / ``store_up`` listeners are told, but log nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import logging
 import os
 import sys
 import threading
-import weakref
 from datetime import datetime, timezone
 from typing import Any, Dict, Mapping, Optional, TextIO
 
@@ -240,27 +239,21 @@ def emit(logger: Optional[Any], level: str, message: str, fields: Dict[str, Any]
         logging.getLogger("tripwire").exception("tripwire: the logger raised")
 
 
-# Whether each breaker or store that reported storeDown is still down.
-_down: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
-_down_lock = threading.Lock()
-
-
-def store_episode(logger: Optional[Any], source: Any, kind: str, name: str, event: str, error: Optional[BaseException]) -> None:
-    """The fleet store's ``storeDown`` / ``storeUp`` for ``source``: one line per outage."""
-    if event not in ("storeDown", "storeUp"):
-        raise ValueError(f"a store event is 'storeDown' or 'storeUp', not {event!r}")
-    down = event == "storeDown"
-    with _down_lock:
-        if down == _down.get(source, False):
-            return
-        _down[source] = down
-    fields: Dict[str, Any] = {"event": event, kind: name}
-    if error is not None:
-        fields["error"] = f"{type(error).__name__}: {error}"
-    if down:
-        emit(logger, "warn", f"tripwire: store unreachable for {name!r}, deciding locally", fields)
+def store_outage(event: str, error: Optional[str] = None) -> None:
+    """A fleet store's outage (called by the store's thread once per episode): one line
+    when it begins (``"storeDown"``, with the error that began it) and one when it ends
+    (``"storeUp"``), however many breakers the store serves; through tripwire's own
+    logger, else the standard library's ``"tripwire"`` logger. Node's stores log the
+    same lines."""
+    fields: Dict[str, Any] = {"event": event}
+    if event == "storeDown":
+        cause = "" if error is None else f" ({error})"
+        if error is not None:
+            fields["error"] = error
+        level, message = "warn", f"tripwire: fleet store unreachable{cause}; its breakers decide locally until it answers"
     else:
-        emit(logger, "info", f"tripwire: store reachable again for {name!r}", fields)
+        level, message = "info", "tripwire: fleet store reachable again; its breakers share their state"
+    emit(_own if _own is not None else logging.getLogger("tripwire"), level, message, fields)
 
 
 if logging_requested():

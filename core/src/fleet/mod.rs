@@ -1262,9 +1262,24 @@ impl FleetBreaker {
             {
                 self.local_hold = e.open_until;
             }
+            // Outcomes not flushed yet (at the join: every one recorded before it) join
+            // the fleet's window when both sides are closed: nothing inside the window is
+            // lost. Otherwise they belong to another state (totals only, as an older
+            // generation's).
+            let closed = |state, mode| state == State::Closed && mode == Mode::Normal;
+            let keep_runs = closed(e.state, e.mode) && closed(r.state, r.control.mode());
             self.born = Some(r.born);
             self.sealed.clear();
+            let runs = if keep_runs {
+                core::mem::take(&mut self.runs)
+            } else {
+                VecDeque::new()
+            };
             self.adopt(r, a, true, out);
+            if !runs.is_empty() {
+                self.runs = runs;
+                self.refresh(r, a);
+            }
             if self.joined_generation == 0 {
                 self.joined_generation = self.engine.generation;
             }
@@ -1305,11 +1320,7 @@ impl FleetBreaker {
     /// The fleet's state replaces this process's.
     fn adopt(&mut self, r: &Reply, a: u64, force: bool, out: &mut Completion) {
         let before = self.engine.state(a);
-        let mode = match r.control {
-            Control::Normal => Mode::Normal,
-            Control::ForcedOpen => Mode::ForcedOpen,
-            Control::Disabled => Mode::Disabled,
-        };
+        let mode = r.control.mode();
         let e = &mut self.engine;
         if force || Some(r.generation) != self.generation || e.state != r.state || e.mode != mode {
             e.enter(r.state);
@@ -1408,5 +1419,16 @@ impl FleetBreaker {
         };
         self.seal(a, 0);
         Some(t)
+    }
+}
+
+impl Control {
+    /// The engine's mode for the fleet's.
+    fn mode(self) -> Mode {
+        match self {
+            Control::Normal => Mode::Normal,
+            Control::ForcedOpen => Mode::ForcedOpen,
+            Control::Disabled => Mode::Disabled,
+        }
     }
 }
