@@ -360,6 +360,9 @@ fn every_fingerprint_field_names_its_options_in_each_runtime() {
         option_name("open_duration", Unit::Seconds),
         "recovery_timeout"
     );
+}
+
+#[test]
 fn outcomes_before_the_first_reply_reach_the_fleet() {
     // "Nothing inside the window is lost": outcomes a process records before its join's
     // reply (before the join is sent, and while it is out) count in the fleet's totals
