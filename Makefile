@@ -91,7 +91,7 @@ demo-fleet: setup-node setup-python setup-redis
 demo-rust: setup-core
 	$(CARGO) run -q -p tripwire-core --example demo
 
-bench: bench-core bench-store bench-node bench-python bench-wasm bench-install
+bench: bench-core bench-store bench-fleet bench-node bench-python bench-wasm bench-install
 bench-core:
 	$(CARGO) bench -p tripwire-core --bench acquire_record
 # The closed path in shared mode beside the local engine (starts its own redis-server).
