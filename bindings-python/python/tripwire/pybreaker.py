@@ -308,18 +308,13 @@ _STORES_LOCK = threading.Lock()
 
 def _redis_url(redis_object: Any) -> str:
     """The fleet store's URL for the server a ``redis.Redis`` object connects to (its
-    pool's ``connection_kwargs``: host, port, db, username, password, or a socket path)."""
+    pool's ``connection_kwargs``: host, port, db, username, password, or a socket path),
+    or for a fakeredis object, the loopback port serving its data (``_fakeredis_url``)."""
     pool = getattr(redis_object, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
     connection_class = getattr(pool, "connection_class", None)
     if any(getattr(c, "__module__", "").split(".")[0] == "fakeredis" for c in (type(redis_object), connection_class)):
-        # Its data lives in this process, where the store's own connection cannot see
-        # it; its connection parameters would silently name localhost:6379 instead.
-        raise TypeError(
-            "invalid argument `redis_object`: a fakeredis object has no server that tripwire's store can "
-            "connect to; CircuitRedisStorage needs a server-backed redis.Redis (e.g. a redis-server started "
-            "for the tests)"
-        )
+        return _fakeredis_url(redis_object)
     if not isinstance(kwargs, dict):
         raise TypeError(
             "invalid argument `redis_object`: must be a redis.Redis (its connection_pool.connection_kwargs "
@@ -345,6 +340,73 @@ def _redis_url(redis_object: Any) -> str:
     return f"redis://{auth}{host}:{int(kwargs.get('port') or 6379)}/{db}"
 
 
+# One RESP server per fakeredis FakeServer, started on first use, for the life of the
+# process (the store's connections stay open as long as its breakers may use them).
+_FAKE_SERVERS: Dict[Any, Any] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _fake_handler() -> Any:
+    """fakeredis's TCP request handler, answering a command's error as a reply: its own
+    drops the connection on any error reply (the store's first ``EVALSHA`` of a script
+    is a ``NOSCRIPT`` error, which a Redis server answers on a connection that stays)."""
+    import redis
+    from fakeredis._clients._tcp_server import TCPFakeRequestHandler
+
+    class Handler(TCPFakeRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            read = self.current_client.read_response
+
+            def read_response(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return read(*args, **kwargs)
+                except redis.ResponseError as error:
+                    return error
+
+            self.current_client.read_response = read_response  # type: ignore[method-assign]
+
+    return Handler
+
+
+def _fakeredis_url(redis_object: Any) -> str:
+    """A fakeredis object's data lives in this process: tripwire's store reaches it
+    through fakeredis's ``TcpFakeServer`` serving that object's ``FakeServer`` on a free
+    loopback port (a daemon thread), so the test's object sees what the store writes."""
+    import redis
+    from fakeredis import TcpFakeServer
+
+    if not isinstance(redis_object, redis.Redis):
+        raise TypeError(
+            "invalid argument `redis_object`: must be a redis.Redis or a fakeredis.FakeRedis / FakeStrictRedis, "
+            f"not {type(redis_object).__name__}"
+        )
+    if importlib.util.find_spec("lupa") is None:  # fakeredis runs the store's Lua scripts with it
+        raise ImportError(
+            "CircuitRedisStorage on a fakeredis object needs fakeredis's Lua scripting (the fleet store runs "
+            "Lua scripts): pip install 'fakeredis[lua]'"
+        )
+    pool = redis_object.connection_pool
+    server = pool.connection_kwargs.get("server")
+    if server is None:
+        # fakeredis picks the FakeServer (by host and port) when it makes a connection.
+        connection: Any = pool.get_connection()
+        try:
+            server = connection._server
+        finally:
+            pool.release(connection)
+    with _STORES_LOCK:
+        tcp = _FAKE_SERVERS.get(server)
+        if tcp is None:
+            tcp = TcpFakeServer(("127.0.0.1", 0))
+            tcp.fake_server = server
+            tcp.RequestHandlerClass = _fake_handler()
+            tcp.daemon_threads = True  # its connections must not hold the interpreter's exit
+            threading.Thread(target=tcp.serve_forever, name="tripwire-fakeredis", daemon=True).start()
+            _FAKE_SERVERS[server] = tcp
+    return f"redis://127.0.0.1:{tcp.server_address[1]}/{int(pool.connection_kwargs.get('db') or 0)}"
+
+
 def _store_for(url: str, prefix: str) -> tripwire.RedisStore:
     """One store per server and prefix, made on first use: every breaker on it shares
     its connection and threads."""
@@ -368,6 +430,11 @@ class CircuitRedisStorage(CircuitBreakerStorage):
     store unreachable, or before its first reply) ``current_state`` reports
     ``fallback_circuit_state`` and calls are decided by this process alone.
     ``cluster_mode`` is accepted: tripwire's keys are hash-tagged already.
+
+    ``redis_object`` may be a fakeredis ``FakeRedis`` / ``FakeStrictRedis`` (as in
+    pybreaker's own tests): its ``FakeServer`` is served on a free loopback port by
+    fakeredis's ``TcpFakeServer`` (one per ``FakeServer``, for the life of the process),
+    so the object sees the fleet's keys. It needs ``pip install 'fakeredis[lua]'``.
     """
 
     BASE_NAMESPACE = "pybreaker"
