@@ -520,3 +520,17 @@ def test_a_fakeredis_object_without_lua_is_a_clear_error(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "lupa", None)  # as if lupa were not installed
     with pytest.raises(ImportError, match=r"needs fakeredis's Lua scripting .*pip install 'fakeredis\[lua\]'"):
         pybreaker.CircuitRedisStorage("closed", fakeredis.FakeStrictRedis())
+
+
+def test_a_new_breaker_has_the_fleets_state_when_made(namespace: str) -> None:
+    # As pybreaker's breaker reads Redis as it is made: the store's first reply is in
+    # before the constructor returns (no fallback_circuit_state while the store is up),
+    # so a half_open() right after construction is the fleet's, not undone by the join.
+    fake = fakeredis.FakeStrictRedis()
+    storage = pybreaker.CircuitRedisStorage("closed", fake, namespace=namespace, fallback_circuit_state="open")
+    b = pybreaker.CircuitBreaker(fail_max=1, state_storage=storage)
+    assert b.stats.last_sync_age is not None and b.stats.mode == "shared"
+    assert b.current_state == "closed"
+    b.half_open()
+    assert b.current_state == "half-open"
+    assert b.call(lambda: "trial") == "trial" and b.current_state == "closed"

@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import itertools
 import threading
+import time
 import urllib.parse
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, cast, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
@@ -343,6 +344,8 @@ def _redis_url(redis_object: Any) -> str:
 # One RESP server per fakeredis FakeServer, started on first use, for the life of the
 # process (the store's connections stay open as long as its breakers may use them).
 _FAKE_SERVERS: Dict[Any, Any] = {}
+# The longest a new breaker on a CircuitRedisStorage waits for the store's first reply.
+_JOIN_WAIT = 1.0
 
 
 @functools.lru_cache(maxsize=None)
@@ -466,6 +469,18 @@ class CircuitRedisStorage(CircuitBreakerStorage):
     def _attach(self, breaker: CircuitBreaker) -> None:
         # Every breaker on it shows the same fleet state: the storage reads the latest.
         self._breaker = breaker
+
+    def _await_join(self, breaker: CircuitBreaker) -> None:
+        """pybreaker's breaker reads the shared state as it is made: wait for the store's
+        first reply (at most ``_JOIN_WAIT`` seconds; an unreachable store ends it sooner
+        by switching to local mode), so that what the breaker does next (``half_open()``,
+        a call) acts on the fleet's state rather than on ``fallback_circuit_state``."""
+        deadline = time.monotonic() + _JOIN_WAIT
+        while time.monotonic() < deadline:
+            stats = breaker.stats
+            if stats.last_sync_age is not None or stats.mode != "shared":
+                return
+            time.sleep(0.001)
 
     @property
     def fallback_circuit_state(self) -> str:
@@ -678,6 +693,8 @@ class CircuitBreaker(tripwire.CircuitBreaker):
             self.restore(snapshot)
         if isinstance(storage, (CircuitMemoryStorage, CircuitRedisStorage)):
             storage._attach(self)
+        if isinstance(storage, CircuitRedisStorage):
+            storage._await_join(self)
         self._state = self._create_new_state(self.current_state)
 
     def __repr__(self) -> str:
