@@ -6,11 +6,13 @@ users pass it."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import traceback
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -21,6 +23,7 @@ import pytest
 import redis as redis_py
 from test_fleet import Redis, child, eventually, expect, tell, redis  # noqa: F401 (the fixture)
 
+import tripwire
 import tripwire.pybreaker as pybreaker
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server missing (scripts/setup-redis.sh)")
@@ -534,3 +537,33 @@ def test_a_new_breaker_has_the_fleets_state_when_made(namespace: str) -> None:
     b.half_open()
     assert b.current_state == "half-open"
     assert b.call(lambda: "trial") == "trial" and b.current_state == "closed"
+
+
+def test_a_fake_servers_port_closes_with_its_last_storage(namespace: str) -> None:
+    # A test suite makes a FakeServer per test: each one's server thread, connections
+    # and store go once no storage (and so no breaker) on it is left.
+    def serving() -> int:
+        return sum(t.name == "tripwire-fakeredis" for t in threading.enumerate())
+
+    tripwire.registry.remove("pybreaker")  # holds the last pybreaker breaker made
+    gc.collect()
+    eventually(lambda: serving() == 0, "earlier tests' fake servers stopped")
+    fake = fakeredis.FakeStrictRedis()
+    breakers = [
+        pybreaker.CircuitBreaker(state_storage=pybreaker.CircuitRedisStorage("closed", fake, namespace=namespace))
+        for _ in range(2)
+    ]
+    others = [pybreaker.CircuitBreaker(state_storage=pybreaker.CircuitRedisStorage("closed", fakeredis.FakeStrictRedis()))]
+    assert serving() == 2
+    del others
+    tripwire.registry.remove("pybreaker")
+    gc.collect()
+    eventually(lambda: serving() == 1, "the other FakeServer's port closed")
+    # One storage on a FakeServer keeps it served.
+    del breakers[0]
+    gc.collect()
+    assert all(b.call(lambda: "ran") == "ran" for b in breakers) and serving() == 1
+    assert breakers[0].stats.mode == "shared"
+    del breakers
+    gc.collect()
+    eventually(lambda: serving() == 0, "the last FakeServer's port closed")

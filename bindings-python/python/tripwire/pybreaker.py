@@ -19,6 +19,7 @@ import itertools
 import threading
 import time
 import urllib.parse
+import weakref
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, cast, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
@@ -309,13 +310,10 @@ _STORES_LOCK = threading.Lock()
 
 def _redis_url(redis_object: Any) -> str:
     """The fleet store's URL for the server a ``redis.Redis`` object connects to (its
-    pool's ``connection_kwargs``: host, port, db, username, password, or a socket path),
-    or for a fakeredis object, the loopback port serving its data (``_fakeredis_url``)."""
+    pool's ``connection_kwargs``: host, port, db, username, password, or a socket path)."""
     pool = getattr(redis_object, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
     connection_class = getattr(pool, "connection_class", None)
-    if any(getattr(c, "__module__", "").split(".")[0] == "fakeredis" for c in (type(redis_object), connection_class)):
-        return _fakeredis_url(redis_object)
     if not isinstance(kwargs, dict):
         raise TypeError(
             "invalid argument `redis_object`: must be a redis.Redis (its connection_pool.connection_kwargs "
@@ -341,9 +339,11 @@ def _redis_url(redis_object: Any) -> str:
     return f"redis://{auth}{host}:{int(kwargs.get('port') or 6379)}/{db}"
 
 
-# One RESP server per fakeredis FakeServer, started on first use, for the life of the
-# process (the store's connections stay open as long as its breakers may use them).
+# One RESP server per fakeredis FakeServer, started with its first storage and stopped
+# (with its stores) when the last of its storages is gone: a test suite makes a
+# FakeServer per test, each worth a few threads and sockets.
 _FAKE_SERVERS: Dict[Any, Any] = {}
+_FAKE_USERS: Dict[Any, int] = {}
 # The longest a new breaker on a CircuitRedisStorage waits for the store's first reply.
 _JOIN_WAIT = 1.0
 
@@ -372,22 +372,20 @@ def _fake_handler() -> Any:
     return Handler
 
 
-def _fakeredis_url(redis_object: Any) -> str:
-    """A fakeredis object's data lives in this process: tripwire's store reaches it
-    through fakeredis's ``TcpFakeServer`` serving that object's ``FakeServer`` on a free
-    loopback port (a daemon thread), so the test's object sees what the store writes."""
+def _fake_server(redis_object: Any) -> Any:
+    """A fakeredis object's ``FakeServer``, or None for a server-backed ``redis.Redis``."""
+    pool = getattr(redis_object, "connection_pool", None)
+    if all(
+        getattr(c, "__module__", "").split(".")[0] != "fakeredis"
+        for c in (type(redis_object), getattr(pool, "connection_class", None))
+    ):
+        return None
     import redis
-    from fakeredis import TcpFakeServer
 
     if not isinstance(redis_object, redis.Redis):
         raise TypeError(
             "invalid argument `redis_object`: must be a redis.Redis or a fakeredis.FakeRedis / FakeStrictRedis, "
             f"not {type(redis_object).__name__}"
-        )
-    if importlib.util.find_spec("lupa") is None:  # fakeredis runs the store's Lua scripts with it
-        raise ImportError(
-            "CircuitRedisStorage on a fakeredis object needs fakeredis's Lua scripting (the fleet store runs "
-            "Lua scripts): pip install 'fakeredis[lua]'"
         )
     pool = redis_object.connection_pool
     server = pool.connection_kwargs.get("server")
@@ -398,6 +396,44 @@ def _fakeredis_url(redis_object: Any) -> str:
             server = connection._server
         finally:
             pool.release(connection)
+    return server
+
+
+def _fake_release(server: Any) -> None:
+    """A storage on ``server`` is gone (its breakers too, which hold it). In a thread of
+    its own: a finalizer may run while this thread holds ``_STORES_LOCK``, and closing
+    waits for a last flush, which a garbage collection should not."""
+    threading.Thread(target=_fake_stop, args=(server,), name="tripwire-fakeredis-stop", daemon=True).start()
+
+
+def _fake_stop(server: Any) -> None:
+    """After its last storage: close ``server``'s stores, then stop serving it."""
+    with _STORES_LOCK:
+        _FAKE_USERS[server] -= 1
+        if _FAKE_USERS[server]:
+            return
+        del _FAKE_USERS[server]
+        tcp = _FAKE_SERVERS.pop(server)
+        origin = f"redis://127.0.0.1:{tcp.server_address[1]}/"
+        stores = [_STORES.pop(key) for key in [key for key in _STORES if key[0].startswith(origin)]]
+    for store in stores:
+        store.close()  # a last flush, to the server still up
+    tcp.shutdown()
+    tcp.server_close()
+
+
+def _fakeredis_url(redis_object: Any, server: Any) -> str:
+    """A fakeredis object's data lives in this process: tripwire's store reaches it
+    through fakeredis's ``TcpFakeServer`` serving that object's ``FakeServer`` on a free
+    loopback port (a daemon thread), so the test's object sees what the store writes."""
+    from fakeredis import TcpFakeServer
+
+    if importlib.util.find_spec("lupa") is None:  # fakeredis runs the store's Lua scripts with it
+        raise ImportError(
+            "CircuitRedisStorage on a fakeredis object needs fakeredis's Lua scripting (the fleet store runs "
+            "Lua scripts): pip install 'fakeredis[lua]'"
+        )
+    pool = redis_object.connection_pool
     with _STORES_LOCK:
         tcp = _FAKE_SERVERS.get(server)
         if tcp is None:
@@ -405,8 +441,9 @@ def _fakeredis_url(redis_object: Any) -> str:
             tcp.fake_server = server
             tcp.RequestHandlerClass = _fake_handler()
             tcp.daemon_threads = True  # its connections must not hold the interpreter's exit
-            threading.Thread(target=tcp.serve_forever, name="tripwire-fakeredis", daemon=True).start()
+            threading.Thread(target=tcp.serve_forever, args=(0.05,), name="tripwire-fakeredis", daemon=True).start()
             _FAKE_SERVERS[server] = tcp
+        _FAKE_USERS[server] = _FAKE_USERS.get(server, 0) + 1
     return f"redis://127.0.0.1:{tcp.server_address[1]}/{int(pool.connection_kwargs.get('db') or 0)}"
 
 
@@ -442,7 +479,7 @@ class CircuitRedisStorage(CircuitBreakerStorage):
 
     BASE_NAMESPACE = "pybreaker"
 
-    __slots__ = ("_store", "_state", "_opened_at", "_fallback_circuit_state", "_breaker")
+    __slots__ = ("_store", "_state", "_opened_at", "_fallback_circuit_state", "_breaker", "__weakref__")
 
     def __init__(
         self,
@@ -460,7 +497,14 @@ class CircuitRedisStorage(CircuitBreakerStorage):
             raise TypeError(f"invalid argument `namespace`: must be a non-empty str or None, not {namespace!r}")
         if not isinstance(cluster_mode, bool):
             raise TypeError(f"invalid argument `cluster_mode`: must be a bool, not {type(cluster_mode).__name__}")
-        self._store = _store_for(_redis_url(redis_object), namespace or "tw")
+        fake = _fake_server(redis_object)
+        if fake is None:
+            url = _redis_url(redis_object)
+        else:
+            url = _fakeredis_url(redis_object, fake)
+            # Not at exit: the daemon threads just end there.
+            weakref.finalize(self, _fake_release, fake).atexit = False
+        self._store = _store_for(url, namespace or "tw")
         self._state = state
         self._opened_at: Optional[datetime] = None
         self._fallback_circuit_state = fallback_circuit_state
