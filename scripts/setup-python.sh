@@ -14,12 +14,13 @@ PYTHON="${PYTHON:-python3}"
 # spans by an in-memory exporter).
 # redis (redis-py): tripwire.pybreaker's CircuitRedisStorage reads a redis.Redis object's
 # connection parameters (the same pin as the bench venv). fakeredis: pybreaker's own
-# Redis tests pass it, and CircuitRedisStorage must refuse it by name (test_pybreaker_redis.py).
+# Redis tests pass it, and CircuitRedisStorage serves its data to the fleet store
+# (test_pybreaker_redis.py); lupa is its Lua (fakeredis[lua]), for the store's scripts.
 # ziglang: `maturin build --zig` links the release wheel against glibc 2.17 (manylinux2014)
 # from this machine (scripts/dist.sh).
 PINS=(maturin==1.16.0 ziglang==0.17.1 pytest==9.2.0 mypy==2.4.1 fastapi==0.163.2 httpx2==2.16.2
   prometheus-client==0.26.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2
-  boto3==1.43.11 "moto[server]==5.2.1" redis==8.1.0 fakeredis==2.40.0)
+  boto3==1.43.11 "moto[server]==5.2.1" redis==8.1.0 fakeredis==2.40.0 lupa==2.8)
 
 have_pins() {
   [ -x "$VENV/bin/python" ] || return 1

@@ -6,10 +6,13 @@ users pass it."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
 import subprocess
+import sys
+import threading
 import traceback
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,6 +23,7 @@ import pytest
 import redis as redis_py
 from test_fleet import Redis, child, eventually, expect, tell, redis  # noqa: F401 (the fixture)
 
+import tripwire
 import tripwire.pybreaker as pybreaker
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server missing (scripts/setup-redis.sh)")
@@ -222,9 +226,8 @@ def test_bad_arguments_are_named(redis: Redis) -> None:
         pybreaker.CircuitRedisStorage("closed", redis_py.Redis(port=redis.port, ssl=True))
     with pytest.raises(ValueError, match="`state`: 'shut' is not one of"):
         pybreaker.CircuitRedisStorage("shut", good)
-    fake = fakeredis.FakeStrictRedis()
-    with pytest.raises(TypeError, match="`redis_object`: a fakeredis object has no server .* needs a server-backed redis.Redis"):
-        pybreaker.CircuitRedisStorage("closed", fake)
+    with pytest.raises(TypeError, match="`redis_object`: must be a redis.Redis or a fakeredis.FakeRedis"):
+        pybreaker.CircuitRedisStorage("closed", fakeredis.FakeAsyncRedis())
     with pytest.raises(ValueError, match="`fallback_circuit_state`"):
         pybreaker.CircuitRedisStorage("closed", good, fallback_circuit_state="broken")
     with pytest.raises(TypeError, match="`namespace`"):
@@ -472,3 +475,95 @@ def test_pybreakers_storage_behaviours_on_a_fleet(redis: Redis) -> None:
     with pytest.raises(NotImplementedError):
         g.send(True)
     assert b.fail_counter == 1
+
+
+# A fakeredis object, as pybreaker's own tests and its users' tests pass it: its data
+# lives in this process, served to the fleet store by fakeredis's TcpFakeServer.
+def test_a_fakeredis_object_holds_the_fleet(namespace: str) -> None:
+    fake = fakeredis.FakeStrictRedis()
+    a = pybreaker.CircuitBreaker(fail_max=2, state_storage=pybreaker.CircuitRedisStorage("closed", fake, namespace=namespace))
+    b = pybreaker.CircuitBreaker(fail_max=2, state_storage=pybreaker.CircuitRedisStorage("closed", fake, namespace=namespace))
+    shared(a)
+    shared(b)
+    # The store's keys and its subscription are in the object's own FakeServer.
+    assert fake.exists(f"{{{namespace}:pybreaker}}") == 1
+    assert f"{{{namespace}:pybreaker}}:events".encode() in fake.pubsub_channels()
+    fail(a)
+    fail(a)
+    assert a.current_state == "open"
+    # A trip in one breaker is a refusal in the other.
+    eventually(lambda: b.current_state == "open", "the trip reaches the other breaker")
+    assert b.fail_counter == 2
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        b.call(lambda: "ran")
+    b.close()
+    eventually(lambda: a.current_state == "closed", "the close reaches the first breaker")
+
+
+def test_each_fake_server_is_its_own_redis(namespace: str) -> None:
+    # Objects on one FakeServer share the fleet; another FakeServer (each plain
+    # FakeStrictRedis() has its own) is another Redis. The object's db is the store's.
+    server = fakeredis.FakeServer()
+    one, two = fakeredis.FakeStrictRedis(server=server, db=3), fakeredis.FakeStrictRedis(server=server, db=3)
+    apart = fakeredis.FakeStrictRedis(db=3)
+    breakers = [
+        pybreaker.CircuitBreaker(fail_max=1, state_storage=pybreaker.CircuitRedisStorage("closed", r, namespace=namespace))
+        for r in (one, two, apart)
+    ]
+    for b in breakers:
+        shared(b)
+    fail(breakers[0])
+    eventually(lambda: breakers[1].current_state == "open", "the trip on the shared FakeServer")
+    assert breakers[2].current_state == "closed" and breakers[2].call(lambda: "ran") == "ran"
+    assert two.exists(f"{{{namespace}:pybreaker}}") == 1
+    assert fakeredis.FakeStrictRedis(server=server, db=0).exists(f"{{{namespace}:pybreaker}}") == 0
+
+
+def test_a_fakeredis_object_without_lua_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "lupa", None)  # as if lupa were not installed
+    with pytest.raises(ImportError, match=r"needs fakeredis's Lua scripting .*pip install 'fakeredis\[lua\]'"):
+        pybreaker.CircuitRedisStorage("closed", fakeredis.FakeStrictRedis())
+
+
+def test_a_new_breaker_has_the_fleets_state_when_made(namespace: str) -> None:
+    # As pybreaker's breaker reads Redis as it is made: the store's first reply is in
+    # before the constructor returns (no fallback_circuit_state while the store is up),
+    # so a half_open() right after construction is the fleet's, not undone by the join.
+    fake = fakeredis.FakeStrictRedis()
+    storage = pybreaker.CircuitRedisStorage("closed", fake, namespace=namespace, fallback_circuit_state="open")
+    b = pybreaker.CircuitBreaker(fail_max=1, state_storage=storage)
+    assert b.stats.last_sync_age is not None and b.stats.mode == "shared"
+    assert b.current_state == "closed"
+    b.half_open()
+    assert b.current_state == "half-open"
+    assert b.call(lambda: "trial") == "trial" and b.current_state == "closed"
+
+
+def test_a_fake_servers_port_closes_with_its_last_storage(namespace: str) -> None:
+    # A test suite makes a FakeServer per test: each one's server thread, connections
+    # and store go once no storage (and so no breaker) on it is left.
+    def serving() -> int:
+        return sum(t.name == "tripwire-fakeredis" for t in threading.enumerate())
+
+    tripwire.registry.remove("pybreaker")  # holds the last pybreaker breaker made
+    gc.collect()
+    eventually(lambda: serving() == 0, "earlier tests' fake servers stopped")
+    fake = fakeredis.FakeStrictRedis()
+    breakers = [
+        pybreaker.CircuitBreaker(state_storage=pybreaker.CircuitRedisStorage("closed", fake, namespace=namespace))
+        for _ in range(2)
+    ]
+    others = [pybreaker.CircuitBreaker(state_storage=pybreaker.CircuitRedisStorage("closed", fakeredis.FakeStrictRedis()))]
+    assert serving() == 2
+    del others
+    tripwire.registry.remove("pybreaker")
+    gc.collect()
+    eventually(lambda: serving() == 1, "the other FakeServer's port closed")
+    # One storage on a FakeServer keeps it served.
+    del breakers[0]
+    gc.collect()
+    assert all(b.call(lambda: "ran") == "ran" for b in breakers) and serving() == 1
+    assert breakers[0].stats.mode == "shared"
+    del breakers
+    gc.collect()
+    eventually(lambda: serving() == 0, "the last FakeServer's port closed")

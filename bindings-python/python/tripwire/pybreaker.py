@@ -17,7 +17,9 @@ import importlib.util
 import inspect
 import itertools
 import threading
+import time
 import urllib.parse
+import weakref
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, cast, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
@@ -312,14 +314,6 @@ def _redis_url(redis_object: Any) -> str:
     pool = getattr(redis_object, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
     connection_class = getattr(pool, "connection_class", None)
-    if any(getattr(c, "__module__", "").split(".")[0] == "fakeredis" for c in (type(redis_object), connection_class)):
-        # Its data lives in this process, where the store's own connection cannot see
-        # it; its connection parameters would silently name localhost:6379 instead.
-        raise TypeError(
-            "invalid argument `redis_object`: a fakeredis object has no server that tripwire's store can "
-            "connect to; CircuitRedisStorage needs a server-backed redis.Redis (e.g. a redis-server started "
-            "for the tests)"
-        )
     if not isinstance(kwargs, dict):
         raise TypeError(
             "invalid argument `redis_object`: must be a redis.Redis (its connection_pool.connection_kwargs "
@@ -345,6 +339,114 @@ def _redis_url(redis_object: Any) -> str:
     return f"redis://{auth}{host}:{int(kwargs.get('port') or 6379)}/{db}"
 
 
+# One RESP server per fakeredis FakeServer, started with its first storage and stopped
+# (with its stores) when the last of its storages is gone: a test suite makes a
+# FakeServer per test, each worth a few threads and sockets.
+_FAKE_SERVERS: Dict[Any, Any] = {}
+_FAKE_USERS: Dict[Any, int] = {}
+# The longest a new breaker on a CircuitRedisStorage waits for the store's first reply.
+_JOIN_WAIT = 1.0
+
+
+@functools.lru_cache(maxsize=None)
+def _fake_handler() -> Any:
+    """fakeredis's TCP request handler, answering a command's error as a reply: its own
+    drops the connection on any error reply (the store's first ``EVALSHA`` of a script
+    is a ``NOSCRIPT`` error, which a Redis server answers on a connection that stays)."""
+    import redis
+    from fakeredis._clients._tcp_server import TCPFakeRequestHandler
+
+    class Handler(TCPFakeRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            read = self.current_client.read_response
+
+            def read_response(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return read(*args, **kwargs)
+                except redis.ResponseError as error:
+                    return error
+
+            self.current_client.read_response = read_response  # type: ignore[method-assign]
+
+    return Handler
+
+
+def _fake_server(redis_object: Any) -> Any:
+    """A fakeredis object's ``FakeServer``, or None for a server-backed ``redis.Redis``."""
+    pool = getattr(redis_object, "connection_pool", None)
+    if all(
+        getattr(c, "__module__", "").split(".")[0] != "fakeredis"
+        for c in (type(redis_object), getattr(pool, "connection_class", None))
+    ):
+        return None
+    import redis
+
+    if not isinstance(redis_object, redis.Redis):
+        raise TypeError(
+            "invalid argument `redis_object`: must be a redis.Redis or a fakeredis.FakeRedis / FakeStrictRedis, "
+            f"not {type(redis_object).__name__}"
+        )
+    pool = redis_object.connection_pool
+    server = pool.connection_kwargs.get("server")
+    if server is None:
+        # fakeredis picks the FakeServer (by host and port) when it makes a connection.
+        connection: Any = pool.get_connection()
+        try:
+            server = connection._server
+        finally:
+            pool.release(connection)
+    return server
+
+
+def _fake_release(server: Any) -> None:
+    """A storage on ``server`` is gone (its breakers too, which hold it). In a thread of
+    its own: a finalizer may run while this thread holds ``_STORES_LOCK``, and closing
+    waits for a last flush, which a garbage collection should not."""
+    threading.Thread(target=_fake_stop, args=(server,), name="tripwire-fakeredis-stop", daemon=True).start()
+
+
+def _fake_stop(server: Any) -> None:
+    """After its last storage: close ``server``'s stores, then stop serving it."""
+    with _STORES_LOCK:
+        _FAKE_USERS[server] -= 1
+        if _FAKE_USERS[server]:
+            return
+        del _FAKE_USERS[server]
+        tcp = _FAKE_SERVERS.pop(server)
+        origin = f"redis://127.0.0.1:{tcp.server_address[1]}/"
+        stores = [_STORES.pop(key) for key in [key for key in _STORES if key[0].startswith(origin)]]
+    for store in stores:
+        store.close()  # a last flush, to the server still up
+    tcp.shutdown()
+    tcp.server_close()
+
+
+def _fakeredis_url(redis_object: Any, server: Any) -> str:
+    """A fakeredis object's data lives in this process: tripwire's store reaches it
+    through fakeredis's ``TcpFakeServer`` serving that object's ``FakeServer`` on a free
+    loopback port (a daemon thread), so the test's object sees what the store writes."""
+    from fakeredis import TcpFakeServer
+
+    if importlib.util.find_spec("lupa") is None:  # fakeredis runs the store's Lua scripts with it
+        raise ImportError(
+            "CircuitRedisStorage on a fakeredis object needs fakeredis's Lua scripting (the fleet store runs "
+            "Lua scripts): pip install 'fakeredis[lua]'"
+        )
+    pool = redis_object.connection_pool
+    with _STORES_LOCK:
+        tcp = _FAKE_SERVERS.get(server)
+        if tcp is None:
+            tcp = TcpFakeServer(("127.0.0.1", 0))
+            tcp.fake_server = server
+            tcp.RequestHandlerClass = _fake_handler()
+            tcp.daemon_threads = True  # its connections must not hold the interpreter's exit
+            threading.Thread(target=tcp.serve_forever, args=(0.05,), name="tripwire-fakeredis", daemon=True).start()
+            _FAKE_SERVERS[server] = tcp
+        _FAKE_USERS[server] = _FAKE_USERS.get(server, 0) + 1
+    return f"redis://127.0.0.1:{tcp.server_address[1]}/{int(pool.connection_kwargs.get('db') or 0)}"
+
+
 def _store_for(url: str, prefix: str) -> tripwire.RedisStore:
     """One store per server and prefix, made on first use: every breaker on it shares
     its connection and threads."""
@@ -368,11 +470,16 @@ class CircuitRedisStorage(CircuitBreakerStorage):
     store unreachable, or before its first reply) ``current_state`` reports
     ``fallback_circuit_state`` and calls are decided by this process alone.
     ``cluster_mode`` is accepted: tripwire's keys are hash-tagged already.
+
+    ``redis_object`` may be a fakeredis ``FakeRedis`` / ``FakeStrictRedis`` (as in
+    pybreaker's own tests): its ``FakeServer`` is served on a free loopback port by
+    fakeredis's ``TcpFakeServer`` (one per ``FakeServer``, for the life of the process),
+    so the object sees the fleet's keys. It needs ``pip install 'fakeredis[lua]'``.
     """
 
     BASE_NAMESPACE = "pybreaker"
 
-    __slots__ = ("_store", "_state", "_opened_at", "_fallback_circuit_state", "_breaker")
+    __slots__ = ("_store", "_state", "_opened_at", "_fallback_circuit_state", "_breaker", "__weakref__")
 
     def __init__(
         self,
@@ -390,7 +497,14 @@ class CircuitRedisStorage(CircuitBreakerStorage):
             raise TypeError(f"invalid argument `namespace`: must be a non-empty str or None, not {namespace!r}")
         if not isinstance(cluster_mode, bool):
             raise TypeError(f"invalid argument `cluster_mode`: must be a bool, not {type(cluster_mode).__name__}")
-        self._store = _store_for(_redis_url(redis_object), namespace or "tw")
+        fake = _fake_server(redis_object)
+        if fake is None:
+            url = _redis_url(redis_object)
+        else:
+            url = _fakeredis_url(redis_object, fake)
+            # Not at exit: the daemon threads just end there.
+            weakref.finalize(self, _fake_release, fake).atexit = False
+        self._store = _store_for(url, namespace or "tw")
         self._state = state
         self._opened_at: Optional[datetime] = None
         self._fallback_circuit_state = fallback_circuit_state
@@ -399,6 +513,18 @@ class CircuitRedisStorage(CircuitBreakerStorage):
     def _attach(self, breaker: CircuitBreaker) -> None:
         # Every breaker on it shows the same fleet state: the storage reads the latest.
         self._breaker = breaker
+
+    def _await_join(self, breaker: CircuitBreaker) -> None:
+        """pybreaker's breaker reads the shared state as it is made: wait for the store's
+        first reply (at most ``_JOIN_WAIT`` seconds; an unreachable store ends it sooner
+        by switching to local mode), so that what the breaker does next (``half_open()``,
+        a call) acts on the fleet's state rather than on ``fallback_circuit_state``."""
+        deadline = time.monotonic() + _JOIN_WAIT
+        while time.monotonic() < deadline:
+            stats = breaker.stats
+            if stats.last_sync_age is not None or stats.mode != "shared":
+                return
+            time.sleep(0.001)
 
     @property
     def fallback_circuit_state(self) -> str:
@@ -611,6 +737,8 @@ class CircuitBreaker(tripwire.CircuitBreaker):
             self.restore(snapshot)
         if isinstance(storage, (CircuitMemoryStorage, CircuitRedisStorage)):
             storage._attach(self)
+        if isinstance(storage, CircuitRedisStorage):
+            storage._await_join(self)
         self._state = self._create_new_state(self.current_state)
 
     def __repr__(self) -> str:
