@@ -63,6 +63,12 @@ export interface RedisStoreOptions {
   leaseTtl?: number;
   /** The jittered re-read of the fleet's state (default 1000). */
   pollInterval?: number;
+  /**
+   * Whether a breaker compares its trip rules with the fleet's when it joins (default
+   * `true`: one whose rules differ decides locally and emits an `error` naming the
+   * option). `false`: every breaker joins and applies its own rules to the fleet's counts.
+   */
+  checkRules?: boolean;
 }
 
 export interface RedisStoreEvents {

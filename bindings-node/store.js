@@ -69,7 +69,7 @@ function describe(value) {
 
 /**
  * A process's connection to Redis or Valkey, shared by every breaker made with
- * `{ store }`: `new RedisStore({ url, prefix, flushInterval, timeout, leaseTtl, pollInterval })`
+ * `{ store }`: `new RedisStore({ url, prefix, flushInterval, timeout, leaseTtl, pollInterval, checkRules })`
  * (milliseconds). Nothing connects until a breaker uses it. Emits `storeDown`
  * ({ message }) and `storeUp` once per outage episode, and logs each through
  * tripwire's logger (one line down, one up, however many breakers it serves).

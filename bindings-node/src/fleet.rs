@@ -33,13 +33,14 @@ const EVENT_STORE_UP: u32 = 2;
 const EVENT_FLEET_ERROR: u32 = 3;
 
 /// The store options as JS spells them, with the store crate's field names.
-const STORE_OPTIONS: [(&str, &str); 6] = [
+const STORE_OPTIONS: [(&str, &str); 7] = [
     ("url", "url"),
     ("prefix", "prefix"),
     ("flushInterval", "flush_interval"),
     ("timeout", "timeout"),
     ("leaseTtl", "lease_ttl"),
     ("pollInterval", "poll_interval"),
+    ("checkRules", "check_rules"),
 ];
 
 type Dispatch =
@@ -110,6 +111,15 @@ fn store_options(options: &Object) -> std::result::Result<StoreOptions, ConfigEr
             } else {
                 out.prefix = text;
             }
+            continue;
+        }
+        if js == "checkRules" {
+            if ty != ValueType::Boolean {
+                let got = kind_of(&value).unwrap_or("a value");
+                return Err(type_error(js, format!("must be a boolean, not {got}")));
+            }
+            // SAFETY: the type was just checked.
+            out.check_rules = unsafe { value.cast() }.map_err(|e| type_error(js, e.reason))?;
             continue;
         }
         if ty != ValueType::Number {

@@ -349,8 +349,30 @@ test('shared breakers nobody holds are collected and leave the store, with liste
   await store.close();
 });
 
+test('checkRules: false: a breaker whose rules differ joins and applies its own rules to the fleet\'s counts', { skip }, async () => {
+  const name = fresh('lenient');
+  const [strict, lenient] = [new RedisStore({ url: server.url, flushInterval: 10 }), new RedisStore({ url: server.url, flushInterval: 10, checkRules: false })];
+  const first = new CircuitBreaker({ name, store: strict, failureThreshold: 5 });
+  await until(() => first.getStats().lastSyncAge !== null);
+  const second = new CircuitBreaker({ name, store: lenient, failureThreshold: 2 });
+  const errors = [];
+  second.on('error', (e) => errors.push(e));
+  await until(() => second.getStats().lastSyncAge !== null);
+  assert.equal(second.getStats().mode, 'shared');
+  await first.execute(async () => { throw new Error('boom'); }).catch(() => {});
+  await until(() => second.getStats().fleetTotals.failures === 1);
+  // Its own threshold (2) over the fleet's consecutive failures: it trips the fleet.
+  const opened = once(first, 'circuitOpened');
+  await second.execute(async () => { throw new Error('boom'); }).catch(() => {});
+  assert.equal(second.getState(), 'OPEN');
+  await opened;
+  assert.deepEqual(errors, []);
+  await Promise.all([strict.close(), lenient.close()]);
+});
+
 test('bad store options are errors naming the option', { skip }, () => {
   const url = server.url;
+  assert.throws(() => new RedisStore({ url, checkRules: 'no' }), { name: 'TypeError', message: /`checkRules`.*boolean/ });
   assert.throws(() => new RedisStore(), { name: 'TypeError', message: /options must be an object/ });
   assert.throws(() => new RedisStore({}), { name: 'TypeError', message: /`url`.*required/ });
   assert.throws(() => new RedisStore({ url, flushIntervall: 5 }), { name: 'TypeError', message: /`flushIntervall`.*did you mean `flushInterval`/ });

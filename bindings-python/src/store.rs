@@ -29,6 +29,7 @@ const STORE_OPTIONS: &[&str] = &[
     "timeout",
     "lease_ttl",
     "poll_interval",
+    "check_rules",
 ];
 
 /// A connection to the fleet store (Redis ≥ 6.2 or Valkey), shared by the breakers made
@@ -122,6 +123,17 @@ impl PyRedisStore {
                 "flush_interval" => parsed.flush_interval = duration("flush_interval", &value)?,
                 "timeout" => parsed.timeout = duration("timeout", &value)?,
                 "poll_interval" => parsed.poll_interval = duration("poll_interval", &value)?,
+                "check_rules" => {
+                    parsed.check_rules = value
+                        .cast::<pyo3::types::PyBool>()
+                        .map_err(|_| {
+                            PyTypeError::new_err(format!(
+                                "invalid option `check_rules`: must be a bool, not {}",
+                                type_name(&value)
+                            ))
+                        })?
+                        .is_true();
+                }
                 "lease_ttl" => {
                     parsed.lease_ttl = if value.is_none() {
                         None
@@ -189,6 +201,12 @@ impl PyRedisStore {
     #[getter]
     fn poll_interval(&self) -> f64 {
         self.inner.options().poll_interval.as_secs_f64()
+    }
+
+    /// Whether a breaker whose trip rules differ from the fleet's decides locally.
+    #[getter]
+    fn check_rules(&self) -> bool {
+        self.inner.options().check_rules
     }
 
     fn __repr__(&self) -> String {

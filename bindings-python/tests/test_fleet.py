@@ -531,10 +531,36 @@ def test_a_fingerprint_mismatch_names_the_option(redis: Redis, name: str) -> Non
         assert str(errors[0]).startswith("option `failure_threshold` differs from the fleet's: this process has 3, the fleet 2;")
 
 
+def test_check_rules_false_joins_with_different_rules(redis: Redis, name: str) -> None:
+    # The opt-out: a breaker whose rules differ joins anyway and applies its own rules to
+    # the fleet's counts (pybreaker's CircuitRedisStorage works this way).
+    with RedisStore(redis.url) as store, RedisStore(redis.url, check_rules=False) as lenient:
+        assert (store.check_rules, lenient.check_rules) == (True, False)
+        first = CircuitBreaker(name, failure_threshold=5, store=store)
+        joined(first)
+        errors: List[BaseException] = []
+
+        class Listener(tripwire.CircuitBreakerListener):
+            def store_down(self, cb: CircuitBreaker, error: Any) -> None:
+                errors.append(error)
+
+        second = CircuitBreaker(name, failure_threshold=2, store=lenient, listeners=[Listener()])
+        joined(second)
+        assert second.stats.mode == "shared"
+        fail(first)
+        eventually(lambda: second.stats.fleet_failure_count == 1, "the first breaker's failure reaches the second")
+        # Its own threshold (2) over the fleet's consecutive failures: it trips the fleet.
+        fail(second)
+        assert second.state is CircuitState.OPEN
+        eventually(lambda: first.state is CircuitState.OPEN, "the trip reaches the first breaker")
+        assert errors == []
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "text"),
     [
         ({"url": 6379}, TypeError, "`url`"),
+        ({"url": "redis://x", "check_rules": 1}, TypeError, "`check_rules`"),
         ({"url": "http://x"}, ValueError, "url"),
         ({"url": "redis://x", "timeout": "1"}, TypeError, "`timeout`"),
         ({"url": "redis://x", "flush_interval": -1}, ValueError, "`flush_interval`"),

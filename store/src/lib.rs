@@ -500,6 +500,7 @@ impl RedisStore {
         options.prefix.clone_from(&inner.options.prefix);
         options.process_id = inner.process_id();
         options.inject_now = false;
+        options.check_fingerprint &= inner.options.check_rules;
         if options.lease_ttl.is_none() {
             options.lease_ttl = inner.options.lease_ttl.map(|d| d.as_nanos() as u64);
         }

@@ -33,6 +33,11 @@ pub struct StoreOptions {
     /// How often every breaker re-reads the fleet's state in case a pub/sub message was
     /// lost (default 1 s, jittered by ±25 % so that a fleet's polls spread out).
     pub poll_interval: Duration,
+    /// Whether a breaker compares its trip rules with the fleet's when it joins
+    /// (default true): one whose rules differ decides locally and reports an error
+    /// naming the option. False: every breaker joins and applies its own rules to the
+    /// fleet's counts (pybreaker's `CircuitRedisStorage` does so).
+    pub check_rules: bool,
 }
 
 const MAX_INTERVAL: Duration = Duration::from_secs(3600);
@@ -56,6 +61,7 @@ impl StoreOptions {
             timeout: Duration::from_millis(100),
             lease_ttl: None,
             poll_interval: Duration::from_secs(1),
+            check_rules: true,
         }
     }
 

@@ -407,7 +407,7 @@ class CircuitBreaker(_core.Breaker):
         logged. The outages are logged by the store, once each (``_logger.store_outage``);
         the listeners hear every breaker's."""
         if event == "storeError":
-            _tw_log.emit(self._logger, "error", f"tripwire: breaker {_key(self)!r}: {error}", {"event": event, "breaker": _key(self)})
+            _tw_log.emit_to_operator(self._logger, "error", f"tripwire: breaker {_key(self)!r}: {error}", {"event": event, "breaker": _key(self)})
         elif event not in ("storeDown", "storeUp"):
             raise ValueError(f"a store event is 'storeDown', 'storeUp' or 'storeError', not {event!r}")
         for listener in self._listeners:

@@ -239,6 +239,13 @@ def emit(logger: Optional[Any], level: str, message: str, fields: Dict[str, Any]
         logging.getLogger("tripwire").exception("tripwire: the logger raised")
 
 
+def emit_to_operator(logger: Optional[Any], level: str, message: str, fields: Dict[str, Any]) -> None:
+    """As ``emit``, but with no logger set (neither ``logger`` nor tripwire's own) the
+    line goes to the standard library's ``"tripwire"`` logger: for what an operator
+    must see (a store's outage, a fleet refusing a breaker)."""
+    emit(logger if logger is not None or _own is not None else logging.getLogger("tripwire"), level, message, fields)
+
+
 def store_outage(event: str, error: Optional[str] = None) -> None:
     """A fleet store's outage (called by the store's thread once per episode): one line
     when it begins (``"storeDown"``, with the error that began it) and one when it ends
@@ -253,7 +260,7 @@ def store_outage(event: str, error: Optional[str] = None) -> None:
         level, message = "warn", f"tripwire: fleet store unreachable{cause}; its breakers decide locally until it answers"
     else:
         level, message = "info", "tripwire: fleet store reachable again; its breakers share their state"
-    emit(_own if _own is not None else logging.getLogger("tripwire"), level, message, fields)
+    emit_to_operator(None, level, message, fields)
 
 
 if logging_requested():

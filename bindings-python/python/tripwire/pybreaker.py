@@ -449,11 +449,13 @@ def _fakeredis_url(redis_object: Any, server: Any) -> str:
 
 def _store_for(url: str, prefix: str) -> tripwire.RedisStore:
     """One store per server and prefix, made on first use: every breaker on it shares
-    its connection and threads."""
+    its connection and threads. Each breaker applies its own `fail_max`,
+    `reset_timeout` and `success_threshold` to the fleet's counts, as pybreaker's do
+    (`check_rules=False`)."""
     with _STORES_LOCK:
         store = _STORES.get((url, prefix))
         if store is None:
-            store = _STORES[(url, prefix)] = tripwire.RedisStore(url, prefix=prefix)
+            store = _STORES[(url, prefix)] = tripwire.RedisStore(url, prefix=prefix, check_rules=False)
         return store
 
 
