@@ -88,6 +88,8 @@ fn episode(url: String, fault: &mut dyn FnMut(), heal: &mut dyn FnMut(), lost: b
     wait_until("both breakers local", || {
         b.fleet_view().link == Link::Local && other.fleet_view().link == Link::Local
     });
+    // The event comes from the store's thread just after the links went local.
+    wait_until("store down", || events.downs() >= 1);
     assert_eq!(events.downs(), 1, "one store_down for the episode");
     calls_during_fault(&b, 100, heal);
     heal();
