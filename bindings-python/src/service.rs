@@ -44,17 +44,14 @@ const WAIT: u8 = 3;
 const FAILED: u8 = 4;
 const REFUSED: u8 = 5;
 const CANCELLED: u8 = 6;
-/// `execute`'s answer when the call is not over: its step, for the facade's driver
-/// (always, for a coroutine function: the caller awaits the attempts). A call that is
-/// over answers its value itself: the common call makes no step.
+/// `execute`'s answer when a sync call is not over: its step, for the facade's driver.
+/// A call that is over answers its value itself: the common call makes no step. (A
+/// coroutine function's call answers the coroutine of the facade's `_run_async`.)
 /// It takes part in garbage collection: a failed call's step holds its error, whose
 /// traceback holds the frame that holds this answer.
 #[pyclass(module = "tripwire._core")]
 pub struct Pending {
     step: Option<Py<PyAny>>,
-    /// Whether the function is a coroutine function.
-    #[pyo3(get)]
-    asynchronous: bool,
 }
 
 #[pymethods]
@@ -109,6 +106,42 @@ fn is_async(func: &Bound<'_, PyAny>) -> PyResult<bool> {
 fn coroutine_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static COROUTINE_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     COROUTINE_TYPE.import(py, "types", "CoroutineType")
+}
+
+/// `tripwire.service._run_async` (`CircuitBreakerService._run_async`): the runner of
+/// an async call, started by `execute`, so that the facade reads no answer object first.
+fn run_async(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static RUN_ASYNC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    RUN_ASYNC.import(py, "tripwire.service", "_run_async")
+}
+
+/// The coroutine that runs an async call from its first step (`run_async`).
+fn start_async(
+    facade: &Bound<'_, PyAny>,
+    step: Bound<'_, PyAny>,
+    service: &Bound<'_, PyAny>,
+    operation: &Bound<'_, PyAny>,
+    func: &Bound<'_, PyAny>,
+    fallback_options: Option<&Bound<'_, PyAny>>,
+    retry_policy: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let py = facade.py();
+    let none = py.None().into_bound(py);
+    let (fallback_options, retry_policy) = (
+        fallback_options.unwrap_or(&none),
+        retry_policy.unwrap_or(&none),
+    );
+    Ok(run_async(py)?
+        .call1((
+            facade,
+            step,
+            service,
+            operation,
+            func,
+            fallback_options,
+            retry_policy,
+        ))?
+        .unbind())
 }
 
 /// Every spelling of the call timeout: `None` there means no timeout.
@@ -940,12 +973,14 @@ impl Service {
     /// seconds | None)` or `(REFUSED, reason)`. A call that may run now runs its first
     /// attempt here, synchronously: the answer is its value if that ended the call,
     /// else a `Pending` with the step after it. For a coroutine function nothing runs:
-    /// a `Pending` with the first step.
-    #[pyo3(signature = (service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
+    /// the answer is `facade._run_async(first step, service, operation, func,
+    /// fallback_options, retry_policy)`, the coroutine that awaits the attempts.
+    #[pyo3(signature = (facade, service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false, fallback_options = None))]
     #[allow(clippy::too_many_arguments)]
     fn execute(
         &self,
         py: Python<'_>,
+        facade: &Bound<'_, PyAny>,
         service: &Bound<'_, PyAny>,
         operation: &Bound<'_, PyAny>,
         func: &Bound<'_, PyAny>,
@@ -953,14 +988,15 @@ impl Service {
         retry_policy: Option<&Bound<'_, PyAny>>,
         dead_letter: bool,
         no_retry: bool,
+        fallback_options: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let service = name_of("service", service)?;
-        let operation = name_of("operation", operation)?;
+        let service_name = name_of("service", service)?;
+        let operation_name = name_of("operation", operation)?;
         let asynchronous = is_async(func)?;
         let begun = self.begin_inner(
             py,
-            service,
-            operation,
+            service_name,
+            operation_name,
             config,
             retry_policy,
             dead_letter,
@@ -968,7 +1004,27 @@ impl Service {
         )?;
         let step = match (begun, asynchronous) {
             (Begun::Run(call, breaker), true) => {
-                self.first_async_attempt(py, call, breaker)?.unbind()
+                let step = self.first_async_attempt(py, call, breaker)?;
+                return start_async(
+                    facade,
+                    step,
+                    service,
+                    operation,
+                    func,
+                    fallback_options,
+                    retry_policy,
+                );
+            }
+            (Begun::Step(step), true) => {
+                return start_async(
+                    facade,
+                    step.into_bound(py),
+                    service,
+                    operation,
+                    func,
+                    fallback_options,
+                    retry_policy,
+                );
             }
             (Begun::Run(call, breaker), false) => {
                 match self.attempt_inner(py, call, breaker.bind(py), func)? {
@@ -981,16 +1037,9 @@ impl Service {
                     next => next.into_step(py)?,
                 }
             }
-            (Begun::Step(step), _) => step,
+            (Begun::Step(step), false) => step,
         };
-        Ok(Py::new(
-            py,
-            Pending {
-                step: Some(step),
-                asynchronous,
-            },
-        )?
-        .into_any())
+        Ok(Py::new(py, Pending { step: Some(step) })?.into_any())
     }
 
     /// Runs one attempt of `call` through `breaker`, synchronously; the next step.

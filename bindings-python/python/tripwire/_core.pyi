@@ -232,13 +232,10 @@ STEP_CANCELLED: int
 
 @final
 class Pending:
-    """``Service.execute``'s answer when the call is not over: its step (always, for a
-    coroutine function)."""
+    """``Service.execute``'s answer when a sync call is not over: its step."""
 
     @property
     def step(self) -> Tuple[Any, ...]: ...
-    @property
-    def asynchronous(self) -> bool: ...
 
 @final
 class Service:
@@ -258,6 +255,7 @@ class Service:
     def find(self, service: str, operation: Optional[str]) -> Any: ...
     def execute(
         self,
+        facade: object,
         service: str,
         operation: str,
         func: Callable[[], Any],
@@ -265,6 +263,7 @@ class Service:
         retry_policy: Optional[Mapping[str, Any]] = None,
         dead_letter: bool = False,
         no_retry: bool = False,
+        fallback_options: Optional[Mapping[str, Any]] = None,
     ) -> Any: ...
     def attempt(self, call: int, breaker: Breaker, func: Callable[[], Any]) -> Tuple[Any, ...]: ...
     def report_outcome(self, call: int, ok: bool, value: object, via: object = None) -> Tuple[Any, ...]: ...

@@ -15,7 +15,8 @@ run an attempt, sleep before a retry, wait for a bulkhead slot, resolve a fallba
 A call whose first attempt succeeds never needs the driver: a sync one runs in the
 engine's ``execute``, an async one's first attempt is awaited before the driver is made
 (its breaker's permit asked in ``execute`` too when ``call_async`` would only ask and
-end it: the success then costs ``execute`` and one ``report_outcome``).
+end it: the success then costs ``execute`` and one ``report_outcome``). ``execute``
+starts an async call's ``_run_async`` itself and answers its coroutine.
 """
 
 from __future__ import annotations
@@ -352,7 +353,7 @@ class CircuitBreakerService:
         """
         if fallback_options is None and retry_policy is None and bulkhead is None:
             # The common call: no option to check or apply first.
-            result = self._core.execute(service, operation, fn, config)
+            result = self._core.execute(self, service, operation, fn, config)
         else:
             no_retry = retry_policy is _NO_RETRY
             if no_retry:
@@ -365,14 +366,15 @@ class CircuitBreakerService:
             if bulkhead is not None and self._last_bulkhead.get(service) is not bulkhead:
                 self.update_service_config(service, bulkhead=bulkhead)
                 self._last_bulkhead[service] = bulkhead
-            result = self._core.execute(service, operation, fn, config, retry_policy, queue, no_retry)
+            result = self._core.execute(
+                self, service, operation, fn, config, retry_policy, queue, no_retry, fallback_options
+            )
         # The first attempt of a sync call runs in the engine's `execute`: a call that
         # succeeds at once answers its value, and never reaches the driver. A coroutine
-        # function's call only begins there (a `Pending`): its attempts are awaited here.
+        # function's call only begins there: `execute` answers the coroutine of
+        # `_run_async`, made in that crossing (no answer object to read here).
         if result.__class__ is not Pending:
             return result
-        if result.asynchronous:
-            return self._run_async(result.step, service, operation, fn, fallback_options, retry_policy)
         return self._run_sync(self._drive(result.step, service, operation, fn, fallback_options, retry_policy), fn)
 
     def execute(
@@ -795,6 +797,10 @@ class CircuitBreakerService:
         self._listeners.append(listener)
         return listener
 
+
+# The runner of an async call, which the engine's `execute` starts (tripwire._core
+# imports it by this name).
+_run_async = CircuitBreakerService._run_async
 
 circuit_breaker_service = CircuitBreakerService()
 """The shared service instance (seed 004's ``circuitBreakerService``)."""
