@@ -44,9 +44,10 @@ const WAIT: u8 = 3;
 const FAILED: u8 = 4;
 const REFUSED: u8 = 5;
 const CANCELLED: u8 = 6;
-/// `execute`'s answer when a sync call is not over: its step, for the facade's driver.
-/// A call that is over answers its value itself: the common call makes no step. (A
-/// coroutine function's call answers the coroutine of the facade's `_run_async`.)
+/// The answer of `execute` (a sync call) or `report_outcome` when the call is not
+/// over: its step, for the facade's driver. A call that is over answers its value
+/// itself: the common call makes no step. (`execute` answers a coroutine function's
+/// call with the coroutine of the facade's `_run_async`.)
 /// It takes part in garbage collection: a failed call's step holds its error, whose
 /// traceback holds the frame that holds this answer.
 #[pyclass(module = "tripwire._core")]
@@ -1055,7 +1056,9 @@ impl Service {
     }
 
     /// Reports an attempt run by the caller: `ok` with its value, else the exception
-    /// it raised; the next step (`(CANCELLED,)` for a cancellation: re-raise it).
+    /// it raised. The answer is the call's value when that ended it (as `execute`'s:
+    /// the common success makes no step), else a `Pending` with the next step
+    /// (`(CANCELLED,)` for a cancellation: re-raise it).
     /// `via`: what the RUN step gave; a permit is ended first (as `call_async` ends
     /// it), a breaker was called through and has heard already.
     #[pyo3(signature = (call, ok, value, via = None))]
@@ -1081,27 +1084,32 @@ impl Service {
                 return Err(interrupt);
             }
         }
-        if ok {
-            return self.report(py, call, Attempt::Success, Some(value), None);
-        }
-        let v = value.bind(py);
-        if v.is_instance(errors::refusal_class(py)?)? {
-            return self.report(py, call, Attempt::Refused, None, Some(value));
-        }
-        if !v.is_instance_of::<PyException>() {
-            return self.report(py, call, Attempt::Cancelled, None, None);
-        }
-        let (code, status) = crate::resilience::error_info(v)?;
-        self.report(
-            py,
-            call,
-            Attempt::Failure {
-                code: code.as_deref(),
-                status,
-            },
-            None,
-            Some(value),
-        )
+        let next = if ok {
+            self.report_next(py, call, Attempt::Success, Some(value), None)?
+        } else {
+            let v = value.bind(py);
+            if v.is_instance(errors::refusal_class(py)?)? {
+                self.report_next(py, call, Attempt::Refused, None, Some(value))?
+            } else if !v.is_instance_of::<PyException>() {
+                self.report_next(py, call, Attempt::Cancelled, None, None)?
+            } else {
+                let (code, status) = crate::resilience::error_info(v)?;
+                self.report_next(
+                    py,
+                    call,
+                    Attempt::Failure {
+                        code: code.as_deref(),
+                        status,
+                    },
+                    None,
+                    Some(value),
+                )?
+            }
+        };
+        Ok(match next {
+            Next::Done(value) => value.unwrap_or_else(|| py.None()),
+            Next::Step(step) => Py::new(py, Pending { step: Some(step) })?.into_any(),
+        })
     }
 
     /// A waiting call looks: `(RUN, call, breaker)` once admitted, `(WAIT, call,

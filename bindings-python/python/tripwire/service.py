@@ -492,10 +492,22 @@ class CircuitBreakerService:
                         value = await (fn() if via.__class__ is Permit else via.call_async(fn))
                     except BaseException as error:
                         result = core.report_outcome(call, False, error, via)
+                        # Over (not retried, no fallback to run) or cancelled: re-raised.
+                        if result.__class__ is not Pending:
+                            raise
+                        result = result.step
                         if result[0] != _FAILED and result[0] != _RETRY:
                             raise
                     else:
+                        # The value itself when the call is over (no step to make or
+                        # read), else a `Pending` with the next step.
                         result = core.report_outcome(call, True, value, via)
+                        if result.__class__ is Pending:
+                            result = result.step
+                        elif driver is None:
+                            return result
+                        else:
+                            result = (_DONE, result)
                 elif kind == _RETRY:
                     await self._sleep_async(op[2])
                     result = None
