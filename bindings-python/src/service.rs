@@ -91,11 +91,21 @@ fn is_async(func: &Bound<'_, PyAny>) -> PyResult<bool> {
     if func.get_type().is(function)
         && (!marks || func.getattr(intern!(py, "__dict__"))?.len()? == 0)
     {
-        let flags: u32 = func
-            .getattr(intern!(py, "__code__"))?
-            .getattr(intern!(py, "co_flags"))?
-            .extract()?;
-        return Ok(flags & CO_COROUTINE != 0);
+        // The last code object seen, and its flag: a function called again (or
+        // another closure of the same code) reads no `co_flags`. A code object is
+        // immutable, and holds no user data but its constants.
+        static LAST_CODE: Mutex<Option<(Py<PyAny>, bool)>> = Mutex::new(None);
+        let code = func.getattr(intern!(py, "__code__"))?;
+        if let Some((last, asynchronous)) = lock_plain(&LAST_CODE).as_ref() {
+            if last.is(&code) {
+                return Ok(*asynchronous);
+            }
+        }
+        let flags: u32 = code.getattr(intern!(py, "co_flags"))?.extract()?;
+        let asynchronous = flags & CO_COROUTINE != 0;
+        let old = lock_plain(&LAST_CODE).replace((code.unbind(), asynchronous));
+        drop(old);
+        return Ok(asynchronous);
     }
     IS_COROUTINE_FUNCTION
         .import(py, "inspect", "iscoroutinefunction")?
