@@ -519,9 +519,8 @@ class CircuitBreakerService:
                         result = await result
                 if driver is not None:
                     op = driver.send(result)
-                elif result[0] == _DONE:
-                    return result[1]
                 else:
+                    # The first attempt's next step (its success returned above).
                     driver = self._drive(result, service, operation, fn, fallback_options, retry_policy)
                     op = next(driver)
         except StopIteration as stop:
