@@ -127,9 +127,11 @@ fn run_async(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 }
 
 /// The coroutine that runs an async call from its first step (`run_async`).
+#[allow(clippy::too_many_arguments)]
 fn start_async(
     facade: &Bound<'_, PyAny>,
-    step: Bound<'_, PyAny>,
+    call: Option<u32>,
+    via: Bound<'_, PyAny>,
     service: &Bound<'_, PyAny>,
     operation: &Bound<'_, PyAny>,
     func: &Bound<'_, PyAny>,
@@ -145,7 +147,8 @@ fn start_async(
     Ok(run_async(py)?
         .call1((
             facade,
-            step,
+            call,
+            via,
             service,
             operation,
             func,
@@ -822,16 +825,17 @@ impl Service {
         )
     }
 
-    /// The first attempt of an async call the engine admitted: `(RUN, call, permit)`
-    /// when its breaker admitted it too (asked in this crossing: the caller awaits the
-    /// function and reports with the permit), the step after a refusal, or `(RUN, call,
-    /// breaker)` for the caller to go through `call_async`.
+    /// The first attempt of an async call the engine admitted, as `_run_async`'s
+    /// `(call, via)`: `(call, permit)` when its breaker admitted it too (asked in this
+    /// crossing: the caller awaits the function and reports with the permit), `(None,
+    /// step)` after a refusal, or `(call, breaker)` for the caller to go through
+    /// `call_async`. (A RUN step's parts: no step tuple on the common path.)
     fn first_async_attempt<'py>(
         &self,
         py: Python<'py>,
         call: CallId,
         breaker: Py<Breaker>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<(Option<u32>, Bound<'py, PyAny>)> {
         let admitted = match Breaker::quick_acquire(breaker.bind(py)) {
             Ok(admitted) => admitted,
             Err(interrupt) => {
@@ -840,13 +844,13 @@ impl Service {
             }
         };
         match admitted {
-            Some(permit) if permit.is_instance_of::<Permit>() => {
-                Ok((RUN, call.0, permit).into_pyobject(py)?.into_any())
-            }
-            Some(refusal) => Ok(self
-                .report(py, call, Attempt::Refused, None, Some(refusal.unbind()))?
-                .into_bound(py)),
-            None => Ok((RUN, call.0, breaker).into_pyobject(py)?.into_any()),
+            Some(permit) if permit.is_instance_of::<Permit>() => Ok((Some(call.0), permit)),
+            Some(refusal) => Ok((
+                None,
+                self.report(py, call, Attempt::Refused, None, Some(refusal.unbind()))?
+                    .into_bound(py),
+            )),
+            None => Ok((Some(call.0), breaker.into_bound(py).into_any())),
         }
     }
 
@@ -984,8 +988,9 @@ impl Service {
     /// seconds | None)` or `(REFUSED, reason)`. A call that may run now runs its first
     /// attempt here, synchronously: the answer is its value if that ended the call,
     /// else a `Pending` with the step after it. For a coroutine function nothing runs:
-    /// the answer is `facade._run_async(first step, service, operation, func,
-    /// fallback_options, retry_policy)`, the coroutine that awaits the attempts.
+    /// the answer is `facade._run_async(call, via, service, operation, func,
+    /// fallback_options, retry_policy)`, the coroutine that awaits the attempts (`call`
+    /// and `via`: the first RUN step's parts, or None and the first step).
     #[pyo3(signature = (facade, service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false, fallback_options = None))]
     #[allow(clippy::too_many_arguments)]
     fn execute(
@@ -1015,10 +1020,11 @@ impl Service {
         )?;
         let step = match (begun, asynchronous) {
             (Begun::Run(call, breaker), true) => {
-                let step = self.first_async_attempt(py, call, breaker)?;
+                let (call, via) = self.first_async_attempt(py, call, breaker)?;
                 return start_async(
                     facade,
-                    step,
+                    call,
+                    via,
                     service,
                     operation,
                     func,
@@ -1029,6 +1035,7 @@ impl Service {
             (Begun::Step(step), true) => {
                 return start_async(
                     facade,
+                    None,
                     step.into_bound(py),
                     service,
                     operation,

@@ -55,6 +55,9 @@ _CoroutineType = types.CoroutineType
 # The engine's steps (see bindings-python/src/service.rs), and one of the driver's own.
 _DONE = _core.STEP_DONE
 _RUN = _core.STEP_RUN
+# `_run_async`'s first step when it is a RUN: its call and breaker (or permit) are
+# `_run_async`'s arguments.
+_FIRST_RUN = (_RUN,)
 _RETRY = _core.STEP_RETRY
 _WAIT = _core.STEP_WAIT
 _FAILED = _core.STEP_FAILED
@@ -465,26 +468,33 @@ class CircuitBreakerService:
 
     async def _run_async(
         self,
-        step: Step,
+        call: Any,  # Optional[int]: an int once the loop runs an attempt
+        via: Any,
         service: str,
         operation: str,
         fn: Callable[[], Any],
         fallback_options: Optional[Mapping[str, Any]],
         retry_policy: Optional[Mapping[str, Any]],
     ) -> Any:
+        """Started by the engine's ``execute``: the first step is a RUN of ``call``
+        through ``via`` (given as parts, no step tuple), or ``via`` itself when ``call``
+        is None."""
         core = self._core
         # A first attempt runs before the driver is made: a call that succeeds at once
         # never needs it (as a sync call, run in the engine's `execute`).
         driver: Optional[Driver] = None
-        if step[0] != _RUN:
-            driver = self._drive(step, service, operation, fn, fallback_options, retry_policy)
         result: Any
         try:
-            op = step if driver is None else next(driver)
+            if call is None:
+                driver = self._drive(via, service, operation, fn, fallback_options, retry_policy)
+                op = next(driver)
+            else:
+                op = _FIRST_RUN
             while True:
                 kind = op[0]
                 if kind == _RUN:
-                    call, via = op[1], op[2]
+                    if op is not _FIRST_RUN:
+                        call, via = op[1], op[2]
                     try:
                         # `via` is the breaker, or the permit it gave already (a first
                         # attempt admitted in `execute`'s crossing): then the function is
