@@ -40,6 +40,9 @@ pub struct Breaker {
     /// Whether the facade has listeners: only then are the per-call `_hook_*` methods
     /// called (`_hook_state_change` is called on every transition: tripwire's logger).
     hooks: AtomicBool,
+    /// The facade's `_slow` flag negated (`_set_hooks`): an async call through the
+    /// service may then take its permit in `execute` (`quick_acquire`).
+    quick: AtomicBool,
     /// The failure that last opened the circuit: the `__cause__` of rejections.
     last_failure: Mutex<Option<Py<PyAny>>>,
     /// Calls in flight: permits out and calls running (the registry's idle check).
@@ -552,6 +555,7 @@ impl Breaker {
                 .is_failure_result
                 .map_or_else(OnceLock::new, OnceLock::from),
             hooks: AtomicBool::new(false),
+            quick: AtomicBool::new(false),
             last_failure: Mutex::new(None),
             in_flight: AtomicU32::new(0),
             gate: parsed
@@ -833,9 +837,12 @@ impl Breaker {
         Ok(())
     }
 
-    /// Turns the `_hook_*` calls on or off (the facade does, when it has listeners).
-    fn _set_hooks(&self, enabled: bool) {
+    /// Turns the `_hook_*` calls on or off (the facade does, when it has listeners);
+    /// `slow`: the facade's `_slow` flag (kept here so that a call reads no attribute).
+    #[pyo3(signature = (enabled, slow = true))]
+    fn _set_hooks(&self, enabled: bool, slow: bool) {
         self.hooks.store(enabled, Ordering::Relaxed);
+        self.quick.store(!slow, Ordering::Relaxed);
     }
 
     /// `tripwire.pybreaker`'s breaker: refusals are `error_class` instances (made as
@@ -958,9 +965,8 @@ impl Breaker {
             return Ok(None);
         }
         // The facade's own flag (`_update_hooks`); a breaker without it is not quick.
-        match slf.getattr(intern!(slf.py(), "_slow")) {
-            Ok(slow) if !slow.is_truthy()? => {}
-            _ => return Ok(None),
+        if !this.quick.load(Ordering::Relaxed) {
+            return Ok(None);
         }
         match Breaker::try_acquire(slf)? {
             Ok(admitted) => Ok(Some(admitted)),

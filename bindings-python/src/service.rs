@@ -44,17 +44,15 @@ const WAIT: u8 = 3;
 const FAILED: u8 = 4;
 const REFUSED: u8 = 5;
 const CANCELLED: u8 = 6;
-/// `execute`'s answer when the call is not over: its step, for the facade's driver
-/// (always, for a coroutine function: the caller awaits the attempts). A call that is
-/// over answers its value itself: the common call makes no step.
+/// The answer of `execute` (a sync call) or `report_outcome` when the call is not
+/// over: its step, for the facade's driver. A call that is over answers its value
+/// itself: the common call makes no step. (`execute` answers a coroutine function's
+/// call with the coroutine of the facade's `_run_async`.)
 /// It takes part in garbage collection: a failed call's step holds its error, whose
 /// traceback holds the frame that holds this answer.
 #[pyclass(module = "tripwire._core")]
 pub struct Pending {
     step: Option<Py<PyAny>>,
-    /// Whether the function is a coroutine function.
-    #[pyo3(get)]
-    asynchronous: bool,
 }
 
 #[pymethods]
@@ -93,11 +91,21 @@ fn is_async(func: &Bound<'_, PyAny>) -> PyResult<bool> {
     if func.get_type().is(function)
         && (!marks || func.getattr(intern!(py, "__dict__"))?.len()? == 0)
     {
-        let flags: u32 = func
-            .getattr(intern!(py, "__code__"))?
-            .getattr(intern!(py, "co_flags"))?
-            .extract()?;
-        return Ok(flags & CO_COROUTINE != 0);
+        // The last code object seen, and its flag: a function called again (or
+        // another closure of the same code) reads no `co_flags`. A code object is
+        // immutable, and holds no user data but its constants.
+        static LAST_CODE: Mutex<Option<(Py<PyAny>, bool)>> = Mutex::new(None);
+        let code = func.getattr(intern!(py, "__code__"))?;
+        if let Some((last, asynchronous)) = lock_plain(&LAST_CODE).as_ref() {
+            if last.is(&code) {
+                return Ok(*asynchronous);
+            }
+        }
+        let flags: u32 = code.getattr(intern!(py, "co_flags"))?.extract()?;
+        let asynchronous = flags & CO_COROUTINE != 0;
+        let old = lock_plain(&LAST_CODE).replace((code.unbind(), asynchronous));
+        drop(old);
+        return Ok(asynchronous);
     }
     IS_COROUTINE_FUNCTION
         .import(py, "inspect", "iscoroutinefunction")?
@@ -109,6 +117,45 @@ fn is_async(func: &Bound<'_, PyAny>) -> PyResult<bool> {
 fn coroutine_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static COROUTINE_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     COROUTINE_TYPE.import(py, "types", "CoroutineType")
+}
+
+/// `tripwire.service._run_async` (`CircuitBreakerService._run_async`): the runner of
+/// an async call, started by `execute`, so that the facade reads no answer object first.
+fn run_async(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static RUN_ASYNC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    RUN_ASYNC.import(py, "tripwire.service", "_run_async")
+}
+
+/// The coroutine that runs an async call from its first step (`run_async`).
+#[allow(clippy::too_many_arguments)]
+fn start_async(
+    facade: &Bound<'_, PyAny>,
+    call: Option<u32>,
+    via: Bound<'_, PyAny>,
+    service: &Bound<'_, PyAny>,
+    operation: &Bound<'_, PyAny>,
+    func: &Bound<'_, PyAny>,
+    fallback_options: Option<&Bound<'_, PyAny>>,
+    retry_policy: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let py = facade.py();
+    let none = py.None().into_bound(py);
+    let (fallback_options, retry_policy) = (
+        fallback_options.unwrap_or(&none),
+        retry_policy.unwrap_or(&none),
+    );
+    Ok(run_async(py)?
+        .call1((
+            facade,
+            call,
+            via,
+            service,
+            operation,
+            func,
+            fallback_options,
+            retry_policy,
+        ))?
+        .unbind())
 }
 
 /// Every spelling of the call timeout: `None` there means no timeout.
@@ -778,16 +825,17 @@ impl Service {
         )
     }
 
-    /// The first attempt of an async call the engine admitted: `(RUN, call, permit)`
-    /// when its breaker admitted it too (asked in this crossing: the caller awaits the
-    /// function and reports with the permit), the step after a refusal, or `(RUN, call,
-    /// breaker)` for the caller to go through `call_async`.
+    /// The first attempt of an async call the engine admitted, as `_run_async`'s
+    /// `(call, via)`: `(call, permit)` when its breaker admitted it too (asked in this
+    /// crossing: the caller awaits the function and reports with the permit), `(None,
+    /// step)` after a refusal, or `(call, breaker)` for the caller to go through
+    /// `call_async`. (A RUN step's parts: no step tuple on the common path.)
     fn first_async_attempt<'py>(
         &self,
         py: Python<'py>,
         call: CallId,
         breaker: Py<Breaker>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<(Option<u32>, Bound<'py, PyAny>)> {
         let admitted = match Breaker::quick_acquire(breaker.bind(py)) {
             Ok(admitted) => admitted,
             Err(interrupt) => {
@@ -796,13 +844,13 @@ impl Service {
             }
         };
         match admitted {
-            Some(permit) if permit.is_instance_of::<Permit>() => {
-                Ok((RUN, call.0, permit).into_pyobject(py)?.into_any())
-            }
-            Some(refusal) => Ok(self
-                .report(py, call, Attempt::Refused, None, Some(refusal.unbind()))?
-                .into_bound(py)),
-            None => Ok((RUN, call.0, breaker).into_pyobject(py)?.into_any()),
+            Some(permit) if permit.is_instance_of::<Permit>() => Ok((Some(call.0), permit)),
+            Some(refusal) => Ok((
+                None,
+                self.report(py, call, Attempt::Refused, None, Some(refusal.unbind()))?
+                    .into_bound(py),
+            )),
+            None => Ok((Some(call.0), breaker.into_bound(py).into_any())),
         }
     }
 
@@ -940,12 +988,15 @@ impl Service {
     /// seconds | None)` or `(REFUSED, reason)`. A call that may run now runs its first
     /// attempt here, synchronously: the answer is its value if that ended the call,
     /// else a `Pending` with the step after it. For a coroutine function nothing runs:
-    /// a `Pending` with the first step.
-    #[pyo3(signature = (service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false))]
+    /// the answer is `facade._run_async(call, via, service, operation, func,
+    /// fallback_options, retry_policy)`, the coroutine that awaits the attempts (`call`
+    /// and `via`: the first RUN step's parts, or None and the first step).
+    #[pyo3(signature = (facade, service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false, fallback_options = None))]
     #[allow(clippy::too_many_arguments)]
     fn execute(
         &self,
         py: Python<'_>,
+        facade: &Bound<'_, PyAny>,
         service: &Bound<'_, PyAny>,
         operation: &Bound<'_, PyAny>,
         func: &Bound<'_, PyAny>,
@@ -953,14 +1004,15 @@ impl Service {
         retry_policy: Option<&Bound<'_, PyAny>>,
         dead_letter: bool,
         no_retry: bool,
+        fallback_options: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let service = name_of("service", service)?;
-        let operation = name_of("operation", operation)?;
+        let service_name = name_of("service", service)?;
+        let operation_name = name_of("operation", operation)?;
         let asynchronous = is_async(func)?;
         let begun = self.begin_inner(
             py,
-            service,
-            operation,
+            service_name,
+            operation_name,
             config,
             retry_policy,
             dead_letter,
@@ -968,7 +1020,29 @@ impl Service {
         )?;
         let step = match (begun, asynchronous) {
             (Begun::Run(call, breaker), true) => {
-                self.first_async_attempt(py, call, breaker)?.unbind()
+                let (call, via) = self.first_async_attempt(py, call, breaker)?;
+                return start_async(
+                    facade,
+                    call,
+                    via,
+                    service,
+                    operation,
+                    func,
+                    fallback_options,
+                    retry_policy,
+                );
+            }
+            (Begun::Step(step), true) => {
+                return start_async(
+                    facade,
+                    None,
+                    step.into_bound(py),
+                    service,
+                    operation,
+                    func,
+                    fallback_options,
+                    retry_policy,
+                );
             }
             (Begun::Run(call, breaker), false) => {
                 match self.attempt_inner(py, call, breaker.bind(py), func)? {
@@ -981,16 +1055,9 @@ impl Service {
                     next => next.into_step(py)?,
                 }
             }
-            (Begun::Step(step), _) => step,
+            (Begun::Step(step), false) => step,
         };
-        Ok(Py::new(
-            py,
-            Pending {
-                step: Some(step),
-                asynchronous,
-            },
-        )?
-        .into_any())
+        Ok(Py::new(py, Pending { step: Some(step) })?.into_any())
     }
 
     /// Runs one attempt of `call` through `breaker`, synchronously; the next step.
@@ -1006,7 +1073,9 @@ impl Service {
     }
 
     /// Reports an attempt run by the caller: `ok` with its value, else the exception
-    /// it raised; the next step (`(CANCELLED,)` for a cancellation: re-raise it).
+    /// it raised. The answer is the call's value when that ended it (as `execute`'s:
+    /// the common success makes no step), else a `Pending` with the next step
+    /// (`(CANCELLED,)` for a cancellation: re-raise it).
     /// `via`: what the RUN step gave; a permit is ended first (as `call_async` ends
     /// it), a breaker was called through and has heard already.
     #[pyo3(signature = (call, ok, value, via = None))]
@@ -1032,27 +1101,32 @@ impl Service {
                 return Err(interrupt);
             }
         }
-        if ok {
-            return self.report(py, call, Attempt::Success, Some(value), None);
-        }
-        let v = value.bind(py);
-        if v.is_instance(errors::refusal_class(py)?)? {
-            return self.report(py, call, Attempt::Refused, None, Some(value));
-        }
-        if !v.is_instance_of::<PyException>() {
-            return self.report(py, call, Attempt::Cancelled, None, None);
-        }
-        let (code, status) = crate::resilience::error_info(v)?;
-        self.report(
-            py,
-            call,
-            Attempt::Failure {
-                code: code.as_deref(),
-                status,
-            },
-            None,
-            Some(value),
-        )
+        let next = if ok {
+            self.report_next(py, call, Attempt::Success, Some(value), None)?
+        } else {
+            let v = value.bind(py);
+            if v.is_instance(errors::refusal_class(py)?)? {
+                self.report_next(py, call, Attempt::Refused, None, Some(value))?
+            } else if !v.is_instance_of::<PyException>() {
+                self.report_next(py, call, Attempt::Cancelled, None, None)?
+            } else {
+                let (code, status) = crate::resilience::error_info(v)?;
+                self.report_next(
+                    py,
+                    call,
+                    Attempt::Failure {
+                        code: code.as_deref(),
+                        status,
+                    },
+                    None,
+                    Some(value),
+                )?
+            }
+        };
+        Ok(match next {
+            Next::Done(value) => value.unwrap_or_else(|| py.None()),
+            Next::Step(step) => Py::new(py, Pending { step: Some(step) })?.into_any(),
+        })
     }
 
     /// A waiting call looks: `(RUN, call, breaker)` once admitted, `(WAIT, call,

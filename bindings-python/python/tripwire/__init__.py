@@ -362,7 +362,7 @@ class CircuitBreaker(_core.Breaker):
         # Async calls take the slow path when there is a timeout, a listener or a
         # result to judge.
         self._slow = self._hooked or self._timeout is not None or self.is_failure_result is not None
-        self._set_hooks(self._hooked)
+        self._set_hooks(self._hooked, self._slow)
 
     def restore(self, snapshot: Dict[str, Any]) -> None:
         """Takes the state of ``snapshot()`` output (a warm start); an open one starts its
@@ -809,7 +809,7 @@ class _Traced:
         # Transitions are traced: the state-change hook always runs.
         self._hooked = True  # type: ignore[misc]
         self._slow = True  # type: ignore[misc]
-        self._set_hooks(True)  # type: ignore[attr-defined]
+        self._set_hooks(True, True)  # type: ignore[attr-defined]
 
     def _hook_state_change(self, old: CircuitState, new: CircuitState, cause: str = "", outcome: Optional[str] = None) -> None:
         self._tracer.transition(old.value, new.value)  # type: ignore[attr-defined]

@@ -15,7 +15,8 @@ run an attempt, sleep before a retry, wait for a bulkhead slot, resolve a fallba
 A call whose first attempt succeeds never needs the driver: a sync one runs in the
 engine's ``execute``, an async one's first attempt is awaited before the driver is made
 (its breaker's permit asked in ``execute`` too when ``call_async`` would only ask and
-end it: the success then costs ``execute`` and one ``report_outcome``).
+end it: the success then costs ``execute`` and one ``report_outcome``). ``execute``
+starts an async call's ``_run_async`` itself and answers its coroutine.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ _CoroutineType = types.CoroutineType
 # The engine's steps (see bindings-python/src/service.rs), and one of the driver's own.
 _DONE = _core.STEP_DONE
 _RUN = _core.STEP_RUN
+# `_run_async`'s first step when it is a RUN: its call and breaker (or permit) are
+# `_run_async`'s arguments.
+_FIRST_RUN = (_RUN,)
 _RETRY = _core.STEP_RETRY
 _WAIT = _core.STEP_WAIT
 _FAILED = _core.STEP_FAILED
@@ -352,7 +356,7 @@ class CircuitBreakerService:
         """
         if fallback_options is None and retry_policy is None and bulkhead is None:
             # The common call: no option to check or apply first.
-            result = self._core.execute(service, operation, fn, config)
+            result = self._core.execute(self, service, operation, fn, config)
         else:
             no_retry = retry_policy is _NO_RETRY
             if no_retry:
@@ -365,14 +369,15 @@ class CircuitBreakerService:
             if bulkhead is not None and self._last_bulkhead.get(service) is not bulkhead:
                 self.update_service_config(service, bulkhead=bulkhead)
                 self._last_bulkhead[service] = bulkhead
-            result = self._core.execute(service, operation, fn, config, retry_policy, queue, no_retry)
+            result = self._core.execute(
+                self, service, operation, fn, config, retry_policy, queue, no_retry, fallback_options
+            )
         # The first attempt of a sync call runs in the engine's `execute`: a call that
         # succeeds at once answers its value, and never reaches the driver. A coroutine
-        # function's call only begins there (a `Pending`): its attempts are awaited here.
+        # function's call only begins there: `execute` answers the coroutine of
+        # `_run_async`, made in that crossing (no answer object to read here).
         if result.__class__ is not Pending:
             return result
-        if result.asynchronous:
-            return self._run_async(result.step, service, operation, fn, fallback_options, retry_policy)
         return self._run_sync(self._drive(result.step, service, operation, fn, fallback_options, retry_policy), fn)
 
     def execute(
@@ -463,26 +468,33 @@ class CircuitBreakerService:
 
     async def _run_async(
         self,
-        step: Step,
+        call: Any,  # Optional[int]: an int once the loop runs an attempt
+        via: Any,
         service: str,
         operation: str,
         fn: Callable[[], Any],
         fallback_options: Optional[Mapping[str, Any]],
         retry_policy: Optional[Mapping[str, Any]],
     ) -> Any:
+        """Started by the engine's ``execute``: the first step is a RUN of ``call``
+        through ``via`` (given as parts, no step tuple), or ``via`` itself when ``call``
+        is None."""
         core = self._core
         # A first attempt runs before the driver is made: a call that succeeds at once
         # never needs it (as a sync call, run in the engine's `execute`).
         driver: Optional[Driver] = None
-        if step[0] != _RUN:
-            driver = self._drive(step, service, operation, fn, fallback_options, retry_policy)
         result: Any
         try:
-            op = step if driver is None else next(driver)
+            if call is None:
+                driver = self._drive(via, service, operation, fn, fallback_options, retry_policy)
+                op = next(driver)
+            else:
+                op = _FIRST_RUN
             while True:
                 kind = op[0]
                 if kind == _RUN:
-                    call, via = op[1], op[2]
+                    if op is not _FIRST_RUN:
+                        call, via = op[1], op[2]
                     try:
                         # `via` is the breaker, or the permit it gave already (a first
                         # attempt admitted in `execute`'s crossing): then the function is
@@ -490,10 +502,22 @@ class CircuitBreakerService:
                         value = await (fn() if via.__class__ is Permit else via.call_async(fn))
                     except BaseException as error:
                         result = core.report_outcome(call, False, error, via)
+                        # Over (not retried, no fallback to run) or cancelled: re-raised.
+                        if result.__class__ is not Pending:
+                            raise
+                        result = result.step
                         if result[0] != _FAILED and result[0] != _RETRY:
                             raise
                     else:
+                        # The value itself when the call is over (no step to make or
+                        # read), else a `Pending` with the next step.
                         result = core.report_outcome(call, True, value, via)
+                        if result.__class__ is Pending:
+                            result = result.step
+                        elif driver is None:
+                            return result
+                        else:
+                            result = (_DONE, result)
                 elif kind == _RETRY:
                     await self._sleep_async(op[2])
                     result = None
@@ -505,9 +529,8 @@ class CircuitBreakerService:
                         result = await result
                 if driver is not None:
                     op = driver.send(result)
-                elif result[0] == _DONE:
-                    return result[1]
                 else:
+                    # The first attempt's next step (its success returned above).
                     driver = self._drive(result, service, operation, fn, fallback_options, retry_policy)
                     op = next(driver)
         except StopIteration as stop:
@@ -795,6 +818,10 @@ class CircuitBreakerService:
         self._listeners.append(listener)
         return listener
 
+
+# The runner of an async call, which the engine's `execute` starts (tripwire._core
+# imports it by this name).
+_run_async = CircuitBreakerService._run_async
 
 circuit_breaker_service = CircuitBreakerService()
 """The shared service instance (seed 004's ``circuitBreakerService``)."""
