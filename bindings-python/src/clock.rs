@@ -7,40 +7,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use tripwire_core::{Clock, NANOS_PER_SEC};
+use tripwire_store::StoreClock;
 
-/// The process's monotonic clock: quanta's (the TSC where it is invariant, else the
-/// OS clock), counted from its first use.
+/// The process's monotonic clock (the fleet store's kind: quanta's), counted from its
+/// first use.
 struct Monotonic {
-    clock: quanta::Clock,
-    origin: quanta::Instant,
-    /// Epoch seconds at `origin`, so instants can be reported as epoch seconds.
+    clock: StoreClock,
+    /// Epoch seconds at the clock's origin, so instants can be reported as epoch seconds.
     epoch: f64,
-}
-
-impl Monotonic {
-    #[inline]
-    fn now(&self) -> u64 {
-        // u64 nanoseconds last 584 years from the origin.
-        self.clock
-            .now()
-            .saturating_duration_since(self.origin)
-            .as_nanos() as u64
-    }
 }
 
 fn monotonic() -> &'static Monotonic {
     static CLOCK: OnceLock<Monotonic> = OnceLock::new();
     CLOCK.get_or_init(|| {
-        let clock = quanta::Clock::new();
-        let origin = clock.now();
+        let clock = StoreClock::new();
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        Monotonic {
-            clock,
-            origin,
-            epoch,
-        }
+        Monotonic { clock, epoch }
     })
 }
 
@@ -55,7 +39,7 @@ impl Clock for AnyClock {
     #[inline]
     fn now(&self) -> u64 {
         match self {
-            AnyClock::Monotonic => monotonic().now(),
+            AnyClock::Monotonic => monotonic().clock.now(),
             AnyClock::Manual(clock) => clock.now(),
         }
     }

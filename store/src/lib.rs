@@ -203,19 +203,27 @@ struct Inner {
     next_id: AtomicU64,
 }
 
-/// The store's monotonic clock, counted from the store's creation: quanta's (the TSC
-/// where it is invariant, else the OS clock), about 10 ns a read where `Instant` takes
-/// about 25: a binding's closed path reads it twice per call (start and end).
-struct StoreClock {
+/// A monotonic clock counted from its creation: quanta's (the TSC where it is
+/// invariant, else the OS clock), about 10 ns a read where `Instant` takes about 25: a
+/// binding's closed path reads it twice per call (start and end). Each store has one;
+/// a binding may use it as its own process clock.
+pub struct StoreClock {
     clock: quanta::Clock,
     origin: quanta::Instant,
 }
 
 impl StoreClock {
-    fn new() -> StoreClock {
+    /// A clock reading 0 now.
+    pub fn new() -> StoreClock {
         let clock = quanta::Clock::new();
         let origin = clock.now();
         StoreClock { clock, origin }
+    }
+}
+
+impl Default for StoreClock {
+    fn default() -> StoreClock {
+        StoreClock::new()
     }
 }
 
