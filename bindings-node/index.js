@@ -21,6 +21,7 @@ const engine = { ...native, now: processNow, queueSuccess, shared };
 const api = facade.createTripwire(engine, {
   EventEmitter,
   nextTick: process.nextTick,
+  afterTurn: setImmediate,
   fleet,
   tracing(breaker, option) {
     const otel = require('./otel.js');
