@@ -18,6 +18,7 @@ use tripwire_core::{
 use crate::clock::seconds;
 use crate::errors;
 use crate::options::{self, Exclude};
+use crate::service::Service;
 use crate::store::{Admitted, Engine, LeaseAnswer, Manual, Ticket};
 use crate::types;
 
@@ -299,6 +300,7 @@ impl Breaker {
                 permit,
                 done: AtomicBool::new(false),
                 transition: None,
+                service_call: OnceLock::new(),
             },
         )?;
         Ok(slf
@@ -1012,6 +1014,7 @@ impl Breaker {
                         permit,
                         done: AtomicBool::new(false),
                         transition,
+                        service_call: OnceLock::new(),
                     },
                 )?;
                 Ok(permit.into_any())
@@ -1034,9 +1037,18 @@ pub struct Permit {
     permit: Ticket,
     done: AtomicBool,
     transition: Option<Transition>,
+    /// The resilience service call this permit's attempt belongs to, released if the
+    /// permit is dropped unused (its coroutine never started).
+    service_call: OnceLock<(Py<Service>, u32)>,
 }
 
 impl Permit {
+    /// Ties this permit to service call `call`: dropped unused, it releases the call too.
+    pub(crate) fn release_if_unused(&self, service: Py<Service>, call: u32) {
+        // A fresh permit: never set before.
+        let _ = self.service_call.set((service, call));
+    }
+
     fn take(&self) -> PyResult<Ticket> {
         if self.done.swap(true, Ordering::AcqRel) {
             return Err(PyRuntimeError::new_err("this permit has already been used"));
@@ -1166,7 +1178,10 @@ impl Drop for Permit {
                     .bind(py)
                     .get()
                     .engine
-                    .record(self.permit, Outcome::Cancelled)
+                    .record(self.permit, Outcome::Cancelled);
+                if let Some((service, call)) = self.service_call.get() {
+                    service.get().release_unstarted(py, *call);
+                }
             });
         }
     }

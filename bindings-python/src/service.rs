@@ -17,6 +17,7 @@
 //! for it without the GIL.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use pyo3::exceptions::{PyException, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
@@ -72,6 +73,41 @@ impl Pending {
 
     fn __clear__(&mut self) {
         self.step = None;
+    }
+}
+
+/// The first step of an async call whose coroutine has not started (`_run_async`'s
+/// `via` when its `call` is None): `start()` hands the step over. A coroutine dropped
+/// or cancelled before it started never runs a line of its body: then this releases
+/// the call's bulkhead slot or queue place (a call admitted with a permit is released
+/// by its `Permit` the same way).
+#[pyclass(frozen, module = "tripwire._core")]
+pub struct Unstarted {
+    service: Py<Service>,
+    call: Option<u32>,
+    step: Py<PyAny>,
+    armed: AtomicBool,
+}
+
+#[pymethods]
+impl Unstarted {
+    /// The step; the call is the coroutine's from here on.
+    fn start(&self, py: Python<'_>) -> Py<PyAny> {
+        self.armed.store(false, Ordering::Relaxed);
+        self.step.clone_ref(py)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.service)?;
+        visit.call(&self.step)
+    }
+}
+
+impl Drop for Unstarted {
+    fn drop(&mut self) {
+        if let (true, Some(call)) = (*self.armed.get_mut(), self.call) {
+            Python::attach(|py| self.service.get().release_unstarted(py, call));
+        }
     }
 }
 
@@ -281,6 +317,11 @@ pub struct Service {
     clock: AnyClock,
     /// `factory(name) -> CircuitBreaker` and `on_alerts([(type, service, operation, message)])`.
     callbacks: Mutex<Option<(Py<PyAny>, Py<PyAny>)>>,
+    /// Calls whose coroutine was dropped unstarted while the engine was locked (a
+    /// garbage collection inside the service's own critical section): released by the
+    /// next `execute` or `wait`.
+    unstarted: Mutex<Vec<u32>>,
+    has_unstarted: AtomicBool,
 }
 
 fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -523,10 +564,43 @@ impl Next {
 /// sync `execute` runs it at once), or another step.
 enum Begun {
     Run(CallId, Py<Breaker>),
-    Step(Py<PyAny>),
+    /// The first step, and the call it holds a queue place for (WAIT).
+    Step(Py<PyAny>, Option<CallId>),
 }
 
 impl Service {
+    /// Releases `call`, whose coroutine was dropped before it started (see [`Unstarted`]):
+    /// now, unless this thread is inside the engine's lock (then at the next entry).
+    pub(crate) fn release_unstarted(&self, py: Python<'_>, call: u32) {
+        // Tried in its own statement: the guard is dropped before `release_now` locks.
+        let busy = matches!(self.inner.try_lock(), Err(TryLockError::WouldBlock));
+        if busy {
+            lock_plain(&self.unstarted).push(call);
+            self.has_unstarted.store(true, Ordering::Release);
+        } else {
+            self.release_now(py, call);
+        }
+    }
+
+    fn release_now(&self, py: Python<'_>, call: u32) {
+        if !self.abandon(py, call) {
+            if let Err(error) = self.cancel(py, call) {
+                error.write_unraisable(py, None);
+            }
+        }
+    }
+
+    /// Releases the calls [`Service::release_unstarted`] could not (one load when there are none).
+    fn release_deferred(&self, py: Python<'_>) {
+        if self.has_unstarted.load(Ordering::Acquire) {
+            self.has_unstarted.store(false, Ordering::Release);
+            let calls = std::mem::take(&mut *lock_plain(&self.unstarted));
+            for call in calls {
+                self.release_now(py, call);
+            }
+        }
+    }
+
     /// The engine, locked; waits for it without the GIL when another thread has it.
     pub(crate) fn lock(&self, py: Python<'_>) -> MutexGuard<'_, Inner> {
         loop {
@@ -723,8 +797,9 @@ impl Service {
                         .into_pyobject(py)?
                         .into_any()
                         .unbind(),
+                    Some(call),
                 )),
-                Begin::Refused(r) => Ok(Begun::Step(refusal_step(py, r)?)),
+                Begin::Refused(r) => Ok(Begun::Step(refusal_step(py, r)?, None)),
             };
             fx.collect(&mut inner);
             r
@@ -827,31 +902,59 @@ impl Service {
 
     /// The first attempt of an async call the engine admitted, as `_run_async`'s
     /// `(call, via)`: `(call, permit)` when its breaker admitted it too (asked in this
-    /// crossing: the caller awaits the function and reports with the permit), `(None,
-    /// step)` after a refusal, or `(call, breaker)` for the caller to go through
+    /// crossing: the caller awaits the function and reports with the permit, which
+    /// releases the call if dropped unused), else `(None, Unstarted)` with the step
+    /// after a refusal, or `(RUN, call, breaker)` for the caller to go through
     /// `call_async`. (A RUN step's parts: no step tuple on the common path.)
     fn first_async_attempt<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         call: CallId,
         breaker: Py<Breaker>,
     ) -> PyResult<(Option<u32>, Bound<'py, PyAny>)> {
+        let py = slf.py();
+        let this = slf.get();
         let admitted = match Breaker::quick_acquire(breaker.bind(py)) {
             Ok(admitted) => admitted,
             Err(interrupt) => {
-                self.report(py, call, Attempt::Cancelled, None, None)?;
+                this.report(py, call, Attempt::Cancelled, None, None)?;
                 return Err(interrupt);
             }
         };
         match admitted {
-            Some(permit) if permit.is_instance_of::<Permit>() => Ok((Some(call.0), permit)),
-            Some(refusal) => Ok((
-                None,
-                self.report(py, call, Attempt::Refused, None, Some(refusal.unbind()))?
-                    .into_bound(py),
-            )),
-            None => Ok((Some(call.0), breaker.into_bound(py).into_any())),
+            Some(permit) => match permit.cast::<Permit>() {
+                Ok(held) => {
+                    held.get().release_if_unused(slf.clone().unbind(), call.0);
+                    Ok((Some(call.0), permit))
+                }
+                Err(_) => {
+                    let step =
+                        this.report(py, call, Attempt::Refused, None, Some(permit.unbind()))?;
+                    Ok((None, Self::unstarted(slf, None, step)?))
+                }
+            },
+            None => {
+                let step = (RUN, call.0, breaker)
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind();
+                Ok((None, Self::unstarted(slf, Some(call.0), step)?))
+            }
         }
+    }
+
+    /// An [`Unstarted`] of `step`, releasing `call` (if any) when dropped armed.
+    fn unstarted<'py>(
+        slf: &Bound<'py, Self>,
+        call: Option<u32>,
+        step: Py<PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let guard = Unstarted {
+            service: slf.clone().unbind(),
+            call,
+            step,
+            armed: AtomicBool::new(true),
+        };
+        Ok(Bound::new(slf.py(), guard)?.into_any())
     }
 
     fn attempt_inner(
@@ -936,6 +1039,8 @@ impl Service {
             }),
             clock,
             callbacks: Mutex::new(Some((factory, on_alerts))),
+            unstarted: Mutex::new(Vec::new()),
+            has_unstarted: AtomicBool::new(false),
         })
     }
 
@@ -994,8 +1099,7 @@ impl Service {
     #[pyo3(signature = (facade, service, operation, func, config = None, retry_policy = None, dead_letter = false, no_retry = false, fallback_options = None))]
     #[allow(clippy::too_many_arguments)]
     fn execute(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         facade: &Bound<'_, PyAny>,
         service: &Bound<'_, PyAny>,
         operation: &Bound<'_, PyAny>,
@@ -1006,10 +1110,13 @@ impl Service {
         no_retry: bool,
         fallback_options: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        this.release_deferred(py);
         let service_name = name_of("service", service)?;
         let operation_name = name_of("operation", operation)?;
         let asynchronous = is_async(func)?;
-        let begun = self.begin_inner(
+        let begun = this.begin_inner(
             py,
             service_name,
             operation_name,
@@ -1020,7 +1127,7 @@ impl Service {
         )?;
         let step = match (begun, asynchronous) {
             (Begun::Run(call, breaker), true) => {
-                let (call, via) = self.first_async_attempt(py, call, breaker)?;
+                let (call, via) = Self::first_async_attempt(slf, call, breaker)?;
                 return start_async(
                     facade,
                     call,
@@ -1032,11 +1139,11 @@ impl Service {
                     retry_policy,
                 );
             }
-            (Begun::Step(step), true) => {
+            (Begun::Step(step, call), true) => {
                 return start_async(
                     facade,
                     None,
-                    step.into_bound(py),
+                    Self::unstarted(slf, call.map(|c| c.0), step)?,
                     service,
                     operation,
                     func,
@@ -1045,7 +1152,7 @@ impl Service {
                 );
             }
             (Begun::Run(call, breaker), false) => {
-                match self.attempt_inner(py, call, breaker.bind(py), func)? {
+                match this.attempt_inner(py, call, breaker.bind(py), func)? {
                     // A coroutine returned by a plain function goes to the facade (an error).
                     Next::Done(Some(value))
                         if !value.bind(py).get_type().is(coroutine_type(py)?) =>
@@ -1055,7 +1162,7 @@ impl Service {
                     next => next.into_step(py)?,
                 }
             }
-            (Begun::Step(step), false) => step,
+            (Begun::Step(step, _), false) => step,
         };
         Ok(Py::new(py, Pending { step: Some(step) })?.into_any())
     }
@@ -1133,6 +1240,7 @@ impl Service {
     /// seconds | None)` to wait more (`waker()` is called when it is admitted), or
     /// `(REFUSED, "queue-timeout")`.
     fn wait(&self, py: Python<'_>, call: u32, waker: Py<PyAny>) -> PyResult<Py<PyAny>> {
+        self.release_deferred(py);
         let call = CallId(call);
         let mut inner = self.lock(py);
         let now = self.now();
@@ -1520,6 +1628,7 @@ impl Service {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Service>()?;
     m.add_class::<Pending>()?;
+    m.add_class::<Unstarted>()?;
     m.add("STEP_DONE", DONE)?;
     m.add("STEP_RUN", RUN)?;
     m.add("STEP_RETRY", RETRY)?;

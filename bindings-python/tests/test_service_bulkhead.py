@@ -4,6 +4,7 @@ one slot for a whole retry sequence; with asyncio tasks and with threads."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from typing import Any, List
 
@@ -185,6 +186,58 @@ def test_a_cancelled_waiting_task_gives_its_place_back() -> None:
     asyncio.run(main())
     stats = s.get_bulkhead_stats("api")
     assert stats is not None and (stats["running"], stats["queued"]) == (0, 0)
+
+
+def test_an_async_call_that_never_starts_gives_its_slot_and_place_back() -> None:
+    # The slot (or queue place) is taken when the call is made; a coroutine closed,
+    # dropped or cancelled before it runs a line must still give it back, or the
+    # bulkhead (and a half-open breaker's trial) stays taken for good.
+    s = CircuitBreakerService()
+    s.update_service_config("api", bulkhead={"max_concurrent": 1, "queue_size": 1})
+
+    async def ok() -> str:
+        return "ok"
+
+    def counts() -> Any:
+        stats = s.get_bulkhead_stats("api")
+        assert stats is not None
+        return (stats["running"], stats["queued"])
+
+    async def main() -> None:
+        admitted = s.execute_with_circuit_breaker("api", "x", ok)
+        queued = s.execute_with_circuit_breaker("api", "x", ok)
+        assert counts() == (1, 1)
+        queued.close()  # the queued call leaves the queue
+        assert counts() == (1, 0)
+        admitted.close()  # the running call's slot goes back
+        assert counts() == (0, 0)
+
+        # A task cancelled before its first step: its coroutine is never entered.
+        task = asyncio.ensure_future(s.execute_with_circuit_breaker("api", "x", ok))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The coroutine's frame (holding the call) lives as long as the cancellation's
+        # traceback: the task, which the loop's last handle still references.
+        del task
+        await asyncio.sleep(0)
+        gc.collect()
+        assert counts() == (0, 0)
+
+        # A breaker that does not take the quick path (a call timeout): the same
+        # through the service's step.
+        s2 = CircuitBreakerService()
+        s2.update_service_config("db", bulkhead={"max_concurrent": 1, "queue_size": 0})
+        dropped = s2.execute_with_circuit_breaker("db", "q", ok, config={"timeout": 5.0})
+        dropped.close()
+        stats = s2.get_bulkhead_stats("db")
+        assert stats is not None and stats["running"] == 0
+        assert await s2.execute_with_circuit_breaker("db", "q", ok) == "ok"
+
+        assert await s.execute_with_circuit_breaker("api", "x", ok) == "ok"
+
+    asyncio.run(main())
+    assert counts() == (0, 0)
 
 
 def test_one_slot_for_the_whole_retry_sequence() -> None:

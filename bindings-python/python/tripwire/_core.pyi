@@ -242,6 +242,13 @@ class Pending:
     def step(self) -> Tuple[Any, ...]: ...
 
 @final
+class Unstarted:
+    """The first step of an async call whose coroutine has not started; dropped
+    unstarted, it releases the call's bulkhead slot or queue place."""
+
+    def start(self) -> Tuple[Any, ...]: ...
+
+@final
 class Service:
     """The core's resilience service engine with Python breakers; every decision is its."""
 

@@ -477,8 +477,9 @@ class CircuitBreakerService:
         retry_policy: Optional[Mapping[str, Any]],
     ) -> Any:
         """Started by the engine's ``execute``: the first step is a RUN of ``call``
-        through ``via`` (given as parts, no step tuple), or ``via`` itself when ``call``
-        is None."""
+        through ``via`` (given as parts, no step tuple), or ``via.start()`` when ``call``
+        is None. (A coroutine dropped or cancelled before it starts runs none of this:
+        ``via``, a permit or an ``Unstarted``, then releases the call.)"""
         core = self._core
         # A first attempt runs before the driver is made: a call that succeeds at once
         # never needs it (as a sync call, run in the engine's `execute`).
@@ -486,7 +487,7 @@ class CircuitBreakerService:
         result: Any
         try:
             if call is None:
-                driver = self._drive(via, service, operation, fn, fallback_options, retry_policy)
+                driver = self._drive(via.start(), service, operation, fn, fallback_options, retry_policy)
                 op = next(driver)
             else:
                 op = _FIRST_RUN
