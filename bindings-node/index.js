@@ -21,7 +21,6 @@ const engine = { ...native, now: processNow, queueSuccess, shared };
 const api = facade.createTripwire(engine, {
   EventEmitter,
   nextTick: process.nextTick,
-  afterTurn: setImmediate,
   fleet,
   tracing(breaker, option) {
     const otel = require('./otel.js');
