@@ -7,7 +7,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
@@ -250,12 +251,101 @@ pub(crate) struct Entry {
 /// and none waits but a trial lease.
 pub(crate) struct Fleet {
     handle: BreakerHandle,
+    /// Its gate as the store's I/O thread closes it (see [`FleetGate`]).
+    gate: Arc<FleetGate>,
     /// The facade's token for this breaker: a lease answered after its id was reused
     /// must not land in another breaker.
     token: f64,
     /// The store it joined, to join again with a new configuration (a service's
     /// breaker whose service was reconfigured).
     store: RedisStore,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        // The id may be reused: the store's thread must not close another breaker's gate.
+        self.gate.slot.store(NO_SLOT, Ordering::Release);
+    }
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// This environment's gates array as other threads reach it: (data, length), (0, 0)
+/// once the environment is gone. Locked by whoever writes a shared breaker's gate.
+pub(crate) struct SharedGates(Mutex<(usize, usize)>);
+
+thread_local! {
+    static SHARED_GATES: Arc<SharedGates> = Arc::new(SharedGates(Mutex::new((0, 0))));
+}
+
+impl SharedGates {
+    fn lock(&self) -> MutexGuard<'_, (usize, usize)> {
+        // Two words always written together: a panic cannot leave them inconsistent.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Writes breaker `slot`'s gate words into the array `(data, len)` (the lock held).
+fn write_gate((data, len): (usize, usize), slot: u32, until: f64, generation: Option<f64>) {
+    let at = slot as usize * GATE;
+    if data == 0 || at + GATE > len {
+        return;
+    }
+    let data = data as *mut f64;
+    // SAFETY: the array (GATE-aligned f64, kept alive by `hot::shared` while bound)
+    // has `at + 1 < len`; JS reads these words without atomics: aligned 8-byte stores
+    // do not tear.
+    unsafe {
+        AtomicU64::from_ptr(data.add(at).cast()).store(until.to_bits(), Ordering::Relaxed);
+        if let Some(generation) = generation {
+            AtomicU64::from_ptr(data.add(at + 1).cast())
+                .store(generation.to_bits(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// A shared breaker's quiet gate as the store's I/O thread reaches it. A background
+/// change (the fleet's trip adopted, a link lost) closes the gate from that thread,
+/// under the breaker's lock, before anyone can see the change (`BreakerEvents::changing`):
+/// once `getState()` says OPEN, no call is admitted quietly, instead of until the event
+/// reaches the event loop. The version makes a publish computed before a background
+/// change close the gate rather than reopen it (as Python's `Gate`).
+pub(crate) struct FleetGate {
+    slot: AtomicU32,
+    version: AtomicU64,
+    gates: Arc<SharedGates>,
+}
+
+impl FleetGate {
+    /// A gate for a breaker of this environment, not yet in the slab.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(FleetGate {
+            slot: AtomicU32::new(NO_SLOT),
+            version: AtomicU64::new(0),
+            gates: SHARED_GATES.with(Arc::clone),
+        })
+    }
+
+    /// The store's I/O thread is changing the breaker in the background: closed.
+    pub(crate) fn close(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        let slot = self.slot.load(Ordering::Acquire);
+        if slot != NO_SLOT {
+            write_gate(*self.gates.lock(), slot, 0.0, None);
+        }
+    }
+
+    /// Publishes `(until, generation)`, computed from the handle after reading
+    /// `version`: closed instead if a background change came in between.
+    fn publish(&self, slot: u32, version: u64, until: f64, generation: f64) {
+        let gates = self.gates.lock();
+        let until = if self.version.load(Ordering::Acquire) == version {
+            until
+        } else {
+            0.0
+        };
+        write_gate(*gates, slot, until, Some(generation));
+    }
 }
 
 /// Nanoseconds to add to an instant of a store's clock to read it on the process clock.
@@ -327,11 +417,18 @@ pub(crate) fn gates() -> (*mut f64, usize) {
 /// Binds the gates array (a longer one as ids grow) and fills it in.
 pub(crate) fn bind_gates(data: *mut f64, len: usize) {
     GATES.set((data, len));
+    // Before the publishes below (they lock it): the old array is never written again.
+    SHARED_GATES.with(|shared| *shared.lock() = (data as usize, len));
     with_slab(|slab| {
         for entry in slab.values_mut() {
             entry.publish(entry.published_at);
         }
     });
+}
+
+/// The environment is going: its gates array must not be written from other threads.
+pub(crate) fn forget_gates() {
+    SHARED_GATES.with(|shared| *shared.lock() = (0, 0));
 }
 
 /// Binds the ring of quiet successes.
@@ -350,6 +447,11 @@ impl Entry {
         if at + GATE > len {
             return;
         }
+        // A shared breaker's version before its horizon is read (see FleetGate::publish).
+        let version = self
+            .fleet
+            .as_ref()
+            .map(|f| f.gate.version.load(Ordering::Acquire));
         let (until, generation) = match &self.fleet {
             // Quiet only while unbounded: a bounded horizon (a rate rule) could end
             // with a sync from the background, and a quiet success must never be the
@@ -367,6 +469,12 @@ impl Entry {
         } else {
             millis(until.saturating_sub(1))
         };
+        if let (Some(fleet), Some(version)) = (&self.fleet, version) {
+            fleet
+                .gate
+                .publish(self.id, version, until, generation as f64);
+            return;
+        }
         // SAFETY: `hot::shared` made the array and keeps it alive; `at + 1 < len`.
         unsafe {
             *gates.add(at) = until;
@@ -546,18 +654,27 @@ fn insert_entry(breaker: Breaker, fleet: Option<Box<Fleet>>, now: u64) -> u32 {
 
 /// Adds a shared breaker (`fleet::create_shared`); returns its id. Its `breaker` is
 /// a local one with the same configuration, for `settings` only.
-pub(crate) fn insert_shared(handle: BreakerHandle, token: f64, store: RedisStore) -> u32 {
+pub(crate) fn insert_shared(
+    handle: BreakerHandle,
+    gate: Arc<FleetGate>,
+    token: f64,
+    store: RedisStore,
+) -> u32 {
     let config = shared_config(*handle.config());
     let breaker = Breaker::with_shared_config(config).expect("the store accepted this config");
-    insert_entry(
+    let slot = Arc::clone(&gate);
+    let id = insert_entry(
         breaker,
         Some(Box::new(Fleet {
             handle,
+            gate,
             token,
             store,
         })),
         crate::now_nanos(),
-    )
+    );
+    slot.slot.store(id, Ordering::Release);
+    id
 }
 
 /// Publishes breaker `id`'s quiet horizon again (after a transition found in the
@@ -866,9 +983,11 @@ pub(crate) fn reconfigure(id: u32, config: Arc<Config>, now: u64) -> Result<()> 
     with_entry(id, |e| {
         if let Some(fleet) = &mut e.fleet {
             let name = fleet.handle.name().to_string();
-            fleet.handle = crate::fleet::join(&fleet.store, *config, name, fleet.token, |e| {
-                Error::new(Status::InvalidArg, e.to_string())
-            })?;
+            let gate = Arc::clone(&fleet.gate);
+            fleet.handle =
+                crate::fleet::join(&fleet.store, *config, name, gate, fleet.token, |e| {
+                    Error::new(Status::InvalidArg, e.to_string())
+                })?;
         }
         e.breaker
             .reconfigure(config)

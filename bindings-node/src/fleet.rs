@@ -24,6 +24,7 @@ use tripwire_store::{
     BreakerEvents, BreakerHandle, LeaseResult, RedisStore, StoreEvents, StoreFault, StoreOptions,
 };
 
+use crate::breaker::FleetGate;
 use crate::options::throw;
 
 /// Event kinds crossing to JS: `(token, kind, code, message)`.
@@ -182,6 +183,7 @@ impl StoreEvents for StoreSink {
 struct BreakerSink {
     dispatch: Arc<Dispatch>,
     token: f64,
+    gate: Arc<FleetGate>,
 }
 
 impl BreakerEvents for BreakerSink {
@@ -210,6 +212,9 @@ impl BreakerEvents for BreakerSink {
             error.message(Unit::Millis)
         );
         send(&self.dispatch, self.token, EVENT_FLEET_ERROR, 0.0, message);
+    }
+    fn changing(&self) {
+        self.gate.close();
     }
 }
 
@@ -313,10 +318,14 @@ pub fn create_shared(env: Env, options: Object, store: &NativeStore, token: f64)
     let config = crate::options::config_from_js(&env, &options)?;
     let name: Option<String> = options.get("name")?;
     let name = name.unwrap_or_else(|| "default".into());
-    let handle = join(&store.store, config, name, token, |e| throw(&env, e))?;
+    let gate = FleetGate::new();
+    let handle = join(&store.store, config, name, Arc::clone(&gate), token, |e| {
+        throw(&env, e)
+    })?;
     crate::breaker::external(&env, true);
     Ok(crate::breaker::insert_shared(
         handle,
+        gate,
         token,
         store.store.clone(),
     ))
@@ -328,12 +337,14 @@ pub(crate) fn join(
     store: &RedisStore,
     config: Config,
     name: String,
+    gate: Arc<FleetGate>,
     token: f64,
     error: impl FnOnce(&ConfigError) -> Error,
 ) -> Result<BreakerHandle> {
     let sink = BreakerSink {
         dispatch: dispatch()?,
         token,
+        gate,
     };
     store
         .register(config, FleetOptions::new(name), Some(Arc::new(sink)))

@@ -255,10 +255,16 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
         SHARED.set(reference);
         crate::ticker::bind(env, ticker_data);
         crate::breaker::bind_gates(gates_data, GATE_BREAKERS * crate::protocol::GATE);
+        // The stores' threads write shared breakers' gates: not once the array is freed.
+        sys::napi_add_env_cleanup_hook(env, Some(forget_gates), ptr::null_mut());
         crate::breaker::bind_ring(ring_data);
         crate::service::bind_cell(service_data);
         Ok(object)
     }
+}
+
+unsafe extern "C" fn forget_gates(_data: *mut std::ffi::c_void) {
+    crate::breaker::forget_gates();
 }
 
 /// Breakers the first gates array has room for.

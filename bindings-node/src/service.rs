@@ -616,10 +616,16 @@ pub fn service_circuit(
                     // name, joining with the configuration the engine just gave it.
                     Some(store) => {
                         let name = e.service.key(id).map(|k| k.name()).unwrap_or_default();
-                        crate::fleet::join(store.store(), *config, name, token, |error| {
-                            throw(&env, error)
-                        })
-                        .map(|h| breaker::insert_shared(h, token, store.store().clone()))
+                        let gate = breaker::FleetGate::new();
+                        crate::fleet::join(
+                            store.store(),
+                            *config,
+                            name,
+                            Arc::clone(&gate),
+                            token,
+                            |error| throw(&env, error),
+                        )
+                        .map(|h| breaker::insert_shared(h, gate, token, store.store().clone()))
                     }
                     None => Breaker::with_shared_config_at(config, now)
                         .map(|b| breaker::adopt(b, now))

@@ -28,8 +28,7 @@ const newStore = () => new RedisStore({ url: server.url, flushInterval: 10, poll
 /**
  * Two members of the fleet `name` (one store each, as two processes), joined. `seen`
  * has each member's 'circuitOpened' promise, made before it joins: a refusal is checked
- * after the event, not after getState() (the store's thread knows first, and the event
- * loop's quiet path admits calls until the event has run).
+ * after the event (which checks that the event comes too).
  */
 async function members(name, options, first = {}) {
   const stores = [newStore(), newStore()];

@@ -110,6 +110,26 @@ test('a trip in one process is a refusal in the other', { skip }, async () => {
   await Promise.all([a.stop(), b.stop()]);
 });
 
+test('a trip found in the background shuts the quiet path at once: once getState() says OPEN, no call runs', { skip }, async () => {
+  // Two stores (two members of the fleet) in this process. The store's thread adopts
+  // the trip while the event loop is busy (a synchronous wait on getState()), so its
+  // event has not reached JS yet: the next call must still be refused.
+  const [mine, other] = [new RedisStore({ url: server.url, flushInterval: 10 }), new RedisStore({ url: server.url, flushInterval: 10 })];
+  const name = fresh('gate');
+  const breaker = new CircuitBreaker({ name, store: mine, ...TRIP });
+  const elsewhere = new CircuitBreaker({ name, store: other, ...TRIP });
+  await until(() => breaker.getStats().lastSyncAge !== null && elsewhere.getStats().lastSyncAge !== null);
+  assert.equal(await breaker.execute(async () => 'quiet'), 'quiet');
+  for (let i = 0; i < 3; i++) await elsewhere.execute(async () => { throw new Error('boom'); }).catch(() => {});
+  const deadline = Date.now() + 10_000;
+  while (breaker.getState() !== 'OPEN') assert.ok(Date.now() < deadline, 'the trip never reached this member');
+  let ran = false;
+  const answer = await breaker.execute(async () => { ran = true; }).catch((e) => e);
+  assert.ok(answer instanceof CircuitBreakerOpenError, `admitted: ${answer}`);
+  assert.equal(ran, false);
+  await Promise.all([mine.close(), other.close()]);
+});
+
 test('halfOpenMaxCalls: 1 with both processes asking at once runs exactly one trial; a killed holder frees its slot after the lease TTL', { skip }, async () => {
   const name = fresh('trial');
   const options = { failureThreshold: 1, resetTimeout: 200, halfOpenMaxCalls: 1, successThreshold: 1 };
@@ -156,9 +176,8 @@ test('CircuitBreakerService({ store }): a service breaker trips fleet-wide, and 
   assert.equal(await a.ask('make', { name, options, service: true }), 'shared');
   assert.equal(await b.ask('make', { name, options, service: true }), 'shared');
   assert.deepEqual(await a.ask('run', { name, outcome: 'failure', count: 2 }), { ran: 2, refused: 0 });
-  // The trip made by A's service is a refusal by B's, without B's function running. The
-  // event, not getState(): the store's thread changes the state first, and B's event loop
-  // (which admits calls) follows from the event on.
+  // The trip made by A's service is a refusal by B's, without B's function running
+  // (after B's event: that B emitted it is checked too).
   await until(() => b.events.some((e) => e.name === name && e.to === 'OPEN'));
   assert.deepEqual(await b.ask('run', { name, outcome: 'success', count: 1 }), { ran: 0, refused: 1 });
   await until(async () => (await a.ask('state', { name })) === 'HALF_OPEN' && (await b.ask('state', { name })) === 'HALF_OPEN');
@@ -228,8 +247,7 @@ test('redis SIGSTOP/SIGCONT: calls keep working in local mode, storeDown/storeUp
   const other = new RedisStore({ url: server.url, flushInterval: 10 });
   const elsewhere = new CircuitBreaker({ name, store: other, ...TRIP });
   await until(() => elsewhere.getStats().lastSyncAge !== null);
-  // The 'circuitOpened' event, not getState(): the store's thread knows first, and the event loop
-  // (which admits calls) from the event on.
+  // Waiting for 'circuitOpened' checks that the event comes too.
   const opened = once(breaker, 'circuitOpened');
   for (let i = 0; i < 3; i++) await elsewhere.execute(async () => { throw new Error('boom'); }).catch(() => {});
   await opened;
