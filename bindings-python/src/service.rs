@@ -1125,33 +1125,24 @@ impl Service {
             dead_letter,
             no_retry,
         )?;
-        let step = match (begun, asynchronous) {
-            (Begun::Run(call, breaker), true) => {
-                let (call, via) = Self::first_async_attempt(slf, call, breaker)?;
-                return start_async(
-                    facade,
-                    call,
-                    via,
-                    service,
-                    operation,
-                    func,
-                    fallback_options,
-                    retry_policy,
-                );
-            }
-            (Begun::Step(step, call), true) => {
-                return start_async(
-                    facade,
-                    None,
-                    Self::unstarted(slf, call.map(|c| c.0), step)?,
-                    service,
-                    operation,
-                    func,
-                    fallback_options,
-                    retry_policy,
-                );
-            }
-            (Begun::Run(call, breaker), false) => {
+        if asynchronous {
+            let (call, via) = match begun {
+                Begun::Run(call, breaker) => Self::first_async_attempt(slf, call, breaker)?,
+                Begun::Step(step, call) => (None, Self::unstarted(slf, call.map(|c| c.0), step)?),
+            };
+            return start_async(
+                facade,
+                call,
+                via,
+                service,
+                operation,
+                func,
+                fallback_options,
+                retry_policy,
+            );
+        }
+        let step = match begun {
+            Begun::Run(call, breaker) => {
                 match this.attempt_inner(py, call, breaker.bind(py), func)? {
                     // A coroutine returned by a plain function goes to the facade (an error).
                     Next::Done(Some(value))
@@ -1162,7 +1153,7 @@ impl Service {
                     next => next.into_step(py)?,
                 }
             }
-            (Begun::Step(step, _), false) => step,
+            Begun::Step(step, _) => step,
         };
         Ok(Py::new(py, Pending { step: Some(step) })?.into_any())
     }
