@@ -447,15 +447,21 @@ def _fakeredis_url(redis_object: Any, server: Any) -> str:
     return f"redis://127.0.0.1:{tcp.server_address[1]}/{int(pool.connection_kwargs.get('db') or 0)}"
 
 
-def _store_for(url: str, prefix: str) -> tripwire.RedisStore:
+def _store_for(url: str, prefix: str, in_process: bool) -> tripwire.RedisStore:
     """One store per server and prefix, made on first use: every breaker on it shares
     its connection and threads. Each breaker applies its own `fail_max`,
     `reset_timeout` and `success_threshold` to the fleet's counts, as pybreaker's do
     (`check_rules=False`)."""
+    # A fakeredis server is a thread of this interpreter: it answers only when the GIL
+    # lets it run, which a busy caller (or a loaded machine) can delay well past the
+    # store's default 0.1 s reply timeout; the store would then decide locally.
+    timeout = 1.0 if in_process else 0.1
     with _STORES_LOCK:
         store = _STORES.get((url, prefix))
         if store is None:
-            store = _STORES[(url, prefix)] = tripwire.RedisStore(url, prefix=prefix, check_rules=False)
+            store = _STORES[(url, prefix)] = tripwire.RedisStore(
+                url, prefix=prefix, check_rules=False, timeout=timeout
+            )
         return store
 
 
@@ -506,7 +512,7 @@ class CircuitRedisStorage(CircuitBreakerStorage):
             url = _fakeredis_url(redis_object, fake)
             # Not at exit: the daemon threads just end there.
             weakref.finalize(self, _fake_release, fake).atexit = False
-        self._store = _store_for(url, namespace or "tw")
+        self._store = _store_for(url, namespace or "tw", in_process=fake is not None)
         self._state = state
         self._opened_at: Optional[datetime] = None
         self._fallback_circuit_state = fallback_circuit_state
