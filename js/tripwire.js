@@ -403,6 +403,14 @@ export function createTripwire(engine, host = {}) {
   // Promise.reject costs ~60 ns, less than the deferral: off by default in Node.
   const deferRefusals = host.deferRefusals ?? host.nextTick === undefined;
   const promiseThen = Promise.prototype.then;
+  // `new Promise(capture)` hands its resolving functions over without an executor
+  // closure (and its context) per call.
+  let capturedResolve = null;
+  let capturedReject = null;
+  function capture(resolve, reject) {
+    capturedResolve = resolve;
+    capturedReject = reject;
+  }
 
   // The context of calls without a timeout on a quiet breaker: nothing aborts them.
   const UNTIMED = Object.freeze({ signal: new AbortController().signal });
@@ -1075,55 +1083,68 @@ export function createTripwire(engine, host = {}) {
           return Promise.reject(clockError);
         }
       }
-      if (this._profile.timeoutMs === null && then === promiseThen) {
-        // Nothing but `result` can settle the call: chain on it. A failure answers with
-        // `result` itself, already rejected, so the caller's promise takes its rejection
-        // without a rethrow (V8 walks the stack on a throw: ~300 ns). Only for real
-        // promises: some thenables (query builders) run again on every then().
-        return result.then(
-          (value) => this._succeeded(call, value),
-          (error) => (this._failure(call, error) ? this._runFallback(error) : result),
-        );
-      }
-      // Our own promise: a timeout can settle it before `result` does, and a failure
-      // rejects it directly (cheaper than rethrowing from a then-callback).
-      return new Promise((resolve, reject) => {
-        call._resolve = resolve;
-        call._reject = reject;
-        if (this._profile.timeoutMs !== null) this._track(call);
-        else if (call._slot === QUIET) this._pending++;
-        const onValue = (value) => {
-          if (call._settled) return;
-          call._settled = true;
-          if (this._profile.timeoutMs !== null) this._untrack(call);
-          else if (call._slot === QUIET) this._pending--;
-          // A throw here (the caller's clock) rejects the call instead of getting lost.
-          try {
-            resolve(this._succeeded(call, value));
-          } catch (thrown) {
-            reject(thrown);
-          }
-        };
-        const onError = (error) => {
-          if (call._settled) return;
-          call._settled = true;
-          if (this._profile.timeoutMs !== null) this._untrack(call);
-          else if (call._slot === QUIET) this._pending--;
-          try {
-            if (this._failure(call, error)) resolve(this._runFallback(error));
-            else reject(error);
-          } catch (thrown) {
-            reject(thrown);
-          }
-        };
+      if (this._profile.timeoutMs === null && then === promiseThen) return this._chain(call, result);
+      return this._own(call, result, then);
+    }
+
+    /**
+     * Nothing but `result` (a real promise) can settle the call: chain on it. A failure
+     * answers with `result` itself, already rejected, so the caller's promise takes its
+     * rejection without a rethrow (V8 walks the stack on a throw: ~300 ns). Only for
+     * real promises: some thenables (query builders) run again on every then().
+     * (Its own method: the closures' context is made only on this path.)
+     */
+    _chain(call, result) {
+      return result.then(
+        (value) => this._succeeded(call, value),
+        (error) => (this._failure(call, error) ? this._runFallback(error) : result),
+      );
+    }
+
+    /**
+     * A promise of the call's own: a timeout can settle it before `result` does, and a
+     * failure rejects it directly (cheaper than rethrowing from a then-callback).
+     */
+    _own(call, result, then) {
+      const promise = new Promise(capture);
+      const resolve = capturedResolve;
+      const reject = capturedReject;
+      call._resolve = resolve;
+      call._reject = reject;
+      if (this._profile.timeoutMs !== null) this._track(call);
+      else if (call._slot === QUIET) this._pending++;
+      const onValue = (value) => {
+        if (call._settled) return;
+        call._settled = true;
+        if (this._profile.timeoutMs !== null) this._untrack(call);
+        else if (call._slot === QUIET) this._pending--;
+        // A throw here (the caller's clock) rejects the call instead of getting lost.
         try {
-          // A real promise's then called as a method: V8 inlines it (then.call it does not).
-          if (then === promiseThen) result.then(onValue, onError);
-          else then.call(result, onValue, onError);
-        } catch (error) {
-          onError(error);
+          resolve(this._succeeded(call, value));
+        } catch (thrown) {
+          reject(thrown);
         }
-      });
+      };
+      const onError = (error) => {
+        if (call._settled) return;
+        call._settled = true;
+        if (this._profile.timeoutMs !== null) this._untrack(call);
+        else if (call._slot === QUIET) this._pending--;
+        try {
+          if (this._failure(call, error)) resolve(this._runFallback(error));
+          else reject(error);
+        } catch (thrown) {
+          reject(thrown);
+        }
+      };
+      try {
+        // A real promise's then called as a method: V8 inlines it (then.call it does not).
+        if (then === promiseThen) result.then(onValue, onError);
+        else then.call(result, onValue, onError);
+      } catch (error) {
+        onError(error);
+      }
+      return promise;
     }
 
     /**
