@@ -403,14 +403,6 @@ export function createTripwire(engine, host = {}) {
   // Promise.reject costs ~60 ns, less than the deferral: off by default in Node.
   const deferRefusals = host.deferRefusals ?? host.nextTick === undefined;
   const promiseThen = Promise.prototype.then;
-  // `new Promise(capture)` hands its resolving functions over without an executor
-  // closure (and its context) per call.
-  let capturedResolve = null;
-  let capturedReject = null;
-  function capture(resolve, reject) {
-    capturedResolve = resolve;
-    capturedReject = reject;
-  }
 
   // The context of calls without a timeout on a quiet breaker: nothing aborts them.
   const UNTIMED = Object.freeze({ signal: new AbortController().signal });
@@ -1106,11 +1098,12 @@ export function createTripwire(engine, host = {}) {
      * failure rejects it directly (cheaper than rethrowing from a then-callback).
      */
     _own(call, result, then) {
-      const promise = new Promise(capture);
-      const resolve = capturedResolve;
-      const reject = capturedReject;
-      call._resolve = resolve;
-      call._reject = reject;
+      // The resolving functions go on `call`, which is young: kept in a long-lived
+      // variable, every call would pay V8's old-to-new write barrier for them.
+      const promise = new Promise((resolve, reject) => {
+        call._resolve = resolve;
+        call._reject = reject;
+      });
       if (this._profile.timeoutMs !== null) this._track(call);
       else if (call._slot === QUIET) this._pending++;
       const onValue = (value) => {
@@ -1120,9 +1113,9 @@ export function createTripwire(engine, host = {}) {
         else if (call._slot === QUIET) this._pending--;
         // A throw here (the caller's clock) rejects the call instead of getting lost.
         try {
-          resolve(this._succeeded(call, value));
+          call._resolve(this._succeeded(call, value));
         } catch (thrown) {
-          reject(thrown);
+          call._reject(thrown);
         }
       };
       const onError = (error) => {
@@ -1131,10 +1124,10 @@ export function createTripwire(engine, host = {}) {
         if (this._profile.timeoutMs !== null) this._untrack(call);
         else if (call._slot === QUIET) this._pending--;
         try {
-          if (this._failure(call, error)) resolve(this._runFallback(error));
-          else reject(error);
+          if (this._failure(call, error)) call._resolve(this._runFallback(error));
+          else call._reject(error);
         } catch (thrown) {
-          reject(thrown);
+          call._reject(thrown);
         }
       };
       try {
