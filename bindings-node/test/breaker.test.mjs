@@ -338,6 +338,31 @@ describe('timeouts', () => {
     slow.resolve('done');
     assert.equal(await running, 'done');
   });
+
+  test('untimed calls started at one instant each settle on their own outcome', async () => {
+    // Calls admitted at the same instant share their settling functions: each still
+    // gets its own value or error, and each is counted once.
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ name: 'one-instant', failureThreshold: 10, timeout: false, clock });
+    const boom = new Error('boom');
+    const calls = [
+      breaker.execute(async () => 'a'),
+      breaker.execute(async () => { throw boom; }),
+      breaker.execute(async () => ({ b: 1 })),
+    ];
+    clock.advance(5);
+    const late = breaker.execute(async () => 'c');
+    const settled = await Promise.allSettled([...calls, late]);
+    assert.deepEqual(settled, [
+      { status: 'fulfilled', value: 'a' },
+      { status: 'rejected', reason: boom },
+      { status: 'fulfilled', value: { b: 1 } },
+      { status: 'fulfilled', value: 'c' },
+    ]);
+    const stats = breaker.getStats();
+    assert.equal(stats.totalSuccesses, 3);
+    assert.equal(stats.totalFailures, 1);
+  });
 });
 
 describe('fallback', () => {
