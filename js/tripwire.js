@@ -1139,10 +1139,7 @@ export function createTripwire(engine, host = {}) {
       if (this._profile.timeoutMs !== null) this._track(call);
       else if (call._slot === QUIET) this._pending++;
       const onValue = (value) => {
-        if (call._settled) return;
-        call._settled = true;
-        if (this._profile.timeoutMs !== null) this._untrack(call);
-        else if (call._slot === QUIET) this._pending--;
+        if (!this._ending(call)) return;
         // A throw here (the caller's clock) rejects the call instead of getting lost.
         try {
           call._resolve(this._succeeded(call, value));
@@ -1151,10 +1148,7 @@ export function createTripwire(engine, host = {}) {
         }
       };
       const onError = (error) => {
-        if (call._settled) return;
-        call._settled = true;
-        if (this._profile.timeoutMs !== null) this._untrack(call);
-        else if (call._slot === QUIET) this._pending--;
+        if (!this._ending(call)) return;
         try {
           if (this._failure(call, error)) call._resolve(this._runFallback(error));
           else call._reject(error);
@@ -1170,6 +1164,15 @@ export function createTripwire(engine, host = {}) {
         onError(error);
       }
       return promise;
+    }
+
+    /** Marks `call` settled and out of flight; false if it already was (its deadline came first). */
+    _ending(call) {
+      if (call._settled) return false;
+      call._settled = true;
+      if (this._profile.timeoutMs !== null) this._untrack(call);
+      else if (call._slot === QUIET) this._pending--;
+      return true;
     }
 
     /**
