@@ -343,9 +343,10 @@ export class Call {
 // round of re-optimisation (~15 ms here) after every full GC. One instance of each
 // per-call class, kept for the module's lifetime, keeps the classes. Its fields take
 // the kinds real calls give them, or its class would be replaced by the first real
-// call's: the generation and the start (read from a Float64Array or a clock) are
-// doubles, fractional here so that the fields hold doubles from the start.
-Call.kept = new Call(QUIET, 0.5, 0.5);
+// call's: the generation, start and deadline are numbers, small integers (stored
+// unboxed in a field of any kind) or fractions. null here makes those fields hold any
+// value; as fields of doubles each call boxed its numbers (32 B more a timed call).
+Call.kept = new Call(QUIET, null, null);
 
 // Whether each store that reported storeDown is still down.
 const storeDown = new WeakMap();
