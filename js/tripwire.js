@@ -1137,8 +1137,6 @@ export function createTripwire(engine, host = {}) {
         call._resolve = resolve;
         call._reject = reject;
       });
-      if (this._profile.timeoutMs !== null) this._track(call);
-      else if (call._slot === QUIET) this._pending++;
       const onValue = (value) => {
         if (!this._ending(call)) return;
         // A throw here (the caller's clock) rejects the call instead of getting lost.
@@ -1158,6 +1156,9 @@ export function createTripwire(engine, host = {}) {
         }
       };
       try {
+        // Inside the try: a `clock` whose setTimeout throws fails the call (a rejection).
+        if (this._profile.timeoutMs !== null) this._track(call);
+        else if (call._slot === QUIET) this._pending++;
         // A real promise's then called as a method: V8 inlines it (then.call it does not).
         if (then === promiseThen) result.then(onValue, onError);
         else then.call(result, onValue, onError);

@@ -47,6 +47,17 @@ describe('the clock option', () => {
     await assert.rejects(pending, (error) => error === boom);
   });
 
+  test('a clock whose setTimeout throws fails the call as a rejection, its permit handed back', async () => {
+    const boom = new Error('no timers');
+    const clock = { now: () => 5, setTimeout() { throw boom; }, clearTimeout() {} };
+    const breaker = new CircuitBreaker({ name: 'clock-set-timeout', halfOpenMaxCalls: 1, timeout: 100, clock });
+    let pending;
+    assert.doesNotThrow(() => { pending = breaker.execute(async () => 'ran'); });
+    await assert.rejects(pending, (error) => error === boom);
+    assert.equal(breaker.getStats().totalFailures, 1);
+    assert.equal(breaker.getStats().lastError, 'no timers');
+  });
+
   test('a clock failing while a half-open trial runs hands the trial back', async () => {
     let now = 0;
     let broken = false;
