@@ -455,13 +455,11 @@ def _store_for(url: str, prefix: str, in_process: bool) -> tripwire.RedisStore:
     # A fakeredis server is a thread of this interpreter: it answers only when the GIL
     # lets it run, which a busy caller (or a loaded machine) can delay well past the
     # store's default 0.1 s reply timeout; the store would then decide locally.
-    timeout = 1.0 if in_process else 0.1
+    patience = {"timeout": 1.0} if in_process else {}
     with _STORES_LOCK:
         store = _STORES.get((url, prefix))
         if store is None:
-            store = _STORES[(url, prefix)] = tripwire.RedisStore(
-                url, prefix=prefix, check_rules=False, timeout=timeout
-            )
+            store = _STORES[(url, prefix)] = tripwire.RedisStore(url, prefix=prefix, check_rules=False, **patience)
         return store
 
 
