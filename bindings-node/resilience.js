@@ -713,7 +713,7 @@ class CircuitBreakerService {
       const { breaker } = circuit;
       const gate = GATE * breaker[kId];
       const gates = shared.gates;
-      if (start < gates[gate] && breaker[kTimeoutMs] === null) {
+      if (start < gates[gate]) {
         cell[CELL_Q_SVC] = this._id;
         cell[CELL_Q_CIRCUIT] = circuit.id;
         cell[CELL_Q_RETRY] = run.retry;
