@@ -15,7 +15,7 @@ const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 // index.js requires this module after setting its exports: the breaker is there.
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = require('./index.js');
-const { shared, processNow, Call, QUIET } = require('./shared.js');
+const { shared, processNow, Call, QUIET, readOwnClock } = require('./shared.js');
 const { P, internal, live } = require('./internal.js');
 const { fleet } = require('./store.js');
 
@@ -31,7 +31,7 @@ const {
   CELL_EPOCH, CELL_QUIET, CELL_Q_STATE, CELL_Q_SVC, CELL_Q_CIRCUIT, CELL_Q_RETRY, CELL_Q_START, CELL_Q_GENERATION,
   CELL_RING, CELL_RING_ENTRY, CELL_RING_CAPACITY, QUIET_CALL, QUIET_NONE, QUIET_STARTED, GATE,
   BEGIN_RUN, BEGIN_QUEUED, REFUSED_QUEUE_TIMEOUT, AFTER_RETRY, AFTER_FAILED, RETRY_SERVICE, RETRY_NONE,
-  WAIT_ADMITTED, WAIT_REFUSED, OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_TIMEOUT, OUTCOME_REFUSED,
+  WAIT_ADMITTED, WAIT_REFUSED, OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_TIMEOUT, OUTCOME_REFUSED, OUTCOME_CANCELLED,
   STATE_OPEN, STATE_HALF_OPEN, OPEN_ELAPSED,
 } = P;
 const STATE_NAMES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
@@ -346,6 +346,10 @@ class Run {
     this.call = -1;
     this.admitted = null;
     this.timer = null;
+    // The last instant read for the call while no attempt runs (queued, or between
+    // attempts): where the engine ends it if the clock then fails. null until then (a
+    // field of any kind: as a field of doubles every call would box one).
+    this.at = null;
   }
 }
 
@@ -516,13 +520,13 @@ class CircuitBreakerService {
 
   /** Now on the breakers' and bulkheads' clock (ms): the caller's, or the process clock. */
   _instant() {
-    return this._clock === null ? processNow() : this._clock.now();
+    return this._clock === null ? processNow() : readOwnClock(this._clock);
   }
 
   /** Now on a breaker's clock: its own (seed 003's per-breaker `clock` option) or the service's. */
   _at(circuit) {
     const clock = circuit.clock;
-    return clock === null ? processNow() : clock.now();
+    return clock === null ? processNow() : readOwnClock(clock);
   }
 
   _lookup(service, operation) {
@@ -589,7 +593,14 @@ class CircuitBreakerService {
   /** After a transition of one of its breakers: the engine's alert episodes. */
   _observe(circuit) {
     if (this._circuits[circuit.id] !== circuit) return;
-    this._emitAlerts(native.serviceObserve(this._id, circuit.id, this._at(circuit)));
+    let now;
+    try {
+      now = this._at(circuit);
+    } catch {
+      // A clock that fails here fails the calls that read it next; the episodes wait.
+      return;
+    }
+    this._emitAlerts(native.serviceObserve(this._id, circuit.id, now));
   }
 
   /** The breaker of (service, operation), made with the service's config (then `options`) the first time. */
@@ -730,13 +741,16 @@ class CircuitBreakerService {
     if (begin === BEGIN_RUN) {
       if (circuit.hooked) {
         if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
-        return this._viaFacade(run);
+        return this._viaFacade(run, start);
       }
       return this._permitted(run, code, start);
     }
     const wait = cell[CELL_WAIT];
     if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
-    if (begin === BEGIN_QUEUED) return this._queue(run, wait);
+    if (begin === BEGIN_QUEUED) {
+      run.at = start;
+      return this._queue(run, wait);
+    }
     return this._final(run, this._bulkheadError(circuit.service, run.call), 0, -1, -1);
   }
 
@@ -754,9 +768,27 @@ class CircuitBreakerService {
 
   /** A retry, or a call the bulkhead admitted after a wait: the next permit. */
   _again(run) {
-    if (run.circuit.hooked) return this._viaFacade(run);
-    const start = this._at(run.circuit);
+    let start;
+    try {
+      start = this._at(run.circuit);
+    } catch (error) {
+      return this._clockFailed(run, -1, run.at, error);
+    }
+    if (run.circuit.hooked) return this._viaFacade(run, start);
     return this._permitted(run, serviceAcquire(this._id, run.call, start), start);
+  }
+
+  /**
+   * The clock failed while `run`'s call was in the engine: the engine ends the call as
+   * cancelled at `at`, the last instant read (its bulkhead place, and permit `slot` if
+   * one is held, handed back), and the caller gets the clock's error.
+   */
+  _clockFailed(run, slot, at, error) {
+    native.serviceEnd(this._id, run.call, slot, OUTCOME_CANCELLED, undefined, undefined, at);
+    const end = readEnd();
+    if (end.admit >= 0) this._admit(end.admit);
+    if (end.alerts !== 0) this._takeAlerts();
+    return Promise.reject(error);
   }
 
   /** One attempt holding permit `slot`: the function, its timeout, its outcome. */
@@ -782,8 +814,10 @@ class CircuitBreakerService {
     }
     return new Promise((resolve) => {
       if (timed) {
-        // The breaker's timer calls this once the deadline passed (the call is settled then).
-        call[kOnTimeout] = (error) => resolve(this._failed(run, call, error, OUTCOME_TIMEOUT));
+        // The breaker's timer calls this once the deadline passed (the call is settled
+        // then), or with the clock's error if the clock failed as it looked.
+        call[kOnTimeout] = (error, clockFailed) =>
+          resolve(clockFailed ? this._clockFailed(run, call._slot, call._start, error) : this._failed(run, call, error, OUTCOME_TIMEOUT));
         breaker[kTrack](call);
       }
       const onError = (error) => {
@@ -813,16 +847,22 @@ class CircuitBreakerService {
   _succeeded(run, call, value) {
     const { circuit } = run;
     const { breaker } = circuit;
+    let now;
+    try {
+      now = this._at(circuit);
+    } catch (error) {
+      return this._clockFailed(run, call._slot, call._start, error);
+    }
     if (run.call === QUIET_CALL && cell[CELL_Q_STATE] === QUIET_STARTED) {
       // The engine has not heard of the call: queue its success (and the breaker's).
       cell[CELL_Q_STATE] = QUIET_NONE;
       const code = breaker[kQuietRecord](call._start, cell[CELL_Q_GENERATION]);
-      queueQuietCall(this._id, circuit.id, run.retry, call._start, this._at(circuit));
+      queueQuietCall(this._id, circuit.id, run.retry, call._start, now);
       if (code !== 0) breaker[kTransition](code, 'success');
       if (breaker[kReportsSuccess]) breaker[kSucceeded](call._start);
       return value;
     }
-    const transition = serviceSucceed(this._id, run.call, call._slot, this._at(circuit));
+    const transition = serviceSucceed(this._id, run.call, call._slot, now);
     const admit = cell[CELL_ADMIT];
     const alerts = cell[CELL_ALERTS];
     if (cell[CELL_QUIET] === 1 && !circuit.hooked) circuit.quiet = cell[CELL_EPOCH];
@@ -836,8 +876,15 @@ class CircuitBreakerService {
   /** A failure or timeout: recorded, and the engine says what follows, in one native call. */
   _failed(run, call, error, outcome) {
     const { breaker } = run.circuit;
+    let now;
+    try {
+      now = this._at(run.circuit);
+    } catch (clockError) {
+      return this._clockFailed(run, call._slot, call._start, clockError);
+    }
+    run.at = now;
     const [code, status] = errorFacts(error);
-    const transition = native.serviceEnd(this._id, run.call, call._slot, outcome, code, status, this._at(run.circuit));
+    const transition = native.serviceEnd(this._id, run.call, call._slot, outcome, code, status, now);
     // The quiet call now has its engine call id (a retry asks with it).
     if (run.call === QUIET_CALL) run.call = cell[CELL_CALL];
     const end = readEnd();
@@ -846,20 +893,33 @@ class CircuitBreakerService {
     return this._next(run, error, end);
   }
 
-  /** An attempt through the breaker's own execute (a breaker with facade hooks). */
-  _viaFacade(run) {
+  /** An attempt through the breaker's own execute (a breaker with facade hooks), started at `start`. */
+  _viaFacade(run, start) {
     return run.circuit.breaker.execute(run.fn).then(
       (value) => {
-        native.serviceEnd(this._id, run.call, -1, OUTCOME_SUCCESS, undefined, undefined, this._at(run.circuit));
+        let now;
+        try {
+          now = this._at(run.circuit);
+        } catch (clockError) {
+          return this._clockFailed(run, -1, start, clockError);
+        }
+        native.serviceEnd(this._id, run.call, -1, OUTCOME_SUCCESS, undefined, undefined, now);
         const end = readEnd();
         if (end.admit >= 0) this._admit(end.admit);
         if (end.alerts !== 0) this._takeAlerts();
         return value;
       },
       (error) => {
+        let now;
+        try {
+          now = this._at(run.circuit);
+        } catch (clockError) {
+          return this._clockFailed(run, -1, start, clockError);
+        }
+        run.at = now;
         const outcome = error instanceof CircuitBreakerError ? OUTCOME_REFUSED : OUTCOME_FAILURE;
         const [code, status] = errorFacts(error);
-        native.serviceEnd(this._id, run.call, -1, outcome, code, status, this._at(run.circuit));
+        native.serviceEnd(this._id, run.call, -1, outcome, code, status, now);
         return this._next(run, error, readEnd());
       },
     );
@@ -906,16 +966,21 @@ class CircuitBreakerService {
 
   // ---- bulkhead waits ---------------------------------------------------------------
 
-  /** Waits until the engine admits the call (a slot frees) or refuses it (waited too long). */
+  /**
+   * Waits until the engine admits the call (a slot frees) or refuses it (waited too
+   * long); `run.admitted` answers true, false, or the clock's error.
+   */
   _queue(run, maxWait) {
     return new Promise((resolve) => {
       run.admitted = resolve;
       this._waiting.set(run.call, run);
       // The engine refuses waits longer than maxQueueWait: look just after it.
       if (maxWait >= 0) this._armWait(run, maxWait + 1);
-    }).then((admitted) =>
-      admitted ? this._again(run) : this._final(run, this._bulkheadError(run.circuit.service, REFUSED_QUEUE_TIMEOUT), 0, -1, -1),
-    );
+    }).then((admitted) => {
+      if (admitted === true) return this._again(run);
+      if (admitted === false) return this._final(run, this._bulkheadError(run.circuit.service, REFUSED_QUEUE_TIMEOUT), 0, -1, -1);
+      return Promise.reject(admitted);
+    });
   }
 
   _armWait(run, ms) {
@@ -925,7 +990,20 @@ class CircuitBreakerService {
 
   _waitOver(run) {
     run.timer = null;
-    const answer = native.serviceWaitOver(this._id, run.call, this._instant());
+    let now;
+    try {
+      now = this._instant();
+    } catch (error) {
+      // No wait can be judged: the call gives up its place (in a timer, nothing may throw).
+      this._waiting.delete(run.call);
+      native.serviceAbandon(this._id, run.call, run.at);
+      const end = readEnd();
+      if (end.admit >= 0) this._admit(end.admit);
+      if (end.alerts !== 0) this._takeAlerts();
+      run.admitted(error);
+      return;
+    }
+    const answer = native.serviceWaitOver(this._id, run.call, now);
     const alerts = cell[CELL_ALERTS];
     if (answer === WAIT_ADMITTED || answer === WAIT_REFUSED) {
       this._waiting.delete(run.call);

@@ -59,7 +59,8 @@ function queueSuccess(id, generation, start, end) {
   ring[0] = runs + 1;
 }
 
-// The per-call context and the quiet slot: the shared facade's (js/tripwire.js).
-const { Call, QUIET } = require('../js/tripwire.js');
+// The per-call context, the quiet slot and the checked read of a caller's clock: the
+// shared facade's (js/tripwire.js).
+const { Call, QUIET, readOwnClock } = require('../js/tripwire.js');
 
-module.exports = { shared, processNow, queueSuccess, Call, QUIET };
+module.exports = { shared, processNow, queueSuccess, Call, QUIET, readOwnClock };

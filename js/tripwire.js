@@ -59,7 +59,10 @@ export const internal = Object.freeze({
   kRelease: Symbol('tripwire.release'),
   /** A function called after every transition (the service's observer), or undefined. */
   kOnTransition: Symbol('tripwire.onTransition'),
-  /** A Call's handler of its own timeout (the service records it with the engine). */
+  /**
+   * A Call's handler of its own timeout, `(error, clockFailed)`: the service records
+   * the timeout with its engine (or, if the clock failed, ends the call).
+   */
   kOnTimeout: Symbol('tripwire.onTimeout'),
   /** Options key: a snapshot to restore (the engine's format). */
   kRestore: Symbol('tripwire.restore'),
@@ -348,6 +351,20 @@ export class Call {
 // value; as fields of doubles each call boxed its numbers (32 B more a timed call).
 Call.kept = new Call(QUIET, null, null);
 
+/**
+ * A reading of a caller's `clock` option: a finite number of milliseconds, or a
+ * TypeError naming the option (a NaN or a string must not reach the engine). Node's
+ * resilience service reads its clocks through it too.
+ */
+export function readOwnClock(clock) {
+  const now = clock.now();
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    const what = typeof now === 'number' ? String(now) : describe(now);
+    throw new TypeError(`invalid option \`clock\`: now() must return a finite number of milliseconds, not ${what}`);
+  }
+  return now;
+}
+
 // Whether each store that reported storeDown is still down.
 const storeDown = new WeakMap();
 
@@ -427,18 +444,6 @@ export function createTripwire(engine, host = {}) {
     if (cell.timer !== null) cell.clearTimer(cell.timer);
   });
 
-  /**
-   * A reading of a caller's `clock` option: a finite number of milliseconds, or a
-   * TypeError naming the option (a NaN or a string must not reach the engine).
-   */
-  function readOwnClock(clock) {
-    const now = clock.now();
-    if (typeof now !== 'number' || !Number.isFinite(now)) {
-      const what = typeof now === 'number' ? String(now) : describe(now);
-      throw new TypeError(`invalid option \`clock\`: now() must return a finite number of milliseconds, not ${what}`);
-    }
-    return now;
-  }
 
   // A transition code is TRANSITION_BASE + (cause * STATES + from) * STATES + to
   // (tripwire_core::bindings::codes): the cause is the core's, named by CAUSE_NAMES.
@@ -1347,13 +1352,18 @@ export function createTripwire(engine, host = {}) {
     }
 
     _timedOut(call, clockError = undefined) {
+      const own = call[kOnTimeout];
       if (clockError !== undefined) {
+        // A service call: the service ends it with its engine.
+        if (own !== undefined) {
+          own(clockError, true);
+          return;
+        }
         this._cancelAtStart(call);
         call._reject(clockError);
         return;
       }
       const error = withoutStack(() => new CircuitBreakerTimeoutError(this._profile.timeoutMs, this.name));
-      const own = call[kOnTimeout];
       if (own !== undefined) {
         // A service call: the service records the timeout with its engine.
         if (call._controller !== null) call._controller.abort(error);

@@ -499,6 +499,24 @@ pub fn service_wait_over(svc: u32, call: u32, now_ms: f64) -> Result<f64> {
     })
 }
 
+/// A waiting call's caller gives up (the clock failed, so no wait can be judged): the
+/// call is over if it still waits; if it was admitted meanwhile (it holds a slot) it
+/// ends as cancelled at `now_ms`, and the cell says what that freed.
+#[napi]
+pub fn service_abandon(svc: u32, call: u32, now_ms: f64) -> Result<()> {
+    engine(svc, |e| {
+        if e.service.abandon(CallId(call)) {
+            put_no_end(e.service.has_alerts());
+        } else {
+            let ended = e
+                .service
+                .ended(CallId(call), Attempt::Cancelled, nanos(now_ms));
+            put_ended(ended, e.service.has_alerts());
+        }
+        Ok(())
+    })
+}
+
 // ---- the service ------------------------------------------------------------------
 
 /// Names the JS facade reads itself from the constructor's options.

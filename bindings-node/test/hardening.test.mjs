@@ -3,7 +3,7 @@
 // JavaScript timers keep. Through the package, with manual clocks: no timing.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { CircuitBreaker, ManualClock } from 'tripwire';
+import { CircuitBreaker, CircuitBreakerService, ManualClock } from 'tripwire';
 
 const namesClock = (Kind) => (error) => {
   assert.ok(error instanceof Kind, `${error?.constructor?.name}: ${error?.message}`);
@@ -73,6 +73,107 @@ describe('the clock option', () => {
     broken = false;
     assert.equal(breaker.getState(), 'HALF_OPEN');
     assert.equal(await breaker.execute(() => 'second trial'), 'second trial', 'the slot was handed back');
+  });
+});
+
+// The service reads the clock at each step of a call: a failing or odd reading ends
+// the call with the clock's error, its bulkhead place and permit handed back (an
+// end the engine never heard of kept the place forever), and never throws from a timer.
+describe("the resilience service's clock", () => {
+  /** A ManualClock whose now() can be broken: `clock.reading` replaces it (a value, or an Error thrown). */
+  function breakable() {
+    const clock = new ManualClock();
+    const now = clock.now.bind(clock);
+    clock.reading = undefined;
+    clock.now = () => {
+      if (clock.reading === undefined) return now();
+      if (clock.reading instanceof Error) throw clock.reading;
+      return clock.reading;
+    };
+    return clock;
+  }
+
+  async function expectHealthy(svc) {
+    const b = svc.getBulkheadStats('s');
+    assert.equal(b.running, 0, 'no bulkhead place kept');
+    assert.equal(b.queued, 0, 'no queue place kept');
+    assert.equal(svc.getCircuitBreaker('s', 'op').getState(), 'CLOSED', 'a clock failure is not a call failure');
+    assert.equal(await svc.executeWithCircuitBreaker('s', 'op', async () => 'next'), 'next');
+  }
+
+  for (const [label, reading] of [['a string', '12'], ['NaN', NaN], ['Infinity', Infinity]]) {
+    test(`now() turning to ${label} rejects the call with a TypeError naming clock`, async () => {
+      const clock = breakable();
+      const svc = new CircuitBreakerService({ clock });
+      await svc.executeWithCircuitBreaker('s', 'op', async () => 0);
+      clock.reading = reading;
+      await assert.rejects(svc.executeWithCircuitBreaker('s', 'op', async () => 'ran'), namesClock(TypeError));
+      clock.reading = undefined;
+      await expectHealthy(svc);
+    });
+  }
+
+  for (const timeout of [false, 30000]) {
+    for (const quiet of [false, true]) {
+      for (const fails of [false, true]) {
+        test(`a clock failing as a call ${fails ? 'fails' : 'succeeds'} rejects it with the clock's error (timeout ${timeout}, ${quiet ? 'quiet' : 'first'} call)`, async () => {
+          const clock = breakable();
+          const svc = new CircuitBreakerService({ clock });
+          svc.updateServiceConfig('s', { config: { timeout }, retryPolicy: { maxAttempts: 2, baseDelay: 10, jitter: 0 } });
+          if (quiet) await svc.executeWithCircuitBreaker('s', 'op', async () => 0);
+          const boom = new Error('clock broke');
+          let runs = 0;
+          const pending = svc.executeWithCircuitBreaker('s', 'op', async () => {
+            runs++;
+            clock.reading = boom;
+            if (fails) throw new Error('down');
+            return 'ran';
+          });
+          await assert.rejects(pending, (error) => error === boom);
+          assert.equal(runs, 1, 'not retried');
+          clock.reading = undefined;
+          await expectHealthy(svc);
+        });
+      }
+    }
+  }
+
+  test("a clock failing as a call's deadline is judged rejects it with the clock's error, from no timer", async () => {
+    const clock = breakable();
+    const svc = new CircuitBreakerService({ clock });
+    svc.updateServiceConfig('s', { config: { timeout: 50 } });
+    await svc.executeWithCircuitBreaker('s', 'op', async () => 0);
+    const boom = new Error('clock broke');
+    const pending = svc.executeWithCircuitBreaker('s', 'op', () => new Promise(() => {}));
+    clock.reading = boom;
+    assert.doesNotThrow(() => clock.advance(60), 'the timer does not throw');
+    await assert.rejects(pending, (error) => error === boom);
+    clock.reading = undefined;
+    await expectHealthy(svc);
+  });
+
+  test("a clock failing while a call waits for a retry or in the bulkhead's queue rejects it with the clock's error", async () => {
+    const clock = breakable();
+    const svc = new CircuitBreakerService({ clock });
+    svc.updateServiceConfig('s', {
+      config: { timeout: false },
+      retryPolicy: { maxAttempts: 2, baseDelay: 10, jitter: 0 },
+      bulkhead: { maxConcurrent: 1, queueSize: 1, maxQueueWait: 100 },
+    });
+    const boom = new Error('clock broke');
+    // A retry waits 10 ms; a second call waits in the queue behind it.
+    const retried = svc.executeWithCircuitBreaker('s', 'op', async () => {
+      throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const queued = svc.executeWithCircuitBreaker('s', 'op', async () => 'queued ran');
+    assert.equal(svc.getBulkheadStats('s').queued, 1);
+    clock.reading = boom;
+    assert.doesNotThrow(() => clock.advance(200), 'no timer throws');
+    await assert.rejects(retried, (error) => error === boom);
+    await assert.rejects(queued, (error) => error === boom);
+    clock.reading = undefined;
+    await expectHealthy(svc);
   });
 });
 
