@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-node.sh
 # redis-server for the fleet tests (fleet.test.mjs starts its own on a free port).
 bash scripts/setup-redis.sh
+# Debian's chromium for the dashboard tests (playwright-core drives it).
+command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
 # `npm run build`, as the README tells contributors (a debug build keeps the tests lean).
 TRIPWIRE_NODE_PROFILE=debug npm run build --silent
 
