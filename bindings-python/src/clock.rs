@@ -60,10 +60,13 @@ pub(crate) fn seconds(nanos: u64) -> f64 {
     nanos as f64 / NANOS_PER_SEC as f64
 }
 
+/// The last instant a ManualClock reaches: 2^62 ns, about 146 years, as in the core's
+/// option checks.
+const LAST_INSTANT: u64 = 1 << 62;
+
 /// Seconds as nanoseconds (rounded); `what` names the argument in the error.
 pub(crate) fn nanos(what: &str, seconds: f64) -> PyResult<u64> {
-    // 2^62 ns is about 146 years, as in the core's option checks.
-    if !seconds.is_finite() || seconds < 0.0 || seconds * NANOS_PER_SEC as f64 > (1u64 << 62) as f64
+    if !seconds.is_finite() || seconds < 0.0 || seconds * NANOS_PER_SEC as f64 > LAST_INSTANT as f64
     {
         return Err(PyValueError::new_err(format!(
             "`{what}` must be a finite number of seconds in [0, 2^62 ns]"
@@ -138,7 +141,7 @@ impl ManualClock {
             .inner
             .now()
             .checked_add(step)
-            .is_none_or(|t| t > 1u64 << 62)
+            .is_none_or(|t| t > LAST_INSTANT)
         {
             return Err(PyValueError::new_err("the clock cannot move past 2^62 ns"));
         }
@@ -174,8 +177,14 @@ impl ManualClock {
     /// Calls `callback()` once the clock has moved `delay` seconds from now (fired by
     /// `advance` / `set`, in order of their instants); returns an id for `_cancel_timer`.
     /// The service's waits use it, so that they run on this clock.
+    /// A timer past [`LAST_INSTANT`] is a `ValueError`: it could never fire.
     fn _call_later(&self, delay: f64, callback: Py<PyAny>) -> PyResult<u64> {
-        let at = self.inner.now().saturating_add(nanos("delay", delay)?);
+        let at = self
+            .inner
+            .now()
+            .checked_add(nanos("delay", delay)?)
+            .filter(|&t| t <= LAST_INSTANT)
+            .ok_or_else(|| PyValueError::new_err("the clock cannot move past 2^62 ns"))?;
         let mut timers = self.timers.lock();
         timers.0 += 1;
         let id = timers.0;

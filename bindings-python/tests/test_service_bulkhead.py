@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 from typing import Any, List
 
 import pytest
@@ -373,3 +374,68 @@ def test_queue_races_leave_exact_counts_and_no_leftovers() -> None:
     assert stats["admitted"] >= ran  # a task cancelled after admission gave its slot back
     assert stats["admitted"] + stats["rejected"] == 400
     assert s._core.waker_count() == 0
+
+
+_ONE_RETRY = {"max_attempts": 2, "base_delay": 1.0, "jitter": 0}
+
+
+def _down() -> None:
+    raise CodedError("down")
+
+
+def _slots(s: CircuitBreakerService) -> Any:
+    stats = s.get_bulkhead_stats("svc")
+    assert stats is not None
+    return (stats["running"], stats["queued"])
+
+
+@pytest.mark.parametrize("clock", [ManualClock(), None], ids=["ManualClock", "process clock"])
+def test_an_async_call_cancelled_between_attempts_gives_its_slot_back(clock: Any) -> None:
+    s = CircuitBreakerService(clock=clock)
+    s.update_service_config("svc", bulkhead={"max_concurrent": 1, "queue_size": 0})
+
+    async def fail() -> None:
+        _down()
+
+    async def main() -> None:
+        call = s.execute_with_circuit_breaker("svc", "op", fail, retry_policy=_ONE_RETRY)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(call, 0.05)
+
+    asyncio.run(main())
+    assert _slots(s) == (0, 0)
+    assert s.execute_with_circuit_breaker("svc", "op", lambda: "next") == "next"
+
+
+def test_a_sync_call_interrupted_between_attempts_gives_its_slot_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = CircuitBreakerService()
+    s.update_service_config("svc", bulkhead={"max_concurrent": 1, "queue_size": 0})
+
+    def interrupted(_: float) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C during the retry's sleep (raised as the sleep starts).
+    monkeypatch.setattr(time, "sleep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        s.execute_with_circuit_breaker("svc", "op", _down, retry_policy=_ONE_RETRY)
+    monkeypatch.undo()
+    assert _slots(s) == (0, 0)
+    assert s.execute_with_circuit_breaker("svc", "op", lambda: "next") == "next"
+
+
+def test_a_retry_past_the_manual_clocks_last_instant_is_an_error_that_gives_the_slot_back() -> None:
+    clock = ManualClock(2**62 / 1e9 - 0.5)
+    s = CircuitBreakerService(clock=clock)
+    s.update_service_config("svc", bulkhead={"max_concurrent": 1, "queue_size": 1})
+
+    async def fail() -> None:
+        _down()
+
+    with pytest.raises(ValueError, match="2\\^62"):
+        s.execute_with_circuit_breaker("svc", "op", _down, retry_policy=_ONE_RETRY)
+    assert _slots(s) == (0, 0)
+    # Async: the retry's timer could never fire (the call hung, holding its slot).
+    with pytest.raises(ValueError, match="2\\^62"):
+        asyncio.run(s.execute_with_circuit_breaker("svc", "op", fail, retry_policy=_ONE_RETRY))
+    assert _slots(s) == (0, 0)
+    assert s.execute_with_circuit_breaker("svc", "op", lambda: "next") == "next"

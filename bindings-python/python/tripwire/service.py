@@ -455,7 +455,7 @@ class CircuitBreakerService:
                 if kind == _RUN:
                     result = core.attempt(op[1], op[2], fn)
                 elif kind == _RETRY:
-                    self._sleep(op[2])
+                    self._sleep(op[1], op[2])
                     result = None
                 elif kind == _WAIT:
                     result = self._wait_sync(op[1])
@@ -522,7 +522,7 @@ class CircuitBreakerService:
                         else:
                             result = (_DONE, result)
                 elif kind == _RETRY:
-                    await self._sleep_async(op[2])
+                    await self._sleep_async(op[1], op[2])
                     result = None
                 elif kind == _WAIT:
                     result = await self._wait_async(op[1])
@@ -596,26 +596,38 @@ class CircuitBreakerService:
                 core.cancel(call)
             raise
 
-    def _sleep(self, seconds: float) -> None:
-        if self._clock is not None:
-            self._clock.advance(seconds)
-        else:
-            time.sleep(seconds)
-
-    async def _sleep_async(self, seconds: float) -> None:
-        clock = self._clock
-        if clock is None:
-            await asyncio.sleep(seconds)
-            return
-        # A timer on the manual clock (fired when it is moved past it), as in Node: other
-        # tasks run meanwhile. A sync retry, with no one else to move the clock, moves it.
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        timer = clock._call_later(seconds, functools.partial(loop.call_soon_threadsafe, _resolve, future))
+    def _sleep(self, call: int, seconds: float) -> None:
+        """Waits between two attempts of ``call``; interrupted (KeyboardInterrupt, a
+        clock that cannot move so far), the call gives its bulkhead slot back."""
         try:
-            await future
-        finally:
-            clock._cancel_timer(timer)
+            if self._clock is not None:
+                self._clock.advance(seconds)
+            else:
+                time.sleep(seconds)
+        except BaseException:
+            self._core.cancel(call)
+            raise
+
+    async def _sleep_async(self, call: int, seconds: float) -> None:
+        """As ``_sleep``; cancelled (a caller's ``wait_for``), the slot goes back too."""
+        clock = self._clock
+        try:
+            if clock is None:
+                await asyncio.sleep(seconds)
+                return
+            # A timer on the manual clock (fired when it is moved past it), as in Node:
+            # other tasks run meanwhile. A sync retry, with no one else to move the
+            # clock, moves it.
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
+            timer = clock._call_later(seconds, functools.partial(loop.call_soon_threadsafe, _resolve, future))
+            try:
+                await future
+            finally:
+                clock._cancel_timer(timer)
+        except BaseException:
+            self._core.cancel(call)
+            raise
 
     def _now(self) -> float:
         return self._clock.now() if self._clock is not None else time.time()
