@@ -269,3 +269,60 @@ def test_async_with_enforces_request_timeout() -> None:
     asyncio.run(main())
     stats = breaker.stats
     assert (stats.success_count, stats.failure_count, stats.timeout_count) == (1, 2, 1)
+
+
+def test_on_a_manual_clock_the_timeout_is_the_clocks_no_sleeping(clock: ManualClock) -> None:
+    # The deadline is a timer on the clock (as in Node): the call times out when the test
+    # moves the clock past it, and not before, however long it really waits.
+    breaker = CircuitBreaker("clock-timeout", request_timeout=10.0, clock=clock)
+    cancelled: List[bool] = []
+
+    async def hang() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async def main() -> None:
+        call = asyncio.ensure_future(breaker.call_async(hang))
+        await asyncio.sleep(0.02)
+        assert not call.done(), "real time does not count"
+        clock.advance(9.9)
+        await asyncio.sleep(0)
+        assert not call.done()
+        clock.advance(0.2)
+        # At once (wait_for's own TimeoutError is not a CircuitBreakerTimeoutError).
+        with pytest.raises(CircuitBreakerTimeoutError):
+            await asyncio.wait_for(call, 5)
+
+        async def block() -> None:
+            async with breaker:
+                clock.advance(11)
+                await asyncio.sleep(3600)
+
+        # async with: the same deadline.
+        with pytest.raises(CircuitBreakerTimeoutError):
+            await asyncio.wait_for(block(), 5)
+
+    asyncio.run(main())
+    assert len(cancelled) == 1
+    assert breaker.stats.timeout_count == 2
+
+
+def test_a_call_that_moves_the_clock_past_its_deadline_and_returns_keeps_its_value(clock: ManualClock) -> None:
+    # The clock's timer fires inside the call; the call has ended before the loop runs
+    # the expiry: it is not cancelled later (a task cancelled after the block has left).
+    breaker = CircuitBreaker("clock-overrun", request_timeout=1.0, clock=clock)
+
+    async def slow() -> str:
+        clock.advance(2)
+        return "slow"
+
+    async def main() -> str:
+        value = await breaker.call_async(slow)
+        await asyncio.sleep(0.01)
+        return value
+
+    assert asyncio.run(main()) == "slow"
+    assert breaker.stats.timeout_count == 1, "judged on the clock, as a sync overrun is"

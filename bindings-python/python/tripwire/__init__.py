@@ -143,37 +143,57 @@ def _notify(what: str, callback: Callable[..., Any], *args: Any, **kwargs: Any) 
         _log.exception("tripwire: listener %s raised; the call goes on", what)
 
 
-if sys.version_info >= (3, 11):
-    _deadline = asyncio.timeout
-else:  # pragma: no cover - exercised on Python 3.9 and 3.10
+class _TaskDeadline:
+    """Cancels the running task at the deadline, as ``asyncio.timeout`` does, on a
+    ``ManualClock``'s timer (fired when the test moves the clock past it: an async call
+    times out without sleeping, as in Node) or on the event loop's (Python < 3.11)."""
 
-    class _deadline:
-        """``asyncio.timeout`` for Python < 3.11: cancels the task at the deadline."""
+    __slots__ = ("_delay", "_clock", "_expired", "_inside", "_handle", "_task")
 
-        def __init__(self, delay: float) -> None:
-            self._delay = delay
-            self._expired = False
-            self._handle: Optional[asyncio.TimerHandle] = None
-            self._task: Optional[asyncio.Task[Any]] = None
+    def __init__(self, delay: float, clock: Optional[ManualClock]) -> None:
+        self._delay = delay
+        self._clock = clock
+        self._expired = False
+        self._inside = False
+        self._handle: Any = None  # the loop's TimerHandle, or the clock's timer id
+        self._task: Optional[asyncio.Task[Any]] = None
 
-        async def __aenter__(self) -> _deadline:
-            self._task = asyncio.current_task()
-            self._handle = asyncio.get_running_loop().call_later(self._delay, self._expire)
-            return self
+    async def __aenter__(self) -> _TaskDeadline:
+        self._task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        self._inside = True
+        if self._clock is None:
+            self._handle = loop.call_later(self._delay, self._expire)
+        else:
+            # The clock's timers fire in whichever thread moves it.
+            self._handle = self._clock._call_later(self._delay, functools.partial(loop.call_soon_threadsafe, self._expire))
+        return self
 
-        def _expire(self) -> None:
+    def _expire(self) -> None:
+        # A clock's timer may have fired as the block ended: then nothing is cancelled.
+        if self._inside and self._task is not None:
             self._expired = True
-            if self._task is not None:
-                self._task.cancel()
+            self._task.cancel()
 
-        async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-            if self._handle is not None:
-                self._handle.cancel()
-            if self._expired and exc_type is asyncio.CancelledError:
-                raise TimeoutError from None
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._inside = False
+        if self._clock is None:
+            self._handle.cancel()
+        else:
+            self._clock._cancel_timer(self._handle)
+        if self._expired and exc_type is asyncio.CancelledError:
+            raise TimeoutError from None
 
-        def expired(self) -> bool:
-            return self._expired
+    def expired(self) -> bool:
+        return self._expired
+
+
+def _deadline(delay: float, clock: Optional[ManualClock]) -> Any:
+    """The deadline of an async call or ``async with`` block: ``asyncio.timeout`` on the
+    loop's clock where there is one (Python 3.11+), else a ``_TaskDeadline``."""
+    if clock is None and sys.version_info >= (3, 11):
+        return asyncio.timeout(delay)
+    return _TaskDeadline(delay, clock)
 
 
 async def _resolve(value: Any) -> Any:
@@ -263,6 +283,7 @@ class CircuitBreaker(_core.Breaker):
         "_tracer",
         "_logger",
         "_half_open",
+        "_clock",
         "__weakref__",
     )
 
@@ -321,6 +342,8 @@ class CircuitBreaker(_core.Breaker):
         except TypeError:
             raise TypeError("invalid option `listeners`: must be an iterable of listener objects") from None
         self._timeout = self.request_timeout
+        # A ManualClock's timers time async calls out too (else the loop's clock does).
+        self._clock = clock
         self._update_hooks()
         self._bind_store()
         evicted = _core._register(self)
@@ -522,7 +545,7 @@ class CircuitBreaker(_core.Breaker):
             if timeout is None:
                 result = await func(*args, **kwargs)
             else:
-                deadline = _deadline(timeout)
+                deadline = _deadline(timeout, self._clock)
                 async with deadline:
                     result = await func(*args, **kwargs)
         except BaseException as exc:
@@ -604,7 +627,7 @@ class CircuitBreaker(_core.Breaker):
         deadline = None
         if self._timeout is not None:
             # The block is cancelled at the deadline, as call_async's call is.
-            deadline = _deadline(self._timeout)
+            deadline = _deadline(self._timeout, self._clock)
             await deadline.__aenter__()
         _ACTIVE.set((*_ACTIVE.get(), (self, permit, deadline)))
         return self
