@@ -62,30 +62,44 @@ function metricsText(options = undefined) {
   return native.metricsText(format === 'openmetrics', ...gather(), version);
 }
 
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-const unescape = (v) => v.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+// dotAll (`s`): a label value may hold \r, U+2028 or U+2029 as they are (only \n is
+// escaped), and JavaScript's `.` stops at those.
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/s;
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/gs;
+const unescape = (v) => v.replace(/\\(.)/gs, (_, c) => (c === 'n' ? '\n' : c));
 
-/** The samples of the core's Prometheus text (the OpenTelemetry and CloudWatch adapters read them): [{ family, type, help, name, attributes, value }]. */
-function samples(text) {
-  const out = [];
-  let family = null;
-  let type = null;
-  let help = '';
+/**
+ * The core's Prometheus text, parsed (the prom-client, OpenTelemetry and CloudWatch
+ * adapters read it): family name → `{ name, help, type, samples: [{ name, attributes,
+ * value }] }`, every family whether it has samples or not.
+ */
+function families(text) {
+  const out = new Map();
+  let current = null;
   for (const line of text.split('\n')) {
     if (line.startsWith('# HELP ')) {
       const rest = line.slice(7);
-      family = rest.slice(0, rest.indexOf(' '));
-      help = rest.slice(rest.indexOf(' ') + 1);
+      const space = rest.indexOf(' ');
+      current = { name: rest.slice(0, space), help: rest.slice(space + 1), type: 'untyped', samples: [] };
+      out.set(current.name, current);
     } else if (line.startsWith('# TYPE ')) {
-      type = line.slice(7).split(' ')[1];
-    } else if (line !== '' && !line.startsWith('#')) {
+      if (current !== null) current.type = line.slice(7).split(' ')[1];
+    } else if (line !== '' && !line.startsWith('#') && current !== null) {
       const m = SAMPLE.exec(line);
       if (m === null) continue;
       const attributes = {};
       for (const [, k, v] of (m[2] ?? '').matchAll(LABEL)) attributes[k] = unescape(v);
-      out.push({ family, type, help, name: m[1], attributes, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
+      current.samples.push({ name: m[1], attributes, value: m[3] === '+Inf' ? Infinity : Number(m[3]) });
     }
+  }
+  return out;
+}
+
+/** Every sample of the core's Prometheus text, with its family's name, type and help: [{ family, type, help, name, attributes, value }]. */
+function samples(text) {
+  const out = [];
+  for (const f of families(text).values()) {
+    for (const s of f.samples) out.push({ family: f.name, type: f.type, help: f.help, name: s.name, attributes: s.attributes, value: s.value });
   }
   return out;
 }
@@ -95,4 +109,4 @@ function metricsContentType(format = 'prometheus') {
   return formatOf({ format }, 'metricsContentType') === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
 }
 
-module.exports = { metricsText, metricsContentType, samples, version };
+module.exports = { metricsText, metricsContentType, families, samples, version };

@@ -6,44 +6,23 @@
 // default (process) metrics are added.
 'use strict';
 
-const { metricsText } = require('./metrics.js');
+const { metricsText, families } = require('./metrics.js');
 
 const registered = new WeakMap();
 
-/** Label values as the core escapes them (`\\`, `\"`, `\n`), unescaped. */
-function unescape(value) {
-  return value.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
-}
-
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
 /** The core's Prometheus text as prom-client metric objects, by family name. */
 function parse(text) {
-  const families = new Map();
-  let current = null;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('# HELP ')) {
-      const rest = line.slice(7);
-      const space = rest.indexOf(' ');
-      current = { name: rest.slice(0, space), help: rest.slice(space + 1), type: 'untyped', values: [] };
-      families.set(current.name, current);
-    } else if (line.startsWith('# TYPE ')) {
-      current.type = line.slice(7).split(' ')[1];
-    } else if (!line.startsWith('#')) {
-      const m = SAMPLE.exec(line);
-      if (m === null || current === null) continue;
-      const labels = {};
-      for (const [, k, v] of (m[2] ?? '').matchAll(LABEL)) labels[k] = unescape(v);
-      const value = m[3] === '+Inf' ? Infinity : Number(m[3]);
-      const sample = { labels, value };
+  const out = new Map();
+  for (const f of families(text).values()) {
+    const values = f.samples.map((s) => {
+      const sample = { labels: s.attributes, value: s.value };
       // Counters are named by their family (prom-client adds `_total` in OpenMetrics).
-      if (current.type !== 'counter') sample.metricName = m[1];
-      current.values.push(sample);
-    }
+      if (f.type !== 'counter') sample.metricName = s.name;
+      return sample;
+    });
+    out.set(f.name, { name: f.name, help: f.help, type: f.type, values });
   }
-  return families;
+  return out;
 }
 
 /** Families every scrape has (help and type as the core writes them in Prometheus text). */

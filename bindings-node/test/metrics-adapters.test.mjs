@@ -52,6 +52,17 @@ test('prom-client: label values round-trip (quotes, backslashes, newlines, non-A
   assert.ok(breaker);
 });
 
+test('prom-client: a name holding \\r, U+2028 or U+2029 (left as they are in the text) keeps its series', async () => {
+  const client = require('prom-client');
+  const names = ['cr\rname', 'ls\u2028name', 'ps\u2029name'];
+  const breakers = names.map((name) => new CircuitBreaker({ name, clock: new ManualClock(0) }));
+  const registry = new client.Registry();
+  registerTripwireMetrics(registry);
+  const state = (await registry.getMetricsAsJSON()).find((m) => m.name === 'tripwire_circuitbreaker_state');
+  for (const name of names) assert.ok(state.values.some((v) => v.labels.name === name && v.labels.state === 'closed'), JSON.stringify(name));
+  assert.equal(breakers.length, 3);
+});
+
 /** A Meter that records what instrumentTripwire asks of it, and collects on demand. */
 function fakeMeter() {
   const made = new Map();
