@@ -64,6 +64,11 @@ function checkOptions(what, options) {
   return options;
 }
 
+/** Whether a (service, operation) pair of strings holds a lone surrogate. */
+function illFormed(service, operation) {
+  return typeof service === 'string' && typeof operation === 'string' && !(service.isWellFormed() && operation.isWellFormed());
+}
+
 function checkName(what, name) {
   if (typeof name !== 'string') throw new TypeError(`${what} must be a string, not ${describe(name)}`);
 }
@@ -75,12 +80,17 @@ function checkName(what, name) {
  */
 function errorFacts(error) {
   if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return [undefined, undefined];
-  let code = typeof error.code === 'string' ? error.code : undefined;
-  const cause = error.cause;
-  if (code === undefined && cause !== null && typeof cause === 'object' && typeof cause.code === 'string') code = cause.code;
-  let status = statusOf(error);
-  if (status === undefined && error.response !== null && typeof error.response === 'object') status = statusOf(error.response);
-  return [code, status];
+  try {
+    let code = typeof error.code === 'string' ? error.code : undefined;
+    const cause = error.cause;
+    if (code === undefined && cause !== null && typeof cause === 'object' && typeof cause.code === 'string') code = cause.code;
+    let status = statusOf(error);
+    if (status === undefined && error.response !== null && typeof error.response === 'object') status = statusOf(error.response);
+    return [code, status];
+  } catch {
+    // A getter that throws, a revoked Proxy: an error that says nothing classifies as none.
+    return [undefined, undefined];
+  }
 }
 
 function statusOf(object) {
@@ -531,7 +541,9 @@ class CircuitBreakerService {
 
   _lookup(service, operation) {
     const ops = this._byService.get(service);
-    return ops === undefined ? undefined : ops.get(operation);
+    const known = ops === undefined ? undefined : ops.get(operation);
+    if (known !== undefined || !illFormed(service, operation)) return known;
+    return this._lookup(service.toWellFormed(), operation.toWellFormed());
   }
 
   /** The facade of (service, operation)'s breaker; the engine makes it when new (`config` then applies). */
@@ -540,6 +552,8 @@ class CircuitBreakerService {
     if (known !== undefined) return known;
     checkName('the service name', service);
     checkName('the operation name', operation);
+    // Keyed as the engine keys them: names are UTF-8 there, a lone surrogate U+FFFD.
+    if (illFormed(service, operation)) return this._circuit(service.toWellFormed(), operation.toWellFormed(), config);
     const own = config === undefined || config === null ? undefined : checkOptions('config', config);
     const hooks = hooksOf(own);
     // Seed 003 passes a clock with each breaker's options: that breaker runs on it.
@@ -807,10 +821,15 @@ class CircuitBreakerService {
     const timed = breaker[kTimeoutMs] !== null;
     if (!timed && then === promiseThen) {
       // Nothing but `result` can settle the attempt: chain on it.
-      return result.then(
-        (value) => this._succeeded(run, call, value),
-        (error) => this._failed(run, call, error, OUTCOME_FAILURE),
-      );
+      try {
+        return result.then(
+          (value) => this._succeeded(run, call, value),
+          (error) => this._failed(run, call, error, OUTCOME_FAILURE),
+        );
+      } catch (error) {
+        // A promise whose `constructor` or species throws: the attempt's failure.
+        return this._failed(run, call, error, OUTCOME_FAILURE);
+      }
     }
     return new Promise((resolve) => {
       if (timed) {

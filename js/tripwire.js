@@ -172,9 +172,18 @@ function describe(value) {
   return type === 'object' ? 'an object' : `a ${type}`;
 }
 
-function errorMessage(error) {
-  if (error !== null && typeof error === 'object' && typeof error.message === 'string') return error.message;
-  return String(error);
+/**
+ * What an error says (its `message`, else the value as a string), for stats, logs and
+ * reports. Anything may be thrown: a value with no prototype, a throwing `message`
+ * getter or a revoked Proxy gets a placeholder instead of a second error.
+ */
+export function errorMessage(error) {
+  try {
+    if (error !== null && typeof error === 'object' && typeof error.message === 'string') return error.message;
+    return String(error);
+  } catch {
+    return '(an error that cannot be read)';
+  }
 }
 
 /**
@@ -1085,7 +1094,13 @@ export function createTripwire(engine, host = {}) {
       this._pending++;
       let batch = this._quietBatch;
       if (batch.start !== start || batch.generation !== generation) batch = this._quietBatch = quietBatch(this, start, generation);
-      return result.then(batch.onValue, batch.onError);
+      try {
+        return result.then(batch.onValue, batch.onError);
+      } catch (error) {
+        // A promise whose `constructor` or species throws: the call's failure.
+        this._pending--;
+        return this._thrown(new Call(QUIET, generation, start), error);
+      }
     }
 
     /** A call ended by throwing (or by a `then` getter throwing). */
@@ -1125,10 +1140,15 @@ export function createTripwire(engine, host = {}) {
      * (Its own method: the closures' context is made only on this path.)
      */
     _chain(call, result) {
-      return result.then(
-        (value) => this._succeeded(call, value),
-        (error) => (this._failure(call, error) ? this._runFallback(error) : result),
-      );
+      try {
+        return result.then(
+          (value) => this._succeeded(call, value),
+          (error) => (this._failure(call, error) ? this._runFallback(error) : result),
+        );
+      } catch (error) {
+        // A promise whose `constructor` or species throws: the call's failure.
+        return this._thrown(call, error);
+      }
     }
 
     /**

@@ -219,3 +219,71 @@ describe('timeout above the JavaScript timer limit', () => {
     assert.doesNotThrow(() => new CircuitBreaker({ name: 'limit-open', resetTimeout: 2 ** 40 }));
   });
 });
+
+// Anything may be thrown or returned: the call ends with it, counted once, its places
+// handed back; nothing throws in its stead (found by probing the public API).
+describe('errors that cannot be read, odd promises, ill-formed names', () => {
+  const unreadable = {
+    'a code getter that throws': () => Object.defineProperty(new Error('boom'), 'code', { get() { throw new Error('code getter'); } }),
+    'a response getter that throws': () => Object.defineProperty(new Error('boom'), 'response', { get() { throw new Error('response getter'); } }),
+    'no prototype': () => Object.create(null),
+    'a message getter that throws': () => Object.defineProperty(new Error('x'), 'message', { get() { throw new Error('message getter'); } }),
+  };
+  for (const [label, make] of Object.entries(unreadable)) {
+    for (const timeout of [false, 30000]) {
+      test(`a service call rejecting with ${label} rejects with it, its slot handed back (timeout ${timeout})`, async () => {
+        const svc = new CircuitBreakerService();
+        svc.updateServiceConfig('s', { config: { timeout }, retryPolicy: { maxAttempts: 1 }, bulkhead: { maxConcurrent: 1, queueSize: 0 } });
+        const error = make();
+        await assert.rejects(svc.executeWithCircuitBreaker('s', 'op', async () => { throw error; }), (e) => e === error);
+        assert.equal(svc.getBulkheadStats('s').running, 0);
+        assert.equal(await svc.executeWithCircuitBreaker('s', 'op', async () => 'next'), 'next');
+      });
+    }
+
+    test(`a breaker's call throwing ${label} rejects with it, counted, its events emitted`, async () => {
+      const breaker = new CircuitBreaker({ name: `unreadable-${label}`, failureThreshold: 1 });
+      const events = [];
+      breaker.on('failure', () => events.push('failure'));
+      breaker.on('circuitOpened', () => events.push('opened'));
+      const error = make();
+      await assert.rejects(breaker.execute(() => { throw error; }), (e) => e === error);
+      assert.equal(breaker.getStats().totalFailures, 1);
+      assert.deepEqual(events.sort(), ['failure', 'opened']);
+      assert.equal(typeof breaker.getStats().lastError, 'string');
+    });
+  }
+
+  test('a promise whose constructor or species throws fails the call: execute() never throws', async () => {
+    const odd = () => {
+      const p = Promise.resolve(1);
+      p.constructor = 5;
+      return p;
+    };
+    for (const timeout of [false, 30000]) {
+      const breaker = new CircuitBreaker({ name: `odd-promise-${timeout}`, timeout });
+      let pending;
+      assert.doesNotThrow(() => { pending = breaker.execute(odd); });
+      await assert.rejects(pending, TypeError);
+      assert.equal(breaker.getStats().totalFailures, 1);
+      assert.equal(await breaker.execute(async () => 'ok'), 'ok');
+      const svc = new CircuitBreakerService();
+      svc.updateServiceConfig('s', { config: { timeout }, retryPolicy: { maxAttempts: 1 } });
+      await assert.rejects(svc.executeWithCircuitBreaker('s', 'op', odd), TypeError);
+      assert.equal(svc.getBulkheadStats('s').running, 0);
+    }
+  });
+
+  test('service and operation names holding a lone surrogate are the engine\'s UTF-8 names (U+FFFD), one breaker each', async () => {
+    const svc = new CircuitBreakerService();
+    const cut = 'user-😀'.slice(0, 6);
+    const other = 'user-😀'.slice(0, 5) + '\udc00';
+    assert.notEqual(cut, other);
+    assert.equal(await svc.executeWithCircuitBreaker(cut, 'op', async () => 1), 1);
+    assert.equal(await svc.executeWithCircuitBreaker(other, 'op', async () => 2), 2);
+    assert.equal(await svc.executeWithCircuitBreaker('user-\ufffd', 'op', async () => 3), 3);
+    assert.equal(svc.getCircuitBreaker(cut, 'op'), svc.getCircuitBreaker('user-\ufffd', 'op'));
+    assert.equal(svc.getCircuitBreaker(cut, 'op').getStats().totalSuccesses, 3);
+    assert.deepEqual(Object.keys(svc.getSystemHealth().services), ['user-\ufffd']);
+  });
+});
