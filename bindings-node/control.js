@@ -12,6 +12,7 @@ const path = require('node:path');
 const native = require('./native.js');
 const tripwire = require('./index.js');
 const { metricsText, metricsContentType, version } = require('./metrics.js');
+const { errorMessage } = require('./shared.js');
 
 const MAX_BODY = 64 * 1024;
 const DASHBOARD_DIR = path.join(__dirname, '..', 'bindings-python', 'python', 'tripwire', 'dashboard');
@@ -44,11 +45,6 @@ function describe(value) {
   return typeof value;
 }
 
-function errorMessage(error) {
-  if (error !== null && typeof error === 'object' && typeof error.message === 'string') return error.message;
-  return String(error);
-}
-
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -65,9 +61,15 @@ function settingsOf(options, where) {
     throw new TypeError(`invalid option \`service\`: must be a CircuitBreakerService, not ${describe(service)}`);
   }
   let token = options.token;
-  if (token === undefined || token === null) token = process.env.TRIPWIRE_CONTROL_TOKEN || null;
-  else if (typeof token !== 'string') throw new TypeError(`invalid option \`token\`: must be a string, not ${describe(token)}`);
-  else if (token === '') throw new RangeError('invalid option `token`: must not be empty');
+  let what = 'option `token`';
+  if (token === undefined || token === null) {
+    token = process.env.TRIPWIRE_CONTROL_TOKEN || null;
+    what = 'TRIPWIRE_CONTROL_TOKEN';
+  } else if (typeof token !== 'string') {
+    throw new TypeError(`invalid option \`token\`: must be a string, not ${describe(token)}`);
+  }
+  const problem = token === null ? null : native.controlTokenProblem(token);
+  if (problem !== null) throw new RangeError(`invalid ${what}: ${problem}`);
   const basePath = options.basePath === undefined ? '/api/circuit-breaker' : options.basePath;
   if (typeof basePath !== 'string') throw new TypeError(`invalid option \`basePath\`: must be a string, not ${describe(basePath)}`);
   if (basePath !== '' && !basePath.startsWith('/')) throw new RangeError(`invalid option \`basePath\`: must start with "/", not ${JSON.stringify(basePath)}`);
@@ -286,12 +288,14 @@ class ControlCore {
 /** Reads a node:http body, at most MAX_BODY bytes; null past that. */
 function readNodeBody(req) {
   if (req.body !== undefined && req.readableEnded) {
-    // A body parser ran first (express.json()): use what it read.
+    // A body parser ran first (express.json()): use what it read, held to the same
+    // limit (the parser's own may be larger).
     const parsed = req.body;
-    if (Buffer.isBuffer(parsed)) return Promise.resolve(parsed.length > MAX_BODY ? null : parsed);
-    if (typeof parsed === 'string') return Promise.resolve(Buffer.from(parsed));
-    if (parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length > 0) return Promise.resolve(Buffer.from(JSON.stringify(parsed)));
-    return Promise.resolve(Buffer.alloc(0));
+    let body = Buffer.alloc(0);
+    if (Buffer.isBuffer(parsed)) body = parsed;
+    else if (typeof parsed === 'string') body = Buffer.from(parsed);
+    else if (parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length > 0) body = Buffer.from(JSON.stringify(parsed));
+    return Promise.resolve(body.length > MAX_BODY ? null : body);
   }
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -316,9 +320,11 @@ function readNodeBody(req) {
   });
 }
 
-function writeNode(res, response) {
+function writeNode(req, res, response) {
   res.statusCode = response.status;
   for (const [k, v] of response.headers) res.setHeader(k, v);
+  // Refused before its body was read: close rather than read (and keep) the rest of it.
+  if (response.status >= 400 && !req.readableEnded) res.setHeader('Connection', 'close');
   res.end(response.body);
 }
 
@@ -363,13 +369,13 @@ function createControlHandler(options = {}) {
     };
     core.handle(request).then(
       (response) => {
-        if (response !== null) writeNode(res, response);
+        if (response !== null) writeNode(req, res, response);
         else if (typeof next === 'function') next();
-        else writeNode(res, core.problem(core.control.error(404, 'no such control endpoint')));
+        else writeNode(req, res, core.problem(core.control.error(404, 'no such control endpoint')));
       },
       (error) => {
         if (typeof next === 'function') next(error);
-        else writeNode(res, core.problem(core.control.error(500, errorMessage(error))));
+        else writeNode(req, res, core.problem(core.control.error(500, errorMessage(error))));
       },
     );
   };
@@ -447,6 +453,9 @@ async function serve(options = {}) {
   const http = require('node:http');
   const handler = createControlHandler({ ...options, ...settings });
   const server = http.createServer((req, res) => handler(req, res));
+  // A request and its body (64 KiB at most) arrive within 15 s, not Node's 300 s.
+  server.requestTimeout = 15_000;
+  server.headersTimeout = 15_000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -153,6 +153,12 @@ const ALERT_KINDS: [&str; 5] = [
 
 /// One control API: its decisions, its mutation rate limit, the dashboard's history
 /// and alert feed.
+/// Why `token` cannot be a control token (the core's rule), or null.
+#[napi]
+pub fn control_token_problem(token: String) -> Option<String> {
+    tripwire_core::control::token_problem(&token)
+}
+
 #[napi]
 pub struct NativeControl {
     control: Control,

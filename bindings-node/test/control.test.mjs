@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { CircuitBreakerService } from 'tripwire';
@@ -231,6 +232,39 @@ test('serve() refuses a non-loopback host without a token; options are checked',
   assert.throws(() => createControlHandler({ basePath: 'ops' }), (e) => e instanceof RangeError && /basePath/.test(e.message));
 });
 
+test('a mutation refused before its body arrives closes the connection instead of reading the rest', async () => {
+  const server = await serve({ service: new CircuitBreakerService(), token: 't' });
+  try {
+    const socket = net.connect(server.port, '127.0.0.1');
+    let reply = '';
+    socket.on('data', (d) => { reply += d; });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // Announces a body it never sends: without the token the answer is 401, at once.
+    socket.write(`POST /api/circuit-breaker/reset/db HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{`);
+    await closed;
+    assert.match(reply, /^HTTP\/1\.1 401 /);
+    assert.match(reply, /\r\nConnection: close\r\n/i);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a token no client could send is refused when the handler is made, naming where it came from', () => {
+  // node:http trims header values and reads them as Latin-1; long headers get 431.
+  for (const token of ['', 'secret ', 'sec ret', 'sécret', 'x'.repeat(1025)]) {
+    assert.throws(() => createControlHandler({ token }), (e) => e instanceof RangeError && /option `token`/.test(e.message), JSON.stringify(token));
+  }
+  const previous = process.env.TRIPWIRE_CONTROL_TOKEN;
+  process.env.TRIPWIRE_CONTROL_TOKEN = 'from env ';
+  try {
+    assert.throws(() => createControlHandler({}), (e) => e instanceof RangeError && /TRIPWIRE_CONTROL_TOKEN: must be visible ASCII/.test(e.message));
+  } finally {
+    if (previous === undefined) delete process.env.TRIPWIRE_CONTROL_TOKEN;
+    else process.env.TRIPWIRE_CONTROL_TOKEN = previous;
+  }
+  assert.doesNotThrow(() => createControlHandler({ token: 'x'.repeat(1024) }));
+});
+
 test('Express: mounted with app.use("/ops", handler); other paths reach next()', async () => {
   const express = require('express');
   const svc = await busyService();
@@ -267,7 +301,8 @@ test('Express with express.json() first: the parsed body is used', async () => {
   const express = require('express');
   const svc = new CircuitBreakerService();
   const app = express();
-  app.use(express.json());
+  // A parser whose own limit is larger than the control API's 64 KiB.
+  app.use(express.json({ limit: '1mb' }));
   app.use(createControlHandler({ service: svc, token: 't' }));
   const server = app.listen(0, '127.0.0.1');
   try {
@@ -276,6 +311,10 @@ test('Express with express.json() first: the parsed body is used', async () => {
     const r = await request(port, 'PUT', `${BASE}/config/api`, { headers: { ...bearer('t'), 'content-type': 'application/json' }, body: JSON.stringify({ preset: 'llm' }) });
     assert.equal(r.status, 200, r.body);
     assert.equal(svc.getServiceConfig('api').preset, 'llm');
+    // Past the limit once parsed, whatever the parser allowed (and chunked: no Content-Length).
+    const big = JSON.stringify({ preset: 'llm', config: { failureThreshold: 5 }, padding: 'x'.repeat(70_000) });
+    const over = await request(port, 'PUT', `${BASE}/config/api`, { headers: { ...bearer('t'), 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: big });
+    assert.equal(over.status, 413, over.body);
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

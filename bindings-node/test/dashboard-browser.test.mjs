@@ -11,15 +11,16 @@ const fail = async () => {
 dashboardSuite({
   name: 'node',
   label: 'Node',
-  async start(token) {
+  async start(token, host = undefined) {
     const svc = new CircuitBreakerService();
     svc.updateServiceConfig('db', { config: { failureThreshold: 2 }, retryPolicy: { maxAttempts: 1 } });
     svc.updateServiceConfig('slow', { bulkhead: { maxConcurrent: 1, queueSize: 2 } });
-    const server = await serve({ service: svc, token });
+    const server = await serve({ service: svc, token, host });
     let release;
     let running;
     return {
-      url: server.url,
+      // Reached through loopback whatever the bind.
+      url: server.url.replace('//0.0.0.0:', '//127.0.0.1:'),
       call: (service, operation, failing = false) => svc.executeWithCircuitBreaker(service, operation, failing ? fail : async () => 'ok').catch(() => {}),
       state(service, operation) {
         const stats = svc.getCircuitBreaker(service, operation).getStats();

@@ -338,10 +338,17 @@ impl Control {
     }
 }
 
+/// Why `token` cannot be a control token (the core's rule), or None.
+#[pyfunction]
+fn _control_token_problem(token: &str) -> Option<String> {
+    tripwire_core::control::token_problem(token)
+}
+
 /// Registers the functions and `Control`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_metrics_text, m)?)?;
     m.add_function(wrap_pyfunction!(_metrics_content_types, m)?)?;
+    m.add_function(wrap_pyfunction!(_control_token_problem, m)?)?;
     m.add_class::<Control>()?;
     Ok(())
 }

@@ -14,9 +14,9 @@ const PYTHON = process.env.TRIPWIRE_PYTHON || fileURLToPath(new URL('../../targe
 dashboardSuite({
   name: 'python',
   label: 'Python',
-  async start(token) {
+  async start(token, host = '127.0.0.1') {
     // From a directory outside the checkout: `import tripwire` finds the installed package only.
-    const child = spawn(PYTHON, [SERVER, token], { cwd: tmpdir(), stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(PYTHON, [SERVER, token, host], { cwd: tmpdir(), stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout });
     const waiting = [];
     lines.on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
@@ -33,7 +33,8 @@ dashboardSuite({
     };
     const { url } = await next();
     return {
-      url,
+      // Reached through loopback whatever the bind.
+      url: url.replace('//0.0.0.0:', '//127.0.0.1:'),
       call: (service, operation, fail = false) => send({ op: 'call', service, operation, fail }),
       state: (service, operation) => send({ op: 'state', service, operation }),
       failMail: async () => (await send({ op: 'mail-fail' })).dead_letters,

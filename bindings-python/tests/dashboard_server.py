@@ -15,6 +15,7 @@ import tripwire
 from tripwire.control import serve
 
 TOKEN = sys.argv[1]
+HOST = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
         sys.stdout.write(json.dumps(value, default=str) + "\n")
         sys.stdout.flush()
 
-    server = serve(svc, token=TOKEN)
+    server = serve(svc, token=TOKEN, host=HOST)
     reply({"url": server.url})
     try:
         for line in sys.stdin:

@@ -296,6 +296,20 @@ def test_serve_refuses_a_public_host_without_a_token_and_checks_options(no_env_t
         serve(token="")
 
 
+@pytest.mark.parametrize("token", ["", "secret ", "sec ret", "sécret", "x" * 1025])
+def test_a_token_no_client_could_send_is_refused_when_the_app_is_made(token: str) -> None:
+    # HTTP servers trim header values and read them as Latin-1; long headers are refused.
+    with pytest.raises(ValueError, match="option `token`"):
+        wsgi_app(token=token)
+
+
+def test_a_bad_token_from_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIPWIRE_CONTROL_TOKEN", "from env ")
+    with pytest.raises(ValueError, match="TRIPWIRE_CONTROL_TOKEN: must be visible ASCII"):
+        asgi_app()
+    wsgi_app(token="x" * 1024)
+
+
 def test_off_loopback_reads_need_the_token() -> None:
     svc = busy_service()
     with serve(svc, host="0.0.0.0", token="t") as server:

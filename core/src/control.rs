@@ -5,7 +5,8 @@
 //! is answered here, as `application/problem+json`.
 //!
 //! Secure by default: reads are open on a loopback bind (and need the token
-//! otherwise); every mutation needs `Authorization: Bearer <token>` (compared in
+//! otherwise, except the dashboard's page and files, which hold no data: a browser
+//! cannot send a header when it loads a page); every mutation needs `Authorization: Bearer <token>` (compared in
 //! constant time), and is refused outright when no token is configured; on a
 //! loopback bind the `Host` must be a loopback name (DNS rebinding); a mutation's
 //! body must be empty or JSON of at most [`MAX_BODY`] bytes; an `Origin`, when sent,
@@ -22,6 +23,8 @@ use crate::NANOS_PER_SEC;
 pub const DEFAULT_BASE_PATH: &str = "/api/circuit-breaker";
 /// The largest request body accepted (64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;
+/// The longest token accepted (HTTP servers refuse longer headers sooner or later).
+pub const MAX_TOKEN: usize = 1024;
 /// Mutations allowed in a burst.
 pub const MUTATION_BURST: u32 = 20;
 /// Mutations allowed per second after a burst.
@@ -85,6 +88,11 @@ pub enum Route {
 }
 
 impl Route {
+    /// Whether the route is the dashboard's page or one of its files: static, no data.
+    pub fn is_page(&self) -> bool {
+        matches!(self, Route::Dashboard | Route::Asset(_))
+    }
+
     /// Whether the route changes the service (and so needs the token, and is audited).
     pub fn is_mutation(&self) -> bool {
         matches!(
@@ -229,7 +237,7 @@ impl Control {
             Ok(route) => route,
             Err(response) => return Decision::Respond(response),
         };
-        let needs_token = route.is_mutation() || !self.config.loopback;
+        let needs_token = route.is_mutation() || !(self.config.loopback || route.is_page());
         if needs_token {
             let Some(token) = &self.config.token else {
                 if route.is_mutation() {
@@ -237,10 +245,14 @@ impl Control {
                 }
                 return respond(403, "Forbidden", "a control API off loopback needs a token");
             };
+            // The scheme's name is case-insensitive (RFC 9110).
             let given = request
                 .authorization
-                .and_then(|a| a.strip_prefix("Bearer "))
-                .unwrap_or("");
+                .filter(|a| {
+                    a.get(..7)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+                })
+                .map_or("", |a| &a[7..]);
             if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
                 let mut r = problem(401, "Unauthorized", "send Authorization: Bearer <token>");
                 r.headers
@@ -515,6 +527,23 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Why `token` cannot be a control token, or `None`. It must be 1 to [`MAX_TOKEN`]
+/// visible ASCII characters: an `Authorization` header carries those as they are (HTTP
+/// servers trim spaces and read other bytes as Latin-1), so a token with others could
+/// never match and every request would get a bare 401.
+pub fn token_problem(token: &str) -> Option<String> {
+    if token.is_empty() {
+        return Some("must not be empty".to_string());
+    }
+    if token.len() > MAX_TOKEN {
+        return Some(format!("must be at most {MAX_TOKEN} characters"));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some("must be visible ASCII characters only, no spaces (what an Authorization header carries as is)".to_string());
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,6 +608,94 @@ mod tests {
                 c.route(&get(&path), 0),
                 Decision::Handle(Route::Asset(asset)),
                 "every asset the page links is served"
+            );
+        }
+    }
+
+    #[test]
+    fn off_loopback_reads_need_the_token_but_the_dashboards_page_and_files_do_not() {
+        let mut c = Control::new(ControlConfig {
+            base_path: DEFAULT_BASE_PATH.to_string(),
+            token: Some("secret".to_string()),
+            loopback: false,
+        });
+        fn at<'a>(path: &'a str, auth: Option<&'a str>) -> Request<'a> {
+            Request {
+                authorization: auth,
+                host: Some("ops.example:8080"),
+                ..get(path)
+            }
+        }
+        // A browser loads the page without headers; its script sends the token.
+        assert_eq!(
+            c.route(&at("/api/circuit-breaker/dashboard", None), 0),
+            Decision::Handle(Route::Dashboard)
+        );
+        for asset in DASHBOARD_ASSETS {
+            let path = format!("/api/circuit-breaker/dashboard/{asset}");
+            assert_eq!(status(&c.route(&at(&path, None), 0)), 200, "{asset}");
+        }
+        for data in [
+            "snapshot",
+            "health",
+            "state",
+            "metrics",
+            "dead-letter-queue",
+        ] {
+            let path = format!("/api/circuit-breaker/{data}");
+            assert_eq!(status(&c.route(&at(&path, None), 0)), 401, "{data}");
+            assert_eq!(
+                status(&c.route(&at(&path, Some("Bearer secret")), 0)),
+                200,
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let mut c = control(Some("secret"));
+        for auth in ["Bearer secret", "bearer secret", "BEARER secret"] {
+            let post = Request {
+                method: "POST",
+                path: "/api/circuit-breaker/reset/db",
+                host: Some("localhost:1"),
+                authorization: Some(auth),
+                ..Request::default()
+            };
+            assert_eq!(status(&c.route(&post, 0)), 200, "{auth}");
+        }
+        for auth in ["Bearer  secret", "Bearersecret", "Basic secret", "secret"] {
+            let post = Request {
+                method: "POST",
+                path: "/api/circuit-breaker/reset/db",
+                host: Some("localhost:1"),
+                authorization: Some(auth),
+                ..Request::default()
+            };
+            assert_eq!(status(&c.route(&post, 0)), 401, "{auth}");
+        }
+    }
+
+    #[test]
+    fn a_token_no_client_could_send_is_refused_with_the_reason() {
+        assert_eq!(token_problem("s3cret"), None);
+        assert_eq!(token_problem(&"x".repeat(MAX_TOKEN)), None);
+        assert_eq!(token_problem("").as_deref(), Some("must not be empty"));
+        assert!(
+            token_problem(&"x".repeat(MAX_TOKEN + 1)).is_some_and(|p| p.contains("at most 1024"))
+        );
+        for bad in [
+            "secret ",
+            " secret",
+            "sec ret",
+            "sécret",
+            "tab\there",
+            "new\nline",
+        ] {
+            assert!(
+                token_problem(bad).is_some_and(|p| p.contains("visible ASCII")),
+                "{bad:?}"
             );
         }
     }

@@ -108,12 +108,15 @@ def _settings(service: Optional[CircuitBreakerService], token: Optional[str], ba
         service = circuit_breaker_service
     if not isinstance(service, CircuitBreakerService):
         raise TypeError(f"invalid option `service`: must be a CircuitBreakerService, not {type(service).__name__}")
+    what = "option `token`"
     if token is None:
         token = os.environ.get("TRIPWIRE_CONTROL_TOKEN") or None
+        what = "TRIPWIRE_CONTROL_TOKEN"
     elif not isinstance(token, str):
         raise TypeError(f"invalid option `token`: must be a str, not {type(token).__name__}")
-    elif token == "":
-        raise ValueError("invalid option `token`: must not be empty")
+    problem = None if token is None else _core._control_token_problem(token)
+    if problem is not None:
+        raise ValueError(f"invalid {what}: {problem}")
     if not isinstance(base_path, str):
         raise TypeError(f"invalid option `base_path`: must be a str, not {type(base_path).__name__}")
     if base_path != "" and not base_path.startswith("/"):

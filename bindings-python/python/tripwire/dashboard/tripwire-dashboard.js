@@ -135,7 +135,10 @@ class TripwireDashboard extends HTMLElement {
   /** Fetches a snapshot now and renders it (also what the refresh timer does). */
   async refresh() {
     try {
-      const response = await fetch(`${this.src}/snapshot`, { headers: { accept: 'application/json' }, cache: 'no-store' });
+      // Off loopback reads need the token too (the page itself is served without it).
+      const headers = { accept: 'application/json' };
+      if (this._token) headers.authorization = `Bearer ${this._token}`;
+      const response = await fetch(`${this.src}/snapshot`, { headers, cache: 'no-store' });
       if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
       this._snapshot = await response.json();
       this._fetchedAt = Date.now();
