@@ -12,7 +12,7 @@ const path = require('node:path');
 const native = require('./native.js');
 const tripwire = require('./index.js');
 const { metricsText, metricsContentType, version } = require('./metrics.js');
-const { errorMessage } = require('./shared.js');
+const { errorMessage, describe } = require('./shared.js');
 
 const MAX_BODY = 64 * 1024;
 const DASHBOARD_DIR = path.join(__dirname, '..', 'bindings-python', 'python', 'tripwire', 'dashboard');
@@ -39,11 +39,6 @@ function asset(name) {
   return found;
 }
 
-function describe(value) {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return typeof value;
-}
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -7,14 +7,9 @@
 const v8 = require('node:v8');
 const { performance } = require('node:perf_hooks');
 const native = require('./native.js');
+const { describe } = require('./shared.js');
 const { getAllCircuitBreakerStats } = require('./index.js');
 
-function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  const type = typeof value;
-  return type === 'object' ? 'an object' : `a ${type}`;
-}
 
 function messageOf(error) {
   if (error !== null && typeof error === 'object' && typeof error.message === 'string') return error.message;

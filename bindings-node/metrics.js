@@ -5,17 +5,13 @@
 'use strict';
 
 const native = require('./native.js');
+const { describe } = require('./shared.js');
 const { live } = require('./internal.js');
 const { version } = require('../package.json');
 
 const FORMATS = ['prometheus', 'openmetrics'];
 const [PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE] = native.metricsContentTypes();
 
-function describe(value) {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return typeof value;
-}
 
 /** `options.format` checked: 'prometheus' (default) or 'openmetrics'. */
 function formatOf(options, where = 'metricsText') {

@@ -15,7 +15,7 @@ const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 // index.js requires this module after setting its exports: the breaker is there.
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = require('./index.js');
-const { shared, processNow, Call, QUIET, readOwnClock } = require('./shared.js');
+const { shared, processNow, Call, QUIET, readOwnClock, describe } = require('./shared.js');
 const { P, internal, live } = require('./internal.js');
 const { fleet } = require('./store.js');
 
@@ -49,12 +49,6 @@ const releaser = new FinalizationRegistry(([fn, id]) => native[fn](id));
 // Frees a call's retry policy once no call or dead letter holds it: [serviceId, id].
 const retryReleaser = new FinalizationRegistry(([svc, id]) => native.serviceRetryRelease(svc, id));
 
-function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  const type = typeof value;
-  return type === 'object' ? 'an object' : `a ${type}`;
-}
 
 function checkOptions(what, options) {
   if (options === undefined || options === null) return EMPTY;
@@ -127,7 +121,8 @@ class RetryPolicy {
   /** The delay (ms) after attempt `attempt` (1-based) failed; jitter draws the policy's next number. */
   delay(attempt) {
     if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError('delay() needs an attempt number ≥ 1');
-    return native.retryDelay(this._id, attempt);
+    // Past 2^32 - 1 attempts the delay is long since at maxDelay: the engine counts in u32.
+    return native.retryDelay(this._id, Math.min(attempt, 0xffffffff));
   }
 
   /**
@@ -143,6 +138,14 @@ class RetryPolicy {
     const { maxAttempts, baseDelay, maxDelay, multiplier, jitter, retryableErrors, nonRetryableErrors } = this;
     return { maxAttempts, baseDelay, maxDelay, multiplier, jitter, retryableErrors, nonRetryableErrors };
   }
+}
+
+/** `nowMs` checked: a finite number of milliseconds (a TypeError naming it otherwise). */
+function instant(method, nowMs) {
+  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) {
+    throw new TypeError(`${method}(nowMs): \`nowMs\` must be a finite number of milliseconds, not ${typeof nowMs === 'number' ? String(nowMs) : describe(nowMs)}`);
+  }
+  return nowMs;
 }
 
 /** A native object's absent optional field as null. */
@@ -180,23 +183,24 @@ class Bulkhead {
   }
 
   enter(nowMs) {
-    const code = bulkheadEnterAt(this._id, nowMs);
+    const code = bulkheadEnterAt(this._id, instant('enter', nowMs));
     if (code === ENTRY_RUN) return { entry: 'run' };
     if (code === ENTRY_REJECTED) return { entry: 'rejected' };
     return { entry: 'queued', ticket: code };
   }
 
   leave(nowMs) {
-    const ticket = bulkheadLeaveAt(this._id, nowMs);
+    const ticket = bulkheadLeaveAt(this._id, instant('leave', nowMs));
     return ticket < 0 ? null : ticket;
   }
 
   abandon(ticket) {
+    if (!Number.isSafeInteger(ticket) || ticket < 0) throw new TypeError(`abandon(ticket): \`ticket\` must be a ticket from enter(), not ${describe(ticket)}`);
     return native.bulkheadAbandon(this._id, ticket);
   }
 
   expire(nowMs) {
-    return native.bulkheadExpire(this._id, nowMs);
+    return native.bulkheadExpire(this._id, instant('expire', nowMs));
   }
 
   /** Changes the limits named; returns the tickets a larger limit admits now. */

@@ -59,8 +59,8 @@ function queueSuccess(id, generation, start, end) {
   ring[0] = runs + 1;
 }
 
-// The per-call context, the quiet slot, the checked read of a caller's clock and what an
-// error says: the shared facade's (js/tripwire.js).
-const { Call, QUIET, readOwnClock, errorMessage } = require('../js/tripwire.js');
+// The per-call context, the quiet slot, the checked read of a caller's clock, what an
+// error says and how a bad value is named: the shared facade's (js/tripwire.js).
+const { Call, QUIET, readOwnClock, errorMessage, describe } = require('../js/tripwire.js');
 
-module.exports = { shared, processNow, queueSuccess, Call, QUIET, readOwnClock, errorMessage };
+module.exports = { shared, processNow, queueSuccess, Call, QUIET, readOwnClock, errorMessage, describe };

@@ -7,6 +7,7 @@
 'use strict';
 
 const { EventEmitter } = require('node:events');
+const { describe } = require('./shared.js');
 const native = require('./native.js');
 const log = require('../js/log.js');
 
@@ -61,11 +62,6 @@ function init(store, nativeStore, flushInterval) {
   log.logStoreEvents(store, undefined, () => logging.getLogger());
 }
 
-function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
 
 /**
  * A process's connection to Redis or Valkey, shared by every breaker made with

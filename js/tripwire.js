@@ -165,11 +165,26 @@ export class CircuitBreakerTimeoutError extends Error {
 }
 CircuitBreakerTimeoutError.prototype.name = 'CircuitBreakerTimeoutError';
 
-function describe(value) {
-  if (value === null) return 'null';
+/**
+ * A value as an error message names it: `null`, `undefined`, `an array`, `an object`,
+ * `a function`, `a symbol`, `the string "..."` (its first 40 characters), `the number 5`,
+ * `the boolean true`. Every module of both packages uses this one.
+ */
+export function describe(value) {
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
-  const type = typeof value;
-  return type === 'object' ? 'an object' : `a ${type}`;
+  switch (typeof value) {
+    case 'object':
+      return 'an object';
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return 'a symbol';
+    case 'string':
+      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+    default:
+      return `the ${typeof value} ${String(value)}`;
+  }
 }
 
 /**

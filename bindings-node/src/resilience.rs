@@ -21,9 +21,10 @@ use napi::bindgen_prelude::{Array, JsObjectValue, Object, Unknown};
 use napi::{sys, Env, Error, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
 use tripwire_core::resilience::{
-    self as core, check_health, preset, service_health, Bulkhead, BulkheadConfig, Classifier,
-    Entry, RetryPolicy, Ticket, DEAD_LETTER_ALERT, DEFAULT_DEAD_LETTER_SIZE, DEFAULT_MAX_BREAKERS,
-    ERROR_RATE_ALERT, ERROR_RATE_ALERT_MIN_CALLS, PRESETS,
+    self as core, check_health, preset, service_health, unknown_bulkhead_option,
+    unknown_retry_option, Bulkhead, BulkheadConfig, Classifier, Entry, RetryPolicy, Ticket,
+    DEAD_LETTER_ALERT, DEFAULT_DEAD_LETTER_SIZE, DEFAULT_MAX_BREAKERS, ERROR_RATE_ALERT,
+    ERROR_RATE_ALERT_MIN_CALLS, PRESETS,
 };
 use tripwire_core::{ConfigError, ErrorKind, OptionValue, Rng, State, Unit};
 
@@ -82,14 +83,14 @@ pub(crate) fn type_error(field: String, reason: &'static str) -> ConfigError {
 fn each_option(
     env: &Env,
     options: &Object,
-    what: &'static str,
+    unknown: fn(&str) -> ConfigError,
     mut set: impl FnMut(&str, &Unknown) -> std::result::Result<bool, ConfigError>,
 ) -> Result<()> {
     for name in Object::keys(options)? {
         let value: Unknown = options.get_named_property(&name)?;
         match set(&name, &value) {
             Ok(true) => {}
-            Ok(false) => return Err(throw(env, &type_error(name, what))),
+            Ok(false) => return Err(throw(env, &unknown(&name))),
             Err(error) => return Err(throw(env, &error)),
         }
     }
@@ -132,32 +133,27 @@ pub fn retry_policy_create(env: Env, options: Object) -> Result<u32> {
     let mut policy = RetryPolicy::default();
     let mut classifier = Classifier::default();
     let mut seed = None;
-    each_option(
-        &env,
-        &options,
-        "not a retry policy option",
-        |name, value| {
-            match name {
-                "retryableErrors" => classifier.retryable = strings(name, value)?,
-                "nonRetryableErrors" => classifier.non_retryable = strings(name, value)?,
-                "seed" => match option_value(value)
-                    .map_err(|_| type_error(name.into(), "must be a number"))?
-                {
-                    OptionValue::Missing => {}
-                    OptionValue::Number(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 => {
-                        seed = Some(n as u64)
-                    }
-                    _ => return Err(type_error(name.into(), "must be a whole number ≥ 0")),
-                },
-                _ => {
-                    let value = option_value(value)
-                        .map_err(|_| type_error(name.into(), "cannot be read"))?;
-                    return policy.set(name, value, Unit::Millis);
+    each_option(&env, &options, unknown_retry_option, |name, value| {
+        match name {
+            "retryableErrors" => classifier.retryable = strings(name, value)?,
+            "nonRetryableErrors" => classifier.non_retryable = strings(name, value)?,
+            "seed" => match option_value(value)
+                .map_err(|_| type_error(name.into(), "must be a number"))?
+            {
+                OptionValue::Missing => {}
+                OptionValue::Number(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 => {
+                    seed = Some(n as u64)
                 }
+                _ => return Err(type_error(name.into(), "must be a whole number ≥ 0")),
+            },
+            _ => {
+                let value =
+                    option_value(value).map_err(|_| type_error(name.into(), "cannot be read"))?;
+                return policy.set(name, value, Unit::Millis);
             }
-            Ok(true)
-        },
-    )?;
+        }
+        Ok(true)
+    })?;
     policy.validate().map_err(|e| throw(&env, &e))?;
     let rng = Rng::new(seed.unwrap_or_else(|| now_nanos() ^ 0x5DEE_CE66_D1CE_5EED));
     Ok(POLICIES.with_borrow_mut(|s| {
@@ -247,7 +243,7 @@ fn bulkhead_config(
     mut config: BulkheadConfig,
     options: &Object,
 ) -> Result<BulkheadConfig> {
-    each_option(env, options, "not a bulkhead option", |name, value| {
+    each_option(env, options, unknown_bulkhead_option, |name, value| {
         let value = option_value(value).map_err(|_| type_error(name.into(), "cannot be read"))?;
         // `maxQueueWait: null` removes the limit.
         if matches!(name, "maxQueueWait" | "max_queue_wait") && value == OptionValue::Missing {

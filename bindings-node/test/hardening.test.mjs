@@ -3,7 +3,7 @@
 // JavaScript timers keep. Through the package, with manual clocks: no timing.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { CircuitBreaker, CircuitBreakerService, ManualClock } from 'tripwire';
+import { CircuitBreaker, CircuitBreakerService, ManualClock, RetryPolicy, Bulkhead } from 'tripwire';
 
 const namesClock = (Kind) => (error) => {
   assert.ok(error instanceof Kind, `${error?.constructor?.name}: ${error?.message}`);
@@ -285,5 +285,30 @@ describe('errors that cannot be read, odd promises, ill-formed names', () => {
     assert.equal(svc.getCircuitBreaker(cut, 'op'), svc.getCircuitBreaker('user-\ufffd', 'op'));
     assert.equal(svc.getCircuitBreaker(cut, 'op').getStats().totalSuccesses, 3);
     assert.deepEqual(Object.keys(svc.getSystemHealth().services), ['user-\ufffd']);
+  });
+});
+
+describe('the standalone RetryPolicy and Bulkhead', () => {
+  test('an unknown option is a TypeError with "did you mean", as in the service', () => {
+    assert.throws(() => new RetryPolicy({ maxAttempt: 3 }), (e) => e instanceof TypeError && /did you mean `maxAttempts`/.test(e.message));
+    assert.throws(() => new Bulkhead({ maxConcurent: 3 }), (e) => e instanceof TypeError && /did you mean `maxConcurrent`/.test(e.message));
+  });
+
+  test('delay() past 2^32 attempts stays at maxDelay (it wrapped to the first delay)', () => {
+    const policy = new RetryPolicy({ baseDelay: 100, maxDelay: 30000, jitter: 0 });
+    assert.equal(policy.delay(1), 100);
+    for (const attempt of [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, 2 ** 53]) assert.equal(policy.delay(attempt), 30000, String(attempt));
+  });
+
+  test('an instant that is not a finite number is a TypeError naming nowMs; a bad ticket one naming ticket', () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, queueSize: 1 });
+    for (const bad of ['5', null, undefined, {}, NaN, Infinity]) {
+      for (const method of ['enter', 'leave', 'expire']) {
+        assert.throws(() => bulkhead[method](bad), (e) => e instanceof TypeError && /`nowMs`/.test(e.message) && !/a undefined/.test(e.message), `${method}(${String(bad)})`);
+      }
+    }
+    assert.throws(() => bulkhead.abandon('1'), (e) => e instanceof TypeError && /`ticket`/.test(e.message));
+    assert.deepEqual(bulkhead.enter(0), { entry: 'run' });
+    assert.equal(bulkhead.stats().running, 1, 'the bad instants admitted nothing');
   });
 });

@@ -15,8 +15,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 use pyo3::{intern, PyTraverseError, PyVisit};
 use tripwire_core::resilience::{
-    self as core, Bulkhead as CoreBulkhead, BulkheadConfig, Classifier, Entry, Health,
-    RetryPolicy as CorePolicy, Ticket,
+    self as core, unknown_bulkhead_option, unknown_retry_option, Bulkhead as CoreBulkhead,
+    BulkheadConfig, Classifier, Entry, Health, RetryPolicy as CorePolicy, Ticket,
 };
 use tripwire_core::{Clock, Rng, State, Unit};
 
@@ -32,10 +32,6 @@ const RUN_SATURATED: i64 = -3;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn unknown_option(what: &str, name: &str) -> PyErr {
-    PyTypeError::new_err(format!("invalid option `{name}`: not a {what} option"))
 }
 
 fn clock_of(clock: Option<&Bound<'_, PyAny>>) -> PyResult<AnyClock> {
@@ -122,7 +118,7 @@ impl RetryPolicy {
                     }
                     _ => {
                         if !set_option(name, &value, |n, v| policy.set(n, v, Unit::Seconds))? {
-                            return Err(unknown_option("retry", name));
+                            return Err(config_error(unknown_retry_option(name)));
                         }
                     }
                 }
@@ -397,7 +393,7 @@ fn bulkhead_config(
                 continue;
             }
             if !set_option(name, &value, |n, v| config.set(n, v, Unit::Seconds))? {
-                return Err(unknown_option("bulkhead", name));
+                return Err(config_error(unknown_bulkhead_option(name)));
             }
         }
     }

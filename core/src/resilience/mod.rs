@@ -23,7 +23,10 @@ pub use service::{
     DeadLetterError, DeadLetterStats, Ended, Evicted, Facts, Key, Lookup, Refusal, RetryCounters,
     Service, ServiceConfig, ServiceHealth, Settings, Updated, Waited,
 };
-pub use update::{CodeList, Retry, RetryUpdate, Section, ServiceUpdate};
+pub use update::{
+    unknown_bulkhead_option, unknown_retry_option, CodeList, Retry, RetryUpdate, Section,
+    ServiceUpdate,
+};
 
 /// Alert when a service's window failure rate exceeds this (seed 004: "> 10 %").
 pub const ERROR_RATE_ALERT: f64 = 0.1;

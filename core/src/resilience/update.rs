@@ -198,6 +198,17 @@ fn same_option(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// The error for an option a retry policy does not have, with "did you mean" (the
+/// bindings' standalone `RetryPolicy`, as the service's `retryPolicy` section).
+pub fn unknown_retry_option(name: &str) -> ConfigError {
+    unknown(name, &RETRY_OPTIONS)
+}
+
+/// The error for an option a bulkhead does not have, with "did you mean".
+pub fn unknown_bulkhead_option(name: &str) -> ConfigError {
+    unknown(name, &BULKHEAD_OPTIONS)
+}
+
 fn unknown(name: &str, known: &[&str]) -> ConfigError {
     // Suggest in the user's spelling: `max_attemps` → `max_attempts`, `maxAttemps` →
     // `maxAttempts` (a name with no `_` and no capital, such as `jitter`, fits both).
