@@ -32,7 +32,7 @@ const {
   CELL_RING, CELL_RING_ENTRY, CELL_RING_CAPACITY, QUIET_CALL, QUIET_NONE, QUIET_STARTED, GATE,
   BEGIN_RUN, BEGIN_QUEUED, REFUSED_QUEUE_TIMEOUT, AFTER_RETRY, AFTER_FAILED, RETRY_SERVICE, RETRY_NONE,
   WAIT_ADMITTED, WAIT_REFUSED, OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_TIMEOUT, OUTCOME_REFUSED, OUTCOME_CANCELLED,
-  STATE_OPEN, STATE_HALF_OPEN, OPEN_ELAPSED,
+  STATE_OPEN, STATE_HALF_OPEN, OPEN_ELAPSED, JS_TIMER_LIMIT_MS,
 } = P;
 const STATE_NAMES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
 const promiseThen = Promise.prototype.then;
@@ -642,6 +642,13 @@ class CircuitBreakerService {
       if (circuit !== undefined) circuit.breaker[kRefresh]();
     }
     for (const call of updated.admitted) this._admit(call);
+    // Their longest wait changed (one queued with no limit had no timer): they look again.
+    for (const call of updated.rewait) {
+      const run = this._waiting.get(call);
+      if (run === undefined) continue;
+      if (run.timer !== null) this._clearTimer(run.timer);
+      this._waitOver(run);
+    }
     if (cell[CELL_ALERTS] !== 0) this._takeAlerts();
   }
 
@@ -1032,7 +1039,9 @@ class CircuitBreakerService {
       this._waiting.delete(run.call);
       run.admitted(answer === WAIT_ADMITTED);
     } else {
-      this._armWait(run, answer);
+      // No limit (the engine's "forever"), or one past what a JavaScript timer holds:
+      // look again then.
+      this._armWait(run, Math.min(answer, JS_TIMER_LIMIT_MS));
     }
     if (alerts !== 0) this._takeAlerts();
   }

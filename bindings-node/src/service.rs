@@ -776,6 +776,8 @@ pub struct NativeUpdated {
     pub reconfigured: Vec<u32>,
     /// Calls admitted.
     pub admitted: Vec<u32>,
+    /// Calls still waiting whose longest wait changed: each asks again how long.
+    pub rewait: Vec<u32>,
 }
 
 /// `updateServiceConfig(service, update)`: checked whole before anything changes; each
@@ -804,6 +806,7 @@ pub fn service_update(
         Ok(NativeUpdated {
             reconfigured,
             admitted: updated.admitted.into_iter().map(|c| c.0).collect(),
+            rewait: updated.rewait.into_iter().map(|c| c.0).collect(),
         })
     })
 }

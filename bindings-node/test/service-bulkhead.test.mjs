@@ -91,6 +91,34 @@ describe('bulkhead', () => {
     assert.equal(stats.rejected, 1);
   });
 
+  test('a call queued with no maxQueueWait hears of one set later: refused once it waited that long', async () => {
+    const b = setup({ maxConcurrent: 1, queueSize: 5 });
+    const first = b.call('first');
+    const waiting = b.call('waiting');
+    await settle();
+    b.clock.advance(10);
+    b.svc.updateServiceConfig('pool', { bulkhead: { maxConcurrent: 1, queueSize: 5, maxQueueWait: 100 } });
+    const { error } = await drive(b.clock, waiting, 10);
+    assert.ok(error instanceof BulkheadRejectedError, String(error));
+    assert.equal(error.reason, 'queue-timeout');
+    assert.equal(b.clock.now(), 110, 'refused once it had waited 100 ms');
+    b.gates.shift()();
+    assert.equal(await first, 'first');
+    // And the other way: a limit removed leaves a waiting call waiting (no busy timer).
+    const held = b.call('held');
+    const patient = b.call('patient');
+    await settle();
+    b.svc.updateServiceConfig('pool', { bulkhead: { maxConcurrent: 1, queueSize: 5, maxQueueWait: null } });
+    b.clock.advance(1_000_000);
+    b.gates.shift()();
+    assert.equal(await held, 'held');
+    await settle();
+    b.gates.shift()();
+    assert.equal(await patient, 'patient');
+    const stats = b.svc.getBulkheadStats('pool');
+    assert.deepEqual([stats.running, stats.queued], [0, 0]);
+  });
+
   test('a whole retry sequence holds one slot', async () => {
     const clock = new RecordingClock(0);
     const svc = new CircuitBreakerService({ clock });

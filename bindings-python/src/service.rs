@@ -301,7 +301,8 @@ impl Effects {
         }
     }
 
-    fn admit(&mut self, inner: &mut Inner, call: Option<CallId>) {
+    /// Wakes a waiting call (admitted, or to ask again how long to wait).
+    fn wake(&mut self, inner: &mut Inner, call: Option<CallId>) {
         if let Some(call) = call {
             if let Some(w) = inner.wakers.remove(&call.0) {
                 self.wake.push(w);
@@ -837,7 +838,7 @@ impl Service {
             let now = self.now();
             let circuit = inner.engine.call_circuit(call);
             let ended = inner.engine.ended(call, attempt, now);
-            fx.admit(&mut inner, ended.admit);
+            fx.wake(&mut inner, ended.admit);
             fx.collect(&mut inner);
             match ended.after {
                 After::Done => Next::Done(value),
@@ -1295,8 +1296,8 @@ impl Service {
                         fx.reconfigured.push(h.0.clone_ref(py));
                     }
                 }
-                for call in updated.admitted.clone() {
-                    fx.admit(&mut inner, Some(call));
+                for &call in updated.admitted.iter().chain(&updated.rewait) {
+                    fx.wake(&mut inner, Some(call));
                 }
             }
             fx.collect(&mut inner);

@@ -439,3 +439,35 @@ def test_a_retry_past_the_manual_clocks_last_instant_is_an_error_that_gives_the_
         asyncio.run(s.execute_with_circuit_breaker("svc", "op", fail, retry_policy=_ONE_RETRY))
     assert _slots(s) == (0, 0)
     assert s.execute_with_circuit_breaker("svc", "op", lambda: "next") == "next"
+
+
+def test_a_call_queued_with_no_max_queue_wait_hears_of_one_set_later() -> None:
+    clock = ManualClock()
+    s = CircuitBreakerService(clock=clock)
+    s.update_service_config("svc", bulkhead={"max_concurrent": 1, "queue_size": 5})
+
+    async def main() -> None:
+        gate = asyncio.Event()
+        held = asyncio.ensure_future(s.execute_with_circuit_breaker("svc", "op", gate.wait))
+        await asyncio.sleep(0)
+
+        async def ran() -> str:
+            return "ran"
+
+        waiting = asyncio.ensure_future(s.execute_with_circuit_breaker("svc", "op", ran))
+        await asyncio.sleep(0)
+        assert _slots(s) == (1, 1)
+        clock.advance(0.1)
+        s.update_service_config("svc", bulkhead={"max_concurrent": 1, "queue_size": 5, "max_queue_wait": 0.5})
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        # Past 0.5 s of waiting (counted from when it queued): refused.
+        clock.advance(0.5)
+        with pytest.raises(BulkheadRejectedError, match="max_queue_wait"):
+            await asyncio.wait_for(waiting, 5)
+        gate.set()
+        await held
+
+    asyncio.run(main())
+    assert _slots(s) == (0, 0)
+    assert s._core.waker_count() == 0

@@ -316,6 +316,10 @@ pub struct Updated {
     pub reconfigure: Vec<(CircuitId, Arc<Config>)>,
     /// Waiting calls a larger bulkhead admits now.
     pub admitted: Vec<CallId>,
+    /// Calls still waiting whose longest wait (`maxQueueWait`) changed: each asks again
+    /// how long to wait ([`Service::wait_over`]), as one queued with no limit has no
+    /// timer that would ever hear of a limit set later.
+    pub rewait: Vec<CallId>,
 }
 
 /// What a call asks for besides the service's defaults.
@@ -699,6 +703,7 @@ impl<B: Circuit> Service<B> {
             }
             entry.retry = Arc::new(retry);
         }
+        let wait_changed = entry.bulkhead.config().max_queue_wait != bulkhead.max_queue_wait;
         let admitted_tickets = entry.bulkhead.set_config(bulkhead, now)?;
         let mut admitted = Vec::new();
         for ticket in admitted_tickets {
@@ -706,6 +711,15 @@ impl<B: Circuit> Service<B> {
                 admitted.push(call);
             }
         }
+        let rewait = if wait_changed {
+            self.service_mut(service)
+                .waiting
+                .values()
+                .map(|&id| CallId(id))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut reconfigure = Vec::new();
         for (id, config, options) in rebuilt {
             let config = Arc::new(config);
@@ -717,6 +731,7 @@ impl<B: Circuit> Service<B> {
         Ok(Updated {
             reconfigure,
             admitted,
+            rewait,
         })
     }
 
@@ -1633,6 +1648,7 @@ fn fnv(name: &str) -> u64 {
 mod tests {
     use super::*;
     use crate::breaker::Outcome;
+    use crate::resilience::Section;
 
     fn engine(max: usize) -> Service<Breaker> {
         let mut settings = Settings::new(Unit::Millis, 7);
@@ -1669,6 +1685,40 @@ mod tests {
         assert!(e.to_string().contains("did you mean `maxBreakers`"), "{e}");
         let e = Settings::unknown("clok", &["clock"]);
         assert!(e.to_string().contains("`clock`"), "{e}");
+    }
+
+    #[test]
+    fn a_changed_max_queue_wait_asks_the_waiting_calls_to_look_again() {
+        let bulkhead = |max_queue_wait: OptionValue<'static>| {
+            let mut u = ServiceUpdate::new(Unit::Millis);
+            u.set(Section::Bulkhead, "maxConcurrent", OptionValue::Number(1.0))
+                .unwrap();
+            u.set(Section::Bulkhead, "maxQueueWait", max_queue_wait)
+                .unwrap();
+            u
+        };
+        let mut s = engine(10);
+        s.update("db", &bulkhead(OptionValue::Missing), 0).unwrap();
+        let c = make(&mut s, "db", "query");
+        let Begin::Run(_running) = s.begin(c, CallPlan::default(), 0) else {
+            panic!("admitted")
+        };
+        let Begin::Queued(waiting, _) = s.begin(c, CallPlan::default(), 0) else {
+            panic!("queued")
+        };
+        // Queued with no limit: nothing would ever tell it of one set now.
+        const MS: u64 = 1_000_000;
+        let updated = s
+            .update("db", &bulkhead(OptionValue::Number(100.0)), 10 * MS)
+            .unwrap();
+        assert_eq!(updated.rewait, vec![waiting]);
+        assert_eq!(s.wait_over(waiting, 10 * MS), Waited::Waiting(90 * MS + 1));
+        assert_eq!(s.wait_over(waiting, 101 * MS), Waited::Refused);
+        // The same limit again changes no wait.
+        let updated = s
+            .update("db", &bulkhead(OptionValue::Number(100.0)), 102 * MS)
+            .unwrap();
+        assert!(updated.rewait.is_empty());
     }
 
     #[test]
