@@ -635,8 +635,16 @@ class CircuitBreakerService {
    * "did you mean"); breakers are reconfigured in place and keep their state.
    */
   updateServiceConfig(service, update = {}) {
+    this._configure(service, update, false);
+  }
+
+  /**
+   * Applies `update` to a service; `byCall`: the defaults a call brings (a helper's
+   * preset, a call's bulkhead), which leave the service to go with its last breaker.
+   */
+  _configure(service, update, byCall) {
     checkName('the service name', service);
-    const updated = native.serviceUpdate(this._id, service, update, this._instant());
+    const updated = native.serviceUpdate(this._id, service, update, this._instant(), byCall);
     for (const id of updated.reconfigured) {
       const circuit = this._circuits[id];
       if (circuit !== undefined) circuit.breaker[kRefresh]();
@@ -706,7 +714,7 @@ class CircuitBreakerService {
     try {
       const opts = options === undefined ? EMPTY : checkOptions('options', options);
       const circuit = this._circuit(service, operation, opts.config);
-      if (opts.bulkhead !== undefined && opts.bulkhead !== null) this.updateServiceConfig(service, { bulkhead: opts.bulkhead });
+      if (opts.bulkhead !== undefined && opts.bulkhead !== null) this._configure(service, { bulkhead: opts.bulkhead }, true);
       let retry = RETRY_SERVICE;
       let handle = null;
       if (opts.retryPolicy !== undefined && opts.retryPolicy !== null) {
@@ -1060,7 +1068,7 @@ class CircuitBreakerService {
 
   _helper(service, preset, operation, fn, fallbackOptions) {
     checkName('the service name', service);
-    if (!native.serviceIsConfigured(this._id, service)) this.updateServiceConfig(service, { preset });
+    if (!native.serviceIsConfigured(this._id, service)) this._configure(service, { preset }, true);
     return this.executeWithCircuitBreaker(service, operation, fn, fallbackOptions === undefined ? undefined : { fallbackOptions });
   }
 

@@ -781,7 +781,9 @@ pub struct NativeUpdated {
 }
 
 /// `updateServiceConfig(service, update)`: checked whole before anything changes; each
-/// breaker of the service is reconfigured in place (it keeps its state).
+/// breaker of the service is reconfigured in place (it keeps its state). `byCall`: the
+/// defaults a call brings (a helper's preset, a call's bulkhead), which leave the
+/// service evictable ([`Service::update_by_call`](tripwire_core::resilience::Service::update_by_call)).
 #[napi]
 pub fn service_update(
     env: Env,
@@ -789,14 +791,17 @@ pub fn service_update(
     service: String,
     update: Unknown,
     now_ms: f64,
+    by_call: bool,
 ) -> Result<NativeUpdated> {
     let update = read_update(&env, &update)?;
     let now = nanos(now_ms);
     engine(svc, |e| {
-        let updated = e
-            .service
-            .update(&service, &update, now)
-            .map_err(|error| throw(&env, &error))?;
+        let updated = if by_call {
+            e.service.update_by_call(&service, &update, now)
+        } else {
+            e.service.update(&service, &update, now)
+        }
+        .map_err(|error| throw(&env, &error))?;
         let mut reconfigured = Vec::with_capacity(updated.reconfigure.len());
         for (circuit, config) in updated.reconfigure {
             breaker::reconfigure(e.circuit_handle(circuit)?, config, now)?;

@@ -44,6 +44,22 @@ test('2: maxBreakers 2, 50 operations of service api:v1: 2 live breakers, 48 evi
   assert.equal(Object.keys(health.services['api:v1'].circuits).length, 2);
 });
 
+test('unbounded service names through a helper\'s preset or a call\'s bulkhead: services go with their last breaker', async () => {
+  const svc = new CircuitBreakerService({ clock: new ManualClock(), maxBreakers: 5 });
+  for (let i = 0; i < 100; i++) {
+    await svc.executeExternalAPI(`api-${i}`, 'get', ok);
+    await svc.executeWithCircuitBreaker(`pool-${i}`, 'get', ok, { bulkhead: { maxConcurrent: 3 } });
+  }
+  assert.equal(Object.keys(svc.getSystemHealth().services).length, 5, 'the services of the 5 live breakers');
+  assert.equal(svc.getServiceConfig('api-99').preset, 'external-api', 'each call brings its defaults');
+  assert.equal(svc.getServiceConfig('pool-99').bulkhead.maxConcurrent, 3);
+  // Configured by updateServiceConfig: kept after its breakers go.
+  svc.updateServiceConfig('kept', { preset: 'external-api' });
+  await svc.executeExternalAPI('kept', 'get', ok);
+  for (let i = 0; i < 10; i++) await svc.executeWithCircuitBreaker('other', `op${i}`, ok);
+  assert.ok('kept' in svc.getSystemHealth().services);
+});
+
 test('3: maxBreakers 10, 11 operations: 10 breakers, 1 eviction (as in Python)', async () => {
   const svc = new CircuitBreakerService({ clock: new ManualClock(), maxBreakers: 10 });
   for (let i = 0; i < 11; i++) await svc.executeWithCircuitBreaker('api', `op${i}`, ok);

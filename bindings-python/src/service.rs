@@ -1274,11 +1274,15 @@ impl Service {
 
     /// Changes a service's configuration: `{section: value}` with sections `preset`,
     /// `config`, `bulkhead`, `retry_policy` (or `retryPolicy`), checked whole first.
+    /// `by_call`: the defaults a call brings (a helper's preset, a call's bulkhead),
+    /// which leave the service to go with its last breaker.
+    #[pyo3(signature = (service, sections, by_call = false))]
     fn update(
         &self,
         py: Python<'_>,
         service: &Bound<'_, PyAny>,
         sections: &Bound<'_, PyDict>,
+        by_call: bool,
     ) -> PyResult<()> {
         let service = name_of("service", service)?.to_cow()?;
         let service: &str = &service;
@@ -1287,7 +1291,11 @@ impl Service {
         let r = {
             let mut inner = self.lock(py);
             let now = self.now();
-            let r = inner.engine.update(service, &update, now);
+            let r = if by_call {
+                inner.engine.update_by_call(service, &update, now)
+            } else {
+                inner.engine.update(service, &update, now)
+            };
             if let Ok(updated) = &r {
                 for (id, config) in &updated.reconfigure {
                     if let Some(h) = inner.engine.handle(*id) {

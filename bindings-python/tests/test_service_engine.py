@@ -307,3 +307,18 @@ def test_a_finished_calls_value_is_answered_as_is() -> None:
     pending = tripwire._core.Pending
     assert svc.execute_with_circuit_breaker("s", "o", lambda: pending) is pending
     assert svc.execute_with_circuit_breaker("s", "o", lambda: None) is None
+
+
+def test_unbounded_service_names_through_a_helper_or_a_calls_bulkhead_go_with_their_last_breaker() -> None:
+    svc = CircuitBreakerService(max_breakers=5)
+    for i in range(100):
+        svc.execute_external_api(f"api-{i}", "get", lambda: 1)
+        svc.execute_with_circuit_breaker(f"pool-{i}", "get", lambda: 1, bulkhead={"max_concurrent": 3})
+    assert len(svc.get_system_health()["services"]) == 5
+    assert svc.get_service_config("api-99")["preset"] == "external-api"
+    assert svc.get_service_config("pool-99")["bulkhead"]["max_concurrent"] == 3
+    svc.update_service_config("kept", preset="external-api")
+    svc.execute_external_api("kept", "get", lambda: 1)
+    for i in range(10):
+        svc.execute_with_circuit_breaker("other", f"op{i}", lambda: 1)
+    assert "kept" in svc.get_system_health()["services"]

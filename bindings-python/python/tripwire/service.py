@@ -66,6 +66,9 @@ _RESOLVE = -1
 """The driver asks its runner for a fallback's value (awaited when it is awaitable)."""
 
 _NO_RETRY: Mapping[str, Any] = types.MappingProxyType({})
+# Services whose last per-call bulkhead is remembered (so that one dict passed on every
+# call is applied once): bounded, as service names may come from request data.
+_LAST_BULKHEADS = 1024
 """``execute``'s retry policy (seed 003: one attempt), told apart by identity."""
 
 Step = Tuple[Any, ...]
@@ -368,8 +371,14 @@ class CircuitBreakerService:
                 queue = bool(fallback_options.get("queue"))
             else:
                 queue = False
-            if bulkhead is not None and self._last_bulkhead.get(service) is not bulkhead:
-                self.update_service_config(service, bulkhead=bulkhead)
+            if bulkhead is not None and (
+                self._last_bulkhead.get(service) is not bulkhead or not self._core.is_configured(service)
+            ):
+                # A call's own defaults: the service still goes with its last breaker
+                # (then the next call brings them again), whatever names calls bring.
+                self._core.update(service, {"bulkhead": bulkhead}, True)
+                if len(self._last_bulkhead) >= _LAST_BULKHEADS:
+                    self._last_bulkhead.clear()
                 self._last_bulkhead[service] = bulkhead
             result = self._core.execute(
                 self, service, operation, fn, config, retry_policy, queue, no_retry, fallback_options
@@ -652,7 +661,8 @@ class CircuitBreakerService:
 
     def _with_preset(self, service: str, preset: str) -> None:
         if not self._core.is_configured(service):
-            self.apply_preset(service, preset)
+            # The call's defaults (see execute_with_circuit_breaker's bulkhead).
+            self._core.update(service, {"preset": preset}, True)
 
     def execute_ollama_request(
         self, operation: str, fn: Callable[[], Any], fallback: Optional[Callable[..., Any]] = None

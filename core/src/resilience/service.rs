@@ -450,6 +450,18 @@ pub struct ServiceHealth<'a> {
     pub forced_open: bool,
 }
 
+/// How a service got its configuration (ordered: a later update never lowers it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Configured {
+    /// The defaults: the service goes with its last breaker.
+    No,
+    /// A call's own defaults ([`Service::update_by_call`]): also gone with its last
+    /// breaker, brought again by the next call.
+    ByCall,
+    /// [`Service::update`]: kept for the engine's lifetime.
+    ByUpdate,
+}
+
 struct ServiceEntry {
     options: Options,
     config: Arc<Config>,
@@ -457,7 +469,7 @@ struct ServiceEntry {
     rng: Rng,
     bulkhead: Bulkhead,
     preset: Option<&'static str>,
-    configured: bool,
+    configured: Configured,
     forced: bool,
     /// The service-level breaker, and the operations' breakers by name: looked up by
     /// `&str` (no key is made per call).
@@ -623,7 +635,7 @@ impl<B: Circuit> Service<B> {
             bulkhead: Bulkhead::new(BulkheadConfig::default())
                 .expect("the default bulkhead is valid"),
             preset: None,
-            configured: false,
+            configured: Configured::No,
             forced: false,
             whole: None,
             operations: BTreeMap::new(),
@@ -643,6 +655,29 @@ impl<B: Circuit> Service<B> {
         service: &str,
         update: &ServiceUpdate,
         now: u64,
+    ) -> Result<Updated, ConfigError> {
+        self.configure(service, update, now, Configured::ByUpdate)
+    }
+
+    /// As [`Service::update`], for the defaults a call brings (a helper's preset, a
+    /// call's own bulkhead): the service still goes with its last breaker, as one of
+    /// defaults does (service names may come from request data), and the next call
+    /// brings them again. An [`update`](Service::update) before or after keeps it.
+    pub fn update_by_call(
+        &mut self,
+        service: &str,
+        update: &ServiceUpdate,
+        now: u64,
+    ) -> Result<Updated, ConfigError> {
+        self.configure(service, update, now, Configured::ByCall)
+    }
+
+    fn configure(
+        &mut self,
+        service: &str,
+        update: &ServiceUpdate,
+        now: u64,
+        by: Configured,
     ) -> Result<Updated, ConfigError> {
         let unit = self.settings.unit;
         let scratch;
@@ -691,7 +726,7 @@ impl<B: Circuit> Service<B> {
         // Then apply.
         let seed = retry.seed;
         let entry = self.service_mut(service);
-        entry.configured = true;
+        entry.configured = entry.configured.max(by);
         if let Some(p) = update.preset {
             entry.preset = Some(p.name);
         }
@@ -735,10 +770,12 @@ impl<B: Circuit> Service<B> {
         })
     }
 
-    /// Whether a service was configured (an update or a preset), as opposed to made by a
-    /// call with the defaults.
+    /// Whether a service was configured (an update, a preset or a call's own defaults), as
+    /// opposed to made by a call with the defaults.
     pub fn is_configured(&self, service: &str) -> bool {
-        self.services.get(service).is_some_and(|s| s.configured)
+        self.services
+            .get(service)
+            .is_some_and(|s| s.configured != Configured::No)
     }
 
     /// A service's configuration, or the defaults a new service would start with (without
@@ -966,7 +1003,7 @@ impl<B: Circuit> Service<B> {
                 // Service names may be unbounded too: an idle service of defaults goes
                 // with its last breaker.
                 !entry.has_breakers()
-                    && !entry.configured
+                    && entry.configured != Configured::ByUpdate
                     && !entry.forced
                     && b.running == 0
                     && b.queued == 0
@@ -1829,6 +1866,30 @@ mod tests {
         s.update("db", &update, 0).unwrap();
         assert!(s.is_configured("db"));
         assert!(!s.is_configured("other"));
+    }
+
+    #[test]
+    fn a_calls_own_defaults_go_with_the_services_last_breaker_an_update_stays() {
+        let preset = || {
+            let mut u = ServiceUpdate::new(Unit::Millis);
+            u.set_preset("external-api").unwrap();
+            u
+        };
+        let mut s = engine(2);
+        s.update_by_call("api-1", &preset(), 0).unwrap();
+        assert!(s.is_configured("api-1"), "a helper applies its preset once");
+        make(&mut s, "api-1", "get");
+        s.update("kept", &preset(), 0).unwrap();
+        make(&mut s, "kept", "get");
+        s.update_by_call("kept", &ServiceUpdate::new(Unit::Millis), 0)
+            .unwrap();
+        // Two more breakers evict both: the call-configured service goes with its last.
+        make(&mut s, "x", "a");
+        make(&mut s, "y", "a");
+        assert!(!s.is_configured("api-1"), "gone: the next call brings it again");
+        assert!(s.service_config("api-1").is_none());
+        assert!(s.is_configured("kept"), "an update is kept, whatever a call brings later");
+        assert_eq!(s.service_config("kept").unwrap().preset, Some("external-api"));
     }
 
     #[test]
