@@ -6,15 +6,18 @@ and FastAPI (``root_path``), the WSGI app under wsgiref; and the health ASGI app
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
 import wsgiref.simple_server
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -436,3 +439,115 @@ def test_two_servers_on_one_service() -> None:
         assert request(a.port, "GET", f"{BASE}/snapshot").json["runtime"] == "python"
         assert request(b.port, "GET", f"{BASE}/snapshot").json["runtime"] == "python"
     assert os.getpid() > 0
+
+
+Send = Callable[[str, str, Dict[str, str], bytes], Reply]
+
+
+def asgi_send(app: Any) -> Send:
+    """Requests straight into an ASGI app, headers as given (a client library would
+    refuse some of them)."""
+
+    def send(method: str, path: str, headers: Dict[str, str], body: bytes) -> Reply:
+        sent: List[Dict[str, Any]] = []
+
+        async def receive() -> Dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def out(message: Dict[str, Any]) -> None:
+            sent.append(message)
+
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in {"Host": "127.0.0.1", **headers}.items()]
+        scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "root_path": "", "headers": raw, "client": ("127.0.0.1", 1)}
+        asyncio.run(app(scope, receive, out))
+        start, whole = sent
+        return Reply(start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, whole["body"])
+
+    return send
+
+
+def wsgi_send(app: Any) -> Send:
+    """Requests straight into a WSGI app, headers as given."""
+
+    def send(method: str, path: str, headers: Dict[str, str], body: bytes) -> Reply:
+        environ: Dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "REMOTE_ADDR": "127.0.0.1", "wsgi.input": io.BytesIO(body)}
+        for k, v in {"Host": "127.0.0.1", "Content-Length": str(len(body)), **headers}.items():
+            key = k.upper().replace("-", "_")
+            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = v
+        started: List[Tuple[str, List[Tuple[str, str]]]] = []
+        data = b"".join(app(environ, lambda status, out: started.append((status, out))))
+        status, out = started[0]
+        return Reply(int(status.split()[0]), {k.lower(): v for k, v in out}, data)
+
+    return send
+
+
+def serve_send(port: int) -> Send:
+    """Requests over a real socket to a ``serve()`` server."""
+    return lambda method, path, headers, body: request(port, method, path, headers, body)
+
+
+@pytest.fixture(params=["serve", "asgi", "wsgi"])
+def send(request: pytest.FixtureRequest) -> Iterator[Send]:
+    """Each entry point over one service, token "t"."""
+    svc = busy_service()
+    if request.param == "serve":
+        with serve(svc, token="t") as server:
+            yield serve_send(server.port)
+        return
+    app = asgi_app(svc, token="t") if request.param == "asgi" else wsgi_app(svc, token="t")
+    yield asgi_send(app) if request.param == "asgi" else wsgi_send(app)
+    app.close()
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "+2", "2_0", "-1", "0x2", "2, 2"])
+def test_a_content_length_that_is_not_digits_is_a_400(send: Send, length: str) -> None:
+    # "²" passes str.isdigit() but not int(); int() takes "+2" and "2_0".
+    for method, path in (("GET", f"{BASE}/health"), ("PUT", f"{BASE}/config/db")):
+        headers = {**bearer("t"), "Content-Type": "application/json", "Content-Length": length}
+        r = send(method, path, headers, b"{}")
+        assert r.status == 400, (method, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "Content-Length" in r.json["detail"]
+
+
+@pytest.mark.parametrize("length", ["99999999999999999999999", "1" * 5000])
+def test_an_absurd_content_length_is_too_large(send: Send, length: str) -> None:
+    # Past 2^64 the core's parameter overflowed; past 4300 digits int() refuses.
+    headers = {**bearer("t"), "Content-Type": "application/json", "Content-Length": length}
+    r = send("PUT", f"{BASE}/config/db", headers, b"{}")
+    assert r.status == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert send("GET", f"{BASE}/health", {"Content-Length": length}, b"").status == 200, "a read has no body to refuse"
+    ok = send("PUT", f"{BASE}/config/db", {**headers, "Content-Length": "00002"}, b"{}")
+    assert ok.status == 200, ok.text
+
+
+def test_a_json_body_nested_too_deeply_is_a_400(send: Send) -> None:
+    body = b"[" * 20000 + b"]" * 20000
+    r = send("PUT", f"{BASE}/config/db", {**bearer("t"), "Content-Type": "application/json"}, body)
+    assert r.status == 400, r.text
+    assert "nested too deeply" in r.json["detail"]
+
+
+@pytest.mark.parametrize("size", [b"-1", b"-0", b"zz", b"0x2", b"", b"1" * 17])
+def test_serve_answers_a_malformed_chunk_size_with_a_400(size: bytes) -> None:
+    # int(_, 16) took "-1" and "0x2"; rfile.read(-1) then read until the client closed,
+    # past the 64 KiB limit, and the request ran.
+    with serve(busy_service(), token="t") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+            s.sendall(
+                b"PUT " + BASE.encode() + b"/config/db HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer t\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\n"
+            )
+            s.shutdown(socket.SHUT_WR)
+            answer = b""
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                answer += data
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer
+    assert b"content-type: application/problem+json" in head.lower()
+    assert "chunk size" in json.loads(body)["detail"]

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import pathlib
+import re
 import socket
 import threading
 import time
@@ -139,6 +140,29 @@ def _stats_dict(name: str, service: str, operation: Optional[str], breaker: Any)
     return {"name": name, "service": service, "operation": operation, **stats}
 
 
+class _BadRequest(Exception):
+    """A request whose framing cannot be read (its ``Content-Length``, a chunk size):
+    answered 400 with the message."""
+
+
+def _content_length(value: Optional[str]) -> Optional[int]:
+    """A ``Content-Length`` value as the body's readers use it: None when absent, capped
+    at ``MAX_BODY + 1`` (too large, however large); ``_BadRequest`` unless digits."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    # isdigit() alone takes "²", which int() refuses; int() alone takes "+1" and "1_0".
+    if not (value.isascii() and value.isdigit()):
+        raise _BadRequest("the Content-Length header is not a number of bytes")
+    # No int() of an absurd number of digits (Python refuses past 4300).
+    if len(value.lstrip("0")) > len(str(MAX_BODY)):
+        return MAX_BODY + 1
+    return min(int(value), MAX_BODY + 1)
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
 def _message(error: BaseException) -> str:
     if isinstance(error, KeyError) and error.args:
         return str(error.args[0])
@@ -208,17 +232,21 @@ class _ControlCore:
     def decide(self, request: _Request) -> Union[None, Response, Tuple[Any, ...]]:
         """None (outside the base path), a whole response, or a route to run."""
         h = request.headers
-        length = h.get("content-length")
-        kind, value = self.control.route(
-            request.method,
-            request.path,
-            h.get("host"),
-            h.get("origin"),
-            h.get("authorization"),
-            h.get("content-type"),
-            int(length) if length is not None and length.isdigit() else None,
-            h.get("accept"),
-        )
+        try:
+            length = _content_length(h.get("content-length"))
+        except _BadRequest as error:
+            kind, value = "respond", self.control.error(400, str(error))
+        else:
+            kind, value = self.control.route(
+                request.method,
+                request.path,
+                h.get("host"),
+                h.get("origin"),
+                h.get("authorization"),
+                h.get("content-type"),
+                length,
+                h.get("accept"),
+            )
         if kind == "not-mine":
             return None
         if kind == "respond":
@@ -319,6 +347,8 @@ class _ControlCore:
                 update = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as error:
                 return self.problem(self.control.error(400, f"the body is not JSON: {error}"))
+            except RecursionError:
+                return self.problem(self.control.error(400, "the body is not acceptable JSON: it is nested too deeply"))
         if not isinstance(update, dict):
             return self.problem(
                 self.control.error(
@@ -377,14 +407,19 @@ class _ControlCore:
         _tw_log.emit(self.logger, "info" if status < 400 else "warn", message, fields)
 
     def handle_sync(self, request: _Request, read_body: Callable[[], Optional[bytes]]) -> Optional[Response]:
-        """Answers a request on this thread (WSGI, ``serve``); None outside the base path."""
+        """Answers a request on this thread (WSGI, ``serve``); None outside the base path.
+        ``read_body`` answers None for a body too large, raises ``_BadRequest`` for one
+        it cannot read."""
         decided = self.decide(request)
         if decided is None or not isinstance(decided[0], str):
             return decided
         route = decided
         body = None
         if route[2]:
-            body = read_body()
+            try:
+                body = read_body()
+            except _BadRequest as error:
+                return self.problem(self.control.error(400, str(error)))
             if body is None:
                 return self.problem(self.control.too_large())
         response = self.run(route, body)
@@ -587,9 +622,9 @@ class ControlWSGIApp(_Audited):
             stream = environ.get("wsgi.input")
             if stream is None:
                 return b""
-            length = headers.get("content-length")
-            if length is not None and length.isdigit():
-                data = stream.read(min(int(length), MAX_BODY + 1))
+            length = _content_length(headers.get("content-length"))
+            if length is not None:
+                data = stream.read(length)
             else:
                 data = stream.read(MAX_BODY + 1) if environ.get("wsgi.input_terminated") else b""
             return None if len(data) > MAX_BODY else data
@@ -648,12 +683,13 @@ class _Handler(BaseHTTPRequestHandler):
         chunks: List[bytes] = []
         size = 0
         while True:
-            line = self.rfile.readline(1024)
-            try:
-                n = int(line.split(b";", 1)[0].strip() or b"0", 16)
-            except ValueError:
+            field = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            # Hex digits only, at most 2^64: int(_, 16) takes "-1", and rfile.read(-1) reads
+            # until the client closes, past the body limit.
+            if not _CHUNK_SIZE.fullmatch(field):
                 self.close_connection = True
-                return None
+                raise _BadRequest("a chunk size of the body is not a hexadecimal number")
+            n = int(field, 16)
             if n == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
@@ -672,14 +708,13 @@ class _Handler(BaseHTTPRequestHandler):
         def read_body() -> Optional[bytes]:
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 return self._read_chunked()
-            length = headers.get("content-length")
-            if length is None or not length.isdigit():
+            length = _content_length(headers.get("content-length"))
+            if length is None:
                 return b""
-            n = int(length)
-            if n > MAX_BODY:
+            if length > MAX_BODY:
                 self.close_connection = True
                 return None
-            return self.rfile.read(n)
+            return self.rfile.read(length)
 
         response = self.core.handle_sync(request, read_body)
         if response is None:
