@@ -1174,11 +1174,7 @@ impl Drop for Permit {
             self.breaker.get().in_flight.fetch_sub(1, Ordering::AcqRel);
             // Cancelled outcomes never cause a transition: nothing to report.
             Python::attach(|py| {
-                self.breaker
-                    .bind(py)
-                    .get()
-                    .engine
-                    .record(self.permit, Outcome::Cancelled);
+                self.breaker.get().record(self.permit, Outcome::Cancelled);
                 if let Some((service, call)) = self.service_call.get() {
                     service.get().release_unstarted(py, *call);
                 }

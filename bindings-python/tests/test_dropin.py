@@ -4,9 +4,11 @@ failure streak, excluded errors as successes, the strict rate threshold. Manual 
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
+import time
 from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
@@ -279,6 +281,25 @@ def test_half_open_wait_async_callers_are_refused_when_the_trial_fails() -> None
     assert isinstance(error, CircuitBreakerOpenError)
     assert error.state is CircuitState.OPEN
     assert rejected == 1
+
+
+def test_half_open_wait_a_trial_permit_dropped_unused_wakes_the_waiting_callers() -> None:
+    breaker = CircuitBreaker("py-wait-dropped", success_threshold=1, half_open_wait=True)
+    breaker.half_open()
+    permit = breaker.acquire()
+    results: List[str] = []
+    behind = threading.Thread(target=lambda: results.append(breaker.call(lambda: "behind")), daemon=True)
+    behind.start()
+    time.sleep(0.1)  # let it wait for the trial (one that asks later runs at once: the test still passes)
+    try:
+        del permit  # the trial's slot is handed back: the waiting caller may run
+        gc.collect()
+        behind.join(30)
+        assert results == ["behind"], "the caller waiting for the trial was not woken"
+        assert state(breaker) is CircuitState.CLOSED
+    finally:
+        breaker.reset()  # wakes it, had it not been
+        behind.join(30)
 
 
 def test_half_open_wait_is_off_by_default() -> None:

@@ -8,6 +8,7 @@ that waits for one sleeps longer than it, and the open ones are 60 s long.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 import traceback
@@ -585,6 +586,29 @@ def test_half_open_admits_one_trial_and_the_others_wait_for_it() -> None:
         t.join(30)
     assert sorted(results) == ["behind", "behind", "behind", "trial"]
     assert breaker.current_state == "closed" and breaker.stats.rejected_count == 0
+
+
+def test_a_trial_generator_dropped_unstarted_wakes_the_callers_waiting_for_it() -> None:
+    breaker = CircuitBreaker(fail_max=1, reset_timeout=60)
+    breaker.half_open()
+
+    def rows() -> Iterator[int]:
+        yield 1
+
+    trial = breaker.call(rows)  # the trial, until the generator finishes
+    results: List[str] = []
+    behind = threading.Thread(target=lambda: results.append(breaker.call(lambda: "behind")), daemon=True)
+    behind.start()
+    time.sleep(0.1)  # let it wait for the trial (one that asks later runs at once: the test still passes)
+    try:
+        del trial  # never started: its slot is handed back
+        gc.collect()
+        behind.join(30)
+        assert results == ["behind"], "the caller waiting for the trial was not woken"
+        assert breaker.current_state == "closed"
+    finally:
+        breaker.close()  # wakes it, had it not been
+        behind.join(30)
 
 
 # -- types --------------------------------------------------------------------
