@@ -90,16 +90,27 @@ fn success_outcome(t: Transition) -> &'static str {
     }
 }
 
-/// What a listener's error does: an `Exception` is reported through
-/// `sys.unraisablehook` and the call goes on; anything else (`KeyboardInterrupt`,
-/// `SystemExit`) propagates to the caller once the outcome is recorded.
-fn listener_error(py: Python<'_>, error: PyErr, source: &Bound<'_, PyAny>) -> PyResult<()> {
+/// What an error raised by a listener, an `exclude` predicate or `is_failure_result`
+/// does: an `Exception` is reported through `sys.unraisablehook` and the call goes on;
+/// anything else (`KeyboardInterrupt`, `SystemExit`) propagates to the caller once the
+/// outcome is recorded.
+fn callback_error(py: Python<'_>, error: PyErr, source: &Bound<'_, PyAny>) -> PyResult<()> {
     if error.is_instance_of::<PyException>(py) {
         error.write_unraisable(py, Some(source));
         Ok(())
     } else {
         Err(error)
     }
+}
+
+/// Asks `predicate` (an `exclude` one, `is_failure_result`) about `value`. One that
+/// raises an `Exception` says no (the error is reported); its `KeyboardInterrupt` or
+/// `SystemExit` is the `Err`.
+fn ask(predicate: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    predicate
+        .call1((value,))
+        .and_then(|r| r.is_truthy())
+        .or_else(|e| callback_error(predicate.py(), e, predicate).map(|()| false))
 }
 
 /// Whether `value` is a generator (`types.GeneratorType`).
@@ -131,29 +142,54 @@ impl Breaker {
         }
     }
 
-    fn verdict(&self, slf: &Bound<'_, Self>, error: &Bound<'_, PyAny>) -> Verdict {
+    /// Errs with an `exclude` predicate's `KeyboardInterrupt` or `SystemExit`.
+    fn verdict(&self, slf: &Bound<'_, Self>, error: &Bound<'_, PyAny>) -> PyResult<Verdict> {
         let py = slf.py();
         if !error.is_instance_of::<PyException>() {
-            return Verdict::Cancelled;
+            return Ok(Verdict::Cancelled);
         }
         if let Some(types) = &self.exclude.types {
             if error.is_instance(types.bind(py)).unwrap_or(false) {
-                return Verdict::Ignored;
+                return Ok(Verdict::Ignored);
             }
         }
         for predicate in &self.exclude.predicates {
-            match predicate
-                .bind(py)
-                .call1((error,))
-                .and_then(|r| r.is_truthy())
-            {
-                Ok(true) => return Verdict::Ignored,
-                Ok(false) => {}
-                // A predicate that raises does not exclude; the error is reported, not raised.
-                Err(e) => e.write_unraisable(py, Some(predicate.bind(py))),
+            if ask(predicate.bind(py), error)? {
+                return Ok(Verdict::Ignored);
             }
         }
-        Verdict::Failure
+        Ok(Verdict::Failure)
+    }
+
+    /// Records the end of a call that raised `error`, judged by `verdict`; returns
+    /// whether it counted as a failure. Errs with the error to raise instead: a
+    /// listener's or an `exclude` predicate's `KeyboardInterrupt` / `SystemExit`, or
+    /// pybreaker's `CircuitBreakerError` on the failure that trips.
+    fn record_error(
+        &self,
+        slf: &Bound<'_, Self>,
+        permit: Ticket,
+        error: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let (verdict, interrupt) = match self.verdict(slf, error) {
+            Ok(verdict) => (verdict, None),
+            // The predicate did not exclude, as when it raises an `Exception`.
+            Err(interrupt) => (Verdict::Failure, Some(interrupt)),
+        };
+        match verdict {
+            Verdict::Failure => {
+                let instead = self.record_failure(slf, permit, error)?;
+                interrupt.or(instead).map_or(Ok(true), Err)
+            }
+            Verdict::Ignored => {
+                self.record_ignored(slf, permit)?;
+                Ok(false)
+            }
+            Verdict::Cancelled => {
+                self.record(permit, Outcome::Cancelled);
+                Ok(false)
+            }
+        }
     }
 
     /// After any transition: forget the last failure once closed, tell the facade
@@ -188,7 +224,7 @@ impl Breaker {
                 slf.call_method1(intern!(py, "_hook_state_change"), args)
             })();
             if let Err(e) = result {
-                return listener_error(py, e, slf.as_any());
+                return callback_error(py, e, slf.as_any());
             }
         }
         // Every transition (OPEN -> OPEN too: a trip ends a forced open) re-sets it.
@@ -206,7 +242,7 @@ impl Breaker {
     ) -> PyResult<()> {
         match slf.call_method1(name, args) {
             Ok(_) => Ok(()),
-            Err(e) => listener_error(slf.py(), e, slf.as_any()),
+            Err(e) => callback_error(slf.py(), e, slf.as_any()),
         }
     }
 
@@ -308,46 +344,36 @@ impl Breaker {
             .unbind())
     }
 
-    /// Whether `is_failure_result(value)` counts a returned value as a failure; a
-    /// predicate that raises does not (the error is reported, the value returned).
-    fn failed_value(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> bool {
-        let Some(predicate) = self.is_failure_result.get() else {
-            return false;
-        };
-        match predicate
-            .bind(py)
-            .call1((value,))
-            .and_then(|r| r.is_truthy())
-        {
-            Ok(failed) => failed,
-            Err(e) => {
-                e.write_unraisable(py, Some(predicate.bind(py)));
-                false
-            }
-        }
-    }
-
     /// Records a call that returned `value`: a failure when `is_failure_result` says so
-    /// (the listeners' `failure` gets the value), else a success. The value still goes
-    /// to the caller. The sync path (`run`) and the async one (`Permit._resolved`)
-    /// both end here. Returns whether it counted as a failure.
+    /// (the listeners' `failure` gets the value), else a success (also when the
+    /// predicate raises). The value still goes to the caller. The sync path (`run`)
+    /// and the async one (`Permit._resolved`) both end here. Returns whether it counted
+    /// as a failure; errs with a listener's or the predicate's `KeyboardInterrupt` /
+    /// `SystemExit`, raised once the outcome is recorded.
     fn record_value(
         &self,
         slf: &Bound<'_, Self>,
         permit: Ticket,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
-        if !self.failed_value(slf.py(), value) {
+        let (failed, interrupt) = match self.is_failure_result.get() {
+            None => (false, None),
+            Some(predicate) => match ask(predicate.bind(slf.py()), value) {
+                Ok(failed) => (failed, None),
+                Err(interrupt) => (false, Some(interrupt)),
+            },
+        };
+        if failed {
+            if let Some(t) = self.record(permit, Outcome::Failure) {
+                self.transitioned(slf, t, Some("failure"))?;
+            }
+            if self.hooks.load(Ordering::Relaxed) {
+                self.hook(slf, intern!(slf.py(), "_hook_failure"), (value,))?;
+            }
+        } else {
             self.record_success(slf, permit)?;
-            return Ok(false);
         }
-        if let Some(t) = self.record(permit, Outcome::Failure) {
-            self.transitioned(slf, t, Some("failure"))?;
-        }
-        if self.hooks.load(Ordering::Relaxed) {
-            self.hook(slf, intern!(slf.py(), "_hook_failure"), (value,))?;
-        }
-        Ok(true)
+        interrupt.map_or(Ok(failed), Err)
     }
 
     /// Records a success (a timeout if it overran `request_timeout`).
@@ -481,28 +507,13 @@ impl Breaker {
                 Ok(value.unbind())
             }
             Err(err) => {
-                let error = err.value(py);
-                match this.verdict(slf, error) {
-                    Verdict::Failure => {
-                        if let Some(instead) = this.record_failure(slf, permit, error)? {
-                            return Err(instead);
-                        }
-                        match &this.fallback {
-                            Some(fallback) => {
-                                this.engine.record_fallback();
-                                Ok(fallback.bind(py).call(args, kwargs)?.unbind())
-                            }
-                            None => Err(err),
-                        }
+                let failed = this.record_error(slf, permit, err.value(py))?;
+                match &this.fallback {
+                    Some(fallback) if failed => {
+                        this.engine.record_fallback();
+                        Ok(fallback.bind(py).call(args, kwargs)?.unbind())
                     }
-                    Verdict::Ignored => {
-                        this.record_ignored(slf, permit)?;
-                        Err(err)
-                    }
-                    Verdict::Cancelled => {
-                        this.record(permit, Outcome::Cancelled);
-                        Err(err)
-                    }
+                    _ => Err(err),
                 }
             }
         }
@@ -1146,21 +1157,7 @@ impl Permit {
     pub(crate) fn fail(&self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<bool> {
         let permit = self.take()?;
         let breaker = self.breaker.bind(py);
-        let this = breaker.get();
-        match this.verdict(breaker, exc) {
-            Verdict::Failure => match this.record_failure(breaker, permit, exc)? {
-                Some(instead) => Err(instead),
-                None => Ok(true),
-            },
-            Verdict::Ignored => {
-                this.record_ignored(breaker, permit)?;
-                Ok(false)
-            }
-            Verdict::Cancelled => {
-                this.record(permit, Outcome::Cancelled);
-                Ok(false)
-            }
-        }
+        breaker.get().record_error(breaker, permit, exc)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -1195,7 +1195,7 @@ impl Service {
                 permit.get().fail(py, v)
             };
             if let Err(interrupt) = ended {
-                // A listener's KeyboardInterrupt / SystemExit: the call is over.
+                // A listener's or predicate's KeyboardInterrupt / SystemExit: the call is over.
                 self.report(py, call, Attempt::Cancelled, None, None)?;
                 return Err(interrupt);
             }

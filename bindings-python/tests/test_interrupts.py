@@ -1,8 +1,10 @@
-"""KeyboardInterrupt and SystemExit raised inside a listener reach the caller.
+"""KeyboardInterrupt and SystemExit raised inside a listener, an ``exclude``
+predicate or ``is_failure_result`` reach the caller.
 
-An ordinary exception in a listener is logged and the call goes on (see
-test_calls.py); a Ctrl-C or a ``sys.exit()`` must never be swallowed. The outcome
-is recorded before the interrupt propagates, so the breaker's counts stay right.
+An ordinary exception there is logged or reported and the call goes on (see
+test_calls.py, test_failure_result.py); a Ctrl-C or a ``sys.exit()`` must never be
+swallowed. The outcome is recorded before the interrupt propagates, so the breaker's
+counts stay right.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tripwire import CircuitBreaker, CircuitBreakerListener, CircuitState, Manua
 INTERRUPTS: List[Type[BaseException]] = [KeyboardInterrupt, SystemExit]
 
 
-def _raiser(kind: Type[BaseException]) -> Callable[..., None]:
+def _raiser(kind: Type[BaseException]) -> Callable[..., Any]:
     def raise_it(*_: Any, **__: Any) -> None:
         raise kind("from a listener")
 
@@ -124,6 +126,73 @@ def test_async_calls(kind: Type[BaseException]) -> None:
 
     with pytest.raises(kind):
         asyncio.run(main())
+
+
+CALL_PATHS = ["call", "decorated", "with", "call_async", "async_with"]
+
+
+def _run(breaker: CircuitBreaker, path: str, body: Callable[[], Any]) -> Any:
+    """Runs ``body`` through ``breaker`` the way ``path`` names."""
+    if path == "call":
+        return breaker.call(body)
+    if path == "decorated":
+
+        @breaker
+        def guarded() -> object:
+            return body()
+
+        return guarded()
+    if path == "with":
+        with breaker:
+            return body()
+
+    async def awaited() -> Any:
+        return body()
+
+    async def main() -> Any:
+        if path == "call_async":
+            return await breaker.call_async(awaited)
+        async with breaker:
+            return body()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("kind", INTERRUPTS)
+@pytest.mark.parametrize("path", CALL_PATHS)
+def test_exclude_predicate(kind: Type[BaseException], path: str) -> None:
+    breaker = CircuitBreaker("int-exclude", failure_threshold=1, exclude=[_raiser(kind)], fallback=lambda: "fallback")
+    with pytest.raises(kind):
+        _run(breaker, path, _fail)
+    # It did not exclude (as a predicate raising an Exception does not): a failure.
+    assert breaker.state is CircuitState.OPEN
+    assert breaker.stats.failure_count == 1
+
+
+@pytest.mark.parametrize("kind", INTERRUPTS)
+@pytest.mark.parametrize("path", [p for p in CALL_PATHS if "with" not in p])  # with-blocks have no result
+def test_is_failure_result(kind: Type[BaseException], path: str) -> None:
+    breaker = CircuitBreaker("int-result", failure_threshold=1, is_failure_result=_raiser(kind))
+    with pytest.raises(kind):
+        _run(breaker, path, lambda: "value")
+    # It did not say failure (as a predicate raising an Exception does not): a success.
+    assert breaker.state is CircuitState.CLOSED
+    assert breaker.stats.success_count == 1 and breaker.stats.failure_count == 0
+
+
+@pytest.mark.parametrize("kind", INTERRUPTS)
+def test_predicates_of_a_half_open_trial(kind: Type[BaseException]) -> None:
+    """The trial's outcome is recorded: the circuit moves on, no slot is left taken."""
+    excluding = CircuitBreaker("int-trial-exclude", success_threshold=1, exclude=[_raiser(kind)])
+    excluding.half_open()
+    with pytest.raises(kind):
+        excluding.call(_fail)
+    assert excluding.state is CircuitState.OPEN
+    judging = CircuitBreaker("int-trial-result", success_threshold=1, is_failure_result=_raiser(kind))
+    judging.half_open()
+    with pytest.raises(kind):
+        judging.call(lambda: "value")
+    assert judging.state is CircuitState.CLOSED
 
 
 def test_ordinary_exceptions_in_listeners_are_still_logged(caplog: pytest.LogCaptureFixture) -> None:
