@@ -271,6 +271,23 @@ def test_async_with_enforces_request_timeout() -> None:
     assert (stats.success_count, stats.failure_count, stats.timeout_count) == (1, 2, 1)
 
 
+def test_async_with_hands_the_permit_back_when_its_deadline_cannot_be_set(clock: ManualClock) -> None:
+    # A deadline past the clock's 2^62 ns cannot be set: the block does not run.
+    clock.set(1e9)
+    breaker = CircuitBreaker("aw-no-deadline", request_timeout=4e9, clock=clock, success_threshold=1)
+    breaker.half_open()
+
+    async def main() -> None:
+        async with breaker:
+            pytest.fail("the block ran")
+
+    with pytest.raises(ValueError, match="2\\^62"):
+        asyncio.run(main())
+    assert breaker.stats.total_requests == 0
+    assert breaker.call(lambda: "trial") == "trial", "the trial slot was handed back"
+    assert breaker.state is CircuitState.CLOSED
+
+
 def test_on_a_manual_clock_the_timeout_is_the_clocks_no_sleeping(clock: ManualClock) -> None:
     # The deadline is a timer on the clock (as in Node): the call times out when the test
     # moves the clock past it, and not before, however long it really waits.

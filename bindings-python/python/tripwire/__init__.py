@@ -627,8 +627,12 @@ class CircuitBreaker(_core.Breaker):
         deadline = None
         if self._timeout is not None:
             # The block is cancelled at the deadline, as call_async's call is.
-            deadline = _deadline(self._timeout, self._clock)
-            await deadline.__aenter__()
+            try:
+                deadline = _deadline(self._timeout, self._clock)
+                await deadline.__aenter__()
+            except BaseException:
+                permit.cancel()
+                raise
         _ACTIVE.set((*_ACTIVE.get(), (self, permit, deadline)))
         return self
 
