@@ -17,6 +17,7 @@ use tripwire_core::{
 
 use crate::clock::seconds;
 use crate::errors;
+use crate::name;
 use crate::options::{self, Exclude};
 use crate::service::Service;
 use crate::store::{Admitted, Engine, LeaseAnswer, Manual, Ticket};
@@ -122,9 +123,9 @@ fn is_generator(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 impl Breaker {
-    /// The name it was made with: its key in the registry.
-    pub(crate) fn key(&self, py: Python<'_>) -> String {
-        self.name.bind(py).to_string()
+    /// The name it was made with as the engine has it: its key in the registry.
+    pub(crate) fn key(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(name::text(self.name.bind(py))?.into_owned())
     }
 
     /// The registry's question (core `Eviction`): idle (CLOSED, not forced or
@@ -553,7 +554,7 @@ impl Breaker {
         let parsed = options::parse(options)?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
         let engine = Engine::new(
-            &name.to_cow()?,
+            &name::text(name)?,
             config,
             parsed.clock,
             parsed.store,

@@ -11,6 +11,7 @@ mod breaker;
 mod clock;
 mod errors;
 mod metrics;
+mod name;
 mod options;
 mod registry;
 mod resilience;

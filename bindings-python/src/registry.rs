@@ -7,10 +7,11 @@ use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyInt, PyList};
 use tripwire_core::{Eviction, DEFAULT_REGISTRY_CAPACITY};
 
 use crate::breaker::Breaker;
+use crate::name::Name;
 
 struct Bounded {
     /// Name → (slot in the index, breaker).
@@ -39,7 +40,7 @@ fn registry() -> MutexGuard<'static, Bounded> {
 pub(crate) fn _register<'py>(breaker: &Bound<'py, Breaker>) -> PyResult<Bound<'py, PyList>> {
     let py = breaker.py();
     // The engine's name, not a subclass's `name` (tripwire.pybreaker's may be None).
-    let name = breaker.get().key(py);
+    let name = breaker.get().key(py)?;
     let mut dropped: Vec<Py<Breaker>> = Vec::new();
     let mut evicted: Vec<(String, Py<Breaker>)> = Vec::new();
     {
@@ -77,8 +78,8 @@ pub(crate) fn _register<'py>(breaker: &Bound<'py, Breaker>) -> PyResult<Bound<'p
 
 /// The breaker registered under `name`, or None.
 #[pyfunction]
-pub(crate) fn _registry_get(py: Python<'_>, name: &str) -> Option<Py<Breaker>> {
-    registry().entries.get(name).map(|(_, b)| b.clone_ref(py))
+pub(crate) fn _registry_get(py: Python<'_>, name: Name) -> Option<Py<Breaker>> {
+    registry().entries.get(&*name).map(|(_, b)| b.clone_ref(py))
 }
 
 /// Every registered breaker, sorted by name.
@@ -95,7 +96,11 @@ pub(crate) fn _registry_all<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>
 
 /// Removes the breaker under `name`; returns it, or None.
 #[pyfunction]
-pub(crate) fn _registry_remove(py: Python<'_>, name: &str) -> Option<Py<Breaker>> {
+pub(crate) fn _registry_remove(py: Python<'_>, name: Name) -> Option<Py<Breaker>> {
+    remove(py, &name)
+}
+
+fn remove(py: Python<'_>, name: &str) -> Option<Py<Breaker>> {
     let removed = {
         let mut reg = registry();
         let removed = reg.entries.remove(name);
@@ -129,14 +134,16 @@ pub(crate) fn _registry_info() -> (usize, usize, u64) {
     (reg.index.len(), reg.index.capacity(), reg.index.evictions())
 }
 
-/// Sets how many names the registry keeps before it evicts idle ones.
+/// Sets how many names the registry keeps before it evicts idle ones: any int ≥ 1,
+/// held as at most `u32::MAX` (the index's slots are `u32`; no process holds that many).
 #[pyfunction]
-pub(crate) fn _registry_set_capacity(capacity: i64) -> PyResult<()> {
-    if capacity < 1 || capacity > u32::MAX as i64 {
+pub(crate) fn _registry_set_capacity(capacity: &Bound<'_, PyInt>) -> PyResult<()> {
+    if capacity.lt(1)? {
         return Err(PyValueError::new_err(format!(
             "`capacity` must be a whole number ≥ 1, not {capacity}"
         )));
     }
+    let capacity = capacity.extract::<u32>().unwrap_or(u32::MAX);
     registry().index.set_capacity(capacity as usize);
     Ok(())
 }
@@ -144,8 +151,12 @@ pub(crate) fn _registry_set_capacity(capacity: i64) -> PyResult<()> {
 /// Removes the entry under `name` if it is `breaker` (a breaker the service evicted;
 /// a later breaker registered under the same name stays).
 pub(crate) fn remove_if(py: Python<'_>, name: &str, breaker: &Py<Breaker>) {
-    if _registry_get(py, name).is_some_and(|b| b.is(breaker)) {
-        drop(_registry_remove(py, name));
+    let found = registry()
+        .entries
+        .get(name)
+        .is_some_and(|(_, b)| b.is(breaker));
+    if found {
+        drop(remove(py, name));
     }
 }
 

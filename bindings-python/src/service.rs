@@ -34,6 +34,7 @@ use tripwire_core::{Clock, Config, OptionValue, Options, Threshold, Unit};
 
 use crate::breaker::{Breaker, Permit};
 use crate::clock::{seconds, AnyClock, ManualClock};
+use crate::name::{self, Name};
 use crate::options::{config_error, set_option, type_name};
 use crate::resilience::strings;
 use crate::{errors, registry, types};
@@ -761,7 +762,7 @@ impl Service {
                 Some(
                     inner
                         .engine
-                        .call_retry(&service.to_cow()?, update)
+                        .call_retry(&name::text(service)?, update)
                         .map_err(config_error)?,
                 )
             } else {
@@ -777,8 +778,8 @@ impl Service {
                     let found = self.circuit_locked(
                         py,
                         &mut inner,
-                        &service.to_cow()?,
-                        Some(&operation.to_cow()?),
+                        &name::text(service)?,
+                        Some(&name::text(operation)?),
                         options.as_ref(),
                         &mut fx,
                     )?;
@@ -1054,10 +1055,10 @@ impl Service {
         operation: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Breaker>> {
-        let service = name_of("service", service)?.to_cow()?;
+        let service = name::text(name_of("service", service)?)?;
         let service: &str = &service;
         let operation = match operation.filter(|o| !o.is_none()) {
-            Some(o) => Some(name_of("operation", o)?.to_cow()?.into_owned()),
+            Some(o) => Some(name::text(name_of("operation", o)?)?.into_owned()),
             None => None,
         };
         let options = config
@@ -1084,9 +1085,9 @@ impl Service {
 
     /// The (service, operation) breaker if there is one.
     #[pyo3(signature = (service, operation))]
-    fn find(&self, py: Python<'_>, service: &str, operation: Option<&str>) -> Option<Py<Breaker>> {
+    fn find(&self, py: Python<'_>, service: Name, operation: Option<Name>) -> Option<Py<Breaker>> {
         let inner = self.lock(py);
-        let id = inner.engine.find(service, operation)?;
+        let id = inner.engine.find(&service, operation.as_deref())?;
         inner.engine.handle(id).map(|h| h.0.clone_ref(py))
     }
 
@@ -1284,7 +1285,7 @@ impl Service {
         sections: &Bound<'_, PyDict>,
         by_call: bool,
     ) -> PyResult<()> {
-        let service = name_of("service", service)?.to_cow()?;
+        let service = name::text(name_of("service", service)?)?;
         let service: &str = &service;
         let update = service_update(sections)?;
         let mut fx = Effects::default();
@@ -1317,9 +1318,9 @@ impl Service {
 
     /// A service's configuration: `preset`, `config`, `bulkhead`, `retry_policy` (a
     /// service never used reads the defaults).
-    fn service_config<'py>(&self, py: Python<'py>, service: &str) -> PyResult<Bound<'py, PyDict>> {
+    fn service_config<'py>(&self, py: Python<'py>, service: Name) -> PyResult<Bound<'py, PyDict>> {
         let inner = self.lock(py);
-        let c = inner.engine.service_config_or_default(service);
+        let c = inner.engine.service_config_or_default(&service);
         let d = PyDict::new(py);
         d.set_item("preset", c.preset)?;
         d.set_item("config", config_dict(py, c.config)?)?;
@@ -1346,20 +1347,20 @@ impl Service {
     }
 
     /// Whether a service was configured (a preset or options), not on the defaults.
-    fn is_configured(&self, py: Python<'_>, service: &str) -> bool {
-        self.lock(py).engine.is_configured(service)
+    fn is_configured(&self, py: Python<'_>, service: Name) -> bool {
+        self.lock(py).engine.is_configured(&service)
     }
 
     /// `{"retries": {...}, "bulkhead": {...}}` of a service, or None.
     fn service_stats<'py>(
         &self,
         py: Python<'py>,
-        service: &str,
+        service: Name,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let inner = self.lock(py);
         let (Some(r), Some((s, c))) = (
-            inner.engine.retry_counters(service),
-            inner.engine.bulkhead_stats(service),
+            inner.engine.retry_counters(&service),
+            inner.engine.bulkhead_stats(&service),
         ) else {
             return Ok(None);
         };
@@ -1378,10 +1379,10 @@ impl Service {
     fn bulkhead_stats<'py>(
         &self,
         py: Python<'py>,
-        service: &str,
+        service: Name,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let inner = self.lock(py);
-        match inner.engine.bulkhead_stats(service) {
+        match inner.engine.bulkhead_stats(&service) {
             Some((s, c)) => Ok(Some(bulkhead_dict(py, &s, &c)?)),
             None => Ok(None),
         }
@@ -1446,14 +1447,14 @@ impl Service {
     /// Forces open one breaker (made if new) or a whole service, operations first used
     /// later included, until `reset`.
     #[pyo3(signature = (service, operation = None))]
-    fn force_open(&self, py: Python<'_>, service: &str, operation: Option<&str>) -> PyResult<()> {
-        self.manual(py, service, operation, true)
+    fn force_open(&self, py: Python<'_>, service: Name, operation: Option<Name>) -> PyResult<()> {
+        self.manual(py, &service, operation.as_deref(), true)
     }
 
     /// Resets one breaker, or every breaker of a service and its forced opening.
     #[pyo3(signature = (service, operation = None))]
-    fn reset(&self, py: Python<'_>, service: &str, operation: Option<&str>) -> PyResult<()> {
-        self.manual(py, service, operation, false)
+    fn reset(&self, py: Python<'_>, service: Name, operation: Option<Name>) -> PyResult<()> {
+        self.manual(py, &service, operation.as_deref(), false)
     }
 
     /// The dead letters, oldest first: `(id, service, operation, attempts)`.

@@ -21,6 +21,17 @@ def test_every_breaker_registers_under_its_name_and_a_later_one_replaces_it() ->
     assert registry.get("other") is None
 
 
+def test_a_name_holding_a_lone_surrogate_is_keyed_with_u_fffd_as_in_node() -> None:
+    cut = CircuitBreaker("user-\ud83d")  # a str cut inside an emoji
+    assert cut.name == "user-\ud83d"
+    assert registry.get("user-\ud83d") is cut and registry.get("user-\udc00") is cut
+    assert registry.get("user-\ufffd") is cut and "user-\ufffd" in registry
+    assert registry.get("user-\ud83d\ude00") is None, "one U+FFFD per lone surrogate"
+    same = CircuitBreaker("user-\ufffd")  # the same name: it replaces the entry
+    assert registry.get("user-\ud83d") is same
+    assert registry.remove("user-\udc00") is same and registry.get("user-\ufffd") is None
+
+
 def test_all_stats_reset_all_remove_clear() -> None:
     b = CircuitBreaker("b", failure_threshold=1)
     a = CircuitBreaker("a")

@@ -33,6 +33,18 @@ def test_capacity_defaults_to_10000_and_is_checked() -> None:
     assert registry.capacity == 3
 
 
+def test_capacity_takes_any_int_of_at_least_one() -> None:
+    for huge in (2**32, 2**33, 2**80):
+        registry.capacity = huge
+        assert registry.capacity == 2**32 - 1, "held as the most names the registry indexes"
+    for bad in (0, -1, -(2**80)):
+        with pytest.raises(ValueError, match="`capacity`"):
+            registry.capacity = bad
+    with pytest.raises(TypeError, match="`capacity`"):
+        registry.capacity = True
+    assert registry.capacity == 2**32 - 1, "a refused value changes nothing"
+
+
 def test_many_names_stay_within_the_bound() -> None:
     registry.capacity = 500
     before = registry.evictions

@@ -465,6 +465,12 @@ def test_bad_options_name_the_option_and_change_nothing(service: CircuitBreakerS
     assert service.get_service_config("x")["bulkhead"]["max_concurrent"] == 10  # the defaults
 
 
+@pytest.mark.parametrize("services", ["llm", [("a", "llm")]])
+def test_services_must_be_a_mapping(services: Any) -> None:
+    with pytest.raises(TypeError, match="`services`"):
+        CircuitBreakerService(services=services)
+
+
 def test_presets_by_name(clock: ManualClock) -> None:
     s = CircuitBreakerService(clock=clock, services={"ollama": "llm", "redis": "cache"})
     s.apply_preset("walmart", "external-api")
@@ -685,6 +691,23 @@ def test_names_must_be_strings(service: CircuitBreakerService) -> None:
         service.execute_with_circuit_breaker(1, "op", lambda: 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="operation name"):
         service.execute_with_circuit_breaker("svc", None, lambda: 1)  # type: ignore[arg-type]
+
+
+def test_names_holding_a_lone_surrogate_are_keyed_with_u_fffd_as_in_node(service: CircuitBreakerService) -> None:
+    cut, other = "user-\ud83d", "user-\udc00"  # strs cut inside an emoji
+    assert service.execute_with_circuit_breaker(cut, "op\ud83d", lambda: 1) == 1
+    assert service.execute_with_circuit_breaker(other, "op\udc00", lambda: 2) == 2
+    assert service.execute_with_circuit_breaker("user-\ufffd", "op\ufffd", lambda: 3) == 3
+    breaker = service.get_circuit_breaker(cut, "op\ud83d")
+    assert breaker is service.get_circuit_breaker("user-\ufffd", "op\ufffd")
+    assert breaker.name == "user-\ufffd:op\ufffd" and breaker.stats.success_count == 3
+    assert list(service.get_system_health()["services"]) == ["user-\ufffd"]
+    service.update_service_config(cut, config={"failure_threshold": 2})
+    assert service.get_service_config(other)["config"]["failure_threshold"] == 2
+    service.force_circuit_breaker_open(other, "op\ud83d")
+    assert service.get_circuit_breaker(cut, "op\ufffd").state is CircuitState.OPEN
+    service.reset_circuit_breaker(cut)
+    assert service.get_circuit_breaker(other, "op\ud83d").state is CircuitState.CLOSED
 
 
 def test_a_config_update_keeps_the_first_calls_options(service: CircuitBreakerService) -> None:

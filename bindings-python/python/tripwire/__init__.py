@@ -679,7 +679,8 @@ class CircuitBreakerRegistry:
 
     @property
     def capacity(self) -> int:
-        """Names kept before idle entries are evicted (default 10,000)."""
+        """Names kept before idle entries are evicted (default 10,000). Any int ≥ 1; one
+        past 2**32 - 1 is held as 2**32 - 1 (more names than a process can hold)."""
         return _core._registry_info()[1]
 
     @capacity.setter

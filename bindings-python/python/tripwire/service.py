@@ -22,6 +22,7 @@ starts an async call's ``_run_async`` itself and answers its coroutine.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import functools
 import inspect
 import logging
@@ -260,6 +261,8 @@ class CircuitBreakerService:
             raise TypeError(f"invalid option `store`: must be a tripwire.RedisStore or None (local), not {type(store).__name__}")
         if on_alert is not None and not callable(on_alert):
             raise TypeError("invalid option `on_alert`: must be callable (alert) -> None")
+        if services is not None and not isinstance(services, collections.abc.Mapping):
+            raise TypeError(f"invalid option `services`: must be a mapping of service name to preset name, not {type(services).__name__}")
         check_logger(logger)
         self._clock = clock
         self._listeners: List[AlertListener] = [on_alert] if on_alert is not None else []
