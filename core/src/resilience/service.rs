@@ -1886,10 +1886,19 @@ mod tests {
         // Two more breakers evict both: the call-configured service goes with its last.
         make(&mut s, "x", "a");
         make(&mut s, "y", "a");
-        assert!(!s.is_configured("api-1"), "gone: the next call brings it again");
+        assert!(
+            !s.is_configured("api-1"),
+            "gone: the next call brings it again"
+        );
         assert!(s.service_config("api-1").is_none());
-        assert!(s.is_configured("kept"), "an update is kept, whatever a call brings later");
-        assert_eq!(s.service_config("kept").unwrap().preset, Some("external-api"));
+        assert!(
+            s.is_configured("kept"),
+            "an update is kept, whatever a call brings later"
+        );
+        assert_eq!(
+            s.service_config("kept").unwrap().preset,
+            Some("external-api")
+        );
     }
 
     #[test]
