@@ -655,7 +655,7 @@ mod tests {
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {
         let mut c = control(Some("secret"));
-        for auth in ["Bearer secret", "bearer secret", "BEARER secret"] {
+        let mut reset = |auth| {
             let post = Request {
                 method: "POST",
                 path: "/api/circuit-breaker/reset/db",
@@ -663,17 +663,13 @@ mod tests {
                 authorization: Some(auth),
                 ..Request::default()
             };
-            assert_eq!(status(&c.route(&post, 0)), 200, "{auth}");
+            status(&c.route(&post, 0))
+        };
+        for auth in ["Bearer secret", "bearer secret", "BEARER secret"] {
+            assert_eq!(reset(auth), 200, "{auth}");
         }
         for auth in ["Bearer  secret", "Bearersecret", "Basic secret", "secret"] {
-            let post = Request {
-                method: "POST",
-                path: "/api/circuit-breaker/reset/db",
-                host: Some("localhost:1"),
-                authorization: Some(auth),
-                ..Request::default()
-            };
-            assert_eq!(status(&c.route(&post, 0)), 401, "{auth}");
+            assert_eq!(reset(auth), 401, "{auth}");
         }
     }
 
