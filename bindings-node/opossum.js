@@ -375,6 +375,9 @@ class CircuitBreaker extends EventEmitter {
       windowStats: true,
       initialState,
       ...(openRemaining === undefined ? {} : { openRemaining }),
+      // A resolved fetch Response is a success whatever its status, as in opossum (the
+      // core's HTTP rule, 5xx and 429 as failures, is tripwire's own).
+      isFailureResponse: () => false,
       onStateChange: (from, to) => this._onTransition(to),
     });
     this._state = this._breaker.state;
@@ -413,8 +416,9 @@ class CircuitBreaker extends EventEmitter {
 
   /**
    * The core's transition, as opossum's state and event. One caused by a call waits
-   * for that call's own events (failure, then open; success, then close), as in
-   * opossum, where the state changes when the event is emitted.
+   * for that call's settling (failure, then open; close, then success: opossum closes
+   * in its own success listener, which runs before the user's), as in opossum, where
+   * the state changes when the event is emitted.
    */
   _onTransition(to) {
     if (this._shut) {
@@ -667,14 +671,15 @@ class CircuitBreaker extends EventEmitter {
         }
         // Read only when someone listens (a clock read is a good part of a success's cost).
         const latency = listens ? Math.round(processNow() - start) : 0;
+        // A half-open trial's close comes first: opossum closes in a success listener of
+        // its own, registered before any of the user's.
+        this._flush();
         if (value instanceof Filtered) {
           this.emit('success', value.error, latency);
-          this._flush();
           this._resetCoalesce(key, 'error');
           throw value.error;
         }
         this.emit('success', value, latency);
-        this._flush();
         this._resetCoalesce(key, 'success');
         if (this.options.cache) {
           const ttl = this.options.cacheTTL;

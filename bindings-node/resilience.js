@@ -15,7 +15,7 @@ const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 // index.js requires this module after setting its exports: the breaker is there.
 const { CircuitBreaker, CircuitBreakerError, circuitBreakerRegistry } = require('./index.js');
-const { shared, processNow, Call, QUIET, readOwnClock, describe } = require('./shared.js');
+const { shared, processNow, Call, QUIET, readOwnClock, describe, JS_TIMER_LIMIT_MS } = require('./shared.js');
 const { P, internal, live } = require('./internal.js');
 const { fleet } = require('./store.js');
 
@@ -32,7 +32,7 @@ const {
   CELL_RING, CELL_RING_ENTRY, CELL_RING_CAPACITY, QUIET_CALL, QUIET_NONE, QUIET_STARTED, GATE,
   BEGIN_RUN, BEGIN_QUEUED, REFUSED_QUEUE_TIMEOUT, AFTER_RETRY, AFTER_FAILED, RETRY_SERVICE, RETRY_NONE,
   WAIT_ADMITTED, WAIT_REFUSED, OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_TIMEOUT, OUTCOME_REFUSED, OUTCOME_CANCELLED,
-  STATE_OPEN, STATE_HALF_OPEN, OPEN_ELAPSED, JS_TIMER_LIMIT_MS,
+  STATE_OPEN, STATE_HALF_OPEN, OPEN_ELAPSED,
 } = P;
 const STATE_NAMES = ['CLOSED', 'OPEN', 'HALF_OPEN'];
 const promiseThen = Promise.prototype.then;

@@ -60,7 +60,8 @@ function queueSuccess(id, generation, start, end) {
 }
 
 // The per-call context, the quiet slot, the checked read of a caller's clock, what an
-// error says and how a bad value is named: the shared facade's (js/tripwire.js).
-const { Call, QUIET, readOwnClock, errorMessage, describe } = require('../js/tripwire.js');
+// error says, how a bad value is named and the longest timer: the shared facade's
+// (js/tripwire.js).
+const { Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS } = require('../js/tripwire.js');
 
-module.exports = { shared, processNow, queueSuccess, Call, QUIET, readOwnClock, errorMessage, describe };
+module.exports = { shared, processNow, queueSuccess, Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS };

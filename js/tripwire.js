@@ -336,6 +336,13 @@ export class Emitter {
 export const QUIET = -1;
 
 /**
+ * The longest delay a JavaScript timer keeps (2^31 - 1 ms, about 24.8 days; a longer
+ * one fires at once): the core checks options against the same limit
+ * (`tripwire_core::JS_TIMER_LIMIT_MS`).
+ */
+export const JS_TIMER_LIMIT_MS = 2 ** 31 - 1;
+
+/**
  * One in-flight call: the context passed to the protected function (`ctx.signal`)
  * and the facade's bookkeeping (slot or QUIET, the generation a quiet call was
  * admitted in, its start, what a timeout needs, and a fetch's own signal). The
@@ -386,8 +393,16 @@ export function readOwnClock(clock) {
     const what = typeof now === 'number' ? String(now) : describe(now);
     throw new TypeError(`invalid option \`clock\`: now() must return a finite number of milliseconds, not ${what}`);
   }
+  if (now < 0 || now > CLOCK_MAX_MS) {
+    // The engine counts nanoseconds from 0 to 2^62: past it a reading would be cut (a
+    // clock in microseconds half-opened at once; a negative one never did).
+    throw new RangeError(`invalid option \`clock\`: now() must read 0 to ${CLOCK_MAX_MS} ms (2^62 ns, about 146 years), not ${now}`);
+  }
   return now;
 }
+
+/** The latest instant a clock may read, in ms: 2^62 ns, the engine's range. */
+const CLOCK_MAX_MS = 2 ** 62 / 1e6;
 
 // Whether each store that reported storeDown is still down.
 const storeDown = new WeakMap();
@@ -481,11 +496,14 @@ export function createTripwire(engine, host = {}) {
     return CAUSE_NAMES[((code - TRANSITION_BASE) / (STATE_COUNT * STATE_COUNT)) | 0];
   }
 
-  /** `Response` (fetch's), read on the first object a call resolves with; null where there is none. */
+  /** `Response` (fetch's), read on the first object with a numeric `status`; null where there is none. */
   let ResponseClass;
   function isResponse(value) {
+    // `status` first: Node loads its fetch (undici, 20-75 ms here) when `globalThis.Response`
+    // is first read, which must not happen inside the first call resolving `{ id: 1 }`.
+    if (typeof value.status !== 'number') return false;
     if (ResponseClass === undefined) ResponseClass = typeof globalThis.Response === 'function' ? globalThis.Response : null;
-    return ResponseClass !== null && value instanceof ResponseClass && typeof value.status === 'number';
+    return ResponseClass !== null && value instanceof ResponseClass;
   }
 
   // ---- tripwire's own logger ------------------------------------------------------
@@ -959,6 +977,8 @@ export function createTripwire(engine, host = {}) {
       this._pending = 0;
       // The settling functions of untimed quiet calls admitted at this start and generation.
       this._quietBatch = NO_BATCH;
+      // Whether a hook's promise answer was logged (once per breaker).
+      this._warnedAsync = false;
       this._regSlot = -1;
       registry.add(name, this);
       if (tracing !== null) host.tracing(this, tracing);
@@ -1225,17 +1245,16 @@ export function createTripwire(engine, host = {}) {
      */
     _failedValue(value, fetched) {
       const hooks = this._profile.hooks;
-      if (hooks.isFailureResult !== null) return this._safeIsFailure(value);
+      if (hooks.isFailureResult !== null) return this._ask('isFailureResult', value);
       if (value === null || typeof value !== 'object') return false;
-      if (fetched ? typeof value.status !== 'number' : !isResponse(value)) return false;
-      if (hooks.isFailureResponse !== null) {
-        try {
-          return Boolean(hooks.isFailureResponse.call(this, value));
-        } catch {
-          return false;
-        }
+      try {
+        if (fetched ? typeof value.status !== 'number' : !isResponse(value)) return false;
+        if (hooks.isFailureResponse !== null) return this._ask('isFailureResponse', value);
+        return engine.httpFailure(value.status);
+      } catch {
+        // A `status` getter that throws: a value, not a failure (the call is recorded).
+        return false;
       }
-      return engine.httpFailure(value.status);
     }
 
     /** Records a value; returns it. The transition's events, then the outcome's. */
@@ -1286,7 +1305,7 @@ export function createTripwire(engine, host = {}) {
         this._record(call, CANCELLED);
         return false;
       }
-      if (this._profile.hooks.errorFilter !== null && this._safeFilter(error)) {
+      if (this._profile.hooks.errorFilter !== null && this._ask('errorFilter', error)) {
         this._record(call, IGNORED);
         return false;
       }
@@ -1298,20 +1317,28 @@ export function createTripwire(engine, host = {}) {
     }
 
     /** isFailureResult(value), a throw counting as "not a failure" (the value still goes to the caller). */
-    _safeIsFailure(value) {
+    /**
+     * The answer of hook `name` (isFailureResult, isFailureResponse, errorFilter) about
+     * `value`. One that throws says no. One that answers a promise says no too (it
+     * cannot be waited for: a pending promise is not an answer), and the log says so,
+     * once per breaker: a Promise is truthy, and taken as yes it counted every 200 as a
+     * failure (or every error as filtered).
+     */
+    _ask(name, value) {
+      let answer;
       try {
-        return Boolean(this._profile.hooks.isFailureResult.call(this, value));
+        answer = this._profile.hooks[name].call(this, value);
       } catch {
         return false;
       }
-    }
-
-    _safeFilter(error) {
-      try {
-        return Boolean(this._profile.hooks.errorFilter.call(this, error));
-      } catch {
+      if (answer !== null && typeof answer === 'object' && typeof answer.then === 'function') {
+        if (!this._warnedAsync) {
+          this._warnedAsync = true;
+          this._logEvent('warn', `tripwire: option \`${name}\` of '${this.name}' answered a promise; it must answer a boolean at once (taken as false)`, { event: 'hook', breaker: this.name, option: name });
+        }
         return false;
       }
+      return Boolean(answer);
     }
 
     /** Hands `call`'s permit back as cancelled, dated at its start (when no clock can be read). */
@@ -1552,7 +1579,9 @@ export function createTripwire(engine, host = {}) {
         if (code !== 0) this._transition(code);
         else this._armHalfOpen();
       };
-      const delay = Math.max(0, due - this._now());
+      // At most what a JavaScript timer holds (a longer delay fires at once, over and
+      // over): an open period past 24.8 days is waited out in steps.
+      const delay = Math.min(Math.max(0, due - this._now()), JS_TIMER_LIMIT_MS);
       const timer = own ? clock.setTimeout(fire, delay) : setTimer(fire, delay);
       if (typeof timer?.unref === 'function') timer.unref();
       halfOpenTimers.set(this, timer);
@@ -1858,13 +1887,13 @@ export function createTripwire(engine, host = {}) {
 
     /** The whole state (name, options, snapshot), for CircuitBreaker.fromJSON(). */
     toJSON() {
+      const json = { name: this.name, state: this.getState(), options: this._coreOptions() };
+      // The browser package leaves snapshots out: JSON.stringify of anything holding a
+      // breaker must not throw there.
+      if (typeof engine.snapshot !== 'function') return json;
       const snapshot = this.snapshot();
-      return {
-        name: this.name,
-        state: this.getState(),
-        options: this._coreOptions(),
-        snapshot: typeof snapshot === 'string' ? JSON.parse(snapshot) : Array.from(snapshot),
-      };
+      json.snapshot = typeof snapshot === 'string' ? JSON.parse(snapshot) : Array.from(snapshot);
+      return json;
     }
   }
 
@@ -2176,6 +2205,9 @@ export function createTripwire(engine, host = {}) {
 
   // ---- guardFetch: one breaker per origin ----------------------------------------
 
+  // A URL a browser resolves to another host although it starts with `/`.
+  const SCHEME_RELATIVE = /^\/[\\/]|[\t\n\r]/;
+
   /**
    * A function with fetch's signature keeping one breaker per origin (relative URLs
    * resolve against the document's base URL, as fetch resolves them), bounded by
@@ -2209,7 +2241,9 @@ export function createTripwire(engine, host = {}) {
       let origin = origins.get(href);
       if (origin !== undefined) return origin;
       const base = baseURL();
-      if (href.charCodeAt(0) === 47 /* / */ && href.charCodeAt(1) !== 47 && base !== undefined) {
+      // A path on this origin; not `//host`, `/\host` or one holding a tab or newline
+      // (the URL parser drops them: `/\t/host` is `//host`).
+      if (href.charCodeAt(0) === 47 /* / */ && !SCHEME_RELATIVE.test(href) && base !== undefined) {
         if (base !== lastBase) {
           lastBaseOrigin = parse(base, undefined);
           lastBase = base;

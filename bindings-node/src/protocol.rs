@@ -142,7 +142,6 @@ pub fn protocol(env: Env) -> Result<Object<'static>> {
         ("RETRY_NONE", RETRY_NONE),
         ("WAIT_ADMITTED", WAIT_ADMITTED),
         ("WAIT_REFUSED", WAIT_REFUSED),
-        ("JS_TIMER_LIMIT_MS", tripwire_core::JS_TIMER_LIMIT_MS),
     ];
     for (name, value) in ENGINE_CODES.iter().chain(numbers) {
         o.set_named_property(name, *value)?;

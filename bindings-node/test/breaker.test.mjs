@@ -3,6 +3,8 @@
 // Time is a ManualClock everywhere a duration matters: no test sleeps.
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import {
   CircuitBreaker,
   CircuitBreakerError,
@@ -12,6 +14,8 @@ import {
   ManualClock,
   circuitBreakerRegistry,
 } from 'tripwire';
+
+const require = createRequire(import.meta.url);
 
 afterEach(() => circuitBreakerRegistry.clear());
 
@@ -649,4 +653,20 @@ describe('odd callers', () => {
     const breaker = new CircuitBreaker({ name: 'thenable' });
     assert.equal(await breaker.execute(() => ({ then: (resolve) => resolve(5) })), 5);
   });
+});
+
+test('a call resolving a plain object does not read globalThis.Response (Node loads its fetch then: tens of ms)', () => {
+  const script = `
+    let reads = 0;
+    const real = Object.getOwnPropertyDescriptor(globalThis, 'Response');
+    Object.defineProperty(globalThis, 'Response', { configurable: true, get() { reads++; return real.get ? real.get.call(globalThis) : real.value; } });
+    const { CircuitBreaker } = require(${JSON.stringify(require.resolve('tripwire'))});
+    const b = new CircuitBreaker({ name: 'plain-object' });
+    b.execute(async () => ({ id: 1 })).then(() => b.execute(async () => ({ status: 'ok' }))).then(() => {
+      process.stdout.write(String(reads));
+    });
+  `;
+  const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: process.env });
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(out.stdout, '0');
 });

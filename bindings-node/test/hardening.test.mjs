@@ -312,3 +312,34 @@ describe('the standalone RetryPolicy and Bulkhead', () => {
     assert.equal(bulkhead.stats().running, 1, 'the bad instants admitted nothing');
   });
 });
+
+describe('clock readings out of the engine\'s range, an open period past the timer limit', () => {
+  for (const reading of [-1, 2 ** 62 / 1e6 + 1, Date.now() * 1000]) {
+    test(`now() reading ${reading} is a RangeError naming clock (the engine's range is 0 to 2^62 ns)`, async () => {
+      let value = 0;
+      const breaker = new CircuitBreaker({ name: `clock-range-${reading}`, failureThreshold: 1, clock: { now: () => value } });
+      value = reading;
+      await assert.rejects(breaker.execute(() => 'ran'), (e) => e instanceof RangeError && /`clock`/.test(e.message));
+      value = 1;
+      assert.equal(await breaker.execute(() => 'ok'), 'ok');
+    });
+  }
+
+  test('a half-open timer past 2^31 - 1 ms waits in steps a JavaScript timer keeps (it fired at once, over and over)', () => {
+    const clock = new ManualClock(0);
+    const delays = [];
+    const setTimeout = clock.setTimeout.bind(clock);
+    clock.setTimeout = (fn, ms) => {
+      delays.push(ms);
+      return setTimeout(fn, ms);
+    };
+    const breaker = new CircuitBreaker({ name: 'long-open', recoveryTimeout: 3e9, halfOpenTimer: true, clock });
+    breaker.trip();
+    assert.deepEqual(delays, [2 ** 31 - 1]);
+    clock.advance(2 ** 31 - 1);
+    assert.equal(breaker.getState(), 'OPEN');
+    assert.deepEqual(delays, [2 ** 31 - 1, 3e9 - (2 ** 31 - 1)]);
+    clock.advance(3e9 - (2 ** 31 - 1));
+    assert.equal(breaker.getState(), 'HALF_OPEN');
+  });
+});

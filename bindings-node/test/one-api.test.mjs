@@ -128,3 +128,31 @@ test('removeDeadLetterItem / retryDeadLetterItem: a non-number is a TypeError na
   assert.equal(svc.removeDeadLetterItem(1.5), false);
   await assert.rejects(svc.retryDeadLetterItem('abc'), { name: 'TypeError', message: /`itemId`/ });
 });
+
+test('guardFetch: a URL starting with / that a browser sends to another host is that host\'s breaker, not the page\'s', () => {
+  const previous = Object.getOwnPropertyDescriptor(globalThis, 'location');
+  globalThis.location = { href: 'https://app.example/page' };
+  try {
+    const guarded = guardFetch({ timeout: false });
+    assert.equal(guarded.breakerFor('/api/x').name, 'https://app.example');
+    for (const url of ['//evil.example/x', '/\\evil.example/x', '/\t/evil.example/x', '/\n/evil.example/x']) {
+      assert.equal(guarded.breakerFor(url).name, 'https://evil.example', JSON.stringify(url));
+    }
+  } finally {
+    if (previous === undefined) delete globalThis.location;
+    else Object.defineProperty(globalThis, 'location', previous);
+  }
+});
+
+test('a hook answering a promise says no (and is logged once), a value whose status getter throws is a success', async () => {
+  const lines = [];
+  const logger = { debug() {}, info() {}, warn: (message) => lines.push(message), error() {} };
+  const asyncFilter = new CircuitBreaker('one-api-async-hook', { failureThreshold: 1, timeout: false, logger, isFailureResult: async () => false });
+  for (let i = 0; i < 3; i++) assert.equal(await asyncFilter.execute(async () => 'ok'), 'ok');
+  assert.equal(asyncFilter.state, 'CLOSED', 'a pending promise is not a yes');
+  assert.equal(lines.filter((l) => /`isFailureResult`.*answered a promise/.test(l)).length, 1);
+  const hostile = new CircuitBreaker('one-api-status-getter', { failureThreshold: 1, halfOpenMaxCalls: 1, timeout: false });
+  const value = Object.defineProperty({}, 'status', { get() { throw new Error('status getter'); } });
+  assert.equal(await hostile.execute(async () => value), value);
+  assert.equal(hostile.getStats().totalSuccesses, 1, 'recorded');
+});

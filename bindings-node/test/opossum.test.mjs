@@ -176,6 +176,25 @@ describe('opening, half-open and closing', () => {
     b.shutdown();
   });
 
+  test('a successful trial closes before the success listeners run, as opossum (its own success listener closes first)', async () => {
+    const b = new CircuitBreaker(passFail, { errorThresholdPercentage: 1, resetTimeout: 20, state: { halfOpen: true } });
+    const seen = [];
+    b.on('close', () => seen.push('close'));
+    b.on('success', () => seen.push(`success closed=${b.closed}`));
+    assert.equal(await b.fire(1), 1);
+    assert.deepEqual(seen, ['close', 'success closed=true']);
+    b.shutdown();
+  });
+
+  test('a resolved fetch Response is a success whatever its status, as opossum', async () => {
+    const b = new CircuitBreaker(async (status) => new Response('', { status }), { errorThresholdPercentage: 1 });
+    for (const status of [503, 429, 500]) assert.equal((await b.fire(status)).status, status);
+    assert.ok(b.closed);
+    assert.equal(b.stats.failures, 0);
+    assert.equal(b.stats.successes, 3);
+    b.shutdown();
+  });
+
   test('a failed trial opens again', async () => {
     const b = new CircuitBreaker(passFail, { errorThresholdPercentage: 1, resetTimeout: 20, state: { halfOpen: true } });
     assert.ok(b.halfOpen);

@@ -54,10 +54,17 @@ fn value_of<'a>(value: &JsValue, kind: &'a mut String) -> OptionValue<'a> {
     } else if let Some(b) = value.as_bool() {
         OptionValue::Bool(b)
     } else {
-        *kind = value
-            .js_typeof()
-            .as_string()
-            .map_or_else(|| "a value of another type".into(), |t| format!("a {t}"));
+        *kind = value.js_typeof().as_string().map_or_else(
+            || "a value of another type".into(),
+            |t| {
+                let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                format!("{article} {t}")
+            },
+        );
         OptionValue::Other(kind)
     }
 }

@@ -150,3 +150,24 @@ describe('guardFetch keeps a bounded number of origins', () => {
     assert.equal(await held.execute(() => 'still works'), 'still works');
   });
 });
+
+describe('found by probing the browser package', () => {
+  test('a clock reading outside 0..2^62 ns is a RangeError naming clock (it was cut: a microsecond clock half-opened at once)', async () => {
+    let value = 0;
+    const breaker = new CircuitBreaker('clock-range', { failureThreshold: 1, clock: () => value });
+    for (const reading of [-1, Date.now() * 1000]) {
+      value = reading;
+      await assert.rejects(breaker.execute(() => 'ran'), (e) => e instanceof RangeError && /`clock`/.test(e.message));
+    }
+  });
+
+  test('JSON.stringify of a breaker works without snapshots built in', () => {
+    const json = JSON.parse(JSON.stringify({ breaker: new CircuitBreaker('to-json', { failureThreshold: 3 }) }));
+    assert.equal(json.breaker.name, 'to-json');
+    assert.equal(json.breaker.state, 'CLOSED');
+  });
+
+  test('a wrong option type says "an object", not "a object"', () => {
+    assert.throws(() => new CircuitBreaker('wrong-type', { failureThreshold: {} }), (e) => /not an object/.test(e.message));
+  });
+});
