@@ -848,6 +848,24 @@ export function createTripwire(engine, host = {}) {
 
   const NO_BATCH = Object.freeze({ start: NaN, generation: NaN, onValue: null, onError: null });
 
+  /**
+   * The facade's own options checked (its functions and logger; `clockOf` checks the
+   * clock): TypeErrors naming them. Returns the logger (`logger`, else the option's).
+   */
+  function facadeLogger(options, logger) {
+    for (const key of FACADE_FUNCTIONS) {
+      const value = options[key];
+      if (value !== undefined && value !== null && typeof value !== 'function') {
+        throw new TypeError(`invalid option \`${key}\`: must be a function, not ${describe(value)}`);
+      }
+    }
+    if (logger === undefined || logger === null) logger = options.logger;
+    if (logger !== undefined && logger !== null && typeof logger !== 'object') {
+      throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
+    }
+    return logger;
+  }
+
   /** The facade's callbacks and logger, or the shared empty set (idle breakers stay small). */
   function hooksOf(options, logger) {
     const hooks = {
@@ -941,17 +959,8 @@ export function createTripwire(engine, host = {}) {
       }
       const name = options.name === undefined ? 'default' : options.name;
       if (typeof name !== 'string') throw new TypeError(`invalid option \`name\`: must be a string, not ${describe(name)}`);
-      for (const key of FACADE_FUNCTIONS) {
-        const value = options[key];
-        if (value !== undefined && value !== null && typeof value !== 'function') {
-          throw new TypeError(`invalid option \`${key}\`: must be a function, not ${describe(value)}`);
-        }
-      }
       const clock = clockOf(options.clock);
-      if (logger === undefined || logger === null) logger = options.logger;
-      if (logger !== undefined && logger !== null && typeof logger !== 'object') {
-        throw new TypeError(`logger must be an object with debug/info/warn/error methods, not ${describe(logger)}`);
-      }
+      logger = facadeLogger(options, logger);
       // Opt-in tracing (Node: tripwire/otel loads @opentelemetry/api only when asked).
       const tracing = options.tracing === undefined || options.tracing === null || options.tracing === false ? null : options.tracing;
       if (tracing !== null && host.tracing === undefined) throw new TypeError('invalid option `tracing`: not available in this runtime');
@@ -2219,7 +2228,10 @@ export function createTripwire(engine, host = {}) {
     const { maxOrigins, ...breakerOptions } = given;
     const capacity = maxOrigins === undefined || maxOrigins === null ? DEFAULT_ORIGIN_CAPACITY : checkCapacity('invalid option `maxOrigins`:', maxOrigins);
     // Validate now, so that bad options throw here rather than on the first fetch.
-    const probe = engine.create(breakerOptions, 0);
+    if (breakerOptions.name !== undefined) throw new TypeError('invalid option `name`: guardFetch names each breaker by its origin');
+    facadeLogger(breakerOptions, undefined);
+    const clock = clockOf(breakerOptions.clock);
+    const probe = engine.create(breakerOptions, clock === null ? 0 : readOwnClock(clock));
     engine.release(probe);
     const events = new Base();
     const map = new Map();

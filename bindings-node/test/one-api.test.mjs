@@ -156,3 +156,12 @@ test('a hook answering a promise says no (and is logged once), a value whose sta
   assert.equal(await hostile.execute(async () => value), value);
   assert.equal(hostile.getStats().totalSuccesses, 1, 'recorded');
 });
+
+test('guardFetch checks every option when made: a name, a fallback or a clock that cannot work throws there', () => {
+  assert.throws(() => guardFetch({ name: 'api' }), (e) => e instanceof TypeError && /`name`.*origin/.test(e.message));
+  assert.throws(() => guardFetch({ fallback: 'x' }), (e) => e instanceof TypeError && /`fallback`/.test(e.message));
+  assert.throws(() => guardFetch({ clock: 5 }), (e) => e instanceof TypeError && /`clock`/.test(e.message));
+  assert.throws(() => guardFetch({ clock: { now: () => 'x' } }), (e) => e instanceof TypeError && /`clock`/.test(e.message));
+  assert.throws(() => guardFetch({ logger: 5 }), (e) => e instanceof TypeError && /logger/.test(e.message));
+  assert.equal(typeof guardFetch({ fallback: () => 'x' }), 'function');
+});
