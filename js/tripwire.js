@@ -18,7 +18,7 @@
 //   recordAt(id, slot, outcome, now) → transition code
 //   permitTrial(id, slot), state(id, now), control(id, op, now), stats(id, now),
 //   settings(id), outstanding(id), httpFailure(status)
-//   evictionNew/Admit/Remove/Clear/Stats/SetCapacity   the core's eviction index
+//   evictionNew/Admit/Remove/Clear/Stats/SetCapacity/Release   the core's eviction index
 //   shared.gates, growGates(n), recordQuietAt(...), queueSuccess(...)
 //                                   Node's quiet fast path (gates stay empty in wasm)
 // and `host` gives what differs by runtime: { EventEmitter, nextTick, tracing,
@@ -171,20 +171,12 @@ CircuitBreakerTimeoutError.prototype.name = 'CircuitBreakerTimeoutError';
  * `the boolean true`. Every module of both packages uses this one.
  */
 export function describe(value) {
-  if (value === null || value === undefined) return String(value);
+  if (value == null) return String(value);
   if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'object':
-      return 'an object';
-    case 'function':
-      return 'a function';
-    case 'symbol':
-      return 'a symbol';
-    case 'string':
-      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-    default:
-      return `the ${typeof value} ${String(value)}`;
-  }
+  const type = typeof value;
+  if (type === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (type === 'object' || type === 'function' || type === 'symbol') return `${type === 'object' ? 'an' : 'a'} ${type}`;
+  return `the ${type} ${String(value)}`;
 }
 
 /**
@@ -197,7 +189,7 @@ export function errorMessage(error) {
     if (error !== null && typeof error === 'object' && typeof error.message === 'string') return error.message;
     return String(error);
   } catch {
-    return '(an error that cannot be read)';
+    return '(unreadable error)';
   }
 }
 
@@ -396,7 +388,7 @@ export function readOwnClock(clock) {
   if (now < 0 || now > CLOCK_MAX_MS) {
     // The engine counts nanoseconds from 0 to 2^62: past it a reading would be cut (a
     // clock in microseconds half-opened at once; a negative one never did).
-    throw new RangeError(`invalid option \`clock\`: now() must read 0 to ${CLOCK_MAX_MS} ms (2^62 ns, about 146 years), not ${now}`);
+    throw new RangeError(`invalid option \`clock\`: now() must read 0 to 2^62 ns in ms, not ${now}`);
   }
   return now;
 }
@@ -542,6 +534,10 @@ export function createTripwire(engine, host = {}) {
 
   /** The registry of breakers by name (see circuitBreakerRegistry). */
   const breakers = new Map();
+  /** Frees the eviction index of a collected guardFetch. */
+  const indexes = new FinalizationRegistry((cell) => {
+    if (cell.index >= 0) engine.evictionRelease(cell.index);
+  });
   /** Events of the registry: `evict`. */
   const registryEvents = new Base();
 
@@ -554,7 +550,9 @@ export function createTripwire(engine, host = {}) {
     constructor(map, capacity, emitter) {
       this.map = map;
       this.capacity0 = capacity;
-      this.index = -1;
+      // The engine's index id, in a cell of its own: what frees it when a guardFetch
+      // is collected (`indexes`) must not hold the guard's breakers.
+      this.cell = { index: -1 };
       this.slotNames = [];
       this.emitter = emitter;
       this.probe = (slot) => {
@@ -570,8 +568,8 @@ export function createTripwire(engine, host = {}) {
 
     /** The engine's index, made on first use (the wasm module is ready by then). */
     id() {
-      if (this.index < 0) this.index = engine.evictionNew(this.capacity0);
-      return this.index;
+      if (this.cell.index < 0) this.cell.index = engine.evictionNew(this.capacity0);
+      return this.cell.index;
     }
 
     /** Registers `breaker` under `name`: replaces an entry of that name, or admits a new one (evicting if full). */
@@ -1343,7 +1341,7 @@ export function createTripwire(engine, host = {}) {
       if (answer !== null && typeof answer === 'object' && typeof answer.then === 'function') {
         if (!this._warnedAsync) {
           this._warnedAsync = true;
-          this._logEvent('warn', `tripwire: option \`${name}\` of '${this.name}' answered a promise; it must answer a boolean at once (taken as false)`, { event: 'hook', breaker: this.name, option: name });
+          this._logEvent('warn', `tripwire: \`${name}\` of '${this.name}' answered a promise, taken as false`, { breaker: this.name });
         }
         return false;
       }
@@ -2228,7 +2226,7 @@ export function createTripwire(engine, host = {}) {
     const { maxOrigins, ...breakerOptions } = given;
     const capacity = maxOrigins === undefined || maxOrigins === null ? DEFAULT_ORIGIN_CAPACITY : checkCapacity('invalid option `maxOrigins`:', maxOrigins);
     // Validate now, so that bad options throw here rather than on the first fetch.
-    if (breakerOptions.name !== undefined) throw new TypeError('invalid option `name`: guardFetch names each breaker by its origin');
+    if (breakerOptions.name !== undefined) throw new TypeError('invalid option `name`: guardFetch names breakers by origin');
     facadeLogger(breakerOptions, undefined);
     const clock = clockOf(breakerOptions.clock);
     const probe = engine.create(breakerOptions, clock === null ? 0 : readOwnClock(clock));
@@ -2287,6 +2285,7 @@ export function createTripwire(engine, host = {}) {
       return breaker.fetch(input, init);
     };
     guarded.breakerFor = breakerFor;
+    indexes.register(guarded, bound.cell);
     Object.defineProperties(guarded, {
       capacity: { get: () => bound.stats()[1] },
       evictions: { get: () => bound.stats()[2] },

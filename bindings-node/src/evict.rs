@@ -10,8 +10,10 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 use tripwire_core::{Eviction, Probe};
 
+use crate::slab::Slab;
+
 thread_local! {
-    static INDEXES: RefCell<Vec<Eviction>> = const { RefCell::new(Vec::new()) };
+    static INDEXES: RefCell<Slab<Eviction>> = const { RefCell::new(Slab::new()) };
 }
 
 fn with<R>(id: u32, f: impl FnOnce(&mut Eviction) -> R) -> Result<R> {
@@ -23,7 +25,7 @@ fn with<R>(id: u32, f: impl FnOnce(&mut Eviction) -> R) -> Result<R> {
             )
         })?;
         indexes
-            .get_mut(id as usize)
+            .get_mut(id)
             .map(f)
             .ok_or_else(|| Error::new(Status::InvalidArg, format!("no eviction index {id}")))
     })
@@ -32,10 +34,13 @@ fn with<R>(id: u32, f: impl FnOnce(&mut Eviction) -> R) -> Result<R> {
 /// A new index keeping at most `capacity` entries; returns its id.
 #[napi]
 pub fn eviction_new(capacity: u32) -> u32 {
-    INDEXES.with_borrow_mut(|indexes| {
-        indexes.push(Eviction::new(capacity as usize));
-        (indexes.len() - 1) as u32
-    })
+    INDEXES.with_borrow_mut(|indexes| indexes.insert(Eviction::new(capacity as usize)))
+}
+
+/// Frees an index (its id may be reused): a guardFetch that is collected.
+#[napi]
+pub fn eviction_release(id: u32) {
+    INDEXES.with_borrow_mut(|indexes| drop(indexes.remove(id)));
 }
 
 /// Changes the capacity (at least 1); a smaller one applies from the next admission.

@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import {
   CircuitBreaker,
   CircuitBreakerService,
@@ -12,6 +14,8 @@ import {
   withCircuitBreaker,
   guardFetch,
 } from '../index.mjs';
+
+const require = createRequire(import.meta.url);
 
 /** A local HTTP server answering `/ok` 200, `/down` 503, `/busy` 429, `/missing` 404. */
 async function withServer(fn) {
@@ -164,4 +168,22 @@ test('guardFetch checks every option when made: a name, a fallback or a clock th
   assert.throws(() => guardFetch({ clock: { now: () => 'x' } }), (e) => e instanceof TypeError && /`clock`/.test(e.message));
   assert.throws(() => guardFetch({ logger: 5 }), (e) => e instanceof TypeError && /logger/.test(e.message));
   assert.equal(typeof guardFetch({ fallback: () => 'x' }), 'function');
+});
+
+test('a guardFetch that is collected frees its eviction index (a guard per request grew native memory for good)', () => {
+  const script = `
+    const { guardFetch } = require(${JSON.stringify(require.resolve('../index.js'))});
+    const native = require(${JSON.stringify(require.resolve('../native.js'))});
+    (async () => {
+      for (let i = 0; i < 2000; i++) guardFetch({ timeout: false }).breakerFor('https://api.example/x');
+      for (let turn = 0; turn < 5; turn++) {
+        globalThis.gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      process.stdout.write(String(native.evictionNew(1)));
+    })();
+  `;
+  const out = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', env: process.env });
+  assert.equal(out.status, 0, out.stderr);
+  assert.ok(Number(out.stdout) < 2000, `a freed id is reused: ${out.stdout}`);
 });

@@ -11,12 +11,14 @@ use wasm_bindgen::prelude::*;
 
 use crate::Global;
 
-static INDEXES: Global<Vec<Eviction>> = Global::new(Vec::new());
+/// The indexes by id; a freed id (None) is reused by the next index made.
+static INDEXES: Global<Vec<Option<Eviction>>> = Global::new(Vec::new());
 
 fn with<T>(id: u32, f: impl FnOnce(&mut Eviction) -> T) -> Result<T, JsValue> {
     INDEXES.with_borrow_mut(|indexes| {
         indexes
             .get_mut(id as usize)
+            .and_then(Option::as_mut)
             .map(f)
             .ok_or_else(|| JsValue::from(js_sys::Error::new("no such eviction index")))
     })
@@ -26,9 +28,29 @@ fn with<T>(id: u32, f: impl FnOnce(&mut Eviction) -> T) -> Result<T, JsValue> {
 #[wasm_bindgen(js_name = evictionNew, skip_typescript)]
 pub fn eviction_new(capacity: u32) -> u32 {
     INDEXES.with_borrow_mut(|indexes| {
-        indexes.push(Eviction::new(capacity as usize));
-        (indexes.len() - 1) as u32
+        let index = Some(Eviction::new(capacity as usize));
+        // A scan, not a free list: a page makes few guards (and the package is small).
+        match indexes.iter().position(Option::is_none) {
+            Some(id) => {
+                indexes[id] = index;
+                id as u32
+            }
+            None => {
+                indexes.push(index);
+                (indexes.len() - 1) as u32
+            }
+        }
     })
+}
+
+/// Frees an index (its id may be reused): a guardFetch that is collected.
+#[wasm_bindgen(js_name = evictionRelease, skip_typescript)]
+pub fn eviction_release(id: u32) {
+    INDEXES.with_borrow_mut(|indexes| {
+        if let Some(slot) = indexes.get_mut(id as usize) {
+            *slot = None;
+        }
+    });
 }
 
 /// Changes the capacity (at least 1).
