@@ -69,6 +69,9 @@ struct TrialGate {
     waiting: AtomicU32,
     lock: Mutex<()>,
     changed: std::sync::Condvar,
+    /// The thread running the trial `run` admitted last, until it ends: a call it
+    /// makes meanwhile is part of its trial and must not wait for it.
+    holder: Mutex<Option<std::thread::ThreadId>>,
 }
 
 /// How the breaker sees an exception raised by a protected call.
@@ -391,6 +394,9 @@ impl Breaker {
     /// Records a permit's outcome; callers waiting for a trial ask again.
     fn record(&self, permit: Ticket, outcome: Outcome) -> Option<Transition> {
         let trial = permit.is_trial();
+        if trial {
+            self.hold_trial(false);
+        }
         let transition = self.engine.record(permit, outcome);
         // Waiters wait for a trial slot: only a trial's end or a change of state can
         // free one (a permit of an older generation is not counted). Closed calls
@@ -412,6 +418,27 @@ impl Breaker {
                 gate.changed.notify_all();
             }
         }
+    }
+
+    /// Notes that this thread runs a trial (`true`), or no longer does. Trials only.
+    fn hold_trial(&self, held: bool) {
+        if let Some(gate) = &self.gate {
+            let me = std::thread::current().id();
+            let mut holder = gate.holder.lock().unwrap_or_else(PoisonError::into_inner);
+            if held {
+                *holder = Some(me);
+            } else if *holder == Some(me) {
+                *holder = None;
+            }
+        }
+    }
+
+    /// Whether this thread runs a trial `run` admitted (a re-entrant call is in it).
+    fn holds_trial(&self) -> bool {
+        self.gate.as_ref().is_some_and(|gate| {
+            *gate.holder.lock().unwrap_or_else(PoisonError::into_inner)
+                == Some(std::thread::current().id())
+        })
     }
 
     /// How many calls have ended (the gate's count), or None without `half_open_wait`.
@@ -469,6 +496,14 @@ impl Breaker {
             let seen = this.epoch();
             match this.engine.try_acquire() {
                 Admitted::Permit(permit) => break permit,
+                // A call made inside this thread's own trial (re-entrant, as pybreaker's
+                // lock allows) runs as part of it: waiting would be for itself.
+                Admitted::Rejected(rejected) if rejected.may_wait && this.holds_trial() => {
+                    match this.engine.try_acquire_nested(rejected) {
+                        Ok(permit) => break permit,
+                        Err(rejected) => return refused(rejected),
+                    }
+                }
                 Admitted::Rejected(rejected) if rejected.may_wait && seen.is_some() => {
                     this.wait_trial(py, seen.unwrap_or_default())?;
                 }
@@ -480,6 +515,9 @@ impl Breaker {
                 },
             }
         };
+        if permit.is_trial() {
+            this.hold_trial(true);
+        }
         // A listener's KeyboardInterrupt / SystemExit before the call: the call does
         // not run, and its permit is handed back.
         let before = (|| {

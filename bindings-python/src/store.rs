@@ -579,6 +579,18 @@ impl Engine {
         }
     }
 
+    /// A call made inside a half-open trial by the same caller: admitted without a
+    /// trial slot (see the core's `try_acquire_nested`). A shared breaker's trial is
+    /// the fleet's lease: refused instead.
+    pub(crate) fn try_acquire_nested(&self, rejected: Rejected) -> Result<Ticket, Rejected> {
+        match self {
+            Engine::Local(core) => core
+                .with(|b, now| b.try_acquire_nested(now))
+                .map(Ticket::Permit),
+            Engine::Shared(_) => Err(rejected),
+        }
+    }
+
     #[inline]
     pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) -> Option<Transition> {
         match (self, ticket) {

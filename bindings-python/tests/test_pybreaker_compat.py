@@ -13,7 +13,7 @@ import threading
 import time
 import traceback
 from datetime import datetime, timedelta, timezone
-from typing import Any, Generator, Iterator, List
+from typing import Any, Callable, Generator, Iterator, List
 
 import pytest
 
@@ -609,6 +609,65 @@ def test_a_trial_generator_dropped_unstarted_wakes_the_callers_waiting_for_it() 
     finally:
         breaker.close()  # wakes it, had it not been
         behind.join(30)
+
+
+def in_thread(target: Callable[[], Any]) -> Any:
+    """``target()`` run in another thread: its result or its error; the test fails,
+    instead of hanging, if it has not returned within 10 s."""
+    outcome: List[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, target()))
+        except BaseException as error:
+            outcome.append((False, error))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert outcome, "it hung"
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+def test_a_call_inside_a_half_open_trial_runs_as_part_of_it() -> None:
+    # pybreaker's lock is re-entrant: a guarded function may call another guarded by
+    # the same breaker, and `with calling()` blocks may nest, while half-open too.
+    breaker = CircuitBreaker(fail_max=1, reset_timeout=60, success_threshold=2)
+
+    @breaker
+    def inner() -> str:
+        return "inner"
+
+    @breaker
+    def outer() -> str:
+        return "outer+" + inner()
+
+    @breaker
+    def outer_of_a_failure() -> None:
+        down()
+
+    def nested_blocks() -> str:
+        with breaker.calling():
+            with breaker.calling():
+                pass
+            assert breaker.current_state == "half-open" and breaker.success_counter == 1
+        return breaker.current_state
+
+    try:
+        breaker.half_open()
+        assert in_thread(outer) == "outer+inner"
+        assert breaker.current_state == "closed", "two trial successes: the nested call's and the outer one's"
+        breaker.half_open()
+        assert in_thread(nested_blocks) == "closed"
+        breaker.half_open()
+        with pytest.raises(CircuitBreakerError, match="Trial call failed"):
+            in_thread(lambda: breaker.call(outer_of_a_failure))
+        assert breaker.current_state == "open"
+    finally:
+        breaker.close()  # wakes a call that waited, had one
 
 
 # -- types --------------------------------------------------------------------

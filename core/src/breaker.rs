@@ -491,6 +491,30 @@ impl Breaker {
         }
     }
 
+    /// Admits a call that runs inside a half-open trial of the same caller (a
+    /// re-entrant call, as pybreaker's lock allows): while HALF_OPEN it runs as a
+    /// trial without taking a trial slot, so it never waits for the trial it is part
+    /// of; its outcome counts as a trial's. In any other state, [`Breaker::try_acquire`].
+    pub fn try_acquire_nested(&mut self, now: u64) -> Result<Permit, Rejected> {
+        if self.mode == Mode::Normal && self.state == State::HalfOpen {
+            return Ok(self.permit(now, false, false));
+        }
+        self.try_acquire(now)
+    }
+
+    /// Hands back a trial's slot while its outcome is still to come (a generator
+    /// iterated later): other calls may be trials meanwhile. The permit returned is
+    /// recorded as usual; its outcome still counts as a trial's.
+    pub fn release_slot(&mut self, permit: Permit) -> Permit {
+        if permit.trial && permit.generation == self.generation {
+            self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
+        }
+        Permit {
+            trial: false,
+            ..permit
+        }
+    }
+
     /// Reports how a permitted call ended at `now`; returns the transition it caused.
     ///
     /// A success that took longer than the call timeout is recorded as a timeout.
@@ -579,7 +603,10 @@ impl Breaker {
             }
             State::HalfOpen => {
                 // Saturating: a permit (Copy) recorded twice must not wrap the count.
-                self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
+                // A permit without a slot (`try_acquire_nested`, `release_slot`) frees none.
+                if permit.trial {
+                    self.trials_in_flight = self.trials_in_flight.saturating_sub(1);
+                }
                 if failed {
                     Some(self.trip_from(now, State::HalfOpen, Cause::TrialFailed))
                 } else if self.consecutive_successes >= self.config.success_threshold {
@@ -1236,6 +1263,40 @@ mod tests {
         assert_eq!(b.state(12), State::HalfOpen);
         assert!(b.try_acquire(12).is_ok());
         assert!(b.try_acquire(12).is_err(), "still one trial at a time");
+    }
+
+    #[test]
+    fn nested_and_released_permits_count_without_holding_a_slot() {
+        let config = Config {
+            failure_threshold: Threshold::Count(1),
+            open_duration: 10,
+            success_threshold: 2,
+            half_open_wait: true,
+            ..Config::default()
+        };
+        let mut b = breaker(config);
+        let p = b.try_acquire(0).unwrap();
+        b.record(p, Outcome::Failure, 0);
+        let outer = b.try_acquire(10).unwrap();
+        assert!(b.try_acquire(10).unwrap_err().may_wait, "one trial slot");
+        let inner = b.try_acquire_nested(10).unwrap();
+        assert!(!inner.is_trial());
+        assert_eq!(b.record(inner, Outcome::Success, 11), None);
+        assert!(b.try_acquire(11).is_err(), "the nested call freed no slot");
+        let outer = b.release_slot(outer);
+        let other = b.try_acquire(12).expect("the released slot is free");
+        assert!(b.try_acquire(12).is_err());
+        let t = b
+            .record(outer, Outcome::Success, 13)
+            .expect("two trial successes close");
+        assert_eq!(t.to, State::Closed);
+        b.record(other, Outcome::Failure, 14);
+        assert_eq!(
+            b.state(14),
+            State::Closed,
+            "a permit of an older generation"
+        );
+        assert!(b.try_acquire_nested(14).is_ok_and(|p| !p.is_trial()));
     }
 
     #[test]
