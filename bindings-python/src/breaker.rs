@@ -325,14 +325,25 @@ impl Breaker {
     }
 
     /// pybreaker's generator functions: the call's outcome is the generator's, recorded
-    /// when it finishes (`_hook_generator` wraps it with the permit).
+    /// when it finishes (`_hook_generator` wraps it with the permit). As pybreaker's
+    /// lock is held only while the function is called, a trial's slot is handed back
+    /// at once: no caller waits for a generator, iterated later or never.
     fn guard_generator(
         slf: &Bound<'_, Self>,
         permit: Ticket,
         generator: Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        slf.get().in_flight.fetch_add(1, Ordering::AcqRel);
+        let this = slf.get();
+        let permit = match this.engine.release_slot(permit) {
+            released if permit.is_trial() && !released.is_trial() => {
+                this.hold_trial(false);
+                this.ended();
+                released
+            }
+            kept => kept,
+        };
+        this.in_flight.fetch_add(1, Ordering::AcqRel);
         let permit = Py::new(
             py,
             Permit {

@@ -591,6 +591,17 @@ impl Engine {
         }
     }
 
+    /// A trial's slot handed back before its outcome is known (see the core's
+    /// `release_slot`); a shared breaker's is kept.
+    pub(crate) fn release_slot(&self, ticket: Ticket) -> Ticket {
+        match (self, ticket) {
+            (Engine::Local(core), Ticket::Permit(permit)) => {
+                Ticket::Permit(core.with(|b, _| b.release_slot(permit)))
+            }
+            _ => ticket,
+        }
+    }
+
     #[inline]
     pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) -> Option<Transition> {
         match (self, ticket) {

@@ -588,27 +588,32 @@ def test_half_open_admits_one_trial_and_the_others_wait_for_it() -> None:
     assert breaker.current_state == "closed" and breaker.stats.rejected_count == 0
 
 
-def test_a_trial_generator_dropped_unstarted_wakes_the_callers_waiting_for_it() -> None:
+def test_a_half_open_generator_holds_no_trial_while_nobody_iterates_it() -> None:
+    # pybreaker holds its lock only while a generator function is called: the
+    # generator's outcome counts when it ends, and no caller waits for it meanwhile.
     breaker = CircuitBreaker(fail_max=1, reset_timeout=60)
-    breaker.half_open()
 
-    def rows() -> Iterator[int]:
-        yield 1
+    @breaker
+    def rows(n: int) -> Iterator[int]:
+        yield from range(n)
 
-    trial = breaker.call(rows)  # the trial, until the generator finishes
-    results: List[str] = []
-    behind = threading.Thread(target=lambda: results.append(breaker.call(lambda: "behind")), daemon=True)
-    behind.start()
-    time.sleep(0.1)  # let it wait for the trial (one that asks later runs at once: the test still passes)
     try:
-        del trial  # never started: its slot is handed back
-        gc.collect()
-        behind.join(30)
-        assert results == ["behind"], "the caller waiting for the trial was not woken"
+        breaker.half_open()
+        kept = rows(2)  # called while half-open, not iterated
+        assert in_thread(lambda: breaker.call(lambda: "other")) == "other"
         assert breaker.current_state == "closed"
+        assert list(kept) == [0, 1] and breaker.current_state == "closed"
+        breaker.half_open()
+        assert in_thread(lambda: list(zip(rows(3), rows(3)))) == [(0, 0), (1, 1), (2, 2)]
+        assert breaker.current_state == "closed"
+        breaker.half_open()
+        dropped = rows(1)
+        del dropped  # never started: handed back, not counted
+        gc.collect()
+        assert breaker.current_state == "half-open"
+        assert in_thread(lambda: list(rows(1))) == [0] and breaker.current_state == "closed"
     finally:
-        breaker.close()  # wakes it, had it not been
-        behind.join(30)
+        breaker.close()  # wakes a call that waited, had one
 
 
 def in_thread(target: Callable[[], Any]) -> Any:
