@@ -507,6 +507,23 @@ def test_start_state_comes_from_the_storage(state: str) -> None:
     assert storage.name == "memory" and storage.state == state and storage.counter == 1
 
 
+def test_failures_counted_in_the_storage_count_towards_fail_max() -> None:
+    storage = CircuitMemoryStorage(STATE_CLOSED)
+    storage.increment_counter()
+    storage.increment_counter()
+    breaker = CircuitBreaker(fail_max=3, state_storage=storage)
+    assert breaker.current_state == "closed" and breaker.fail_counter == 2
+    error = tripped(breaker)
+    assert str(error) == "Failures threshold reached, circuit breaker opened"
+    assert breaker.current_state == "open" and breaker.fail_counter == 3
+    started = CircuitMemoryStorage(STATE_CLOSED)
+    started.increment_counter()
+    again = CircuitBreaker(fail_max=2, state_storage=started)
+    assert again.call(lambda: "ok") == "ok" and again.fail_counter == 0, "a success ends the streak"
+    fail(again)
+    assert again.current_state == "closed"
+
+
 def test_an_open_start_keeps_what_remains_of_reset_timeout() -> None:
     storage = CircuitMemoryStorage(STATE_OPEN)
     storage.opened_at = datetime.now(timezone.utc) - timedelta(seconds=50)

@@ -737,9 +737,10 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         super().__init__(_engine_name(self), listeners=listeners or ())
         storage = self._state_storage
         if storage.counter:
-            # A start with failures already counted (pybreaker's storage counter).
+            # A start with failures already counted (pybreaker's storage counter): they
+            # count towards fail_max, as the consecutive failures that trip.
             snapshot = self.snapshot()
-            snapshot["failure_streak"] = storage.counter
+            snapshot["failure_streak"] = snapshot["consecutive_failures"] = storage.counter
             self.restore(snapshot)
         if isinstance(storage, (CircuitMemoryStorage, CircuitRedisStorage)):
             storage._attach(self)
