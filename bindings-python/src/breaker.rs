@@ -281,9 +281,12 @@ impl Breaker {
         let transition = self.record(permit, Outcome::Failure);
         let pybreaker = self.pybreaker.get().is_some();
         let hooks = self.hooks.load(Ordering::Relaxed);
-        // pybreaker tells the listeners' `failure` before the state change it causes.
+        // pybreaker tells the listeners' `failure` before the state change it causes,
+        // and in the state before it (the facade shows that one to them).
         if hooks && pybreaker {
-            self.hook(slf, intern!(slf.py(), "_hook_failure"), (error,))?;
+            let py = slf.py();
+            let before = transition.map(|t| types::state(py, t.from)).transpose()?;
+            self.hook(slf, intern!(py, "_hook_failure"), (error, before))?;
         }
         if let Some(t) = transition {
             if t.to == State::Open {

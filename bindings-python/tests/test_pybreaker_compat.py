@@ -236,6 +236,27 @@ def test_listener_hooks_in_pybreakers_order() -> None:
     assert rec.events == ["open->half-open", "before()", "half-open->closed", "success"]
 
 
+def test_a_failure_listener_sees_the_state_before_the_change_it_causes() -> None:
+    seen: List[str] = []
+
+    class Watcher(CircuitBreakerListener):
+        def failure(self, cb: CircuitBreaker, exc: BaseException) -> None:
+            seen.append(f"{cb.current_state}/{cb.state.name}/{cb.fail_counter}")
+
+        def state_change(self, cb: CircuitBreaker, old_state: Any, new_state: Any) -> None:
+            seen.append(f"{old_state.name}->{new_state.name}")
+
+    breaker = CircuitBreaker(fail_max=2, reset_timeout=60, listeners=[Watcher()])
+    fail(breaker)
+    tripped(breaker)
+    assert seen == ["closed/closed/1", "closed/closed/2", "closed->open"]
+    seen.clear()
+    breaker.half_open()
+    tripped(breaker)
+    assert seen == ["open->half-open", "half-open/half-open/3", "half-open->open"]
+    assert breaker.current_state == "open"
+
+
 def test_manual_transitions_tell_the_listeners() -> None:
     rec = Recorder()
     breaker = CircuitBreaker(listeners=(rec,))

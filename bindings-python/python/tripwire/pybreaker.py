@@ -673,6 +673,9 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     _opened_at: Optional[datetime]
     _lock: threading.RLock
     _state: CircuitBreakerState
+    # (thread, state) while that thread's failure listeners run: the state before the
+    # failure's transition, the one pybreaker's listeners see.
+    _failing_in: Optional[Tuple[int, str]]
 
     def __new__(
         cls,
@@ -721,6 +724,7 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         self._fallback = fallback
         self._opened_at = storage.opened_at
         self._lock = threading.RLock()
+        self._failing_in = None
         return self
 
     def __init__(
@@ -757,7 +761,11 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     def current_state(self) -> str:
         """``'closed'``, ``'open'`` or ``'half-open'`` (half-open as soon as
         ``reset_timeout`` has passed). On a ``CircuitRedisStorage``, its
-        ``fallback_circuit_state`` while the fleet's state is not known."""
+        ``fallback_circuit_state`` while the fleet's state is not known. In a
+        listener's ``failure``, the state before the change that failure causes."""
+        failing_in = self._failing_in
+        if failing_in is not None and failing_in[0] == threading.get_ident():
+            return failing_in[1]
         if self._fallback is not None:
             stats = self.stats  # the fleet's state is known once joined, while shared
             if stats.last_sync_age is None or stats.mode != "shared":
@@ -923,9 +931,17 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         with self._lock:
             super()._hook_success()
 
-    def _hook_failure(self, exc: BaseException) -> None:
+    def _hook_failure(self, exc: BaseException, before: Optional[CircuitState] = None) -> None:
+        # `before`: the state the failure moved from, when it made a transition.
         with self._lock:
-            super()._hook_failure(exc)
+            if before is None:
+                super()._hook_failure(exc)
+                return
+            previous, self._failing_in = self._failing_in, (threading.get_ident(), _NAMES[before])
+            try:
+                super()._hook_failure(exc)
+            finally:
+                self._failing_in = previous
 
     def _hook_tripped(self, error: BaseException, old: CircuitState) -> Optional[CircuitBreakerError]:
         """The engine's question when a failure opens the circuit: what to raise instead."""
