@@ -8,7 +8,9 @@ that waits for one sleeps longer than it, and the open ones are 60 s long.
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
+import pickle
 import threading
 import time
 import traceback
@@ -116,6 +118,27 @@ def test_an_open_circuit_refuses_without_calling() -> None:
     assert info.value.state is tripwire.CircuitState.OPEN
     assert info.value.retry_after is not None and 0 < info.value.retry_after <= 60
     assert breaker.fail_counter == 1
+
+
+def test_errors_have_pybreakers_args_and_repr_and_keep_their_fields() -> None:
+    breaker = CircuitBreaker(fail_max=1, reset_timeout=60, name="svc")
+    trip = tripped(breaker)
+    with pytest.raises(CircuitBreakerError) as info:
+        breaker.call(lambda: None)
+    refused = info.value
+    for error, message in [
+        (trip, "Failures threshold reached, circuit breaker opened"),
+        (refused, "Timeout not elapsed yet, circuit breaker still open"),
+    ]:
+        assert error.args == (message,)
+        assert repr(error) == f"CircuitBreakerError({message!r})"
+        for same in (error, pickle.loads(pickle.dumps(error)), copy.copy(error)):
+            assert type(same) is CircuitBreakerError and str(same) == message
+            assert same.name == "svc" and same.state is tripwire.CircuitState.OPEN
+            assert same.retry_after is not None and 0 < same.retry_after <= 60
+    by_hand = CircuitBreakerError("message")
+    assert by_hand.args == ("message",) and str(by_hand) == "message" and repr(by_hand) == "CircuitBreakerError('message')"
+    assert by_hand.name == "" and by_hand.retry_after is None and str(CircuitBreakerError()) == ""
 
 
 def test_throw_new_error_on_trip_false_raises_the_original_error() -> None:

@@ -70,41 +70,43 @@ _TRIAL_FAILED = "Trial call failed, circuit breaker opened"
 class CircuitBreakerError(tripwire.CircuitBreakerOpenError):
     """The breaker refused the call (it did not run), or the failure that opened it.
 
-    Also a ``tripwire.CircuitBreakerOpenError``: ``name``, ``state`` and ``retry_after``
-    are set on the errors the breaker raises. ``CircuitBreakerError("message")`` works
-    as in pybreaker.
+    As in pybreaker, ``args`` is ``(message,)``. Also a
+    ``tripwire.CircuitBreakerOpenError``: ``name``, ``state`` and ``retry_after`` are
+    set on the errors the breaker raises. ``CircuitBreakerError("message")`` works as
+    in pybreaker.
     """
 
     __module__ = "tripwire.pybreaker"
+    _REFUSED = _REFUSED  # a refusal's message (the engine makes refusals)
+    # (name, state, retry_after) on the errors the breaker raises; kept by pickle and copy.
+    _fields: Optional[Tuple[str, CircuitState, Optional[float]]] = None
 
     def __init__(self, *args: Any) -> None:
         Exception.__init__(self, *args)
 
-    def _fields(self) -> bool:
-        return len(self.args) >= 3 and isinstance(self.args[1], CircuitState)
+    @classmethod
+    def _raised_by(cls, message: str, name: str, retry_after: Optional[float]) -> CircuitBreakerError:
+        """An error the breaker raises, with its fields."""
+        error = cls(message)
+        error._fields = (name, CircuitState.OPEN, retry_after)
+        return error
 
     @property
     def name(self) -> str:
         """The breaker's registry name ('' on an error made by hand)."""
-        return str(self.args[0]) if self._fields() else ""
+        return "" if self._fields is None else self._fields[0]
 
     @property
     def state(self) -> CircuitState:
         """OPEN."""
-        state: CircuitState = self.args[1] if self._fields() else CircuitState.OPEN
-        return state
+        return CircuitState.OPEN if self._fields is None else self._fields[1]
 
     @property
     def retry_after(self) -> Optional[float]:
         """Seconds until a trial may run (None on an error made by hand)."""
-        retry_after: Optional[float] = self.args[2] if self._fields() else None
-        return retry_after
+        return None if self._fields is None else self._fields[2]
 
     def __str__(self) -> str:
-        if len(self.args) == 4:
-            return str(self.args[3])
-        if self._fields():
-            return _REFUSED
         return Exception.__str__(self)
 
 
@@ -948,7 +950,7 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         if not self._throw_new_error_on_trip:
             return None
         message = _TRIAL_FAILED if old is CircuitState.HALF_OPEN else _TRIPPED
-        instead = CircuitBreakerError(_engine_name(self), CircuitState.OPEN, float(self._reset_timeout), message)
+        instead = CircuitBreakerError._raised_by(message, _engine_name(self), float(self._reset_timeout))
         instead.__cause__ = error
         return instead.with_traceback(error.__traceback__)
 
