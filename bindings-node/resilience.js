@@ -801,14 +801,22 @@ class CircuitBreakerService {
 
   /** A retry, or a call the bulkhead admitted after a wait: the next permit. */
   _again(run) {
-    let start;
-    try {
-      start = this._at(run.circuit);
-    } catch (error) {
-      return this._clockFailed(run, -1, run.at, error);
-    }
+    const start = this._timeOf(run, -1, run.at);
+    if (typeof start !== 'number') return start;
     if (run.circuit.hooked) return this._viaFacade(run, start);
     return this._permitted(run, serviceAcquire(this._id, run.call, start), start);
+  }
+
+  /**
+   * Now on `run`'s breaker's clock; if the clock fails, the call ends (`_clockFailed`,
+   * with `slot` and `at`) and the answer is the caller's rejected promise instead.
+   */
+  _timeOf(run, slot, at) {
+    try {
+      return this._at(run.circuit);
+    } catch (error) {
+      return this._clockFailed(run, slot, at, error);
+    }
   }
 
   /**
@@ -885,12 +893,8 @@ class CircuitBreakerService {
   _succeeded(run, call, value) {
     const { circuit } = run;
     const { breaker } = circuit;
-    let now;
-    try {
-      now = this._at(circuit);
-    } catch (error) {
-      return this._clockFailed(run, call._slot, call._start, error);
-    }
+    const now = this._timeOf(run, call._slot, call._start);
+    if (typeof now !== 'number') return now;
     if (run.call === QUIET_CALL && cell[CELL_Q_STATE] === QUIET_STARTED) {
       // The engine has not heard of the call: queue its success (and the breaker's).
       cell[CELL_Q_STATE] = QUIET_NONE;
@@ -914,12 +918,8 @@ class CircuitBreakerService {
   /** A failure or timeout: recorded, and the engine says what follows, in one native call. */
   _failed(run, call, error, outcome) {
     const { breaker } = run.circuit;
-    let now;
-    try {
-      now = this._at(run.circuit);
-    } catch (clockError) {
-      return this._clockFailed(run, call._slot, call._start, clockError);
-    }
+    const now = this._timeOf(run, call._slot, call._start);
+    if (typeof now !== 'number') return now;
     run.at = now;
     const [code, status] = errorFacts(error);
     const transition = native.serviceEnd(this._id, run.call, call._slot, outcome, code, status, now);
@@ -935,12 +935,8 @@ class CircuitBreakerService {
   _viaFacade(run, start) {
     return run.circuit.breaker.execute(run.fn).then(
       (value) => {
-        let now;
-        try {
-          now = this._at(run.circuit);
-        } catch (clockError) {
-          return this._clockFailed(run, -1, start, clockError);
-        }
+        const now = this._timeOf(run, -1, start);
+        if (typeof now !== 'number') return now;
         native.serviceEnd(this._id, run.call, -1, OUTCOME_SUCCESS, undefined, undefined, now);
         const end = readEnd();
         if (end.admit >= 0) this._admit(end.admit);
@@ -948,12 +944,8 @@ class CircuitBreakerService {
         return value;
       },
       (error) => {
-        let now;
-        try {
-          now = this._at(run.circuit);
-        } catch (clockError) {
-          return this._clockFailed(run, -1, start, clockError);
-        }
+        const now = this._timeOf(run, -1, start);
+        if (typeof now !== 'number') return now;
         run.at = now;
         const outcome = error instanceof CircuitBreakerError ? OUTCOME_REFUSED : OUTCOME_FAILURE;
         const [code, status] = errorFacts(error);
