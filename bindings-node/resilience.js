@@ -826,10 +826,8 @@ class CircuitBreakerService {
    */
   _clockFailed(run, slot, at, error) {
     native.serviceEnd(this._id, run.call, slot, OUTCOME_CANCELLED, undefined, undefined, at);
-    const end = readEnd();
-    if (end.admit >= 0) this._admit(end.admit);
-    if (end.alerts !== 0) this._takeAlerts();
-    return Promise.reject(error);
+    // A cancelled call's end: what it freed is admitted, then the caller gets `error`.
+    return this._next(run, error, readEnd());
   }
 
   /** One attempt holding permit `slot`: the function, its timeout, its outcome. */
