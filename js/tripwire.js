@@ -350,7 +350,7 @@ export class Call {
     this._reject = null;
     this._prev = null;
     this._next = null;
-    this._deadline = start;
+    this._timeout = 0;
     this._controller = null;
     this._theirs = undefined;
   }
@@ -709,7 +709,8 @@ export function createTripwire(engine, host = {}) {
     }
 
     track(call) {
-      call._deadline = call._start + this.breaker._profile.timeoutMs;
+      // The timeout, not the deadline: a sum of fractions would be a number boxed per call.
+      call._timeout = this.breaker._profile.timeoutMs;
       let ends = this.ends;
       if (++this.tracks === ENDS_REUSE) {
         this.tracks = 0;
@@ -779,7 +780,7 @@ export function createTripwire(engine, host = {}) {
         this.cell.flight = null;
         return;
       }
-      while (this.head !== null && this.head._deadline <= now) {
+      while (this.head !== null && this.head._start + this.head._timeout <= now) {
         const call = this.head;
         call._settled = true;
         this.untrack(call);
@@ -788,11 +789,24 @@ export function createTripwire(engine, host = {}) {
       if (this.head !== null) {
         // A listener may have started a call, arming a timer for its deadline: the head's comes first.
         if (this.timer !== null) this.clearTimer(this.timer);
-        this.timer = this.cell.timer = this.setTimer(this.onTimer, Math.max(1, this.head._deadline - now));
+        this.timer = this.cell.timer = this.setTimer(this.onTimer, Math.max(1, this.head._start + this.head._timeout - now));
         this.refed = true;
       } else {
         this.cell.flight = null;
       }
+    }
+  }
+
+  /** `_own`'s settling of `call` (`this` the breaker): with a value, or an error if `failed`. */
+  function ownSettle(call, failed, outcome) {
+    if (!this._ending(call)) return;
+    // A throw here (the caller's clock) rejects the call instead of getting lost.
+    try {
+      if (!failed) call._resolve(this._succeeded(call, outcome));
+      else if (this._failure(call, outcome)) call._resolve(this._runFallback(outcome));
+      else call._reject(outcome);
+    } catch (thrown) {
+      call._reject(thrown);
     }
   }
 
@@ -1204,24 +1218,10 @@ export function createTripwire(engine, host = {}) {
         call._resolve = resolve;
         call._reject = reject;
       });
-      const onValue = (value) => {
-        if (!this._ending(call)) return;
-        // A throw here (the caller's clock) rejects the call instead of getting lost.
-        try {
-          call._resolve(this._succeeded(call, value));
-        } catch (thrown) {
-          call._reject(thrown);
-        }
-      };
-      const onError = (error) => {
-        if (!this._ending(call)) return;
-        try {
-          if (this._failure(call, error)) call._resolve(this._runFallback(error));
-          else call._reject(error);
-        } catch (thrown) {
-          call._reject(thrown);
-        }
-      };
+      // Bound, not closures: a closure made per call enters V8's CompileLazy on its
+      // first (only) call, and needs a context of its own.
+      const onValue = ownSettle.bind(this, call, false);
+      const onError = ownSettle.bind(this, call, true);
       try {
         // Inside the try: a `clock` whose setTimeout throws fails the call (a rejection).
         if (this._profile.timeoutMs !== null) this._track(call);
