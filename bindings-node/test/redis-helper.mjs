@@ -102,10 +102,15 @@ export class RedisServer {
   }
 }
 
-/** Polls `check` every few ms until it holds (no time limit: the test runner's applies). */
-export async function until(check, everyMs = 5) {
+/**
+ * Polls `check` every few ms until it holds; fails after `limitMs` (node --test has no
+ * time limit of its own: a wait that never ends hung the whole run once).
+ */
+export async function until(check, everyMs = 5, limitMs = 30_000) {
+  const deadline = Date.now() + limitMs;
   for (;;) {
     if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`still not true after ${limitMs} ms: ${check}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
