@@ -9,7 +9,7 @@
 
 const { EventEmitter } = require('node:events');
 const native = require('./native.js');
-const { shared, processNow, queueSuccess } = require('./shared.js');
+const { shared, processNow, queueSuccess, holdLoopFor } = require('./shared.js');
 const { live } = require('./internal.js');
 const facade = require('../js/tripwire.js');
 const log = require('../js/log.js');
@@ -21,6 +21,7 @@ const engine = { ...native, now: processNow, queueSuccess, shared };
 const api = facade.createTripwire(engine, {
   EventEmitter,
   nextTick: process.nextTick,
+  hold: holdLoopFor,
   fleet,
   tracing(breaker, option) {
     const otel = require('./otel.js');

@@ -21,10 +21,10 @@
 const native = require('./native.js');
 const { P } = require('./internal.js');
 
-const { flush, readClock } = native;
+const { flush, readClock, holdLoop } = native;
 const shared = native.shared();
-const { ticker, ring } = shared;
-const { RING_ENTRY: ENTRY, TICKER_NOW, TICKER_TICKING, TICKER_READS } = P;
+const { ticker, ring, hold } = shared;
+const { RING_ENTRY: ENTRY, TICKER_NOW, TICKER_TICKING, TICKER_READS, HOLD_COUNT, HOLD_HELD } = P;
 const RING_CAPACITY = (ring.length - 1) / ENTRY;
 
 /** Now on the process clock (ms): an array read while the native thread ticks. */
@@ -34,6 +34,19 @@ function processNow() {
     return ticker[TICKER_NOW];
   }
   return readClock();
+}
+
+/**
+ * A breaker's calls with a deadline are in flight (`busy`), or none are any more: the
+ * event loop stays alive while any breaker's are, without a crossing per call
+ * (src/hold.rs). The facade's `host.hold`.
+ */
+function holdLoopFor(busy) {
+  if (!busy) {
+    hold[HOLD_COUNT] -= 1;
+  } else if ((hold[HOLD_COUNT] += 1) === 1 && hold[HOLD_HELD] === 0) {
+    holdLoop();
+  }
 }
 
 /** Queues the success of a call admitted while breaker `id` was quiet. */
@@ -64,4 +77,4 @@ function queueSuccess(id, generation, start, end) {
 // (js/tripwire.js).
 const { Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS } = require('../js/tripwire.js');
 
-module.exports = { shared, processNow, queueSuccess, Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS };
+module.exports = { shared, processNow, queueSuccess, holdLoopFor, Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS };

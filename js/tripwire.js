@@ -425,7 +425,9 @@ export function storeEpisode(source, type, details, log) {
 
 /**
  * The public API over `engine` (see the top of this file), with `host`'s
- * EventEmitter (Node's, or Emitter above), `nextTick` and optional `tracing`.
+ * EventEmitter (Node's, or Emitter above), `nextTick`, and optional `tracing` and
+ * `hold(busy)` (Node's: keeps the event loop alive while a breaker has calls with a
+ * deadline in flight, so that its timer need not be referenced per call; see Flight).
  */
 export function createTripwire(engine, host = {}) {
   const P = engine.protocol();
@@ -670,11 +672,11 @@ export function createTripwire(engine, host = {}) {
   /**
    * The calls of one breaker in flight with a deadline, oldest first (one timeout
    * for all, so insertion order is deadline order), and the one timer that watches
-   * them: referenced only while a call is in flight. It is unref'd as the last call
-   * ends, not a process.nextTick later as it was: that spared back-to-back calls the
-   * two crossings into libuv (~20 ns a call), but one request per turn of the event
-   * loop (a request handler's shape) paid the tick and both crossings every call
-   * (~1.5 µs of CPU a call, against ~0.1 µs done at once).
+   * them. While calls are in flight the process must stay alive until they end or
+   * time out, and no longer: with Node's `host.hold` the timer of the default clock
+   * is never referenced and the host keeps the loop alive (two crossings into libuv
+   * a call saved: referencing the timer as the first call starts and unreferencing it
+   * as the last ends); otherwise the timer is referenced while calls are in flight.
    */
   class Flight {
     constructor(breaker) {
@@ -687,9 +689,12 @@ export function createTripwire(engine, host = {}) {
       this.ends = { head: null, tail: null };
       this.tracks = 0;
       this.timer = null;
-      this.refed = false;
-      this.setTimer = clock !== null && typeof clock.setTimeout === 'function' ? clock.setTimeout.bind(clock) : setTimer;
+      const own = clock !== null && typeof clock.setTimeout === 'function';
+      this.setTimer = own ? clock.setTimeout.bind(clock) : setTimer;
       this.clearTimer = clock !== null && typeof clock.clearTimeout === 'function' ? clock.clearTimeout.bind(clock) : clearTimer;
+      // What keeps the process alive while calls are in flight: the host, for timers
+      // of the default clock (a caller's timers need not hold anything).
+      this.hold = own || host.hold === undefined ? null : host.hold;
       // What the pending timer reaches: this Flight while calls are in flight (a call
       // must time out even if nothing else holds its breaker), else only a WeakRef.
       // An idle breaker nobody holds is then collected with its native state, and its
@@ -716,22 +721,16 @@ export function createTripwire(engine, host = {}) {
         this.tracks = 0;
         ends = this.ends = { head: ends.head, tail: ends.tail };
       }
-      if (ends.tail === null) {
+      const first = ends.tail === null;
+      if (first) {
         ends.head = call;
       } else {
         call._prev = ends.tail;
         ends.tail._next = call;
       }
       ends.tail = call;
-      if (this.timer === null) {
-        this.timer = this.cell.timer = this.setTimer(this.onTimer, this.breaker._profile.timeoutMs);
-        this.refed = true;
-        this.cell.flight = this;
-      } else if (!this.refed) {
-        if (typeof this.timer.ref === 'function') this.timer.ref();
-        this.refed = true;
-        this.cell.flight = this;
-      }
+      if (this.timer === null) this.arm(call._timeout);
+      if (first) this.busy(true);
     }
 
     untrack(call) {
@@ -742,29 +741,30 @@ export function createTripwire(engine, host = {}) {
       else call._next._prev = call._prev;
       call._prev = null;
       call._next = null;
-      // Nothing in flight: the pending timer must not keep the process alive.
-      if (ends.head === null && this.refed) this.release();
+      if (ends.head === null) this.busy(false);
     }
 
-    release() {
-      if (this.timer !== null) {
-        if (typeof this.timer.unref === 'function') this.timer.unref();
-        this.refed = false;
-        this.cell.flight = null;
-      }
+    /** Calls are in flight now, or none are any more: what holds the process (and this). */
+    busy(on) {
+      this.cell.flight = on ? this : null;
+      if (this.hold !== null) this.hold(on);
+      else if (this.timer !== null) refTimer(this.timer, on);
+    }
+
+    /** The timer, for `ms`: referenced only if the host does not hold the loop and calls are in flight. */
+    arm(ms) {
+      this.timer = this.cell.timer = this.setTimer(this.onTimer, ms);
+      refTimer(this.timer, this.hold === null && this.head !== null);
     }
 
     /** Nothing in flight and the breaker goes: its pending timer must not keep it alive. */
     drop() {
       if (this.timer !== null) this.clearTimer(this.timer);
       this.timer = this.cell.timer = null;
-      this.refed = false;
-      this.cell.flight = null;
     }
 
     expire() {
       this.timer = this.cell.timer = null;
-      this.refed = false;
       let now;
       try {
         now = this.breaker._now();
@@ -777,7 +777,6 @@ export function createTripwire(engine, host = {}) {
           this.untrack(call);
           this.breaker._timedOut(call, error);
         }
-        this.cell.flight = null;
         return;
       }
       while (this.head !== null && this.head._start + this.head._timeout <= now) {
@@ -788,12 +787,17 @@ export function createTripwire(engine, host = {}) {
       }
       if (this.head !== null) {
         // A listener may have started a call, arming a timer for its deadline: the head's comes first.
-        if (this.timer !== null) this.clearTimer(this.timer);
-        this.timer = this.cell.timer = this.setTimer(this.onTimer, Math.max(1, this.head._start + this.head._timeout - now));
-        this.refed = true;
-      } else {
-        this.cell.flight = null;
+        this.drop();
+        this.arm(Math.max(1, this.head._start + this.head._timeout - now));
       }
+    }
+  }
+
+  /** References a timer (Node's; others have no such notion), or not. */
+  function refTimer(timer, on) {
+    if (typeof timer.ref === 'function') {
+      if (on) timer.ref();
+      else timer.unref();
     }
   }
 

@@ -225,8 +225,8 @@ unsafe fn set(
     napi::check_status!(status, "cannot set {name:?}")
 }
 
-/// Makes this environment's shared object: `{ ticker, gates, ring, service }` (the
-/// last is the resilience service's cell, see `resilience.rs`).
+/// Makes this environment's shared object: `{ ticker, hold, gates, ring, service }`
+/// (`hold` is `hold.rs`'s; `service` the resilience service's cell, see `resilience.rs`).
 ///
 /// # Safety
 /// `env` must be the running callback's.
@@ -243,7 +243,9 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
         let (gates, gates_data) = float64_array(env, GATE_BREAKERS * crate::protocol::GATE)?;
         let (ring, ring_data) = float64_array(env, 1 + RING_CAPACITY * RING_ENTRY)?;
         let (service, service_data) = float64_array(env, crate::protocol::CELL_LEN)?;
+        let (hold, hold_data) = float64_array(env, crate::protocol::HOLD_LEN)?;
         set(env, object, c"ticker", ticker)?;
+        set(env, object, c"hold", hold)?;
         set(env, object, c"gates", gates)?;
         set(env, object, c"ring", ring)?;
         set(env, object, c"service", service)?;
@@ -259,6 +261,7 @@ unsafe fn make_shared(env: sys::napi_env) -> napi::Result<sys::napi_value> {
         sys::napi_add_env_cleanup_hook(env, Some(forget_gates), ptr::null_mut());
         crate::breaker::bind_ring(ring_data);
         crate::service::bind_cell(service_data);
+        crate::hold::bind(hold_data);
         Ok(object)
     }
 }
@@ -270,7 +273,7 @@ unsafe extern "C" fn forget_gates(_data: *mut std::ffi::c_void) {
 /// Breakers the first gates array has room for.
 const GATE_BREAKERS: usize = 64;
 
-/// `shared()`: this environment's `{ ticker, gates, ring, service }` (made on the
+/// `shared()`: this environment's `{ ticker, hold, gates, ring, service }` (made on the
 /// first call).
 /// Every copy of the facade loaded into the environment (a test runner's module
 /// registry may load it twice) must read the same arrays the native side writes.
@@ -320,7 +323,7 @@ unsafe extern "C" fn grow_gates(
     }
 }
 
-const HOT: [(&CStr, Callback); 7] = [
+const HOT: [(&CStr, Callback); 8] = [
     (c"acquireAt", acquire_at),
     (c"recordAt", record_at),
     (c"recordQuietAt", record_quiet_at),
@@ -328,6 +331,7 @@ const HOT: [(&CStr, Callback); 7] = [
     (c"shared", shared),
     (c"growGates", grow_gates),
     (c"readClock", crate::ticker::read_clock),
+    (c"holdLoop", crate::hold::hold_loop),
 ];
 
 /// A raw Node-API callback.

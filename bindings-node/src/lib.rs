@@ -27,6 +27,7 @@ mod breaker;
 mod control;
 mod evict;
 mod fleet;
+mod hold;
 mod hot;
 mod metrics;
 mod options;

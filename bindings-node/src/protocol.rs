@@ -23,6 +23,10 @@ pub(crate) const TICKER_NOW: usize = 0;
 pub(crate) const TICKER_TICKING: usize = 1;
 pub(crate) const TICKER_READS: usize = 2;
 pub(crate) const TICKER_LEN: usize = 3;
+/// The hold array (`shared().hold`, see `hold.rs`): `[count, held]`.
+pub(crate) const HOLD_COUNT: usize = 0;
+pub(crate) const HOLD_HELD: usize = 1;
+pub(crate) const HOLD_LEN: usize = 2;
 
 /// The service cell (`shared().service`): what a service call's native step answers
 /// besides its return value.
@@ -102,6 +106,9 @@ pub fn protocol(env: Env) -> Result<Object<'static>> {
         ("TICKER_TICKING", TICKER_TICKING as f64),
         ("TICKER_READS", TICKER_READS as f64),
         ("TICKER_LEN", TICKER_LEN as f64),
+        ("HOLD_COUNT", HOLD_COUNT as f64),
+        ("HOLD_HELD", HOLD_HELD as f64),
+        ("HOLD_LEN", HOLD_LEN as f64),
         ("CELL_BEGIN", CELL_BEGIN as f64),
         ("CELL_CALL", CELL_CALL as f64),
         ("CELL_WAIT", CELL_WAIT as f64),

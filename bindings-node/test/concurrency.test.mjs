@@ -125,6 +125,26 @@ test('a call that held the process releases it when it ends before its timeout',
   assert.equal(child.stdout.trim(), 'done');
 });
 
+test('a worker thread is held by its call in flight until the timeout, then exits cleanly', () => {
+  // In a child: a handle left open as a worker's loop closes aborts the whole process.
+  const child = runChild(`
+    const { Worker } = require('node:worker_threads');
+    const source = [
+      "const { CircuitBreaker } = require(require('node:worker_threads').workerData);",
+      "const hangs = new CircuitBreaker({ name: 'hangs', timeout: 200 });",
+      "const quick = new CircuitBreaker({ name: 'quick', timeout: 3600000 });",
+      "quick.execute(async () => 1).then(() => hangs.execute(() => new Promise(() => {})))",
+      "  .catch((e) => console.log(e.name + ' ' + hangs.getStats().totalTimeouts));",
+    ].join('\\n');
+    const started = Date.now();
+    const worker = new Worker(source, { eval: true, workerData: require.resolve('./index.js') });
+    worker.on('exit', (code) => console.log('exit ' + code + ' ' + (Date.now() - started < 60000)));
+  `);
+  assert.equal(child.signal, null, `killed: ${child.stderr}`);
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(child.stdout.trim().split('\n'), ['CircuitBreakerTimeoutError 1', 'exit 0 true']);
+});
+
 test('native breakers are freed when their JS objects are collected', () => {
   const child = runChild(`
     const native = require('./native.js');
