@@ -12,7 +12,9 @@
 // tripwire-notimeout, cockatiel (its breaker alone, no timeout); service,
 // service-notimeout, cockatiel-stack and cockatiel-stack-timeout (one successful call
 // through executeWithCircuitBreaker with retry and bulkhead, and cockatiel's
-// wrap(retry, circuitBreaker, [timeout(30 s),] bulkhead): service.mjs's setups).
+// wrap(retry, circuitBreaker, [timeout(30 s),] bulkhead): service.mjs's setups);
+// tripwire-failure, tripwire-failure-full (10,000 successes already in its window) and
+// cockatiel-failure: a failing call each (the bare failing call subtracted).
 // Default: the three breakers.
 import { createRequire } from 'node:module';
 
@@ -51,8 +53,17 @@ function cockatielStack(timed) {
   return (fn) => policy.execute(fn);
 }
 
+function windowed() {
+  const { CircuitBreaker } = require('tripwire');
+  const b = new CircuitBreaker({ name: 'one-at-a-time-window', failureThreshold: 0.5, minimumRequests: NEVER, timeout: 30000 });
+  return (fn) => b.execute(fn);
+}
+
 const makers = {
   tripwire: () => breaker(30000),
+  'tripwire-failure': () => breaker(30000),
+  'tripwire-failure-full': windowed,
+  'cockatiel-failure': () => makers.cockatiel(),
   'tripwire-notimeout': () => breaker(false),
   cockatiel: () => {
     const { circuitBreaker, handleAll, ConsecutiveBreaker } = require('cockatiel');
@@ -68,6 +79,12 @@ const makers = {
 const names = picked.length > 0 ? picked : ['tripwire', 'tripwire-notimeout', 'cockatiel'];
 for (const name of names) if (!makers[name]) throw new Error(`unknown contender ${name}`);
 const ok = async () => 1;
+const error = new Error('boom');
+const boom = async () => {
+  throw error;
+};
+const catchAll = () => {};
+const failing = (run) => () => run(boom).catch(catchAll);
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 const cpuNs = () => {
@@ -93,16 +110,22 @@ async function timeLoop(n, body) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-const runs = names.map((name) => {
+const runs = [];
+for (const name of names) {
   const run = makers[name]();
-  return { name, body: () => run(ok), cpu: [], wall: [] };
-});
-for (const r of runs) await timeLoop(20_000, r.body);
-await timeLoop(20_000, ok);
+  const fails = name.endsWith('-failure') || name.endsWith('-failure-full');
+  // The window's 10,000 calls, before any timing.
+  if (name.endsWith('-full')) for (let i = 0; i < 10_000; i++) await run(ok);
+  runs.push({ name, body: fails ? failing(run) : () => run(ok), bare: fails ? failing((fn) => fn()) : ok, cpu: [], wall: [] });
+}
+for (const r of runs) {
+  await timeLoop(20_000, r.body);
+  await timeLoop(20_000, r.bare);
+}
 for (let round = 0; round < ROUNDS; round++) {
   for (const r of runs) {
     globalThis.gc();
-    const base = await timeLoop(N, ok);
+    const base = await timeLoop(N, r.bare);
     globalThis.gc();
     const t = await timeLoop(N, r.body);
     r.cpu.push(Math.round(t[0] - base[0]));

@@ -108,6 +108,17 @@ results.oneAtATime = {};
       `${shape.padEnd(10)}${contenders.map((l) => `${r[l].cpu} / ${r[l].wall}`.padStart(20)).join('')}   ${ratio(cpu('tripwire'), cpu('cockatiel')).padStart(17)}  ${ratio(cpu('tripwire-notimeout'), cpu('cockatiel')).padStart(17)}  ${ratio(cpu('service-notimeout'), cpu('cockatiel-stack')).padStart(26)}`,
     );
   }
+  // Failures the same way (separate processes per library measured ±50 % run to run).
+  const failing = ['tripwire-failure', 'tripwire-failure-full', 'cockatiel-failure'];
+  const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'one-at-a-time.mjs'), 'microtask', '9', '50000', ...failing], { cwd: root, encoding: 'utf8', env: process.env });
+  if (run.status !== 0) {
+    console.error(`one-at-a-time failures failed:\n${run.stderr}`);
+    process.exit(1);
+  }
+  const r = (results.oneAtATime.failures = JSON.parse(run.stdout.trim().split('\n').at(-1)));
+  console.log(
+    `failures  ${failing.map((l) => `${r[l].cpu} / ${r[l].wall}`.padStart(24)).join('')}   fresh/cockatiel ${ratio(r['tripwire-failure'].cpu, r['cockatiel-failure'].cpu)}  10,000 in window/cockatiel ${ratio(r['tripwire-failure-full'].cpu, r['cockatiel-failure'].cpu)}`,
+  );
 }
 
 // Issue 6: a successful call through executeWithCircuitBreaker (retry and bulkhead
