@@ -6,6 +6,8 @@
 // - ticker, [nowMs, ticking, reads]: the process clock, written every millisecond
 //   by a native thread while calls read it densely (src/ticker.rs); otherwise a
 //   read crosses to readClock();
+// - hold, [count, held]: the breakers with calls with a deadline in flight, and
+//   whether the addon's check handle holds the event loop for them (src/hold.rs);
 // - gates, per breaker id [quietUntilMs, generation]: until then the breaker is
 //   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
 //   it and a success within its quiet limit is queued in the ring instead of

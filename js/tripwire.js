@@ -751,13 +751,13 @@ export function createTripwire(engine, host = {}) {
       else if (this.timer !== null) refTimer(this.timer, on);
     }
 
-    /** The timer, for `ms`: referenced only if the host does not hold the loop and calls are in flight. */
+    /** The timer, for `ms` (armed only with calls in flight): referenced unless the host holds the loop. */
     arm(ms) {
       this.timer = this.cell.timer = this.setTimer(this.onTimer, ms);
-      refTimer(this.timer, this.hold === null && this.head !== null);
+      refTimer(this.timer, this.hold === null);
     }
 
-    /** Nothing in flight and the breaker goes: its pending timer must not keep it alive. */
+    /** Clears the pending timer: nothing is in flight and the breaker goes, or another replaces it. */
     drop() {
       if (this.timer !== null) this.clearTimer(this.timer);
       this.timer = this.cell.timer = null;
