@@ -92,17 +92,21 @@ for (const [k, v] of Object.entries(results.crossing.tripwire)) {
 // wall time; the calls back to back, and each in its own turn of the event loop as a
 // request handler makes them (one-at-a-time.mjs).
 results.oneAtATime = {};
+/** One run of one-at-a-time.mjs: its JSON line, or the process ends with its error. */
+function oneAtATime(shape, calls, contenders) {
+  const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'one-at-a-time.mjs'), shape, '9', calls, ...contenders], { cwd: root, encoding: 'utf8', env: process.env });
+  if (run.status !== 0) {
+    console.error(`one-at-a-time ${shape} ${contenders.join(' ')} failed:\n${run.stderr}`);
+    process.exit(1);
+  }
+  return JSON.parse(run.stdout.trim().split('\n').at(-1));
+}
 {
   const contenders = ['tripwire', 'tripwire-notimeout', 'cockatiel', 'service', 'service-notimeout', 'cockatiel-stack'];
   console.log('\none request at a time, old generation, one process: median overhead (ns), CPU / wall');
   console.log(`${'loop'.padEnd(10)}${contenders.map((l) => l.padStart(20)).join('')}   default/cockatiel  untimed/cockatiel  service untimed/stack (CPU)`);
   for (const [shape, calls] of [['microtask', '100000'], ['macrotask', '20000']]) {
-    const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'one-at-a-time.mjs'), shape, '9', calls, ...contenders], { cwd: root, encoding: 'utf8', env: process.env });
-    if (run.status !== 0) {
-      console.error(`one-at-a-time ${shape} failed:\n${run.stderr}`);
-      process.exit(1);
-    }
-    const r = (results.oneAtATime[shape] = JSON.parse(run.stdout.trim().split('\n').at(-1)));
+    const r = (results.oneAtATime[shape] = oneAtATime(shape, calls, contenders));
     const cpu = (l) => r[l].cpu;
     console.log(
       `${shape.padEnd(10)}${contenders.map((l) => `${r[l].cpu} / ${r[l].wall}`.padStart(20)).join('')}   ${ratio(cpu('tripwire'), cpu('cockatiel')).padStart(17)}  ${ratio(cpu('tripwire-notimeout'), cpu('cockatiel')).padStart(17)}  ${ratio(cpu('service-notimeout'), cpu('cockatiel-stack')).padStart(26)}`,
@@ -110,12 +114,7 @@ results.oneAtATime = {};
   }
   // Failures the same way (separate processes per library measured ±50 % run to run).
   const failing = ['tripwire-failure', 'tripwire-failure-full', 'cockatiel-failure'];
-  const run = spawnSync(process.execPath, ['--expose-gc', join(here, 'one-at-a-time.mjs'), 'microtask', '9', '50000', ...failing], { cwd: root, encoding: 'utf8', env: process.env });
-  if (run.status !== 0) {
-    console.error(`one-at-a-time failures failed:\n${run.stderr}`);
-    process.exit(1);
-  }
-  const r = (results.oneAtATime.failures = JSON.parse(run.stdout.trim().split('\n').at(-1)));
+  const r = (results.oneAtATime.failures = oneAtATime('microtask', '50000', failing));
   console.log(
     `failures  ${failing.map((l) => `${r[l].cpu} / ${r[l].wall}`.padStart(24)).join('')}   fresh/cockatiel ${ratio(r['tripwire-failure'].cpu, r['cockatiel-failure'].cpu)}  10,000 in window/cockatiel ${ratio(r['tripwire-failure-full'].cpu, r['cockatiel-failure'].cpu)}`,
   );
