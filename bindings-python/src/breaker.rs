@@ -3,7 +3,7 @@
 //! sits behind a short mutex that is never held while Python code runs.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use pyo3::call::PyCallArgs;
 use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
@@ -34,7 +34,9 @@ pub struct Breaker {
     name: Py<PyString>,
     /// The process's own engine, or the fleet's through a store.
     pub(crate) engine: Engine,
-    exclude: Exclude,
+    /// Replaced whole by `_reconfigure(exclude=...)` (pybreaker's
+    /// `add_excluded_exception`); a call judges its error by the one it reads.
+    exclude: Mutex<Arc<Exclude>>,
     fallback: Option<Py<PyAny>>,
     /// `is_failure_result(result)`: a returned value that counts as a failure (set at
     /// construction, or by a service's `config` when it makes the breaker).
@@ -152,12 +154,14 @@ impl Breaker {
         if !error.is_instance_of::<PyException>() {
             return Ok(Verdict::Cancelled);
         }
-        if let Some(types) = &self.exclude.types {
+        // A clone: a predicate may replace the exclusions (the lock is not held while it runs).
+        let exclude = Arc::clone(&self.exclude.lock().unwrap_or_else(PoisonError::into_inner));
+        if let Some(types) = &exclude.types {
             if error.is_instance(types.bind(py)).unwrap_or(false) {
                 return Ok(Verdict::Ignored);
             }
         }
-        for predicate in &self.exclude.predicates {
+        for predicate in &exclude.predicates {
             if ask(predicate.bind(py), error)? {
                 return Ok(Verdict::Ignored);
             }
@@ -615,7 +619,7 @@ impl Breaker {
         Ok(Breaker {
             name: name.clone().unbind(),
             engine,
-            exclude: parsed.exclude,
+            exclude: Mutex::new(Arc::new(parsed.exclude)),
             fallback: parsed.fallback,
             is_failure_result: parsed
                 .is_failure_result
@@ -926,12 +930,20 @@ impl Breaker {
     }
 
     /// Runs on new options from now on, keeping the state and counts (pybreaker's
-    /// `fail_max = ...`). The options are the constructor's; each must be given again.
+    /// `fail_max = ...`). The options are the constructor's; each must be given again
+    /// (the engine's and `exclude`).
     #[pyo3(signature = (**options))]
     fn _reconfigure(&self, options: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         let parsed = options::parse(options)?;
         let config = CONFIGS.with_borrow_mut(|configs| configs.share(parsed.config));
-        self.reconfigure(config).map_err(options::config_error)
+        self.reconfigure(config).map_err(options::config_error)?;
+        let old = std::mem::replace(
+            &mut *self.exclude.lock().unwrap_or_else(PoisonError::into_inner),
+            Arc::new(parsed.exclude),
+        );
+        // Dropped after the lock: releasing a predicate may run Python code.
+        drop(old);
+        Ok(())
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -941,11 +953,13 @@ impl Breaker {
         if let Some(f) = self.is_failure_result.get() {
             visit.call(f)?;
         }
-        if let Some(t) = &self.exclude.types {
-            visit.call(t)?;
-        }
-        for p in &self.exclude.predicates {
-            visit.call(p)?;
+        if let Ok(exclude) = self.exclude.try_lock() {
+            if let Some(t) = &exclude.types {
+                visit.call(t)?;
+            }
+            for p in &exclude.predicates {
+                visit.call(p)?;
+            }
         }
         if let Some(c) = self.pybreaker.get() {
             visit.call(c)?;

@@ -235,6 +235,20 @@ def test_exclusions_added_and_removed_later_apply_at_once() -> None:
     assert breaker.fail_counter == 1
 
 
+def test_exclusions_that_match_nothing_are_kept_as_given() -> None:
+    # pybreaker checks types with isinstance and skips what is not callable.
+    breaker = CircuitBreaker(exclude=[int, "Down"])
+    fail(breaker)
+    assert breaker.fail_counter == 1
+    breaker.add_excluded_exception(Down)
+    assert breaker.excluded_exceptions == (int, "Down", Down)
+    fail(breaker)
+    assert breaker.fail_counter == 0
+    with pytest.raises(ValueError):
+        breaker.remove_excluded_exception(Invalid)
+    assert breaker.excluded_exceptions == (int, "Down", Down)
+
+
 # -- listeners ----------------------------------------------------------------
 
 

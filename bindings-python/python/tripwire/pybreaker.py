@@ -629,15 +629,17 @@ def _seconds(name: str, value: Any) -> float:
 
 
 def _engine_options(
-    fail_max: int, reset_timeout: float, success_threshold: int, exclude: List[Callable[[BaseException], bool]]
+    fail_max: int, reset_timeout: float, success_threshold: int, exclusions: List[Exclusion]
 ) -> Dict[str, Any]:
     """The engine's options for pybreaker's: a count of consecutive failures, a timed
-    open, excluded errors as successes, half-open callers waiting for the trial."""
+    open, excluded errors as successes, half-open callers waiting for the trial.
+    The engine checks exception types (one ``isinstance``) and calls callables, as
+    pybreaker does; another type matches no exception, and pybreaker skips the rest."""
     return {
         "failure_threshold": fail_max,
         "recovery_timeout": reset_timeout,
         "success_threshold": success_threshold,
-        "exclude": exclude,
+        "exclude": [e for e in exclusions if (issubclass(e, BaseException) if isinstance(e, type) else callable(e))],
         "ignored_as_success": True,
         "half_open_wait": True,
     }
@@ -663,7 +665,6 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     ``exclude`` (types or callables) count as successes and propagate.
     """
 
-    _exclude: List[Callable[[BaseException], bool]]
     _excluded_exceptions: List[Exclusion]
     _fail_max: int
     _reset_timeout: float
@@ -695,12 +696,11 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         if start not in _ENGINE_STATES:
             raise ValueError(f"Unknown state {start!r}, valid states: {', '.join(_ENGINE_STATES)}")
         excluded: List[Exclusion] = list(exclude or [])
-        exclude_predicate: List[Callable[[BaseException], bool]] = [functools.partial(_is_excluded, excluded)]
         options = _engine_options(
             _positive_int("fail_max", fail_max),
             _seconds("reset_timeout", reset_timeout),
             _positive_int("success_threshold", success_threshold),
-            exclude_predicate,
+            excluded,
         )
         start_at: Dict[str, Any] = {"initial_state": _ENGINE_STATES[start].value}
         if start == STATE_OPEN:
@@ -715,7 +715,6 @@ class CircuitBreaker(tripwire.CircuitBreaker):
             fallback = storage._fallback_circuit_state
         self = cast("Self", super().__new__(cls, engine_name, **options, **start_at))
         self._pybreaker(CircuitBreakerError)
-        self._exclude = exclude_predicate
         self._excluded_exceptions = excluded
         self._fail_max = fail_max
         self._reset_timeout = reset_timeout
@@ -830,15 +829,17 @@ class CircuitBreaker(tripwire.CircuitBreaker):
 
     # -- options ----------------------------------------------------------------
 
-    def _reconfigure_or(self, undo: Callable[[], None]) -> None:
-        """The engine takes the options as they are now; if it refuses them, ``undo``."""
-        try:
-            self._reconfigure(
-                **_engine_options(self._fail_max, self._reset_timeout, self._success_threshold, self._exclude)
-            )
-        except BaseException:
-            undo()
-            raise
+    def _reconfigure_or(self, undo: Callable[[], object]) -> None:
+        """The engine takes the options as they are now; if it refuses them, ``undo``.
+        Under the lock: the last change's options are read after every change before it."""
+        with self._lock:
+            try:
+                self._reconfigure(
+                    **_engine_options(self._fail_max, self._reset_timeout, self._success_threshold, self._excluded_exceptions)
+                )
+            except BaseException:
+                undo()
+                raise
 
     @property
     def fail_max(self) -> int:
@@ -888,6 +889,7 @@ class CircuitBreaker(tripwire.CircuitBreaker):
         """Excludes an exception type (or a callable) from now on."""
         with self._lock:
             self._excluded_exceptions.append(exception)
+            self._reconfigure_or(self._excluded_exceptions.pop)
 
     def add_excluded_exceptions(self, *exceptions: Exclusion) -> None:
         """Excludes several."""
@@ -897,7 +899,9 @@ class CircuitBreaker(tripwire.CircuitBreaker):
     def remove_excluded_exception(self, exception: Exclusion) -> None:
         """Stops excluding one."""
         with self._lock:
-            self._excluded_exceptions.remove(exception)
+            at = self._excluded_exceptions.index(exception)
+            del self._excluded_exceptions[at]
+            self._reconfigure_or(lambda: self._excluded_exceptions.insert(at, exception))
 
     def is_system_error(self, exception: BaseException) -> bool:
         """Whether ``exception`` counts as a failure (it is not excluded)."""
