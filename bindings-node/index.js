@@ -9,14 +9,14 @@
 
 const { EventEmitter } = require('node:events');
 const native = require('./native.js');
-const { shared, processNow, queueSuccess, holdLoopFor } = require('./shared.js');
+const { shared, processNow, queueSuccess, queueFailure, holdLoopFor } = require('./shared.js');
 const { live } = require('./internal.js');
 const facade = require('../js/tripwire.js');
 const log = require('../js/log.js');
 const { RedisStore, fleet, breakerEvent, kEvent, logging: storeLogging } = require('./store.js');
 
 /** The engine interface of js/tripwire.js, implemented by the addon. */
-const engine = { ...native, now: processNow, queueSuccess, shared };
+const engine = { ...native, now: processNow, queueSuccess, queueFailure, shared };
 
 const api = facade.createTripwire(engine, {
   EventEmitter,

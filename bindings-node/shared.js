@@ -8,14 +8,16 @@
 //   read crosses to readClock();
 // - hold, [count, held]: the breakers with calls with a deadline in flight, and
 //   whether the addon's check handle holds the event loop for them (src/hold.rs);
-// - gates, per breaker id [quietUntilMs, generation]: until then the breaker is
-//   quiet (the core's Breaker::quiet_until), so a call is admitted without asking
-//   it and a success within its quiet limit is queued in the ring instead of
-//   crossing; replaced by a longer array (growGates) as ids grow;
+// - gates, per breaker id [quietUntilMs, generation, quietFailures]: until then the
+//   breaker is quiet (the core's Breaker::quiet_until), so a call is admitted without
+//   asking it and a success within its quiet limit is queued in the ring instead of
+//   crossing, and so are as many failures as the third number says cannot trip
+//   (Breaker::quiet_failures; queueFailure counts it down); replaced by a longer array
+//   (growGates) as ids grow;
 // - ring, [runs, (id, generation, startMs, endMs, calls) × capacity]: the queued
-//   successes, a run of calls with the same readings in one entry (under load the
-//   clock ticks once a millisecond, so most are), applied in order before native
-//   code next touches any breaker;
+//   outcomes, a run of calls with the same readings in one entry (under load the
+//   clock ticks once a millisecond, so most are), `calls` negative for failures,
+//   applied in order before native code next touches any breaker;
 // - service, the service cell: what a resilience service call's native step answers
 //   besides its return value (src/protocol.rs, CELL_*).
 'use strict';
@@ -26,7 +28,7 @@ const { P } = require('./internal.js');
 const { flush, readClock, holdLoop } = native;
 const shared = native.shared();
 const { ticker, ring, hold } = shared;
-const { RING_ENTRY: ENTRY, TICKER_NOW, TICKER_TICKING, TICKER_READS, HOLD_COUNT, HOLD_HELD } = P;
+const { RING_ENTRY: ENTRY, GATE, TICKER_NOW, TICKER_TICKING, TICKER_READS, HOLD_COUNT, HOLD_HELD } = P;
 const RING_CAPACITY = (ring.length - 1) / ENTRY;
 
 /** Now on the process clock (ms): an array read while the native thread ticks. */
@@ -53,11 +55,29 @@ function holdLoopFor(busy) {
 
 /** Queues the success of a call admitted while breaker `id` was quiet. */
 function queueSuccess(id, generation, start, end) {
+  queue(id, generation, start, end, 1);
+}
+
+/**
+ * Queues the failure of such a call if breaker `id`'s gate counts failures that cannot
+ * trip it (one fewer now); false if none: the facade records it at once.
+ */
+function queueFailure(id, generation, start, end) {
+  const { gates } = shared;
+  const at = GATE * id + 2;
+  if (!(gates[at] >= 1)) return false;
+  gates[at] -= 1;
+  queue(id, generation, start, end, -1);
+  return true;
+}
+
+/** Adds a call (`one`: 1 a success, -1 a failure) to the last run if alike, else a new run. */
+function queue(id, generation, start, end, one) {
   let runs = ring[0];
   if (runs > 0) {
     const last = 1 + ENTRY * (runs - 1);
-    if (ring[last + 3] === end && ring[last + 2] === start && ring[last] === id && ring[last + 1] === generation) {
-      ring[last + 4] += 1;
+    if (ring[last + 3] === end && ring[last + 2] === start && ring[last] === id && ring[last + 1] === generation && ring[last + 4] * one > 0) {
+      ring[last + 4] += one;
       return;
     }
     if (runs === RING_CAPACITY) {
@@ -70,7 +90,7 @@ function queueSuccess(id, generation, start, end) {
   ring[at + 1] = generation;
   ring[at + 2] = start;
   ring[at + 3] = end;
-  ring[at + 4] = 1;
+  ring[at + 4] = one;
   ring[0] = runs + 1;
 }
 
@@ -79,4 +99,4 @@ function queueSuccess(id, generation, start, end) {
 // (js/tripwire.js).
 const { Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS } = require('../js/tripwire.js');
 
-module.exports = { shared, processNow, queueSuccess, holdLoopFor, Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS };
+module.exports = { shared, processNow, queueSuccess, queueFailure, holdLoopFor, Call, QUIET, readOwnClock, errorMessage, describe, JS_TIMER_LIMIT_MS };

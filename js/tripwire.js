@@ -19,7 +19,8 @@
 //   permitTrial(id, slot), state(id, now), control(id, op, now), stats(id, now),
 //   settings(id), outstanding(id), httpFailure(status)
 //   evictionNew/Admit/Remove/Clear/Stats/SetCapacity/Release   the core's eviction index
-//   shared.gates, growGates(n), recordQuietAt(...), queueSuccess(...)
+//   shared.gates, growGates(n), recordQuietAt(...), queueSuccess(...),
+//   queueFailure(...) → whether queued
 //                                   Node's quiet fast path (gates stay empty in wasm)
 // and `host` gives what differs by runtime: { EventEmitter, nextTick, tracing,
 // deferRefusals } (defaults: the Emitter below, none, none, true unless nextTick is
@@ -78,7 +79,7 @@ const {
 // Codes this module's arithmetic hard-codes: an engine that says otherwise is refused.
 const HARD_CODED = {
   STATE_CLOSED: 0, STATE_OPEN: 1, STATE_HALF_OPEN: 2, PERMIT_STRIDE: 2,
-  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, REJECTED_HALF_OPEN_WAIT: -2.5, GATE: 2,
+  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, REJECTED_HALF_OPEN_WAIT: -2.5, GATE: 3,
 };
 
 /** Builds an error without capturing a stack: refusals are values on the hot path. */
@@ -444,7 +445,7 @@ export function createTripwire(engine, host = {}) {
     OP_OPEN, OP_CLOSE, OP_RESET, OP_DISABLE, OP_ENABLE, OP_TRIP, OP_HALF_OPEN, TRANSITION_BASE, STATES: STATE_COUNT, GATE,
     OPEN_ELAPSED, CAUSE_NAMES,
   } = P;
-  const { acquireAt, recordAt, recordQuietAt, queueSuccess } = engine;
+  const { acquireAt, recordAt, recordQuietAt, queueSuccess, queueFailure } = engine;
   const processNow = engine.now;
   const shared = engine.shared;
   const Base = host.EventEmitter ?? Emitter;
@@ -1373,7 +1374,11 @@ export function createTripwire(engine, host = {}) {
         this._cancelAtStart(call);
         throw error;
       }
-      if (call._slot === QUIET) return recordQuietAt(this._id, call._generation, call._start, outcome, now);
+      if (call._slot === QUIET) {
+        // A failure that cannot trip is queued like a quiet success, if the engine can.
+        if (outcome === FAILURE && queueFailure(this._id, call._generation, call._start, now)) return 0;
+        return recordQuietAt(this._id, call._generation, call._start, outcome, now);
+      }
       const code = recordAt(this._id, call._slot, outcome, now);
       // A trial may have ended: callers waiting for it ask again.
       if (trialWaiters.size !== 0) wakeTrialWaiters(this);
@@ -2345,6 +2350,7 @@ export function wasmEngine(wasm) {
     shared: { gates: new Float64Array(0) },
     growGates() {},
     queueSuccess: none,
+    queueFailure: none,
     recordQuietAt: none,
   };
 }

@@ -437,9 +437,11 @@ pub(crate) fn bind_ring(data: *mut f64) {
 }
 
 impl Entry {
-    /// Tells JS until when this breaker is quiet (`Breaker::quiet_until`), and in
-    /// which generation: while it is, JS admits calls and queues successes within
-    /// the quiet limit in the ring instead of crossing.
+    /// Tells JS until when this breaker is quiet (`Breaker::quiet_until`), in which
+    /// generation, and how many failures can follow without a transition
+    /// (`Breaker::quiet_failures`): while it is quiet, JS admits calls and queues
+    /// successes within the quiet limit, and that many failures, in the ring instead
+    /// of crossing.
     fn publish(&mut self, now: u64) {
         self.published_at = now;
         let (gates, len) = GATES.get();
@@ -469,13 +471,20 @@ impl Entry {
         } else {
             millis(until.saturating_sub(1))
         };
+        // A shared breaker's failures all cross: the fleet decides.
+        let failures = match &self.fleet {
+            Some(_) => 0,
+            None => self.breaker.quiet_failures(),
+        };
+        // SAFETY: `hot::shared` made the array and keeps it alive; `at + 2 < len`.
+        unsafe { *gates.add(at + 2) = f64::from(failures) };
         if let (Some(fleet), Some(version)) = (&self.fleet, version) {
             fleet
                 .gate
                 .publish(self.id, version, until, generation as f64);
             return;
         }
-        // SAFETY: `hot::shared` made the array and keeps it alive; `at + 1 < len`.
+        // SAFETY: as above.
         unsafe {
             *gates.add(at) = until;
             *gates.add(at + 1) = generation as f64;
@@ -588,13 +597,21 @@ fn apply_ring(breakers: &mut Slab<Box<Entry>>) {
             let item = ring.add(1 + k * RING_ENTRY);
             if let Some(entry) = breakers.get_mut(*item as u32) {
                 let (start, end) = (nanos(*item.add(2)), nanos(*item.add(3)));
-                let count = *item.add(4) as u32;
+                // Negative: a run of failures (within `quiet_failures`, never a shared
+                // breaker's: `publish` gives those none).
+                let calls = *item.add(4);
+                let count = calls.abs() as u32;
                 match &entry.fleet {
                     // Unbounded quiet (see `publish`): no transition to report.
                     Some(fleet) => {
                         let h = &fleet.handle;
                         let _ =
                             h.record_quiet_successes(on_store(h, start), on_store(h, end), count);
+                    }
+                    None if calls < 0.0 => {
+                        entry
+                            .breaker
+                            .record_quiet_failures(*item.add(1) as u64, start, end, count);
                     }
                     None => {
                         entry.breaker.record_quiet_successes(

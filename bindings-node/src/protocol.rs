@@ -12,10 +12,11 @@ pub(crate) use tripwire_core::bindings::codes::*;
 /// The service only: the breaker refused the attempt (nothing to record).
 pub(crate) const OUTCOME_REFUSED: u32 = 5;
 
-/// Numbers per breaker in the gates array: `[quietUntilMs, generation]`.
-pub(crate) const GATE: usize = 2;
-/// Runs of successes the ring holds, and numbers per run:
-/// `[runs, (id, generation, startMs, endMs, calls) × RING_CAPACITY]`.
+/// Numbers per breaker in the gates array: `[quietUntilMs, generation, quietFailures]`.
+pub(crate) const GATE: usize = 3;
+/// Runs of quiet outcomes the ring holds, and numbers per run:
+/// `[runs, (id, generation, startMs, endMs, calls) × RING_CAPACITY]`, `calls`
+/// negative for a run of failures.
 pub(crate) const RING_CAPACITY: usize = 256;
 pub(crate) const RING_ENTRY: usize = 5;
 /// The ticker array: `[nowMs, ticking, reads]`.

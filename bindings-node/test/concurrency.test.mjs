@@ -47,6 +47,34 @@ test(`10,000 concurrent executes with mixed outcomes leave the counts exact (tim
 });
 }
 
+for (const timeout of [60_000, false]) {
+test(`failures in a row below the threshold count exactly, and the one that reaches it trips at once (timeout: ${timeout})`, async () => {
+  const breaker = new CircuitBreaker({ name: 'row', failureThreshold: 50, timeout });
+  const changes = [];
+  let failed = 0;
+  breaker.on('failure', () => failed++);
+  breaker.on('stateChange', (from, to) => changes.push([to, failed]));
+  const boom = () => Promise.reject(new Error('down'));
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(Array.from({ length: 49 }, () => breaker.execute(boom).catch(() => {})));
+    assert.equal(breaker.state, CircuitState.CLOSED);
+    assert.equal(breaker.getStats().consecutiveFailures, 49);
+    assert.equal(await breaker.execute(async () => 'ok'), 'ok');
+    assert.equal(breaker.getStats().consecutiveFailures, 0, 'a success resets the failures in a row');
+  }
+  // 60 admitted while closed: the 50th failure trips (its transition comes before its
+  // failure event), the 10 after it still count.
+  failed = 0;
+  const results = await Promise.all(Array.from({ length: 60 }, () => breaker.execute(boom).catch((error) => error.message)));
+  assert.deepEqual(results, Array(60).fill('down'));
+  assert.deepEqual(changes, [['OPEN', 49]]);
+  const stats = breaker.getStats();
+  assert.equal(stats.totalFailures, 3 * 49 + 60);
+  assert.equal(stats.totalSuccesses, 3);
+  await assert.rejects(breaker.execute(async () => 'refused'), CircuitBreakerOpenError);
+});
+}
+
 test('half-open admits exactly halfOpenMaxCalls trials under concurrency', async () => {
   const clock = new ManualClock();
   const breaker = new CircuitBreaker({ name: 'trials', failureThreshold: 1, recoveryTimeout: 100, halfOpenMaxCalls: 3, successThreshold: 3, clock });

@@ -542,8 +542,25 @@ impl Breaker {
         self.record_n(permit, Outcome::Success, ended, count)
     }
 
-    /// `record` for `n` outcomes alike. Beyond one, only for quiet successes: the rules
-    /// are checked once, after all of them.
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
+    /// Records `count` failures of calls admitted while quiet in `generation`, all
+    /// started at `started` and ended at `ended`. Within [`Breaker::quiet_failures`]
+    /// this is exactly `count` calls of `record(quiet_permit(generation, started),
+    /// Failure, ended)`, and returns `None`.
+    pub fn record_quiet_failures(
+        &mut self,
+        generation: u64,
+        started: u64,
+        ended: u64,
+        count: u32,
+    ) -> Option<Transition> {
+        let permit = self.quiet_permit(generation, started);
+        self.record_n(permit, Outcome::Failure, ended, count)
+    }
+
+    /// `record` for `n` outcomes alike. Beyond one, only for quiet successes and for
+    /// quiet failures within [`Breaker::quiet_failures`]: the rules are checked once,
+    /// after all of them.
     #[inline]
     fn record_n(
         &mut self,
@@ -675,6 +692,27 @@ impl Breaker {
             self.window.stable_until(now)
         } else {
             u64::MAX
+        }
+    }
+
+    #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
+    /// How many failures of calls admitted while quiet can be recorded now, in any
+    /// order with quiet successes, without a transition: while closed under a count of
+    /// consecutive failures (and no slow-call rule), one short of the threshold less
+    /// the failures already in a row (successes only reset them); `0` otherwise.
+    ///
+    /// Bindings use it to queue such failures with the quiet successes instead of
+    /// crossing per call; a failure past it is recorded at once (it may trip).
+    pub fn quiet_failures(&self) -> u32 {
+        match (self.mode, self.state, self.config.failure_threshold) {
+            (Mode::Normal, State::Closed, Threshold::Count(count))
+                if self.config.slow_call_rate_threshold.is_none() =>
+            {
+                count
+                    .saturating_sub(1)
+                    .saturating_sub(self.consecutive_failures)
+            }
+            _ => 0,
         }
     }
 
@@ -1193,6 +1231,37 @@ mod tests {
         );
         let idle = breaker(Config::default()).stats(0);
         assert_eq!((idle.mean_latency, idle.latency_p50), (0.0, None));
+    }
+
+    #[test]
+    fn quiet_failures_stop_one_short_of_the_trip() {
+        let mut b = breaker(Config {
+            failure_threshold: Threshold::Count(3),
+            ..Config::default()
+        });
+        let g = b.generation();
+        assert_eq!(b.quiet_failures(), 2);
+        assert_eq!(b.record_quiet_failures(g, 0, 1, 1), None);
+        assert_eq!(b.quiet_failures(), 1);
+        assert_eq!(b.record_quiet_successes(g, 1, 2, 1), None);
+        assert_eq!(
+            b.quiet_failures(),
+            2,
+            "a success resets the failures in a row"
+        );
+        assert_eq!(b.record_quiet_failures(g, 2, 3, 2), None);
+        assert_eq!(b.quiet_failures(), 0);
+        assert!(
+            b.record(b.quiet_permit(g, 3), Outcome::Failure, 4)
+                .is_some(),
+            "the third trips"
+        );
+        assert_eq!(b.quiet_failures(), 0, "open");
+        let rate = breaker(Config {
+            failure_threshold: Threshold::Rate(0.5),
+            ..Config::default()
+        });
+        assert_eq!(rate.quiet_failures(), 0, "any failure may trip a rate rule");
     }
 
     #[test]

@@ -71,7 +71,8 @@ pub use window::Counts;
 /// alike, the seeded jitter stream, and (on [`Breaker`], hidden from these docs) the
 /// quiet path that lets a binding admit calls and batch successes without crossing
 /// into native code per call (`quiet_until`, `quiet_permit`, `generation`,
-/// `record_quiet_successes`). No stability promise is made for them.
+/// `record_quiet_successes`, `quiet_failures`, `record_quiet_failures`). No stability
+/// promise is made for them.
 pub mod bindings {
     pub use crate::config::ConfigShare;
     pub use crate::rng::Rng;

@@ -402,6 +402,47 @@ fn check_quiet(breaker: &Breaker, now: u64, step: usize) -> Result<(), TestCaseE
             step
         );
     }
+    // What `quiet_failures` promises: that many failures, mixed with quiet successes,
+    // change no state, and a run of them recorded at once is the run one by one.
+    let failures = breaker.quiet_failures();
+    if failures > 0 {
+        let g = breaker.generation();
+        let (start, end) = (now, now.saturating_add(limit.min(25)).min(until - 1));
+        let (mut batch, mut single) = (breaker.clone(), breaker.clone());
+        prop_assert_eq!(
+            batch.record_quiet_failures(g, start, end, failures),
+            None,
+            "step {}",
+            step
+        );
+        for k in 0..failures {
+            if k % 3 == 1 {
+                prop_assert_eq!(
+                    single.record(single.quiet_permit(g, start), Outcome::Success, end),
+                    None,
+                    "step {}",
+                    step
+                );
+            }
+            prop_assert_eq!(
+                single.record(single.quiet_permit(g, start), Outcome::Failure, end),
+                None,
+                "step {}: a quiet failure moved the state",
+                step
+            );
+        }
+        let mut one_by_one = breaker.clone();
+        for _ in 0..failures {
+            let _ = one_by_one.record(one_by_one.quiet_permit(g, start), Outcome::Failure, end);
+        }
+        prop_assert_eq!(
+            batch.stats(end),
+            one_by_one.stats(end),
+            "step {}: a run of {} failures",
+            step,
+            failures
+        );
+    }
     // One success at a time further on, each on a fresh copy: outcomes may have left
     // a time window by then.
     for later in [100, 250, 400, 600, 800, 1000, 1500, 2500] {
