@@ -53,20 +53,26 @@ function holdLoopFor(busy) {
   }
 }
 
-/** Queues the success of a call admitted while breaker `id` was quiet. */
+/**
+ * Queues the success of a call admitted while breaker `id` was quiet if it ended
+ * (`end`) while the breaker still is; false if not, and the facade records it at once:
+ * past the horizon outcomes may have left the window, and a success may trip.
+ */
 function queueSuccess(id, generation, start, end) {
+  if (!(end < shared.gates[GATE * id])) return false;
   queue(id, generation, start, end, 1);
+  return true;
 }
 
 /**
- * Queues the failure of such a call if breaker `id`'s gate counts failures that cannot
- * trip it (one fewer now); false if none: the facade records it at once.
+ * Queues the failure of such a call, as queueSuccess, if breaker `id`'s gate also
+ * counts failures that cannot trip it (one fewer now).
  */
 function queueFailure(id, generation, start, end) {
   const { gates } = shared;
-  const at = GATE * id + 2;
-  if (!(gates[at] >= 1)) return false;
-  gates[at] -= 1;
+  const at = GATE * id;
+  if (!(end < gates[at] && gates[at + 2] >= 1)) return false;
+  gates[at + 2] -= 1;
   queue(id, generation, start, end, -1);
   return true;
 }

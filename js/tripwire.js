@@ -19,7 +19,7 @@
 //   permitTrial(id, slot), state(id, now), control(id, op, now), stats(id, now),
 //   settings(id), outstanding(id), httpFailure(status)
 //   evictionNew/Admit/Remove/Clear/Stats/SetCapacity/Release   the core's eviction index
-//   shared.gates, growGates(n), recordQuietAt(...), queueSuccess(...),
+//   shared.gates, growGates(n), recordQuietAt(...), queueSuccess(...) and
 //   queueFailure(...) → whether queued
 //                                   Node's quiet fast path (gates stay empty in wasm)
 // and `host` gives what differs by runtime: { EventEmitter, nextTick, tracing,
@@ -1303,10 +1303,7 @@ export function createTripwire(engine, host = {}) {
      */
     _quietRecord(start, generation) {
       const end = this._now();
-      if (end - start <= this._profile.quietLimit) {
-        queueSuccess(this._id, generation, start, end);
-        return 0;
-      }
+      if (end - start <= this._profile.quietLimit && queueSuccess(this._id, generation, start, end)) return 0;
       return recordQuietAt(this._id, generation, start, SUCCESS, end);
     }
 

@@ -285,6 +285,30 @@ describe('open → half-open → closed', () => {
   });
 });
 
+describe('a call that ends after outcomes left the window', () => {
+  for (const timeout of [30_000, false]) {
+    test(`its success trips the rule it now meets, with the events (timeout: ${timeout})`, async () => {
+      // 3 successes, a failure 5 s later; a call starts then and ends once the
+      // successes have left the 10 s window: 1 failure in 2 calls reaches 50 %.
+      const clock = new ManualClock(0);
+      const breaker = new CircuitBreaker({ name: `late-${timeout}`, failureThreshold: 0.5, minimumRequests: 2, monitoringWindow: 10_000, timeout, clock });
+      const changes = [];
+      breaker.on('stateChange', (from, to) => changes.push(`${from}>${to}`));
+      for (let i = 0; i < 3; i++) await breaker.execute(ok);
+      clock.advance(5000);
+      await assert.rejects(breaker.execute(boom), /boom/);
+      clock.advance(1);
+      let finish;
+      const late = breaker.execute(() => new Promise((resolve) => (finish = resolve)));
+      clock.set(10_600);
+      finish('late');
+      assert.equal(await late, 'late');
+      assert.deepEqual(changes, ['CLOSED>OPEN']);
+      assert.equal(breaker.state, CircuitState.OPEN);
+    });
+  }
+});
+
 describe('timeouts', () => {
   test('rejects with CircuitBreakerTimeoutError, aborts the signal, counts a failure and a timeout', async () => {
     const clock = new ManualClock();
