@@ -23,7 +23,7 @@ const HARD_CODED = {
   TICKER_TICKING: 1,
   TICKER_READS: 2,
   RING_ENTRY: 5,
-  GATE: 3,
+  GATE: 4,
 };
 for (const [name, value] of Object.entries(HARD_CODED)) {
   if (P[name] !== value) {

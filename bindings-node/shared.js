@@ -8,12 +8,13 @@
 //   read crosses to readClock();
 // - hold, [count, held]: the breakers with calls with a deadline in flight, and
 //   whether the addon's check handle holds the event loop for them (src/hold.rs);
-// - gates, per breaker id [quietUntilMs, generation, quietFailures]: until then the
-//   breaker is quiet (the core's Breaker::quiet_until), so a call is admitted without
-//   asking it and a success within its quiet limit is queued in the ring instead of
-//   crossing, and so are as many failures as the third number says cannot trip
-//   (Breaker::quiet_failures; queueFailure counts it down); replaced by a longer array
-//   (growGates) as ids grow;
+// - gates, per breaker id [quietUntilMs, generation, quietFailures,
+//   quietFailuresUntilMs]: until then the breaker is quiet (the core's
+//   Breaker::quiet_until), so a call is admitted without asking it and a success
+//   within its quiet limit is queued in the ring instead of crossing, and so are as
+//   many failures ending before the fourth number as the third says cannot trip
+//   (Breaker::quiet_failures; queueFailure counts it down); replaced by a longer
+//   array (growGates) as ids grow;
 // - ring, [runs, (id, generation, startMs, endMs, calls) × capacity]: the queued
 //   outcomes, a run of calls with the same readings in one entry (under load the
 //   clock ticks once a millisecond, so most are), `calls` negative for failures,
@@ -65,14 +66,18 @@ function queueSuccess(id, generation, start, end) {
 }
 
 /**
- * Queues the failure of such a call, as queueSuccess, if breaker `id`'s gate also
- * counts failures that cannot trip it (one fewer now).
+ * Queues the failure of such a call, as queueSuccess, if breaker `id`'s gate counts
+ * failures that cannot trip it (one fewer now) and it ended before they could (under
+ * a rate, until its window next moves: the successes after it must end before that
+ * too, so the quiet horizon comes no later).
  */
 function queueFailure(id, generation, start, end) {
   const { gates } = shared;
   const at = GATE * id;
-  if (!(end < gates[at] && gates[at + 2] >= 1)) return false;
+  const until = gates[at + 3];
+  if (!(end < gates[at] && end < until && gates[at + 2] >= 1)) return false;
   gates[at + 2] -= 1;
+  if (until < gates[at]) gates[at] = until;
   queue(id, generation, start, end, -1);
   return true;
 }

@@ -79,7 +79,7 @@ const {
 // Codes this module's arithmetic hard-codes: an engine that says otherwise is refused.
 const HARD_CODED = {
   STATE_CLOSED: 0, STATE_OPEN: 1, STATE_HALF_OPEN: 2, PERMIT_STRIDE: 2,
-  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, REJECTED_HALF_OPEN_WAIT: -2.5, GATE: 3,
+  REJECTED_FORCED: -1, REJECTED_HALF_OPEN: -2, REJECTED_OPEN: -3, REJECTED_HALF_OPEN_WAIT: -2.5, GATE: 4,
 };
 
 /** Builds an error without capturing a stack: refusals are values on the hot path. */

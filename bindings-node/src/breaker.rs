@@ -285,6 +285,17 @@ impl SharedGates {
     }
 }
 
+/// A horizon of the core (ns) as the gates array holds it (ms): one nanosecond short,
+/// so that JS's `nowMs < untilMs` implies the core's `now < until` despite the
+/// conversion; never for `u64::MAX`.
+fn gate_millis(until: u64) -> f64 {
+    if until == u64::MAX {
+        f64::INFINITY
+    } else {
+        millis(until.saturating_sub(1))
+    }
+}
+
 /// Writes breaker `slot`'s gate words into the array `(data, len)` (the lock held).
 fn write_gate((data, len): (usize, usize), slot: u32, until: f64, generation: Option<f64>) {
     let at = slot as usize * GATE;
@@ -438,10 +449,10 @@ pub(crate) fn bind_ring(data: *mut f64) {
 
 impl Entry {
     /// Tells JS until when this breaker is quiet (`Breaker::quiet_until`), in which
-    /// generation, and how many failures can follow without a transition
-    /// (`Breaker::quiet_failures`): while it is quiet, JS admits calls and queues
-    /// successes within the quiet limit, and that many failures, in the ring instead
-    /// of crossing.
+    /// generation, and how many failures ending before when can follow without a
+    /// transition (`Breaker::quiet_failures`): while it is quiet, JS admits calls and
+    /// queues successes within the quiet limit, and that many failures, in the ring
+    /// instead of crossing.
     fn publish(&mut self, now: u64) {
         self.published_at = now;
         let (gates, len) = GATES.get();
@@ -464,20 +475,17 @@ impl Entry {
             },
             None => (self.breaker.quiet_until(now), self.breaker.generation()),
         };
-        // One nanosecond short, so that JS's `nowMs < quietUntilMs` implies the core's
-        // `now < until` despite the conversion.
-        let until = if until == u64::MAX {
-            f64::INFINITY
-        } else {
-            millis(until.saturating_sub(1))
-        };
+        let until = gate_millis(until);
         // A shared breaker's failures all cross: the fleet decides.
-        let failures = match &self.fleet {
-            Some(_) => 0,
-            None => self.breaker.quiet_failures(),
+        let (failures, failures_until) = match &self.fleet {
+            Some(_) => (0, 0),
+            None => self.breaker.quiet_failures(now),
         };
-        // SAFETY: `hot::shared` made the array and keeps it alive; `at + 2 < len`.
-        unsafe { *gates.add(at + 2) = f64::from(failures) };
+        // SAFETY: `hot::shared` made the array and keeps it alive; `at + 3 < len`.
+        unsafe {
+            *gates.add(at + 2) = f64::from(failures);
+            *gates.add(at + 3) = gate_millis(failures_until);
+        }
         if let (Some(fleet), Some(version)) = (&self.fleet, version) {
             fleet
                 .gate

@@ -12,8 +12,9 @@ pub(crate) use tripwire_core::bindings::codes::*;
 /// The service only: the breaker refused the attempt (nothing to record).
 pub(crate) const OUTCOME_REFUSED: u32 = 5;
 
-/// Numbers per breaker in the gates array: `[quietUntilMs, generation, quietFailures]`.
-pub(crate) const GATE: usize = 3;
+/// Numbers per breaker in the gates array:
+/// `[quietUntilMs, generation, quietFailures, quietFailuresUntilMs]`.
+pub(crate) const GATE: usize = 4;
 /// Runs of quiet outcomes the ring holds, and numbers per run:
 /// `[runs, (id, generation, startMs, endMs, calls) × RING_CAPACITY]`, `calls`
 /// negative for a run of failures.

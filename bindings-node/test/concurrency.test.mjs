@@ -75,6 +75,24 @@ test(`failures in a row below the threshold count exactly, and the one that reac
 });
 }
 
+test('under a failure rate, the failure that reaches it trips at once, whatever was queued before it', async () => {
+  const clock = new ManualClock(0);
+  const breaker = new CircuitBreaker({ name: 'rate', failureThreshold: 0.5, minimumRequests: 10, monitoringWindow: 10_000, timeout: 60_000, clock });
+  const changes = [];
+  let failed = 0;
+  breaker.on('failure', () => failed++);
+  breaker.on('stateChange', (from, to) => changes.push([to, failed]));
+  await Promise.all(Array.from({ length: 20 }, () => breaker.execute(async () => 'ok')));
+  clock.advance(100);
+  // 20 successes: the 20th failure makes 20 of 40, 50 %.
+  const results = await Promise.all(Array.from({ length: 30 }, () => breaker.execute(() => Promise.reject(new Error('down'))).catch((error) => error.message)));
+  assert.deepEqual(results, Array(30).fill('down'));
+  assert.deepEqual(changes, [['OPEN', 19]]);
+  const stats = breaker.getStats();
+  assert.equal(stats.totalFailures, 30);
+  assert.equal(stats.totalSuccesses, 20);
+});
+
 test('half-open admits exactly halfOpenMaxCalls trials under concurrency', async () => {
   const clock = new ManualClock();
   const breaker = new CircuitBreaker({ name: 'trials', failureThreshold: 1, recoveryTimeout: 100, halfOpenMaxCalls: 3, successThreshold: 3, clock });

@@ -15,7 +15,7 @@ pub fn protocol() -> Object {
     let o = Object::new();
     let numbers: &[(&str, f64)] = &[
         // No quiet gates, success ring or ticker in the browser (Node's fast paths).
-        ("GATE", 3.0),
+        ("GATE", 4.0),
     ];
     for (name, value) in ENGINE_CODES.iter().chain(numbers) {
         let _ = Reflect::set(&o, &JsValue::from_str(name), &JsValue::from_f64(*value));

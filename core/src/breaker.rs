@@ -696,24 +696,65 @@ impl Breaker {
     }
 
     #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
-    /// How many failures of calls admitted while quiet can be recorded now, in any
-    /// order with quiet successes, without a transition: while closed under a count of
-    /// consecutive failures (and no slow-call rule), one short of the threshold less
-    /// the failures already in a row (successes only reset them); `0` otherwise.
+    /// How many failures of calls admitted while quiet can be recorded, in any order
+    /// with quiet successes and all ending before the returned instant, without a
+    /// transition, as seen at `now`. While closed (and without a slow-call rule):
+    /// under a count of consecutive failures, one short of the threshold less the
+    /// failures already in a row (successes only reset them), for ever; under a rate
+    /// over a time window, the most that keep the rate below it even at the fewest
+    /// calls the rule applies at (more successes only lower it), until the window
+    /// next loses outcomes (which may raise it). `(0, 0)` otherwise.
     ///
     /// Bindings use it to queue such failures with the quiet successes instead of
-    /// crossing per call; a failure past it is recorded at once (it may trip).
-    pub fn quiet_failures(&self) -> u32 {
-        match (self.mode, self.state, self.config.failure_threshold) {
-            (Mode::Normal, State::Closed, Threshold::Count(count))
-                if self.config.slow_call_rate_threshold.is_none() =>
-            {
-                count
-                    .saturating_sub(1)
-                    .saturating_sub(self.consecutive_failures)
-            }
-            _ => 0,
+    /// crossing per call; a failure past it is recorded at once (it may trip), and a
+    /// success after a queued failure must end before the instant too.
+    pub fn quiet_failures(&self, now: u64) -> (u32, u64) {
+        if self.mode != Mode::Normal
+            || self.state != State::Closed
+            || self.config.slow_call_rate_threshold.is_some()
+        {
+            return (0, 0);
         }
+        let rate = match (self.config.failure_threshold, self.config.window) {
+            (Threshold::Count(count), _) => {
+                let left = count
+                    .saturating_sub(1)
+                    .saturating_sub(self.consecutive_failures);
+                return (left, u64::MAX);
+            }
+            (Threshold::Rate(rate), WindowKind::Time { .. }) => rate,
+            (Threshold::Rate(_), WindowKind::Count { .. }) => return (0, 0),
+        };
+        let counts = self.window.counts(now);
+        // The rate after `k` more failures and any successes, where the rule applies:
+        // it grows with `k` (failures never outnumber calls), so the answer is the
+        // largest `k` below the threshold, found by bisection up to a bound (any
+        // crossing publishes a new answer).
+        let trips = |k: u32| {
+            let worst = Counts {
+                calls: counts.calls.saturating_add(k).max(self.minimum_requests),
+                failures: counts.failures.saturating_add(k),
+                ..counts
+            };
+            self.config.rate_reaches(worst.rate(worst.failures), rate)
+        };
+        const BOUND: u32 = 1 << 16;
+        if trips(1) {
+            return (0, 0);
+        }
+        let (mut fits, mut over) = (1, BOUND);
+        if !trips(over) {
+            fits = over;
+        }
+        while over - fits > 1 {
+            let mid = fits + (over - fits) / 2;
+            if trips(mid) {
+                over = mid;
+            } else {
+                fits = mid;
+            }
+        }
+        (fits, self.window.stable_until(now))
     }
 
     #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
@@ -1240,28 +1281,59 @@ mod tests {
             ..Config::default()
         });
         let g = b.generation();
-        assert_eq!(b.quiet_failures(), 2);
+        assert_eq!(b.quiet_failures(0), (2, u64::MAX));
         assert_eq!(b.record_quiet_failures(g, 0, 1, 1), None);
-        assert_eq!(b.quiet_failures(), 1);
+        assert_eq!(b.quiet_failures(1).0, 1);
         assert_eq!(b.record_quiet_successes(g, 1, 2, 1), None);
         assert_eq!(
-            b.quiet_failures(),
+            b.quiet_failures(2).0,
             2,
             "a success resets the failures in a row"
         );
         assert_eq!(b.record_quiet_failures(g, 2, 3, 2), None);
-        assert_eq!(b.quiet_failures(), 0);
+        assert_eq!(b.quiet_failures(3).0, 0);
+        let permit = b.quiet_permit(g, 3);
         assert!(
-            b.record(b.quiet_permit(g, 3), Outcome::Failure, 4)
-                .is_some(),
+            b.record(permit, Outcome::Failure, 4).is_some(),
             "the third trips"
         );
-        assert_eq!(b.quiet_failures(), 0, "open");
-        let rate = breaker(Config {
+        assert_eq!(b.quiet_failures(4), (0, 0), "open");
+    }
+
+    #[test]
+    fn quiet_failures_under_a_rate_keep_it_below_until_the_window_moves() {
+        // 50 % over a 10 s window of 1 s buckets (in ns), from 4 calls.
+        let mut b = breaker(Config {
             failure_threshold: Threshold::Rate(0.5),
+            minimum_requests: Some(4),
+            window: WindowKind::Time {
+                duration: 10_000,
+                buckets: 10,
+            },
             ..Config::default()
         });
-        assert_eq!(rate.quiet_failures(), 0, "any failure may trip a rate rule");
+        let g = b.generation();
+        assert_eq!(b.quiet_failures(0), (1, 1_000), "1 of 4 stays below 50 %");
+        assert_eq!(b.record_quiet_successes(g, 0, 1, 6), None);
+        // With 6 successes, 5 failures make 5 of 11; a 6th would make 6 of 12.
+        assert_eq!(b.quiet_failures(1_500), (5, 2_000));
+        assert_eq!(b.record_quiet_failures(g, 1_500, 1_600, 5), None);
+        assert_eq!(b.quiet_failures(1_600), (0, 0));
+        let permit = b.quiet_permit(g, 1_600);
+        assert!(
+            b.record(permit, Outcome::Failure, 1_700).is_some(),
+            "the 6th trips"
+        );
+        let counted = breaker(Config {
+            failure_threshold: Threshold::Rate(0.5),
+            window: WindowKind::Count { size: 100 },
+            ..Config::default()
+        });
+        assert_eq!(
+            counted.quiet_failures(0),
+            (0, 0),
+            "a count window pushes outcomes out"
+        );
     }
 
     #[test]

@@ -403,44 +403,62 @@ fn check_quiet(breaker: &Breaker, now: u64, step: usize) -> Result<(), TestCaseE
         );
     }
     // What `quiet_failures` promises: that many failures, mixed with quiet successes,
-    // change no state, and a run of them recorded at once is the run one by one.
-    let failures = breaker.quiet_failures();
-    if failures > 0 {
+    // all ending before its instant, change no state, and a run of them recorded at
+    // once is the run one by one.
+    let (failures, failures_until) = breaker.quiet_failures(now);
+    let before = until.min(failures_until);
+    if failures > 0 && before > now {
         let g = breaker.generation();
-        let (start, end) = (now, now.saturating_add(limit.min(25)).min(until - 1));
-        let (mut batch, mut single) = (breaker.clone(), breaker.clone());
+        let (start, end) = (now, now.saturating_add(limit.min(25)).min(before - 1));
+        let mut batch = breaker.clone();
         prop_assert_eq!(
             batch.record_quiet_failures(g, start, end, failures),
             None,
-            "step {}",
-            step
+            "step {}: {} quiet failures",
+            step,
+            failures
         );
-        for k in 0..failures {
+        // Spread over the time left (within the quiet limit), successes between: a
+        // bounded sample of the run.
+        let last = (before - 1)
+            .min(start.saturating_add(limit))
+            .min(end + (1 << 30));
+        let (n, span) = (failures.min(60), last - end);
+        let mut single = breaker.clone();
+        for k in 0..n {
+            let at = end + span * u64::from(k) / u64::from(n);
             if k % 3 == 1 {
                 prop_assert_eq!(
-                    single.record(single.quiet_permit(g, start), Outcome::Success, end),
+                    single.record(single.quiet_permit(g, start), Outcome::Success, at),
                     None,
                     "step {}",
                     step
                 );
             }
             prop_assert_eq!(
-                single.record(single.quiet_permit(g, start), Outcome::Failure, end),
+                single.record(single.quiet_permit(g, start), Outcome::Failure, at),
                 None,
                 "step {}: a quiet failure moved the state",
                 step
             );
         }
-        let mut one_by_one = breaker.clone();
-        for _ in 0..failures {
-            let _ = one_by_one.record(one_by_one.quiet_permit(g, start), Outcome::Failure, end);
+        let (mut run, mut one_by_one) = (breaker.clone(), breaker.clone());
+        prop_assert_eq!(
+            run.record_quiet_failures(g, start, end, n),
+            None,
+            "step {}",
+            step
+        );
+        for _ in 0..n {
+            let permit = one_by_one.quiet_permit(g, start);
+            let _ = one_by_one.record(permit, Outcome::Failure, end);
         }
         prop_assert_eq!(
-            batch.stats(end),
+            run.stats(end),
             one_by_one.stats(end),
             "step {}: a run of {} failures",
             step,
-            failures
+            n
         );
     }
     // One success at a time further on, each on a fresh copy: outcomes may have left
