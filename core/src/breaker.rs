@@ -674,13 +674,8 @@ impl Breaker {
             WindowKind::Count { size } => counts.calls.saturating_add(1).min(size),
             WindowKind::Time { .. } => counts.calls.saturating_add(1),
         };
-        let worst = Counts {
-            calls: calls.max(self.minimum_requests),
-            ..counts
-        };
         let trips_on = |part: u32, threshold: Option<f64>| {
-            threshold
-                .is_some_and(|rate| part > 0 && self.config.rate_reaches(worst.rate(part), rate))
+            threshold.is_some_and(|rate| self.reaches_where_applied(calls, part, rate))
         };
         if trips_on(counts.failures, failure_rate) || trips_on(counts.slow, slow_rate) {
             return 0;
@@ -731,12 +726,11 @@ impl Breaker {
         // largest `k` below the threshold, found by bisection up to a bound (any
         // crossing publishes a new answer).
         let trips = |k: u32| {
-            let worst = Counts {
-                calls: counts.calls.saturating_add(k).max(self.minimum_requests),
-                failures: counts.failures.saturating_add(k),
-                ..counts
-            };
-            self.config.rate_reaches(worst.rate(worst.failures), rate)
+            let (calls, failures) = (
+                counts.calls.saturating_add(k),
+                counts.failures.saturating_add(k),
+            );
+            self.reaches_where_applied(calls, failures, rate)
         };
         const BOUND: u32 = 1 << 16;
         if trips(1) {
@@ -755,6 +749,18 @@ impl Breaker {
             }
         }
         (fits, self.window.stable_until(now))
+    }
+
+    /// Whether `part` (failed or slow) of `calls` reaches `rate` where the rule applies:
+    /// counted over `minimum_requests` calls if fewer (the worst case the quiet path
+    /// must rule out).
+    fn reaches_where_applied(&self, calls: u32, part: u32, rate: f64) -> bool {
+        let worst = Counts {
+            calls: calls.max(self.minimum_requests),
+            failures: 0,
+            slow: 0,
+        };
+        part > 0 && self.config.rate_reaches(worst.rate(part), rate)
     }
 
     #[doc(hidden)] // For tripwire's bindings (see `tripwire_core::bindings`).
