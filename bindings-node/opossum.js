@@ -260,6 +260,81 @@ const nextName = () =>
     return (c === 'x' ? r : (r & 0x3) | 0x8).toString(16);
   });
 
+/**
+ * The core breaker under a tripwire/opossum breaker. fire() hands the core the call's
+ * arguments (the call's `_theirs`) and returns the core's own promise: what the call
+ * answers (opossum's events, errors and fallback) is decided here, as the core settles
+ * it, not in a second promise chained on the core's (a promise, two callbacks and a
+ * microtask less a call). Calls made through execute() (cache, coalescing, the
+ * semaphore, errorFilter: `_theirs` undefined) settle as the core's own do, and the
+ * breaker answers them in a chained promise (`fireSucceeded`, `fireFailed`).
+ */
+class Engine extends Breaker {
+  constructor(options, owner) {
+    super(options);
+    this._owner = owner;
+  }
+
+  _succeeded(call, value) {
+    value = super._succeeded(call, value);
+    if (call._theirs === undefined) return value;
+    this._owner._active--;
+    return this._owner._succeededWith(value, call._start);
+  }
+
+  /** Every failure comes here (the core's fallback hook is set, and never called). */
+  _runFallback(error, call) {
+    if (call === undefined || call._theirs === undefined) return Promise.reject(error);
+    this._owner._active--;
+    // A listener that throws rejects the call (a timeout comes here from a timer).
+    try {
+      return this._owner._failed(error, call._theirs, call._start, '');
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+  }
+
+  /**
+   * A refusal of fire() (the breaker opened after fire() looked): opossum's. (No
+   * refusal here waits for a trial: the core is made without halfOpenWait.)
+   */
+  _admitted(code, fn, start, theirs) {
+    if (code >= 0 || theirs === undefined) return super._admitted(code, fn, start, theirs);
+    this._owner._active--;
+    return this._owner._refused(theirs, '');
+  }
+}
+
+/** The action of a call made with call(context, ...args), `this` its context. */
+function applyAction(action, args) {
+  return action.apply(this, args);
+}
+
+/** What a call through execute() resolves with when the action succeeds (`this` the breaker). */
+function fireSucceeded(held, start, key, value) {
+  if (held) this._active--;
+  if (value instanceof Filtered) {
+    this._flush();
+    this.emit('success', value.error, this._listens('success') ? Math.round(processNow() - start) : 0);
+    this._resetCoalesce(key, 'error');
+    throw value.error;
+  }
+  this._succeededWith(value, start);
+  this._resetCoalesce(key, 'success');
+  const options = this.options;
+  if (options.cache) {
+    const ttl = options.cacheTTL;
+    options.cacheTransport.set(key, Promise.resolve(value), ttl > 0 ? Date.now() + ttl : 0);
+  }
+  return value;
+}
+
+/** What a call through execute() answers when the action fails (`this` the breaker). */
+function fireFailed(held, start, key, args, error) {
+  if (held) this._active--;
+  return this._failed(error, args, start, key);
+}
+
 const { kId } = internal;
 
 class CircuitBreaker extends EventEmitter {
@@ -328,6 +403,11 @@ class CircuitBreaker extends EventEmitter {
     this._name = options.name || action.name || nextName();
     this._group = options.group || this._name;
     this.action = typeof action === 'function' ? action : () => Promise.resolve(action);
+    // fire()'s function for the core: the action with the call's arguments (see Engine).
+    this._fireAction = (call) => {
+      const act = this.action;
+      return act.apply(act, call._theirs);
+    };
 
     // The start state: opossum's `state` (toJSON().state), as the core's start options.
     const state = options.state;
@@ -378,6 +458,8 @@ class CircuitBreaker extends EventEmitter {
       // A resolved fetch Response is a success whatever its status, as in opossum (the
       // core's HTTP rule, 5xx and 429 as failures, is tripwire's own).
       isFailureResponse: () => false,
+      // Set so that every failure reaches Engine#_runFallback, which answers it.
+      fallback: () => undefined,
       onStateChange: (from, to) => this._onTransition(to),
     });
     this._state = this._breaker.state;
@@ -408,7 +490,7 @@ class CircuitBreaker extends EventEmitter {
   /** The core breaker behind this one; its option errors name opossum's options. */
   _engine(options) {
     try {
-      return new Breaker(options);
+      return new Engine(options, this);
     } catch (error) {
       throw renamed(error);
     }
@@ -592,8 +674,9 @@ class CircuitBreaker extends EventEmitter {
 
   _call(context, args) {
     if (this._state === 'SHUTDOWN') return Promise.reject(buildError('The circuit has been shutdown.', 'ESHUTDOWN'));
-    // emit() with no listener still costs a call with its arguments: most fires have none.
-    if (this._events.fire !== undefined) this.emit('fire', args);
+    // emit() with no listener still costs a call with its arguments: most fires have
+    // none. (`_events` is a dictionary: a breaker without listeners skips the lookup.)
+    if (this._listens('fire')) this.emit('fire', args);
     // Disabled: the action alone, no protection, cache or coalescing.
     if (!this._enabled) {
       this._status.increment('fires');
@@ -638,12 +721,18 @@ class CircuitBreaker extends EventEmitter {
       // The open duration ended before its timer ran: this call is the trial.
       permit.cancel();
     }
+    // The capacity is taken before the action runs (the core calls it at once).
+    const held = this._active < this.options.capacity;
+    if (this._pendingClose) this._pendingClose = false;
+    if (held && this._filter === null && !this.options.cache && !this.options.coalesce) {
+      this._active++;
+      // The core calls fn with the call, whose `_theirs` is `args` (see Engine).
+      return this._breaker._run(context === this.action ? this._fireAction : applyAction.bind(context, this.action, args), args);
+    }
     // Latencies on tripwire's process clock: Date.now() costs ~80 ns a read on some
     // machines (this project's VM), a good part of a whole success.
     const start = processNow();
     const action = this.action;
-    // The capacity is taken before the action runs (execute() calls it at once).
-    const held = this._active < this.options.capacity;
     let fn;
     if (!held) {
       // opossum's semaphore: a refusal that counts as a failure (and may fall back).
@@ -654,48 +743,31 @@ class CircuitBreaker extends EventEmitter {
         throw error;
       };
     } else if (this._filter === null) {
-      fn = () => action.apply(context, args);
+      fn = applyAction.bind(context, action, args);
     } else {
       fn = () => this._filtered(action, context, args);
     }
-    if (this._pendingClose) this._pendingClose = false;
     if (held) this._active++;
-    const promise = this._breaker.execute(fn).then(
-      (value) => {
-        if (held) this._active--;
-        const listens = this._events.success !== undefined;
-        // The common success: no listener, no transition waiting, no cache or coalescing.
-        const options = this.options;
-        if (!listens && this._deferred.length === 0 && !options.cache && !options.coalesce && !(value instanceof Filtered)) {
-          return value;
-        }
-        // Read only when someone listens (a clock read is a good part of a success's cost).
-        const latency = listens ? Math.round(processNow() - start) : 0;
-        // A half-open trial's close comes first: opossum closes in a success listener of
-        // its own, registered before any of the user's.
-        this._flush();
-        if (value instanceof Filtered) {
-          this.emit('success', value.error, latency);
-          this._resetCoalesce(key, 'error');
-          throw value.error;
-        }
-        this.emit('success', value, latency);
-        this._resetCoalesce(key, 'success');
-        if (this.options.cache) {
-          const ttl = this.options.cacheTTL;
-          this.options.cacheTransport.set(key, Promise.resolve(value), ttl > 0 ? Date.now() + ttl : 0);
-        }
-        return value;
-      },
-      (error) => {
-        if (held) this._active--;
-        return this._failed(error, args, start, key);
-      },
-    );
+    const promise = this._breaker.execute(fn).then(fireSucceeded.bind(this, held, start, key), fireFailed.bind(this, held, start, key, args));
     // Callers with the same key share this call (until it settles, per coalesceResetOn, or coalesceTTL).
     const options = this.options;
     if (options.coalesce) options.coalesceCache.set(key, promise, options.coalesceTTL > 0 ? Date.now() + options.coalesceTTL : 0);
     return promise;
+  }
+
+  /** Whether anyone listens to `type` (Node's listener table is a dictionary: looked up only if any listens). */
+  _listens(type) {
+    return this._eventsCount !== 0 && this._events[type] !== undefined;
+  }
+
+  /**
+   * A success's events: the close it caused first (opossum closes in a success
+   * listener of its own, registered before any of the user's), then `success`.
+   */
+  _succeededWith(value, start) {
+    if (this._deferred.length !== 0) this._flush();
+    if (this._listens('success')) this.emit('success', value, Math.round(processNow() - start));
+    return value;
   }
 
   /** The action with errorFilter applied: a filtered error goes to the core as a success. */

@@ -808,7 +808,7 @@ export function createTripwire(engine, host = {}) {
     // A throw here (the caller's clock) rejects the call instead of getting lost.
     try {
       if (!failed) call._resolve(this._succeeded(call, outcome));
-      else if (this._failure(call, outcome)) call._resolve(this._runFallback(outcome));
+      else if (this._failure(call, outcome)) call._resolve(this._runFallback(outcome, call));
       else call._reject(outcome);
     } catch (thrown) {
       call._reject(thrown);
@@ -1080,7 +1080,11 @@ export function createTripwire(engine, host = {}) {
       }, theirs === undefined ? null : theirs);
     }
 
-    /** The calls of execute (`theirs` undefined) and fetch (the caller's signal, or null). */
+    /**
+     * The calls of execute (`theirs` undefined) and fetch (the caller's signal, or
+     * null), kept as the call's `_theirs`. tripwire/opossum's fire() passes the call's
+     * arguments (an array, never `aborted`; its isFailureResponse says no to all).
+     */
     _run(fn, theirs) {
       const id = this._id;
       const profile = this._profile;
@@ -1167,7 +1171,7 @@ export function createTripwire(engine, host = {}) {
     /** A call ended by throwing (or by a `then` getter throwing). */
     _thrown(call, error) {
       try {
-        return this._failure(call, error) ? this._runFallback(error) : Promise.reject(error);
+        return this._failure(call, error) ? this._runFallback(error, call) : Promise.reject(error);
       } catch (clockError) {
         return Promise.reject(clockError);
       }
@@ -1204,7 +1208,7 @@ export function createTripwire(engine, host = {}) {
       try {
         return result.then(
           (value) => this._succeeded(call, value),
-          (error) => (this._failure(call, error) ? this._runFallback(error) : result),
+          (error) => (this._failure(call, error) ? this._runFallback(error, call) : result),
         );
       } catch (error) {
         // A promise whose `constructor` or species throws: the call's failure.
@@ -1400,7 +1404,11 @@ export function createTripwire(engine, host = {}) {
       return Promise.reject(error);
     }
 
-    _runFallback(error) {
+    /**
+     * The fallback's answer to `error`, the failure of `call` (undefined for a refusal
+     * or an untimed quiet call). tripwire/opossum overrides it, and reads the call.
+     */
+    _runFallback(error, call) {
       if (this._profile.windowStats) engine.recordFallback(this._id, this._now());
       if (this._listens('fallback')) this._emit('fallback', { error });
       try {
@@ -1458,7 +1466,7 @@ export function createTripwire(engine, host = {}) {
       if (code !== 0) this._transition(code, 'timeout');
       if (this._listens('timeout')) this._emit('timeout', { error, timeout: this._profile.timeoutMs });
       if (this._profile.hooks.logger !== null || this._listens('failure')) this._reportFailure(call, error);
-      if (this._profile.hooks.fallback !== null) call._resolve(this._runFallback(error));
+      if (this._profile.hooks.fallback !== null) call._resolve(this._runFallback(error, call));
       else call._reject(error);
     }
 

@@ -176,6 +176,21 @@ describe('opening, half-open and closing', () => {
     b.shutdown();
   });
 
+  test('opened from outside (the registry, the control API) before any event: the next fire is refused as opossum refuses', async () => {
+    const { circuitBreakerRegistry } = require('tripwire');
+    const b = new CircuitBreaker(passFail, { name: 'opened-from-outside', capacity: 1 });
+    b.fallback((x, e) => `${x}:${e.code}`);
+    const seen = recorder(b, ALL);
+    circuitBreakerRegistry.get('opened-from-outside').open();
+    // Not yet seen here (the open event comes a turn later): the engine refuses.
+    assert.equal(await b.fire(7), '7:EOPENBREAKER');
+    assert.deepEqual(names(seen), ['fire', 'reject', 'fallback']);
+    assert.equal(b.semaphore.count, 1, 'the capacity is back');
+    await held(b, 'open');
+    assert.ok(b.opened);
+    b.shutdown();
+  });
+
   test('a successful trial closes before the success listeners run, as opossum (its own success listener closes first)', async () => {
     const b = new CircuitBreaker(passFail, { errorThresholdPercentage: 1, resetTimeout: 20, state: { halfOpen: true } });
     const seen = [];
@@ -260,6 +275,17 @@ describe('timeouts', () => {
     await b.fire().catch(() => {});
     assert.deepEqual(counts, [2]);
     assert.equal(b.getSignal(), undefined, 'no abortController given');
+    b.shutdown();
+  });
+
+  test('a timeout listener that throws rejects that call with its error (nothing thrown from the timer)', async () => {
+    const boom = new Error('listener failed');
+    const b = new CircuitBreaker(never, { timeout: 5, capacity: 1 });
+    b.on('timeout', () => {
+      throw boom;
+    });
+    await assert.rejects(b.fire(), (e) => e === boom);
+    assert.equal(b.semaphore.count, 1, 'the capacity is back');
     b.shutdown();
   });
 
