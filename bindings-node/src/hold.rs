@@ -8,12 +8,17 @@
 //!
 //! Instead the timers of the default clock stay unreferenced, and JS counts the
 //! breakers with calls in flight in `shared().hold`, `[count, held]`. When the count
-//! leaves 0 with nothing held, JS calls [`hold_loop`], which starts a libuv check
+//! leaves 0 with nothing held, JS calls [`hold_loop`], which starts a libuv prepare
 //! handle of this environment's loop: an active handle keeps the loop alive. Its
-//! callback runs once per turn of the loop, after the poll, and stops the handle when
+//! callback runs once per turn of the loop, before the poll, and stops the handle when
 //! the count is back to 0. Calls made back to back cross once per turn of the loop.
 //! While the handle holds the loop a timer is always pending (the breakers' timers of
 //! the calls in flight), so the poll never waits without an end.
+//!
+//! Before the poll, not after it (a check handle): a call that ends in a timer's
+//! callback (the last phase of a turn) would leave the handle active into the next
+//! turn's poll, which then waited for the call's deadline, holding the process for up
+//! to the call timeout after its last call had ended.
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void, CStr};
@@ -23,31 +28,32 @@ use napi::sys;
 
 use crate::protocol::{HOLD_COUNT, HOLD_HELD};
 
-/// libuv's `uv_handle_type` of a check handle (`UV_CHECK`, stable across libuv 1.x).
-const UV_CHECK: c_int = 2;
+/// libuv's `uv_handle_type` of a prepare handle (`UV_PREPARE`, stable across libuv 1.x).
+const UV_PREPARE: c_int = 9;
 
 // libuv, as the Node binary exports it to addons.
 extern "C" {
     fn uv_handle_size(kind: c_int) -> usize;
-    fn uv_check_init(uv_loop: *mut sys::uv_loop_s, check: *mut c_void) -> c_int;
-    fn uv_check_start(check: *mut c_void, callback: unsafe extern "C" fn(*mut c_void)) -> c_int;
-    fn uv_check_stop(check: *mut c_void) -> c_int;
+    fn uv_prepare_init(uv_loop: *mut sys::uv_loop_s, prepare: *mut c_void) -> c_int;
+    fn uv_prepare_start(prepare: *mut c_void, callback: unsafe extern "C" fn(*mut c_void))
+        -> c_int;
+    fn uv_prepare_stop(prepare: *mut c_void) -> c_int;
     fn uv_close(handle: *mut c_void, callback: unsafe extern "C" fn(*mut c_void));
 }
 
-/// This environment's check handle: zeroed words of `uv_handle_size(UV_CHECK)` bytes,
+/// This environment's prepare handle: zeroed words of `uv_handle_size(UV_PREPARE)` bytes,
 /// whose first word (libuv's `data`, never touched by libuv) points back here.
 struct Hold {
     handle: *mut u64,
     words: usize,
-    /// The async cleanup hook's handle, removed once libuv has closed the check handle.
+    /// The async cleanup hook's handle, removed once libuv has closed the prepare handle.
     remove: sys::napi_async_cleanup_hook_handle,
 }
 
 thread_local! {
     /// This environment's `hold` array (bound by `hot::make_shared`).
     static ARRAY: Cell<*mut f64> = const { Cell::new(ptr::null_mut()) };
-    /// Its check handle, once made.
+    /// Its prepare handle, once made.
     static HOLD: Cell<*mut Hold> = const { Cell::new(ptr::null_mut()) };
 }
 
@@ -78,13 +84,13 @@ pub(crate) unsafe extern "C" fn hold_loop(
             }
         }
         // Starting a started handle is a no-op.
-        uv_check_start((*hold).handle.cast(), on_check);
+        uv_prepare_start((*hold).handle.cast(), on_prepare);
         *array.add(HOLD_HELD) = 1.0;
     }
     ptr::null_mut()
 }
 
-/// Makes the check handle on this environment's loop, closed by an async cleanup hook
+/// Makes the prepare handle on this environment's loop, closed by an async cleanup hook
 /// as the environment ends (a worker's loop must have no handle left open).
 ///
 /// # Safety
@@ -94,17 +100,17 @@ unsafe fn make(env: sys::napi_env) -> Result<*mut Hold, &'static CStr> {
         return Err(c"tripwire: holdLoop() before shared()");
     }
     // SAFETY: as documented; the handle's memory is zeroed, 8-aligned and as large as
-    // libuv says a check handle is, and freed only once libuv has closed it.
+    // libuv says a prepare handle is, and freed only once libuv has closed it.
     unsafe {
         let mut uv_loop = ptr::null_mut();
         if sys::napi_get_uv_event_loop(env, &mut uv_loop) != sys::Status::napi_ok {
             return Err(c"tripwire: no event loop to hold");
         }
-        let words = uv_handle_size(UV_CHECK).div_ceil(8);
+        let words = uv_handle_size(UV_PREPARE).div_ceil(8);
         let handle = Box::into_raw(vec![0u64; words].into_boxed_slice()).cast::<u64>();
-        if uv_check_init(uv_loop, handle.cast()) != 0 {
+        if uv_prepare_init(uv_loop, handle.cast()) != 0 {
             free_handle(handle, words);
-            return Err(c"tripwire: libuv refused a check handle");
+            return Err(c"tripwire: libuv refused a prepare handle");
         }
         let hold = Box::into_raw(Box::new(Hold {
             handle,
@@ -125,14 +131,15 @@ unsafe fn free_handle(handle: *mut u64, words: usize) {
     drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(handle, words)) });
 }
 
-/// Once per turn of the loop while holding: stops holding when no call is in flight.
-unsafe extern "C" fn on_check(handle: *mut c_void) {
+/// Once per turn of the loop while holding, before the poll: stops holding when no
+/// call is in flight.
+unsafe extern "C" fn on_prepare(handle: *mut c_void) {
     let array = ARRAY.get();
     // SAFETY: the handle runs on its environment's thread while the array is bound
     // (the cleanup hook closes it before the array goes).
     unsafe {
         if *array.add(HOLD_COUNT) <= 0.0 {
-            uv_check_stop(handle);
+            uv_prepare_stop(handle);
             *array.add(HOLD_HELD) = 0.0;
         }
     }

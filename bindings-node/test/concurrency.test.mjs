@@ -171,6 +171,19 @@ test('a call that held the process releases it when it ends before its timeout',
   assert.equal(child.stdout.trim(), 'done');
 });
 
+test('a call that ends in a timer callback releases the process at once, not at its deadline', () => {
+  // Settled as the loop runs its timers: the next turn must not wait in the poll for
+  // the breaker's (unreferenced) one-hour timer (the spawn guard would kill it).
+  const child = runChild(`
+    const { CircuitBreaker } = require('./index.js');
+    const breaker = new CircuitBreaker({ name: 'slept', timeout: 3600000 });
+    breaker.execute(() => new Promise((resolve) => setTimeout(() => resolve('done'), 50))).then((v) => console.log(v));
+  `);
+  assert.equal(child.signal, null, `killed: ${child.stderr}`);
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), 'done');
+});
+
 test('a worker thread is held by its call in flight until the timeout, then exits cleanly', () => {
   // In a child: a handle left open as a worker's loop closes aborts the whole process.
   const child = runChild(`
