@@ -1595,8 +1595,13 @@ export function createTripwire(engine, host = {}) {
       if (due == null) return;
       const fire = () => {
         halfOpenTimers.delete(this);
-        const code = engine.elapse(this._id, this._now());
-        // A timer may fire a little early by this clock: then it is set again.
+        // The default clock's timers run on the event loop's millisecond clock, which
+        // lags this one by up to a millisecond: one that fires less than that before
+        // `due` is on time (set again, it would run after a timer set later for the
+        // same moment). Earlier (a loop turn that ran long before it was set), it is
+        // set again.
+        const now = this._now();
+        const code = engine.elapse(this._id, !own && due - now < 1 ? due : now);
         if (code !== 0) this._transition(code);
         else this._armHalfOpen();
       };
