@@ -21,7 +21,8 @@
 //   evictionNew/Admit/Remove/Clear/Stats/SetCapacity/Release   the core's eviction index
 //   shared.gates, growGates(n), recordQuietAt(...), queueSuccess(...) and
 //   queueFailure(...) → whether queued
-//                                   Node's quiet fast path (gates stay empty in wasm)
+//                                   Node's quiet fast path (wasm: gates stay empty, so
+//                                   no call is quiet and the three are never called)
 // and `host` gives what differs by runtime: { EventEmitter, nextTick, tracing,
 // deferRefusals } (defaults: the Emitter below, none, none, true unless nextTick is
 // given: Node's).
@@ -2345,22 +2346,17 @@ export function createTripwire(engine, host = {}) {
 
 /**
  * The engine interface over the WebAssembly module's exports (bindings-wasm): the
- * same functions as the Node addon's; no quiet gates, success ring or ticker (those
- * are Node's fast paths), and `performance.now()` as the default clock (looked up
- * once: `globalThis.performance` is a DOM getter that costs as much as `now()`).
+ * same functions as the Node addon's, less Node's fast paths: no quiet gates (an
+ * empty array: no call is ever quiet, so nothing queues or records a quiet outcome)
+ * and no ticker; `performance.now()` is the default clock (looked up once:
+ * `globalThis.performance` is a DOM getter that costs as much as `now()`).
  */
 export function wasmEngine(wasm) {
   const perf = globalThis.performance;
-  const none = () => {
-    throw new Error('tripwire: no quiet path in this engine');
-  };
   return {
     ...wasm,
     now: () => perf.now(),
     shared: { gates: new Float64Array(0) },
     growGates() {},
-    queueSuccess: none,
-    queueFailure: none,
-    recordQuietAt: none,
   };
 }
