@@ -191,6 +191,26 @@ describe('opening, half-open and closing', () => {
     b.shutdown();
   });
 
+  test('every opened breaker half-opens after resetTimeout (300 breakers, each opened at an instant of its own)', async () => {
+    // The end of each open period falls on a different instant; the engine counts in
+    // nanoseconds and the timer in milliseconds, and no instant may leave one open.
+    const breakers = Array.from({ length: 300 }, () => new CircuitBreaker(passFail, { resetTimeout: 30 }));
+    const halfOpened = breakers.map((b) => new Promise((resolve) => b.once('halfOpen', resolve)));
+    // A millisecond apart: each at an instant of its own.
+    for (const b of breakers) {
+      b.open();
+      await sleep(1);
+    }
+    let guard;
+    const late = new Promise((resolve) => {
+      guard = setTimeout(resolve, 10_000);
+    });
+    const outcome = await Promise.race([Promise.all(halfOpened).then(() => 'all'), late.then(() => 'some stayed open')]);
+    clearTimeout(guard);
+    assert.equal(outcome, 'all', `${breakers.filter((b) => b.opened).length} of 300 stayed open`);
+    for (const b of breakers) b.shutdown();
+  });
+
   test('a successful trial closes before the success listeners run, as opossum (its own success listener closes first)', async () => {
     const b = new CircuitBreaker(passFail, { errorThresholdPercentage: 1, resetTimeout: 20, state: { halfOpen: true } });
     const seen = [];
