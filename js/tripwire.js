@@ -1600,10 +1600,9 @@ export function createTripwire(engine, host = {}) {
         // lags this one by up to a millisecond: one that fires less than that before
         // `due` is on time (set again, it would run after a timer set later for the
         // same moment). Earlier (a loop turn that ran long before it was set), it is
-        // set again. `due` plus a nanosecond: the engine's nanoseconds read back as
-        // milliseconds and converted again may lose one (then it never half-opened).
+        // set again.
         const now = this._now();
-        const code = engine.elapse(this._id, !own && due - now < 1 ? Math.max(now, due + 1e-6) : now);
+        const code = engine.elapse(this._id, !own && due - now < 1 ? Math.max(now, due) : now);
         if (code !== 0) this._transition(code);
         else this._armHalfOpen();
       };

@@ -39,6 +39,7 @@ mod ticker;
 
 use std::sync::OnceLock;
 use std::time::Instant;
+use tripwire_core::Unit;
 
 use napi_derive::napi;
 
@@ -55,14 +56,14 @@ pub(crate) fn now_nanos() -> u64 {
 
 pub(crate) const NANOS_PER_MS: f64 = 1e6;
 
-/// JS milliseconds as core nanoseconds; `as` saturates, so negative and NaN become 0.
+/// JS milliseconds as core nanoseconds, rounded (negative and NaN become 0).
 pub(crate) fn nanos(ms: f64) -> u64 {
-    (ms * NANOS_PER_MS) as u64
+    Unit::Millis.to_nanos(ms)
 }
 
 /// Core nanoseconds as JS milliseconds.
 pub(crate) fn millis(nanos: u64) -> f64 {
-    nanos as f64 / NANOS_PER_MS
+    Unit::Millis.from_nanos(nanos)
 }
 
 /// The caller's clock reading (ms), or the process clock when there is none.

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use tripwire_core::{Clock, NANOS_PER_SEC};
+use tripwire_core::{Clock, Unit, NANOS_PER_SEC};
 use tripwire_store::StoreClock;
 
 /// The process's monotonic clock (the fleet store's kind: quanta's), counted from its
@@ -57,7 +57,7 @@ impl AnyClock {
 
 /// Nanoseconds as seconds.
 pub(crate) fn seconds(nanos: u64) -> f64 {
-    nanos as f64 / NANOS_PER_SEC as f64
+    Unit::Seconds.from_nanos(nanos)
 }
 
 /// The last instant a ManualClock reaches: 2^62 ns, about 146 years, as in the core's
@@ -72,7 +72,7 @@ pub(crate) fn nanos(what: &str, seconds: f64) -> PyResult<u64> {
             "`{what}` must be a finite number of seconds in [0, 2^62 ns]"
         )));
     }
-    Ok((seconds * NANOS_PER_SEC as f64).round() as u64)
+    Ok(Unit::Seconds.to_nanos(seconds))
 }
 
 /// A clock that moves only when told to: pass it as `clock=` to test without sleeping.

@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 
 use js_sys::{Object, Reflect};
 use tripwire_core::{
-    Backoff, Breaker, Config, ConfigShare, Outcome, Permit, Rejected, State, Threshold, WindowKind,
+    Backoff, Breaker, Config, ConfigShare, Outcome, Permit, Rejected, State, Threshold, Unit,
+    WindowKind, NANOS_PER_MILLI,
 };
 use wasm_bindgen::prelude::*;
 
@@ -16,14 +17,13 @@ use crate::options::{self, type_error};
 use crate::protocol::*;
 use crate::Global;
 
-const NANOS_PER_MS: f64 = 1_000_000.0;
-
-fn nanos(ms: f64) -> u64 {
-    (ms * NANOS_PER_MS) as u64
+/// The facade's milliseconds as core nanoseconds, rounded (negative and NaN become 0).
+pub(crate) fn nanos(ms: f64) -> u64 {
+    Unit::Millis.to_nanos(ms)
 }
 
 fn millis(nanos: u64) -> f64 {
-    nanos as f64 / NANOS_PER_MS
+    Unit::Millis.from_nanos(nanos)
 }
 
 /// One core breaker and the permits it has handed out, by slot.
@@ -144,7 +144,7 @@ pub fn acquire_at(id: u32, now_ms: f64) -> Result<f64, JsValue> {
                 retry_after: Some(wait),
                 ..
             // Whole milliseconds, rounded up, in integers (`f64::ceil` is std-only).
-            }) => REJECTED_OPEN - wait.div_ceil(NANOS_PER_MS as u64) as f64,
+            }) => REJECTED_OPEN - wait.div_ceil(NANOS_PER_MILLI) as f64,
         })
     })
 }
@@ -251,7 +251,11 @@ pub fn window_stats(id: u32, now_ms: f64) -> Result<JsValue, JsValue> {
         }
         set(&o, "buckets", buckets.into());
         set(&o, "total", bucket(&w.total).into());
-        set(&o, "latencyMean", num(w.latency_mean / NANOS_PER_MS));
+        set(
+            &o,
+            "latencyMean",
+            num(w.latency_mean / NANOS_PER_MILLI as f64),
+        );
         let percentiles = js_sys::Array::new();
         for p in w.percentiles {
             percentiles.push(&opt(p.map(millis)));
@@ -328,7 +332,11 @@ pub fn stats(id: u32, now_ms: f64) -> Result<Object, JsValue> {
         set(&o, "lastSuccessAt", opt(s.last_success_at.map(millis)));
         set(&o, "lastFailureAt", opt(s.last_failure_at.map(millis)));
         set(&o, "nextAttemptAt", opt(s.next_attempt_at.map(millis)));
-        set(&o, "meanLatency", num(s.mean_latency / NANOS_PER_MS));
+        set(
+            &o,
+            "meanLatency",
+            num(s.mean_latency / NANOS_PER_MILLI as f64),
+        );
         set(&o, "latencyP50", opt(s.latency_p50.map(millis)));
         set(&o, "latencyP90", opt(s.latency_p90.map(millis)));
         set(&o, "latencyP99", opt(s.latency_p99.map(millis)));

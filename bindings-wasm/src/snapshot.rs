@@ -7,14 +7,14 @@ use tripwire_core::{Breaker, Snapshot};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::engine::{config_of, insert, with};
+use crate::engine::{config_of, insert, nanos, with};
 use crate::options::{range_error, type_error};
 
 /// The whole state of breaker `id` at `now_ms` as compact bytes, for [`restore`].
 #[wasm_bindgen(skip_typescript)]
 pub fn snapshot(id: u32, now_ms: f64) -> Result<Vec<u8>, JsValue> {
     with(id, |e| {
-        let snapshot = e.breaker.snapshot((now_ms * 1e6) as u64);
+        let snapshot = e.breaker.snapshot(nanos(now_ms));
         postcard::to_allocvec(&snapshot).map_err(|_| type_error("snapshot: cannot encode"))
     })
 }
@@ -31,7 +31,7 @@ pub fn restore(options: JsValue, bytes: JsValue, now_ms: f64) -> Result<u32, JsV
         .to_vec();
     let snapshot: Snapshot =
         postcard::from_bytes(&bytes).map_err(|_| type_error("restore: not a tripwire snapshot"))?;
-    let breaker = Breaker::restore(config, &snapshot, (now_ms * 1e6) as u64)
+    let breaker = Breaker::restore(config, &snapshot, nanos(now_ms))
         .map_err(|e| range_error(&e.to_string()))?;
     Ok(insert(breaker))
 }

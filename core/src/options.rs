@@ -44,6 +44,31 @@ pub enum Unit {
     Seconds,
 }
 
+impl Unit {
+    /// A duration or clock reading in this unit as nanoseconds, rounded to the nearest
+    /// (negative and NaN give 0). Rounded, not truncated: an instant the core returned,
+    /// read back in this unit and converted again, is the same instant (truncating lost
+    /// a nanosecond for about 2 % of them, and a breaker told to half-open at the end of
+    /// its open period was told "not yet").
+    pub fn to_nanos(self, value: f64) -> u64 {
+        // No `f64::round` in core: 1.001 s is 1_001_000_000 ns although 1.001 × 1e9 is
+        // 1_000_999_999.99… in binary floating point.
+        (value * self.nanos_per_unit() as f64 + 0.5) as u64
+    }
+
+    /// Nanoseconds in this unit.
+    pub fn from_nanos(self, nanos: u64) -> f64 {
+        nanos as f64 / self.nanos_per_unit() as f64
+    }
+
+    fn nanos_per_unit(self) -> u64 {
+        match self {
+            Unit::Millis => NANOS_PER_MILLI,
+            Unit::Seconds => NANOS_PER_SEC,
+        }
+    }
+}
+
 /// An option's value, reduced to what the rules need to know.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptionValue<'a> {
@@ -564,7 +589,7 @@ impl Options {
     /// The validated configuration; a range error names the option as spelled.
     pub fn build(&self) -> Result<Config, ConfigError> {
         let get = |key: Key| self.values[key as usize];
-        let nanos = |key: Key| get(key).map(|v| to_nanos(v, self.unit));
+        let nanos = |key: Key| get(key).map(|v| self.unit.to_nanos(v));
         let defaults = Config::default();
         let failure_threshold = match get(Key::FailureThreshold) {
             None => defaults.failure_threshold,
@@ -733,7 +758,7 @@ pub(crate) fn check(name: &str, number: f64, kind: Kind, unit: Unit) -> Result<(
         Kind::Fraction if number > 1.0 => Err(range_error(name, "must be a fraction in [0, 1]")),
         Kind::Factor if number < 1.0 => Err(range_error(name, "must be at least 1")),
         // 2^62 ns is about 146 years: anything longer is a mistake, not a wish.
-        Kind::Duration if number * to_nanos(1.0, unit) as f64 > (1u64 << 62) as f64 => {
+        Kind::Duration if number * unit.to_nanos(1.0) as f64 > (1u64 << 62) as f64 => {
             Err(range_error(name, "is too large"))
         }
         _ => Ok(()),
@@ -761,22 +786,6 @@ pub(crate) fn closest<'c>(
         }
     }
     best.map(|(_, c)| c)
-}
-
-/// Nanoseconds as a duration in `unit`.
-pub(crate) fn from_nanos(nanos: u64, unit: Unit) -> f64 {
-    nanos as f64 / to_nanos(1.0, unit) as f64
-}
-
-/// A duration in `unit` as nanoseconds.
-pub(crate) fn to_nanos(value: f64, unit: Unit) -> u64 {
-    let scale = match unit {
-        Unit::Millis => NANOS_PER_MILLI,
-        Unit::Seconds => NANOS_PER_SEC,
-    };
-    // Rounded, not truncated: 1.001 s is 1_001_000_000 ns although 1.001 × 1e9 is
-    // 1_000_999_999.99… in binary floating point (no `f64::round` in core).
-    (value * scale as f64 + 0.5) as u64
 }
 
 fn whole(name: &str, value: f64) -> Result<(), ConfigError> {
@@ -986,14 +995,25 @@ mod tests {
 
     #[test]
     fn durations_round_to_the_nearest_nanosecond() {
-        assert_eq!(to_nanos(1.001, Unit::Seconds), 1_001_000_000);
-        assert_eq!(to_nanos(0.1, Unit::Millis), 100_000);
+        assert_eq!(Unit::Seconds.to_nanos(1.001), 1_001_000_000);
+        assert_eq!(Unit::Millis.to_nanos(0.1), 100_000);
         let mismatches = (0..100_000u32)
             .filter(|ms| {
-                to_nanos(f64::from(*ms) / 1000.0, Unit::Seconds) != u64::from(*ms) * 1_000_000
+                Unit::Seconds.to_nanos(f64::from(*ms) / 1000.0) != u64::from(*ms) * 1_000_000
             })
             .count();
         assert_eq!(mismatches, 0);
+    }
+
+    #[test]
+    fn an_instant_read_back_in_a_unit_converts_to_itself() {
+        // Truncating, about 2 % of these came back a nanosecond early.
+        for unit in [Unit::Millis, Unit::Seconds] {
+            for step in 0..200_000u64 {
+                let instant = 1_000_000_007 + step * 999_983;
+                assert_eq!(unit.to_nanos(unit.from_nanos(instant)), instant, "{unit:?}");
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use alloc::collections::VecDeque;
 
 use crate::config::ConfigError;
-use crate::options::{check, range_error, read, to_nanos, Kind, OptionValue, Unit};
+use crate::options::{check, range_error, read, Kind, OptionValue, Unit};
 
 /// Limits of one bulkhead; durations in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl BulkheadConfig {
             Kind::Count => self.max_concurrent = number as u32,
             Kind::Whole => self.queue_size = number as u32,
             _ if number == 0.0 => return Err(range_error(name, "must be positive")),
-            _ => self.max_queue_wait = Some(to_nanos(number, unit)),
+            _ => self.max_queue_wait = Some(unit.to_nanos(number)),
         }
         Ok(true)
     }

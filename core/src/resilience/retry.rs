@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::config::ConfigError;
-use crate::options::{check, read, to_nanos, Kind, OptionValue, Unit};
+use crate::options::{check, read, Kind, OptionValue, Unit};
 use crate::NANOS_PER_MILLI;
 
 /// How often and how far apart to retry; durations in nanoseconds.
@@ -81,8 +81,8 @@ impl RetryPolicy {
         check(name, number, kind, unit)?;
         match name {
             "maxAttempts" | "max_attempts" => self.max_attempts = number as u32,
-            "baseDelay" | "base_delay" => self.base_delay = to_nanos(number, unit),
-            "maxDelay" | "max_delay" => self.max_delay = to_nanos(number, unit),
+            "baseDelay" | "base_delay" => self.base_delay = unit.to_nanos(number),
+            "maxDelay" | "max_delay" => self.max_delay = unit.to_nanos(number),
             "multiplier" => self.multiplier = number,
             _ => self.jitter = number,
         }

@@ -11,7 +11,7 @@ use super::presets::{preset, Preset, PRESETS};
 use super::retry::{Classifier, RetryPolicy};
 use super::BulkheadConfig;
 use crate::config::ConfigError;
-use crate::options::{closest, from_nanos, type_error, OptionValue, Options, Unit};
+use crate::options::{closest, type_error, OptionValue, Options, Unit};
 
 /// One part of a service update, as users name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,7 +363,7 @@ impl ServiceUpdate {
             "failureThreshold",
             OptionValue::Number(f64::from(p.failure_threshold)),
         );
-        let _ = options.set("timeout", OptionValue::Number(from_nanos(p.timeout, unit)));
+        let _ = options.set("timeout", OptionValue::Number(unit.from_nanos(p.timeout)));
         options
     }
 
