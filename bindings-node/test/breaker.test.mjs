@@ -252,6 +252,20 @@ describe('open → half-open → closed', () => {
     assert.equal(breaker.getState(), CircuitState.HALF_OPEN);
   });
 
+  test('a clock set to the end of the open period, at any fractional instant, finds the breaker half-open', async () => {
+    // Milliseconds to nanoseconds truncated once: about 2 % of these read "open".
+    const stillOpen = [];
+    for (let i = 0; i < 500; i++) {
+      const opened = 1000 + i * 1.000_037;
+      const clock = new ManualClock(opened);
+      const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeout: 1000, clock });
+      await fail(breaker, 1);
+      clock.set(opened + 1000);
+      if (breaker.getState() !== CircuitState.HALF_OPEN) stillOpen.push(opened);
+    }
+    assert.deepEqual(stillOpen, []);
+  });
+
   test('successThreshold trial successes close; a trial failure reopens', async () => {
     const clock = new ManualClock();
     const breaker = new CircuitBreaker({ name: 'trials', failureThreshold: 1, recoveryTimeout: 100, successThreshold: 2, clock });
