@@ -684,7 +684,7 @@ class CircuitBreaker extends EventEmitter {
       return result !== null && result !== undefined && typeof result.then === 'function' ? result : Promise.resolve(result);
     }
     const options = this.options;
-    if (!options.cache && !options.coalesce) return this._run(context, args, '');
+    if (!options.cache && !options.coalesce) return this._run(context, args, '', false);
     const key = options.cacheGetKey.apply(this, args);
     if (options.cache) {
       const cached = options.cacheTransport.get(key);
@@ -708,11 +708,14 @@ class CircuitBreaker extends EventEmitter {
       this._status.increment('coalesceCacheMisses');
       this.emit('coalesceCacheMiss');
     }
-    return this._run(context, args, key);
+    return this._run(context, args, key, true);
   }
 
-  /** One call through the core: the action (or the semaphore's refusal) under execute(). */
-  _run(context, args, key) {
+  /**
+   * One call through the core: the action (or the semaphore's refusal) under execute().
+   * `keyed`: the call is cached or coalesced under `key`.
+   */
+  _run(context, args, key, keyed) {
     // Open, or half-open with the trial in flight: the core refuses now (and counts it),
     // and the refusal is reported before fire() returns, as opossum does.
     if (this._state === 'OPEN' || (this._state === 'HALF_OPEN' && !this._pendingClose)) {
@@ -724,7 +727,7 @@ class CircuitBreaker extends EventEmitter {
     // The capacity is taken before the action runs (the core calls it at once).
     const held = this._active < this.options.capacity;
     if (this._pendingClose) this._pendingClose = false;
-    if (held && this._filter === null && !this.options.cache && !this.options.coalesce) {
+    if (held && this._filter === null && !keyed) {
       this._active++;
       // The core calls fn with the call, whose `_theirs` is `args` (see Engine).
       return this._breaker._run(context === this.action ? this._fireAction : applyAction.bind(context, this.action, args), args);
