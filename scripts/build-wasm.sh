@@ -59,10 +59,14 @@ if [ "$profile" = release-wasm ]; then
   # readable sources stay in js/ and bindings-wasm/js/. Class names are kept (errors
   # and stack traces name them). unsafe_methods makes `{ m: function () {} }` a method
   # (not constructible: nothing here is `new`ed) and keep_fargs=false drops unused
-  # parameters (nothing reads a function's length): ~40 B gzipped.
+  # parameters (nothing reads a function's length): ~40 B gzipped. The facade's
+  # private properties (`_run`, `_profile`, ...: `_` and a lowercase letter, read by
+  # nothing outside tripwire.js in this package) are mangled too: ~300 B gzipped.
   terser=bindings-wasm/node_modules/.bin/terser
   for js in tripwire.js engine.js tripwire_wasm.js; do
-    "$terser" "$pkg/$js" --module --ecma 2020 --compress passes=2,unsafe_methods=true,keep_fargs=false --mangle --keep-classnames -o "$pkg/$js.min"
+    props=()
+    [ "$js" = tripwire.js ] && props=(--mangle-props 'regex=/^_[a-z]/')
+    "$terser" "$pkg/$js" --module --ecma 2020 --compress passes=2,unsafe_methods=true,keep_fargs=false --mangle "${props[@]}" --keep-classnames -o "$pkg/$js.min"
     mv "$pkg/$js.min" "$pkg/$js"
   done
 fi
