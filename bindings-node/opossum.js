@@ -406,7 +406,11 @@ class CircuitBreaker extends EventEmitter {
     // fire()'s function for the core: the action with the call's arguments (see Engine).
     this._fireAction = (call) => {
       const act = this.action;
-      return act.apply(act, call._theirs);
+      const args = call._theirs;
+      // No argument or one, the common cases, without spreading an array (apply's
+      // CallWithArrayLike cost ~150 instructions more a call).
+      if (args.length === 1) return act.call(act, args[0]);
+      return args.length === 0 ? act.call(act) : act.apply(act, args);
     };
 
     // The start state: opossum's `state` (toJSON().state), as the core's start options.
