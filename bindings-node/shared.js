@@ -84,17 +84,21 @@ function queueFailure(id, generation, start, end) {
 
 /** Adds a call (`one`: 1 a success, -1 a failure) to the last run if alike, else a new run. */
 function queue(id, generation, start, end, one) {
-  let runs = ring[0];
-  if (runs > 0) {
-    const last = 1 + ENTRY * (runs - 1);
-    if (ring[last + 3] === end && ring[last + 2] === start && ring[last] === id && ring[last + 1] === generation && ring[last + 4] * one > 0) {
-      ring[last + 4] += one;
-      return;
-    }
-    if (runs === RING_CAPACITY) {
-      flush();
-      runs = 0;
-    }
+  const runs = ring[0];
+  const last = 1 + ENTRY * (runs - 1);
+  if (runs > 0 && ring[last + 3] === end && ring[last + 2] === start && ring[last] === id && ring[last + 1] === generation && ring[last + 4] * one > 0) {
+    ring[last + 4] += one;
+  } else {
+    // Its own function: what stays here is small enough for V8 to inline into every caller.
+    newRun(runs, id, generation, start, end, one);
+  }
+}
+
+/** Starts a run (after `runs` of them) with one call: the ring is flushed first if full. */
+function newRun(runs, id, generation, start, end, one) {
+  if (runs === RING_CAPACITY) {
+    flush();
+    runs = 0;
   }
   const at = 1 + ENTRY * runs;
   ring[at] = id;
