@@ -339,8 +339,8 @@ export const JS_TIMER_LIMIT_MS = 2 ** 31 - 1;
 /**
  * One in-flight call: the context passed to the protected function (`ctx.signal`)
  * and the facade's bookkeeping (slot or QUIET, the generation a quiet call was
- * admitted in, its start, what a timeout needs, and a fetch's own signal). The
- * AbortController is made only if `signal` is read.
+ * admitted in, its start, what a timeout needs, a fetch's own signal, and the breaker
+ * that settles it). The AbortController is made only if `signal` is read.
  */
 export class Call {
   constructor(slot, generation, start) {

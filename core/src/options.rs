@@ -61,7 +61,8 @@ impl Unit {
         nanos as f64 / self.nanos_per_unit() as f64
     }
 
-    fn nanos_per_unit(self) -> u64 {
+    /// Nanoseconds in one of this unit.
+    pub(crate) fn nanos_per_unit(self) -> u64 {
         match self {
             Unit::Millis => NANOS_PER_MILLI,
             Unit::Seconds => NANOS_PER_SEC,
@@ -758,7 +759,7 @@ pub(crate) fn check(name: &str, number: f64, kind: Kind, unit: Unit) -> Result<(
         Kind::Fraction if number > 1.0 => Err(range_error(name, "must be a fraction in [0, 1]")),
         Kind::Factor if number < 1.0 => Err(range_error(name, "must be at least 1")),
         // 2^62 ns is about 146 years: anything longer is a mistake, not a wish.
-        Kind::Duration if number * unit.to_nanos(1.0) as f64 > (1u64 << 62) as f64 => {
+        Kind::Duration if number * unit.nanos_per_unit() as f64 > (1u64 << 62) as f64 => {
             Err(range_error(name, "is too large"))
         }
         _ => Ok(()),
