@@ -99,15 +99,8 @@ cat > "$pkg_node/package.json" <<JSON
 { "name": "tripwire-wasm-node", "version": "$version", "private": true, "main": "tripwire_wasm.js", "types": "tripwire_wasm.d.ts" }
 JSON
 js_bytes=$(cat "$pkg/engine.js" "$pkg/tripwire.js" "$pkg/tripwire_wasm.js" | wc -c)
-# What a page loads, each file gzipped at level 9 by Node's zlib, as
-# bindings-wasm/test/size.test.mjs counts it (GNU gzip's deflate differs: 83 B less
-# on the .wasm, which once showed a package over the limit as under it).
-gzipped=$(node -e '
-  const { gzipSync } = require("node:zlib");
-  const { readFileSync } = require("node:fs");
-  const files = ["engine.js", "tripwire.js", "tripwire_wasm.js", "engine_bg.wasm"];
-  console.log(files.reduce((sum, f) => sum + gzipSync(readFileSync(process.argv[1] + "/" + f), { level: 9 }).length, 0));
-' "$pkg")
+# What a page loads, gzipped, as bindings-wasm/test/size.test.mjs counts it.
+gzipped=$(node scripts/browser-size.mjs "$pkg")
 echo "build-wasm: $pkg ($profile): $(wc -c < "$pkg/engine_bg.wasm") bytes wasm, $js_bytes bytes JS, $gzipped bytes gzipped"
 if [ "$profile" != release-wasm ]; then
   # A newcomer once measured a debug pkg/ (130 KB gzipped) as the shipped size.

@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { LOADED, loadedSizes } from '../../scripts/browser-size.mjs';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'pkg');
 const LIMIT = 40_000;
-// What a page loads: the entry imports tripwire.js and engine.js, which fetches the .wasm.
-const LOADED = ['tripwire_wasm.js', 'tripwire.js', 'engine.js', 'engine_bg.wasm'];
 
 test(`the browser package is at most ${LIMIT} bytes gzipped (release build)`, () => {
   const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
@@ -21,10 +19,7 @@ test(`the browser package is at most ${LIMIT} bytes gzipped (release build)`, ()
   // Every shipped file a page can load is counted (the .d.ts files are for editors).
   const loadable = manifest.files.filter((f) => !f.endsWith('.d.ts'));
   assert.deepEqual([...loadable].sort(), [...LOADED].sort(), 'a new shipped file must be counted here');
-  const sizes = LOADED.map((file) => {
-    const bytes = readFileSync(join(pkg, file));
-    return { file, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
-  });
+  const sizes = loadedSizes(pkg);
   const total = sizes.reduce((sum, s) => sum + s.gzip, 0);
   const table = sizes.map((s) => `${s.file} ${s.raw} B, ${s.gzip} B gzipped`).join('; ');
   // A debug build is far larger and unminified: say so rather than report a regression.
